@@ -52,8 +52,99 @@ size_t emu_fetch_insn(const struct guest_mem *mem, const struct emu_vcpu *cpu,
 		      uint8_t buf[EMU_MAX_INSN]);
 
 /* Emulates the one instruction at CS:RIP. On EMU_UNHANDLED/EMU_FAULT, detail (if not
- * NULL) receives a short human-readable reason. Sets inject_vector to -1 first. */
+ * NULL) receives a short human-readable reason. Sets inject_vector to -1 first; the
+ * *_changed flags are only ever set, never cleared. An exception the instruction
+ * raises (#UD, #NM, #GP(0), #PF with CR2) is EMU_HANDLED with inject_vector set and
+ * RIP left on the instruction; int3 is a trap, so RIP is already past it.
+ * Emulated: int3, ud2, clac/stac, fwait, lfence/mfence/sfence, ldmxcsr/stmxcsr (also
+ * VEX), fxsave/fxrstor(64), movd/movq/movdqa/movdqu/movaps/movups/movapd/movupd,
+ * pxor/xorps/xorpd, popcnt, cmpxchg8b/16b; 64-bit, compatibility and 32-bit protected
+ * mode. The xsave family is not (sepia boots guests with noxsave). */
 enum emu_result emu_step(struct emu_vcpu *cpu, const struct guest_mem *mem,
 			 char *detail, size_t detail_len);
+
+/* ---- Shared between emulate.c (decode, page walk, dispatch, integer instructions) and
+ * emulate_sse.c (x87/SSE state instructions). Not part of the interface: only those two
+ * files define SEPIA_EMULATE_INTERNAL before including this header. ---- */
+#ifdef SEPIA_EMULATE_INTERNAL
+
+#include <stdarg.h>
+
+enum emu_seg { EMU_SEG_ES, EMU_SEG_CS, EMU_SEG_SS, EMU_SEG_DS, EMU_SEG_FS, EMU_SEG_GS,
+	       EMU_SEG_NONE = -1 };
+
+/* One instruction being decoded and carried out. */
+struct emu_ctx {
+	struct emu_vcpu *cpu;
+	const struct guest_mem *mem;
+	char *detail;
+	size_t detail_len;
+
+	uint8_t bytes[EMU_MAX_INSN];
+	size_t avail;           /* bytes fetched at CS:RIP */
+	size_t pos;             /* bytes consumed so far = length once decoded */
+	int mode;               /* 64 (long mode, CS.L) or 32 (protected/compat, CS.D) */
+
+	/* prefixes */
+	bool lock, opsize_prefix, adsize_prefix;
+	uint8_t last_rep;       /* 0, 0xf2 or 0xf3: the last of those seen */
+	int seg_override;       /* enum emu_seg */
+	uint8_t rex;            /* the REX byte in effect, 0 if none */
+	bool rex_w, rex_r, rex_x, rex_b;
+	bool vex;               /* VEX-encoded (c4/c5) */
+	bool vex_l;
+	uint8_t vex_vvvv;       /* already un-inverted */
+
+	/* opcode */
+	int map;                /* 0 one-byte, 1 0f, 2 0f38, 3 0f3a */
+	uint8_t op;
+	uint8_t mandatory;      /* 0, 0x66, 0xf3 or 0xf2: SSE mandatory prefix in effect */
+	int opsize;             /* 2, 4 or 8 bytes */
+	int addrsize;           /* 2, 4 or 8 bytes */
+
+	/* ModRM operand, valid after emu_decode_modrm() */
+	bool has_modrm;
+	uint8_t mod;            /* 0-3 */
+	uint8_t reg;            /* ModRM.reg extended by REX.R (0-15) */
+	uint8_t rm;             /* register operand (mod == 3), extended by REX.B */
+	bool is_mem;            /* mod != 3 */
+	uint64_t ea;            /* effective address (offset within the segment) */
+	int seg;                /* segment of the memory operand */
+
+	enum emu_result result; /* set by helpers that return false */
+};
+
+/* Guest-virtual memory, as one or two host spans (an access crosses at most one
+ * page boundary because it is never longer than a page). */
+struct emu_span {
+	uint8_t *host[2];
+	size_t len[2];
+};
+
+/* Helpers in emulate.c. The bool ones return false when the instruction must stop;
+ * c->result then says how (EMU_HANDLED with an exception queued, or EMU_FAULT /
+ * EMU_UNHANDLED with detail). */
+bool emu_fail(struct emu_ctx *c, enum emu_result r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool emu_raise(struct emu_ctx *c, int vector, bool has_error, uint32_t error);
+enum emu_result emu_unhandled(struct emu_ctx *c, const char *why);
+bool emu_decode_modrm(struct emu_ctx *c);
+bool emu_linear(struct emu_ctx *c, size_t len, size_t align, uint64_t *la);
+bool emu_map(struct emu_ctx *c, uint64_t la, size_t len, bool write, struct emu_span *sp);
+void emu_span_read(const struct emu_span *sp, void *buf, size_t len);
+void emu_span_write(const struct emu_span *sp, const void *buf, size_t len);
+bool emu_mem_read(struct emu_ctx *c, size_t len, size_t align, void *buf);
+bool emu_mem_write(struct emu_ctx *c, size_t len, size_t align, const void *buf);
+__u64 *emu_gpr(struct kvm_regs *regs, unsigned int n);  /* by encoding number 0-15 */
+void emu_gpr_write(struct kvm_regs *regs, unsigned int n, int size, uint64_t val);
+enum emu_result emu_complete(struct emu_ctx *c);
+
+/* Instruction families in emulate_sse.c. */
+enum emu_result emu_grp15(struct emu_ctx *c);      /* 0f ae: fxsave..stmxcsr, fences */
+enum emu_result emu_sse_move(struct emu_ctx *c);   /* movd/movq/movdqa/... pxor, xorps */
+
+#define EMU_MXCSR_MASK 0x0000ffffu /* MXCSR bits a modern CPU accepts (DAZ included) */
+
+#endif /* SEPIA_EMULATE_INTERNAL */
 
 #endif

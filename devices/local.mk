@@ -2,8 +2,25 @@
 noinst_LIBRARIES += devices/libsepiavmm.a
 devices_libsepiavmm_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 devices_libsepiavmm_a_SOURCES = \
+	devices/acpi.c devices/acpi.h \
+	devices/boot.c devices/boot.h \
+	devices/bus.c devices/bus.h \
+	devices/chardev.c devices/chardev.h \
+	devices/emulate.c devices/emulate.h devices/emulate_sse.c \
 	devices/guestmem.c devices/guestmem.h \
-	devices/emulate.c devices/emulate.h
+	devices/hostcheck.c devices/hostcheck.h \
+	devices/layout.h \
+	devices/pci.c devices/pci.h \
+	devices/power.c devices/power.h \
+	devices/rtc.c devices/rtc.h \
+	devices/serial.c devices/serial.h \
+	devices/vcpu.c devices/vcpu.h \
+	devices/vm.c devices/vm.h \
+	devices/virtio/virtio.h \
+	devices/virtio/queue.c devices/virtio/queue.h \
+	devices/virtio/pci.c \
+	devices/virtio/blk.c devices/virtio/blk.h \
+	devices/virtio/console.c devices/virtio/console.h
 
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c

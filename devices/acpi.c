@@ -1,0 +1,185 @@
+/* ACPI tables: RSDP -> XSDT -> {FADT -> DSDT, MADT}. The platform is "hardware reduced"
+ * (no PM1 blocks, no SCI): power-off is a write to the FADT sleep control register, reset
+ * a write to the FADT reset register, both I/O ports of power.c. The MADT announces the
+ * vCPUs (their in-kernel LAPICs) and the in-kernel IOAPIC. Layouts from the ACPI 6.x
+ * specification. */
+#include "acpi.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "layout.h"
+#include "vm.h"
+
+struct acpi_builder {
+	uint8_t *base;          /* host pointer of LAYOUT_ACPI_TABLES */
+	uint64_t used;
+	uint64_t size;
+};
+
+static uint8_t acpi_checksum(const uint8_t *p, size_t len)
+{
+	uint8_t sum = 0;
+	for (size_t i = 0; i < len; i++)
+		sum += p[i];
+	return (uint8_t)-sum;
+}
+
+/* Reserves len bytes (16-byte aligned); returns its guest address or 0 when full. */
+static uint64_t acpi_alloc(struct acpi_builder *b, size_t len, uint8_t **host)
+{
+	uint64_t off = (b->used + 15) & ~15ULL;
+	if (off + len > b->size)
+		return 0;
+	b->used = off + len;
+	*host = b->base + off;
+	memset(*host, 0, len);
+	return LAYOUT_ACPI_TABLES + off;
+}
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	put32(t + 4, len);
+	t[8] = rev;
+	memcpy(t + 10, "SEPIA ", 6);
+	memcpy(t + 16, "SEPIAVMM", 8);
+	put32(t + 24, 1);
+	memcpy(t + 28, "SEPA", 4);
+	put32(t + 32, 1);
+}
+
+static void acpi_finish(uint8_t *t, uint32_t len)
+{
+	t[9] = 0;
+	t[9] = acpi_checksum(t, len);
+}
+
+/* Generic Address Structure for a byte-wide I/O port. */
+static void acpi_gas_io8(uint8_t *p, uint16_t port)
+{
+	p[0] = 1;   /* system I/O */
+	p[1] = 8;   /* bit width */
+	p[2] = 0;   /* bit offset */
+	p[3] = 1;   /* byte access */
+	put64(p + 4, port);
+}
+
+/* DSDT: only \_S5 (SLP_TYPa, SLP_TYPb, reserved, reserved), which Linux needs before it
+ * offers ACPI power-off. AML: NameOp "_S5_" PackageOp PkgLength NumElements elements. */
+static uint64_t acpi_build_dsdt(struct acpi_builder *b)
+{
+	static const uint8_t aml_s5[] = {
+		0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04,
+		0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00, 0x00,
+	};
+	uint32_t len = 36 + sizeof(aml_s5);
+	uint8_t *t;
+	uint64_t gpa = acpi_alloc(b, len, &t);
+	if (!gpa)
+		return 0;
+	acpi_header(t, "DSDT", len, 2);
+	memcpy(t + 36, aml_s5, sizeof(aml_s5));
+	acpi_finish(t, len);
+	return gpa;
+}
+
+static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt)
+{
+	const uint32_t len = 276;
+	uint8_t *t;
+	uint64_t gpa = acpi_alloc(b, len, &t);
+	if (!gpa)
+		return 0;
+	acpi_header(t, "FACP", len, 6);
+	put32(t + 40, (uint32_t)dsdt);
+	/* IAPC_BOOT_ARCH: no VGA, no CMOS RTC for ACPI to drive (the RTC stays for reads). */
+	put16(t + 109, (1u << 2));
+	/* Flags: WBINVD, RESET_REG_SUP, HW_REDUCED_ACPI. */
+	put32(t + 112, (1u << 0) | (1u << 10) | (1u << 20));
+	acpi_gas_io8(t + 116, PORT_ACPI_RESET);
+	t[128] = ACPI_RESET_VALUE;
+	t[131] = 3;  /* FADT minor version: 6.3 */
+	put64(t + 140, dsdt);
+	acpi_gas_io8(t + 244, PORT_ACPI_SLEEP_CTL);
+	acpi_gas_io8(t + 256, PORT_ACPI_SLEEP_STS);
+	memcpy(t + 268, "SEPIAVMM", 8);
+	acpi_finish(t, len);
+	return gpa;
+}
+
+static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned int cpus)
+{
+	uint32_t len = 44 + cpus * 8 + 12 + 10 + 6;
+	uint8_t *t;
+	uint64_t gpa = acpi_alloc(b, len, &t);
+	if (!gpa)
+		return 0;
+	acpi_header(t, "APIC", len, 5);
+	put32(t + 36, (uint32_t)LAYOUT_LAPIC);
+	put32(t + 40, 1); /* PCAT_COMPAT: the in-kernel 8259s exist */
+	uint8_t *e = t + 44;
+	for (unsigned int i = 0; i < cpus; i++, e += 8) {
+		e[0] = 0;       /* processor local APIC */
+		e[1] = 8;
+		e[2] = i;       /* ACPI processor UID */
+		e[3] = i;       /* APIC ID */
+		put32(e + 4, 1); /* enabled */
+	}
+	e[0] = 1;               /* I/O APIC */
+	e[1] = 12;
+	e[2] = 0;               /* id: after nothing; Linux renumbers if it clashes */
+	put32(e + 4, (uint32_t)LAYOUT_IOAPIC);
+	put32(e + 8, 0);        /* GSI base */
+	e += 12;
+	e[0] = 2;               /* interrupt source override: ISA IRQ0 (PIT) -> GSI 2 */
+	e[1] = 10;
+	e[2] = 0;
+	e[3] = 0;
+	put32(e + 4, 2);
+	put16(e + 8, 0);
+	e += 10;
+	e[0] = 4;               /* local APIC NMI: all processors, LINT1 */
+	e[1] = 6;
+	e[2] = 0xff;
+	put16(e + 3, 0);
+	e[5] = 1;
+	acpi_finish(t, len);
+	return gpa;
+}
+
+uint64_t acpi_build(const struct guest_mem *mem, unsigned int cpus, GError **error)
+{
+	struct acpi_builder b = {
+		.base = guest_mem_ptr(mem, LAYOUT_ACPI_TABLES, LAYOUT_ACPI_TABLES_END - LAYOUT_ACPI_TABLES),
+		.size = LAYOUT_ACPI_TABLES_END - LAYOUT_ACPI_TABLES,
+	};
+	uint8_t *rsdp, *xsdt;
+	/* The RSDP first: the legacy scan finds it on a 16-byte boundary in 0xe0000-0xfffff. */
+	uint64_t rsdp_gpa = b.base ? acpi_alloc(&b, 36, &rsdp) : 0;
+	uint64_t dsdt = rsdp_gpa ? acpi_build_dsdt(&b) : 0;
+	uint64_t fadt = dsdt ? acpi_build_fadt(&b, dsdt) : 0;
+	uint64_t madt = fadt ? acpi_build_madt(&b, cpus) : 0;
+	uint64_t xsdt_gpa = madt ? acpi_alloc(&b, 36 + 2 * 8, &xsdt) : 0;
+	if (!xsdt_gpa) {
+		g_set_error(error, SEPIA_ERROR, ENOSPC, "ACPI tables for %u vCPUs do not fit below 1 MiB", cpus);
+		return 0;
+	}
+	acpi_header(xsdt, "XSDT", 36 + 16, 1);
+	put64(xsdt + 36, fadt);
+	put64(xsdt + 44, madt);
+	acpi_finish(xsdt, 36 + 16);
+
+	memcpy(rsdp, "RSD PTR ", 8);
+	memcpy(rsdp + 9, "SEPIA ", 6);
+	rsdp[15] = 2;           /* ACPI 2.0+ */
+	put32(rsdp + 20, 36);
+	put64(rsdp + 24, xsdt_gpa);
+	rsdp[8] = acpi_checksum(rsdp, 20);
+	rsdp[32] = acpi_checksum(rsdp, 36);
+	return rsdp_gpa;
+}

@@ -1,0 +1,76 @@
+#include "hostcheck.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char *reason = "";
+
+/* Whether /proc/cpuinfo's first flags line names vmx or svm. */
+static bool host_has_hw_virt(void)
+{
+	g_autofree gchar *cpuinfo = NULL;
+	if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+		return true;  /* cannot tell: assume a normal host */
+	const char *flags = strstr(cpuinfo, "\nflags");
+	if (!flags)
+		return true;
+	const char *end = strchr(flags + 1, '\n');
+	g_autofree gchar *line = g_strndup(flags, end ? (gsize)(end - flags) : strlen(flags));
+	return strstr(line, " vmx") || strstr(line, " svm");
+}
+
+bool hostcheck_interpreting(enum vm_fallback_mode mode)
+{
+	if (mode == FALLBACK_ON) {
+		reason = "forced by --emulation-fallback=on";
+		return true;
+	}
+	if (mode == FALLBACK_OFF)
+		return false;
+	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
+		reason = "the kvm_pvm module serves /dev/kvm";
+		return true;
+	}
+	if (!host_has_hw_virt()) {
+		reason = "/dev/kvm works but the CPU has neither vmx nor svm";
+		return true;
+	}
+	return false;
+}
+
+const char *hostcheck_reason(void)
+{
+	return reason;
+}
+
+/* KVM_SET_CPUID2 does not reach the guest's CPUID on such hosts, so the kernel is told
+ * on its command line: no XSAVE (xrstor and AVX state), no SMAP (stac/clac on every user
+ * copy), none of the instructions the interpreter refuses (popcnt, cmpxchg16b), and no
+ * KASLR (relocating the kernel is millions of interpreted instructions). */
+static const char *const interpreting_host_flags[] = {
+	"noxsave",
+	"nosmap",
+	"nokaslr",
+	"clearcpuid=popcnt,cx16,avx,avx2,avx512f,aes,pclmulqdq,sha_ni,rdrand,rdseed",
+};
+
+void hostcheck_append_cmdline(GString *cmdline)
+{
+	GString *added = g_string_new(NULL);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(interpreting_host_flags); i++) {
+		const char *flag = interpreting_host_flags[i];
+		g_autofree gchar *key = g_strdup(flag);
+		char *eq = strchr(key, '=');
+		if (eq)
+			*eq = '\0';
+		/* A flag the user already gave keeps the user's value. */
+		g_autofree gchar *pattern = g_strdup_printf("(^|\\s)%s(=|\\s|$)", key);
+		if (g_regex_match_simple(pattern, cmdline->str, 0, 0))
+			continue;
+		g_string_append_printf(cmdline, "%s%s", cmdline->len ? " " : "", flag);
+		g_string_append_printf(added, " %s", flag);
+	}
+	if (added->len)
+		g_message("vm: added to the kernel command line for this host:%s", added->str);
+	g_string_free(added, TRUE);
+}

@@ -1,0 +1,19 @@
+/* Hosts whose KVM interprets guest kernel code in software (a nested hypervisor such as
+ * kvm_pvm) need sepia-vmm's fallback emulator and a few kernel command-line flags; hosts
+ * with hardware virtualisation never get either. */
+#ifndef SEPIA_HOSTCHECK_H
+#define SEPIA_HOSTCHECK_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "vm.h"
+
+/* Decides for mode AUTO by looking at the host; ON and OFF force the answer. */
+bool hostcheck_interpreting(enum vm_fallback_mode mode);
+/* Why the last hostcheck_interpreting() said yes, for the log. */
+const char *hostcheck_reason(void);
+/* Appends the flags that keep a Linux guest off instructions the host cannot run. */
+void hostcheck_append_cmdline(GString *cmdline);
+
+#endif

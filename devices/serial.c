@@ -1,0 +1,186 @@
+/* Register behaviour from the 16550A data sheet; enough for Linux's 8250 driver to
+ * probe it as a 16550A (scratch, IER and loopback tests) and to run interrupt-driven. */
+#include "serial.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "chardev.h"
+#include "layout.h"
+
+#define UART_IER_RDI   0x01
+#define UART_IER_THRI  0x02
+#define UART_IIR_NONE  0x01
+#define UART_IIR_THRI  0x02
+#define UART_IIR_RDI   0x04
+#define UART_IIR_FIFO  0xc0
+#define UART_FCR_FIFO  0x01
+#define UART_FCR_CLEAR_RX 0x02
+#define UART_LCR_DLAB  0x80
+#define UART_MCR_LOOP  0x10
+#define UART_LSR_DR    0x01
+#define UART_LSR_THRE  0x20
+#define UART_LSR_TEMT  0x40
+#define RX_FIFO_SIZE   64
+
+struct serial {
+	struct vm *vm;
+	struct chardev out;
+	pthread_mutex_t lock;
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	bool thri_pending;      /* THR empty interrupt not yet acknowledged by an IIR read */
+	bool irq_level;
+	uint8_t rx[RX_FIFO_SIZE];
+	unsigned int rx_head, rx_count;
+};
+
+static void serial_update_irq(struct serial *s)
+{
+	bool level = ((s->ier & UART_IER_RDI) && s->rx_count) ||
+		     ((s->ier & UART_IER_THRI) && s->thri_pending);
+	if (level == s->irq_level)
+		return;
+	s->irq_level = level;
+	struct kvm_irq_level irq = { .irq = IRQ_COM1, .level = level };
+	ioctl(s->vm->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+static void serial_rx_push(struct serial *s, uint8_t c)
+{
+	if (s->rx_count == RX_FIFO_SIZE)
+		return;  /* overrun: the byte is lost, as on real hardware */
+	s->rx[(s->rx_head + s->rx_count++) % RX_FIFO_SIZE] = c;
+}
+
+static uint8_t serial_iir(struct serial *s)
+{
+	uint8_t fifo = (s->fcr & UART_FCR_FIFO) ? UART_IIR_FIFO : 0;
+	if ((s->ier & UART_IER_RDI) && s->rx_count)
+		return fifo | UART_IIR_RDI;
+	if ((s->ier & UART_IER_THRI) && s->thri_pending) {
+		s->thri_pending = false;  /* reading IIR acknowledges THRE */
+		return fifo | UART_IIR_THRI;
+	}
+	return fifo | UART_IIR_NONE;
+}
+
+static uint8_t serial_msr(struct serial *s)
+{
+	if (!(s->mcr & UART_MCR_LOOP))
+		return 0xb0;  /* DCD, DSR, CTS: a cable is attached */
+	/* Loopback wires DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
+	return (uint8_t)(((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3) |
+			 ((s->mcr & 0x04) << 4) | ((s->mcr & 0x08) << 4));
+}
+
+static void serial_read(void *opaque, uint64_t offset, void *data, unsigned int len)
+{
+	struct serial *s = opaque;
+	uint8_t v = 0;
+	pthread_mutex_lock(&s->lock);
+	bool dlab = s->lcr & UART_LCR_DLAB;
+	switch (offset) {
+	case 0:
+		if (dlab) {
+			v = s->dll;
+		} else if (s->rx_count) {
+			v = s->rx[s->rx_head];
+			s->rx_head = (s->rx_head + 1) % RX_FIFO_SIZE;
+			s->rx_count--;
+		}
+		break;
+	case 1: v = dlab ? s->dlm : s->ier; break;
+	case 2: v = serial_iir(s); break;
+	case 3: v = s->lcr; break;
+	case 4: v = s->mcr; break;
+	case 5: v = UART_LSR_THRE | UART_LSR_TEMT | (s->rx_count ? UART_LSR_DR : 0); break;
+	case 6: v = serial_msr(s); break;
+	case 7: v = s->scr; break;
+	}
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	memset(data, 0, len);
+	*(uint8_t *)data = v;
+}
+
+static void serial_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
+{
+	struct serial *s = opaque;
+	uint8_t v = *(const uint8_t *)data;
+	pthread_mutex_lock(&s->lock);
+	bool dlab = s->lcr & UART_LCR_DLAB;
+	switch (offset) {
+	case 0:
+		if (dlab) {
+			s->dll = v;
+			break;
+		}
+		if (s->mcr & UART_MCR_LOOP)
+			serial_rx_push(s, v);
+		else
+			chardev_write(&s->out, &v, 1);
+		s->thri_pending = true;   /* sent at once: THR is empty again */
+		break;
+	case 1:
+		if (dlab) {
+			s->dlm = v;
+		} else {
+			/* Enabling THRI while THR is empty raises the interrupt at once. */
+			if ((v & UART_IER_THRI) && !(s->ier & UART_IER_THRI))
+				s->thri_pending = true;
+			s->ier = v & 0x0f;
+		}
+		break;
+	case 2:
+		s->fcr = v & 0xc9;
+		if (v & UART_FCR_CLEAR_RX)
+			s->rx_count = 0;
+		break;
+	case 3: s->lcr = v; break;
+	case 4: s->mcr = v & 0x1f; break;
+	case 7: s->scr = v; break;
+	}
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void serial_input(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct serial *s = opaque;
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < len; i++)
+		serial_rx_push(s, buf[i]);
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct serial *serial_create(struct vm *vm, const struct vm_sink *sink, GError **error)
+{
+	struct serial *s = g_new0(struct serial, 1);
+	s->vm = vm;
+	pthread_mutex_init(&s->lock, NULL);
+	if (!chardev_open(&s->out, "serial", sink, error)) {
+		g_free(s);
+		return NULL;
+	}
+	struct bus_range r = { PORT_COM1, 8, "serial", serial_read, serial_write, s };
+	int ret = bus_register(&vm->pio, &r);
+	if (ret < 0) {
+		g_set_error(error, SEPIA_ERROR, -ret, "serial: cannot claim ports 0x3f8-0x3ff: %s", g_strerror(-ret));
+		serial_destroy(s);
+		return NULL;
+	}
+	chardev_attach_input(&s->out, vm->io_ctx, serial_input, s);
+	return s;
+}
+
+void serial_destroy(struct serial *s)
+{
+	if (!s)
+		return;
+	chardev_close(&s->out);
+	g_free(s);
+}

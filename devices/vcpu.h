@@ -1,0 +1,15 @@
+#ifndef SEPIA_VCPU_H
+#define SEPIA_VCPU_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "vm.h"
+
+bool vcpu_create(struct vm *vm, unsigned int index, GError **error);
+void vcpu_start(struct vcpu *v);
+/* Interrupts KVM_RUN and joins the thread. */
+void vcpu_stop(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);
+
+#endif

@@ -1,0 +1,144 @@
+/* virtio-console (virtio spec 5.3) with a single port: receiveq 0 carries host input to
+ * the guest's hvc0, transmitq 1 carries its output to the chardev. */
+#include "console.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "devices/chardev.h"
+#include "devices/virtio/virtio.h"
+
+#define RX_QUEUE    0
+#define TX_QUEUE    1
+#define INPUT_MAX   65536   /* host input held while the guest posts no buffers */
+
+struct virtio_console {
+	struct virtio_pci_dev *vp;
+	struct chardev cd;
+	uint8_t config[12];     /* cols, rows, max_nr_ports, emerg_wr */
+	GMutex input_lock;      /* input arrives on the I/O thread, outside the device lock */
+	GByteArray *input;
+	uint64_t dropped;
+	struct virtq_chain chain;
+};
+
+static void console_config_read(void *dev, uint32_t off, void *data, unsigned int len)
+{
+	struct virtio_console *c = dev;
+	memcpy(data, c->config + off, len);
+}
+
+/* emerg_wr: a byte written here goes straight out, even before the queues exist. */
+static void console_config_write(void *dev, uint32_t off, const void *data, unsigned int len)
+{
+	struct virtio_console *c = dev;
+	if (off == 8)
+		chardev_write(&c->cd, data, 1);
+}
+
+static void console_transmit(struct virtio_console *c, struct virtq *q)
+{
+	int r;
+	while ((r = virtq_pop(q, &c->chain)) != 0) {
+		if (r == -EFAULT) {
+			virtio_pci_set_needs_reset(c->vp, "transmit queue: available ring is corrupt");
+			return;
+		}
+		for (unsigned int i = 0; r > 0 && i < c->chain.nr_out; i++)
+			chardev_write(&c->cd, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len);
+		virtq_push(q, c->chain.head, 0);
+	}
+	virtio_pci_queue_interrupt(c->vp, TX_QUEUE);
+}
+
+static void console_receive(struct virtio_console *c, struct virtq *q)
+{
+	g_mutex_lock(&c->input_lock);
+	while (c->input->len) {
+		int r = virtq_pop(q, &c->chain);
+		if (r == 0)
+			break;  /* no buffers: keep the input until the guest posts some */
+		if (r == -EFAULT) {
+			virtio_pci_set_needs_reset(c->vp, "receive queue: available ring is corrupt");
+			break;
+		}
+		size_t n = r > 0 ? virtq_copy_to_in(&c->chain, 0, c->input->data, c->input->len) : 0;
+		g_byte_array_remove_range(c->input, 0, (guint)n);
+		virtq_push(q, c->chain.head, (uint32_t)n);
+	}
+	g_mutex_unlock(&c->input_lock);
+	virtio_pci_queue_interrupt(c->vp, RX_QUEUE);
+}
+
+static void console_queue_notify(void *dev, unsigned int qi)
+{
+	struct virtio_console *c = dev;
+	struct virtq *q = virtio_pci_queue(c->vp, qi);
+	if (!q)
+		return;
+	if (qi == TX_QUEUE)
+		console_transmit(c, q);
+	else
+		console_receive(c, q);
+}
+
+static void console_input(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct virtio_console *c = opaque;
+	g_mutex_lock(&c->input_lock);
+	size_t room = INPUT_MAX - c->input->len;
+	if (len > room) {
+		c->dropped += len - room;
+		len = room;
+	}
+	g_byte_array_append(c->input, buf, (guint)len);
+	g_mutex_unlock(&c->input_lock);
+	virtio_pci_kick(c->vp, RX_QUEUE);
+}
+
+static void console_activate(void *dev, uint64_t features) {}
+static void console_reset(void *dev) {}
+
+static const struct virtio_device_ops console_ops = {
+	.device_id = VIRTIO_ID_CONSOLE,
+	.pci_class = 0x078000,  /* communication, other */
+	.num_queues = 2,
+	.queue_max_size = 256,
+	.config_size = 12,
+	.config_read = console_config_read,
+	.config_write = console_config_write,
+	.queue_notify = console_queue_notify,
+	.activate = console_activate,
+	.reset = console_reset,
+};
+
+struct virtio_console *virtio_console_create(struct vm *vm, const struct vm_sink *sink, GError **error)
+{
+	struct virtio_console *c = g_new0(struct virtio_console, 1);
+	g_mutex_init(&c->input_lock);
+	c->input = g_byte_array_new();
+	uint32_t one = 1;
+	memcpy(c->config + 4, &one, 4);  /* max_nr_ports, meaningful only with MULTIPORT */
+	if (!chardev_open(&c->cd, "virtio-console", sink, error)) {
+		virtio_console_destroy(c);
+		return NULL;
+	}
+	c->vp = virtio_pci_create(vm, "virtio-console", &console_ops, 0, c, error);
+	if (!c->vp) {
+		virtio_console_destroy(c);
+		return NULL;
+	}
+	chardev_attach_input(&c->cd, vm->io_ctx, console_input, c);
+	return c;
+}
+
+void virtio_console_destroy(struct virtio_console *c)
+{
+	if (!c)
+		return;
+	if (c->dropped)
+		g_message("virtio-console: %" G_GUINT64_FORMAT " input bytes dropped while the guest read none", c->dropped);
+	chardev_close(&c->cd);
+	g_byte_array_unref(c->input);
+	g_free(c);
+}

@@ -1,0 +1,65 @@
+/* What a virtio device (blk, console, ...) gives the virtio-pci transport, and what the
+ * transport offers back. Devices see queues and config space; PCI, MSI-X and
+ * notifications stay in virtio/pci.c. */
+#ifndef SEPIA_VIRTIO_H
+#define SEPIA_VIRTIO_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "devices/virtio/queue.h"
+#include "devices/vm.h"
+
+#define VIRTIO_ID_NET     1
+#define VIRTIO_ID_BLOCK   2
+#define VIRTIO_ID_CONSOLE 3
+
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1     32
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER      2
+#define VIRTIO_STATUS_DRIVER_OK   4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED      128
+
+#define VIRTIO_MAX_QUEUES 8
+
+struct virtio_pci_dev;
+
+struct virtio_device_ops {
+	uint16_t device_id;
+	uint32_t pci_class;             /* (base << 16) | (sub << 8) | prog-if */
+	unsigned int num_queues;
+	uint16_t queue_max_size;
+	uint32_t config_size;
+	/* Device config space; called with the transport's lock held. */
+	void (*config_read)(void *dev, uint32_t offset, void *data, unsigned int len);
+	void (*config_write)(void *dev, uint32_t offset, const void *data, unsigned int len);
+	/* The guest kicked queue q, or the device asked for a run: runs on the I/O thread
+	 * with the transport's lock held. */
+	void (*queue_notify)(void *dev, unsigned int q);
+	/* DRIVER_OK reached: features are final (transport lock held). */
+	void (*activate)(void *dev, uint64_t features);
+	/* Status written 0 (transport lock held). */
+	void (*reset)(void *dev);
+};
+
+struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name,
+					 const struct virtio_device_ops *ops, uint64_t features,
+					 void *dev, GError **error);
+void virtio_pci_destroy(struct virtio_pci_dev *vp);
+
+/* The device's view of queue q (valid while DRIVER_OK; NULL when not ready). */
+struct virtq *virtio_pci_queue(struct virtio_pci_dev *vp, unsigned int q);
+/* Interrupts the guest for queue q if the guest wants one (call after virtq_push). */
+void virtio_pci_queue_interrupt(struct virtio_pci_dev *vp, unsigned int q);
+/* Marks the device broken (NEEDS_RESET) after the guest broke a queue rule. */
+void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why);
+/* Runs queue_notify(q) on the I/O thread soon, as if the guest had kicked (for devices
+ * whose input arrives from the host side). Thread-safe. */
+void virtio_pci_kick(struct virtio_pci_dev *vp, unsigned int q);
+
+#endif

@@ -1,0 +1,323 @@
+/* The machine, assembled in one place and in order: vm_build() reads top to bottom as
+ * "KVM, memory, interrupt controllers, platform devices, PCI devices, firmware tables,
+ * kernel, vCPUs". */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "acpi.h"
+#include "boot.h"
+#include "hostcheck.h"
+#include "layout.h"
+#include "pci.h"
+#include "power.h"
+#include "rtc.h"
+#include "serial.h"
+#include "vcpu.h"
+#include "virtio/blk.h"
+#include "virtio/console.h"
+
+#define MAX_ROUTES 1024
+#define IOAPIC_PINS 24
+#define FIRST_MSI_GSI 24
+
+G_DEFINE_QUARK(sepia-error-quark, sepia_error)
+
+static bool kvm_ioctl_ok(int ret, const char *what, GError **error)
+{
+	if (ret >= 0)
+		return true;
+	g_set_error(error, SEPIA_ERROR, errno, "KVM: %s failed: %s", what, g_strerror(errno));
+	return false;
+}
+
+static bool vm_open_kvm(struct vm *vm, GError **error)
+{
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		g_set_error(error, SEPIA_ERROR, errno,
+			    "cannot open /dev/kvm: %s (is the kvm module loaded, and are you in the kvm group?)",
+			    g_strerror(errno));
+		return false;
+	}
+	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "/dev/kvm speaks API version %d, sepia-vmm needs %d",
+			    version, KVM_API_VERSION);
+		return false;
+	}
+	static const struct { int cap; const char *name; } needed[] = {
+		{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
+		{ KVM_CAP_IRQFD, "irqfd" },
+		{ KVM_CAP_IOEVENTFD, "ioeventfd" },
+		{ KVM_CAP_IRQ_ROUTING, "GSI routing" },
+		{ KVM_CAP_PIT2, "in-kernel PIT" },
+		{ KVM_CAP_USER_MEMORY, "user memory" },
+	};
+	for (unsigned int i = 0; i < G_N_ELEMENTS(needed); i++) {
+		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0) {
+			g_set_error(error, SEPIA_ERROR, ENOTSUP, "/dev/kvm lacks %s", needed[i].name);
+			return false;
+		}
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	return kvm_ioctl_ok(vm->vm_fd, "KVM_CREATE_VM", error);
+}
+
+/* RAM below the 32-bit MMIO hole in slot 0, the rest from 4 GiB in slot 1. */
+static bool vm_setup_memory(struct vm *vm, GError **error)
+{
+	uint64_t total = vm->cfg->mem_mib << 20;
+	uint64_t low = MIN(total, LAYOUT_MMIO_HOLE);
+	uint64_t sizes[2] = { low, total - low };
+	uint64_t bases[2] = { 0, LAYOUT_4G };
+	for (unsigned int i = 0; i < 2 && sizes[i]; i++) {
+		void *host = mmap(NULL, sizes[i], PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (host == MAP_FAILED) {
+			g_set_error(error, SEPIA_ERROR, errno, "cannot map %" G_GUINT64_FORMAT " MiB of guest RAM: %s",
+				    sizes[i] >> 20, g_strerror(errno));
+			return false;
+		}
+		madvise(host, sizes[i], MADV_MERGEABLE);
+		struct kvm_userspace_memory_region r = {
+			.slot = i, .guest_phys_addr = bases[i], .memory_size = sizes[i],
+			.userspace_addr = (uint64_t)(uintptr_t)host,
+		};
+		if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r), "KVM_SET_USER_MEMORY_REGION", error))
+			return false;
+		vm->mem.region[vm->mem.nr_regions++] = (struct guest_mem_region){ bases[i], sizes[i], host };
+	}
+	return true;
+}
+
+/* ---- interrupts ---- */
+
+static bool vm_commit_routes(struct vm *vm, GError **error)
+{
+	return kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->routes), "KVM_SET_GSI_ROUTING", error);
+}
+
+/* The PC wiring: ISA IRQs to both 8259s and the IOAPIC, IRQ0 (PIT) to IOAPIC pin 2 as
+ * the MADT's interrupt source override says. KVM_SET_GSI_ROUTING replaces the whole
+ * table, so these stay in it next to the MSI routes. */
+static bool vm_setup_irqchip(struct vm *vm, GError **error)
+{
+	if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000UL), "KVM_SET_TSS_ADDR", error))
+		return false;
+	uint64_t identity = 0xfffbc000ULL;
+	if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity), "KVM_SET_IDENTITY_MAP_ADDR", error) ||
+	    !kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP", error))
+		return false;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit), "KVM_CREATE_PIT2", error))
+		return false;
+
+	vm->routes = g_malloc0(sizeof(*vm->routes) + MAX_ROUTES * sizeof(struct kvm_irq_routing_entry));
+	struct kvm_irq_routing_entry *e = vm->routes->entries;
+	unsigned int n = 0;
+	for (uint32_t irq = 0; irq < 16; irq++) {
+		if (irq == 2)
+			continue;  /* the cascade */
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = irq, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, irq % 8 } };
+	}
+	for (uint32_t pin = 0; pin < IOAPIC_PINS; pin++) {
+		if (pin == 2)
+			continue;
+		e[n++] = (struct kvm_irq_routing_entry){
+			.gsi = pin, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { KVM_IRQCHIP_IOAPIC, pin == 0 ? 2 : pin } };
+	}
+	vm->routes->nr = n;
+	vm->next_gsi = FIRST_MSI_GSI;
+	return vm_commit_routes(vm, error);
+}
+
+uint32_t vm_alloc_gsi(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->gsi_lock);
+	uint32_t gsi = vm->next_gsi++;
+	pthread_mutex_unlock(&vm->gsi_lock);
+	return gsi;
+}
+
+int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	int ret = 0;
+	pthread_mutex_lock(&vm->gsi_lock);
+	struct kvm_irq_routing_entry *e = NULL;
+	for (unsigned int i = 0; i < vm->routes->nr; i++)
+		if (vm->routes->entries[i].gsi == gsi && vm->routes->entries[i].type == KVM_IRQ_ROUTING_MSI)
+			e = &vm->routes->entries[i];
+	if (!e && vm->routes->nr < MAX_ROUTES)
+		e = &vm->routes->entries[vm->routes->nr++];
+	if (!e) {
+		ret = -ENOSPC;
+	} else {
+		*e = (struct kvm_irq_routing_entry){
+			.gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data } };
+		if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->routes) < 0)
+			ret = -errno;
+	}
+	pthread_mutex_unlock(&vm->gsi_lock);
+	return ret;
+}
+
+/* ---- the I/O thread ---- */
+
+static gpointer vm_io_thread(gpointer data)
+{
+	struct vm *vm = data;
+	g_main_context_push_thread_default(vm->io_ctx);
+	g_main_loop_run(vm->io_loop);
+	g_main_context_pop_thread_default(vm->io_ctx);
+	return NULL;
+}
+
+void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
+{
+	int expected = VM_RUNNING;
+	if (!atomic_compare_exchange_strong(&vm->exit_reason, &expected, (int)reason))
+		return;
+	vm->exit_status = status;
+	uint64_t one = 1;
+	if (write(vm->stop_eventfd, &one, sizeof(one)) < 0)
+		g_warning("vm: cannot wake the main thread: %s", g_strerror(errno));
+}
+
+/* ---- assembly ---- */
+
+static bool vm_add_devices(struct vm *vm, GError **error)
+{
+	struct vm_config *cfg = vm->cfg;
+	vm->serial = serial_create(vm, &cfg->serial, error);
+	if (!vm->serial || !rtc_register(vm, error) || !power_register(vm, cfg->debug_exit, error))
+		return false;
+	vm->pci = pci_bus_create(vm, error);
+	if (!vm->pci)
+		return false;
+	if (cfg->console.kind != SINK_NONE) {
+		vm->console = virtio_console_create(vm, &cfg->console, error);
+		if (!vm->console)
+			return false;
+	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		vm->disk[i] = virtio_blk_create(vm, i, cfg->disk[i].path, cfg->disk[i].readonly, error);
+		if (!vm->disk[i])
+			return false;
+	}
+	return true;
+}
+
+static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
+{
+	uint64_t rsdp = acpi_build(&vm->mem, vm->cfg->cpus, error);
+	if (!rsdp)
+		return false;
+	GString *cmdline = g_string_new(vm->cfg->cmdline ? vm->cfg->cmdline : "");
+	if (vm->interpreting_host)
+		hostcheck_append_cmdline(cmdline);
+	vm->effective_cmdline = g_string_free(cmdline, FALSE);
+	struct boot_params_in in = {
+		.kernel = vm->cfg->kernel,
+		.initrd = vm->cfg->initrd,
+		.cmdline = vm->effective_cmdline,
+		.rsdp = rsdp,
+	};
+	if (!boot_load(&vm->mem, &in, boot, error))
+		return false;
+	g_message("vm: %s %s, entry 0x%" G_GINT64_MODIFIER "x, %u vCPUs, %" G_GUINT64_FORMAT " MiB, cmdline \"%s\"",
+		  boot->format, vm->cfg->kernel, boot->entry, vm->cfg->cpus, vm->cfg->mem_mib, vm->effective_cmdline);
+	return true;
+}
+
+bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = cfg;
+	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = -1;
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	pthread_mutex_init(&vm->gsi_lock, NULL);
+	vm->io_ctx = g_main_context_new();
+	vm->io_loop = g_main_loop_new(vm->io_ctx, FALSE);
+	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC);
+	struct boot_info boot;
+
+	if (!vm_open_kvm(vm, error))
+		return false;
+	vm->interpreting_host = hostcheck_interpreting(cfg->fallback);
+	if (vm->interpreting_host)
+		g_message("vm: this host's KVM interprets guest kernel code (%s); the fallback emulator "
+			  "and kernel command-line workarounds are on", hostcheck_reason());
+	if (!vm_setup_memory(vm, error) ||
+	    !vm_setup_irqchip(vm, error) ||
+	    !vm_add_devices(vm, error) ||
+	    !vm_load_guest(vm, &boot, error))
+		return false;
+	for (unsigned int i = 0; i < cfg->cpus; i++)
+		if (!vcpu_create(vm, i, error))
+			return false;
+	return boot_setup_cpu(&vm->mem, vm->vcpu[0].fd, &boot, error);
+}
+
+int vm_run(struct vm *vm)
+{
+	vm->io_thread = g_thread_new("sepia-io", vm_io_thread, vm);
+	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
+		vcpu_start(&vm->vcpu[i]);
+	uint64_t n;
+	while (read(vm->stop_eventfd, &n, sizeof(n)) < 0 && errno == EINTR)
+		;
+	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
+		vcpu_stop(&vm->vcpu[i]);
+	g_main_loop_quit(vm->io_loop);
+	g_thread_join(vm->io_thread);
+	vm->io_thread = NULL;
+
+	uint64_t emulated = 0;
+	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
+		emulated += vm->vcpu[i].emulated;
+	if (emulated)
+		g_message("vm: the fallback emulator handled %" G_GUINT64_FORMAT " instructions", emulated);
+	switch ((enum vm_exit_reason)atomic_load(&vm->exit_reason)) {
+	case VM_EXIT_POWEROFF: g_message("vm: guest powered off"); return 0;
+	case VM_EXIT_RESET:    g_message("vm: guest reset"); return 0;
+	case VM_EXIT_DEBUG:    return vm->exit_status;
+	default:               return 1;
+	}
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < VM_MAX_DISKS; i++)
+		virtio_blk_destroy(vm->disk[i]);
+	virtio_console_destroy(vm->console);
+	serial_destroy(vm->serial);
+	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
+		vcpu_destroy(&vm->vcpu[i]);
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++)
+		munmap(vm->mem.region[i].host, vm->mem.region[i].size);
+	g_free(vm->routes);
+	g_free(vm->effective_cmdline);
+	if (vm->io_loop)
+		g_main_loop_unref(vm->io_loop);
+	if (vm->io_ctx)
+		g_main_context_unref(vm->io_ctx);
+	if (vm->stop_eventfd >= 0)
+		close(vm->stop_eventfd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}

@@ -1,0 +1,118 @@
+/* The virtual machine: its configuration, KVM handles, memory, buses and devices.
+ * vm_build() assembles it in one readable order; vm_run() runs it to the end. */
+#ifndef SEPIA_VM_H
+#define SEPIA_VM_H
+
+#include <glib.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "guestmem.h"
+
+#define VM_MAX_CPUS  32
+#define VM_MAX_DISKS 8
+
+enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY };
+
+struct vm_sink {
+	enum vm_sink_kind kind;
+	char *path;             /* SINK_FILE */
+};
+
+struct vm_disk_config {
+	char *path;
+	bool readonly;
+};
+
+enum vm_fallback_mode { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
+
+struct vm_config {
+	char *kernel;
+	char *initrd;
+	char *cmdline;
+	uint64_t mem_mib;
+	unsigned int cpus;
+	struct vm_sink serial;
+	struct vm_sink console;
+	struct vm_disk_config disk[VM_MAX_DISKS];
+	unsigned int nr_disks;
+	bool debug_exit;
+	enum vm_fallback_mode fallback;
+};
+
+/* Why the VM stopped. */
+enum vm_exit_reason {
+	VM_RUNNING = 0,
+	VM_EXIT_POWEROFF,       /* ACPI S5 */
+	VM_EXIT_RESET,          /* i8042 or ACPI reset: sepia-vmm exits 0, the launcher reboots */
+	VM_EXIT_DEBUG,          /* --debug-exit port write */
+	VM_EXIT_ERROR,          /* unrecoverable vCPU error, message logged */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	uint64_t emulated;      /* fallback-emulated instructions, for the log */
+	bool started;
+};
+
+struct virtio_pci_dev;
+struct serial;
+
+struct vm {
+	struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct vcpu vcpu[VM_MAX_CPUS];
+	bool interpreting_host;   /* KVM interprets kernel code: fallback emulator on */
+	char *effective_cmdline;  /* what the guest was given, incl. host workarounds */
+
+	struct serial *serial;
+	struct pci_bus *pci;
+	struct virtio_console *console;
+	struct virtio_blk *disk[VM_MAX_DISKS];
+	uint32_t next_gsi;        /* KVM GSIs handed to MSI-X vectors */
+	pthread_mutex_t gsi_lock; /* next_gsi and the routing table */
+	struct kvm_irq_routing *routes;
+
+	GMainContext *io_ctx;     /* the I/O thread: queue notifications, console input */
+	GMainLoop *io_loop;
+	GThread *io_thread;
+
+	atomic_int exit_reason;   /* enum vm_exit_reason */
+	int exit_status;          /* for VM_EXIT_DEBUG */
+	int stop_eventfd;         /* written once to wake vm_run */
+};
+
+bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error);
+/* Runs until the guest powers off, resets, debug-exits or fails; returns the process
+ * exit status sepia-vmm should end with. */
+int vm_run(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* Called by devices and vCPUs to end the VM. The first reason wins. */
+void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
+
+/* Allocates a KVM GSI for an MSI route. */
+uint32_t vm_alloc_gsi(struct vm *vm);
+/* Points gsi at an MSI address/data pair (KVM GSI routing). 0 or -errno. */
+int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
+
+
+#define SEPIA_ERROR (sepia_error_quark())
+GQuark sepia_error_quark(void);
+
+#endif
