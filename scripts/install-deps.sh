@@ -1,0 +1,51 @@
+#!/bin/sh
+# Installs what sepia needs to build and test: apt on Debian/Ubuntu, dnf on CentOS/Fedora.
+# Run as root. Idempotent: packages already present are left alone.
+set -eu
+
+DEBIAN_PACKAGES="
+  build-essential autoconf automake libtool pkg-config linux-libc-dev
+  libglib2.0-dev libnl-3-dev libnl-route-3-dev libprotobuf-c-dev protobuf-c-compiler
+  libvirglrenderer-dev
+  linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev cpio xz-utils
+  e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb dnsmasq iproute2 procps
+  linux-image-cloud-amd64
+"
+RPM_PACKAGES="
+  gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers
+  glib2-devel libnl3-devel protobuf-c-devel protobuf-c-compiler virglrenderer-devel
+  busybox bc flex bison elfutils-libelf-devel openssl-devel cpio xz e2fsprogs
+  qemu-kvm qemu-img android-tools dnsmasq iproute procps-ng
+"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: run as root (it installs packages)" >&2
+	exit 1
+fi
+
+if command -v apt-get >/dev/null 2>&1; then
+	missing=""
+	for p in $DEBIAN_PACKAGES; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	done
+	if [ -n "$missing" ]; then
+		echo "install-deps: apt-get install$missing"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -q
+		# shellcheck disable=SC2086
+		apt-get install -y -q --no-install-recommends $missing
+	fi
+elif command -v dnf >/dev/null 2>&1; then
+	# CentOS Stream needs EPEL and CRB for protobuf-c, busybox and android-tools.
+	if [ -f /etc/centos-release ]; then
+		dnf install -y -q epel-release || true
+		dnf config-manager --set-enabled crb 2>/dev/null || true
+	fi
+	# The kernel sources for the reference guest come from the distribution's own package.
+	# shellcheck disable=SC2086
+	dnf install -y -q $RPM_PACKAGES
+else
+	echo "install-deps: neither apt-get nor dnf found; install the packages listed in $0 by hand" >&2
+	exit 1
+fi
+echo "install-deps: done"

@@ -1,0 +1,32 @@
+#!/bin/sh
+# The test command of the README: installs what is missing, builds sepia from this
+# checkout, builds the reference guest (cached after the first time) and runs every
+# test layer with `make check`. Ends with "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.." || exit 1
+log=$(mktemp /tmp/sepia-check.XXXXXX)
+status=0
+{
+	scripts/install-deps.sh &&
+	autoreconf -fi &&
+	./configure --enable-werror &&
+	make -j"$(nproc)" &&
+	make guest &&
+	make -j"$(nproc)" check
+} 2>&1 | tee "$log"
+# tee hides make's status; the summary below is what counts, and no summary is a failure.
+summary() { sed -n "s/^# $1: *\([0-9]*\)$/\1/p" "$log" | tail -n 1; }
+pass=$(summary PASS) fail=$(summary FAIL) skip=$(summary SKIP) error=$(summary ERROR) xpass=$(summary XPASS)
+if [ -z "$pass" ]; then
+	echo "run-tests: make check did not run to its summary; see the output above" >&2
+	pass=0 fail=1 skip=0 error=0 xpass=0
+	status=1
+fi
+failed=$((fail + error + xpass))
+[ "$failed" -eq 0 ] || status=1
+for f in $(find tests -name '*.log' ! -name test-suite.log 2>/dev/null); do
+	grep -q '^not ok' "$f" && { echo "--- $f"; grep '^not ok' "$f"; }
+done
+rm -f "$log"
+echo "$pass passed, $failed failed, $skip skipped"
+exit $status

@@ -1,0 +1,211 @@
+#!/bin/sh
+# Boots guest-kit payloads and reports in TAP: one line per check the guest printed
+# ("guest: ok ..." / "guest: not ok ..."), plus the runner's own checks (exit status,
+# serial and console logs, the disk image on the host).
+#
+# usage: run-payload.sh NAME...
+#   NAME: serial bootparams pci blk blk-ro console msix smp, and under QEMU also
+#         serial-microvm (the serial payload on -M microvm).
+# environment:
+#   GUESTKIT_VMM      sepia (default): $top_builddir/sepia-vmm, needs /dev/kvm
+#                     qemu: qemu-system-x86_64 -M q35 -accel tcg (same payloads, no KVM)
+#   SEPIA_VMM         the sepia-vmm binary (default $top_builddir/sepia-vmm)
+#   QEMU              the QEMU binary (default qemu-system-x86_64 from PATH)
+#   GUESTKIT_QEMU_ACCEL  tcg (default) or kvm
+#   GUESTKIT_TIMEOUT  seconds per boot (default 60)
+#   GUESTKIT_KEEP     non-empty: keep the work directory (logs, images) and say where
+# Exit status convention (tests/guest/README): the guest writes 0x10 to port 0xf4 on
+# success, so the VMM (and QEMU's isa-debug-exit) exit with status 33.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$here/../..}
+top_builddir=${top_builddir:-$top_srcdir}
+payload_dir=$top_builddir/tests/guest
+vmm=${GUESTKIT_VMM:-sepia}
+timeout_s=${GUESTKIT_TIMEOUT:-60}
+mem_mib=256
+sectors=2048
+
+STATUS_PASS=33 STATUS_FAIL=35 STATUS_SKIP=37 STATUS_CRASH=39
+SERIAL_LINE='guest-kit serial: hello from a PVH payload, 0123456789 ABCDEF'
+CONSOLE_LINE='guest-kit console: hello through virtio-console port 0'
+
+# A skip is the TAP plan "1..0 # SKIP reason" and exit status 77; under make check,
+# tests/run-tap.sh hands automake's TAP driver a 0 for that 77 so the plan counts as a skip.
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 77
+}
+
+[ $# -gt 0 ] || { echo "usage: $0 NAME..." >&2; exit 2; }
+
+case $vmm in
+sepia)
+	SEPIA_VMM=${SEPIA_VMM:-$top_builddir/sepia-vmm}
+	[ -e /dev/kvm ] || skip_all "/dev/kvm is missing"
+	{ [ -r /dev/kvm ] && [ -w /dev/kvm ]; } || skip_all "/dev/kvm is not readable and writable"
+	[ -x "$SEPIA_VMM" ] || skip_all "no sepia-vmm binary at $SEPIA_VMM"
+	;;
+qemu)
+	QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
+	{ [ -n "$QEMU" ] && [ -x "$QEMU" ]; } || skip_all "qemu-system-x86_64 not found"
+	;;
+*)
+	echo "GUESTKIT_VMM must be sepia or qemu, not '$vmm'" >&2
+	exit 2
+	;;
+esac
+command -v timeout >/dev/null 2>&1 || skip_all "timeout(1) not found"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/guestkit.XXXXXX") || exit 1
+if [ -n "${GUESTKIT_KEEP:-}" ]; then
+	trap 'echo "# logs and images kept in $work"' EXIT
+else
+	trap 'rm -rf "$work"' EXIT
+fi
+
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+check() { # check CONDITION-STATUS DESCRIPTION
+	if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi
+}
+show() { # show FILE TITLE: a log as TAP comments (last 40 lines)
+	[ -s "$1" ] || return 0
+	echo "# --- $2 ---"
+	tail -n 40 "$1" | sed 's/^/#   /'
+}
+
+# A 1 MiB raw image: sector 0 holds "sepia guest-kit\n" x 32, the rest is zeros.
+make_disk() {
+	dd if=/dev/zero of="$1" bs=1024 count=$((sectors / 2)) 2>/dev/null
+	i=0
+	while [ $i -lt 32 ]; do printf 'sepia guest-kit\n'; i=$((i + 1)); done |
+		dd of="$1" conv=notrunc 2>/dev/null
+}
+
+sector_of() { # sector_of IMAGE N: one sector on stdout
+	dd if="$1" bs=512 skip="$2" count=1 2>/dev/null
+}
+
+run_one() {
+	name=$1
+	elf=$name disk='' disk_ro='' console='' cpus='' machine=q35
+	cmdline="guest-kit $name"
+	case $name in
+	serial) ;;
+	serial-microvm) elf=serial machine=microvm ;;
+	bootparams) cmdline="$cmdline token=s3pia-bootparams mem_mib=$mem_mib" ;;
+	pci) disk=$work/pci.img console=$work/pci-console.log cmdline="$cmdline blk=1 console=1" ;;
+	blk) disk=$work/blk.img cmdline="$cmdline sectors=$sectors" ;;
+	blk-ro) elf=blk disk=$work/blk-ro.img disk_ro=1 cmdline="$cmdline sectors=$sectors ro" ;;
+	console) console=$work/console.log ;;
+	msix) disk=$work/msix.img ;;
+	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
+	*)
+		not_ok "$name: a payload this runner knows"
+		return
+		;;
+	esac
+	elf=$payload_dir/$elf.elf
+	if [ ! -f "$elf" ]; then
+		not_ok "$name: payload $elf is built"
+		return
+	fi
+	[ -z "$disk" ] || make_disk "$disk"
+	[ -z "$disk" ] || cp "$disk" "$disk.orig"
+	serial=$work/$name-serial.log
+	out=$work/$name-vmm.log
+	rm -f "$serial" "$out"
+	[ -z "$console" ] || : >"$console"
+
+	if [ "$vmm" = sepia ]; then
+		set -- "$SEPIA_VMM" --kernel "$elf" --mem "$mem_mib" --serial "file:$serial" --debug-exit \
+			--cmdline "$cmdline"
+		[ -z "$disk" ] || set -- "$@" --disk "$disk${disk_ro:+,ro}"
+		[ -z "$console" ] || set -- "$@" --console "file:$console"
+		[ -z "$cpus" ] || set -- "$@" --cpus "$cpus"
+	else
+		set -- "$QEMU" -M "$machine" -accel "${GUESTKIT_QEMU_ACCEL:-tcg}" -m "$mem_mib" -nodefaults -display none -no-reboot \
+			-serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=4 \
+			-kernel "$elf" -append "$cmdline"
+		[ -z "$disk" ] || set -- "$@" -device virtio-blk-pci,disable-legacy=on,drive=d0 \
+			-drive "if=none,id=d0,format=raw,file=$disk${disk_ro:+,readonly=on}"
+		[ -z "$console" ] || set -- "$@" -device virtio-serial-pci,disable-legacy=on \
+			-chardev "file,id=c0,path=$console" -device virtconsole,chardev=c0
+		[ -z "$cpus" ] || set -- "$@" -smp "$cpus"
+	fi
+	printf '# %s:' "$name"
+	for a in "$@"; do
+		case $a in *" "*) printf " '%s'" "$a" ;; *) printf ' %s' "$a" ;; esac
+	done
+	echo
+
+	t0=$(date +%s%N)
+	timeout "$timeout_s" "$@" >"$out" 2>&1 </dev/null
+	status=$?
+	t1=$(date +%s%N)
+	ms=$(((t1 - t0) / 1000000))
+
+	# The guest's own checks, in order.
+	if [ -f "$serial" ]; then
+		while IFS= read -r line; do
+			case $line in
+			"guest: ok "*) ok "$name: ${line#guest: ok }" ;;
+			"guest: not ok "*) not_ok "$name: ${line#guest: not ok }" ;;
+			esac
+		done <<EOF
+$(tr -d '\r' <"$serial")
+EOF
+	fi
+
+	case $status in
+	"$STATUS_PASS") ok "$name: exits through the debug-exit port with status 33 ($ms ms under $vmm)" ;;
+	"$STATUS_SKIP")
+		why=$(sed -n 's/^guest: skip //p' "$serial" | head -n 1)
+		ok "$name: exits through the debug-exit port # SKIP guest says: $why"
+		;;
+	124) not_ok "$name: finishes within $timeout_s s (timed out)" ;;
+	"$STATUS_FAIL") not_ok "$name: exit status 35, the guest saw a failed check" ;;
+	"$STATUS_CRASH") not_ok "$name: exit status 39, the guest took an unexpected exception" ;;
+	*) not_ok "$name: exit status $status, expected 33 (not a debug-exit status: VMM error or crash?)" ;;
+	esac
+
+	# What only the host can see.
+	case $name in
+	serial*)
+		grep -qxF "$SERIAL_LINE" "$serial" 2>/dev/null
+		check $? "$name: the serial log holds the payload's line"
+		;;
+	blk)
+		i=0
+		while [ $i -lt 32 ]; do printf 'guest-kit wrote\n'; i=$((i + 1)); done >"$work/expect1"
+		sector_of "$disk" 1 | cmp -s - "$work/expect1"
+		check $? "$name: the guest's write reached sector 1 of the host image"
+		sector_of "$disk.orig" 0 >"$work/expect0"
+		sector_of "$disk" 0 | cmp -s - "$work/expect0"
+		check $? "$name: sector 0 of the host image is unchanged"
+		;;
+	blk-ro)
+		cmp -s "$disk" "$disk.orig"
+		check $? "$name: the read-only host image is unchanged"
+		;;
+	console)
+		grep -qxF "$CONSOLE_LINE" "$console" 2>/dev/null
+		check $? "$name: the --console file holds the payload's line"
+		;;
+	esac
+
+	if [ "$status" != "$STATUS_PASS" ] && [ "$status" != "$STATUS_SKIP" ]; then
+		show "$serial" "$name serial log"
+		show "$out" "$name $vmm output"
+		[ -z "$console" ] || show "$console" "$name console file"
+	fi
+	echo "# $name: $ms ms"
+}
+
+for p in "$@"; do
+	run_one "$p"
+done
+echo "1..$n"
