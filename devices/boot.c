@@ -152,7 +152,7 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 	uint16_t version = rd16(img + BP_VERSION);
 	if (version < 0x20c || !(rd16(img + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
-			    "%s: boot protocol %x.%02x without a 64-bit entry point; sepia-vmm needs 2.12+ (Linux 3.8+)",
+			    "%s: boot protocol %u.%02u without a 64-bit entry point; sepia-vmm needs 2.12+ (Linux 3.8+)",
 			    in->kernel, version >> 8, version & 0xff);
 		return false;
 	}

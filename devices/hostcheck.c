@@ -46,11 +46,13 @@ const char *hostcheck_reason(void)
 /* KVM_SET_CPUID2 does not reach the guest's CPUID on such hosts, so the kernel is told
  * on its command line: no XSAVE (xrstor and AVX state), no SMAP (stac/clac on every user
  * copy), none of the instructions the interpreter refuses (popcnt, cmpxchg16b), and no
- * KASLR (relocating the kernel is millions of interpreted instructions). */
+ * KASLR (relocating the kernel is millions of interpreted instructions), and no lockup
+ * watchdog (interpreted kernel code is slow enough to trip it). */
 static const char *const interpreting_host_flags[] = {
 	"noxsave",
 	"nosmap",
 	"nokaslr",
+	"nowatchdog",
 	"clearcpuid=popcnt,cx16,avx,avx2,avx512f,aes,pclmulqdq,sha_ni,rdrand,rdseed",
 };
 

@@ -29,6 +29,8 @@ static void pci_update_mappings(struct pci_device *dev)
 		if (!b->size)
 			continue;
 		uint64_t addr = bar_value(dev, i);
+		if (b->size < (1ULL << 32) && (uint32_t)addr == ((uint32_t)~(b->size - 1) & ~0xfu))
+			continue;   /* the low dword is being sized: keep the mapping */
 		if (addr == b->addr || addr == 0 || addr + b->size < addr || addr + b->size > (1ULL << 46))
 			continue;
 		if (bus_move(&dev->bus->vm->mmio, b->range.opaque, b->addr, addr) < 0) {
@@ -211,8 +213,8 @@ bool pci_device_add_bar64(struct pci_device *dev, unsigned int bar, uint64_t siz
 
 uint8_t pci_device_add_capability(struct pci_device *dev, const void *data, uint8_t len)
 {
-	uint8_t off = dev->next_cap;
-	if (len < 2 || off + len > 0x100)
+	unsigned int off = dev->next_cap;   /* 0 once a capability ended at 0x100 */
+	if (len < 2 || off < 0x40 || off + len > 0x100)
 		return 0;
 	memcpy(dev->config + off, data, len);
 	dev->config[off + 1] = 0;
@@ -227,5 +229,5 @@ uint8_t pci_device_add_capability(struct pci_device *dev, const void *data, uint
 		dev->config[p + 1] = off;
 	}
 	dev->next_cap = (uint8_t)((off + len + 3) & ~3);
-	return off;
+	return (uint8_t)off;
 }

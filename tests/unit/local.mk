@@ -7,3 +7,27 @@ tests_unit_test_emulate_SOURCES = tests/unit/test-emulate.c
 tests_unit_test_emulate_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_emulate_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-emulate
+
+check_PROGRAMS += tests/unit/test-virtq
+tests_unit_test_virtq_SOURCES = tests/unit/test-virtq.c tests/unit/fakemem.c tests/unit/fakemem.h
+tests_unit_test_virtq_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_virtq_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-virtq
+
+check_PROGRAMS += tests/unit/test-boot
+tests_unit_test_boot_SOURCES = tests/unit/test-boot.c tests/unit/fakemem.c tests/unit/fakemem.h
+tests_unit_test_boot_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_boot_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-boot
+
+check_PROGRAMS += tests/unit/test-acpi
+tests_unit_test_acpi_SOURCES = tests/unit/test-acpi.c tests/unit/fakemem.c tests/unit/fakemem.h
+tests_unit_test_acpi_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_acpi_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-acpi
+
+check_PROGRAMS += tests/unit/test-pci
+tests_unit_test_pci_SOURCES = tests/unit/test-pci.c
+tests_unit_test_pci_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_pci_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-pci
