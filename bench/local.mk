@@ -1,1 +1,22 @@
-# bench
+# bench: side-by-side numbers (bench/README.md). Run by hand or with `make bench`;
+# never part of `make check`: timings are not pass/fail tests.
+#   make bench                     both benchmarks below
+#   make bench-payload             bench/vmm-vs-qemu.sh: a guest-kit payload, sepia-vmm vs QEMU
+#   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
+#   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
+BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh
+EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/rss-probe.c bench/README.md
+
+BENCH_PAYLOAD_FLAGS =
+BENCH_BOOT_FLAGS =
+BENCH_ENVIRONMENT = top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' CC='$(CC)'
+
+.PHONY: bench bench-payload bench-boot
+bench: bench-payload bench-boot
+
+bench-payload: sepia-vmm$(EXEEXT) tests/guest/serial.elf$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/vmm-vs-qemu.sh $(BENCH_PAYLOAD_FLAGS)
+
+# Status 77: the reference guest (or /dev/kvm) is not there; say so, do not fail.
+bench-boot: sepia-vmm$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/boot-reference.sh $(BENCH_BOOT_FLAGS) || test $$? -eq 77
