@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 
 #include "layout.h"
+#include "unpack.h"
 #include "vm.h"
 
 /* Offsets into the zero page (struct boot_params) and its setup header. */
@@ -30,6 +31,8 @@
 #define BP_KERNEL_ALIGN  0x230
 #define BP_XLOADFLAGS    0x236
 #define BP_CMDLINE_SIZE  0x238
+#define BP_PAYLOAD_OFF   0x248
+#define BP_PAYLOAD_LEN   0x24c
 #define BP_PREF_ADDRESS  0x258
 #define BP_INIT_SIZE     0x260
 #define BP_E820_TABLE    0x2d0
@@ -142,6 +145,44 @@ static void write_zero_page_common(const struct guest_mem *mem, uint8_t *zp,
 	wr32(zp + BP_RAMDISK_SIZE, initrd_size);
 }
 
+static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img,
+			      size_t len, uint64_t *end, GError **error);
+static const Elf64_Ehdr *elf_header(const uint8_t *img, size_t len);
+
+/* The payload decompressed here and its ELF loaded where the kernel's decompressor would
+ * put it (no KASLR): the kernel proper is then entered at startup_64 directly.
+ * 1: loaded, *entry and *end set; 0: format not known here; -1: error set. */
+static int load_bzimage_unpacked(const struct guest_mem *mem, const char *path, const uint8_t *img,
+				 size_t len, size_t setup_size, uint64_t *entry, uint64_t *end,
+				 const char **format, GError **error)
+{
+	uint32_t off = rd32(img + BP_PAYLOAD_OFF), plen = rd32(img + BP_PAYLOAD_LEN);
+	if (off > len - setup_size || plen > len - setup_size - off) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: payload (offset %u, %u bytes) runs past the end of the file",
+			    path, off, plen);
+		return -1;
+	}
+	g_autoptr(GError) unpack_error = NULL;
+	g_autoptr(GBytes) elf = unpack_kernel_payload(img + setup_size + off, plen, format, &unpack_error);
+	if (!elf) {
+		if (g_error_matches(unpack_error, SEPIA_UNPACK_ERROR, ENOTSUP))
+			return 0;
+		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: %s payload: %s", path, *format, unpack_error->message);
+		return -1;
+	}
+	gsize elf_len;
+	const uint8_t *e = g_bytes_get_data(elf, &elf_len);
+	const Elf64_Ehdr *eh = elf_header(e, elf_len);
+	if (!eh) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: the decompressed payload is not a 64-bit x86 ELF", path);
+		return -1;
+	}
+	if (!load_elf_segments(mem, path, e, elf_len, end, error))
+		return -1;
+	*entry = eh->e_entry;
+	return 1;
+}
+
 static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_in *in,
 			 const uint8_t *img, size_t len, struct boot_info *out, GError **error)
 {
@@ -162,17 +203,30 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: setup (%zu bytes) runs past the end of the file", in->kernel, setup_size);
 		return false;
 	}
-	/* Loading at the preferred address spares the decompressor a move of itself. */
-	uint64_t load = rd64(img + BP_PREF_ADDRESS);
-	uint64_t init_size = rd32(img + BP_INIT_SIZE);
-	if (load < LAYOUT_HIGH_MEM || load + MAX(init_size, len) > low_ram_end(mem))
-		load = LAYOUT_HIGH_MEM;
-	if (!copy_to_guest(mem, load, img + setup_size, len - setup_size, in->kernel, error))
+
+	uint64_t entry, end;
+	const char *format = NULL;
+	int unpacked = in->unpack_on_host
+		? load_bzimage_unpacked(mem, in->kernel, img, len, setup_size, &entry, &end, &format, error) : 0;
+	if (unpacked < 0)
 		return false;
+	if (unpacked) {
+		g_snprintf(out->format, sizeof(out->format), "bzImage (%s payload unpacked by sepia-vmm)", format);
+	} else {
+		/* Loading at the preferred address spares the decompressor a move of itself. */
+		uint64_t load = rd64(img + BP_PREF_ADDRESS);
+		uint64_t init_size = rd32(img + BP_INIT_SIZE);
+		if (load < LAYOUT_HIGH_MEM || load + MAX(init_size, len) > low_ram_end(mem))
+			load = LAYOUT_HIGH_MEM;
+		if (!copy_to_guest(mem, load, img + setup_size, len - setup_size, in->kernel, error))
+			return false;
+		entry = load + 0x200;
+		end = load + MAX(init_size, len - setup_size);
+		g_strlcpy(out->format, "bzImage", sizeof(out->format));
+	}
 
 	uint64_t initrd_gpa = 0, initrd_size = 0;
-	if (in->initrd && !load_initrd(mem, in->initrd, rd32(img + BP_INITRD_MAX),
-				       load + MAX(init_size, len - setup_size), &initrd_gpa, &initrd_size, error))
+	if (in->initrd && !load_initrd(mem, in->initrd, rd32(img + BP_INITRD_MAX), end, &initrd_gpa, &initrd_size, error))
 		return false;
 	if (!load_cmdline(mem, in->cmdline, rd32(img + BP_CMDLINE_SIZE) + 1, error))
 		return false;
@@ -185,9 +239,8 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 	write_zero_page_common(mem, zp, in, initrd_gpa, initrd_size);
 
 	out->protocol = BOOT_LINUX64;
-	out->entry = load + 0x200;
+	out->entry = entry;
 	out->boot_data = LAYOUT_ZERO_PAGE;
-	out->format = "bzImage";
 	return true;
 }
 
@@ -272,13 +325,22 @@ static bool write_pvh_start_info(const struct guest_mem *mem, const struct boot_
 	return true;
 }
 
+/* The ELF header when img is a 64-bit x86 ELF whose program headers lie in the file. */
+static const Elf64_Ehdr *elf_header(const uint8_t *img, size_t len)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
+	if (len < sizeof(*eh) || memcmp(img, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_machine != EM_X86_64 || eh->e_phentsize < sizeof(Elf64_Phdr) || eh->e_phoff > len ||
+	    (uint64_t)eh->e_phnum * eh->e_phentsize > len - eh->e_phoff)
+		return NULL;
+	return eh;
+}
+
 static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *in,
 		     const uint8_t *img, size_t len, struct boot_info *out, GError **error)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
-	    eh->e_phentsize < sizeof(Elf64_Phdr) || eh->e_phoff > len ||
-	    (uint64_t)eh->e_phnum * eh->e_phentsize > len - eh->e_phoff) {
+	const Elf64_Ehdr *eh = elf_header(img, len);
+	if (!eh) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: not a 64-bit x86 ELF with a valid program header table", in->kernel);
 		return false;
 	}
@@ -297,7 +359,7 @@ static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *i
 		out->protocol = BOOT_PVH;
 		out->entry = pvh;
 		out->boot_data = LAYOUT_PVH_START_INFO;
-		out->format = "PVH ELF";
+		g_strlcpy(out->format, "PVH ELF", sizeof(out->format));
 		return true;
 	}
 	/* A vmlinux without the PVH note: 64-bit boot protocol with a synthetic header. */
@@ -311,7 +373,7 @@ static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *i
 	out->protocol = BOOT_LINUX64;
 	out->entry = eh->e_entry;
 	out->boot_data = LAYOUT_ZERO_PAGE;
-	out->format = "ELF vmlinux";
+	g_strlcpy(out->format, "ELF vmlinux", sizeof(out->format));
 	return true;
 }
 

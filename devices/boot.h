@@ -15,7 +15,7 @@ struct boot_info {
 	enum boot_protocol protocol;
 	uint64_t entry;          /* guest-physical entry point */
 	uint64_t boot_data;      /* zero page (RSI) or hvm_start_info (EBX) */
-	const char *format;      /* "bzImage", "ELF vmlinux", "PVH ELF": for the log */
+	char format[64];         /* "bzImage", "ELF vmlinux", "PVH ELF": for the log */
 };
 
 struct boot_params_in {
@@ -23,6 +23,8 @@ struct boot_params_in {
 	const char *initrd;      /* may be NULL */
 	const char *cmdline;
 	uint64_t rsdp;           /* guest-physical address of the ACPI RSDP */
+	bool unpack_on_host;     /* bzImage: decompress the payload here when the format is
+				  * known, and enter the kernel proper directly */
 };
 
 /* Loads kernel, initrd and command line into mem and writes the zero page or the PVH

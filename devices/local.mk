@@ -9,6 +9,7 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/emulate.c devices/emulate.h devices/emulate_sse.c \
 	devices/guestmem.c devices/guestmem.h \
 	devices/hostcheck.c devices/hostcheck.h \
+	devices/unpack.c devices/unpack.h \
 	devices/layout.h \
 	devices/pci.c devices/pci.h \
 	devices/power.c devices/power.h \

@@ -233,6 +233,8 @@ static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
 		.initrd = vm->cfg->initrd,
 		.cmdline = vm->effective_cmdline,
 		.rsdp = rsdp,
+		/* The kernel's own decompressor is minutes of interpreted code on such hosts. */
+		.unpack_on_host = vm->interpreting_host,
 	};
 	if (!boot_load(&vm->mem, &in, boot, error))
 		return false;

@@ -31,3 +31,9 @@ tests_unit_test_pci_SOURCES = tests/unit/test-pci.c
 tests_unit_test_pci_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_pci_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-pci
+
+check_PROGRAMS += tests/unit/test-unpack
+tests_unit_test_unpack_SOURCES = tests/unit/test-unpack.c
+tests_unit_test_unpack_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_unpack_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-unpack

@@ -146,12 +146,19 @@ static char *write_initrd(struct fx *f, size_t len)
 	return write_file(f, "initrd", data, len);
 }
 
-static bool load(struct fx *f, const char *kernel, const char *initrd, const char *cmdline)
+static bool load_with(struct fx *f, const char *kernel, const char *initrd, const char *cmdline,
+		      bool unpack_on_host)
 {
-	struct boot_params_in in = { kernel, initrd, cmdline, RSDP };
+	struct boot_params_in in = { .kernel = kernel, .initrd = initrd, .cmdline = cmdline,
+				     .rsdp = RSDP, .unpack_on_host = unpack_on_host };
 	bool ok = boot_load(&f->mem, &in, &f->info, &f->error);
 	g_assert_true(ok == (f->error == NULL));
 	return ok;
+}
+
+static bool load(struct fx *f, const char *kernel, const char *initrd, const char *cmdline)
+{
+	return load_with(f, kernel, initrd, cmdline, false);
 }
 
 /* Loading must fail with a message that names the offending file. */
@@ -378,6 +385,38 @@ static void test_debian_kernel(void)
 	fakemem_free(&f->mem);
 }
 
+/* The same kernel with its payload unpacked on the host: the kernel proper lies at its
+ * link-time physical address as an ELF would place it, entered at startup_64, with the
+ * bzImage's own setup header in the zero page. */
+static void test_debian_kernel_unpacked(void)
+{
+	g_autofree char *kernel = find_debian_kernel("vmlinuz-");
+	g_autofree gchar *img = NULL;
+	gsize len = 0;
+	if (!kernel || !g_file_get_contents(kernel, &img, &len, NULL)) {
+		g_test_skip("no readable /boot/vmlinuz-*-amd64");
+		return;
+	}
+	struct fx fx = { 0 }, *f = &fx;
+	fakemem_add(&f->mem, 0, 1024 * MiB);
+	g_assert_true(load_with(f, kernel, NULL, CMDLINE, true));
+	if (!strstr(f->info.format, "unpacked")) {
+		g_test_skip("this kernel's payload compression is not one sepia-vmm unpacks");
+		fakemem_free(&f->mem);
+		return;
+	}
+	g_assert_cmpint(f->info.protocol, ==, BOOT_LINUX64);
+	uint64_t pref;
+	memcpy(&pref, img + ZP_PREF_ADDRESS, 8);
+	g_assert_cmpuint(f->info.entry, ==, pref);   /* startup_64 at LOAD_PHYSICAL_ADDR */
+	/* The decompressed kernel text begins there: no longer the compressed stub. */
+	size_t setup = ((uint8_t)img[ZP_SETUP_SECTS] + 1) * 512;
+	g_assert_true(memcmp(ram(f, pref, 4096), img + setup, 4096) != 0);
+	g_assert_cmpuint(zp16(f, ZP_VERSION), >=, 0x20c);
+	g_assert_cmpstr((const char *)ram(f, zp32(f, ZP_CMDLINE_PTR), sizeof(CMDLINE)), ==, CMDLINE);
+	fakemem_free(&f->mem);
+}
+
 /* ELF: header, two program headers, notes at 0x200, segment data at 0x1000. */
 #define ELF_LEN      0x2000
 #define ELF_NOTE_OFF 0x200
@@ -581,6 +620,7 @@ int main(int argc, char **argv)
 	T("elf/errors", test_elf_errors, 0);
 #undef T
 	g_test_add_func("/boot/bzimage/debian-kernel", test_debian_kernel);
+	g_test_add_func("/boot/bzimage/debian-kernel-unpacked", test_debian_kernel_unpacked);
 	g_test_add_func("/boot/e820/two-regions", test_e820_two_regions);
 	return g_test_run();
 }

@@ -1,0 +1,135 @@
+/* Host-side decompression of a bzImage's payload (the compressed vmlinux ELF). On hosts
+ * whose KVM interprets guest kernel code, the kernel's own decompressor costs minutes;
+ * here it costs milliseconds. Formats: LZ4 legacy frames (the LZ4 block format, as
+ * documented in lz4's lz4_Block_format.md) and gzip (through GLib's zlib converter).
+ * Anything else is left to the kernel's decompressor. */
+#include "unpack.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <string.h>
+
+#define LZ4_LEGACY_MAGIC 0x184c2102u
+#define LZ4_LEGACY_BLOCK (8u << 20)   /* uncompressed bytes per legacy block */
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Reads an LZ4 length: the nibble, plus extension bytes while they are 255. */
+static bool lz4_length(const uint8_t **p, const uint8_t *end, size_t *len)
+{
+	if (*len != 15)
+		return true;
+	for (;;) {
+		if (*p >= end)
+			return false;
+		uint8_t b = *(*p)++;
+		*len += b;
+		if (b != 255)
+			return true;
+	}
+}
+
+int unpack_lz4_block(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	const uint8_t *p = in, *end = in + in_len;
+	size_t o = 0;
+	while (p < end) {
+		uint8_t token = *p++;
+		size_t lit = token >> 4;
+		if (!lz4_length(&p, end, &lit) || lit > (size_t)(end - p) || lit > out_cap - o)
+			return -EINVAL;
+		memcpy(out + o, p, lit);
+		p += lit;
+		o += lit;
+		if (p == end)
+			break;  /* the last sequence has literals only */
+		if (end - p < 2)
+			return -EINVAL;
+		size_t offset = (size_t)p[0] | (size_t)p[1] << 8;
+		p += 2;
+		size_t match = token & 15;
+		if (!lz4_length(&p, end, &match))
+			return -EINVAL;
+		match += 4;
+		if (offset == 0 || offset > o || match > out_cap - o)
+			return -EINVAL;
+		/* Byte by byte: a match may overlap the bytes it produces. */
+		for (size_t i = 0; i < match; i++, o++)
+			out[o] = out[o - offset];
+	}
+	*out_len = o;
+	return 0;
+}
+
+static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
+{
+	GByteArray *out = g_byte_array_new();
+	size_t pos = 4;
+	while (len - pos >= 4) {
+		uint32_t chunk = le32(in + pos);
+		if (chunk == LZ4_LEGACY_MAGIC) {   /* concatenated frames */
+			pos += 4;
+			continue;
+		}
+		/* bzImage payloads end with the 4-byte uncompressed size; a "chunk" that does
+		 * not fit what is left is that trailer. */
+		if (chunk == 0 || chunk > len - pos - 4)
+			break;
+		guint old = out->len;
+		g_byte_array_set_size(out, old + LZ4_LEGACY_BLOCK);
+		size_t got;
+		if (unpack_lz4_block(in + pos + 4, chunk, out->data + old, LZ4_LEGACY_BLOCK, &got) < 0) {
+			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL, "corrupt LZ4 block at payload offset %zu", pos);
+			g_byte_array_unref(out);
+			return NULL;
+		}
+		g_byte_array_set_size(out, old + (guint)got);
+		pos += 4 + chunk;
+	}
+	return g_byte_array_free_to_bytes(out);
+}
+
+static GBytes *unpack_gzip(const uint8_t *in, size_t len, GError **error)
+{
+	g_autoptr(GZlibDecompressor) z = g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+	GByteArray *out = g_byte_array_new();
+	size_t in_pos = 0;
+	for (;;) {
+		guint old = out->len;
+		g_byte_array_set_size(out, old + (1u << 20));
+		gsize read = 0, written = 0;
+		GConverterResult r = g_converter_convert(G_CONVERTER(z), in + in_pos, len - in_pos,
+							 out->data + old, 1u << 20, G_CONVERTER_INPUT_AT_END,
+							 &read, &written, error);
+		g_byte_array_set_size(out, old + (guint)written);
+		in_pos += read;
+		if (r == G_CONVERTER_ERROR) {
+			g_byte_array_unref(out);
+			return NULL;
+		}
+		if (r == G_CONVERTER_FINISHED)
+			break;
+	}
+	return g_byte_array_free_to_bytes(out);
+}
+
+GBytes *unpack_kernel_payload(const uint8_t *payload, size_t len, const char **format, GError **error)
+{
+	if (len >= 8 && le32(payload) == LZ4_LEGACY_MAGIC) {
+		*format = "lz4";
+		return unpack_lz4_legacy(payload, len, error);
+	}
+	if (len >= 18 && payload[0] == 0x1f && payload[1] == 0x8b) {
+		*format = "gzip";
+		return unpack_gzip(payload, len, error);
+	}
+	*format = NULL;
+	g_set_error(error, SEPIA_UNPACK_ERROR, ENOTSUP, "payload compression not known to sepia-vmm (magic %02x %02x %02x %02x)",
+		    len > 0 ? payload[0] : 0, len > 1 ? payload[1] : 0, len > 2 ? payload[2] : 0, len > 3 ? payload[3] : 0);
+	return NULL;
+}
+
+G_DEFINE_QUARK(sepia-unpack-error-quark, sepia_unpack_error)
