@@ -4,6 +4,7 @@ devices_libsepiavmm_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 devices_libsepiavmm_a_SOURCES = \
 	devices/acpi.c devices/acpi.h \
 	devices/boot.c devices/boot.h \
+	devices/block/backend.h devices/block/block.c devices/block/raw.c \
 	devices/bus.c devices/bus.h \
 	devices/chardev.c devices/chardev.h \
 	devices/emulate.c devices/emulate.h devices/emulate_sse.c \

@@ -3,12 +3,9 @@
 #include "blk.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/falloc.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "devices/block/backend.h"
 #include "devices/virtio/virtio.h"
 
 #define VIRTIO_BLK_F_SEG_MAX      2
@@ -51,10 +48,8 @@ struct blk_discard_segment {
 struct virtio_blk {
 	struct virtio_pci_dev *vp;
 	char *name;
-	char *path;
-	int fd;
+	struct block_backend *disk;
 	bool readonly;
-	bool can_punch;         /* the host file system supports FALLOC_FL_PUNCH_HOLE */
 	uint64_t capacity;      /* in 512-byte sectors */
 	uint8_t config[60];
 	uint64_t requests;
@@ -73,66 +68,15 @@ static bool range_ok(struct virtio_blk *b, uint64_t sector, uint64_t bytes)
 	       bytes % SECTOR == 0;
 }
 
-/* Reads or writes the data segments (between header and status byte) at off. */
-static uint8_t blk_rw(struct virtio_blk *b, bool write, uint64_t sector, struct iovec *iov,
-		      unsigned int n, uint64_t bytes, uint32_t *written)
+/* Reads or writes the data segments of a request at sector. */
+static uint8_t blk_rw(struct virtio_blk *b, bool write, uint64_t sector, const struct iovec *iov,
+		      unsigned int n, uint64_t bytes)
 {
-	if (!range_ok(b, sector, bytes))
+	if (!range_ok(b, sector, bytes) || (write && b->readonly))
 		return VIRTIO_BLK_S_IOERR;
-	if (write && b->readonly)
-		return VIRTIO_BLK_S_IOERR;
-	off_t pos = (off_t)(sector * SECTOR);
-	while (n > 0) {
-		ssize_t r = write ? pwritev(b->fd, iov, (int)MIN(n, (unsigned int)IOV_MAX), pos)
-				  : preadv(b->fd, iov, (int)MIN(n, (unsigned int)IOV_MAX), pos);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return VIRTIO_BLK_S_IOERR;
-		if (r == 0) {
-			if (write)
-				return VIRTIO_BLK_S_IOERR;
-			/* Past the end of a file that shrank: the rest reads as zeroes. */
-			for (unsigned int i = 0; i < n; i++)
-				memset(iov[i].iov_base, 0, iov[i].iov_len);
-			r = 0;
-			for (unsigned int i = 0; i < n; i++)
-				r += (ssize_t)iov[i].iov_len;
-		}
-		pos += r;
-		if (!write)
-			*written += (uint32_t)r;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
-	}
-	return VIRTIO_BLK_S_OK;
-}
-
-static uint8_t blk_zero_range(struct virtio_blk *b, uint64_t sector, uint32_t sectors, bool unmap)
-{
-	off_t pos = (off_t)(sector * SECTOR), len = (off_t)sectors * (off_t)SECTOR;
-	if (unmap && b->can_punch && fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, pos, len) == 0)
-		return VIRTIO_BLK_S_OK;
-	if (fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, pos, len) == 0)
-		return VIRTIO_BLK_S_OK;
-	static const uint8_t zeroes[65536];
-	while (len > 0) {
-		ssize_t n = pwrite(b->fd, zeroes, (size_t)MIN(len, (off_t)sizeof(zeroes)), pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return VIRTIO_BLK_S_IOERR;
-		pos += n;
-		len -= n;
-	}
-	return VIRTIO_BLK_S_OK;
+	int r = write ? b->disk->ops->pwritev(b->disk, iov, (int)n, sector * SECTOR)
+		      : b->disk->ops->preadv(b->disk, iov, (int)n, sector * SECTOR);
+	return r == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 }
 
 static uint8_t blk_discard(struct virtio_blk *b, uint32_t type, const struct virtq_chain *c)
@@ -151,16 +95,14 @@ static uint8_t blk_discard(struct virtio_blk *b, uint32_t type, const struct vir
 		if (type == VIRTIO_BLK_T_DISCARD) {
 			if (seg.flags)  /* discard takes no flags */
 				return VIRTIO_BLK_S_UNSUPP;
-			if (b->can_punch)
-				fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					  (off_t)(seg.sector * SECTOR), (off_t)seg.num_sectors * (off_t)SECTOR);
-			/* A discard is a hint: failing to punch is not an error. */
+			/* A discard is a hint: a backend that keeps the data is not an error. */
+			b->disk->ops->discard(b->disk, seg.sector * SECTOR, seg.num_sectors * SECTOR);
 		} else {
 			if (seg.flags & ~1u)
 				return VIRTIO_BLK_S_UNSUPP;
-			uint8_t st = blk_zero_range(b, seg.sector, seg.num_sectors, seg.flags & 1);
-			if (st != VIRTIO_BLK_S_OK)
-				return st;
+			if (b->disk->ops->write_zeroes(b->disk, seg.sector * SECTOR, seg.num_sectors * SECTOR,
+						       seg.flags & 1) < 0)
+				return VIRTIO_BLK_S_IOERR;
 		}
 	}
 	return VIRTIO_BLK_S_OK;
@@ -186,7 +128,9 @@ static uint32_t blk_handle_request(struct virtio_blk *b, struct virtq_chain *c)
 		for (unsigned int i = c->nr_out; i < c->nr_out + c->nr_in; i++)
 			data[n++] = c->iov[i];
 		data[n - 1].iov_len--;  /* leave the status byte out */
-		st = blk_rw(b, false, hdr.sector, data, n, c->in_len - 1, &written);
+		st = blk_rw(b, false, hdr.sector, data, n, c->in_len - 1);
+		if (st == VIRTIO_BLK_S_OK)
+			written = (uint32_t)(c->in_len - 1);
 		break;
 	}
 	case VIRTIO_BLK_T_OUT: {
@@ -200,11 +144,11 @@ static uint32_t blk_handle_request(struct virtio_blk *b, struct virtq_chain *c)
 			if (v.iov_len - cut)
 				data[n++] = (struct iovec){ (uint8_t *)v.iov_base + cut, v.iov_len - cut };
 		}
-		st = blk_rw(b, true, hdr.sector, data, n, c->out_len - sizeof(hdr), &written);
+		st = blk_rw(b, true, hdr.sector, data, n, c->out_len - sizeof(hdr));
 		break;
 	}
 	case VIRTIO_BLK_T_FLUSH:
-		st = fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		st = b->disk->ops->flush(b->disk) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
 		char id[20] = { 0 };  /* not NUL-terminated when all 20 bytes are used */
@@ -269,27 +213,16 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const ch
 {
 	struct virtio_blk *b = g_new0(struct virtio_blk, 1);
 	b->name = g_strdup_printf("virtio-blk%u", index);
-	b->path = g_strdup(path);
 	b->readonly = readonly;
-	b->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	struct stat st;
-	if (b->fd < 0 || fstat(b->fd, &st) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "%s: cannot open disk %s%s: %s", b->name, path,
-			    readonly ? " read-only" : "", g_strerror(errno));
+	b->disk = block_open(path, readonly, error);
+	if (!b->disk) {
+		g_prefix_error(error, "%s: ", b->name);
 		goto fail;
 	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: %s is not a regular file or block device", b->name, path);
-		goto fail;
-	}
-	uint64_t bytes = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : (uint64_t)lseek(b->fd, 0, SEEK_END);
-	b->capacity = bytes / SECTOR;
-	if (bytes % SECTOR)
+	b->capacity = b->disk->size / SECTOR;
+	if (b->disk->size % SECTOR)
 		g_message("%s: %s is not a multiple of 512 bytes; the last %" G_GUINT64_FORMAT " bytes are not visible",
-			  b->name, path, (uint64_t)(bytes % SECTOR));
-	/* Regular files get hole punching; where the file system refuses it, discard is a
-	 * no-op and write-zeroes falls back to writing zeroes. */
-	b->can_punch = S_ISREG(st.st_mode);
+			  b->name, path, (uint64_t)(b->disk->size % SECTOR));
 
 	memcpy(b->config, &b->capacity, 8);
 	put32(b->config + 12, SEG_MAX);
@@ -310,7 +243,8 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const ch
 	b->vp = virtio_pci_create(vm, b->name, &blk_ops, features, b, error);
 	if (!b->vp)
 		goto fail;
-	g_message("%s: %s, %" G_GUINT64_FORMAT " sectors%s", b->name, path, b->capacity, readonly ? ", read-only" : "");
+	g_message("%s: %s (%s), %" G_GUINT64_FORMAT " sectors%s", b->name, path, b->disk->format, b->capacity,
+		  readonly ? ", read-only" : "");
 	return b;
 fail:
 	virtio_blk_destroy(b);
@@ -321,9 +255,7 @@ void virtio_blk_destroy(struct virtio_blk *b)
 {
 	if (!b)
 		return;
-	if (b->fd >= 0)
-		close(b->fd);
+	block_close(b->disk);
 	g_free(b->name);
-	g_free(b->path);
 	g_free(b);
 }

@@ -1,0 +1,33 @@
+/* Opening a disk image: the format is read from the file's first bytes, never guessed
+ * from its name. */
+#include "backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/vm.h"
+
+struct block_backend *block_open(const char *path, bool readonly, GError **error)
+{
+	uint8_t head[512] = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "cannot open disk %s: %s", path, g_strerror(errno));
+		return NULL;
+	}
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	if (n < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "cannot read disk %s: %s", path, g_strerror(errno));
+		return NULL;
+	}
+	return block_raw_open(path, readonly, error);
+}
+
+void block_close(struct block_backend *b)
+{
+	if (b)
+		b->ops->close(b);
+}

@@ -1,0 +1,151 @@
+/* Raw image files and block devices: the guest's bytes are the file's bytes. */
+#include "backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devices/vm.h"
+
+struct raw_backend {
+	struct block_backend b;
+	int fd;
+	bool can_punch;
+};
+
+static struct raw_backend *to_raw(struct block_backend *b)
+{
+	return (struct raw_backend *)b;
+}
+
+/* preadv/pwritev until the whole iovec is done; reads past EOF give zeroes. */
+static int raw_transfer(struct block_backend *b, const struct iovec *iov_in, int iovcnt,
+			uint64_t off, bool write)
+{
+	struct raw_backend *r = to_raw(b);
+	struct iovec iov[IOV_MAX];
+	if (iovcnt > IOV_MAX)
+		return -EINVAL;  /* virtio-blk never builds requests that long */
+	int n = iovcnt;
+	memcpy(iov, iov_in, (size_t)n * sizeof(*iov));
+	struct iovec *cur = iov;
+	while (n > 0) {
+		ssize_t got = write ? pwritev(r->fd, cur, n, (off_t)off) : preadv(r->fd, cur, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0) {
+			if (write)
+				return -EIO;
+			for (int i = 0; i < n; i++)
+				memset(cur[i].iov_base, 0, cur[i].iov_len);
+			break;
+		}
+		off += (uint64_t)got;
+		while (n > 0 && (size_t)got >= cur->iov_len) {
+			got -= (ssize_t)cur->iov_len;
+			cur++;
+			n--;
+		}
+		if (n > 0) {
+			cur->iov_base = (uint8_t *)cur->iov_base + got;
+			cur->iov_len -= (size_t)got;
+		}
+	}
+	return 0;
+}
+
+static int raw_preadv(struct block_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return raw_transfer(b, iov, iovcnt, off, false);
+}
+
+static int raw_pwritev(struct block_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	return raw_transfer(b, iov, iovcnt, off, true);
+}
+
+static int raw_flush(struct block_backend *b)
+{
+	return fdatasync(to_raw(b)->fd) == 0 ? 0 : -errno;
+}
+
+static int raw_write_zeroes(struct block_backend *b, uint64_t off, uint64_t len, bool unmap)
+{
+	struct raw_backend *r = to_raw(b);
+	if (unmap && r->can_punch &&
+	    fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (fallocate(r->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	static const uint8_t zeroes[65536];
+	while (len > 0) {
+		ssize_t n = pwrite(r->fd, zeroes, (size_t)MIN(len, sizeof(zeroes)), (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+static int raw_discard(struct block_backend *b, uint64_t off, uint64_t len)
+{
+	struct raw_backend *r = to_raw(b);
+	/* A hint: a file system that cannot punch holes keeps the data, which is allowed. */
+	if (r->can_punch)
+		fallocate(r->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len);
+	return 0;
+}
+
+static void raw_close(struct block_backend *b)
+{
+	struct raw_backend *r = to_raw(b);
+	if (r->fd >= 0)
+		close(r->fd);
+	g_free(r->b.path);
+	g_free(r);
+}
+
+static const struct block_backend_ops raw_ops = {
+	.preadv = raw_preadv,
+	.pwritev = raw_pwritev,
+	.flush = raw_flush,
+	.write_zeroes = raw_write_zeroes,
+	.discard = raw_discard,
+	.close = raw_close,
+};
+
+struct block_backend *block_raw_open(const char *path, bool readonly, GError **error)
+{
+	struct raw_backend *r = g_new0(struct raw_backend, 1);
+	r->b.ops = &raw_ops;
+	r->b.format = "raw";
+	r->b.path = g_strdup(path);
+	r->b.readonly = readonly;
+	r->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	struct stat st;
+	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "cannot open disk %s%s: %s", path,
+			    readonly ? " read-only" : "", g_strerror(errno));
+		raw_close(&r->b);
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "disk %s is not a regular file or block device", path);
+		raw_close(&r->b);
+		return NULL;
+	}
+	r->b.size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : (uint64_t)lseek(r->fd, 0, SEEK_END);
+	/* Regular files get hole punching; where the file system refuses it, discard keeps
+	 * the data and write-zeroes falls back to writing zeroes. */
+	r->can_punch = S_ISREG(st.st_mode);
+	return &r->b;
+}
