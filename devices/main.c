@@ -113,6 +113,17 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	return true;
 }
 
+static void config_free(struct vm_config *cfg)
+{
+	g_free(cfg->kernel);
+	g_free(cfg->initrd);
+	g_free(cfg->cmdline);
+	g_free(cfg->serial.path);
+	g_free(cfg->console.path);
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		g_free(cfg->disk[i].path);
+}
+
 int main(int argc, char **argv)
 {
 	g_log_set_default_handler(log_line, NULL);
@@ -120,15 +131,18 @@ int main(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	if (!parse_options(argc, argv, &cfg, &error)) {
 		fprintf(stderr, "sepia-vmm: %s (see sepia-vmm --help)\n", error->message);
+		config_free(&cfg);
 		return 2;
 	}
 	struct vm vm;
 	if (!vm_build(&vm, &cfg, &error)) {
 		fprintf(stderr, "sepia-vmm: error: %s\n", error->message);
 		vm_destroy(&vm);
+		config_free(&cfg);
 		return 1;
 	}
 	int status = vm_run(&vm);
 	vm_destroy(&vm);
+	config_free(&cfg);
 	return status;
 }

@@ -306,6 +306,7 @@ void vm_destroy(struct vm *vm)
 		virtio_blk_destroy(vm->disk[i]);
 	virtio_console_destroy(vm->console);
 	serial_destroy(vm->serial);
+	pci_bus_destroy(vm->pci);
 	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
 		vcpu_destroy(&vm->vcpu[i]);
 	for (unsigned int i = 0; i < vm->mem.nr_regions; i++)

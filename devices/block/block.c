@@ -23,6 +23,17 @@ struct block_backend *block_open(const char *path, bool readonly, GError **error
 		g_set_error(error, SEPIA_ERROR, errno, "cannot read disk %s: %s", path, g_strerror(errno));
 		return NULL;
 	}
+	static const char vmdk_text[] = "# Disk DescriptorFile";
+	if (n >= 4 && !memcmp(head, "QFI\xfb", 4))
+		return block_qcow2_open(path, readonly, error);
+	if ((size_t)n >= sizeof(vmdk_text) - 1 && !memcmp(head, vmdk_text, sizeof(vmdk_text) - 1))
+		return block_vmdk_open(path, readonly, error);
+	/* A binary (sparse) VMDK: refuse rather than hand the guest its container bytes. */
+	if (n >= 4 && (!memcmp(head, "KDMV", 4) || !memcmp(head, "COWD", 4))) {
+		g_set_error(error, SEPIA_ERROR, ENOTSUP,
+			    "disk %s is a sparse VMDK image, which is not supported (convert it to raw or qcow2)", path);
+		return NULL;
+	}
 	return block_raw_open(path, readonly, error);
 }
 

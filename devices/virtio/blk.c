@@ -255,6 +255,7 @@ void virtio_blk_destroy(struct virtio_blk *b)
 {
 	if (!b)
 		return;
+	virtio_pci_destroy(b->vp);
 	block_close(b->disk);
 	g_free(b->name);
 	g_free(b);

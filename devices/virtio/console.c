@@ -138,6 +138,7 @@ void virtio_console_destroy(struct virtio_console *c)
 		return;
 	if (c->dropped)
 		g_message("virtio-console: %" G_GUINT64_FORMAT " input bytes dropped while the guest read none", c->dropped);
+	virtio_pci_destroy(c->vp);
 	chardev_close(&c->cd);
 	g_byte_array_unref(c->input);
 	g_free(c);

@@ -527,7 +527,7 @@ struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name,
 	virtio_pci_reset(vp);
 	return vp;
 fail:
-	g_prefix_error(error, "%s: ", name);
+	virtio_pci_destroy(vp);
 	return NULL;
 }
 
@@ -535,9 +535,13 @@ void virtio_pci_destroy(struct virtio_pci_dev *vp)
 {
 	if (!vp)
 		return;
-	for (unsigned int q = 0; q < vp->ops->num_queues; q++)
+	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
+		GSource *src = vp->queue[q].source ? g_main_context_find_source_by_id(vp->vm->io_ctx, vp->queue[q].source) : NULL;
+		if (src)
+			g_source_destroy(src);
 		if (vp->queue[q].kick_fd > 0)
 			close(vp->queue[q].kick_fd);
+	}
 	for (unsigned int v = 0; v < vp->nr_vectors; v++)
 		if (vp->vector[v].irqfd > 0)
 			close(vp->vector[v].irqfd);
