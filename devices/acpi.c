@@ -69,22 +69,144 @@ static void acpi_gas_io8(uint8_t *p, uint16_t port)
 	put64(p + 4, port);
 }
 
-/* DSDT: only \_S5 (SLP_TYPa, SLP_TYPb, reserved, reserved), which Linux needs before it
- * offers ACPI power-off. AML: NameOp "_S5_" PackageOp PkgLength NumElements elements. */
+/* ---- a little AML (ACPI Machine Language), enough for the DSDT ---- */
+
+/* PkgLength counts itself: one byte up to 63, else a lead byte holding the low nibble
+ * and the count of following bytes, which hold the rest. */
+static void aml_prepend_pkglength(GByteArray *body)
+{
+	guint len = body->len;
+	uint8_t enc[4];
+	guint n;
+	if (len + 1 < 64) {
+		enc[0] = (uint8_t)(len + 1);
+		n = 1;
+	} else if (len + 2 < (1u << 12)) {
+		len += 2;
+		enc[0] = (uint8_t)(0x40 | (len & 0xf));
+		enc[1] = (uint8_t)(len >> 4);
+		n = 2;
+	} else {
+		len += 3;
+		enc[0] = (uint8_t)(0x80 | (len & 0xf));
+		enc[1] = (uint8_t)(len >> 4);
+		enc[2] = (uint8_t)(len >> 12);
+		n = 3;
+	}
+	g_byte_array_prepend(body, enc, n);
+}
+
+static void aml_name(GByteArray *out, const char name[4])
+{
+	g_byte_array_append(out, (const uint8_t *)"\x08", 1);   /* NameOp */
+	g_byte_array_append(out, (const uint8_t *)name, 4);
+}
+
+static void aml_dword(GByteArray *out, uint32_t v)
+{
+	uint8_t b[5] = { 0x0c, (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	g_byte_array_append(out, b, 5);
+}
+
+static void aml_zero(GByteArray *out)
+{
+	g_byte_array_append(out, (const uint8_t *)"\x00", 1);
+}
+
+/* Buffer (resource template) holding data. */
+static void aml_buffer(GByteArray *out, const uint8_t *data, guint len)
+{
+	GByteArray *body = g_byte_array_new();
+	uint8_t size[3] = { 0x0b, (uint8_t)len, (uint8_t)(len >> 8) };  /* WordConst */
+	g_byte_array_append(body, size, 3);
+	g_byte_array_append(body, data, len);
+	aml_prepend_pkglength(body);
+	g_byte_array_append(out, (const uint8_t *)"\x11", 1);   /* BufferOp */
+	g_byte_array_append(out, body->data, body->len);
+	g_byte_array_unref(body);
+}
+
+/* Word address space descriptor (bus numbers or I/O ports), a producer with fixed ends. */
+static void res_word(GByteArray *out, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max)
+{
+	uint16_t len = (uint16_t)(max - min + 1);
+	uint8_t d[16] = { 0x88, 13, 0, type, 0x0c, type_flags, 0, 0,
+			  (uint8_t)min, (uint8_t)(min >> 8), (uint8_t)max, (uint8_t)(max >> 8),
+			  0, 0, (uint8_t)len, (uint8_t)(len >> 8) };
+	g_byte_array_append(out, d, sizeof(d));
+}
+
+static void res_dword_memory(GByteArray *out, uint32_t min, uint32_t len)
+{
+	uint32_t max = min + len - 1;
+	uint8_t d[26] = { 0x87, 23, 0, 0 /* memory */, 0x0c, 0x01 /* read-write, non-cacheable */ };
+	memcpy(d + 10, &min, 4);
+	memcpy(d + 14, &max, 4);
+	memcpy(d + 22, &len, 4);
+	g_byte_array_append(out, d, sizeof(d));
+}
+
+/* \_SB.PCI0: the host bridge on bus 0 with its windows. With ACPI, Linux finds PCI only
+ * through such a device; the windows cover the config ports' neighbours and the BAR
+ * window sepia-vmm assigns from. Interrupts are MSI-X only, so no _PRT. */
+static void aml_pci_root(GByteArray *out)
+{
+	GByteArray *crs = g_byte_array_new();
+	res_word(crs, 2, 0, 0, 0);                          /* bus 0 */
+	static const uint8_t conf1[8] = { 0x47, 1, 0xf8, 0x0c, 0xf8, 0x0c, 1, 8 };
+	g_byte_array_append(crs, conf1, sizeof(conf1));     /* IO 0xcf8-0xcff, consumed */
+	res_word(crs, 1, 3, 0x0000, 0x0cf7);
+	res_word(crs, 1, 3, 0x0d00, 0xffff);
+	res_dword_memory(crs, (uint32_t)LAYOUT_PCI_MMIO_BASE, (uint32_t)LAYOUT_PCI_MMIO_SIZE);
+	static const uint8_t end_tag[2] = { 0x79, 0 };
+	g_byte_array_append(crs, end_tag, 2);
+
+	GByteArray *dev = g_byte_array_new();
+	g_byte_array_append(dev, (const uint8_t *)"PCI0", 4);
+	aml_name(dev, "_HID");
+	aml_dword(dev, 0x030ad041);                         /* EISAID("PNP0A03") */
+	aml_name(dev, "_UID");
+	aml_zero(dev);
+	aml_name(dev, "_SEG");
+	aml_zero(dev);
+	aml_name(dev, "_BBN");
+	aml_zero(dev);
+	aml_name(dev, "_CRS");
+	aml_buffer(dev, crs->data, crs->len);
+	aml_prepend_pkglength(dev);
+
+	GByteArray *scope = g_byte_array_new();
+	g_byte_array_append(scope, (const uint8_t *)"_SB_", 4);
+	g_byte_array_append(scope, (const uint8_t *)"\x5b\x82", 2);  /* DeviceOp */
+	g_byte_array_append(scope, dev->data, dev->len);
+	aml_prepend_pkglength(scope);
+	g_byte_array_append(out, (const uint8_t *)"\x10", 1);          /* ScopeOp */
+	g_byte_array_append(out, scope->data, scope->len);
+	g_byte_array_unref(scope);
+	g_byte_array_unref(dev);
+	g_byte_array_unref(crs);
+}
+
+/* DSDT: \_S5 (SLP_TYPa, SLP_TYPb, reserved, reserved), which Linux needs before it offers
+ * ACPI power-off, and the PCI host bridge. */
 static uint64_t acpi_build_dsdt(struct acpi_builder *b)
 {
 	static const uint8_t aml_s5[] = {
 		0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04,
 		0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00, 0x00,
 	};
-	uint32_t len = 36 + sizeof(aml_s5);
+	GByteArray *aml = g_byte_array_new();
+	g_byte_array_append(aml, aml_s5, sizeof(aml_s5));
+	aml_pci_root(aml);
+	uint32_t len = 36 + aml->len;
 	uint8_t *t;
 	uint64_t gpa = acpi_alloc(b, len, &t);
-	if (!gpa)
-		return 0;
-	acpi_header(t, "DSDT", len, 2);
-	memcpy(t + 36, aml_s5, sizeof(aml_s5));
-	acpi_finish(t, len);
+	if (gpa) {
+		acpi_header(t, "DSDT", len, 2);
+		memcpy(t + 36, aml->data, aml->len);
+		acpi_finish(t, len);
+	}
+	g_byte_array_unref(aml);
 	return gpa;
 }
 

@@ -5,7 +5,8 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/acpi.c devices/acpi.h \
 	devices/boot.c devices/boot.h \
 	devices/block/backend.h devices/block/block.c devices/block/raw.c \
-	devices/block/qcow2.c devices/block/qcow2.h devices/block/qcow2_refcount.c \
+	devices/block/qcow2.c devices/block/qcow2.h devices/block/qcow2_open.c \
+	devices/block/qcow2_refcount.c \
 	devices/block/vmdk.c \
 	devices/bus.c devices/bus.h \
 	devices/chardev.c devices/chardev.h \

@@ -1,1 +1,31 @@
-# guest
+# guest: sepia's reference guest (kernel + initramfs), built from Debian's packages.
+# Not part of `all`: it needs linux-source-6.1 and busybox-static and takes minutes
+# the first time; results are cached (see guest/build-guest.sh --help).
+GUEST_FILES = \
+	guest/build-guest.sh \
+	guest/qemu-boot.sh \
+	guest/kernel.config \
+	guest/kernel-profile.config \
+	guest/rootfs/etc/group \
+	guest/rootfs/etc/passwd \
+	guest/rootfs/etc/profile \
+	guest/init/init.c \
+	guest/init/cmdline.c \
+	guest/init/cmdline.h \
+	guest/init/service.c \
+	guest/init/service.h
+
+EXTRA_DIST += $(GUEST_FILES)
+
+.PHONY: guest
+guest:
+	$(top_srcdir)/guest/build-guest.sh --out $(abs_top_builddir)/guest/out
+
+.PHONY: clean-guest
+clean-guest:
+	rm -rf $(abs_top_builddir)/guest/out
+
+# Boots guest/out under QEMU TCG (the guest powers itself off) and prints boot numbers.
+.PHONY: guest-check
+guest-check: guest
+	$(top_srcdir)/guest/qemu-boot.sh --dir $(abs_top_builddir)/guest/out

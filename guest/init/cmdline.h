@@ -1,0 +1,33 @@
+/* sepia guest init: the `sepia.*` options of the kernel command line. */
+#ifndef SEPIA_GUEST_INIT_CMDLINE_H
+#define SEPIA_GUEST_INIT_CMDLINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SEPIA_OPTION_VALUE_MAX 1024
+
+struct sepia_options {
+	/* sepia.shell=0|1|TTY: a shell on the console ("1") or on /dev/TTY. */
+	char shell[64];
+	/* sepia.run=CMD: run `sh -c CMD` on the console, then power off. */
+	char run[SEPIA_OPTION_VALUE_MAX];
+	/* sepia.hostname=NAME */
+	char hostname[65];
+	/* sepia.debug=1: one line per init event on the console. */
+	bool debug;
+	/* sepia.reboot=1: after sepia.run, reboot instead of powering off. */
+	bool reboot_after_run;
+};
+
+/* Fills *opts with defaults, then applies every `sepia.*` word of cmdline
+ * (the text of /proc/cmdline). Double quotes group words as the kernel does:
+ * sepia.run="echo a b". Unknown sepia.* keys are reported through warn(). */
+void sepia_options_parse(struct sepia_options *opts, const char *cmdline,
+			 void (*warn)(const char *key));
+
+/* Splits the next word off *cursor, removing double quotes; returns false at
+ * the end. The word is written to buf (truncated to size-1 bytes). */
+bool cmdline_next_word(const char **cursor, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,442 @@
+/* sepia guest init: PID 1 of sepia's reference guest.
+ *
+ * It mounts the kernel file systems, reads `sepia.*` options from the kernel
+ * command line, starts the guest's services, announces the end of boot with
+ * VIRTUAL_DEVICE_BOOT_COMPLETED (the line Cuttlefish's tools wait for), then
+ * reaps processes until it is asked to power off or reboot. Signals follow
+ * busybox init, so busybox's halt/poweroff/reboot work: SIGUSR1 halt, SIGUSR2
+ * poweroff, SIGTERM reboot; SIGINT (ctrl-alt-del) reboots, SIGPWR powers off.
+ *
+ * Everything here runs in guest user mode, which is cheap even on hosts that
+ * interpret guest kernel code; the system calls are what cost, so init makes
+ * few of them and never polls.
+ */
+#include "cmdline.h"
+#include "service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BOOT_COMPLETED_MARKER "VIRTUAL_DEVICE_BOOT_COMPLETED"
+#define SHUTDOWN_GRACE_SECONDS 3
+#define MAX_SERVICES 8
+
+static struct sepia_options options;
+static struct service services[MAX_SERVICES];
+static unsigned int service_count;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* One write per line so lines from several processes do not interleave. */
+	if (write(STDOUT_FILENO, "sepia-init: ", 12) < 0 || write(STDOUT_FILENO, line, n) < 0)
+		return;
+}
+
+#define debug(...)                                                                                 \
+	do {                                                                                       \
+		if (options.debug)                                                                 \
+			say(__VA_ARGS__);                                                          \
+	} while (0)
+
+/* ---- File systems -------------------------------------------------------- */
+
+struct early_mount {
+	const char *source, *target, *type;
+	unsigned long flags;
+	const char *data;
+};
+
+static const struct early_mount early_mounts[] = {
+	{ "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL },
+	{ "devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755" },
+	{ "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666" },
+	{ "tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
+	{ "tmpfs", "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755" },
+	{ "tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" },
+};
+
+static void mount_early_filesystems(void)
+{
+	for (size_t i = 0; i < sizeof(early_mounts) / sizeof(early_mounts[0]); i++) {
+		const struct early_mount *m = &early_mounts[i];
+
+		mkdir(m->target, 0755);
+		if (mount(m->source, m->target, m->type, m->flags, m->data) < 0 && errno != EBUSY)
+			say("cannot mount %s on %s: %s", m->type, m->target, strerror(errno));
+	}
+}
+
+/* The kernel gives init /dev/console as fds 0-2 when the initramfs has the
+ * node; make sure of it anyway (devtmpfs is mounted by now). */
+static void ensure_console_fds(void)
+{
+	if (fcntl(STDOUT_FILENO, F_GETFD) >= 0 && fcntl(STDERR_FILENO, F_GETFD) >= 0)
+		return;
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+	if (fd < 0)
+		return;
+	for (int target = 0; target <= 2; target++)
+		if (fcntl(target, F_GETFD) < 0)
+			dup2(fd, target);
+	if (fd > 2)
+		close(fd);
+}
+
+/* ---- Small system set-up -------------------------------------------------- */
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, total = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((size_t)total < size - 1 && (n = read(fd, buf + total, size - 1 - total)) > 0)
+		total += n;
+	close(fd);
+	buf[total] = '\0';
+	return (int)total;
+}
+
+static void bring_up_loopback(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			say("cannot bring up lo: %s", strerror(errno));
+	}
+	close(fd);
+}
+
+/* The tty behind /dev/console (the last of /sys/class/tty/console/active),
+ * so a shell there gets a real controlling terminal. */
+static void console_tty(char *path, size_t size)
+{
+	char active[256];
+	char *name;
+
+	snprintf(path, size, "/dev/console");
+	if (read_file("/sys/class/tty/console/active", active, sizeof(active)) <= 0)
+		return;
+	active[strcspn(active, "\n")] = '\0';
+	name = strrchr(active, ' ');
+	name = name != NULL ? name + 1 : active;
+	if (name[0] != '\0')
+		snprintf(path, size, "/dev/%.48s", name);
+}
+
+static void announce_boot_completed(void)
+{
+	static const char line[] = BOOT_COMPLETED_MARKER "\n";
+	static const char kmsg_line[] = "<6>sepia-init: " BOOT_COMPLETED_MARKER "\n";
+	char console[64];
+	int fd;
+
+	if (write(STDOUT_FILENO, line, sizeof(line) - 1) < 0)
+		debug("cannot write the boot marker to the console: %s", strerror(errno));
+	/* The virtio console, when it is not already the console: non-blocking,
+	 * since nobody may be reading it on the host. */
+	console_tty(console, sizeof(console));
+	if (strcmp(console, "/dev/hvc0") != 0) {
+		fd = open("/dev/hvc0", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, line, sizeof(line) - 1) < 0)
+				debug("cannot write the boot marker to hvc0: %s", strerror(errno));
+			close(fd);
+		}
+	}
+	/* The kernel log, for whoever watches it (it carries a timestamp). */
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (write(fd, kmsg_line, sizeof(kmsg_line) - 1) < 0)
+			debug("cannot write the boot marker to kmsg: %s", strerror(errno));
+		close(fd);
+	}
+}
+
+/* ---- Services ------------------------------------------------------------- */
+
+static struct service *add_service(const char *name, enum service_exit_action on_exit)
+{
+	if (service_count == MAX_SERVICES) {
+		say("too many services, not starting %s", name);
+		return NULL;
+	}
+	struct service *svc = &services[service_count++];
+	memset(svc, 0, sizeof(*svc));
+	svc->name = name;
+	svc->on_exit = on_exit;
+	return svc;
+}
+
+static void set_service_tty(struct service *svc, const char *which)
+{
+	if (strcmp(which, "console") == 0)
+		console_tty(svc->tty, sizeof(svc->tty));
+	else if (which[0] == '/')
+		snprintf(svc->tty, sizeof(svc->tty), "%.60s", which);
+	else
+		snprintf(svc->tty, sizeof(svc->tty), "/dev/%.48s", which);
+}
+
+/* The guest's long-running services, in start order. Later: adbd on vsock
+ * port 5555, network set-up (udhcpc on eth0). */
+static void declare_services(void)
+{
+	struct service *svc;
+
+	if (options.shell[0] != '\0' && (svc = add_service("shell", SERVICE_EXIT_RESPAWN))) {
+		svc->argv[0] = "/bin/sh";
+		svc->argv[1] = "-l";
+		set_service_tty(svc, options.shell);
+	}
+}
+
+/* sepia.run: a one-shot command after boot; its end ends the system. */
+static void declare_run_command(void)
+{
+	struct service *svc;
+	enum service_exit_action action =
+		options.reboot_after_run ? SERVICE_EXIT_REBOOT : SERVICE_EXIT_POWEROFF;
+
+	if (options.run[0] == '\0' || !(svc = add_service("run", action)))
+		return;
+	svc->argv[0] = "/bin/sh";
+	svc->argv[1] = "-c";
+	svc->argv[2] = options.run;
+	set_service_tty(svc, "console");
+}
+
+static void start_services(unsigned int first)
+{
+	for (unsigned int i = first; i < service_count; i++) {
+		int err = service_start(&services[i]);
+		if (err < 0)
+			say("cannot start %s: %s", services[i].name, strerror(-err));
+		else
+			debug("started %s (pid %d)", services[i].name, (int)services[i].pid);
+	}
+}
+
+/* ---- Shutdown ----------------------------------------------------------------- */
+
+/* Waits until no child is left or the deadline passes. */
+static void wait_for_children(unsigned int seconds)
+{
+	sigset_t chld;
+	struct timespec timeout = { .tv_sec = seconds, .tv_nsec = 0 };
+	struct timespec start, now;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		pid_t pid;
+		while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (pid < 0 && errno == ECHILD)
+			return;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= (time_t)seconds)
+			return;
+		sigtimedwait(&chld, NULL, &timeout);
+	}
+}
+
+/* Makes written data safe: every mount read-only (ext4 disks later), newest
+ * first; the initramfs root and virtual file systems just refuse. */
+static void remount_all_read_only(void)
+{
+	char mounts[8192];
+	char *targets[128];
+	unsigned int count = 0;
+
+	if (read_file("/proc/mounts", mounts, sizeof(mounts)) <= 0)
+		return;
+	for (char *line = strtok(mounts, "\n"); line != NULL && count < 128;
+	     line = strtok(NULL, "\n")) {
+		char *target = strchr(line, ' ');
+		if (target == NULL)
+			continue;
+		target++;
+		target[strcspn(target, " ")] = '\0';
+		targets[count++] = target;
+	}
+	while (count > 0)
+		mount(NULL, targets[--count], NULL, MS_REMOUNT | MS_RDONLY, NULL);
+}
+
+static void __attribute__((noreturn)) shut_down(int how)
+{
+	const char *what = how == RB_POWER_OFF ? "power off" :
+			   how == RB_AUTOBOOT  ? "reboot" :
+						 "halt";
+	say("%s: stopping processes", what);
+	kill(-1, SIGTERM);
+	/* Interactive shells ignore SIGTERM but leave on a hangup. */
+	kill(-1, SIGHUP);
+	kill(-1, SIGCONT);
+	wait_for_children(SHUTDOWN_GRACE_SECONDS);
+	kill(-1, SIGKILL);
+	wait_for_children(1);
+	sync();
+	remount_all_read_only();
+	sync();
+	say("%s", what);
+	reboot(how);
+	/* Only reached if the kernel could not do it (no ACPI poweroff, ...). */
+	say("%s failed: %s; halting", what, strerror(errno));
+	reboot(RB_HALT_SYSTEM);
+	for (;;)
+		pause();
+}
+
+/* ---- Main loop --------------------------------------------------------------- */
+
+static void handle_exited(pid_t pid, int status)
+{
+	struct service *svc = service_by_pid(services, service_count, pid);
+	struct timespec one_second = { .tv_sec = 1, .tv_nsec = 0 };
+
+	if (svc == NULL)
+		return; /* an orphan reparented to init */
+	svc->pid = 0;
+	svc->last_status = status;
+	if (WIFEXITED(status))
+		debug("%s exited with status %d", svc->name, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		debug("%s killed by signal %d", svc->name, WTERMSIG(status));
+
+	switch (svc->on_exit) {
+	case SERVICE_EXIT_IGNORE:
+		break;
+	case SERVICE_EXIT_RESPAWN: {
+		/* A service that keeps dying must not spin the (slow) kernel. */
+		if (svc->starts > 1)
+			nanosleep(&one_second, NULL);
+		int err = service_start(svc);
+		if (err < 0)
+			say("cannot restart %s: %s", svc->name, strerror(-err));
+		break;
+	}
+	case SERVICE_EXIT_POWEROFF:
+	case SERVICE_EXIT_REBOOT:
+		if (WIFEXITED(status))
+			say("%s: exit status %d", svc->name, WEXITSTATUS(status));
+		else
+			say("%s: killed by signal %d", svc->name,
+			    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		shut_down(svc->on_exit == SERVICE_EXIT_POWEROFF ? RB_POWER_OFF : RB_AUTOBOOT);
+	}
+}
+
+static void warn_unknown_option(const char *key)
+{
+	say("unknown option sepia.%s ignored", key);
+}
+
+int main(void)
+{
+	char cmdline[4096];
+	sigset_t handled;
+	unsigned int first_run_service;
+
+	if (getpid() != 1) {
+		fprintf(stderr, "sepia-init: must run as PID 1 (the guest's /init)\n");
+		return 1;
+	}
+
+	/* Signals are taken synchronously with sigwaitinfo(): no handlers, no
+	 * races between a signal and the wait. */
+	sigemptyset(&handled);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig == SIGCHLD || sig == SIGTERM || sig == SIGUSR1 || sig == SIGUSR2 ||
+		    sig == SIGINT || sig == SIGPWR || sig == SIGHUP)
+			sigaddset(&handled, sig);
+	sigprocmask(SIG_BLOCK, &handled, NULL);
+	reboot(RB_DISABLE_CAD); /* ctrl-alt-del becomes SIGINT to init */
+
+	mount_early_filesystems();
+	ensure_console_fds();
+	umask(022);
+	if (chdir("/") < 0)
+		say("cannot chdir to /: %s", strerror(errno));
+	setenv("PATH", "/sbin:/usr/sbin:/bin:/usr/bin", 1);
+	setenv("HOME", "/root", 1);
+	setenv("SHELL", "/bin/sh", 1);
+	setenv("TERM", "linux", 0);
+
+	if (read_file("/proc/cmdline", cmdline, sizeof(cmdline)) < 0)
+		cmdline[0] = '\0';
+	sepia_options_parse(&options, cmdline, warn_unknown_option);
+	if (sethostname(options.hostname, strlen(options.hostname)) < 0)
+		say("cannot set hostname %s: %s", options.hostname, strerror(errno));
+	bring_up_loopback();
+
+	declare_services();
+	start_services(0);
+	announce_boot_completed();
+	first_run_service = service_count;
+	declare_run_command();
+	start_services(first_run_service);
+
+	for (;;) {
+		siginfo_t info;
+		int status;
+		pid_t pid;
+
+		if (sigwaitinfo(&handled, &info) < 0)
+			continue;
+		switch (info.si_signo) {
+		case SIGCHLD:
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+				handle_exited(pid, status);
+			break;
+		case SIGUSR1:
+			shut_down(RB_HALT_SYSTEM);
+		case SIGUSR2:
+		case SIGPWR:
+			shut_down(RB_POWER_OFF);
+		case SIGTERM:
+		case SIGINT:
+			shut_down(RB_AUTOBOOT);
+		default:
+			break; /* SIGHUP: nothing to reload yet */
+		}
+	}
+}

@@ -1,0 +1,36 @@
+/* sepia guest init: the processes init starts and watches. */
+#ifndef SEPIA_GUEST_INIT_SERVICE_H
+#define SEPIA_GUEST_INIT_SERVICE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+enum service_exit_action {
+	SERVICE_EXIT_IGNORE,   /* a finished one-shot: nothing to do */
+	SERVICE_EXIT_RESPAWN,  /* start it again (a getty-like shell, a daemon) */
+	SERVICE_EXIT_POWEROFF, /* the system's job is done (sepia.run) */
+	SERVICE_EXIT_REBOOT,
+};
+
+struct service {
+	const char *name;
+	/* argv[0] is the program path; NULL-terminated. */
+	const char *argv[8];
+	/* tty for stdin/stdout/stderr, e.g. "/dev/ttyS0"; NULL: /dev/null in,
+	 * console out. With a tty the service gets it as controlling terminal. */
+	char tty[64];
+	enum service_exit_action on_exit;
+
+	/* Run-time state, owned by service.c. */
+	pid_t pid;
+	int last_status;
+	unsigned int starts;
+};
+
+/* Starts svc (fork + exec); returns 0 or -errno. */
+int service_start(struct service *svc);
+
+/* The service whose process is pid, or NULL. */
+struct service *service_by_pid(struct service *services, unsigned int count, pid_t pid);
+
+#endif

@@ -1,0 +1,53 @@
+# images/: Android image formats (boot/vendor_boot/init_boot, sparse, vbmeta). A library so the
+# launcher, the VMM's bootloader step and the unit tests link the same code.
+noinst_LIBRARIES += images/libsepiaimages.a
+images_libsepiaimages_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+images_libsepiaimages_a_SOURCES = \
+	images/common.c images/common.h \
+	images/bootimg.c images/bootimg.h \
+	images/vendorboot.c images/vendorboot.h \
+	images/crc32.c images/crc32.h \
+	images/sparse.c images/sparse.h \
+	images/vbmeta.c images/vbmeta.h
+
+# libFuzzer targets, one per parser: `make fuzz` builds them with clang (not part of `make check`:
+# they need clang and libclang-rt-dev); `make fuzz-run FUZZ_RUNS=1000000` runs each in turn.
+# See tests/fuzz/README.md.
+FUZZ_CC = clang
+FUZZ_COMPILE_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-I$(top_srcdir) -D_GNU_SOURCE -std=gnu11 $(GLIB_CFLAGS)
+FUZZ_RUNS = 1000000
+FUZZ_LIB_SRCS = $(srcdir)/images/common.c $(srcdir)/images/bootimg.c \
+	$(srcdir)/images/vendorboot.c $(srcdir)/images/crc32.c $(srcdir)/images/sparse.c \
+	$(srcdir)/images/vbmeta.c
+FUZZ_TARGETS = tests/fuzz/fuzz-bootimg tests/fuzz/fuzz-vendorboot tests/fuzz/fuzz-sparse \
+	tests/fuzz/fuzz-vbmeta
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/make-seeds.sh tests/fuzz/fuzz-bootimg.c tests/fuzz/fuzz-vendorboot.c \
+	tests/fuzz/fuzz-sparse.c tests/fuzz/fuzz-vbmeta.c
+CLEANFILES += $(FUZZ_TARGETS)
+
+fuzz: $(FUZZ_TARGETS)
+tests/fuzz/fuzz-bootimg: $(srcdir)/tests/fuzz/fuzz-bootimg.c $(FUZZ_LIB_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-bootimg.c $(FUZZ_LIB_SRCS) $(GLIB_LIBS)
+tests/fuzz/fuzz-vendorboot: $(srcdir)/tests/fuzz/fuzz-vendorboot.c $(FUZZ_LIB_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-vendorboot.c $(FUZZ_LIB_SRCS) $(GLIB_LIBS)
+tests/fuzz/fuzz-sparse: $(srcdir)/tests/fuzz/fuzz-sparse.c $(FUZZ_LIB_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-sparse.c $(FUZZ_LIB_SRCS) $(GLIB_LIBS)
+tests/fuzz/fuzz-vbmeta: $(srcdir)/tests/fuzz/fuzz-vbmeta.c $(FUZZ_LIB_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-vbmeta.c $(FUZZ_LIB_SRCS) $(GLIB_LIBS)
+
+# One at a time (the machine's cores are shared); corpora and seeds live in the build tree.
+fuzz-run: fuzz
+	@set -e; $(SHELL) $(srcdir)/tests/fuzz/make-seeds.sh tests/fuzz/seeds; \
+	for t in bootimg vendorboot sparse vbmeta; do \
+	  mkdir -p tests/fuzz/corpus-$$t; \
+	  echo "== fuzz-$$t: $(FUZZ_RUNS) runs"; \
+	  tests/fuzz/fuzz-$$t -runs=$(FUZZ_RUNS) -max_len=65536 -rss_limit_mb=2048 -artifact_prefix=tests/fuzz/ \
+	    -print_final_stats=1 tests/fuzz/corpus-$$t tests/fuzz/seeds/$$t; \
+	done
+
+.PHONY: fuzz fuzz-run
