@@ -219,12 +219,27 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 	return true;
 }
 
+/* The platform has no PIT for Linux to use (ACPI hardware-reduced), no HPET and no PM
+ * timer, so a guest without kvm-clock cannot measure its TSC; tell it the frequency. */
+static void vm_append_tsc_khz(struct vm *vm, GString *cmdline)
+{
+	if (strstr(cmdline->str, "tsc_early_khz="))
+		return;
+	int khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0) {
+		g_message("vm: KVM does not report the TSC frequency; a guest without kvm-clock may not calibrate it");
+		return;
+	}
+	g_string_append_printf(cmdline, "%stsc_early_khz=%d", cmdline->len ? " " : "", khz);
+}
+
 static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
 {
 	uint64_t rsdp = acpi_build(&vm->mem, vm->cfg->cpus, error);
 	if (!rsdp)
 		return false;
 	GString *cmdline = g_string_new(vm->cfg->cmdline ? vm->cfg->cmdline : "");
+	vm_append_tsc_khz(vm, cmdline);
 	if (vm->interpreting_host)
 		hostcheck_append_cmdline(cmdline);
 	vm->effective_cmdline = g_string_free(cmdline, FALSE);

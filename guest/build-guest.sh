@@ -52,6 +52,7 @@ done
 
 kernel_fragment=$here/kernel.config
 init_dir=$here/init
+patch_dir=$here/patches
 rootfs_dir=$here/rootfs
 linux_tarball=/usr/src/linux-source-6.1.tar.xz
 busybox_bin=/bin/busybox
@@ -90,9 +91,15 @@ gcc_version=$(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)
 
 hash_of() { sha256sum | cut -c1-16; }
 
+# sepia's kernel patches (guest/patches, applied in name order) make a source tree of
+# their own.
+patches=("$patch_dir"/*.patch)
+[ -e "${patches[0]}" ] || patches=()
+patch_key=$(cat /dev/null "${patches[@]}" | hash_of)
 kernel_key=$( {
 	echo "linux-source-6.1 $linux_version"
 	echo "gcc $gcc_version"
+	echo "patches $patch_key"
 	cat "${fragments[@]}"
 	sed -n '/^# >>> kernel recipe/,/^# <<< kernel recipe/p' "${BASH_SOURCE[0]}"
 } | hash_of)
@@ -161,7 +168,7 @@ run_logged() {
 
 # ---- Linux source (extracted once per package version) --------------------------
 
-src_parent=$cache/src/linux-$linux_version
+src_parent=$cache/src/linux-$linux_version-$patch_key
 src=$src_parent/linux-source-6.1
 if [ ! -f "$src_parent/.complete" ]; then
 	say "extracting $linux_tarball (linux-source-6.1 $linux_version)"
@@ -170,6 +177,11 @@ if [ ! -f "$src_parent/.complete" ]; then
 	tar -xJf "$linux_tarball" -C "$src_parent.tmp" || die "extracting $linux_tarball failed"
 	[ -f "$src_parent.tmp/linux-source-6.1/Makefile" ] ||
 		die "$linux_tarball has no linux-source-6.1/Makefile"
+	for p in "${patches[@]}"; do
+		say "applying ${p##*/}"
+		patch -d "$src_parent.tmp/linux-source-6.1" -p1 --batch --forward --quiet <"$p" ||
+			die "patch ${p##*/} does not apply to linux-source-6.1 $linux_version"
+	done
 	mv "$src_parent.tmp" "$src_parent"
 	touch "$src_parent/.complete"
 fi
@@ -187,7 +199,7 @@ merged_fragment_lines() {
 		END { for (i = 0; i < n; i++) print line[order[i]] }'
 }
 kernel_result=$cache/kernel-$kernel_key
-obj=$cache/obj/linux-$linux_version$variant
+obj=$cache/obj/linux-$linux_version-$patch_key$variant
 build_kernel() {
 	local log=$cache/logs/kernel-$kernel_key.log config=$obj/.config start end
 	mkdir -p "$obj"

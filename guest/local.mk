@@ -13,7 +13,8 @@ GUEST_FILES = \
 	guest/init/cmdline.c \
 	guest/init/cmdline.h \
 	guest/init/service.c \
-	guest/init/service.h
+	guest/init/service.h \
+	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
 
 EXTRA_DIST += $(GUEST_FILES)
 

@@ -135,6 +135,35 @@ static void test_dsdt_s5(void)
 	teardown(&t);
 }
 
+/* \_SB.PCI0: Linux with ACPI finds PCI only through a PNP0A03 device, and takes its
+ * BAR window from the _CRS. The AML is checked byte for byte where it matters. */
+static void test_dsdt_pci_root(void)
+{
+	struct tables t;
+	build(&t, 1);
+	uint32_t len = rd32(&t, t.dsdt + 4);
+	const uint8_t *aml = at(&t, t.dsdt + 36, len - 36);
+	const uint8_t *scope = memmem(aml, len - 36, "_SB_", 4);
+	g_assert_nonnull(scope);
+	const uint8_t *dev = memmem(aml, len - 36, "\x5b\x82", 2);      /* DeviceOp */
+	g_assert_nonnull(dev);
+	g_assert_true(dev > scope);
+	const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	g_assert_nonnull(memmem(dev, (size_t)(aml + len - 36 - dev), hid, sizeof(hid)));
+	g_assert_nonnull(memmem(dev, (size_t)(aml + len - 36 - dev), "PCI0", 4));
+	/* The DWord memory window is the BAR window of devices/layout.h. */
+	const uint8_t *crs = memmem(dev, (size_t)(aml + len - 36 - dev), "_CRS", 4);
+	g_assert_nonnull(crs);
+	const uint8_t *mem = memchr(crs, 0x87, (size_t)(aml + len - 36 - crs));
+	g_assert_nonnull(mem);
+	uint32_t min, max;
+	memcpy(&min, mem + 10, 4);
+	memcpy(&max, mem + 14, 4);
+	g_assert_cmphex(min, ==, (uint32_t)LAYOUT_PCI_MMIO_BASE);
+	g_assert_cmphex(max, ==, (uint32_t)(LAYOUT_PCI_MMIO_BASE + LAYOUT_PCI_MMIO_SIZE - 1));
+	teardown(&t);
+}
+
 static void check_madt(unsigned int cpus)
 {
 	struct tables t;
@@ -216,6 +245,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/acpi/fadt", test_fadt);
 	g_test_add_func("/acpi/dsdt-s5", test_dsdt_s5);
+	g_test_add_func("/acpi/dsdt-pci-root", test_dsdt_pci_root);
 	g_test_add_data_func("/acpi/madt/1", GUINT_TO_POINTER(1), test_madt);
 	g_test_add_data_func("/acpi/madt/2", GUINT_TO_POINTER(2), test_madt);
 	g_test_add_data_func("/acpi/madt/32", GUINT_TO_POINTER(32), test_madt);
