@@ -70,6 +70,61 @@ enum emu_result emu_step(struct emu_vcpu *cpu, const struct guest_mem *mem,
 
 #include <stdarg.h>
 
+/* Control-register and flag bits used below. */
+#define CR0_PE (1ull << 0)
+#define CR0_MP (1ull << 1)
+#define CR0_TS (1ull << 3)
+#define CR0_WP (1ull << 16)
+#define CR0_PG (1ull << 31)
+#define CR4_PSE (1ull << 4)
+#define CR4_PAE (1ull << 5)
+#define CR4_LA57 (1ull << 12)
+#define CR4_SMAP (1ull << 21)
+#define EFER_LMA (1ull << 10)
+#define RFLAGS_CF (1ull << 0)
+#define RFLAGS_PF (1ull << 2)
+#define RFLAGS_AF (1ull << 4)
+#define RFLAGS_ZF (1ull << 6)
+#define RFLAGS_SF (1ull << 7)
+#define RFLAGS_OF (1ull << 11)
+#define RFLAGS_RF (1ull << 16)
+#define RFLAGS_VM (1ull << 17)
+#define RFLAGS_AC (1ull << 18)
+
+#define PTE_P (1ull << 0)
+#define PTE_W (1ull << 1)
+#define PTE_U (1ull << 2)
+#define PTE_A (1ull << 5)
+#define PTE_D (1ull << 6)
+#define PTE_PS (1ull << 7)
+#define PTE_ADDR 0x000ffffffffff000ull
+
+#define PFEC_P (1u << 0)
+#define PFEC_W (1u << 1)
+#define PFEC_U (1u << 2)
+#define PFEC_RSVD (1u << 3)
+
+#define VEC_BP 3
+#define VEC_UD 6
+#define VEC_NM 7
+#define VEC_SS 12
+#define VEC_GP 13
+#define VEC_PF 14
+#define VEC_MF 16
+
+#define PAGE_SIZE 4096ull
+
+/* What an access needs from the page tables. WALK_QUERY only translates (used for
+ * the public emu_translate and for instruction fetch, which the CPU already did). */
+enum walk_access { WALK_QUERY, WALK_READ, WALK_WRITE };
+
+/* Walk result: 0, -EFAULT (a page fault: *pfec says why) or -EIO (a table lies
+ * outside guest RAM, which the emulator cannot reason about). */
+int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rflags,
+	     uint64_t la, enum walk_access acc, uint64_t *gpa, uint32_t *pfec);
+/* Bytes from gva to the end of its 4 KiB page. */
+size_t emu_page_left(uint64_t gva);
+
 enum emu_seg { EMU_SEG_ES, EMU_SEG_CS, EMU_SEG_SS, EMU_SEG_DS, EMU_SEG_FS, EMU_SEG_GS,
 	       EMU_SEG_NONE = -1 };
 

@@ -17,6 +17,7 @@ status=0
 # tee hides make's status; the summary below is what counts, and no summary is a failure.
 summary() { sed -n "s/^# $1: *\([0-9]*\)$/\1/p" "$log" | tail -n 1; }
 pass=$(summary PASS) fail=$(summary FAIL) skip=$(summary SKIP) error=$(summary ERROR) xpass=$(summary XPASS)
+xfail=$(summary XFAIL)
 if [ -z "$pass" ]; then
 	echo "run-tests: make check did not run to its summary; see the output above" >&2
 	pass=0 fail=1 skip=0 error=0 xpass=0
@@ -28,5 +29,7 @@ for f in $(find tests -name '*.log' ! -name test-suite.log 2>/dev/null); do
 	grep -q '^not ok' "$f" && { echo "--- $f"; grep '^not ok' "$f"; }
 done
 rm -f "$log"
+# TAP TODOs: checks that fail by this host's doing (see the TODO reasons in the logs).
+[ "${xfail:-0}" -eq 0 ] || echo "$xfail expected failures (TAP TODO), not counted as passed"
 echo "$pass passed, $failed failed, $skip skipped"
 exit $status
