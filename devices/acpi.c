@@ -146,7 +146,19 @@ static void res_dword_memory(GByteArray *out, uint32_t min, uint32_t len)
 	g_byte_array_append(out, d, sizeof(d));
 }
 
-/* \_SB.PCI0: the host bridge on bus 0 with its windows. With ACPI, Linux finds PCI only
+/* Device(name) { body } appended to out. */
+static void aml_device(GByteArray *out, const char name[4], GByteArray *body)
+{
+	GByteArray *dev = g_byte_array_new();
+	g_byte_array_append(dev, (const uint8_t *)name, 4);
+	g_byte_array_append(dev, body->data, body->len);
+	aml_prepend_pkglength(dev);
+	g_byte_array_append(out, (const uint8_t *)"\x5b\x82", 2);  /* DeviceOp */
+	g_byte_array_append(out, dev->data, dev->len);
+	g_byte_array_unref(dev);
+}
+
+/* PCI0: the host bridge on bus 0 with its windows. With ACPI, Linux finds PCI only
  * through such a device; the windows cover the config ports' neighbours and the BAR
  * window sepia-vmm assigns from. Interrupts are MSI-X only, so no _PRT. */
 static void aml_pci_root(GByteArray *out)
@@ -159,36 +171,59 @@ static void aml_pci_root(GByteArray *out)
 	res_word(crs, 1, 3, 0x0d00, 0xffff);
 	res_dword_memory(crs, (uint32_t)LAYOUT_PCI_MMIO_BASE, (uint32_t)LAYOUT_PCI_MMIO_SIZE);
 	static const uint8_t end_tag[2] = { 0x79, 0 };
-	g_byte_array_append(crs, end_tag, 2);
+	g_byte_array_append(crs, end_tag, sizeof(end_tag));
 
-	GByteArray *dev = g_byte_array_new();
-	g_byte_array_append(dev, (const uint8_t *)"PCI0", 4);
-	aml_name(dev, "_HID");
-	aml_dword(dev, 0x030ad041);                         /* EISAID("PNP0A03") */
-	aml_name(dev, "_UID");
-	aml_zero(dev);
-	aml_name(dev, "_SEG");
-	aml_zero(dev);
-	aml_name(dev, "_BBN");
-	aml_zero(dev);
-	aml_name(dev, "_CRS");
-	aml_buffer(dev, crs->data, crs->len);
-	aml_prepend_pkglength(dev);
+	GByteArray *body = g_byte_array_new();
+	aml_name(body, "_HID");
+	aml_dword(body, 0x030ad041);                        /* EISAID("PNP0A03") */
+	aml_name(body, "_UID");
+	aml_zero(body);
+	aml_name(body, "_SEG");
+	aml_zero(body);
+	aml_name(body, "_BBN");
+	aml_zero(body);
+	aml_name(body, "_CRS");
+	aml_buffer(body, crs->data, crs->len);
+	aml_device(out, "PCI0", body);
+	g_byte_array_unref(body);
+	g_byte_array_unref(crs);
+}
 
+/* COM1: the 8250 at 0x3f8 and its interrupt. A hardware-reduced platform has no legacy
+ * ISA IRQ map, so Linux wires IRQ 4 to the IOAPIC only for a device that names it. */
+static void aml_com1(GByteArray *out)
+{
+	static const uint8_t crs[] = {
+		0x47, 1, 0xf8, 0x03, 0xf8, 0x03, 1, 8,         /* IO 0x3f8-0x3ff */
+		0x89, 6, 0, 0x03, 1, IRQ_COM1, 0, 0, 0,        /* Interrupt: consumer, edge, high */
+		0x79, 0,
+	};
+	GByteArray *body = g_byte_array_new();
+	aml_name(body, "_HID");
+	aml_dword(body, 0x0105d041);                        /* EISAID("PNP0501") */
+	aml_name(body, "_UID");
+	aml_zero(body);
+	aml_name(body, "_CRS");
+	aml_buffer(body, crs, sizeof(crs));
+	aml_device(out, "COM1", body);
+	g_byte_array_unref(body);
+}
+
+/* \_SB with the platform's devices. */
+static void aml_system_bus(GByteArray *out)
+{
 	GByteArray *scope = g_byte_array_new();
 	g_byte_array_append(scope, (const uint8_t *)"_SB_", 4);
-	g_byte_array_append(scope, (const uint8_t *)"\x5b\x82", 2);  /* DeviceOp */
-	g_byte_array_append(scope, dev->data, dev->len);
+	aml_pci_root(scope);
+	aml_com1(scope);
 	aml_prepend_pkglength(scope);
 	g_byte_array_append(out, (const uint8_t *)"\x10", 1);          /* ScopeOp */
 	g_byte_array_append(out, scope->data, scope->len);
 	g_byte_array_unref(scope);
-	g_byte_array_unref(dev);
-	g_byte_array_unref(crs);
 }
 
 /* DSDT: \_S5 (SLP_TYPa, SLP_TYPb, reserved, reserved), which Linux needs before it offers
- * ACPI power-off, and the PCI host bridge. */
+ * ACPI power-off, then the PCI host bridge and COM1. */
 static uint64_t acpi_build_dsdt(struct acpi_builder *b)
 {
 	static const uint8_t aml_s5[] = {
@@ -197,7 +232,7 @@ static uint64_t acpi_build_dsdt(struct acpi_builder *b)
 	};
 	GByteArray *aml = g_byte_array_new();
 	g_byte_array_append(aml, aml_s5, sizeof(aml_s5));
-	aml_pci_root(aml);
+	aml_system_bus(aml);
 	uint32_t len = 36 + aml->len;
 	uint8_t *t;
 	uint64_t gpa = acpi_alloc(b, len, &t);
