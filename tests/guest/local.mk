@@ -70,7 +70,8 @@ EXTRA_tests_guest_usermode_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
 # and every payload under QEMU TCG (skips without QEMU) to keep the payloads honest.
 GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/bootparams.sh tests/guest/pci.sh \
 	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/msix.sh \
-	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/qemu-selftest.sh
+	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/emulation-failure.sh \
+	tests/guest/qemu-selftest.sh
 TESTS += $(GUESTKIT_TESTS)
 EXTRA_DIST += $(GUESTKIT_TESTS) tests/guest/run-payload.sh tests/guest/guestkit.ld \
 	tests/guest/README
