@@ -56,6 +56,19 @@ static const char *const interpreting_host_flags[] = {
 	"clearcpuid=popcnt,cx16,avx,avx2,avx512f,aes,pclmulqdq,sha_ni,rdrand,rdseed",
 };
 
+/* Whether the command line has the word key or key=value. */
+static bool cmdline_has_key(const char *cmdline, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = cmdline; (p = strstr(p, key)); p += n) {
+		bool starts = p == cmdline || p[-1] == ' ' || p[-1] == '\t';
+		bool ends = p[n] == '\0' || p[n] == '=' || p[n] == ' ' || p[n] == '\t';
+		if (starts && ends)
+			return true;
+	}
+	return false;
+}
+
 void hostcheck_append_cmdline(GString *cmdline)
 {
 	GString *added = g_string_new(NULL);
@@ -66,8 +79,7 @@ void hostcheck_append_cmdline(GString *cmdline)
 		if (eq)
 			*eq = '\0';
 		/* A flag the user already gave keeps the user's value. */
-		g_autofree gchar *pattern = g_strdup_printf("(^|\\s)%s(=|\\s|$)", key);
-		if (g_regex_match_simple(pattern, cmdline->str, 0, 0))
+		if (cmdline_has_key(cmdline->str, key))
 			continue;
 		g_string_append_printf(cmdline, "%s%s", cmdline->len ? " " : "", flag);
 		g_string_append_printf(added, " %s", flag);

@@ -1,13 +1,14 @@
 /* Host-side decompression of a bzImage's payload (the compressed vmlinux ELF). On hosts
  * whose KVM interprets guest kernel code, the kernel's own decompressor costs minutes;
  * here it costs milliseconds. Formats: LZ4 legacy frames (the LZ4 block format, as
- * documented in lz4's lz4_Block_format.md) and gzip (through GLib's zlib converter).
+ * documented in lz4's lz4_Block_format.md) and gzip (through zlib).
  * Anything else is left to the kernel's decompressor. */
 #include "unpack.h"
 
 #include <errno.h>
-#include <gio/gio.h>
+#include <limits.h>
 #include <string.h>
+#include <zlib.h>
 
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK (8u << 20)   /* uncompressed bytes per legacy block */
@@ -94,25 +95,29 @@ static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 
 static GBytes *unpack_gzip(const uint8_t *in, size_t len, GError **error)
 {
-	g_autoptr(GZlibDecompressor) z = g_zlib_decompressor_new(G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+	z_stream z = { .next_in = (Bytef *)in, .avail_in = (uInt)MIN(len, (size_t)UINT_MAX) };
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {   /* 16: gzip wrapper */
+		g_set_error(error, SEPIA_UNPACK_ERROR, ENOMEM, "zlib: %s", z.msg ? z.msg : "cannot initialise");
+		return NULL;
+	}
 	GByteArray *out = g_byte_array_new();
-	size_t in_pos = 0;
-	for (;;) {
+	int r;
+	do {
 		guint old = out->len;
 		g_byte_array_set_size(out, old + (1u << 20));
-		gsize read = 0, written = 0;
-		GConverterResult r = g_converter_convert(G_CONVERTER(z), in + in_pos, len - in_pos,
-							 out->data + old, 1u << 20, G_CONVERTER_INPUT_AT_END,
-							 &read, &written, error);
-		g_byte_array_set_size(out, old + (guint)written);
-		in_pos += read;
-		if (r == G_CONVERTER_ERROR) {
-			g_byte_array_unref(out);
-			return NULL;
-		}
-		if (r == G_CONVERTER_FINISHED)
-			break;
+		z.next_out = out->data + old;
+		z.avail_out = 1u << 20;
+		r = inflate(&z, Z_NO_FLUSH);
+		g_byte_array_set_size(out, old + (1u << 20) - z.avail_out);
+	} while (r == Z_OK);
+	if (r != Z_STREAM_END) {
+		g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL, "corrupt gzip data: %s",
+			    z.msg ? z.msg : "truncated");
+		inflateEnd(&z);
+		g_byte_array_unref(out);
+		return NULL;
 	}
+	inflateEnd(&z);
 	return g_byte_array_free_to_bytes(out);
 }
 

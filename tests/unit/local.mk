@@ -1,6 +1,6 @@
 # Unit tests: no KVM, GLib's test framework, TAP output.
-UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-UNIT_LDADD = devices/libsepiavmm.a $(GLIB_LIBS)
+UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(GIO_CFLAGS)
+UNIT_LDADD = devices/libsepiavmm.a $(GIO_LIBS) $(GLIB_LIBS) $(ZLIB_LIBS)
 
 check_PROGRAMS += tests/unit/test-emulate
 tests_unit_test_emulate_SOURCES = tests/unit/test-emulate.c
