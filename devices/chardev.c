@@ -75,7 +75,9 @@ bool chardev_open(struct chardev *cd, const char *name, const struct vm_sink *si
 		cd->own_out = true;
 		return true;
 	case SINK_PTY: {
-		int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		/* Non-blocking: with nobody reading, output is dropped rather than stalling the
+		 * I/O thread (chardev_write gives up on EAGAIN). */
+		int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 		if (fd < 0 || grantpt(fd) < 0 || unlockpt(fd) < 0) {
 			g_set_error(error, SEPIA_ERROR, errno, "%s: cannot create a pseudo-terminal: %s",
 				    name, g_strerror(errno));

@@ -10,6 +10,7 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/block/vmdk.c \
 	devices/bus.c devices/bus.h \
 	devices/chardev.c devices/chardev.h \
+	devices/error.c \
 	devices/emulate.c devices/emulate.h devices/emulate_sse.c devices/emulate_mem.c \
 	devices/guestmem.c devices/guestmem.h \
 	devices/hostcheck.c devices/hostcheck.h \

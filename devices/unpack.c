@@ -12,6 +12,7 @@
 
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK (8u << 20)   /* uncompressed bytes per legacy block */
+#define UNPACK_MAX       (1u << 30)   /* no kernel is larger; a bigger output is a bomb */
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -80,6 +81,11 @@ static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 		if (chunk == 0 || chunk > len - pos - 4)
 			break;
 		guint old = out->len;
+		if (old > UNPACK_MAX - LZ4_LEGACY_BLOCK) {
+			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL, "LZ4 payload unpacks to more than %u MiB", UNPACK_MAX >> 20);
+			g_byte_array_unref(out);
+			return NULL;
+		}
 		g_byte_array_set_size(out, old + LZ4_LEGACY_BLOCK);
 		size_t got;
 		if (unpack_lz4_block(in + pos + 4, chunk, out->data + old, LZ4_LEGACY_BLOCK, &got) < 0) {
@@ -104,6 +110,12 @@ static GBytes *unpack_gzip(const uint8_t *in, size_t len, GError **error)
 	int r;
 	do {
 		guint old = out->len;
+		if (old > UNPACK_MAX - (1u << 20)) {
+			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL, "gzip payload unpacks to more than %u MiB", UNPACK_MAX >> 20);
+			inflateEnd(&z);
+			g_byte_array_unref(out);
+			return NULL;
+		}
 		g_byte_array_set_size(out, old + (1u << 20));
 		z.next_out = out->data + old;
 		z.avail_out = 1u << 20;

@@ -28,7 +28,6 @@
 #define IOAPIC_PINS 24
 #define FIRST_MSI_GSI 24
 
-G_DEFINE_QUARK(sepia-error-quark, sepia_error)
 
 static bool kvm_ioctl_ok(int ret, const char *what, GError **error)
 {
@@ -184,6 +183,13 @@ static gpointer vm_io_thread(gpointer data)
 	return NULL;
 }
 
+static gboolean vm_io_quit(gpointer data)
+{
+	struct vm *vm = data;
+	g_main_loop_quit(vm->io_loop);
+	return G_SOURCE_REMOVE;
+}
+
 void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
 {
 	int expected = VM_RUNNING;
@@ -298,7 +304,12 @@ int vm_run(struct vm *vm)
 		;
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_stop(&vm->vcpu[i]);
-	g_main_loop_quit(vm->io_loop);
+	/* Quit from inside the loop: a quit issued before the I/O thread entered
+	 * g_main_loop_run() would be lost. */
+	GSource *quit = g_idle_source_new();
+	g_source_set_callback(quit, vm_io_quit, vm, NULL);
+	g_source_attach(quit, vm->io_ctx);
+	g_source_unref(quit);
 	g_thread_join(vm->io_thread);
 	vm->io_thread = NULL;
 

@@ -113,8 +113,10 @@ static uint32_t blk_handle_request(struct virtio_blk *b, struct virtq_chain *c)
 {
 	struct blk_req_header hdr;
 	uint32_t written = 0;
-	/* Every request ends in a writable status byte and starts with a readable header. */
-	if (c->in_len < 1 || virtq_copy_from_out(c, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
+	/* Every request starts with a readable header and ends in a writable status byte,
+	 * the last byte of a non-empty last segment. */
+	if (c->nr_in == 0 || c->iov[c->nr_out + c->nr_in - 1].iov_len == 0 ||
+	    virtq_copy_from_out(c, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
 		return 0;
 	struct iovec *status_iov = &c->iov[c->nr_out + c->nr_in - 1];
 	uint8_t *status = (uint8_t *)status_iov->iov_base + status_iov->iov_len - 1;

@@ -70,16 +70,29 @@ static void console_receive(struct virtio_console *c, struct virtq *q)
 	virtio_pci_queue_interrupt(c->vp, RX_QUEUE);
 }
 
+static bool console_input_empty(struct virtio_console *c)
+{
+	g_mutex_lock(&c->input_lock);
+	bool empty = c->input->len == 0;
+	g_mutex_unlock(&c->input_lock);
+	return empty;
+}
+
 static void console_queue_notify(void *dev, unsigned int qi)
 {
 	struct virtio_console *c = dev;
 	struct virtq *q = virtio_pci_queue(c->vp, qi);
 	if (!q)
 		return;
-	if (qi == TX_QUEUE)
-		console_transmit(c, q);
-	else
-		console_receive(c, q);
+	/* Drain with notifications off, then re-arm and look once more, so a buffer added
+	 * in between is not left waiting for a kick that will not come. */
+	do {
+		virtq_set_notification(q, false);
+		if (qi == TX_QUEUE)
+			console_transmit(c, q);
+		else
+			console_receive(c, q);
+	} while (virtq_set_notification(q, true) && !(qi == RX_QUEUE && console_input_empty(c)));
 }
 
 static void console_input(void *opaque, const uint8_t *buf, size_t len)

@@ -61,3 +61,10 @@ tests_unit_test_vbmeta_SOURCES = tests/unit/test-vbmeta.c
 tests_unit_test_vbmeta_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_vbmeta_LDADD = images/libsepiaimages.a $(GLIB_LIBS)
 TESTS += tests/unit/test-vbmeta
+
+# virtio-blk's request handler with the PCI transport stubbed (the test includes blk.c).
+check_PROGRAMS += tests/unit/test-blk
+tests_unit_test_blk_SOURCES = tests/unit/test-blk.c
+tests_unit_test_blk_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_blk_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-blk

@@ -1,0 +1,4 @@
+/* sepia's GError domain: every error names the file, device or instance that failed. */
+#include "vm.h"
+
+G_DEFINE_QUARK(sepia-error-quark, sepia_error)
