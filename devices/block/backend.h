@@ -37,6 +37,14 @@ struct block_backend {
 struct block_backend *block_open(const char *path, bool readonly, GError **error);
 void block_close(struct block_backend *b);
 
+/* Helpers the backends share. */
+/* The part [skip, skip+len) of an iovec as a new iovec in out (room for cnt entries);
+ * returns its entry count. */
+int block_iov_slice(const struct iovec *iov, int cnt, uint64_t skip, uint64_t len, struct iovec *out);
+/* preadv/pwritev of the whole iovec at off, retrying short transfers (iov is consumed);
+ * reads past the end of the file give zeroes. 0 or -errno. */
+int block_fd_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write);
+
 /* Backends, for block_open and for tests. */
 struct block_backend *block_raw_open(const char *path, bool readonly, GError **error);
 struct block_backend *block_qcow2_open(const char *path, bool readonly, GError **error);

@@ -44,35 +44,15 @@ void qcow2_report(struct qcow2 *q, const char *fmt, ...)
 /* preadv/pwritev of a whole (modifiable) iovec; reads past EOF give zeroes. */
 static int fd_vec(struct qcow2 *q, struct iovec *iov, int n, uint64_t off, bool write)
 {
-	while (n > 0) {
-		ssize_t got = write ? pwritev(q->fd, iov, n, (off_t)off) : preadv(q->fd, iov, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0) {
-			if (write)
-				return -EIO;
-			for (int i = 0; i < n; i++)
-				memset(iov[i].iov_base, 0, iov[i].iov_len);
-			return 0;
-		}
-		off += (uint64_t)got;
-		if (write && off > q->file_size)
-			q->file_size = off;
-		while (n > 0 && (size_t)got >= iov->iov_len) {
-			got -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (uint8_t *)iov->iov_base + got;
-			iov->iov_len -= (size_t)got;
-		}
-	}
-	if (write)
+	uint64_t len = 0;
+	for (int i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	int ret = block_fd_rw(q->fd, iov, n, off, write);
+	if (ret == 0 && write) {
+		q->file_size = MAX(q->file_size, off + len);
 		q->unsynced = true;
-	return 0;
+	}
+	return ret;
 }
 
 int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
@@ -95,24 +75,6 @@ int qcow2_sync(struct qcow2 *q)
 	return 0;
 }
 
-/* The part [skip, skip+len) of iov as a new iovec in out (which has room for cnt). */
-static int iov_sub(const struct iovec *iov, int cnt, uint64_t skip, uint64_t len, struct iovec *out)
-{
-	int n = 0;
-	for (int i = 0; i < cnt && len > 0; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		size_t take = (size_t)MIN(iov[i].iov_len - skip, len);
-		out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		out[n].iov_len = take;
-		n++;
-		len -= take;
-		skip = 0;
-	}
-	return n;
-}
 
 static void iov_copy(const struct iovec *iov, int cnt, uint64_t skip, uint8_t *buf, uint64_t len, bool to_buf)
 {
@@ -146,7 +108,7 @@ static int backing_read(struct qcow2 *q, const struct iovec *iov, int cnt, uint6
 		have = MIN(len, q->backing->size - pos);
 	if (have) {
 		struct iovec *sub = g_new(struct iovec, cnt);
-		int n = iov_sub(iov, cnt, skip, have, sub);
+		int n = block_iov_slice(iov, cnt, skip, have, sub);
 		int ret = q->backing->ops->preadv(q->backing, sub, n, pos);
 		g_free(sub);
 		if (ret < 0)
@@ -337,7 +299,7 @@ static int qcow2_preadv(struct block_backend *b, const struct iovec *iov, int io
 			break;
 		switch (kind) {
 		case C_NORMAL: {
-			int cnt = iov_sub(iov, iovcnt, done, n, sub);
+			int cnt = block_iov_slice(iov, iovcnt, done, n, sub);
 			ret = fd_vec(q, sub, cnt, host + pos % cs, false);
 			break;
 		}
@@ -388,7 +350,7 @@ static int write_chunk(struct qcow2 *q, uint64_t pos, uint64_t n, const struct i
 			}
 			set_entry(s, idx, e | QCOW2_OFLAG_COPIED);
 		}
-		int cnt = iov_sub(iov, iovcnt, skip, n, sub);
+		int cnt = block_iov_slice(iov, iovcnt, skip, n, sub);
 		return fd_vec(q, sub, cnt, host + in, true);
 	}
 	/* A new cluster (or a preallocated zero cluster we own): whole-cluster contents. */
@@ -397,11 +359,11 @@ static int write_chunk(struct qcow2 *q, uint64_t pos, uint64_t n, const struct i
 		return ret;
 	bool zero_source = kind == C_ZERO || !q->backing || pos - in >= q->backing->size;
 	if (n == cs) {
-		int cnt = iov_sub(iov, iovcnt, skip, n, sub);
+		int cnt = block_iov_slice(iov, iovcnt, skip, n, sub);
 		ret = fd_vec(q, sub, cnt, host, true);
 	} else if (zero_source && host >= q->file_size) {
 		/* Past the end of the file the rest of the cluster is a hole: zeroes already. */
-		int cnt = iov_sub(iov, iovcnt, skip, n, sub);
+		int cnt = block_iov_slice(iov, iovcnt, skip, n, sub);
 		ret = fd_vec(q, sub, cnt, host + in, true);
 		if (ret == 0 && q->file_size < host + cs) {
 			if (ftruncate(q->fd, (off_t)(host + cs)) < 0)

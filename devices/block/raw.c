@@ -22,42 +22,14 @@ static struct raw_backend *to_raw(struct block_backend *b)
 	return (struct raw_backend *)b;
 }
 
-/* preadv/pwritev until the whole iovec is done; reads past EOF give zeroes. */
 static int raw_transfer(struct block_backend *b, const struct iovec *iov_in, int iovcnt,
 			uint64_t off, bool write)
 {
-	struct raw_backend *r = to_raw(b);
 	struct iovec iov[IOV_MAX];
 	if (iovcnt > IOV_MAX)
 		return -EINVAL;  /* virtio-blk never builds requests that long */
-	int n = iovcnt;
-	memcpy(iov, iov_in, (size_t)n * sizeof(*iov));
-	struct iovec *cur = iov;
-	while (n > 0) {
-		ssize_t got = write ? pwritev(r->fd, cur, n, (off_t)off) : preadv(r->fd, cur, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got == 0) {
-			if (write)
-				return -EIO;
-			for (int i = 0; i < n; i++)
-				memset(cur[i].iov_base, 0, cur[i].iov_len);
-			break;
-		}
-		off += (uint64_t)got;
-		while (n > 0 && (size_t)got >= cur->iov_len) {
-			got -= (ssize_t)cur->iov_len;
-			cur++;
-			n--;
-		}
-		if (n > 0) {
-			cur->iov_base = (uint8_t *)cur->iov_base + got;
-			cur->iov_len -= (size_t)got;
-		}
-	}
-	return 0;
+	memcpy(iov, iov_in, (size_t)iovcnt * sizeof(*iov));
+	return block_fd_rw(to_raw(b)->fd, iov, iovcnt, off, write);
 }
 
 static int raw_preadv(struct block_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)

@@ -70,24 +70,6 @@ static struct vmdk_extent *find_extent(struct vmdk *v, uint64_t pos)
 	return &v->ext[lo];
 }
 
-static int iov_sub(const struct iovec *iov, int cnt, uint64_t skip, uint64_t len, struct iovec *out)
-{
-	int n = 0;
-	for (int i = 0; i < cnt && len > 0; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		size_t take = (size_t)MIN(iov[i].iov_len - skip, len);
-		out[n].iov_base = (uint8_t *)iov[i].iov_base + skip;
-		out[n].iov_len = take;
-		n++;
-		len -= take;
-		skip = 0;
-	}
-	return n;
-}
-
 static int vmdk_transfer(struct block_backend *b, const struct iovec *iov, int iovcnt, uint64_t off,
 			 bool write)
 {
@@ -115,14 +97,14 @@ static int vmdk_transfer(struct block_backend *b, const struct iovec *iov, int i
 		uint64_t pos = off + done;
 		int cnt;
 		if (pos >= b->size) {  /* reads past the end give zeroes */
-			cnt = iov_sub(iov, iovcnt, done, len - done, sub);
+			cnt = block_iov_slice(iov, iovcnt, done, len - done, sub);
 			for (int i = 0; i < cnt; i++)
 				memset(sub[i].iov_base, 0, sub[i].iov_len);
 			break;
 		}
 		struct vmdk_extent *e = find_extent(v, pos);
 		uint64_t in = pos - e->start, n = MIN(len - done, e->len - in);
-		cnt = iov_sub(iov, iovcnt, done, n, sub);
+		cnt = block_iov_slice(iov, iovcnt, done, n, sub);
 		if (e->access == VMDK_NOACCESS || (write && (e->access != VMDK_RW || !e->file))) {
 			ret = -EIO;
 		} else if (!e->file) {
