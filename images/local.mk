@@ -1,14 +1,16 @@
 # images/: Android image formats (boot/vendor_boot/init_boot, sparse, vbmeta). A library so the
 # launcher, the VMM's bootloader step and the unit tests link the same code.
 noinst_LIBRARIES += images/libsepiaimages.a
-images_libsepiaimages_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+# Programs linking it add $(CRYPTO_LIBS) (images/avb*.c use libcrypto).
+images_libsepiaimages_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 images_libsepiaimages_a_SOURCES = \
 	images/common.c images/common.h \
 	images/bootimg.c images/bootimg.h \
 	images/vendorboot.c images/vendorboot.h \
 	images/crc32.c images/crc32.h \
 	images/sparse.c images/sparse.h \
-	images/vbmeta.c images/vbmeta.h
+	images/vbmeta.c images/vbmeta.h \
+	images/avb.c images/avb.h images/avb_crypto.h images/avb_sign.c
 
 # libFuzzer targets, one per parser: `make fuzz` builds them with clang (not part of `make check`:
 # they need clang and libclang-rt-dev); `make fuzz-run FUZZ_RUNS=1000000` runs each in turn.
@@ -51,3 +53,9 @@ fuzz-run: fuzz
 	done
 
 .PHONY: fuzz fuzz-run
+
+# GPT composite disk (VMDK descriptor over the partition files), qcow2 overlay, manifest.json.
+images_libsepiaimages_a_SOURCES += \
+	images/composite.c images/composite.h \
+	images/overlay.c images/overlay.h \
+	images/manifest.c images/manifest.h

@@ -7,14 +7,14 @@ DEBIAN_PACKAGES="
   build-essential autoconf automake libtool pkg-config linux-libc-dev
   libglib2.0-dev zlib1g-dev libnl-3-dev libnl-route-3-dev libprotobuf-c-dev protobuf-c-compiler
   libvirglrenderer-dev
-  linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev cpio xz-utils
-  e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb dnsmasq iproute2 procps patch
+  linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
+  e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb dnsmasq iproute2 procps patch fdisk
   linux-image-cloud-amd64
 "
 RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers
   glib2-devel zlib-devel libnl3-devel protobuf-c-devel protobuf-c-compiler virglrenderer-devel
-  busybox bc flex bison elfutils-libelf-devel openssl-devel cpio xz e2fsprogs
+  busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
   qemu-kvm qemu-img android-tools dnsmasq iproute procps-ng patch
 "
 
