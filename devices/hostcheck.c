@@ -45,15 +45,17 @@ const char *hostcheck_reason(void)
 
 /* KVM_SET_CPUID2 does not reach the guest's CPUID on such hosts, so the kernel is told
  * on its command line: no XSAVE (xrstor and AVX state), no SMAP (stac/clac on every user
- * copy), none of the instructions the interpreter refuses (popcnt, cmpxchg16b), and no
- * KASLR (relocating the kernel is millions of interpreted instructions), and no lockup
- * watchdog (interpreted kernel code is slow enough to trip it). */
+ * copy), none of the instructions the interpreter refuses (popcnt, cmpxchg16b), no
+ * SSSE3/SSE4/AES-NI/SHA (the kernel's SIMD crypto, e.g. the RNG's BLAKE2s, would run
+ * instruction by instruction through the fallback emulator), no KASLR (relocating the
+ * kernel is millions of interpreted instructions), and no lockup watchdog (interpreted
+ * kernel code is slow enough to trip it). */
 static const char *const interpreting_host_flags[] = {
 	"noxsave",
 	"nosmap",
 	"nokaslr",
 	"nowatchdog",
-	"clearcpuid=popcnt,cx16,avx,avx2,avx512f,aes,pclmulqdq,sha_ni,rdrand,rdseed",
+	"clearcpuid=popcnt,cx16,ssse3,sse4_1,sse4_2,avx,avx2,avx512f,aes,pclmulqdq,sha_ni,rdrand,rdseed",
 };
 
 /* Whether the command line has the word key or key=value. */
