@@ -59,3 +59,8 @@ images_libsepiaimages_a_SOURCES += \
 	images/composite.c images/composite.h \
 	images/overlay.c images/overlay.h \
 	images/manifest.c images/manifest.h
+
+# The bootloader step: A/B metadata in misc, AVB check, kernel/ramdisk/cmdline for a slot.
+images_libsepiaimages_a_SOURCES += \
+	images/abmisc.c images/abmisc.h \
+	images/bootloader.c images/bootloader.h

@@ -84,3 +84,10 @@ tests_unit_test_composite_SOURCES = tests/unit/test-composite.c
 tests_unit_test_composite_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_composite_LDADD = images/libsepiaimages.a $(UNIT_LDADD) $(CRYPTO_LIBS)
 TESTS += tests/unit/test-composite
+
+# The bootloader step: slot choice and fallback through misc, AVB states, ramdisk and bootconfig.
+check_PROGRAMS += tests/unit/test-bootloader
+tests_unit_test_bootloader_SOURCES = tests/unit/test-bootloader.c
+tests_unit_test_bootloader_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_bootloader_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/unit/test-bootloader
