@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +78,8 @@ guint manifest_rehashed(const Manifest *m)
     return m->rehashed;
 }
 
+/* libcrypto's SHA-256 (SHA-NI where the CPU has it): several times GLib's speed, and a
+ * first manifest hashes every byte of every image. */
 char *manifest_sha256_file(const char *path, GError **error)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -84,24 +87,37 @@ char *manifest_sha256_file(const char *path, GError **error)
         img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot open: %s", g_strerror(errno));
         return NULL;
     }
-    g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA256);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     g_autofree guint8 *buf = g_malloc(HASH_CHUNK);
-    for (;;) {
+    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    int read_errno = 0;
+    while (ok) {
         ssize_t n = read(fd, buf, HASH_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            int e = errno;
-            close(fd);
-            img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot read: %s", g_strerror(e));
-            return NULL;
-        }
-        if (n == 0)
+            read_errno = errno;
+            ok = false;
+        } else if (n == 0) {
             break;
-        g_checksum_update(ck, buf, n);
+        } else {
+            ok = EVP_DigestUpdate(ctx, buf, (size_t)n) == 1;
+        }
     }
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == sizeof(md);
+    EVP_MD_CTX_free(ctx);
     close(fd);
-    return g_strdup(g_checksum_get_string(ck));
+    if (!ok) {
+        img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot hash: %s",
+                      read_errno ? g_strerror(read_errno) : "libcrypto SHA-256 failed");
+        return NULL;
+    }
+    char *hex = g_malloc(2 * sizeof(md) + 1);
+    for (unsigned int i = 0; i < sizeof(md); i++)
+        g_snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
 }
 
 /* Fills size/mtime/sha256, from the cache when size and mtime match. */

@@ -1,0 +1,20 @@
+# launcher/: assemble_cvd (and later launch_cvd, stop_cvd, cvd_status). The assembly logic is a
+# library so launch_cvd can call it directly.
+noinst_LIBRARIES += launcher/libsepialauncher.a
+launcher_libsepialauncher_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h
+
+bin_PROGRAMS += assemble_cvd
+assemble_cvd_SOURCES = launcher/assemble_cvd.c
+assemble_cvd_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+assemble_cvd_LDADD = launcher/libsepialauncher.a images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
+
+# End to end: real mkbootimg inputs, qemu-img/sfdisk/mke2fs checks (skips when they are missing).
+TESTS += tests/e2e/assemble-cvd.sh
+EXTRA_DIST += tests/e2e/assemble-cvd.sh bench/assemble.sh
+
+# `make bench-assemble`: bench/assemble.sh, assembly vs a plain copy into one raw disk.
+bench-assemble: assemble_cvd$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/assemble.sh $(BENCH_ASSEMBLE_FLAGS)
+BENCH_ASSEMBLE_FLAGS =
+.PHONY: bench-assemble

@@ -1,0 +1,141 @@
+#!/bin/sh
+# assemble_cvd end to end: inputs made by Debian's mkbootimg, checked with qemu-img, sfdisk and
+# e2fsprogs. TAP output; exit 77 (skip) when one of those tools is missing.
+set -u
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+ASSEMBLE=$top_builddir/assemble_cvd
+PATH=$PATH:/usr/sbin:/sbin
+
+for tool in mkbootimg qemu-img sfdisk mke2fs dumpe2fs python3; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "1..0 # SKIP $tool is not installed"
+        exit 77
+    fi
+done
+[ -x "$ASSEMBLE" ] || { echo "1..0 # SKIP $ASSEMBLE not built"; exit 77; }
+
+T=$(mktemp -d /tmp/sepia-assemble.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+IN=$T/in
+mkdir -p "$IN" "$T/home"
+export HOME=$T/home
+unset CUTTLEFISH_INSTANCE
+CF=$HOME/cuttlefish
+
+n=0
+fails=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { # check "description" command...
+    d=$1; shift
+    if "$@" >"$T/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' "$T/out"; fi
+}
+# Every file under cuttlefish/ with inode, size and mtime (ns): "nothing changed" is equality.
+snapshot() { find "$CF" -type f -exec stat -c '%n %i %s %y' {} + | sort; }
+
+echo "1..24"
+
+# Inputs: boot v3 and vendor_boot v3 from mkbootimg, a raw system.img.
+head -c 20000 /dev/urandom >"$T/kernel"
+head -c 5000 /dev/urandom >"$T/ramdisk"
+head -c 300 /dev/urandom >"$T/dtb"
+mkbootimg --header_version 3 --kernel "$T/kernel" --ramdisk "$T/ramdisk" --cmdline console=ttyS0 \
+    -o "$IN/boot.img" >/dev/null
+mkbootimg --header_version 3 --vendor_boot "$IN/vendor_boot.img" --vendor_ramdisk "$T/ramdisk" \
+    --dtb "$T/dtb" --vendor_cmdline androidboot.hardware=sepia >/dev/null
+truncate -s 32M "$IN/system.img"
+printf 'sepia system' | dd of="$IN/system.img" conv=notrunc status=none
+
+check "assemble_cvd --num_instances=2 succeeds" \
+    "$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64
+for i in 1 2; do
+    check "cvd-$i has os_composite.vmdk and overlay.qcow2" \
+        test -f "$CF/instances/cvd-$i/os_composite.vmdk" -a -f "$CF/instances/cvd-$i/overlay.qcow2"
+done
+check "qemu-img check of both overlays is clean" sh -c \
+    "qemu-img check '$CF/instances/cvd-1/overlay.qcow2' && qemu-img check '$CF/instances/cvd-2/overlay.qcow2'"
+
+qemu-img convert -O raw "$CF/instances/cvd-1/overlay.qcow2" "$T/disk.raw"
+sfdisk --json "$T/disk.raw" >"$T/gpt.json" 2>"$T/sfdisk.err"
+expected="misc boot_a boot_b vendor_boot_a vendor_boot_b system userdata metadata"
+names=$(python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(open(sys.argv[1]))["partitiontable"]["partitions"]))' "$T/gpt.json" 2>&1)
+if [ "$names" = "$expected" ]; then ok "sfdisk --json lists the partitions in order"; else
+    not_ok "sfdisk --json lists the partitions in order"; echo "# got: $names"; fi
+
+# part NAME -> "start sectors" from sfdisk's JSON.
+part() { python3 -c 'import json,sys
+for p in json.load(open(sys.argv[1]))["partitiontable"]["partitions"]:
+    if p["name"] == sys.argv[2]: print(p["start"], p["size"])' "$T/gpt.json" "$1"; }
+extract() { set -- "$1" $(part "$1"); dd if="$T/disk.raw" of="$T/$1.part" bs=512 skip="$2" count="$3" status=none; }
+extract boot_a
+bsz=$(stat -c %s "$IN/boot.img")
+check "boot_a holds boot.img's bytes" cmp -n "$bsz" "$T/boot_a.part" "$IN/boot.img"
+extract system
+check "system holds system.img's bytes" cmp -n 32M "$T/system.part" "$IN/system.img"
+extract userdata
+check "userdata is an ext4 filesystem" sh -c "dumpe2fs -h '$T/userdata.part' 2>/dev/null | grep -q 'Filesystem features:.*extent'"
+check "userdata.img is sparse (allocated < size)" sh -c \
+    "test \$(du -k '$CF/instances/cvd-1/userdata.img' | cut -f1) -lt 32768"
+check "misc and metadata are per instance, 1 and 16 MiB" sh -c \
+    "test \$(stat -c %s '$CF/instances/cvd-2/misc.img') = 1048576 && test \$(stat -c %s '$CF/instances/cvd-2/metadata.img') = 16777216"
+check "manifest.json parses" python3 -m json.tool "$CF/assembly/manifest.json"
+check "manifest lists boot.img with header version 3" python3 -c 'import json,sys
+m = json.load(open(sys.argv[1]))
+b = [e for e in m["inputs"] if e["path"] == sys.argv[2]]
+assert b and b[0]["boot_header_version"] == 3 and len(b[0]["sha256"]) == 64, b
+assert [p["name"] for p in m["composite"]["partitions"]][:2] == ["misc", "boot_a"]' \
+    "$CF/assembly/manifest.json" "$IN/boot.img"
+check "cuttlefish_assembly links to the assembly dir" test "$(readlink "$HOME/cuttlefish_assembly")" = "$CF/assembly"
+
+# Re-running with unchanged inputs changes nothing and hashes nothing ("--flag value" form too).
+snapshot >"$T/snap1"
+"$ASSEMBLE" --system_image_dir "$IN" --num_instances 2 --blank_data_image_mb 64 2>"$T/run2.err"
+rc=$?
+snapshot >"$T/snap2"
+check "second run succeeds" test $rc -eq 0
+check "second run changes no file (inode, size, mtime)" cmp "$T/snap1" "$T/snap2"
+check "second run hashes nothing and writes nothing" grep -q \
+    "0 data images made, 0 composite files written, 0 overlays created, 0 files hashed, manifest unchanged" "$T/run2.err"
+
+ov=$CF/instances/cvd-1/overlay.qcow2
+before=$(stat -c '%i %y' "$ov")
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --resume=true 2>/dev/null
+check "--resume=true keeps the overlay" test "$(stat -c '%i %y' "$ov")" = "$before"
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --resume=false 2>/dev/null
+check "--resume=false recreates the overlay" test "$(stat -c '%i %y' "$ov")" != "$before"
+
+# A truncated boot.img: one-line error naming it, non-zero status, previous outputs intact.
+BAD=$T/bad
+mkdir -p "$BAD"
+cp "$IN"/*.img "$BAD"/
+truncate -s 6000 "$BAD/boot.img"
+snapshot >"$T/snap3"
+"$ASSEMBLE" --system_image_dir="$BAD" --num_instances=2 --blank_data_image_mb=64 2>"$T/bad.err"
+rc=$?
+check "truncated boot.img fails" test $rc -ne 0 -a $rc -ne 2
+check "the error is one line naming boot.img" sh -c "test \$(wc -l <'$T/bad.err') -eq 1 && grep -q 'boot.img' '$T/bad.err'"
+sed 's/^/# /' "$T/bad.err"
+snapshot >"$T/snap4"
+check "the failed run left the outputs as they were" cmp "$T/snap3" "$T/snap4"
+
+"$ASSEMBLE" --system_image_dir="$IN" --bogus_flag=1 2>"$T/flag.err"
+check "an unknown flag exits 2 with one line" sh -c "test $? -eq 2 && test \$(wc -l <'$T/flag.err') -eq 1"
+
+# An Android sparse super.img is expanded into the assembly dir; CUTTLEFISH_INSTANCE picks cvd-3.
+if command -v img2simg >/dev/null 2>&1; then
+    SP=$T/sparse
+    mkdir -p "$SP"
+    cp "$IN/boot.img" "$IN/vendor_boot.img" "$SP/"
+    truncate -s 16M "$T/super.raw"
+    printf 'sepia super' | dd of="$T/super.raw" bs=1M seek=3 conv=notrunc status=none
+    img2simg "$T/super.raw" "$SP/super.img" >/dev/null
+    CUTTLEFISH_INSTANCE=3 "$ASSEMBLE" --system_image_dir="$SP" --blank_data_image_mb=64 2>"$T/sp.err"
+    check "sparse super.img is expanded into the assembly dir" cmp "$T/super.raw" "$CF/assembly/super.img"
+    check "CUTTLEFISH_INSTANCE=3 assembles cvd-3 with a super partition" sh -c \
+        "grep -q 'partition 6: super' '$CF/instances/cvd-3/os_composite.vmdk' && qemu-img check '$CF/instances/cvd-3/overlay.qcow2'"
+else
+    ok "# SKIP img2simg not installed"
+    ok "# SKIP img2simg not installed"
+fi
+
+[ "$fails" -eq 0 ]
