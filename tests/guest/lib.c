@@ -276,16 +276,6 @@ uint64_t cmdline_num(const char *key, uint64_t def)
 }
 
 /* ---- interrupts ---- */
-struct idt_gate {
-	uint16_t off_lo;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t zero;
-} __attribute__((packed));
-
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler handlers[256];
 extern const char isr_stubs[];

@@ -119,6 +119,17 @@ uint64_t cmdline_num(const char *key, uint64_t def);
 bool parse_u64(const char *s, uint64_t *out);
 
 /* ---- interrupts ---- */
+/* A 64-bit IDT gate descriptor. */
+struct idt_gate {
+	uint16_t off_lo;
+	uint16_t selector;
+	uint8_t ist;
+	uint8_t type;
+	uint16_t off_mid;
+	uint32_t off_hi;
+	uint32_t zero;
+} __attribute__((packed));
+
 struct irq_frame {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
 	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;

@@ -73,19 +73,9 @@ struct tss64 {
 	uint16_t iomap_base;
 } __attribute__((packed));
 
-struct gate {
-	uint16_t off_lo;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t off_mid;
-	uint32_t off_hi;
-	uint32_t zero;
-} __attribute__((packed));
-
 static uint64_t gdt[10] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
-static struct gate idt[256] __attribute__((aligned(16)));
+static struct idt_gate idt[256] __attribute__((aligned(16)));
 
 #define STACK_SIZE 8192
 static uint8_t rsp0_stack[STACK_SIZE] __attribute__((aligned(16)));

@@ -349,17 +349,27 @@ static char *find_debian_kernel(const char *prefix)
 }
 
 /* The Debian kernel the reference guest boots, in 1 GiB of RAM. */
+/* Reads Debian's kernel into *img and gives f 1 GiB of RAM; false (test skipped) when
+ * there is none. */
+static bool debian_kernel_fixture(struct fx *f, char **kernel, gchar **img, gsize *len)
+{
+	*kernel = find_debian_kernel("vmlinuz-");
+	if (!*kernel || !g_file_get_contents(*kernel, img, len, NULL)) {
+		g_test_skip("no readable /boot/vmlinuz-*-amd64");
+		return false;
+	}
+	fakemem_add(&f->mem, 0, 1024 * MiB);
+	return true;
+}
+
 static void test_debian_kernel(void)
 {
-	g_autofree char *kernel = find_debian_kernel("vmlinuz-");
+	g_autofree char *kernel = NULL;
 	g_autofree gchar *img = NULL;
 	gsize len = 0;
-	if (!kernel || !g_file_get_contents(kernel, &img, &len, NULL)) {
-		g_test_skip("no readable /boot/vmlinuz-*-amd64");
-		return;
-	}
 	struct fx fx = { 0 }, *f = &fx;
-	fakemem_add(&f->mem, 0, 1024 * MiB);
+	if (!debian_kernel_fixture(f, &kernel, &img, &len))
+		return;
 	g_autofree char *initrd = find_debian_kernel("initrd.img-");
 	if (initrd && !g_file_test(initrd, G_FILE_TEST_IS_REGULAR))
 		g_clear_pointer(&initrd, g_free);
@@ -390,15 +400,12 @@ static void test_debian_kernel(void)
  * bzImage's own setup header in the zero page. */
 static void test_debian_kernel_unpacked(void)
 {
-	g_autofree char *kernel = find_debian_kernel("vmlinuz-");
+	g_autofree char *kernel = NULL;
 	g_autofree gchar *img = NULL;
 	gsize len = 0;
-	if (!kernel || !g_file_get_contents(kernel, &img, &len, NULL)) {
-		g_test_skip("no readable /boot/vmlinuz-*-amd64");
-		return;
-	}
 	struct fx fx = { 0 }, *f = &fx;
-	fakemem_add(&f->mem, 0, 1024 * MiB);
+	if (!debian_kernel_fixture(f, &kernel, &img, &len))
+		return;
 	g_assert_true(load_with(f, kernel, NULL, CMDLINE, true));
 	if (!strstr(f->info.format, "unpacked")) {
 		g_test_skip("this kernel's payload compression is not one sepia-vmm unpacks");
