@@ -3,6 +3,7 @@
 # the first time; results are cached (see guest/build-guest.sh --help).
 GUEST_FILES = \
 	guest/build-guest.sh \
+	guest/make-android-images.sh \
 	guest/qemu-boot.sh \
 	guest/kernel.config \
 	guest/kernel-profile.config \
@@ -30,3 +31,16 @@ clean-guest:
 .PHONY: guest-check
 guest-check: guest
 	$(top_srcdir)/guest/qemu-boot.sh --dir $(abs_top_builddir)/guest/out
+
+# guest/mkimages: packs the reference guest as Android boot/vendor_boot v4 and vbmeta images with
+# sepia's own writers (used by guest/make-android-images.sh; Debian's mkbootimg lacks v4).
+noinst_PROGRAMS += guest/mkimages
+guest_mkimages_SOURCES = guest/mkimages.c
+guest_mkimages_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+guest_mkimages_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
+
+# `make guest-android`: guest/out/android/{boot,vendor_boot,system,vbmeta}.img from guest/out.
+.PHONY: guest-android
+guest-android: guest/mkimages$(EXEEXT)
+	MKIMAGES=$(abs_top_builddir)/guest/mkimages $(top_srcdir)/guest/make-android-images.sh \
+		--guest $(abs_top_builddir)/guest/out --key $(top_srcdir)/tests/data/testkey_rsa2048.pem

@@ -18,3 +18,14 @@ bench-assemble: assemble_cvd$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/assemble.sh $(BENCH_ASSEMBLE_FLAGS)
 BENCH_ASSEMBLE_FLAGS =
 .PHONY: bench-assemble
+
+# sepia-bootloader: the bootloader step (images/bootloader.h) as a command.
+bin_PROGRAMS += sepia-bootloader
+sepia_bootloader_SOURCES = launcher/sepia_bootloader.c
+sepia_bootloader_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+sepia_bootloader_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
+
+# End to end: the reference guest as Android images, assembled, booted through the bootloader
+# step from the composite disk, then slot b after boot_a is corrupted (skips without /dev/kvm).
+TESTS += tests/e2e/boot-android.sh
+EXTRA_DIST += tests/e2e/boot-android.sh

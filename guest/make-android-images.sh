@@ -1,0 +1,54 @@
+#!/bin/sh
+# guest/make-android-images.sh — the reference guest (guest/build-guest.sh's output) as Android
+# images, the input directory assemble_cvd takes:
+#   boot.img         boot image v4: the kernel, no generic ramdisk
+#   vendor_boot.img  vendor_boot v4: initramfs.cpio as the vendor ramdisk fragment, the vendor
+#                    command line "console=ttyS0 panic=-1", bootconfig androidboot.hardware=sepia
+#   system.img       a small ext4 (mke2fs -d) holding /sepia-system-marker
+#   vbmeta.img       signed (SHA256_RSA2048) with --key, hash descriptors for boot and vendor_boot
+# Usage: guest/make-android-images.sh [--guest DIR] [--out DIR] [--key PEM] [--kernel bzImage|vmlinux]
+#   --guest   build-guest.sh's output (default guest/out next to this script)
+#   --out     where the images go (default GUEST/android)
+#   --key     the vbmeta signing key (default tests/data/testkey_rsa2048.pem)
+#   --kernel  which kernel file of GUEST goes into boot.img (default bzImage)
+# MKIMAGES names the helper (guest/mkimages, built by `make`); by default the one beside GUEST.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+guest=$here/out
+out=
+key=$here/../tests/data/testkey_rsa2048.pem
+kernel=bzImage
+die() { echo "make-android-images: $*" >&2; exit 1; }
+while [ $# -gt 0 ]; do
+	case $1 in
+	--guest) guest=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--key) key=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
+	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument '$1' (see --help)" ;;
+	esac
+done
+out=${out:-$guest/android}
+mkimages=${MKIMAGES:-$(dirname "$guest")/mkimages}
+[ -x "$mkimages" ] || die "no $mkimages (run make, or set MKIMAGES)"
+for f in "$kernel" initramfs.cpio; do
+	[ -r "$guest/$f" ] || die "no $guest/$f (run make guest)"
+done
+[ -r "$key" ] || die "no signing key $key"
+command -v mke2fs >/dev/null 2>&1 || die "mke2fs not found (e2fsprogs)"
+
+mkdir -p "$out"
+"$mkimages" --kernel "$guest/$kernel" --vendor-ramdisk "$guest/initramfs.cpio" \
+	--vendor-cmdline 'console=ttyS0 panic=-1' \
+	--bootconfig "$(printf 'androidboot.hardware=sepia\nandroidboot.serialno=SEPIA0001\n')" \
+	--key "$key" --out "$out"
+
+# system.img: 8 MiB of ext4 with a marker file, made under a temporary name.
+tree=$(mktemp -d "$out/.system.XXXXXX")
+trap 'rm -rf "$tree" "$out/.system.img.tmp"' EXIT
+echo "sepia reference guest system image" > "$tree/sepia-system-marker"
+rm -f "$out/.system.img.tmp"
+mke2fs -q -t ext4 -L system -E root_owner=0:0 -d "$tree" "$out/.system.img.tmp" 8M
+mv "$out/.system.img.tmp" "$out/system.img"
+echo "make-android-images: $out: boot.img vendor_boot.img system.img vbmeta.img ($kernel)"
