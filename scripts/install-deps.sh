@@ -9,6 +9,7 @@ DEBIAN_PACKAGES="
   libvirglrenderer-dev
   linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
   e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb dnsmasq iproute2 procps patch fdisk
+  android-sdk-libsparse-utils
   linux-image-cloud-amd64
 "
 RPM_PACKAGES="
