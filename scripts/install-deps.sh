@@ -9,14 +9,14 @@ DEBIAN_PACKAGES="
   libvirglrenderer-dev
   linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
   e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb dnsmasq iproute2 procps patch fdisk
-  android-sdk-libsparse-utils
+  android-sdk-libsparse-utils python3
   linux-image-cloud-amd64
 "
 RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers
   glib2-devel zlib-devel libnl3-devel protobuf-c-devel protobuf-c-compiler virglrenderer-devel
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
-  qemu-kvm qemu-img android-tools dnsmasq iproute procps-ng patch
+  qemu-kvm qemu-img android-tools dnsmasq iproute procps-ng patch util-linux python3
 "
 
 if [ "$(id -u)" -ne 0 ]; then
