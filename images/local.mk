@@ -25,7 +25,7 @@ FUZZ_LIB_SRCS = $(srcdir)/images/common.c $(srcdir)/images/bootimg.c \
 FUZZ_TARGETS = tests/fuzz/fuzz-bootimg tests/fuzz/fuzz-vendorboot tests/fuzz/fuzz-sparse \
 	tests/fuzz/fuzz-vbmeta
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/make-seeds.sh tests/fuzz/fuzz-bootimg.c tests/fuzz/fuzz-vendorboot.c \
-	tests/fuzz/fuzz-sparse.c tests/fuzz/fuzz-vbmeta.c
+	tests/fuzz/fuzz-sparse.c tests/fuzz/fuzz-vbmeta.c tests/fuzz/fuzz-common.h
 CLEANFILES += $(FUZZ_TARGETS)
 
 fuzz: $(FUZZ_TARGETS)

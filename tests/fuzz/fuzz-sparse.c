@@ -1,30 +1,19 @@
 /* libFuzzer target: sparse image expansion. Validates every input (no output); inputs that
  * expand to at most 1 MiB are also expanded into a memfd whose size must then be raw_size. */
 #include "images/sparse.h"
+#include "tests/fuzz/fuzz-common.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* GLib warnings and criticals (a GError set twice, a g_return_if_fail) are bugs: make them fatal. */
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    g_log_set_always_fatal(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
-    return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     GError *error = NULL;
     SepiaSparseInfo info;
     if (!sepia_sparse_expand_buffer(data, size, "fuzz.img", -1, 0, &info, &error)) {
-        if (!error || !g_str_has_prefix(error->message, "fuzz.img: "))
-            abort();
-        g_clear_error(&error);
+        fuzz_expect_refusal(&error, "fuzz.img: ");
         return 0;
     }
     if (info.raw_size > (1u << 20))
