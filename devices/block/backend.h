@@ -41,6 +41,8 @@ void block_close(struct block_backend *b);
 /* The part [skip, skip+len) of an iovec as a new iovec in out (room for cnt entries);
  * returns its entry count. */
 int block_iov_slice(const struct iovec *iov, int cnt, uint64_t skip, uint64_t len, struct iovec *out);
+/* Total bytes of an iovec. */
+uint64_t block_iov_length(const struct iovec *iov, int cnt);
 /* preadv/pwritev of the whole iovec at off, retrying short transfers (iov is consumed);
  * reads past the end of the file give zeroes. 0 or -errno. */
 int block_fd_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write);

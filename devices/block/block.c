@@ -44,6 +44,14 @@ void block_close(struct block_backend *b)
 		b->ops->close(b);
 }
 
+uint64_t block_iov_length(const struct iovec *iov, int cnt)
+{
+	uint64_t len = 0;
+	for (int i = 0; i < cnt; i++)
+		len += iov[i].iov_len;
+	return len;
+}
+
 int block_iov_slice(const struct iovec *iov, int cnt, uint64_t skip, uint64_t len, struct iovec *out)
 {
 	int n = 0;

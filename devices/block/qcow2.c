@@ -44,9 +44,7 @@ void qcow2_report(struct qcow2 *q, const char *fmt, ...)
 /* preadv/pwritev of a whole (modifiable) iovec; reads past EOF give zeroes. */
 static int fd_vec(struct qcow2 *q, struct iovec *iov, int n, uint64_t off, bool write)
 {
-	uint64_t len = 0;
-	for (int i = 0; i < n; i++)
-		len += iov[i].iov_len;
+	uint64_t len = block_iov_length(iov, n);
 	int ret = block_fd_rw(q->fd, iov, n, off, write);
 	if (ret == 0 && write) {
 		q->file_size = MAX(q->file_size, off + len);
@@ -267,9 +265,7 @@ static int qcow2_preadv(struct block_backend *b, const struct iovec *iov, int io
 	struct qcow2 *q = to_q(b);
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
-	uint64_t len = 0;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
+	uint64_t len = block_iov_length(iov, iovcnt);
 	struct iovec *sub = g_new(struct iovec, MAX(iovcnt, 1));
 	uint64_t cs = q->cluster_size, done = 0;
 	int ret = 0;
@@ -392,9 +388,7 @@ static int qcow2_pwritev(struct block_backend *b, const struct iovec *iov, int i
 		return -EROFS;
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
-	uint64_t len = 0;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
+	uint64_t len = block_iov_length(iov, iovcnt);
 	if (off > b->size || len > b->size - off)
 		return -EIO;
 	struct iovec *sub = g_new(struct iovec, MAX(iovcnt, 1));

@@ -78,9 +78,7 @@ static int vmdk_transfer(struct block_backend *b, const struct iovec *iov, int i
 		return -EROFS;
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
-	uint64_t len = 0;
-	for (int i = 0; i < iovcnt; i++)
-		len += iov[i].iov_len;
+	uint64_t len = block_iov_length(iov, iovcnt);
 	if (write && (off > b->size || len > b->size - off))
 		return -EIO;
 	/* A write touching a ZERO, read-only or inaccessible extent fails before any byte
