@@ -73,11 +73,8 @@ static SepiaBootImage *parse_v0_v2(const ImgSource *src, const guint8 *h, uint32
                                    GError **error)
 {
     uint32_t page = img_le32(h + V0_PAGE_SIZE);
-    if (!img_is_pow2(page) || page < SEPIA_BOOT_MIN_PAGE_SIZE || page > SEPIA_BOOT_MAX_PAGE_SIZE) {
-        img_fail(error, src->name, "page_size %u is not a power of two between %u and %u", page,
-                 SEPIA_BOOT_MIN_PAGE_SIZE, SEPIA_BOOT_MAX_PAGE_SIZE);
+    if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_FORMAT, src->name, error))
         return NULL;
-    }
     g_autoptr(SepiaBootImage) img = sepia_boot_image_new();
     img->header_version = version;
     img->page_size = page;
@@ -300,12 +297,8 @@ static GBytes *serialize(const SepiaBootImage *img, const char *who, GError **er
         return NULL;
     }
     uint32_t page = v >= 3 ? SEPIA_BOOT_V3_PAGE_SIZE : img->page_size;
-    if (!img_is_pow2(page) || page < SEPIA_BOOT_MIN_PAGE_SIZE || page > SEPIA_BOOT_MAX_PAGE_SIZE) {
-        img_fail_code(error, SEPIA_IMAGES_ERROR_INVALID, who,
-                      "page_size %u is not a power of two between %u and %u", page,
-                      SEPIA_BOOT_MIN_PAGE_SIZE, SEPIA_BOOT_MAX_PAGE_SIZE);
+    if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_INVALID, who, error))
         return NULL;
-    }
     /* Which payloads this version can carry, in layout order. */
     struct { GBytes *b; const char *field; bool allowed; } parts[] = {
         {img->kernel, "kernel", true},

@@ -27,8 +27,6 @@
 #define SEPIA_BOOT_HEADER_V4_SIZE 1584
 #define SEPIA_BOOT_MAX_HEADER_VERSION 4
 /* page_size accepted for v0-v2 (and vendor_boot): a power of two in this range. */
-#define SEPIA_BOOT_MIN_PAGE_SIZE 2048
-#define SEPIA_BOOT_MAX_PAGE_SIZE 65536
 
 typedef struct {
     uint32_t header_version; /* 0..4 */

@@ -235,3 +235,11 @@ void sepia_os_version_unpack(uint32_t v, unsigned *major, unsigned *minor, unsig
     if (month)
         *month = v & 0xf;
 }
+
+bool img_check_page_size(uint32_t page, SepiaImagesError code, const char *name, GError **error)
+{
+    if (img_is_pow2(page) && page >= SEPIA_BOOT_MIN_PAGE_SIZE && page <= SEPIA_BOOT_MAX_PAGE_SIZE)
+        return true;
+    return img_fail_code(error, code, name, "page_size %u is not a power of two between %u and %u", page,
+                         SEPIA_BOOT_MIN_PAGE_SIZE, SEPIA_BOOT_MAX_PAGE_SIZE);
+}

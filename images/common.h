@@ -95,6 +95,12 @@ GBytes *img_source_read(const ImgSource *src, uint64_t off, uint64_t len, const 
 bool img_source_read_into(const ImgSource *src, uint64_t off, void *buf, gsize len,
                           const char *what, GError **error);
 
+/* Android boot images use page sizes that are powers of two from 2 KiB to 64 KiB; any
+ * other is an error with the given code, naming the image. */
+#define SEPIA_BOOT_MIN_PAGE_SIZE 2048
+#define SEPIA_BOOT_MAX_PAGE_SIZE 65536
+bool img_check_page_size(uint32_t page, SepiaImagesError code, const char *name, GError **error);
+
 /* Sets *error to a FORMAT error "name: <printf>". Always returns false (for `return img_fail(...)`). */
 bool img_fail(GError **error, const char *name, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 bool img_fail_code(GError **error, SepiaImagesError code, const char *name, const char *fmt, ...)

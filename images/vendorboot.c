@@ -137,11 +137,8 @@ static SepiaVendorBootImage *vendor_boot_parse(const ImgSource *src, GError **er
     if (!img_source_read_into(src, 0, h, hsize, "header", error))
         return NULL;
     uint32_t page = img_le32(h + VB_PAGE_SIZE);
-    if (!img_is_pow2(page) || page < 2048 || page > 65536) {
-        img_fail(error, src->name, "page_size %u is not a power of two between 2048 and 65536",
-                 page);
+    if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_FORMAT, src->name, error))
         return NULL;
-    }
     g_autoptr(SepiaVendorBootImage) img = sepia_vendor_boot_image_new();
     img->header_version = version;
     img->page_size = page;
@@ -243,11 +240,8 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
         img_fail_code(error, SEPIA_IMAGES_ERROR_INVALID, who, "header_version %u is not 3 or 4", v);
         return NULL;
     }
-    if (!img_is_pow2(page) || page < 2048 || page > 65536) {
-        img_fail_code(error, SEPIA_IMAGES_ERROR_INVALID, who,
-                      "page_size %u is not a power of two between 2048 and 65536", page);
+    if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_INVALID, who, error))
         return NULL;
-    }
     if (strlen(img->cmdline ? img->cmdline : "") > SEPIA_VENDOR_BOOT_ARGS_SIZE ||
         strlen(img->name ? img->name : "") > SEPIA_VENDOR_BOOT_NAME_SIZE) {
         invalid(error, who, "vendor cmdline (2048 bytes) or board name (16 bytes) too long");
@@ -272,8 +266,11 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
     uint32_t hsize = v == 3 ? SEPIA_VENDOR_BOOT_HEADER_V3_SIZE : SEPIA_VENDOR_BOOT_HEADER_V4_SIZE;
     uint64_t lens[4] = {g_bytes_get_size(section), bytes_len(img->dtb), v == 4 ? table_size : 0,
                         bytes_len(img->bootconfig)};
-    uint64_t total, padded;
-    img_align_up(hsize, page, &total);
+    uint64_t total = 0, padded;
+    if (!img_align_up(hsize, page, &total)) {
+        invalid(error, who, "the header does not fit the vendor_boot format");
+        return NULL;
+    }
     for (int i = 0; i < 4; i++) {
         if (lens[i] > UINT32_MAX || !img_align_up(lens[i], page, &padded) ||
             !img_add(total, padded, &total) || total > G_MAXSIZE) {
