@@ -58,8 +58,7 @@ static const char *const interpreting_host_flags[] = {
 	"clearcpuid=popcnt,cx16,ssse3,sse4_1,sse4_2,avx,avx2,avx512f,aes,pclmulqdq,sha_ni,rdrand,rdseed",
 };
 
-/* Whether the command line has the word key or key=value. */
-static bool cmdline_has_key(const char *cmdline, const char *key)
+bool kernel_cmdline_has(const char *cmdline, const char *key)
 {
 	size_t n = strlen(key);
 	for (const char *p = cmdline; (p = strstr(p, key)); p += n) {
@@ -81,7 +80,7 @@ void hostcheck_append_cmdline(GString *cmdline)
 		if (eq)
 			*eq = '\0';
 		/* A flag the user already gave keeps the user's value. */
-		if (cmdline_has_key(cmdline->str, key))
+		if (kernel_cmdline_has(cmdline->str, key))
 			continue;
 		g_string_append_printf(cmdline, "%s%s", cmdline->len ? " " : "", flag);
 		g_string_append_printf(added, " %s", flag);

@@ -13,6 +13,8 @@
 bool hostcheck_interpreting(enum vm_fallback_mode mode);
 /* Why the last hostcheck_interpreting() said yes, for the log. */
 const char *hostcheck_reason(void);
+/* Whether a kernel command line has the word key or key=value. */
+bool kernel_cmdline_has(const char *cmdline, const char *key);
 /* Appends the flags that keep a Linux guest off instructions the host cannot run. */
 void hostcheck_append_cmdline(GString *cmdline);
 

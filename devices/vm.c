@@ -229,7 +229,7 @@ static bool vm_add_devices(struct vm *vm, GError **error)
  * timer, so a guest without kvm-clock cannot measure its TSC; tell it the frequency. */
 static void vm_append_tsc_khz(struct vm *vm, GString *cmdline)
 {
-	if (strstr(cmdline->str, "tsc_early_khz="))
+	if (kernel_cmdline_has(cmdline->str, "tsc_early_khz"))
 		return;
 	int khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0) {
