@@ -4,7 +4,7 @@
 #   make bench-payload             bench/vmm-vs-qemu.sh: a guest-kit payload, sepia-vmm vs QEMU
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
-BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh
+BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh
 EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/rss-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
@@ -20,3 +20,9 @@ bench-payload: sepia-vmm$(EXEEXT) tests/guest/serial.elf$(EXEEXT)
 # Status 77: the reference guest (or /dev/kvm) is not there; say so, do not fail.
 bench-boot: sepia-vmm$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/boot-reference.sh $(BENCH_BOOT_FLAGS) || test $$? -eq 77
+
+# `make bench-launch`: bench/launch.sh, launch_cvd's time split and the most instances at once.
+BENCH_LAUNCH_FLAGS =
+.PHONY: bench-launch
+bench-launch: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/launch.sh $(BENCH_LAUNCH_FLAGS) || test $$? -eq 77

@@ -7,7 +7,7 @@ launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h
 bin_PROGRAMS += assemble_cvd
 assemble_cvd_SOURCES = launcher/assemble_cvd.c
 assemble_cvd_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-assemble_cvd_LDADD = launcher/libsepialauncher.a images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
+assemble_cvd_LDADD = launcher/libsepialauncher.a $(CONTROL_LIBS)
 
 # End to end: real mkbootimg inputs, qemu-img/sfdisk/mke2fs checks (skips when they are missing).
 TESTS += tests/e2e/assemble-cvd.sh
@@ -29,3 +29,46 @@ sepia_bootloader_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
 # step from the composite disk, then slot b after boot_a is corrupted (skips without /dev/kvm).
 TESTS += tests/e2e/boot-android.sh
 EXTRA_DIST += tests/e2e/boot-android.sh
+
+# ---- the device lifecycle: launch_cvd, run_cvd (the per-instance monitor), stop_cvd, cvd_status,
+# talking proto/control.proto over each instance's unix socket.
+BUILT_SOURCES += proto/control.pb-c.c proto/control.pb-c.h
+CLEANFILES += proto/control.pb-c.c proto/control.pb-c.h
+EXTRA_DIST += proto/control.proto
+proto/control.pb-c.c proto/control.pb-c.h: proto/control.proto
+	$(AM_V_GEN)$(MKDIR_P) proto && $(PROTOC_C) --proto_path=$(srcdir) --c_out=$(builddir) $(srcdir)/proto/control.proto
+
+noinst_LIBRARIES += launcher/libsepiacontrol.a
+launcher_libsepiacontrol_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)
+launcher_libsepiacontrol_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(PROTOBUF_C_CFLAGS)
+launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
+	launcher/control.c launcher/control.h launcher/flags.c launcher/flags.h \
+	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h
+CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(GLIB_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
+
+bin_PROGRAMS += launch_cvd run_cvd stop_cvd cvd_status
+launch_cvd_SOURCES = launcher/launch_cvd.c launcher/vmm_child.h
+launch_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS) -DSEPIA_PKGDATADIR='"$(pkgdatadir)"'
+launch_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+launch_cvd_LDADD = launcher/libsepialauncher.a $(CONTROL_LIBS) $(CRYPTO_LIBS)
+run_cvd_SOURCES = launcher/run_cvd.c launcher/vmm_child.c launcher/vmm_child.h
+run_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS)
+run_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+run_cvd_LDADD = launcher/libsepialauncher.a $(CONTROL_LIBS) devices/libsepiavmm.a $(CRYPTO_LIBS) $(ZLIB_LIBS)
+stop_cvd_SOURCES = launcher/stop_cvd.c
+stop_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS)
+stop_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+stop_cvd_LDADD = $(CONTROL_LIBS)
+cvd_status_SOURCES = launcher/cvd_status.c
+cvd_status_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS)
+cvd_status_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+cvd_status_LDADD = $(CONTROL_LIBS)
+bin_PROGRAMS += restart_cvd powerwash_cvd
+restart_cvd_SOURCES = launcher/cvd_action.c
+restart_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS) -DCVD_ACTION_POWERWASH=0
+restart_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+restart_cvd_LDADD = $(CONTROL_LIBS)
+powerwash_cvd_SOURCES = launcher/cvd_action.c
+powerwash_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS) -DCVD_ACTION_POWERWASH=1
+powerwash_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+powerwash_cvd_LDADD = $(CONTROL_LIBS)

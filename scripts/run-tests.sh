@@ -12,6 +12,7 @@ status=0
 	./configure --enable-werror &&
 	make -j"$(nproc)" &&
 	make guest &&
+	make guest-android &&
 	make -j"$(nproc)" check
 } 2>&1 | tee "$log"
 # tee hides make's status; the summary below is what counts, and no summary is a failure.

@@ -1,0 +1,36 @@
+/* launcher/control.h — the control protocol's transport (proto/control.proto): one request and
+ * one response per connection on the monitor's unix socket, each message framed by a 4-byte
+ * big-endian length. Used by run_cvd (server) and launch_cvd, stop_cvd, cvd_status (clients). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "proto/control.pb-c.h"
+
+#define CONTROL_MAX_MESSAGE 65536u
+
+typedef Sepia__Control__Request ControlRequest;
+typedef Sepia__Control__Response ControlResponse;
+typedef Sepia__Control__InstanceStatus ControlStatus;
+
+/* Writes one framed message; false with an error naming `peer`. */
+bool control_send(int fd, const ProtobufCMessage *msg, const char *peer, GError **error);
+/* Reads one framed message within timeout_ms (-1: no limit). */
+GBytes *control_recv(int fd, int timeout_ms, const char *peer, GError **error);
+
+/* Binds and listens on path (a stale socket file there is replaced). */
+int control_listen(const char *path, GError **error);
+
+/* Connects to the monitor at socket_path, sends the command and waits up to timeout_ms for the
+ * answer. A monitor that is not there (no socket, connection refused) is G_IO_ERROR_NOT_FOUND /
+ * G_IO_ERROR_CONNECTION_REFUSED under LAUNCHER_ERROR codes ECONNREFUSED; a refusal (!ok) is
+ * returned as the response itself. */
+ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__Command command,
+                              guint32 guest_timeout_s, int timeout_ms, GError **error);
+void control_response_free(ControlResponse *resp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlResponse, control_response_free)
+
+const char *control_state_name(Sepia__Control__State state); /* "Running", "Booting", ... */
+/* Appends the status as one JSON object (cvd_status --print), indented by `indent` spaces. */
+void control_status_to_json(GString *out, const ControlStatus *st, int indent);

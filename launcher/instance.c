@@ -1,0 +1,158 @@
+/* launcher/instance.c — see instance.h. */
+#include "launcher/instance.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK(sepia-launcher-error-quark, launcher_error)
+
+const char *launcher_home(void)
+{
+    const char *home = g_getenv("HOME");
+    return home && *home ? home : g_get_home_dir();
+}
+
+void launcher_instance_init(LauncherInstance *inst, const char *home, guint num)
+{
+    inst->num = num;
+    inst->name = g_strdup_printf("cvd-%u", num);
+    inst->dir = g_build_filename(home, "cuttlefish", "instances", inst->name, NULL);
+    inst->logs_dir = g_build_filename(inst->dir, "logs", NULL);
+    inst->socket_path = g_build_filename(inst->dir, "launcher_monitor.sock", NULL);
+    inst->pid_path = g_build_filename(inst->dir, "run_cvd.pid", NULL);
+    inst->config_path = g_build_filename(inst->dir, "cuttlefish_config.json", NULL);
+    inst->console_link = g_build_filename(inst->dir, "console", NULL);
+    inst->overlay_path = g_build_filename(inst->dir, "overlay.qcow2", NULL);
+    inst->assembly_dir = g_build_filename(home, "cuttlefish", "assembly", NULL);
+    inst->adb_port = LAUNCHER_ADB_BASE_PORT + num - 1;
+    inst->vsock_cid = LAUNCHER_VSOCK_BASE_CID + num - 1;
+}
+
+void launcher_instance_clear(LauncherInstance *inst)
+{
+    g_free(inst->name);
+    g_free(inst->dir);
+    g_free(inst->logs_dir);
+    g_free(inst->socket_path);
+    g_free(inst->pid_path);
+    g_free(inst->config_path);
+    g_free(inst->console_link);
+    g_free(inst->overlay_path);
+    g_free(inst->assembly_dir);
+    memset(inst, 0, sizeof(*inst));
+}
+
+static gint compare_uint(gconstpointer a, gconstpointer b)
+{
+    guint x = *(const guint *)a, y = *(const guint *)b;
+    return x < y ? -1 : x > y;
+}
+
+GArray *launcher_list_instances(const char *home)
+{
+    GArray *nums = g_array_new(FALSE, FALSE, sizeof(guint));
+    g_autofree char *dir = g_build_filename(home, "cuttlefish", "instances", NULL);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name(d))) {
+        guint64 n;
+        if (g_str_has_prefix(name, "cvd-") &&
+            g_ascii_string_to_unsigned(name + 4, 10, 1, G_MAXUINT, &n, NULL)) {
+            guint v = (guint)n;
+            g_array_append_val(nums, v);
+        }
+    }
+    g_array_sort(nums, compare_uint);
+    return nums;
+}
+
+pid_t launcher_read_pid(const LauncherInstance *inst)
+{
+    g_autofree char *text = NULL;
+    guint64 pid;
+    if (!g_file_get_contents(inst->pid_path, &text, NULL, NULL))
+        return 0;
+    g_strstrip(text);
+    if (!g_ascii_string_to_unsigned(text, 10, 2, G_MAXINT32, &pid, NULL))
+        return 0;
+    return (pid_t)pid;
+}
+
+/* Only sepia's own processes count, so that a pid reused by something else after a crash is
+ * never taken for the instance (and never killed by stop_cvd). */
+bool launcher_group_alive(pid_t pgid)
+{
+    if (pgid <= 1)
+        return false;
+    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+    const char *name;
+    while (proc && (name = g_dir_read_name(proc))) {
+        if (!g_ascii_isdigit(name[0]))
+            continue;
+        g_autofree char *path = g_build_filename("/proc", name, "stat", NULL);
+        g_autofree char *stat = NULL;
+        if (!g_file_get_contents(path, &stat, NULL, NULL))
+            continue;
+        /* "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses. */
+        char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+        if (!open || !close || close < open)
+            continue;
+        *close = '\0';
+        const char *comm = open + 1;
+        char state;
+        int ppid, pgrp;
+        if (sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid || state == 'Z')
+            continue;
+        if (!strcmp(comm, "run_cvd") || !strcmp(comm, "sepia-vmm"))
+            return true;
+    }
+    return false;
+}
+
+void launcher_remove_runtime_files(const LauncherInstance *inst)
+{
+    unlink(inst->socket_path);
+    unlink(inst->pid_path);
+    unlink(inst->console_link);
+}
+
+char *launcher_describe_wait_status(int st)
+{
+    if (WIFEXITED(st))
+        return g_strdup_printf("exited with status %d", WEXITSTATUS(st));
+    if (WIFSIGNALED(st))
+        return g_strdup_printf("killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    return g_strdup_printf("ended with wait status 0x%x", st);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+bool launcher_remove_tree(const char *path, GError **error)
+{
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+        g_set_error(error, LAUNCHER_ERROR, errno, "cannot remove %s: %s", path, g_strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+char *launcher_program_dir(void)
+{
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    return exe ? g_path_get_dirname(exe) : g_strdup(".");
+}
+
+char *launcher_sibling_program(const char *name)
+{
+    g_autofree char *dir = launcher_program_dir();
+    return g_build_filename(dir, name, NULL);
+}

@@ -1,0 +1,67 @@
+/* launcher/instance.h — one device instance as every sepia command sees it: its number, its
+ * Cuttlefish-style names and paths, and whether processes of it are alive.
+ *
+ * Runtime layout (as Cuttlefish's), under home ($HOME):
+ *   cuttlefish/instances/cvd-N/            the instance directory
+ *     launcher_monitor.sock                run_cvd's control socket (proto/control.proto)
+ *     run_cvd.pid                          the monitor's pid = the instance's process group
+ *     cuttlefish_config.json               the effective configuration
+ *     console -> /dev/pts/K                with --console
+ *     logs/launcher.log, logs/kernel.log   the monitor's log; everything the guest console printed
+ *     bootloader/                          what the bootloader step extracted and prepared
+ *   cuttlefish_runtime -> cvd-1 (the first instance), cuttlefish_runtime.N -> cvd-N,
+ *   cuttlefish_assembly -> cuttlefish/assembly
+ * Numbers: adb port 6520+N-1, vsock CID 3+N-1. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define LAUNCHER_ERROR (launcher_error_quark())
+GQuark launcher_error_quark(void);
+
+#define LAUNCHER_ADB_BASE_PORT 6520u
+#define LAUNCHER_VSOCK_BASE_CID 3u
+
+typedef struct {
+    guint num;
+    char *name;         /* "cvd-N" */
+    char *dir;
+    char *logs_dir;
+    char *socket_path;
+    char *pid_path;
+    char *config_path;
+    char *console_link;
+    char *overlay_path;
+    char *assembly_dir;
+    guint adb_port;
+    guint vsock_cid;
+} LauncherInstance;
+
+/* $HOME, or the password database's home when $HOME is unset. */
+const char *launcher_home(void);
+void launcher_instance_init(LauncherInstance *inst, const char *home, guint num);
+void launcher_instance_clear(LauncherInstance *inst);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(LauncherInstance, launcher_instance_clear)
+/* The instance numbers that have a directory under home/cuttlefish/instances, ascending. */
+GArray *launcher_list_instances(const char *home);
+
+/* The monitor's pid from run_cvd.pid; 0 when there is no (readable) pid file. */
+pid_t launcher_read_pid(const LauncherInstance *inst);
+/* Does any process of the instance's process group (the monitor's pid) still exist? */
+bool launcher_group_alive(pid_t pgid);
+/* Removes what a monitor leaves in the instance directory while it runs (socket, pid file,
+ * console link), for stop_cvd after a monitor that died without cleaning up. */
+void launcher_remove_runtime_files(const LauncherInstance *inst);
+
+/* "exited with status 3" / "killed by signal 9 (Killed)", from a waitpid status. */
+char *launcher_describe_wait_status(int wait_status);
+
+/* rm -rf path (symlinks are removed, not followed). */
+bool launcher_remove_tree(const char *path, GError **error);
+
+/* The directory of the running program (where sepia's other programs live beside it). */
+char *launcher_program_dir(void);
+/* path of a sibling program: program_dir/name. */
+char *launcher_sibling_program(const char *name);

@@ -1,0 +1,46 @@
+/* launcher/vmm_child.h — one run of sepia-vmm under the monitor: spawned in the monitor's
+ * process group with the guest's serial console on a pipe (copied to logs/kernel.log and
+ * scanned for the boot markers), the control channel to the guest init on a socketpair
+ * (`sepia.control=hvcN`), an optional console pty, and its stderr on the monitor's log.
+ *
+ * sepia-vmm's exit statuses: 0 guest poweroff (or stopped by SIGTERM), 4 guest reset,
+ * 1 error, 2 bad options. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define VMM_EXIT_POWEROFF 0
+#define VMM_EXIT_RESET 4
+
+#define VMM_MARKER_COMPLETED "VIRTUAL_DEVICE_BOOT_COMPLETED"
+#define VMM_MARKER_FAILED "VIRTUAL_DEVICE_BOOT_FAILED"
+
+typedef struct VmmChild VmmChild;
+
+typedef struct {
+    void (*booted)(void *opaque);                     /* the serial console printed the marker */
+    void (*boot_failed)(void *opaque, const char *line); /* ... or VIRTUAL_DEVICE_BOOT_FAILED */
+    void (*exited)(void *opaque, int wait_status);    /* the VMM is gone; its output drained */
+} VmmChildEvents;
+
+typedef struct {
+    const char *vmm_path;
+    const char *kernel, *initrd, *cmdline; /* cmdline without the control/console words */
+    const char *disk;
+    guint cpus, memory_mb;
+    const char *kernel_log; /* appended */
+    const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
+    const char *name;       /* instance name for log lines */
+} VmmChildConfig;
+
+VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque, GError **error);
+pid_t vmm_child_pid(const VmmChild *c);
+gint64 vmm_child_started_us(const VmmChild *c);
+/* Asks the guest init to power off through the control channel; false when it cannot be sent. */
+bool vmm_child_request_poweroff(VmmChild *c);
+/* Sends signal sig to the VMM (no-op once it exited). */
+void vmm_child_signal(VmmChild *c, int sig);
+/* Frees it; the VMM must have exited (the exited event came). */
+void vmm_child_free(VmmChild *c);
