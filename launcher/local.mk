@@ -29,3 +29,12 @@ sepia_bootloader_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
 # step from the composite disk, then slot b after boot_a is corrupted (skips without /dev/kvm).
 TESTS += tests/e2e/boot-android.sh
 EXTRA_DIST += tests/e2e/boot-android.sh
+
+# ---- bootdisk: the bootloader step through the device disk (overlay.qcow2 -> composite): GPT
+# lookup, misc read and written through the overlay, slot images read from the partitions.
+# Programs using it link devices/libsepiavmm.a (the block layer) and $(ZLIB_LIBS) too; the
+# images library is named again after the launcher library, which calls into it.
+launcher_libsepialauncher_a_SOURCES += launcher/bootdisk.c launcher/bootdisk.h
+sepia_bootloader_LDADD += launcher/libsepialauncher.a images/libsepiaimages.a devices/libsepiavmm.a \
+	$(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
+# ---- end of bootdisk
