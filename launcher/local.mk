@@ -1,37 +1,15 @@
-# launcher/: assemble_cvd (and later launch_cvd, stop_cvd, cvd_status). The assembly logic is a
-# library so launch_cvd can call it directly.
+# launcher/: the commands users type. The assembly logic and the bootloader step on a device's
+# disk are a library so launch_cvd and run_cvd call them directly.
 noinst_LIBRARIES += launcher/libsepialauncher.a
 launcher_libsepialauncher_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h
+launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h \
+	launcher/bootdisk.c launcher/bootdisk.h
+# bootdisk reads the disk through sepia-vmm's block layer; the images library is named after the
+# launcher library, which calls into it.
+LAUNCHER_LIBS = launcher/libsepialauncher.a images/libsepiaimages.a devices/libsepiavmm.a \
+	$(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
 
-bin_PROGRAMS += assemble_cvd
-assemble_cvd_SOURCES = launcher/assemble_cvd.c
-assemble_cvd_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-assemble_cvd_LDADD = launcher/libsepialauncher.a $(CONTROL_LIBS)
-
-# End to end: real mkbootimg inputs, qemu-img/sfdisk/mke2fs checks (skips when they are missing).
-TESTS += tests/e2e/assemble-cvd.sh
-EXTRA_DIST += tests/e2e/assemble-cvd.sh bench/assemble.sh
-
-# `make bench-assemble`: bench/assemble.sh, assembly vs a plain copy into one raw disk.
-bench-assemble: assemble_cvd$(EXEEXT)
-	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/assemble.sh $(BENCH_ASSEMBLE_FLAGS)
-BENCH_ASSEMBLE_FLAGS =
-.PHONY: bench-assemble
-
-# sepia-bootloader: the bootloader step (images/bootloader.h) as a command.
-bin_PROGRAMS += sepia-bootloader
-sepia_bootloader_SOURCES = launcher/sepia_bootloader.c
-sepia_bootloader_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-sepia_bootloader_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
-
-# End to end: the reference guest as Android images, assembled, booted through the bootloader
-# step from the composite disk, then slot b after boot_a is corrupted (skips without /dev/kvm).
-TESTS += tests/e2e/boot-android.sh
-EXTRA_DIST += tests/e2e/boot-android.sh
-
-# ---- the device lifecycle: launch_cvd, run_cvd (the per-instance monitor), stop_cvd, cvd_status,
-# talking proto/control.proto over each instance's unix socket.
+# ---- the control protocol (proto/control.proto, compiled at build time), flags, instances.
 BUILT_SOURCES += proto/control.pb-c.c proto/control.pb-c.h
 CLEANFILES += proto/control.pb-c.c proto/control.pb-c.h
 EXTRA_DIST += proto/control.proto
@@ -39,36 +17,61 @@ proto/control.pb-c.c proto/control.pb-c.h: proto/control.proto
 	$(AM_V_GEN)$(MKDIR_P) proto && $(PROTOC_C) --proto_path=$(srcdir) --c_out=$(builddir) $(srcdir)/proto/control.proto
 
 noinst_LIBRARIES += launcher/libsepiacontrol.a
-launcher_libsepiacontrol_a_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)
-launcher_libsepiacontrol_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(PROTOBUF_C_CFLAGS)
+LAUNCHER_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_builddir)
+LAUNCHER_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(PROTOBUF_C_CFLAGS)
+launcher_libsepiacontrol_a_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+launcher_libsepiacontrol_a_CFLAGS = $(LAUNCHER_CFLAGS)
 launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
 	launcher/control.c launcher/control.h launcher/flags.c launcher/flags.h \
 	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h
 CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(GLIB_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
-bin_PROGRAMS += launch_cvd run_cvd stop_cvd cvd_status
+# ---- assemble_cvd and sepia-bootloader: the assembly and the bootloader step as commands.
+bin_PROGRAMS += assemble_cvd sepia-bootloader
+assemble_cvd_SOURCES = launcher/assemble_cvd.c
+assemble_cvd_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+assemble_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)
+sepia_bootloader_SOURCES = launcher/sepia_bootloader.c
+sepia_bootloader_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+sepia_bootloader_LDADD = $(LAUNCHER_LIBS)
+
+# ---- the device lifecycle: launch_cvd, run_cvd (the per-instance monitor), stop_cvd,
+# cvd_status, restart_cvd and powerwash_cvd (one source, two programs).
+bin_PROGRAMS += launch_cvd run_cvd stop_cvd cvd_status restart_cvd powerwash_cvd
 launch_cvd_SOURCES = launcher/launch_cvd.c launcher/vmm_child.h
-launch_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS) -DSEPIA_PKGDATADIR='"$(pkgdatadir)"'
-launch_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
-launch_cvd_LDADD = launcher/libsepialauncher.a $(CONTROL_LIBS) $(CRYPTO_LIBS)
+launch_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DSEPIA_PKGDATADIR='"$(pkgdatadir)"'
+launch_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
+launch_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)
 run_cvd_SOURCES = launcher/run_cvd.c launcher/vmm_child.c launcher/vmm_child.h
-run_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS)
-run_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
-run_cvd_LDADD = launcher/libsepialauncher.a $(CONTROL_LIBS) devices/libsepiavmm.a $(CRYPTO_LIBS) $(ZLIB_LIBS)
+run_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+run_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
+run_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)
 stop_cvd_SOURCES = launcher/stop_cvd.c
-stop_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS)
-stop_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+stop_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+stop_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 stop_cvd_LDADD = $(CONTROL_LIBS)
 cvd_status_SOURCES = launcher/cvd_status.c
-cvd_status_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS)
-cvd_status_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+cvd_status_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+cvd_status_CFLAGS = $(LAUNCHER_CFLAGS)
 cvd_status_LDADD = $(CONTROL_LIBS)
-bin_PROGRAMS += restart_cvd powerwash_cvd
 restart_cvd_SOURCES = launcher/cvd_action.c
-restart_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS) -DCVD_ACTION_POWERWASH=0
-restart_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+restart_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DCVD_ACTION_POWERWASH=0
+restart_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 restart_cvd_LDADD = $(CONTROL_LIBS)
 powerwash_cvd_SOURCES = launcher/cvd_action.c
-powerwash_cvd_CPPFLAGS = $(launcher_libsepiacontrol_a_CPPFLAGS) -DCVD_ACTION_POWERWASH=1
-powerwash_cvd_CFLAGS = $(launcher_libsepiacontrol_a_CFLAGS)
+powerwash_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DCVD_ACTION_POWERWASH=1
+powerwash_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 powerwash_cvd_LDADD = $(CONTROL_LIBS)
+
+# ---- end to end and bench
+# assemble-cvd.sh: real mkbootimg inputs, qemu-img/sfdisk/mke2fs checks (skips when missing).
+# boot-android.sh: the reference guest as Android images, assembled, booted through the
+# bootloader step on the overlay, then slot b after boot_a is corrupted (skips without /dev/kvm).
+TESTS += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh
+EXTRA_DIST += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh bench/assemble.sh
+
+# `make bench-assemble`: bench/assemble.sh, assembly vs a plain copy into one raw disk.
+bench-assemble: assemble_cvd$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/assemble.sh $(BENCH_ASSEMBLE_FLAGS)
+BENCH_ASSEMBLE_FLAGS =
+.PHONY: bench-assemble

@@ -3,6 +3,15 @@
  *
  *   sepia-bootloader --misc PATH --slot_a boot=P,vendor_boot=P[,init_boot=P],vbmeta=P
  *                    [--slot_b ...] [--avb_key PATH] [--unlocked] --out DIR
+ *   sepia-bootloader --disk OVERLAY [--avb_key PATH] [--unlocked] --out DIR
+ *   sepia-bootloader --disk OVERLAY --mark_successful SLOT
+ *   sepia-bootloader --disk OVERLAY --list_partitions
+ *
+ * With --disk the step runs as a real bootloader does, on the device's disk (launcher/bootdisk.h):
+ * misc is read and written through the overlay, the slots' images are read from its boot_a,
+ * vendor_boot_a, init_boot_a, vbmeta_a, ... partitions (copied into DIR/bootdisk while it runs).
+ * --mark_successful records a completed boot of SLOT (a, b, _a or 0, 1) in misc through the disk;
+ * --list_partitions prints "partition name=N offset=BYTES size=BYTES" per GPT entry.
  *
  * Picks the slot from misc's A/B metadata, verifies it, writes DIR/kernel, DIR/initrd,
  * DIR/cmdline (and DIR/bootconfig for a v4 vendor_boot), and prints what it chose:
@@ -14,7 +23,9 @@
 #include "images/abmisc.h"
 #include "images/avb.h"
 #include "images/bootloader.h"
+#include "launcher/bootdisk.h"
 
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +35,12 @@
 static const char usage_text[] =
     "usage: sepia-bootloader --misc PATH --slot_a boot=P,vendor_boot=P[,init_boot=P],vbmeta=P\n"
     "                        [--slot_b ...] [--avb_key PATH] [--unlocked] --out DIR\n"
+    "       sepia-bootloader --disk OVERLAY [--avb_key PATH] [--unlocked] --out DIR\n"
+    "       sepia-bootloader --disk OVERLAY --mark_successful SLOT | --list_partitions\n"
     "Chooses the A/B slot from misc, verifies it with AVB and writes DIR/kernel, DIR/initrd,\n"
-    "DIR/cmdline (and DIR/bootconfig) for sepia-vmm. Prints slot=_x state=... cmdline=...\n";
+    "DIR/cmdline (and DIR/bootconfig) for sepia-vmm. Prints slot=_x state=... cmdline=...\n"
+    "With --disk, misc and the slot images are the disk's GPT partitions (misc written through\n"
+    "the overlay).\n";
 
 static int usage_error(const char *what, const char *arg)
 {
@@ -58,6 +73,58 @@ static bool parse_slot(const char *spec, SepiaSlotImages *img, GPtrArray *keep)
     return img->boot != NULL;
 }
 
+/* "a", "_a", "0" -> 0; -1 when it names no slot. */
+static int parse_slot_name(const char *s)
+{
+    if (s[0] == '_')
+        s++;
+    if (s[0] && !s[1] && s[0] >= 'a' && s[0] < 'a' + SEPIA_AB_MAX_SLOTS)
+        return s[0] - 'a';
+    if (s[0] && !s[1] && s[0] >= '0' && s[0] < '0' + SEPIA_AB_MAX_SLOTS)
+        return s[0] - '0';
+    return -1;
+}
+
+static void print_misc(const SepiaAbControl *ctl)
+{
+    for (int s = 0; s < ctl->nb_slot; s++)
+        printf("misc slot=%s priority=%u tries=%u successful=%d bootable=%d\n",
+               sepia_ab_slot_suffix(s), ctl->slots[s].priority, ctl->slots[s].tries_remaining,
+               ctl->slots[s].successful_boot, sepia_ab_slot_is_bootable(ctl, s));
+}
+
+static int list_partitions(const char *disk_path)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SepiaBootDisk) disk = sepia_bootdisk_open(disk_path, false, &error);
+    if (!disk) {
+        fprintf(stderr, "sepia-bootloader: %s\n", error->message);
+        return 1;
+    }
+    for (guint i = 0; i < sepia_bootdisk_n_partitions(disk); i++) {
+        const SepiaBootDiskPartition *p = sepia_bootdisk_partition(disk, i);
+        printf("partition name=%s offset=%" G_GUINT64_FORMAT " size=%" G_GUINT64_FORMAT "\n",
+               p->name, (guint64)p->offset, (guint64)p->size);
+    }
+    return 0;
+}
+
+static int mark_successful(const char *disk_path, const char *slot_name)
+{
+    int slot = parse_slot_name(slot_name);
+    if (slot < 0)
+        return usage_error("bad slot (want a, b, _a, 0, ...):", slot_name);
+    g_autoptr(GError) error = NULL;
+    SepiaAbControl ctl;
+    if (!sepia_bootdisk_mark_successful(disk_path, slot, &error) ||
+        !sepia_bootdisk_read_ab(disk_path, &ctl, &error)) {
+        fprintf(stderr, "sepia-bootloader: %s\n", error->message);
+        return 1;
+    }
+    print_misc(&ctl);
+    return 0;
+}
+
 static bool write_text(const char *dir, const char *name, const char *data, gssize len,
                        GError **error)
 {
@@ -67,8 +134,8 @@ static bool write_text(const char *dir, const char *name, const char *data, gssi
 
 int main(int argc, char **argv)
 {
-    const char *misc = NULL, *avb_key = NULL, *out = NULL;
-    bool unlocked = false;
+    const char *misc = NULL, *avb_key = NULL, *out = NULL, *disk = NULL, *mark = NULL;
+    bool unlocked = false, list = false;
     SepiaSlotImages slots[MAX_SLOTS] = {0};
     g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func(g_free);
 
@@ -80,6 +147,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(arg, "--unlocked")) {
             unlocked = true;
+            continue;
+        }
+        if (!strcmp(arg, "--list_partitions")) {
+            list = true;
             continue;
         }
         if (strncmp(arg, "--", 2))
@@ -98,6 +169,10 @@ int main(int argc, char **argv)
         }
         if (!strcmp(flag, "misc"))
             misc = value;
+        else if (!strcmp(flag, "disk"))
+            disk = value;
+        else if (!strcmp(flag, "mark_successful"))
+            mark = value;
         else if (!strcmp(flag, "avb_key"))
             avb_key = value;
         else if (!strcmp(flag, "out"))
@@ -109,8 +184,16 @@ int main(int argc, char **argv)
         } else
             return usage_error("unknown flag", arg);
     }
-    if (!misc || !out || !slots[0].boot)
-        return usage_error("--misc, --slot_a and --out are required", NULL);
+    if (disk && (misc || slots[0].boot || slots[1].boot))
+        return usage_error("--disk replaces --misc and --slot_a/--slot_b", NULL);
+    if (!disk && (mark || list))
+        return usage_error("--mark_successful and --list_partitions need --disk", NULL);
+    if (list)
+        return list_partitions(disk);
+    if (mark)
+        return mark_successful(disk, mark);
+    if (disk ? !out : (!misc || !out || !slots[0].boot))
+        return usage_error("--misc, --slot_a and --out (or --disk and --out) are required", NULL);
 
     g_autoptr(GError) error = NULL;
     g_autoptr(GBytes) key = NULL;
@@ -124,8 +207,15 @@ int main(int argc, char **argv)
     }
     SepiaBootOptions opts = { .trusted_key = key, .unlocked = unlocked, .out_dir = out };
     gsize n_slots = slots[1].boot ? 2 : 1;
-    g_autoptr(SepiaBootResult) res =
-        sepia_bootloader_choose_and_prepare(misc, slots, n_slots, &opts, &error);
+    g_autoptr(SepiaBootResult) res = NULL;
+    if (disk) {
+        g_autofree char *work = g_build_filename(out, "bootdisk", NULL);
+        if (!sepia_bootdisk_run_bootloader(disk, work, &opts, &res, &error))
+            res = NULL;
+        (void)g_rmdir(work);
+    } else {
+        res = sepia_bootloader_choose_and_prepare(misc, slots, n_slots, &opts, &error);
+    }
     int status = 0;
     if (!res) {
         fprintf(stderr, "sepia-bootloader: %s\n", error->message);
@@ -148,11 +238,8 @@ int main(int argc, char **argv)
     /* The A/B metadata as the step left it. */
     SepiaAbControl ctl;
     g_autoptr(GError) misc_err = NULL;
-    if (sepia_ab_load(misc, &ctl, NULL, &misc_err)) {
-        for (int s = 0; s < ctl.nb_slot; s++)
-            printf("misc slot=%s priority=%u tries=%u successful=%d bootable=%d\n",
-                   sepia_ab_slot_suffix(s), ctl.slots[s].priority, ctl.slots[s].tries_remaining,
-                   ctl.slots[s].successful_boot, sepia_ab_slot_is_bootable(&ctl, s));
-    }
+    if (disk ? sepia_bootdisk_read_ab(disk, &ctl, &misc_err)
+             : sepia_ab_load(misc, &ctl, NULL, &misc_err))
+        print_misc(&ctl);
     return status;
 }

@@ -1,13 +1,13 @@
 #!/bin/bash
 # End to end: the reference guest as Android images (guest/make-android-images.sh), assembled by
-# assemble_cvd into a composite disk + qcow2 overlay, put through the bootloader step
-# (sepia-bootloader: A/B slot from misc, AVB against the test key) and booted by sepia-vmm with
-# the overlay as its disk. Then boot_a is corrupted: the step must refuse slot a, mark it
-# unbootable in misc and boot slot b, which must reach the boot-completed marker too.
-#
-# Left for the launcher: the misc the step reads and writes here is the per-instance misc.img
-# assemble_cvd made (which the composite maps); the issue wants those writes to go through the
-# overlay, and the slot images to be read from the composite's boot_a/boot_b partitions.
+# assemble_cvd into a composite disk + qcow2 overlay, put through the bootloader step on that
+# disk as a real bootloader does it (sepia-bootloader --disk: misc read and written through the
+# overlay, the slot images read from the boot_a/vendor_boot_a/vbmeta_a... partitions, AVB against
+# the test key) and booted by sepia-vmm with the overlay as its disk. The boot is then marked
+# successful in misc, and boot_a is corrupted through the overlay (qemu-io): the step must refuse
+# slot a, mark it unbootable and boot slot b, which must reach the boot-completed marker too.
+# Throughout, nothing under the system image dir or the instance's backing files is written:
+# misc changes are visible through the overlay only.
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$top_builddir}
@@ -26,6 +26,7 @@ done
 [ -r "$guest/bzImage" ] && [ -r "$guest/initramfs.cpio" ] || skip "no reference guest in $guest (run make guest)"
 command -v qemu-img >/dev/null 2>&1 || skip "qemu-img not found"
 command -v mke2fs >/dev/null 2>&1 || skip "mke2fs not found"
+command -v qemu-io >/dev/null 2>&1 || skip "qemu-io not found (qemu-utils)"
 
 work=$(mktemp -d /tmp/sepia-android.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -33,7 +34,7 @@ n=0
 check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 note() { sed 's/^/# /' "$@"; }
 
-echo "1..22"
+echo "1..33"
 android=$work/android
 MKIMAGES=$top_builddir/guest/mkimages "$top_srcdir/guest/make-android-images.sh" \
 	--guest "$guest" --out "$android" --key "$key" ${SEPIA_ANDROID_KERNEL:+--kernel "$SEPIA_ANDROID_KERNEL"} \
@@ -48,9 +49,30 @@ mkdir -p "$HOME"
 check "[ $? -eq 0 ]" "assemble_cvd assembles the android images"
 inst=$HOME/cuttlefish/instances/cvd-1
 misc=$inst/misc.img
-check "[ -s '$inst/overlay.qcow2' ] && [ -s '$misc' ]" "the instance has overlay.qcow2 and misc.img"
+overlay=$inst/overlay.qcow2
+check "[ -s '$overlay' ] && [ -s '$misc' ]" "the instance has overlay.qcow2 and misc.img"
 
-slot_spec() { echo "boot=$1,vendor_boot=$android/vendor_boot.img,vbmeta=$android/vbmeta.img"; }
+# Everything the overlay's backing chain reads: the inputs and the instance's composite files.
+backing_sums() {
+	find "$android" "$inst" "$HOME/cuttlefish/assembly" -type f ! -name overlay.qcow2 -print0 2>/dev/null |
+		sort -z | xargs -0 sha256sum
+}
+backing_sums > "$work/backing.before"
+misc_is_zero() { cmp -s -n "$(stat -c %s "$misc")" "$misc" /dev/zero; }
+
+# Partition offsets from sepia's GPT reader, cross-checked with qemu-io reading the overlay.
+"$bootloader" --disk "$overlay" --list_partitions > "$work/partitions" 2> "$work/partitions.err"
+note "$work/partitions" "$work/partitions.err"
+part_offset() { sed -n "s/^partition name=$1 offset=\([0-9]*\) .*/\1/p" "$work/partitions"; }
+misc_off=$(part_offset misc)
+boot_a_off=$(part_offset boot_a)
+check "[ -n '$misc_off' ] && [ -n '$boot_a_off' ] && [ -n '$(part_offset vbmeta_b)' ]" \
+	"sepia-bootloader --list_partitions finds misc, boot_a and vbmeta_b in the overlay's GPT"
+# qemu-io's dump is "<offset>:  41 4e 44 ..." (its text column shows only letters and digits):
+# the boot magic "ANDROID!" must be where the GPT says boot_a is.
+qemu_read() { qemu-io -r -f qcow2 -c "read -v $1 $2" "$overlay" 2>&1; }
+qemu_read "${boot_a_off:-0}" 8 > "$work/boot_a.head"
+check "grep -q ':  41 4e 44 52 4f 49 44 21' '$work/boot_a.head'" "qemu-io reads the boot magic at boot_a's offset"
 
 # One boot: $1 = tag. Prints the guest's view of bootconfig, partitions and writes to metadata.
 guest_cmd='cat /proc/bootconfig; cat /proc/partitions; grep -h PARTNAME /sys/class/block/vda*/uevent; for u in /sys/class/block/vda*/uevent; do grep -q PARTNAME=metadata $u && d=$(grep DEVNAME $u | cut -d= -f2); done; dd if=/dev/urandom of=/dev/$d bs=4096 count=16 conv=fsync 2>/dev/null && echo WROTE=$d'
@@ -64,15 +86,20 @@ boot() {
 	echo $? > "$work/$tag.status"
 	echo "# $tag: boot through the composite took $(echo "$(date +%s.%N) - $start" | bc) s"
 	note "$work/$tag.vmm"
-	grep -E 'VIRTUAL_DEVICE_BOOT_COMPLETED|slot_suffix|verifiedbootstate|PARTNAME|WROTE|Kernel panic|vda' "$work/$tag.serial" | note
+	grep -E 'VIRTUAL_DEVICE_BOOT_COMPLETED|slot_suffix|verifiedbootstate|Load bootconfig|PARTNAME|WROTE|Kernel panic|vda' "$work/$tag.serial" | note
 }
 
 # ---- slot a, verified green against the test key
-"$bootloader" --misc "$misc" --slot_a "$(slot_spec "$android/boot.img")" \
-	--slot_b "$(slot_spec "$android/boot.img")" --avb_key "$key" --out "$work/a" > "$work/a.step" 2>&1
-check "[ $? -eq 0 ]" "sepia-bootloader prepares a slot"
+"$bootloader" --disk "$overlay" --avb_key "$key" --out "$work/a" > "$work/a.step" 2>&1
+check "[ $? -eq 0 ]" "sepia-bootloader --disk prepares a slot from the overlay's partitions"
 note "$work/a.step"
 check "grep -q '^slot=_a state=green ' '$work/a.step'" "it picks slot _a, verified green with --avb_key"
+# The A/B metadata (magic "BCAB" at misc+2048) is in the overlay; misc.img itself stays zeros.
+qemu_read $((${misc_off:-0} + 2048)) 32 > "$work/misc-a.hex"
+note "$work/misc-a.hex"
+check "grep -q 'BCAB' '$work/misc-a.hex' && grep -q 'misc slot=_a priority=15 tries=6 successful=0' '$work/a.step'" \
+	"misc's A/B metadata (slot _a, one try used) reads back through the overlay"
+check "misc_is_zero" "the instance's misc.img (the composite's input) is still all zeros"
 check "grep -qx 'androidboot.slot_suffix=_a' '$work/a/bootconfig' && grep -qx 'androidboot.verifiedbootstate=green' '$work/a/bootconfig' && grep -qw bootconfig '$work/a/cmdline'" \
 	"the bootconfig has slot_suffix=_a and verifiedbootstate=green, the cmdline has 'bootconfig'"
 boot a
@@ -88,14 +115,19 @@ qemu-img check "$inst/overlay.qcow2" > "$work/check-a.log" 2>&1
 check "[ $? -eq 0 ]" "slot a: qemu-img check of the overlay is clean after the guest wrote"
 note "$work/check-a.log"
 
-# ---- boot_a corrupted: slot a refused and marked unbootable, slot b boots
-cp "$android/boot.img" "$work/boot_a_bad.img"
-printf '\377' | dd of="$work/boot_a_bad.img" bs=1 seek=$((4096 + 100000)) conv=notrunc status=none
-cmp -s "$android/boot.img" "$work/boot_a_bad.img"
-check "[ $? -ne 0 ]" "the corrupted boot_a differs from boot.img"
-"$bootloader" --misc "$misc" --slot_a "$(slot_spec "$work/boot_a_bad.img")" \
-	--slot_b "$(slot_spec "$android/boot.img")" --avb_key "$key" --out "$work/b" > "$work/b.step" 2>&1
-check "[ $? -eq 0 ]" "sepia-bootloader still finds a slot"
+# The monitor's part after a completed boot (the VMM has exited): mark slot a successful.
+"$bootloader" --disk "$overlay" --mark_successful a > "$work/mark.out" 2>&1
+check "[ $? -eq 0 ] && grep -q 'misc slot=_a priority=15 tries=.* successful=1' '$work/mark.out'" \
+	"sepia-bootloader --mark_successful a records the boot in misc through the overlay"
+note "$work/mark.out"
+
+# ---- boot_a corrupted through the overlay: slot a refused and marked unbootable, slot b boots
+bad_off=$((${boot_a_off:-0} + 4096 + 98304)) # inside the kernel, which vbmeta's digest covers
+qemu-io -f qcow2 -c "write -P 0xff $bad_off 4096" "$overlay" > "$work/corrupt.log" 2>&1
+check "[ $? -eq 0 ] && qemu_read $bad_off 16 | grep -q 'ff ff ff ff'" "qemu-io corrupts boot_a through the overlay"
+check "cmp -s '$work/backing.before' <(backing_sums)" "the input files and composite are unchanged by the corruption"
+"$bootloader" --disk "$overlay" --avb_key "$key" --out "$work/b" > "$work/b.step" 2>&1
+check "[ $? -eq 0 ]" "sepia-bootloader --disk still finds a slot"
 note "$work/b.step"
 check "grep -q '^slot=_b state=green ' '$work/b.step'" "it falls back to slot _b, verified green"
 check "grep -q 'misc slot=_a priority=0 .*bootable=0' '$work/b.step'" "misc now shows slot _a unbootable"
@@ -106,7 +138,20 @@ check "grep -q 'androidboot.slot_suffix = \"_b\"' '$work/b.serial' && [ \"\$(cat
 	"slot b: the guest's bootconfig says _b and poweroff ends sepia-vmm with status 0"
 qemu-img check "$inst/overlay.qcow2" > "$work/check-b.log" 2>&1
 check "[ $? -eq 0 ]" "slot b: qemu-img check of the overlay is clean"
-# Slot a stays refused on the next launch, even with good images again.
-"$bootloader" --misc "$misc" --slot_a "$(slot_spec "$android/boot.img")" \
-	--slot_b "$(slot_spec "$android/boot.img")" --avb_key "$key" --out "$work/c" > "$work/c.step" 2>&1
+# Slot a stays refused on the next launch, even with boot_a's good bytes written back.
+dd if="$android/boot.img" of="$work/good.4k" bs=4096 skip=$(((4096 + 98304) / 4096)) count=1 status=none
+qemu-io -f qcow2 -c "write -s $work/good.4k $bad_off 4096" "$overlay" > "$work/restore.log" 2>&1
+check "[ $? -eq 0 ] && ! qemu_read $bad_off 16 | grep -q 'ff ff ff ff'" "qemu-io restores boot_a's bytes through the overlay"
+"$bootloader" --disk "$overlay" --avb_key "$key" --out "$work/c" > "$work/c.step" 2>&1
 check "grep -q '^slot=_b ' '$work/c.step'" "the next launch picks slot _b again (a stays unbootable)"
+note "$work/c.step"
+backing_sums > "$work/backing.after"
+diff "$work/backing.before" "$work/backing.after" | note
+check "cmp -s '$work/backing.before' '$work/backing.after'" \
+	"after two boots and four bootloader steps the system image dir and backing files are byte-identical"
+check "misc_is_zero" "misc.img is still all zeros: every misc change lives in the overlay"
+qemu_read $((${misc_off:-0} + 2048)) 32 > "$work/misc-c.hex"
+check "grep -q ':  5f 62 00 00 42 43 41 42' '$work/misc-c.hex'" \
+	"through the overlay, misc's active suffix is now _b"
+qemu-img check "$overlay" > "$work/check-c.log" 2>&1
+check "[ $? -eq 0 ]" "qemu-img check of the overlay is clean after the bootloader's writes"

@@ -91,3 +91,12 @@ tests_unit_test_bootloader_SOURCES = tests/unit/test-bootloader.c
 tests_unit_test_bootloader_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_bootloader_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/unit/test-bootloader
+
+# The bootloader step through the device disk (launcher/bootdisk.c): a composite + overlay made
+# from tiny signed images; GPT lookup, misc through the overlay, slot fallback, corrupt GPTs.
+check_PROGRAMS += tests/unit/test-bootdisk
+tests_unit_test_bootdisk_SOURCES = tests/unit/test-bootdisk.c
+tests_unit_test_bootdisk_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_bootdisk_LDADD = launcher/libsepialauncher.a images/libsepiaimages.a \
+	devices/libsepiavmm.a $(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/unit/test-bootdisk
