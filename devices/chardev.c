@@ -32,10 +32,31 @@ static void stdin_raw_mode(void)
 	tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 }
 
+/* "N" of fd:N: a whole non-negative decimal number that fits an int. */
+static bool parse_fd_number(const char *text, int *fd)
+{
+	if (!g_ascii_isdigit(text[0]))
+		return false;
+	errno = 0;
+	char *end;
+	long v = strtol(text, &end, 10);
+	if (errno || *end || v > G_MAXINT)
+		return false;
+	*fd = (int)v;
+	return true;
+}
+
 bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, GError **error)
 {
 	memset(sink, 0, sizeof(*sink));
-	if (!strcmp(spec, "stdio"))
+	sink->fd = -1;
+	if (!strncmp(spec, "fd:", 3)) {
+		if (!parse_fd_number(spec + 3, &sink->fd)) {
+			g_set_error(error, SEPIA_ERROR, EINVAL, "'%s': fd:N needs a file descriptor number", spec);
+			return false;
+		}
+		sink->kind = SINK_FD;
+	} else if (!strcmp(spec, "stdio"))
 		sink->kind = SINK_STDIO;
 	else if (!strcmp(spec, "none"))
 		sink->kind = SINK_NONE;
@@ -45,7 +66,7 @@ bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, 
 		sink->kind = SINK_FILE;
 		sink->path = g_strdup(spec + 5);
 	} else {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "'%s' is not one of stdio, file:PATH, %snone",
+		g_set_error(error, SEPIA_ERROR, EINVAL, "'%s' is not one of stdio, file:PATH, fd:N, %snone",
 			    spec, allow_pty ? "pty, " : "");
 		return false;
 	}
@@ -72,6 +93,18 @@ bool chardev_open(struct chardev *cd, const char *name, const struct vm_sink *si
 				    name, sink->path, g_strerror(errno));
 			return false;
 		}
+		cd->own_out = true;
+		return true;
+	case SINK_FD:
+		/* Inherited from whoever started sepia-vmm (the monitor's end of a socketpair):
+		 * checked now so a wrong number fails the start, not the first write. */
+		if (fcntl(sink->fd, F_GETFD) < 0) {
+			g_set_error(error, SEPIA_ERROR, errno, "%s: fd:%d is not an open file descriptor: %s",
+				    name, sink->fd, g_strerror(errno));
+			return false;
+		}
+		fcntl(sink->fd, F_SETFD, FD_CLOEXEC);
+		cd->out_fd = cd->in_fd = sink->fd;
 		cd->own_out = true;
 		return true;
 	case SINK_PTY: {

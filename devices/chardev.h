@@ -1,5 +1,6 @@
 /* Where a guest character device (8250, virtio-console) sends its output and gets its
- * input: the VMM's stdio, a file, a pseudo-terminal, or nowhere. */
+ * input: the VMM's stdio, a file, a pseudo-terminal, an inherited file descriptor, or
+ * nowhere. */
 #ifndef SEPIA_CHARDEV_H
 #define SEPIA_CHARDEV_H
 
@@ -30,7 +31,7 @@ void chardev_attach_input(struct chardev *cd, GMainContext *ctx, chardev_input_f
 void chardev_write(struct chardev *cd, const void *buf, size_t len);
 void chardev_close(struct chardev *cd);
 
-/* "stdio", "none", "pty", "file:PATH" -> sink. */
+/* "stdio", "none", "pty" (if allow_pty), "file:PATH", "fd:N" -> sink. */
 bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, GError **error);
 
 #endif

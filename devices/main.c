@@ -1,6 +1,18 @@
 /* sepia-vmm: boots one guest under KVM and exits when it powers off, resets, writes the
- * debug-exit port, or fails. Only this file decides the process's exit status. */
+ * debug-exit port, fails, or is told to stop. Only this file decides the process's exit
+ * status. The contract, which the instance monitor relies on:
+ *
+ *   0            the guest powered off (ACPI S5), or SIGTERM/SIGINT/SIGHUP stopped the
+ *                VM cleanly (vCPUs out of KVM_RUN, disks flushed and closed)
+ *   1            an error: the VM could not be built, or a vCPU failed (message logged)
+ *   2            bad command-line options
+ *   4            the guest reset (ACPI reset register, i8042 0xfe, triple fault): the
+ *                monitor boots it again
+ *   (V << 1) | 1 with --debug-exit, the guest wrote V to port 0xf4 (always odd)
+ */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +20,23 @@
 
 #include "chardev.h"
 #include "vm.h"
+
+#define STATUS_OK     0
+#define STATUS_ERROR  1
+#define STATUS_USAGE  2
+#define STATUS_RESET  4
+
+static const char exit_status_help[] =
+	"Exit status:\n"
+	"  0             the guest powered off, or SIGTERM/SIGINT/SIGHUP stopped it cleanly\n"
+	"  1             error (the VM could not be built or a vCPU failed)\n"
+	"  2             bad options\n"
+	"  4             the guest reset (ACPI reset, i8042 reset, triple fault)\n"
+	"  (V << 1) | 1  --debug-exit: the guest wrote V to port 0xf4\n"
+	"\n"
+	"SINK is one of stdio, file:PATH (output only), pty (--console and --control), fd:N\n"
+	"(an inherited file descriptor used for input and output, such as one end of a\n"
+	"socketpair) or none.";
 
 static void log_line(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
@@ -45,7 +74,7 @@ static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 
 static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError **error)
 {
-	g_autofree gchar *serial = NULL, *console = NULL, *fallback = NULL;
+	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL;
 	g_auto(GStrv) disks = NULL;
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE;
@@ -55,8 +84,11 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		{ "cmdline", 0, 0, G_OPTION_ARG_STRING, &cfg->cmdline, "Kernel command line", "STR" },
 		{ "mem", 0, 0, G_OPTION_ARG_INT, &mem, "Guest RAM in MiB (default 512)", "MIB" },
 		{ "cpus", 0, 0, G_OPTION_ARG_INT, &cpus, "vCPUs (default 1)", "N" },
-		{ "serial", 0, 0, G_OPTION_ARG_STRING, &serial, "8250 UART output: stdio|file:PATH|none (default stdio)", "SINK" },
-		{ "console", 0, 0, G_OPTION_ARG_STRING, &console, "virtio-console (hvc0): stdio|file:PATH|pty|none (default none)", "SINK" },
+		{ "serial", 0, 0, G_OPTION_ARG_STRING, &serial, "8250 UART: stdio|file:PATH|fd:N|none (default stdio)", "SINK" },
+		{ "console", 0, 0, G_OPTION_ARG_STRING, &console, "virtio-console (hvc0): stdio|file:PATH|pty|fd:N|none (default none)", "SINK" },
+		{ "control", 0, 0, G_OPTION_ARG_STRING, &control,
+		  "A second virtio-console for host commands, the guest's hvc1 (hvc0 without --console): "
+		  "stdio|file:PATH|pty|fd:N|none (default none)", "SINK" },
 		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks, "virtio-blk disk, raw file; repeatable", "PATH[,ro]" },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit, "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback, "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
@@ -64,6 +96,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- boot a guest kernel under KVM");
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_set_description(ctx, exit_status_help);
 	if (!g_option_context_parse(ctx, &argc, &argv, error))
 		return false;
 	if (argc > 1) {
@@ -93,10 +126,21 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_prefix_error(error, "--console: ");
 		return false;
 	}
-	if (cfg->serial.kind == SINK_STDIO && cfg->console.kind == SINK_STDIO) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--serial and --console cannot both use stdio");
+	if (!chardev_parse_sink(control ? control : "none", &cfg->control, true, error)) {
+		g_prefix_error(error, "--control: ");
 		return false;
 	}
+	if ((cfg->serial.kind == SINK_STDIO) + (cfg->console.kind == SINK_STDIO) + (cfg->control.kind == SINK_STDIO) > 1) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "only one of --serial, --console and --control can use stdio");
+		return false;
+	}
+	const struct vm_sink *sinks[] = { &cfg->serial, &cfg->console, &cfg->control };
+	for (unsigned int i = 0; i < G_N_ELEMENTS(sinks); i++)
+		for (unsigned int j = i + 1; j < G_N_ELEMENTS(sinks); j++)
+			if (sinks[i]->kind == SINK_FD && sinks[j]->kind == SINK_FD && sinks[i]->fd == sinks[j]->fd) {
+				g_set_error(error, SEPIA_ERROR, EINVAL, "fd:%d is given to two devices", sinks[i]->fd);
+				return false;
+			}
 	if (!fallback || !strcmp(fallback, "auto"))
 		cfg->fallback = FALLBACK_AUTO;
 	else if (!strcmp(fallback, "on"))
@@ -120,28 +164,54 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->cmdline);
 	g_free(cfg->serial.path);
 	g_free(cfg->console.path);
+	g_free(cfg->control.path);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
+}
+
+static int exit_status_of(const struct vm *vm, enum vm_exit_reason reason)
+{
+	switch (reason) {
+	case VM_EXIT_POWEROFF:
+	case VM_EXIT_HOST_STOP:
+		return STATUS_OK;
+	case VM_EXIT_RESET:
+		return STATUS_RESET;
+	case VM_EXIT_DEBUG:
+		return vm->exit_status;
+	default:
+		return STATUS_ERROR;
+	}
 }
 
 int main(int argc, char **argv)
 {
 	g_log_set_default_handler(log_line, NULL);
+	/* A --control or --serial peer that goes away must not kill the VMM: writes to it
+	 * fail with EPIPE and the output is dropped. */
+	signal(SIGPIPE, SIG_IGN);
 	struct vm_config cfg = { 0 };
 	g_autoptr(GError) error = NULL;
 	if (!parse_options(argc, argv, &cfg, &error)) {
 		fprintf(stderr, "sepia-vmm: %s (see sepia-vmm --help)\n", error->message);
 		config_free(&cfg);
-		return 2;
+		return STATUS_USAGE;
 	}
+	/* Blocked before any thread exists, so every thread inherits the mask and a stop
+	 * signal reaches only vm_run's signalfd (one that came during vm_build waits there). */
+	sigset_t stop;
+	vm_stop_signals(&stop);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	struct vm vm;
 	if (!vm_build(&vm, &cfg, &error)) {
 		fprintf(stderr, "sepia-vmm: error: %s\n", error->message);
 		vm_destroy(&vm);
 		config_free(&cfg);
-		return 1;
+		return STATUS_ERROR;
 	}
-	int status = vm_run(&vm);
+	enum vm_exit_reason reason = vm_run(&vm);
+	int status = exit_status_of(&vm, reason);
+	/* Closes the disks (a qcow2 image writes its metadata back here) and the chardevs. */
 	vm_destroy(&vm);
 	config_free(&cfg);
 	return status;

@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "acpi.h"
@@ -212,9 +214,15 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 	vm->pci = pci_bus_create(vm, error);
 	if (!vm->pci)
 		return false;
+	/* The console first, so the guest numbers it hvc0 and the control channel after it. */
 	if (cfg->console.kind != SINK_NONE) {
-		vm->console = virtio_console_create(vm, &cfg->console, error);
+		vm->console = virtio_console_create(vm, "virtio-console", &cfg->console, error);
 		if (!vm->console)
+			return false;
+	}
+	if (cfg->control.kind != SINK_NONE) {
+		vm->control = virtio_console_create(vm, "virtio-console-control", &cfg->control, error);
+		if (!vm->control)
 			return false;
 	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
@@ -264,11 +272,43 @@ static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
 	return true;
 }
 
+void vm_stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+}
+
+static const char *vm_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGTERM: return "SIGTERM";
+	case SIGINT:  return "SIGINT";
+	case SIGHUP:  return "SIGHUP";
+	default:      return "a signal";
+	}
+}
+
+/* The stop signals arrive as reads on a signalfd, in vm_run's wait, rather than in a
+ * handler that could interrupt any thread: the caller has blocked them everywhere. */
+static bool vm_open_signalfd(struct vm *vm, GError **error)
+{
+	sigset_t stop;
+	vm_stop_signals(&stop);
+	vm->signal_fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->signal_fd < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "vm: signalfd for SIGTERM/SIGINT/SIGHUP: %s", g_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 {
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
-	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = vm->signal_fd = -1;
 	bus_init(&vm->pio);
 	bus_init(&vm->mmio);
 	pthread_mutex_init(&vm->gsi_lock, NULL);
@@ -277,7 +317,11 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC);
 	struct boot_info boot;
 
-	if (!vm_open_kvm(vm, error))
+	if (vm->stop_eventfd < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "vm: eventfd: %s", g_strerror(errno));
+		return false;
+	}
+	if (!vm_open_signalfd(vm, error) || !vm_open_kvm(vm, error))
 		return false;
 	vm->interpreting_host = hostcheck_interpreting(cfg->fallback);
 	if (vm->interpreting_host)
@@ -294,14 +338,36 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	return boot_setup_cpu(&vm->mem, vm->vcpu[0].fd, &boot, error);
 }
 
-int vm_run(struct vm *vm)
+/* Sleeps until a device or vCPU ends the VM (vm_request_exit sets the reason, then
+ * writes stop_eventfd) or a stop signal arrives. */
+static void vm_wait_for_exit(struct vm *vm)
+{
+	struct pollfd fds[2] = {
+		{ .fd = vm->stop_eventfd, .events = POLLIN },
+		{ .fd = vm->signal_fd, .events = POLLIN },
+	};
+	while (atomic_load(&vm->exit_reason) == VM_RUNNING) {
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			g_critical("vm: poll on the stop eventfd and signalfd: %s", g_strerror(errno));
+			vm_request_exit(vm, VM_EXIT_ERROR, 1);
+			break;
+		}
+		struct signalfd_siginfo si;
+		if ((fds[1].revents & POLLIN) && read(vm->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+			vm->stop_signal = (int)si.ssi_signo;
+			vm_request_exit(vm, VM_EXIT_HOST_STOP, 0);
+		}
+	}
+}
+
+enum vm_exit_reason vm_run(struct vm *vm)
 {
 	vm->io_thread = g_thread_new("sepia-io", vm_io_thread, vm);
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_start(&vm->vcpu[i]);
-	uint64_t n;
-	while (read(vm->stop_eventfd, &n, sizeof(n)) < 0 && errno == EINTR)
-		;
+	vm_wait_for_exit(vm);
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_stop(&vm->vcpu[i]);
 	/* Quit from inside the loop: a quit issued before the I/O thread entered
@@ -318,18 +384,21 @@ int vm_run(struct vm *vm)
 		emulated += vm->vcpu[i].emulated;
 	if (emulated)
 		g_message("vm: the fallback emulator handled %" G_GUINT64_FORMAT " instructions", emulated);
-	switch ((enum vm_exit_reason)atomic_load(&vm->exit_reason)) {
-	case VM_EXIT_POWEROFF: g_message("vm: guest powered off"); return 0;
-	case VM_EXIT_RESET:    g_message("vm: guest reset"); return 0;
-	case VM_EXIT_DEBUG:    return vm->exit_status;
-	default:               return 1;
+	enum vm_exit_reason reason = (enum vm_exit_reason)atomic_load(&vm->exit_reason);
+	switch (reason) {
+	case VM_EXIT_POWEROFF:  g_message("vm: guest powered off"); break;
+	case VM_EXIT_RESET:     g_message("vm: guest reset"); break;
+	case VM_EXIT_HOST_STOP: g_message("vm: stopped by %s", vm_signal_name(vm->stop_signal)); break;
+	default:                break;
 	}
+	return reason;
 }
 
 void vm_destroy(struct vm *vm)
 {
 	for (unsigned int i = 0; i < VM_MAX_DISKS; i++)
 		virtio_blk_destroy(vm->disk[i]);
+	virtio_console_destroy(vm->control);
 	virtio_console_destroy(vm->console);
 	serial_destroy(vm->serial);
 	pci_bus_destroy(vm->pci);
@@ -345,6 +414,8 @@ void vm_destroy(struct vm *vm)
 		g_main_context_unref(vm->io_ctx);
 	if (vm->stop_eventfd >= 0)
 		close(vm->stop_eventfd);
+	if (vm->signal_fd >= 0)
+		close(vm->signal_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

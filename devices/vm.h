@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,11 +17,12 @@
 #define VM_MAX_CPUS  32
 #define VM_MAX_DISKS 8
 
-enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY };
+enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY, SINK_FD };
 
 struct vm_sink {
 	enum vm_sink_kind kind;
 	char *path;             /* SINK_FILE */
+	int fd;                 /* SINK_FD: inherited, for input and output */
 };
 
 struct vm_disk_config {
@@ -38,19 +40,21 @@ struct vm_config {
 	unsigned int cpus;
 	struct vm_sink serial;
 	struct vm_sink console;
+	struct vm_sink control;   /* a second virtio-console for the host's commands */
 	struct vm_disk_config disk[VM_MAX_DISKS];
 	unsigned int nr_disks;
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
 };
 
-/* Why the VM stopped. */
+/* Why the VM stopped; main.c's exit-status contract maps each to a status. */
 enum vm_exit_reason {
 	VM_RUNNING = 0,
-	VM_EXIT_POWEROFF,       /* ACPI S5 */
-	VM_EXIT_RESET,          /* i8042 or ACPI reset: sepia-vmm exits 0, the launcher reboots */
-	VM_EXIT_DEBUG,          /* --debug-exit port write */
-	VM_EXIT_ERROR,          /* unrecoverable vCPU error, message logged */
+	VM_EXIT_POWEROFF,       /* ACPI S5: status 0 */
+	VM_EXIT_RESET,          /* i8042, ACPI reset or triple fault: status 4, the monitor reboots */
+	VM_EXIT_DEBUG,          /* --debug-exit port write: (V << 1) | 1 */
+	VM_EXIT_ERROR,          /* unrecoverable vCPU error, message logged: status 1 */
+	VM_EXIT_HOST_STOP,      /* SIGTERM, SIGINT or SIGHUP to sepia-vmm: status 0 */
 };
 
 struct vm;
@@ -83,6 +87,7 @@ struct vm {
 	struct serial *serial;
 	struct pci_bus *pci;
 	struct virtio_console *console;
+	struct virtio_console *control;
 	struct virtio_blk *disk[VM_MAX_DISKS];
 	uint32_t next_gsi;        /* KVM GSIs handed to MSI-X vectors */
 	pthread_mutex_t gsi_lock; /* next_gsi and the routing table */
@@ -93,14 +98,19 @@ struct vm {
 	GThread *io_thread;
 
 	atomic_int exit_reason;   /* enum vm_exit_reason */
-	int exit_status;          /* for VM_EXIT_DEBUG */
+	int exit_status;          /* for VM_EXIT_DEBUG: the status sepia-vmm ends with */
 	int stop_eventfd;         /* written once to wake vm_run */
+	int signal_fd;            /* signalfd for the stop signals */
+	int stop_signal;          /* which one, for VM_EXIT_HOST_STOP */
 };
 
+/* The signals that stop the VM cleanly (SIGTERM, SIGINT, SIGHUP). The caller blocks
+ * them in every thread before vm_build() so that vm_run() alone receives them. */
+void vm_stop_signals(sigset_t *set);
 bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error);
-/* Runs until the guest powers off, resets, debug-exits or fails; returns the process
- * exit status sepia-vmm should end with. */
-int vm_run(struct vm *vm);
+/* Runs until the guest powers off, resets, debug-exits or fails, or a stop signal
+ * arrives; logs and returns why. main() maps the reason to the exit status. */
+enum vm_exit_reason vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /* Called by devices and vCPUs to end the VM. The first reason wins. */

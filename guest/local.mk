@@ -14,6 +14,8 @@ GUEST_FILES = \
 	guest/init/cmdline.c \
 	guest/init/cmdline.h \
 	guest/init/service.c \
+	guest/init/control.c \
+	guest/init/control.h \
 	guest/init/service.h \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
 

@@ -1,5 +1,7 @@
 /* virtio-console (virtio spec 5.3) with a single port: receiveq 0 carries host input to
- * the guest's hvc0, transmitq 1 carries its output to the chardev. */
+ * the guest's hvcN, transmitq 1 carries its output to the chardev. A VM may have several
+ * (the console and the control channel), each its own PCI function and state; the guest
+ * numbers their hvcs in PCI order. */
 #include "console.h"
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 #define INPUT_MAX   65536   /* host input held while the guest posts no buffers */
 
 struct virtio_console {
+	const char *name;       /* a literal: the PCI device keeps the pointer */
 	struct virtio_pci_dev *vp;
 	struct chardev cd;
 	uint8_t config[12];     /* cols, rows, max_nr_ports, emerg_wr */
@@ -125,18 +128,20 @@ static const struct virtio_device_ops console_ops = {
 	.reset = console_reset,
 };
 
-struct virtio_console *virtio_console_create(struct vm *vm, const struct vm_sink *sink, GError **error)
+struct virtio_console *virtio_console_create(struct vm *vm, const char *name, const struct vm_sink *sink,
+					     GError **error)
 {
 	struct virtio_console *c = g_new0(struct virtio_console, 1);
+	c->name = name;
 	g_mutex_init(&c->input_lock);
 	c->input = g_byte_array_new();
 	uint32_t one = 1;
 	memcpy(c->config + 4, &one, 4);  /* max_nr_ports, meaningful only with MULTIPORT */
-	if (!chardev_open(&c->cd, "virtio-console", sink, error)) {
+	if (!chardev_open(&c->cd, c->name, sink, error)) {
 		virtio_console_destroy(c);
 		return NULL;
 	}
-	c->vp = virtio_pci_create(vm, "virtio-console", &console_ops, 0, c, error);
+	c->vp = virtio_pci_create(vm, c->name, &console_ops, 0, c, error);
 	if (!c->vp) {
 		virtio_console_destroy(c);
 		return NULL;
@@ -150,9 +155,10 @@ void virtio_console_destroy(struct virtio_console *c)
 	if (!c)
 		return;
 	if (c->dropped)
-		g_message("virtio-console: %" G_GUINT64_FORMAT " input bytes dropped while the guest read none", c->dropped);
+		g_message("%s: %" G_GUINT64_FORMAT " input bytes dropped while the guest read none", c->name, c->dropped);
 	virtio_pci_destroy(c->vp);
 	chardev_close(&c->cd);
 	g_byte_array_unref(c->input);
+	g_mutex_clear(&c->input_lock);
 	g_free(c);
 }

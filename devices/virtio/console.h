@@ -6,8 +6,10 @@
 #include "devices/vm.h"
 
 struct virtio_console;
-/* One port (the guest's hvc0) connected to sink. */
-struct virtio_console *virtio_console_create(struct vm *vm, const struct vm_sink *sink, GError **error);
+/* One port (the guest's next hvc) connected to sink; name (a string literal)
+ * is for messages. */
+struct virtio_console *virtio_console_create(struct vm *vm, const char *name, const struct vm_sink *sink,
+					     GError **error);
 void virtio_console_destroy(struct virtio_console *c);
 
 #endif

@@ -12,6 +12,9 @@ struct sepia_options {
 	char shell[64];
 	/* sepia.run=CMD: run `sh -c CMD` on the console, then power off. */
 	char run[SEPIA_OPTION_VALUE_MAX];
+	/* sepia.control=hvcN: the host's command channel on /dev/hvcN
+	 * (control.h); empty: none. */
+	char control[32];
 	/* sepia.hostname=NAME */
 	char hostname[65];
 	/* sepia.debug=1: one line per init event on the console. */

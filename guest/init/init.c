@@ -6,12 +6,15 @@
  * reaps processes until it is asked to power off or reboot. Signals follow
  * busybox init, so busybox's halt/poweroff/reboot work: SIGUSR1 halt, SIGUSR2
  * poweroff, SIGTERM reboot; SIGINT (ctrl-alt-del) reboots, SIGPWR powers off.
+ * With sepia.control=hvcN the host asks for the same through a line protocol
+ * on /dev/hvcN (control.c).
  *
  * Everything here runs in guest user mode, which is cheap even on hosts that
  * interpret guest kernel code; the system calls are what cost, so init makes
  * few of them and never polls.
  */
 #include "cmdline.h"
+#include "control.h"
 #include "service.h"
 
 #include <errno.h>
@@ -170,9 +173,11 @@ static void announce_boot_completed(void)
 	if (write(STDOUT_FILENO, line, sizeof(line) - 1) < 0)
 		debug("cannot write the boot marker to the console: %s", strerror(errno));
 	/* The virtio console, when it is not already the console: non-blocking,
-	 * since nobody may be reading it on the host. */
+	 * since nobody may be reading it on the host. Not when hvc0 is the host's
+	 * control channel, which carries only answers to its commands. */
 	console_tty(console, sizeof(console));
-	if (strcmp(console, "/dev/hvc0") != 0) {
+	if (strcmp(console, "/dev/hvc0") != 0 && strcmp(options.control, "hvc0") != 0 &&
+	    strcmp(options.control, "/dev/hvc0") != 0) {
 		fd = open("/dev/hvc0", O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 		if (fd >= 0) {
 			if (write(fd, line, sizeof(line) - 1) < 0)
@@ -214,11 +219,36 @@ static void set_service_tty(struct service *svc, const char *which)
 		snprintf(svc->tty, sizeof(svc->tty), "/dev/%.48s", which);
 }
 
+/* sepia.control: the tty is opened here, in init, before the boot-completed
+ * marker, so the host may send its first command as soon as it sees it. */
+static void declare_control_service(void)
+{
+	char path[64];
+	struct service *svc;
+	int err;
+
+	if (options.control[0] == '\0')
+		return;
+	if (options.control[0] == '/')
+		snprintf(path, sizeof(path), "%.60s", options.control);
+	else
+		snprintf(path, sizeof(path), "/dev/%.48s", options.control);
+	err = control_prepare_tty(path);
+	if (err < 0) {
+		say("control: cannot open %s: %s", path, strerror(-err));
+		return;
+	}
+	if ((svc = add_service("control", SERVICE_EXIT_RESPAWN)))
+		svc->run = control_service_run;
+}
+
 /* The guest's long-running services, in start order. Later: adbd on vsock
  * port 5555, network set-up (udhcpc on eth0). */
 static void declare_services(void)
 {
 	struct service *svc;
+
+	declare_control_service();
 
 	if (options.shell[0] != '\0' && (svc = add_service("shell", SERVICE_EXIT_RESPAWN))) {
 		svc->argv[0] = "/bin/sh";

@@ -50,6 +50,8 @@ int service_start(struct service *svc)
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		service_setup_stdio(svc);
+		if (svc->run != NULL)
+			_exit(svc->run());
 		execv(svc->argv[0], (char *const *)svc->argv);
 		dprintf(STDERR_FILENO, "sepia-init: %s: cannot run %s: %s\n", svc->name,
 			svc->argv[0], strerror(errno));

@@ -16,6 +16,9 @@ struct service {
 	const char *name;
 	/* argv[0] is the program path; NULL-terminated. */
 	const char *argv[8];
+	/* Instead of argv: a service built into init, run in the forked child;
+	 * its return value is the child's exit status. */
+	int (*run)(void);
 	/* tty for stdin/stdout/stderr, e.g. "/dev/ttyS0"; NULL: /dev/null in,
 	 * console out. With a tty the service gets it as controlling terminal. */
 	char tty[64];

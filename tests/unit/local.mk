@@ -26,6 +26,12 @@ tests_unit_test_acpi_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_acpi_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-acpi
 
+check_PROGRAMS += tests/unit/test-chardev
+tests_unit_test_chardev_SOURCES = tests/unit/test-chardev.c
+tests_unit_test_chardev_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_chardev_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-chardev
+
 check_PROGRAMS += tests/unit/test-pci
 tests_unit_test_pci_SOURCES = tests/unit/test-pci.c
 tests_unit_test_pci_CFLAGS = $(UNIT_CFLAGS)

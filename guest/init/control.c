@@ -1,0 +1,114 @@
+/* sepia guest init: the host's control channel (see control.h). */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define CONTROL_LINE_MAX 256
+
+static int control_fd = -1;
+
+int control_prepare_tty(const char *path)
+{
+	struct termios t;
+	int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (tcgetattr(fd, &t) == 0) {
+		cfmakeraw(&t);
+		if (tcsetattr(fd, TCSANOW, &t) < 0) {
+			int err = errno;
+			close(fd);
+			return -err;
+		}
+	}
+	control_fd = fd;
+	return 0;
+}
+
+int control_handle_line(const char *line, char *answer, size_t size)
+{
+	if (strcmp(line, "poweroff") == 0) {
+		snprintf(answer, size, "ok poweroff\n");
+		return SIGUSR2;
+	}
+	if (strcmp(line, "reboot") == 0) {
+		snprintf(answer, size, "ok reboot\n");
+		return SIGTERM;
+	}
+	snprintf(answer, size, "error unknown command\n");
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* One complete line (without its '\n'): answer it, then act. */
+static void control_line(char *line)
+{
+	char answer[64];
+	size_t len = strlen(line);
+	int sig;
+
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (len == 0)
+		return;
+	sig = control_handle_line(line, answer, sizeof(answer));
+	if (write_all(control_fd, answer, strlen(answer)) == 0)
+		/* The answer must leave the guest before init starts stopping it. */
+		tcdrain(control_fd);
+	if (sig != 0)
+		kill(1, sig);
+}
+
+int control_service_run(void)
+{
+	char line[CONTROL_LINE_MAX];
+	size_t used = 0;
+	bool overlong = false;
+
+	if (control_fd < 0)
+		return 1;
+	for (;;) {
+		char buf[128];
+		ssize_t n = read(control_fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 1;
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == '\n') {
+				line[used] = '\0';
+				if (overlong)
+					snprintf(line, sizeof(line), "(too long)");
+				control_line(line);
+				used = 0;
+				overlong = false;
+			} else if (used + 1 < sizeof(line)) {
+				line[used++] = buf[i];
+			} else {
+				overlong = true;
+			}
+		}
+	}
+}
