@@ -66,6 +66,13 @@ typedef struct {
     bool term_sent; /* SIGTERM went to this VMM */
 } Monitor;
 
+static void log_text(const char *instance, const char *msg)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
+    fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, instance, msg);
+}
+
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void mlog(const Monitor *m, const char *fmt, ...)
 {
@@ -73,9 +80,15 @@ static void mlog(const Monitor *m, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    g_autoptr(GDateTime) now = g_date_time_new_now_local();
-    g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
-    fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, m->inst.name, msg);
+    log_text(m->inst.name, msg);
+}
+
+/* The libraries' g_message()s (the bootloader step's notes) in the log's own format. */
+static void glib_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer instance)
+{
+    if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("SEPIA_DEBUG"))
+        return;
+    log_text(instance, message);
 }
 
 /* launch_cvd hears about the first boot only: one line, then the pipe closes. */
@@ -462,6 +475,7 @@ int main(int argc, char **argv)
     }
     m.home = launcher_home();
     launcher_instance_init(&m.inst, m.home, (guint)num);
+    g_log_set_default_handler(glib_log, m.inst.name);
     m.cpus = (guint)cpus, m.memory_mb = (guint)mem, m.console = console, m.restart_subprocesses = restart;
     m.extra_cmdline = extra, m.avb_key_path = key, m.system_image_dir = sysdir, m.blank_data_mb = data_mb;
     m.ready_fd = ready_fd == G_MAXUINT64 ? -1 : (int)ready_fd;

@@ -13,6 +13,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
+
 #include "launcher/instance.h"
 
 struct VmmChild {
@@ -20,6 +22,7 @@ struct VmmChild {
     void *opaque;
     char *name;
     pid_t pid;
+    bool running; /* until the exit is reaped */
     gint64 started_us;
     int serial_fd;   /* read end of the VMM's stdout */
     int control_fd;  /* our end of the control socketpair */
@@ -129,7 +132,7 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 {
     VmmChild *c = data;
     c->child_src = 0;
-    c->pid = 0;
+    c->running = false;
     /* The pipe holds what the VMM printed last; it ends at EOF now that the VMM is gone. */
     int flags = fcntl(c->serial_fd, F_GETFL);
     fcntl(c->serial_fd, F_SETFL, flags & ~O_NONBLOCK);
@@ -176,6 +179,32 @@ static void child_setup(gpointer unused)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
 }
 
+static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GPid *pid, GError **error)
+{
+    /* hvc0 is the console when there is one; the control channel's device comes after it. */
+    g_autofree char *cmdline = g_strdup_printf("%s sepia.control=%s%s", cfg->cmdline, cfg->console_link ? "hvc1" : "hvc0",
+                                               cfg->console_link ? " sepia.shell=hvc0" : "");
+    g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus), *mem = g_strdup_printf("%u", cfg->memory_mb);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd, "--cmdline", cmdline,
+                            "--cpus", cpus, "--mem", mem, "--disk", cfg->disk, "--serial", "stdio", "--control", "fd:3" };
+    for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
+        g_ptr_array_add(argv, (gpointer)fixed[i]);
+    if (cfg->console_link) {
+        g_ptr_array_add(argv, "--console");
+        g_ptr_array_add(argv, "fd:4");
+    }
+    g_ptr_array_add(argv, NULL);
+    int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
+    if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+                                          child_setup, NULL, -1, -1, -1, source_fds, target_fds,
+                                          cfg->console_link ? 2 : 1, pid, NULL, &c->serial_fd, NULL, error)) {
+        g_prefix_error(error, "%s: cannot start %s: ", c->name, cfg->vmm_path);
+        return false;
+    }
+    return true;
+}
+
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque, GError **error)
 {
     VmmChild *c = g_new0(VmmChild, 1);
@@ -199,32 +228,13 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
     }
     c->control_fd = sv[0];
 
-    /* hvc0 is the console when there is one; the control channel's device comes after it. */
-    g_autofree char *cmdline = g_strdup_printf("%s sepia.control=%s%s", cfg->cmdline, cfg->console_link ? "hvc1" : "hvc0",
-                                               cfg->console_link ? " sepia.shell=hvc0" : "");
-    g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus), *mem = g_strdup_printf("%u", cfg->memory_mb);
-    GPtrArray *argv = g_ptr_array_new();
-    const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd, "--cmdline", cmdline,
-                            "--cpus", cpus, "--mem", mem, "--disk", cfg->disk, "--serial", "stdio", "--control", "fd:3" };
-    for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
-        g_ptr_array_add(argv, (gpointer)fixed[i]);
-    if (cfg->console_link) {
-        g_ptr_array_add(argv, "--console");
-        g_ptr_array_add(argv, "fd:4");
-    }
-    g_ptr_array_add(argv, NULL);
-    int source_fds[2] = { sv[1], c->pty_master }, target_fds[2] = { 3, 4 };
     GPid pid;
-    gboolean ok = g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                                   child_setup, NULL, -1, -1, -1, source_fds, target_fds,
-                                                   cfg->console_link ? 2 : 1, &pid, NULL, &c->serial_fd, NULL, error);
-    g_ptr_array_free(argv, TRUE);
+    bool ok = spawn_vmm(c, cfg, sv[1], &pid, error);
     close(sv[1]);
-    if (!ok) {
-        g_prefix_error(error, "%s: cannot start %s: ", c->name, cfg->vmm_path);
+    if (!ok)
         goto fail;
-    }
     c->pid = pid;
+    c->running = true;
     c->started_us = g_get_monotonic_time();
     g_unix_set_fd_nonblocking(c->serial_fd, TRUE, NULL);
     g_unix_set_fd_nonblocking(c->control_fd, TRUE, NULL);
@@ -234,8 +244,6 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
     log_line(c, "sepia-vmm started (pid %d): %u vCPUs, %u MiB, disk %s", (int)pid, cfg->cpus, cfg->memory_mb, cfg->disk);
     return c;
 fail:
-    if (sv[0] >= 0)
-        close(sv[1]);
     vmm_child_free(c);
     return NULL;
 }
@@ -253,12 +261,12 @@ gint64 vmm_child_started_us(const VmmChild *c)
 bool vmm_child_request_poweroff(VmmChild *c)
 {
     static const char cmd[] = "poweroff\n";
-    return c->pid && send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
+    return c->running && send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
 }
 
 void vmm_child_signal(VmmChild *c, int sig)
 {
-    if (c->pid > 0)
+    if (c->running)
         kill(c->pid, sig);
 }
 

@@ -38,10 +38,11 @@ launch() { # $1 = tag, rest = flags
 # The metadata partition is the guest's scratch space: its uevent names the device.
 find_meta='for u in /sys/class/block/vda*/uevent; do grep -q PARTNAME=metadata $u && . $u; done; echo /dev/$DEVNAME'
 guest() { python3 "$run" "$inst/console" 60 "$1"; }
-procs_of() { ps -o pid= -g "$1" 2>/dev/null | wc -l; }
+# Live processes of a process group. Zombies do not count: they have ended and only wait for
+# their parent (here PID 1 once launch_cvd --daemon returned) to collect them.
+procs_of() { ps -o stat= -g "$1" 2>/dev/null | grep -vc '^Z'; }
 sepia_procs() { pgrep -f "$HOME/cuttlefish" | wc -l; }
 
-echo "1..43"
 
 # ---- bad flags and nothing running: clear errors, no boot
 "$B/launch_cvd" --daemon --no_such_flag > /dev/null 2> "$work/bad1"; rc=$?
@@ -165,3 +166,4 @@ check "[ $rc = 0 ] && [ \$(grep -c 'stopped' '$work/stop4.err') = 3 ] && [ \$(se
 check "[ $? = 1 ]" "cvd_status --all_instances: none running"
 "$B/stop_cvd" --clear_instance_dirs > /dev/null 2>&1
 check "[ ! -e '$HOME/cuttlefish/instances/cvd-2' ]" "stop_cvd --clear_instance_dirs removes the instance directories"
+echo "1..$n"
