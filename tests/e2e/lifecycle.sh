@@ -41,6 +41,7 @@ guest() { python3 "$run" "$inst/console" 60 "$1"; }
 # Live processes of a process group. Zombies do not count: they have ended and only wait for
 # their parent (here PID 1 once launch_cvd --daemon returned) to collect them.
 procs_of() { ps -o stat= -g "$1" 2>/dev/null | grep -vc '^Z'; }
+wait_running() { for i in $(seq 1 300); do "$B/cvd_status" --print 2>/dev/null | grep -q '"Running"' && return 0; sleep 1; done; return 1; }
 sepia_procs() { pgrep -f "$HOME/cuttlefish" | wc -l; }
 
 
@@ -132,6 +133,12 @@ check "[ \$(procs_of $pgid) = 0 ] && [ \$(sepia_procs) = 0 ] && [ ! -e '$inst/la
 launch reset --console --resume=false
 check "[ \$(cat '$work/reset.rc') = 0 ]" "launch_cvd --resume=false boots"
 check "[ \"\$(guest 'head -c ${#token} $meta')\" != '$token' ]" "--resume=false resets the guest's data"
+guest "echo $token | dd of=$meta conv=fsync 2>/dev/null" > /dev/null
+"$B/powerwash_cvd" 2> "$work/powerwash.err"; rc=$?
+note "$work/powerwash.err"
+wait_running
+check "[ $rc = 0 ] && grep -q 'powerwash: a new overlay.qcow2' '$inst/logs/launcher.log' && [ \"\$(guest 'head -c ${#token} $meta')\" != '$token' ]" \
+	"powerwash_cvd resets the data of the running device and boots it again"
 pgid=$(cat "$inst/run_cvd.pid")
 kill -9 "$pgid"
 for i in $(seq 1 40); do [ "$(procs_of "$pgid")" = 0 ] && break; sleep 0.5; done
