@@ -29,6 +29,7 @@ void launcher_instance_init(LauncherInstance *inst, const char *home, guint num)
     inst->config_path = g_build_filename(inst->dir, "cuttlefish_config.json", NULL);
     inst->console_link = g_build_filename(inst->dir, "console", NULL);
     inst->overlay_path = g_build_filename(inst->dir, "overlay.qcow2", NULL);
+    inst->vsock_socket = g_build_filename(inst->dir, "vsock.sock", NULL);
     inst->assembly_dir = g_build_filename(home, "cuttlefish", "assembly", NULL);
     inst->adb_port = LAUNCHER_ADB_BASE_PORT + num - 1;
     inst->vsock_cid = LAUNCHER_VSOCK_BASE_CID + num - 1;
@@ -44,6 +45,7 @@ void launcher_instance_clear(LauncherInstance *inst)
     g_free(inst->config_path);
     g_free(inst->console_link);
     g_free(inst->overlay_path);
+    g_free(inst->vsock_socket);
     g_free(inst->assembly_dir);
     memset(inst, 0, sizeof(*inst));
 }
@@ -120,6 +122,7 @@ void launcher_remove_runtime_files(const LauncherInstance *inst)
     unlink(inst->socket_path);
     unlink(inst->pid_path);
     unlink(inst->console_link);
+    unlink(inst->vsock_socket);
 }
 
 char *launcher_describe_wait_status(int st)

@@ -4,6 +4,7 @@
  * Runtime layout (as Cuttlefish's), under home ($HOME):
  *   cuttlefish/instances/cvd-N/            the instance directory
  *     launcher_monitor.sock                run_cvd's control socket (proto/control.proto)
+ *     vsock.sock                           the host side of the guest's virtio-vsock (sepia-vmm)
  *     run_cvd.pid                          the monitor's pid = the instance's process group
  *     cuttlefish_config.json               the effective configuration
  *     console -> /dev/pts/K                with --console
@@ -34,6 +35,7 @@ typedef struct {
     char *config_path;
     char *console_link;
     char *overlay_path;
+    char *vsock_socket; /* the VMM's host side of virtio-vsock */
     char *assembly_dir;
     guint adb_port;
     guint vsock_cid;

@@ -27,7 +27,9 @@
 #include "launcher/assemble.h"
 #include "launcher/bootdisk.h"
 #include "launcher/control.h"
+#include "launcher/adb_connector.h"
 #include "launcher/flags.h"
+#include "launcher/helper_child.h"
 #include "launcher/instance.h"
 #include "launcher/vmm_child.h"
 
@@ -35,7 +37,8 @@
 #define DEFAULT_GUEST_TIMEOUT_S 20
 
 /* What to do once the VMM is gone, in rising strength: a stop asked during a restart wins. */
-typedef enum { AFTER_NOTHING, AFTER_RESTART, AFTER_POWERWASH, AFTER_STOP } AfterVmm;
+/* AFTER_HALT: a helper died; stop the VMM and stay, Failed, until stop_cvd. */
+typedef enum { AFTER_NOTHING, AFTER_HALT, AFTER_RESTART, AFTER_POWERWASH, AFTER_STOP } AfterVmm;
 
 typedef struct {
     LauncherInstance inst;
@@ -64,6 +67,8 @@ typedef struct {
     GPtrArray *waiting; /* client fds (GINT_TO_POINTER) to answer when `after` is done */
     guint stop_timer;
     bool term_sent; /* SIGTERM went to this VMM */
+    HelperChild *adb_proxy; /* from the first completed boot until the monitor ends */
+    bool adb_connected;     /* the local adb server was told about the device */
 } Monitor;
 
 static void log_text(const char *instance, const char *msg)
@@ -154,6 +159,7 @@ static bool start_boot(Monitor *m)
         .vmm_path = vmm_path, .kernel = res->kernel_path, .initrd = res->ramdisk_path, .cmdline = cmdline,
         .disk = m->inst.overlay_path, .cpus = m->cpus, .memory_mb = m->memory_mb, .kernel_log = kernel_log,
         .console_link = m->console ? m->inst.console_link : NULL, .name = m->inst.name,
+        .vsock_cid = m->inst.vsock_cid, .vsock_socket = m->inst.vsock_socket,
     };
     m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
     if (!m->vmm) {
@@ -162,6 +168,72 @@ static bool start_boot(Monitor *m)
     }
     m->boots++;
     return true;
+}
+
+static void on_helper_exited(void *opaque, HelperChild *h, int wait_status);
+static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s);
+
+/* adb: a TCP proxy from 127.0.0.1:<6520+N-1> to the guest's vsock port 5555, and the local
+ * adb server told about it when one runs. */
+static void start_adb(Monitor *m)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+    if (!m->adb_proxy) {
+        g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
+        g_autofree char *listen = g_strdup_printf("--listen=%s", serial);
+        g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", m->inst.vsock_socket);
+        const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
+        m->adb_proxy = helper_child_start("adb proxy", argv, on_helper_exited, m, &err);
+        if (!m->adb_proxy) {
+            set_failed(m, err->message);
+            begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
+            return;
+        }
+        mlog(m, "adb proxy started (pid %d): %s -> vsock port 5555", (int)helper_child_pid(m->adb_proxy), serial);
+    }
+    if (m->adb_connected)
+        return;
+    g_autofree char *msg = NULL;
+    if (adb_server_host_request("connect", serial, &msg, &err)) {
+        m->adb_connected = true;
+        mlog(m, "adb server: %s", msg);
+    } else {
+        mlog(m, "adb: %s; connect by hand with adb connect %s", err->message, serial);
+    }
+}
+
+static void stop_adb(Monitor *m)
+{
+    if (m->adb_connected) {
+        g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+        g_autoptr(GError) err = NULL;
+        if (!adb_server_host_request("disconnect", serial, NULL, &err))
+            mlog(m, "adb disconnect: %s", err->message);
+        m->adb_connected = false;
+    }
+    if (m->adb_proxy) {
+        mlog(m, "stopping the adb proxy (pid %d)", (int)helper_child_pid(m->adb_proxy));
+        helper_child_stop(g_steal_pointer(&m->adb_proxy), 3000);
+    }
+}
+
+static void on_helper_exited(void *opaque, HelperChild *h, int wait_status)
+{
+    Monitor *m = opaque;
+    g_autofree char *how = launcher_describe_wait_status(wait_status);
+    g_autofree char *why = g_strdup_printf("%s (pid %d) %s", helper_child_name(h), (int)helper_child_pid(h), how);
+    if (h == m->adb_proxy) {
+        helper_child_stop(g_steal_pointer(&m->adb_proxy), 0);
+        m->adb_connected = false;
+    }
+    if (m->restart_subprocesses) {
+        mlog(m, "%s; --restart_subprocesses: starting it again", why);
+        start_adb(m);
+        return;
+    }
+    set_failed(m, why);
+    begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
 }
 
 static void on_booted(void *opaque)
@@ -175,6 +247,7 @@ static void on_booted(void *opaque)
     mlog(m, "guest boot completed on slot %s, %.1f s after the VMM started", m->slot_suffix, vmm_s);
     g_autofree char *line = g_strdup_printf(VMM_MARKER_COMPLETED " %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f",
                                             m->inst.name, vmm_s, total_s);
+    start_adb(m);
     report_ready(m, line);
 }
 
@@ -265,13 +338,12 @@ static void answer_waiting(Monitor *m, bool ok, const char *error_text)
 
 static void finish(Monitor *m, int status)
 {
+    stop_adb(m);
     answer_waiting(m, true, NULL);
     m->exit_status = status;
     g_main_loop_quit(m->loop);
 }
 
-/* Asks for `after` once the VMM is gone; with no VMM, does it now. */
-static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s);
 
 static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
 {
@@ -363,6 +435,10 @@ static void after_vmm(Monitor *m)
         mlog(m, "stopped");
         finish(m, 0);
         return;
+    case AFTER_HALT:
+        stop_adb(m);
+        mlog(m, "the instance stays Failed until stop_cvd");
+        return;
     case AFTER_POWERWASH: {
         g_autoptr(GError) err = NULL;
         if (!powerwash(m, &err)) {
@@ -414,6 +490,7 @@ static void on_vmm_exited(void *opaque, int wait_status)
     }
 }
 
+/* Asks for `after` once the VMM is gone; with no VMM, does it now. */
 static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s)
 {
     if (after > m->after)

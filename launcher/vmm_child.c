@@ -185,9 +185,10 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
     g_autofree char *cmdline = g_strdup_printf("%s sepia.control=%s%s", cfg->cmdline, cfg->console_link ? "hvc1" : "hvc0",
                                                cfg->console_link ? " sepia.shell=hvc0" : "");
     g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus), *mem = g_strdup_printf("%u", cfg->memory_mb);
+    g_autofree char *vsock = g_strdup_printf("cid=%u,socket=%s", cfg->vsock_cid, cfg->vsock_socket);
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd, "--cmdline", cmdline,
-                            "--cpus", cpus, "--mem", mem, "--disk", cfg->disk, "--serial", "stdio", "--control", "fd:3" };
+                            "--cpus", cpus, "--mem", mem, "--disk", cfg->disk, "--serial", "stdio", "--control", "fd:3", "--vsock", vsock };
     for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
         g_ptr_array_add(argv, (gpointer)fixed[i]);
     if (cfg->console_link) {

@@ -33,6 +33,8 @@ typedef struct {
     const char *kernel_log; /* appended */
     const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
     const char *name;       /* instance name for log lines */
+    guint vsock_cid;        /* virtio-vsock: the guest's CID and the host side's unix socket */
+    const char *vsock_socket;
 } VmmChildConfig;
 
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque, GError **error);

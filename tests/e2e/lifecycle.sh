@@ -37,7 +37,7 @@ launch() { # $1 = tag, rest = flags
 }
 # The metadata partition is the guest's scratch space: its uevent names the device.
 find_meta='for u in /sys/class/block/vda*/uevent; do grep -q PARTNAME=metadata $u && . $u; done; echo /dev/$DEVNAME'
-guest() { python3 "$run" "$inst/console" 60 "$1"; }
+guest() { python3 "$run" "$inst/console" 60 "$1" | tr -d '\0'; }
 # Live processes of a process group. Zombies do not count: they have ended and only wait for
 # their parent (here PID 1 once launch_cvd --daemon returned) to collect them.
 procs_of() { ps -o stat= -g "$1" 2>/dev/null | grep -vc '^Z'; }
