@@ -57,6 +57,7 @@ struct conn {
 };
 
 static struct adbd_options options;
+static bool verbose;
 static struct adb_rsa_key *auth_keys;
 static int auth_key_count = -1; /* -1: no keys file, no authentication */
 static struct conn *conns;
@@ -411,7 +412,8 @@ static void handle_open(struct conn *c, const struct adb_header *h, const uint8_
 	}
 	st->next = c->streams;
 	c->streams = st;
-	say("%s: stream %u: '%s' (pid %d)", c->name, st->local_id, name, (int)st->pid);
+	if (verbose)
+		say("%s: stream %u: '%s' (pid %d)", c->name, st->local_id, name, (int)st->pid);
 	conn_send(c, A_OKAY, st->local_id, st->remote_id, NULL, 0);
 }
 
@@ -650,7 +652,8 @@ static void usage(FILE *f)
 		"  --vsock-port N  listen on AF_VSOCK port N, any CID (default %d)\n"
 		"  --tcp PORT      listen on 127.0.0.1:PORT instead (testing on a host);\n"
 		"                  the reboot: service is then refused unless --allow-reboot\n"
-		"  --keys FILE     require adb authentication against these adbkey.pub lines\n",
+		"  --keys FILE     require adb authentication against these adbkey.pub lines\n"
+		"  --verbose       a line per stream opened\n",
 		ADBD_VSOCK_PORT);
 }
 
@@ -661,6 +664,7 @@ int main(int argc, char **argv)
 		{ "vsock-port", required_argument, NULL, 'v' },
 		{ "keys", required_argument, NULL, 'k' },
 		{ "allow-reboot", no_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -675,6 +679,7 @@ int main(int argc, char **argv)
 		case 'v': vsock_port = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'k': keys_path = optarg; break;
 		case 'r': allow_reboot = true; break;
+		case 'V': verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -684,6 +689,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	options.allow_reboot = allow_reboot || tcp_port == 0;
+	options.verbose = verbose;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
 	if (keys_path != NULL) {
@@ -704,9 +710,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	listen_fd = listen_on(tcp_port, vsock_port);
+	/* A guest without a vsock transport yet: wait for one rather than have
+	 * init respawn us every second. */
+	for (unsigned int tries = 0; listen_fd < 0 && tcp_port == 0; tries++) {
+		if (tries == 0)
+			say("cannot listen on vsock port %u: %s; retrying every 10 s", vsock_port,
+			    strerror(-listen_fd));
+		sleep(10);
+		listen_fd = listen_on(tcp_port, vsock_port);
+	}
 	if (listen_fd < 0) {
-		say("cannot listen on %s %d: %s", tcp_port ? "tcp port" : "vsock port",
-		    tcp_port ? tcp_port : (int)vsock_port, strerror(-listen_fd));
+		say("cannot listen on tcp port %d: %s", tcp_port, strerror(-listen_fd));
 		return 1;
 	}
 

@@ -38,6 +38,7 @@ struct stream {
 
 struct adbd_options {
 	bool allow_reboot;
+	bool verbose;
 };
 
 /* services.c: starts the child for req behind st (fds, pid); returns 0 or -errno. */

@@ -177,7 +177,7 @@ static int spawn_pipe_shell(struct stream *st, const struct adb_service_request 
 /* One socket for stdin and stdout (stderr joins stdout): the raw shell:,
  * exec: and the services run in-process after fork (sync, reboot). */
 static int spawn_socket_child(struct stream *st, const struct adb_service_request *req,
-			      int (*run)(int fd))
+			      int (*run)(int fd, bool verbose), bool verbose)
 {
 	int sv[2];
 	pid_t pid;
@@ -195,7 +195,7 @@ static int spawn_socket_child(struct stream *st, const struct adb_service_reques
 		setsid();
 		if (run != NULL) {
 			child_close_other_fds(sv[1]);
-			_exit(run(sv[1]));
+			_exit(run(sv[1], verbose));
 		}
 		dup2(sv[1], STDIN_FILENO);
 		dup2(sv[1], STDOUT_FILENO);
@@ -211,9 +211,10 @@ static int spawn_socket_child(struct stream *st, const struct adb_service_reques
 	return 0;
 }
 
-static int reboot_run(int fd)
+static int reboot_run(int fd, bool verbose)
 {
 	(void)fd;
+	(void)verbose;
 	sync();
 	/* busybox's reboot signals PID 1 (SIGTERM), which sepia's init takes as reboot. */
 	execlp("reboot", "reboot", (char *)NULL);
@@ -227,13 +228,13 @@ int service_spawn(struct stream *st, const struct adb_service_request *req,
 
 	switch (req->kind) {
 	case ADB_SERVICE_SYNC:
-		return spawn_socket_child(st, req, sync_service_run);
+		return spawn_socket_child(st, req, sync_service_run, opts->verbose);
 	case ADB_SERVICE_REBOOT:
 		if (!opts->allow_reboot)
 			return -EPERM;
-		return spawn_socket_child(st, req, reboot_run);
+		return spawn_socket_child(st, req, reboot_run, false);
 	case ADB_SERVICE_EXEC:
-		return spawn_socket_child(st, req, NULL);
+		return spawn_socket_child(st, req, NULL, false);
 	case ADB_SERVICE_SHELL:
 		pty = req->tty == SHELL_TTY_PTY ||
 		      (req->tty == SHELL_TTY_DEFAULT && req->arg[0] == '\0');
@@ -242,7 +243,7 @@ int service_spawn(struct stream *st, const struct adb_service_request *req,
 			return spawn_pty_shell(st, req);
 		if (req->shell_v2)
 			return spawn_pipe_shell(st, req);
-		return spawn_socket_child(st, req, NULL);
+		return spawn_socket_child(st, req, NULL, false);
 	default:
 		return -ENOENT;
 	}

@@ -316,7 +316,7 @@ static int do_recv(int fd, const char *path, uint8_t *buf)
 	return write_full(fd, buf, 8);
 }
 
-int sync_service_run(int fd)
+int sync_service_run(int fd, bool verbose)
 {
 	uint8_t *buf = malloc(8 + SYNC_DATA_MAX);
 	char path[SYNC_MAX_PATH + 1];
@@ -342,6 +342,8 @@ int sync_service_run(int fd)
 		if (read_full(fd, path, len) < 0)
 			break;
 		path[len] = '\0';
+		if (verbose)
+			fprintf(stderr, "adbd: sync: %.4s %s\n", (const char *)hdr, path);
 		switch (id) {
 		case ID_STAT: case ID_STA2: case ID_LST2:
 			rc = do_stat(fd, id, path);

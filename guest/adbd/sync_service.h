@@ -3,8 +3,10 @@
 #ifndef SEPIA_ADBD_SYNC_SERVICE_H
 #define SEPIA_ADBD_SYNC_SERVICE_H
 
+#include <stdbool.h>
+
 /* Serves sync requests on fd until QUIT, end of file or a protocol error;
- * returns the child's exit status. */
-int sync_service_run(int fd);
+ * returns the child's exit status. verbose: a line per request on stderr. */
+int sync_service_run(int fd, bool verbose);
 
 #endif
