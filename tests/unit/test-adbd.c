@@ -5,6 +5,10 @@
 
 #include <errno.h>
 #include <glib.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <string.h>
 
 static void test_header_roundtrip(void)
@@ -134,6 +138,111 @@ static void test_base64(void)
 	g_assert_cmpint(adb_base64_decode("YWJjYWJj", 8, out, 4), ==, -EINVAL);
 }
 
+static void put_le32(GByteArray *b, uint32_t v)
+{
+	uint8_t le[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	g_byte_array_append(b, le, 4);
+}
+
+/* adbkey.pub's text for pkey, built here with OpenSSL's bignums (the layout
+ * of adb's public key struct: word count, -1/n mod 2^32, n, R^2 mod n, e). */
+static char *adbkey_pub_text(EVP_PKEY *pkey)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	BN_CTX *ctx = BN_CTX_new();
+	BIGNUM *r32 = BN_new(), *n0 = BN_new(), *rr = BN_new(), *r = BN_new();
+	GByteArray *blob = g_byte_array_new();
+	int words;
+
+	g_assert_true(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n));
+	g_assert_true(EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e));
+	words = BN_num_bits(n) / 32;
+	g_assert_true(BN_set_bit(r32, 32));
+	g_assert_true(BN_mod(n0, n, r32, ctx));
+	g_assert_nonnull(BN_mod_inverse(n0, n0, r32, ctx));
+	g_assert_true(BN_sub(n0, r32, n0));
+	g_assert_true(BN_set_bit(r, words * 64));
+	g_assert_true(BN_mod(rr, r, n, ctx));
+
+	put_le32(blob, (uint32_t)words);
+	put_le32(blob, (uint32_t)BN_get_word(n0));
+	uint8_t *buf = g_malloc((size_t)words * 4);
+	g_assert_cmpint(BN_bn2lebinpad(n, buf, words * 4), ==, words * 4);
+	g_byte_array_append(blob, buf, (guint)words * 4);
+	g_assert_cmpint(BN_bn2lebinpad(rr, buf, words * 4), ==, words * 4);
+	g_byte_array_append(blob, buf, (guint)words * 4);
+	put_le32(blob, (uint32_t)BN_get_word(e));
+	g_free(buf);
+
+	gchar *b64 = g_base64_encode(blob->data, blob->len);
+	char *text = g_strdup_printf("%s test@sepia\n", b64);
+	g_free(b64);
+	g_byte_array_unref(blob);
+	BN_free(n), BN_free(e), BN_free(r32), BN_free(n0), BN_free(rr), BN_free(r);
+	BN_CTX_free(ctx);
+	return text;
+}
+
+/* RSA_sign(NID_sha1) over the token itself, as adb clients answer AUTH TOKEN. */
+static size_t sign_token(EVP_PKEY *pkey, const uint8_t *token, uint8_t *sig, size_t size)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+	size_t len = size;
+
+	g_assert_cmpint(EVP_PKEY_sign_init(ctx), ==, 1);
+	g_assert_cmpint(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING), ==, 1);
+	g_assert_cmpint(EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha1()), ==, 1);
+	g_assert_cmpint(EVP_PKEY_sign(ctx, sig, &len, token, ADB_AUTH_TOKEN_SIZE), ==, 1);
+	EVP_PKEY_CTX_free(ctx);
+	return len;
+}
+
+static void test_rsa_verify(void)
+{
+	EVP_PKEY *pkey = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048);
+	struct adb_rsa_key key, other_key;
+	uint8_t token[ADB_AUTH_TOKEN_SIZE], sig[512];
+	size_t sig_len;
+
+	g_assert_nonnull(pkey);
+	g_assert_nonnull(other);
+	char *text = adbkey_pub_text(pkey), *other_text = adbkey_pub_text(other);
+	g_assert_cmpint(adb_rsa_key_from_text(text, strlen(text), &key), ==, 0);
+	g_assert_cmpint(adb_rsa_key_from_text(other_text, strlen(other_text), &other_key), ==, 0);
+	g_assert_cmpuint(key.words, ==, 64);
+	g_assert_cmpuint(key.exponent, ==, 65537);
+	g_assert_true(adb_rsa_key_equal(&key, &key));
+	g_assert_false(adb_rsa_key_equal(&key, &other_key));
+
+	for (int round = 0; round < 4; round++) {
+		for (size_t i = 0; i < sizeof(token); i++)
+			token[i] = (uint8_t)g_random_int();
+		sig_len = sign_token(pkey, token, sig, sizeof(sig));
+		g_assert_cmpuint(sig_len, ==, 256);
+		g_assert_true(adb_rsa_verify(&key, token, sizeof(token), sig, sig_len));
+		g_assert_false(adb_rsa_verify(&other_key, token, sizeof(token), sig, sig_len));
+		token[round] ^= 1;
+		g_assert_false(adb_rsa_verify(&key, token, sizeof(token), sig, sig_len));
+		token[round] ^= 1;
+		sig[100 + round] ^= 0x40;
+		g_assert_false(adb_rsa_verify(&key, token, sizeof(token), sig, sig_len));
+		sig[100 + round] ^= 0x40;
+		g_assert_false(adb_rsa_verify(&key, token, sizeof(token), sig, sig_len - 1));
+	}
+	/* A signature not below the modulus is refused before any arithmetic. */
+	memset(sig, 0xff, 256);
+	g_assert_false(adb_rsa_verify(&key, token, sizeof(token), sig, 256));
+
+	/* Broken key text. */
+	g_assert_cmpint(adb_rsa_key_from_text("AAAA user@host", 14, &key), ==, -EINVAL);
+	g_assert_cmpint(adb_rsa_key_from_text("not base64!", 11, &key), ==, -EINVAL);
+
+	g_free(text);
+	g_free(other_text);
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_free(other);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -143,5 +252,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/adbd/shell-v2/window-size", test_window_size);
 	g_test_add_func("/adbd/services", test_service_names);
 	g_test_add_func("/adbd/auth/base64", test_base64);
+	g_test_add_func("/adbd/auth/rsa-verify", test_rsa_verify);
 	return g_test_run();
 }
