@@ -143,8 +143,12 @@ static struct stream *stream_find(struct conn *c, uint32_t local_id)
 	return NULL;
 }
 
-/* Ends the stream: its descriptors close, its child gets a hangup. */
-static void stream_end(struct stream *st, bool send_close)
+/* Ends the stream: its descriptors close, which the child sees as end of
+ * input, EPIPE on output or (a pty) a hangup. hangup: SIGHUP its process
+ * group too, for ends the client did not ask for in order (lost connection,
+ * protocol errors); after a client's CLSE the child may still be finishing
+ * with the last input it got (exec-in), so it is left to see end of file. */
+static void stream_end(struct stream *st, bool send_close, bool hangup)
 {
 	if (st->dead)
 		return;
@@ -153,7 +157,7 @@ static void stream_end(struct stream *st, bool send_close)
 	stream_close_input(st);
 	stream_close_output(st, &st->fd_out);
 	stream_close_output(st, &st->fd_err);
-	if (st->pid > 0 && !st->exited)
+	if (hangup && st->pid > 0 && !st->exited)
 		kill(-st->pid, SIGHUP);
 	st->dead = true;
 }
@@ -203,6 +207,10 @@ static void stream_push_input(struct stream *st)
 		st->close_stdin_after = false;
 		stream_close_input(st);
 	}
+	if (st->peer_closed) {
+		stream_end(st, false, false);
+		return;
+	}
 	if (st->ack_owed) {
 		st->ack_owed = false;
 		conn_send(st->conn, A_OKAY, st->local_id, st->remote_id, NULL, 0);
@@ -213,16 +221,14 @@ static void stream_queue_input(struct stream *st, const uint8_t *data, size_t le
 {
 	if (st->fd_in < 0)
 		return; /* nobody reads it any more */
-	if (!append(&st->in_buf, &st->in_len, &st->in_cap, data, len)) {
-		stream_end(st, true);
-		return;
-	}
+	if (!append(&st->in_buf, &st->in_len, &st->in_cap, data, len))
+		stream_end(st, true, true);
 }
 
 static void shell_v2_input(struct stream *st, const uint8_t *data, size_t len)
 {
 	if (!append(&st->pkt_buf, &st->pkt_len, &st->pkt_cap, data, len)) {
-		stream_end(st, true);
+		stream_end(st, true, true);
 		return;
 	}
 	size_t off = 0;
@@ -234,7 +240,7 @@ static void shell_v2_input(struct stream *st, const uint8_t *data, size_t len)
 					       &id, &pd, &pl);
 		if (used < 0) {
 			say("%s: stream %u: bad shell packet", st->conn->name, st->local_id);
-			stream_end(st, true);
+			stream_end(st, true, true);
 			return;
 		}
 		if (used == 0)
@@ -296,7 +302,7 @@ static void stream_read_output(struct stream *st, int *which)
 /* After output ends: shell v2 reports the exit code, then the stream closes. */
 static void stream_maybe_finish(struct stream *st)
 {
-	if (st->dead || st->fd_out >= 0 || st->fd_err >= 0)
+	if (st->dead || st->peer_closed || st->fd_out >= 0 || st->fd_err >= 0)
 		return;
 	if (st->v2) {
 		if (!st->exited || st->write_pending)
@@ -306,7 +312,7 @@ static void stream_maybe_finish(struct stream *st)
 		pkt[SHELL_PACKET_HEADER] = (uint8_t)st->exit_code;
 		conn_send(st->conn, A_WRTE, st->local_id, st->remote_id, pkt, sizeof(pkt));
 	}
-	stream_end(st, true);
+	stream_end(st, true, false);
 }
 
 static void reap_children(void)
@@ -430,7 +436,7 @@ static void handle_message(struct conn *c, const struct adb_header *h, const uin
 		if (c->online) {
 			/* A reconnecting client: its old streams are gone. */
 			for (st = c->streams; st != NULL; st = st->next)
-				stream_end(st, false);
+				stream_end(st, false, true);
 			c->online = false;
 		}
 		if (auth_key_count < 0)
@@ -467,8 +473,13 @@ static void handle_message(struct conn *c, const struct adb_header *h, const uin
 		stream_push_input(st);
 		break;
 	case A_CLSE:
-		if ((st = stream_find(c, h->arg1)) != NULL)
-			stream_end(st, false);
+		/* Input the child has not taken yet still goes to it (exec-in's last
+		 * WRTE comes just before its CLSE); then the stream ends. */
+		if ((st = stream_find(c, h->arg1)) != NULL) {
+			st->peer_closed = true;
+			st->ack_owed = false;
+			stream_push_input(st);
+		}
 		break;
 	default:
 		break;
@@ -559,7 +570,7 @@ static void conn_free(struct conn *c)
 
 	while (st != NULL) {
 		struct stream *next = st->next;
-		stream_end(st, false);
+		stream_end(st, false, true);
 		stream_free(st);
 		st = next;
 	}
@@ -754,7 +765,7 @@ int main(int argc, char **argv)
 			for (struct stream *st = c->streams; st != NULL; st = st->next) {
 				if (st->in_off < st->in_len && st->fd_in >= 0)
 					ADD(st->fd_in, POLLOUT, POLL_STREAM_IN, c, st);
-				if (!st->write_pending && room) {
+				if (!st->write_pending && !st->peer_closed && room) {
 					if (st->fd_out >= 0)
 						ADD(st->fd_out, POLLIN, POLL_STREAM_OUT, c, st);
 					if (st->fd_err >= 0)

@@ -33,6 +33,7 @@ struct stream {
 	/* Shell v2: bytes of an incomplete packet from the client. */
 	uint8_t *pkt_buf;
 	size_t pkt_len, pkt_cap;
+	bool peer_closed; /* the client sent CLSE: deliver what input is left, then end */
 	bool dead;        /* closed; freed at the end of the loop iteration */
 };
 

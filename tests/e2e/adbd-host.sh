@@ -71,7 +71,7 @@ wait_state() { # wait_state SERIAL STATE
 	return 1
 }
 
-echo "1..17"
+echo "1..19"
 adb start-server >/dev/null 2>&1
 
 # ---- Without a keys file: no authentication. ----
@@ -105,6 +105,12 @@ check "pushed then pulled file has the same SHA-256" \
 check "adb shell ls lists the pushed file" test "$(a shell ls "$dir/sub")" = big.bin
 a exec-out cat "$dir/sub/big.bin" >"$work/exec.bin"
 check "adb exec-out cat is byte-identical" cmp -s "$work/exec.bin" "$work/big"
+a shell "cat > '$dir/stdin.bin'" <"$work/big"
+check "20 MiB through adb shell's stdin (shell v2) arrive whole" cmp -s "$dir/stdin.bin" "$work/big"
+# exec-in closes its stream right after the last WRTE: what is in flight still arrives.
+a exec-in "cat > '$dir/execin.bin'" <"$work/big"
+for _ in $(seq 1 50); do cmp -s "$dir/execin.bin" "$work/big" && break; sleep 0.1; done
+check "20 MiB through adb exec-in arrive whole" cmp -s "$dir/execin.bin" "$work/big"
 
 # Four shells at once, each sleeping so they overlap.
 for i in 1 2 3 4; do
