@@ -13,11 +13,10 @@ command -v python3 >/dev/null 2>&1 || skip "python3 not found"
 [ -x "$adbd" ] || skip "guest/adbd/adbd-host not built"
 
 work=$(mktemp -d /tmp/sepia-adbd.XXXXXX)
-pids=
+# start_adbd runs in $(...), a subshell: the daemons' pids go to a file.
 cleanup() {
 	adb kill-server >/dev/null 2>&1
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	for p in $pids; do wait "$p" 2>/dev/null; done
+	[ -f "$work/pids" ] && while read -r p; do kill "$p" 2>/dev/null; done <"$work/pids"
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,8 +47,8 @@ start_adbd() {
 	log=$1
 	shift
 	port=$(free_port)
-	"$adbd" --tcp "$port" "$@" >"$log" 2>&1 &
-	pids="$pids $!"
+	"$adbd" --tcp "$port" "$@" >"$log" 2>&1 </dev/null &
+	echo $! >>"$work/pids"
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		grep -q "listening" "$log" 2>/dev/null && break
 		sleep 0.2
