@@ -3,6 +3,7 @@
 #   vmlinux         a small x86-64 Linux 6.1 (linux-source-6.1), PVH entry, uncompressed
 #   bzImage         the same kernel in the Linux boot-protocol format
 #   initramfs.cpio  uncompressed newc cpio: busybox-static + sepia's init (guest/init/)
+#                   + sepia's adbd (guest/adbd/, at /sbin/adbd)
 #   build-info.txt  what went in, and sizes
 #
 # Usage: guest/build-guest.sh [--out DIR] [--jobs N] [--rebuild] [--print-key]
@@ -52,6 +53,7 @@ done
 
 kernel_fragment=$here/kernel.config
 init_dir=$here/init
+adbd_dir=$here/adbd
 patch_dir=$here/patches
 rootfs_dir=$here/rootfs
 linux_tarball=/usr/src/linux-source-6.1.tar.xz
@@ -85,6 +87,7 @@ if [ -n "$extra_config" ]; then
 	variant=-$(basename "$extra_config" .config)
 fi
 ls "$init_dir"/*.c >/dev/null 2>&1 || die "init sources not found in $init_dir"
+ls "$adbd_dir"/*.c >/dev/null 2>&1 || die "adbd sources not found in $adbd_dir"
 gcc_version=$(gcc -dumpfullversion 2>/dev/null || gcc -dumpversion)
 
 # ---- Cache keys ---------------------------------------------------------------------
@@ -108,6 +111,7 @@ initramfs_key=$( {
 	echo "gcc $gcc_version"
 	echo "linux-source-6.1 $linux_version" # gen_init_cpio comes from it
 	for f in "$init_dir"/*.c "$init_dir"/*.h; do echo "== ${f##*/}"; cat "$f"; done
+	for f in "$adbd_dir"/*.c "$adbd_dir"/*.h; do echo "== adbd/${f##*/}"; cat "$f"; done
 	(cd "$rootfs_dir" && find . -type f | sort | while read -r f; do
 		echo "== rootfs/$f $(stat -c %a "$f")"; cat "$f"; done)
 	sed -n '/^# >>> initramfs recipe/,/^# <<< initramfs recipe/p' "${BASH_SOURCE[0]}"
@@ -284,6 +288,11 @@ build_initramfs() {
 		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-o "$work/init" "$init_dir"/*.c
 	strip "$work/init"
+	say "building the guest adbd (gcc -static -Os; log $log)"
+	run_logged "compiling guest/adbd" "$log" \
+		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		-o "$work/adbd" "$adbd_dir"/*.c
+	strip "$work/adbd"
 	# gen_init_cpio from the kernel source: a deterministic newc archive with
 	# device nodes and owners, without needing root.
 	run_logged "compiling gen_init_cpio" "$log" \
@@ -300,6 +309,7 @@ build_initramfs() {
 		echo "nod /dev/console 0600 0 0 c 5 1"
 		echo "nod /dev/null 0666 0 0 c 1 3"
 		echo "file /init $work/init 0755 0 0"
+		echo "file /sbin/adbd $work/adbd 0755 0 0"
 		echo "file /bin/busybox $busybox_bin 0755 0 0"
 		local applet
 		"$busybox_bin" --list-full | sort | while read -r applet; do
@@ -358,7 +368,7 @@ size_of() { stat -c %s "$1"; }
 		echo "$f: $(size_of "$result.tmp/$f") bytes sha256 $(sha256sum <"$result.tmp/$f" | cut -d' ' -f1)"
 	done
 	echo "boot: vmlinux is an ELF with a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); initramfs is uncompressed newc"
-	echo "cmdline options: sepia.shell=1|TTY sepia.run=CMD sepia.hostname=NAME sepia.debug=1 sepia.reboot=1"
+	echo "cmdline options: sepia.shell=1|TTY sepia.run=CMD sepia.hostname=NAME sepia.debug=1 sepia.reboot=1 sepia.adbd=0"
 } >"$result.tmp/build-info.txt"
 touch "$result.tmp/complete"
 rm -rf "$result"

@@ -46,3 +46,19 @@ guest_mkimages_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
 guest-android: guest/mkimages$(EXEEXT)
 	MKIMAGES=$(abs_top_builddir)/guest/mkimages $(top_srcdir)/guest/make-android-images.sh \
 		--guest $(abs_top_builddir)/guest/out --key $(top_srcdir)/tests/data/testkey_rsa2048.pem
+
+# guest/adbd: sepia's small adb daemon. The guest's copy is built static by
+# guest/build-guest.sh into the initramfs (/sbin/adbd); adbd-host is the same
+# sources for the host, so tests can drive it with the real adb client (--tcp).
+ADBD_SOURCES = \
+	guest/adbd/adbd.c \
+	guest/adbd/adbd.h \
+	guest/adbd/services.c \
+	guest/adbd/adb_message.c \
+	guest/adbd/adb_message.h \
+	guest/adbd/adb_auth.c \
+	guest/adbd/adb_auth.h \
+	guest/adbd/sync_service.c \
+	guest/adbd/sync_service.h
+noinst_PROGRAMS += guest/adbd/adbd-host
+guest_adbd_adbd_host_SOURCES = $(ADBD_SOURCES)

@@ -60,6 +60,7 @@ void sepia_options_parse(struct sepia_options *opts, const char *cmdline,
 
 	memset(opts, 0, sizeof(*opts));
 	snprintf(opts->hostname, sizeof(opts->hostname), "sepia");
+	opts->adbd = true;
 
 	while (cmdline_next_word(&cursor, word, sizeof(word))) {
 		if (strncmp(word, "sepia.", 6) != 0)
@@ -89,6 +90,8 @@ void sepia_options_parse(struct sepia_options *opts, const char *cmdline,
 			opts->debug = parse_bool(value);
 		} else if (strcmp(key, "reboot") == 0) {
 			opts->reboot_after_run = parse_bool(value);
+		} else if (strcmp(key, "adbd") == 0) {
+			opts->adbd = !parse_false(value);
 		} else if (warn != NULL) {
 			warn(key);
 		}

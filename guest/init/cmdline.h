@@ -21,6 +21,8 @@ struct sepia_options {
 	bool debug;
 	/* sepia.reboot=1: after sepia.run, reboot instead of powering off. */
 	bool reboot_after_run;
+	/* sepia.adbd=0: no adb daemon (default: /sbin/adbd on vsock port 5555). */
+	bool adbd;
 };
 
 /* Fills *opts with defaults, then applies every `sepia.*` word of cmdline

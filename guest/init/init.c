@@ -242,13 +242,38 @@ static void declare_control_service(void)
 		svc->run = control_service_run;
 }
 
-/* The guest's long-running services, in start order. Later: adbd on vsock
- * port 5555, network set-up (udhcpc on eth0). */
+#define ADBD_PATH "/sbin/adbd"
+#define ADBD_KEYS_PATH "/etc/adb_keys"
+
+/* adbd on vsock port 5555 (the host's adb reaches it through sepia's vsock
+ * proxy). The reference guest is built unsecured; an /etc/adb_keys in the
+ * image (adbkey.pub lines) turns authentication on. */
+static void declare_adbd_service(void)
+{
+	struct service *svc;
+	unsigned int argc = 1;
+
+	if (!options.adbd || access(ADBD_PATH, X_OK) < 0)
+		return;
+	if (!(svc = add_service("adbd", SERVICE_EXIT_RESPAWN)))
+		return;
+	svc->argv[0] = ADBD_PATH;
+	if (access(ADBD_KEYS_PATH, R_OK) == 0) {
+		svc->argv[argc++] = "--keys";
+		svc->argv[argc++] = ADBD_KEYS_PATH;
+	}
+	if (options.debug)
+		svc->argv[argc++] = "--verbose";
+}
+
+/* The guest's long-running services, in start order. Later: network set-up
+ * (udhcpc on eth0). */
 static void declare_services(void)
 {
 	struct service *svc;
 
 	declare_control_service();
+	declare_adbd_service();
 
 	if (options.shell[0] != '\0' && (svc = add_service("shell", SERVICE_EXIT_RESPAWN))) {
 		svc->argv[0] = "/bin/sh";

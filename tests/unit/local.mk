@@ -106,3 +106,10 @@ tests_unit_test_bootdisk_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_bootdisk_LDADD = launcher/libsepialauncher.a images/libsepiaimages.a \
 	devices/libsepiavmm.a $(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/unit/test-bootdisk
+
+check_PROGRAMS += tests/unit/test-adbd
+tests_unit_test_adbd_SOURCES = tests/unit/test-adbd.c guest/adbd/adb_message.c \
+	guest/adbd/adb_message.h guest/adbd/adb_auth.c guest/adbd/adb_auth.h
+tests_unit_test_adbd_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_adbd_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/unit/test-adbd

@@ -1,0 +1,829 @@
+/* sepia adbd: a small adb daemon for sepia's reference guest.
+ *
+ * One process, one poll loop: it listens on vsock port 5555 (or, for tests
+ * on the host, on 127.0.0.1:PORT with --tcp), speaks the adb wire protocol
+ * (CNXN/AUTH/OPEN/OKAY/WRTE/CLSE, version 0x01000001) to each connection,
+ * and runs every stream's service in a child process (shell, exec, sync,
+ * reboot). Flow control is adb's: one WRTE per stream in flight until the
+ * peer's OKAY, and our OKAY only once the child has taken the bytes. */
+#include "adbd.h"
+#include "adb_auth.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <linux/vm_sockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define ADBD_VSOCK_PORT 5555
+#define ADBD_FEATURES "shell_v2,stat_v2,ls_v2,fixed_push_mkdir"
+#define ADBD_BANNER \
+	"device::ro.product.name=sepia;ro.product.model=sepia;ro.product.device=sepia;" \
+	"features=" ADBD_FEATURES
+/* Inbound messages may be as large as the biggest payload any adb offers. */
+#define ADBD_MAX_INBOUND (1024u * 1024u)
+/* Stop reading children while this much waits for the connection. */
+#define ADBD_OUT_HIGH_WATER (2u * 1024u * 1024u)
+
+struct conn {
+	struct conn *next;
+	int fd;
+	char name[64];
+	bool online;
+	bool dead;
+	uint32_t peer_version;
+	uint32_t max_payload; /* what we put in one message */
+	uint8_t token[ADB_AUTH_TOKEN_SIZE];
+	uint8_t *in;
+	size_t in_len;
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+	struct stream *streams;
+	uint32_t next_local_id;
+};
+
+static struct adbd_options options;
+static bool verbose;
+static struct adb_rsa_key *auth_keys;
+static int auth_key_count = -1; /* -1: no keys file, no authentication */
+static struct conn *conns;
+static int sigchld_pipe[2] = { -1, -1 };
+static uint8_t *scratch; /* one outgoing payload: shell header + data */
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("adbd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* ---- Connections: the outgoing queue -------------------------------------------- */
+
+static void conn_flush(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				say("%s: write failed: %s", c->name, strerror(errno));
+				c->dead = true;
+			}
+			break;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+}
+
+static void conn_send(struct conn *c, uint32_t cmd, uint32_t arg0, uint32_t arg1,
+		      const void *data, uint32_t len)
+{
+	size_t need = ADB_HEADER_SIZE + len;
+
+	if (c->dead)
+		return;
+	if (c->out_off > 0 && c->out_cap - c->out_len < need) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (c->out_cap - c->out_len < need) {
+		size_t cap = c->out_cap ? c->out_cap : 64 * 1024;
+		while (cap - c->out_len < need)
+			cap *= 2;
+		uint8_t *grown = realloc(c->out, cap);
+		if (grown == NULL) {
+			say("%s: out of memory", c->name);
+			c->dead = true;
+			return;
+		}
+		c->out = grown;
+		c->out_cap = cap;
+	}
+	adb_header_encode(c->out + c->out_len, cmd, arg0, arg1, len ? data : NULL, len);
+	if (len)
+		memcpy(c->out + c->out_len + ADB_HEADER_SIZE, data, len);
+	c->out_len += need;
+	conn_flush(c);
+}
+
+static size_t conn_backlog(const struct conn *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* ---- Streams ------------------------------------------------------------------- */
+
+static struct stream *stream_find(struct conn *c, uint32_t local_id)
+{
+	for (struct stream *st = c->streams; st != NULL; st = st->next)
+		if (st->local_id == local_id && !st->dead)
+			return st;
+	return NULL;
+}
+
+/* Ends the stream: its descriptors close, which the child sees as end of
+ * input, EPIPE on output or (a pty) a hangup. hangup: SIGHUP its process
+ * group too, for ends the client did not ask for in order (lost connection,
+ * protocol errors); after a client's CLSE the child may still be finishing
+ * with the last input it got (exec-in), so it is left to see end of file. */
+static void stream_end(struct stream *st, bool send_close, bool hangup)
+{
+	if (st->dead)
+		return;
+	if (send_close)
+		conn_send(st->conn, A_CLSE, st->local_id, st->remote_id, NULL, 0);
+	stream_close_input(st);
+	stream_close_output(st, &st->fd_out);
+	stream_close_output(st, &st->fd_err);
+	if (hangup && st->pid > 0 && !st->exited)
+		kill(-st->pid, SIGHUP);
+	st->dead = true;
+}
+
+static void stream_free(struct stream *st)
+{
+	free(st->in_buf);
+	free(st->pkt_buf);
+	free(st);
+}
+
+static bool append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *data, size_t n)
+{
+	if (*cap - *len < n) {
+		size_t c = *cap ? *cap : 4096;
+		while (c - *len < n)
+			c *= 2;
+		uint8_t *grown = realloc(*buf, c);
+		if (grown == NULL)
+			return false;
+		*buf = grown;
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	return true;
+}
+
+/* Writes what it can of in_buf to the child; sends the owed OKAY once all is taken. */
+static void stream_push_input(struct stream *st)
+{
+	while (st->fd_in >= 0 && st->in_off < st->in_len) {
+		ssize_t n = write(st->fd_in, st->in_buf + st->in_off, st->in_len - st->in_off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			/* The child stopped reading (EPIPE): what it did not take is dropped. */
+			stream_close_input(st);
+			break;
+		}
+		st->in_off += (size_t)n;
+	}
+	st->in_off = st->in_len = 0;
+	if (st->close_stdin_after) {
+		st->close_stdin_after = false;
+		stream_close_input(st);
+	}
+	if (st->peer_closed) {
+		stream_end(st, false, false);
+		return;
+	}
+	if (st->ack_owed) {
+		st->ack_owed = false;
+		conn_send(st->conn, A_OKAY, st->local_id, st->remote_id, NULL, 0);
+	}
+}
+
+static void stream_queue_input(struct stream *st, const uint8_t *data, size_t len)
+{
+	if (st->fd_in < 0)
+		return; /* nobody reads it any more */
+	if (!append(&st->in_buf, &st->in_len, &st->in_cap, data, len))
+		stream_end(st, true, true);
+}
+
+static void shell_v2_input(struct stream *st, const uint8_t *data, size_t len)
+{
+	if (!append(&st->pkt_buf, &st->pkt_len, &st->pkt_cap, data, len)) {
+		stream_end(st, true, true);
+		return;
+	}
+	size_t off = 0;
+	for (;;) {
+		uint8_t id;
+		const uint8_t *pd;
+		uint32_t pl;
+		long used = shell_packet_parse(st->pkt_buf + off, st->pkt_len - off, ADBD_MAX_INBOUND,
+					       &id, &pd, &pl);
+		if (used < 0) {
+			say("%s: stream %u: bad shell packet", st->conn->name, st->local_id);
+			stream_end(st, true, true);
+			return;
+		}
+		if (used == 0)
+			break;
+		off += (size_t)used;
+		switch (id) {
+		case SHELL_ID_STDIN:
+			stream_queue_input(st, pd, pl);
+			break;
+		case SHELL_ID_CLOSE_STDIN:
+			/* A pty has no half-close; the shell's own exit ends it. */
+			if (!st->pty)
+				st->close_stdin_after = true;
+			break;
+		case SHELL_ID_WINDOW_SIZE: {
+			unsigned short ws[4];
+			if (st->pty && st->fd_out >= 0 &&
+			    shell_parse_window_size((const char *)pd, strnlen((const char *)pd, pl), ws)) {
+				struct winsize w = { .ws_row = ws[0], .ws_col = ws[1],
+						     .ws_xpixel = ws[2], .ws_ypixel = ws[3] };
+				ioctl(st->fd_out, TIOCSWINSZ, &w);
+			}
+			break;
+		}
+		default:
+			break; /* ids the client should not send are ignored */
+		}
+		if (st->dead)
+			return;
+	}
+	memmove(st->pkt_buf, st->pkt_buf + off, st->pkt_len - off);
+	st->pkt_len -= off;
+}
+
+/* Reads one chunk of child output and sends it as one WRTE. */
+static void stream_read_output(struct stream *st, int *which)
+{
+	struct conn *c = st->conn;
+	size_t hdr = st->v2 ? SHELL_PACKET_HEADER : 0;
+	ssize_t n;
+
+	do
+		n = read(*which, scratch + hdr, c->max_payload - hdr);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		/* End of file; EIO is how a pty master says the last slave closed. */
+		stream_close_output(st, which);
+		return;
+	}
+	if (st->v2)
+		shell_packet_header(scratch, which == &st->fd_err ? SHELL_ID_STDERR : SHELL_ID_STDOUT,
+				    (uint32_t)n);
+	conn_send(c, A_WRTE, st->local_id, st->remote_id, scratch, (uint32_t)(hdr + (size_t)n));
+	st->write_pending = true;
+}
+
+/* After output ends: shell v2 reports the exit code, then the stream closes. */
+static void stream_maybe_finish(struct stream *st)
+{
+	if (st->dead || st->peer_closed || st->fd_out >= 0 || st->fd_err >= 0)
+		return;
+	if (st->v2) {
+		if (!st->exited || st->write_pending)
+			return;
+		uint8_t pkt[SHELL_PACKET_HEADER + 1];
+		shell_packet_header(pkt, SHELL_ID_EXIT, 1);
+		pkt[SHELL_PACKET_HEADER] = (uint8_t)st->exit_code;
+		conn_send(st->conn, A_WRTE, st->local_id, st->remote_id, pkt, sizeof(pkt));
+	}
+	stream_end(st, true, false);
+}
+
+static void reap_children(void)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (struct conn *c = conns; c != NULL; c = c->next) {
+			for (struct stream *st = c->streams; st != NULL; st = st->next) {
+				if (st->pid != pid)
+					continue;
+				st->exited = true;
+				st->exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
+								  : 128 + WTERMSIG(status);
+			}
+		}
+	}
+}
+
+/* ---- Messages from the client ---------------------------------------------------- */
+
+static void send_connect(struct conn *c)
+{
+	static const char banner[] = ADBD_BANNER;
+
+	c->online = true;
+	conn_send(c, A_CNXN, ADB_VERSION, ADB_MAX_PAYLOAD, banner, sizeof(banner) - 1);
+	say("%s: online (peer version %#x, max payload %u)", c->name, c->peer_version,
+	    c->max_payload);
+}
+
+static void send_auth_token(struct conn *c)
+{
+	if (getrandom(c->token, sizeof(c->token), 0) != (ssize_t)sizeof(c->token)) {
+		say("%s: no random token: %s", c->name, strerror(errno));
+		c->dead = true;
+		return;
+	}
+	conn_send(c, A_AUTH, ADB_AUTH_TOKEN, 0, c->token, sizeof(c->token));
+}
+
+static void handle_auth(struct conn *c, const struct adb_header *h, const uint8_t *data)
+{
+	if (auth_key_count < 0 || c->online)
+		return;
+	if (h->arg0 == ADB_AUTH_SIGNATURE) {
+		for (int i = 0; i < auth_key_count; i++) {
+			if (adb_rsa_verify(&auth_keys[i], c->token, sizeof(c->token), data,
+					   h->data_length)) {
+				say("%s: signature verified with key %d", c->name, i + 1);
+				send_connect(c);
+				return;
+			}
+		}
+		/* A fresh token for the client's next key. */
+		send_auth_token(c);
+	} else if (h->arg0 == ADB_AUTH_RSAPUBLICKEY) {
+		struct adb_rsa_key key;
+		if (adb_rsa_key_from_text((const char *)data, h->data_length, &key) == 0) {
+			for (int i = 0; i < auth_key_count; i++) {
+				if (adb_rsa_key_equal(&auth_keys[i], &key)) {
+					say("%s: offered public key is authorized", c->name);
+					send_connect(c);
+					return;
+				}
+			}
+		}
+		say("%s: refused an unknown public key (no way to ask a user here)", c->name);
+	}
+}
+
+static void handle_open(struct conn *c, const struct adb_header *h, const uint8_t *data)
+{
+	char name[1024];
+	size_t n = h->data_length < sizeof(name) - 1 ? h->data_length : sizeof(name) - 1;
+	struct adb_service_request req;
+	struct stream *st;
+	int err;
+
+	memcpy(name, data, n);
+	name[n] = '\0';
+	if (adb_service_parse(name, &req) < 0) {
+		say("%s: refused unknown service '%s'", c->name, name);
+		conn_send(c, A_CLSE, 0, h->arg0, NULL, 0);
+		return;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		conn_send(c, A_CLSE, 0, h->arg0, NULL, 0);
+		return;
+	}
+	st->conn = c;
+	st->remote_id = h->arg0;
+	st->local_id = c->next_local_id++;
+	st->fd_in = st->fd_out = st->fd_err = -1;
+	err = service_spawn(st, &req, &options);
+	if (err < 0) {
+		say("%s: cannot start '%s': %s", c->name, name, strerror(-err));
+		free(st);
+		conn_send(c, A_CLSE, 0, h->arg0, NULL, 0);
+		return;
+	}
+	st->next = c->streams;
+	c->streams = st;
+	if (verbose)
+		say("%s: stream %u: '%s' (pid %d)", c->name, st->local_id, name, (int)st->pid);
+	conn_send(c, A_OKAY, st->local_id, st->remote_id, NULL, 0);
+}
+
+static void handle_message(struct conn *c, const struct adb_header *h, const uint8_t *data)
+{
+	struct stream *st;
+
+	switch (h->command) {
+	case A_CNXN:
+		c->peer_version = h->arg0 < ADB_VERSION ? h->arg0 : ADB_VERSION;
+		c->max_payload = h->arg1 < ADB_MAX_PAYLOAD ? h->arg1 : ADB_MAX_PAYLOAD;
+		if (c->max_payload < 4096)
+			c->max_payload = 4096;
+		if (c->online) {
+			/* A reconnecting client: its old streams are gone. */
+			for (st = c->streams; st != NULL; st = st->next)
+				stream_end(st, false, true);
+			c->online = false;
+		}
+		if (auth_key_count < 0)
+			send_connect(c);
+		else
+			send_auth_token(c);
+		return;
+	case A_AUTH:
+		handle_auth(c, h, data);
+		return;
+	}
+	if (!c->online)
+		return; /* nothing but CNXN and AUTH before the connection is up */
+	switch (h->command) {
+	case A_OPEN:
+		handle_open(c, h, data);
+		break;
+	case A_OKAY:
+		if ((st = stream_find(c, h->arg1)) != NULL && st->remote_id == h->arg0) {
+			st->write_pending = false;
+			stream_maybe_finish(st);
+		}
+		break;
+	case A_WRTE:
+		if ((st = stream_find(c, h->arg1)) == NULL)
+			break;
+		if (st->v2)
+			shell_v2_input(st, data, h->data_length);
+		else
+			stream_queue_input(st, data, h->data_length);
+		if (st->dead)
+			break;
+		st->ack_owed = true;
+		stream_push_input(st);
+		break;
+	case A_CLSE:
+		/* Input the child has not taken yet still goes to it (exec-in's last
+		 * WRTE comes just before its CLSE); then the stream ends. */
+		if ((st = stream_find(c, h->arg1)) != NULL) {
+			st->peer_closed = true;
+			st->ack_owed = false;
+			stream_push_input(st);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void conn_read(struct conn *c)
+{
+	ssize_t n;
+
+	do
+		n = recv(c->fd, c->in + c->in_len, ADB_HEADER_SIZE + ADBD_MAX_INBOUND - c->in_len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	if (n <= 0) {
+		say("%s: disconnected", c->name);
+		c->dead = true;
+		return;
+	}
+	c->in_len += (size_t)n;
+
+	size_t off = 0;
+	while (!c->dead && c->in_len - off >= ADB_HEADER_SIZE) {
+		struct adb_header h;
+		int err = adb_header_decode(c->in + off, ADBD_MAX_INBOUND, &h);
+		if (err < 0) {
+			say("%s: %s message; closing the connection", c->name,
+			    err == -EMSGSIZE ? "oversized" : "malformed");
+			c->dead = true;
+			return;
+		}
+		if (c->in_len - off < ADB_HEADER_SIZE + h.data_length)
+			break;
+		const uint8_t *data = c->in + off + ADB_HEADER_SIZE;
+		if (adb_check_data(&h, h.command == A_CNXN ? h.arg0 : c->peer_version, data) < 0) {
+			say("%s: bad data checksum; closing the connection", c->name);
+			c->dead = true;
+			return;
+		}
+		handle_message(c, &h, data);
+		off += ADB_HEADER_SIZE + h.data_length;
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+}
+
+/* ---- Listening and the loop --------------------------------------------------------- */
+
+static void conn_accept(int listen_fd)
+{
+	struct sockaddr_storage addr;
+	socklen_t len = sizeof(addr);
+	int fd = accept4(listen_fd, (struct sockaddr *)&addr, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct conn *c;
+
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->in = malloc(ADB_HEADER_SIZE + ADBD_MAX_INBOUND)) == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->next_local_id = 1;
+	c->max_payload = 4096;
+	if (addr.ss_family == AF_VSOCK) {
+		const struct sockaddr_vm *vm = (const struct sockaddr_vm *)&addr;
+		snprintf(c->name, sizeof(c->name), "vsock:%u:%u", vm->svm_cid, vm->svm_port);
+	} else if (addr.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&addr;
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		snprintf(c->name, sizeof(c->name), "tcp:%s:%u", inet_ntoa(in->sin_addr),
+			 ntohs(in->sin_port));
+	} else {
+		snprintf(c->name, sizeof(c->name), "fd%d", fd);
+	}
+	c->next = conns;
+	conns = c;
+	say("%s: connected", c->name);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct stream *st = c->streams;
+
+	while (st != NULL) {
+		struct stream *next = st->next;
+		stream_end(st, false, true);
+		stream_free(st);
+		st = next;
+	}
+	close(c->fd);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+/* Frees what this iteration closed. */
+static void sweep(void)
+{
+	for (struct conn **cp = &conns; *cp != NULL;) {
+		struct conn *c = *cp;
+		if (c->dead) {
+			*cp = c->next;
+			conn_free(c);
+			continue;
+		}
+		for (struct stream **sp = &c->streams; *sp != NULL;) {
+			if ((*sp)->dead) {
+				struct stream *st = *sp;
+				*sp = st->next;
+				stream_free(st);
+			} else {
+				sp = &(*sp)->next;
+			}
+		}
+		cp = &c->next;
+	}
+}
+
+enum poll_what { POLL_LISTEN, POLL_SIGCHLD, POLL_CONN, POLL_STREAM_IN, POLL_STREAM_OUT,
+		 POLL_STREAM_ERR };
+struct poll_ref {
+	enum poll_what what;
+	struct conn *conn;
+	struct stream *stream;
+};
+
+static void on_sigchld(int sig)
+{
+	int saved = errno;
+	char b = 0;
+
+	(void)sig;
+	if (write(sigchld_pipe[1], &b, 1) < 0) {
+		/* full pipe: a wakeup is pending anyway */
+	}
+	errno = saved;
+}
+
+static int listen_on(int tcp_port, unsigned int vsock_port)
+{
+	int fd, one = 1;
+
+	if (tcp_port > 0) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)tcp_port),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0)
+			return -errno;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 8) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		say("listening on tcp 127.0.0.1:%d", tcp_port);
+		return fd;
+	}
+	struct sockaddr_vm v = { .svm_family = AF_VSOCK, .svm_port = vsock_port,
+				 .svm_cid = VMADDR_CID_ANY };
+	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&v, sizeof(v)) < 0 || listen(fd, 8) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	say("listening on vsock port %u", vsock_port);
+	return fd;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: adbd [--vsock-port N] [--tcp PORT] [--keys FILE] [--allow-reboot]\n"
+		"  --vsock-port N  listen on AF_VSOCK port N, any CID (default %d)\n"
+		"  --tcp PORT      listen on 127.0.0.1:PORT instead (testing on a host);\n"
+		"                  the reboot: service is then refused unless --allow-reboot\n"
+		"  --keys FILE     require adb authentication against these adbkey.pub lines\n"
+		"  --verbose       a line per stream opened\n",
+		ADBD_VSOCK_PORT);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "tcp", required_argument, NULL, 't' },
+		{ "vsock-port", required_argument, NULL, 'v' },
+		{ "keys", required_argument, NULL, 'k' },
+		{ "allow-reboot", no_argument, NULL, 'r' },
+		{ "verbose", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int tcp_port = 0, opt, listen_fd;
+	unsigned int vsock_port = ADBD_VSOCK_PORT;
+	const char *keys_path = NULL;
+	bool allow_reboot = false;
+
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 't': tcp_port = atoi(optarg); break;
+		case 'v': vsock_port = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'k': keys_path = optarg; break;
+		case 'r': allow_reboot = true; break;
+		case 'V': verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || tcp_port < 0 || tcp_port > 65535) {
+		usage(stderr);
+		return 2;
+	}
+	options.allow_reboot = allow_reboot || tcp_port == 0;
+	options.verbose = verbose;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+
+	if (keys_path != NULL) {
+		auth_key_count = adb_keys_load(keys_path, &auth_keys);
+		if (auth_key_count < 0) {
+			say("cannot read keys file %s: %s", keys_path, strerror(-auth_key_count));
+			return 1;
+		}
+		say("authentication on: %d key(s) from %s", auth_key_count, keys_path);
+	}
+	scratch = malloc(ADB_MAX_PAYLOAD);
+	if (scratch == NULL || pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		say("cannot set up: %s", strerror(errno));
+		return 1;
+	}
+	struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	listen_fd = listen_on(tcp_port, vsock_port);
+	/* A guest without a vsock transport yet: wait for one rather than have
+	 * init respawn us every second. */
+	for (unsigned int tries = 0; listen_fd < 0 && tcp_port == 0; tries++) {
+		if (tries == 0)
+			say("cannot listen on vsock port %u: %s; retrying every 10 s", vsock_port,
+			    strerror(-listen_fd));
+		sleep(10);
+		listen_fd = listen_on(tcp_port, vsock_port);
+	}
+	if (listen_fd < 0) {
+		say("cannot listen on tcp port %d: %s", tcp_port, strerror(-listen_fd));
+		return 1;
+	}
+
+	struct pollfd *pfds = NULL;
+	struct poll_ref *refs = NULL;
+	size_t cap = 0;
+
+	for (;;) {
+		size_t n = 0;
+
+#define ADD(fd_, ev_, what_, c_, s_)                                                    \
+	do {                                                                            \
+		if (n == cap) {                                                         \
+			cap = cap ? cap * 2 : 64;                                       \
+			pfds = realloc(pfds, cap * sizeof(*pfds));                      \
+			refs = realloc(refs, cap * sizeof(*refs));                      \
+			if (pfds == NULL || refs == NULL) {                             \
+				say("out of memory");                                   \
+				return 1;                                               \
+			}                                                               \
+		}                                                                       \
+		pfds[n] = (struct pollfd){ .fd = (fd_), .events = (ev_) };             \
+		refs[n++] = (struct poll_ref){ (what_), (c_), (s_) };                   \
+	} while (0)
+
+		ADD(listen_fd, POLLIN, POLL_LISTEN, NULL, NULL);
+		ADD(sigchld_pipe[0], POLLIN, POLL_SIGCHLD, NULL, NULL);
+		for (struct conn *c = conns; c != NULL; c = c->next) {
+			ADD(c->fd, POLLIN | (conn_backlog(c) ? POLLOUT : 0), POLL_CONN, c, NULL);
+			bool room = conn_backlog(c) < ADBD_OUT_HIGH_WATER;
+			for (struct stream *st = c->streams; st != NULL; st = st->next) {
+				if (st->in_off < st->in_len && st->fd_in >= 0)
+					ADD(st->fd_in, POLLOUT, POLL_STREAM_IN, c, st);
+				if (!st->write_pending && !st->peer_closed && room) {
+					if (st->fd_out >= 0)
+						ADD(st->fd_out, POLLIN, POLL_STREAM_OUT, c, st);
+					if (st->fd_err >= 0)
+						ADD(st->fd_err, POLLIN, POLL_STREAM_ERR, c, st);
+				}
+			}
+		}
+#undef ADD
+		if (poll(pfds, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			say("poll: %s", strerror(errno));
+			return 1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct poll_ref *r = &refs[i];
+			short ev = pfds[i].revents;
+
+			if (ev == 0)
+				continue;
+			if ((r->conn && r->conn->dead) || (r->stream && r->stream->dead))
+				continue;
+			switch (r->what) {
+			case POLL_LISTEN:
+				conn_accept(listen_fd);
+				break;
+			case POLL_SIGCHLD: {
+				char drain[64];
+				while (read(sigchld_pipe[0], drain, sizeof(drain)) > 0)
+					;
+				reap_children();
+				break;
+			}
+			case POLL_CONN:
+				if (ev & POLLOUT)
+					conn_flush(r->conn);
+				if (ev & (POLLIN | POLLHUP | POLLERR))
+					conn_read(r->conn);
+				break;
+			case POLL_STREAM_IN:
+				if (ev & (POLLERR | POLLHUP) && !(ev & POLLOUT))
+					stream_close_input(r->stream);
+				stream_push_input(r->stream);
+				break;
+			case POLL_STREAM_OUT:
+				/* One WRTE per round trip: the other output waits its turn. */
+				if (!r->stream->write_pending)
+					stream_read_output(r->stream, &r->stream->fd_out);
+				break;
+			case POLL_STREAM_ERR:
+				if (!r->stream->write_pending)
+					stream_read_output(r->stream, &r->stream->fd_err);
+				break;
+			}
+		}
+		for (struct conn *c = conns; c != NULL; c = c->next)
+			for (struct stream *st = c->streams; st != NULL; st = st->next)
+				stream_maybe_finish(st); /* SIGCHLD wakes the loop for exits */
+		sweep();
+	}
+}

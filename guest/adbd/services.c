@@ -1,0 +1,253 @@
+/* sepia adbd: the processes behind streams (shell, exec, sync, reboot). */
+#include "adbd.h"
+#include "sync_service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define SHELL_PATH "/bin/sh"
+
+void stream_close_input(struct stream *st)
+{
+	if (st->fd_in < 0)
+		return;
+	if (st->fd_in == st->fd_out)
+		shutdown(st->fd_in, SHUT_WR); /* a socket: half-close; a pty: no-op */
+	else
+		close(st->fd_in);
+	st->fd_in = -1;
+}
+
+void stream_close_output(struct stream *st, int *which)
+{
+	int fd = *which;
+
+	if (fd < 0)
+		return;
+	if (fd == st->fd_in)
+		st->fd_in = -1;
+	close(fd);
+	*which = -1;
+}
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* In a child: signals as a fresh process has them. */
+static void child_reset_signals(void)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+/* In a child: the descriptors of every other stream and connection go. */
+static void child_close_other_fds(int keep)
+{
+	if (keep > 3)
+		close_range(3, (unsigned int)keep - 1, 0);
+	close_range((unsigned int)(keep < 3 ? 3 : keep + 1), ~0u, 0);
+}
+
+static void exec_shell(const struct adb_service_request *req, bool pty)
+{
+	const char *term = req->term[0] != '\0' ? req->term : (pty ? "xterm" : "dumb");
+
+	setenv("TERM", term, 1);
+	if (getenv("PATH") == NULL)
+		setenv("PATH", "/sbin:/bin:/usr/sbin:/usr/bin", 1);
+	if (getenv("HOME") == NULL)
+		setenv("HOME", "/", 1);
+	if (chdir("/") < 0)
+		_exit(126);
+	if (req->arg[0] == '\0')
+		execl(SHELL_PATH, "-sh", (char *)NULL); /* a login shell reads /etc/profile */
+	else
+		execl(SHELL_PATH, "sh", "-c", req->arg, (char *)NULL);
+	dprintf(STDERR_FILENO, "adbd: cannot run %s: %s\n", SHELL_PATH, strerror(errno));
+	_exit(127);
+}
+
+static int spawn_pty_shell(struct stream *st, const struct adb_service_request *req)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	char *slave_name;
+	pid_t pid;
+
+	if (master < 0)
+		return -errno;
+	if (grantpt(master) < 0 || unlockpt(master) < 0 || (slave_name = ptsname(master)) == NULL) {
+		int err = errno;
+		close(master);
+		return -err;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(master);
+		return -err;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		setsid();
+		int slave = open(slave_name, O_RDWR);
+		if (slave < 0)
+			_exit(126);
+		ioctl(slave, TIOCSCTTY, 0);
+		dup2(slave, STDIN_FILENO);
+		dup2(slave, STDOUT_FILENO);
+		dup2(slave, STDERR_FILENO);
+		child_close_other_fds(-1);
+		exec_shell(req, true);
+	}
+	set_nonblock(master);
+	st->pty = true;
+	st->fd_in = st->fd_out = master;
+	st->fd_err = -1;
+	st->pid = pid;
+	return 0;
+}
+
+/* Shell v2 without a tty: three pipes, so stderr stays apart. */
+static int spawn_pipe_shell(struct stream *st, const struct adb_service_request *req)
+{
+	int in[2], out[2], err_pipe[2];
+	pid_t pid;
+
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(in[0]), close(in[1]);
+		return -e;
+	}
+	if (pipe2(err_pipe, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+		return -e;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+		close(err_pipe[0]), close(err_pipe[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		setsid();
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err_pipe[1], STDERR_FILENO);
+		child_close_other_fds(-1);
+		exec_shell(req, false);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err_pipe[1]);
+	/* Bigger pipes, bigger WRTEs: fewer round trips for each OKAY. Best effort. */
+	fcntl(out[0], F_SETPIPE_SZ, 1024 * 1024);
+	fcntl(in[1], F_SETPIPE_SZ, 1024 * 1024);
+	set_nonblock(in[1]);
+	set_nonblock(out[0]);
+	set_nonblock(err_pipe[0]);
+	st->fd_in = in[1];
+	st->fd_out = out[0];
+	st->fd_err = err_pipe[0];
+	st->pid = pid;
+	return 0;
+}
+
+/* One socket for stdin and stdout (stderr joins stdout): the raw shell:,
+ * exec: and the services run in-process after fork (sync, reboot). */
+static int spawn_socket_child(struct stream *st, const struct adb_service_request *req,
+			      int (*run)(int fd, bool verbose), bool verbose)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]), close(sv[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		child_reset_signals();
+		setsid();
+		if (run != NULL) {
+			child_close_other_fds(sv[1]);
+			_exit(run(sv[1], verbose));
+		}
+		dup2(sv[1], STDIN_FILENO);
+		dup2(sv[1], STDOUT_FILENO);
+		dup2(sv[1], STDERR_FILENO);
+		child_close_other_fds(-1);
+		exec_shell(req, false);
+	}
+	close(sv[1]);
+	set_nonblock(sv[0]);
+	st->fd_in = st->fd_out = sv[0];
+	st->fd_err = -1;
+	st->pid = pid;
+	return 0;
+}
+
+static int reboot_run(int fd, bool verbose)
+{
+	(void)fd;
+	(void)verbose;
+	sync();
+	/* busybox's reboot signals PID 1 (SIGTERM), which sepia's init takes as reboot. */
+	execlp("reboot", "reboot", (char *)NULL);
+	return kill(1, SIGTERM) == 0 ? 0 : 1;
+}
+
+int service_spawn(struct stream *st, const struct adb_service_request *req,
+		  const struct adbd_options *opts)
+{
+	bool pty;
+
+	switch (req->kind) {
+	case ADB_SERVICE_SYNC:
+		return spawn_socket_child(st, req, sync_service_run, opts->verbose);
+	case ADB_SERVICE_REBOOT:
+		if (!opts->allow_reboot)
+			return -EPERM;
+		return spawn_socket_child(st, req, reboot_run, false);
+	case ADB_SERVICE_EXEC:
+		return spawn_socket_child(st, req, NULL, false);
+	case ADB_SERVICE_SHELL:
+		pty = req->tty == SHELL_TTY_PTY ||
+		      (req->tty == SHELL_TTY_DEFAULT && req->arg[0] == '\0');
+		st->v2 = req->shell_v2;
+		if (pty)
+			return spawn_pty_shell(st, req);
+		if (req->shell_v2)
+			return spawn_pipe_shell(st, req);
+		return spawn_socket_child(st, req, NULL, false);
+	default:
+		return -ENOENT;
+	}
+}
