@@ -192,8 +192,7 @@ static void start_adb(Monitor *m)
         }
         mlog(m, "adb proxy started (pid %d): %s -> vsock port 5555", (int)helper_child_pid(m->adb_proxy), serial);
     }
-    if (m->adb_connected)
-        return;
+    /* Also after each reboot: the server may have dropped the device while it was down. */
     g_autofree char *msg = NULL;
     if (adb_server_host_request("connect", serial, &msg, &err)) {
         m->adb_connected = true;

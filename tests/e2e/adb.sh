@@ -1,0 +1,75 @@
+#!/bin/bash
+# End to end: the real adb client (Debian's adb package) reaches a device launched with
+# launch_cvd --daemon on 127.0.0.1:6520, through the monitor's adb proxy, sepia-vmm's user-space
+# virtio-vsock and the reference guest's adbd on vsock port 5555. The test runs its own adb
+# server on a private port, started before the launch, so that launch_cvd's monitor tells it
+# about the device as Cuttlefish's adb_connector does.
+set -u
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+B=$top_builddir
+
+skip() { echo "1..0 # SKIP $1"; exit 77; }
+[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
+for p in launch_cvd run_cvd stop_cvd cvd_status sepia-vmm sepia-vsock-proxy; do [ -x "$B/$p" ] || skip "$p not built"; done
+[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images (make guest-android)"
+command -v adb >/dev/null || skip "the adb client is not installed (Debian package adb)"
+
+work=$(mktemp -d /tmp/sepia-adb.XXXXXX)
+export HOME=$work/home
+mkdir -p "$HOME"
+# A private adb server: a free port of our own, so no other adb server is disturbed.
+export ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; adb kill-server >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+n=0
+check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+note() { sed 's/^/# /' "$@"; }
+serial=127.0.0.1:6520
+inst=$HOME/cuttlefish/instances/cvd-1
+
+adb start-server >/dev/null 2>&1
+"$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 > "$work/launch.out" 2> "$work/launch.err"
+rc=$?
+check "[ $rc = 0 ]" "launch_cvd --daemon boots the reference guest"
+[ $rc = 0 ] || { note "$work/launch.err"; note "$inst/logs/launcher.log"; }
+check "grep -q 'adb proxy started' '$inst/logs/launcher.log' && grep -q 'adb server: ' '$inst/logs/launcher.log'" \
+	"the monitor starts the adb proxy and tells the running adb server"
+for i in $(seq 1 30); do adb devices | grep -q "^$serial[[:space:]]*device" && break; sleep 1; done
+adb devices > "$work/devices"
+note "$work/devices"
+check "grep -q '^$serial[[:space:]]*device\$' '$work/devices'" "adb devices lists $serial as device without a manual connect"
+adb connect "$serial" > "$work/connect" 2>&1
+check "grep -q 'connected to $serial' '$work/connect'" "adb connect $serial says connected"
+"$B/cvd_status" --print > "$work/status.json"
+check "grep -q '\"adb_serial\": \"$serial\"' '$work/status.json'" "cvd_status shows the adb serial"
+check "[ \"\$(adb -s $serial shell echo hello-sepia)\" = hello-sepia ]" "adb shell echo round-trips"
+adb -s "$serial" shell false; rc=$?
+check "[ $rc = 1 ]" "adb shell false returns status 1"
+adb -s "$serial" shell 'exit 7'; rc=$?
+check "[ $rc = 7 ]" "adb shell 'exit 7' returns status 7"
+head -c $((20 << 20)) /dev/urandom > "$work/big"
+s=$(date +%s.%N)
+adb -s "$serial" push "$work/big" /tmp/big > "$work/push" 2>&1; rc=$?
+note "$work/push"
+check "[ $rc = 0 ]" "adb push of a 20 MiB file"
+adb -s "$serial" pull /tmp/big "$work/big.back" > "$work/pull" 2>&1
+note "$work/pull"
+echo "# push + pull of 20 MiB: $(echo "$(date +%s.%N) - $s" | bc) s"
+check "[ \"\$(sha256sum < '$work/big')\" = \"\$(sha256sum < '$work/big.back')\" ]" "adb pull gives back the same SHA-256"
+for k in 1 2 3 4; do (adb -s "$serial" shell "echo shell-$k; sleep 1; echo done-$k" > "$work/par$k" 2>&1) & done
+wait
+check "for k in 1 2 3 4; do grep -q shell-\$k '$work/par'\$k && grep -q done-\$k '$work/par'\$k || exit 1; done" "four adb shells in parallel"
+boots_before=$(grep -c 'guest boot completed' "$inst/logs/launcher.log")
+adb -s "$serial" reboot > /dev/null 2>&1
+for i in $(seq 1 300); do [ "$(grep -c 'guest boot completed' "$inst/logs/launcher.log")" -gt "$boots_before" ] && break; sleep 1; done
+check "grep -q 'the guest rebooted' '$inst/logs/launcher.log'" "adb reboot reboots the guest through the bootloader step"
+for i in $(seq 1 60); do [ "$(timeout 10 adb -s "$serial" shell echo back 2>/dev/null)" = back ] && break; adb connect "$serial" >/dev/null 2>&1; sleep 1; done
+check "[ \"\$(timeout 20 adb -s $serial shell echo back)\" = back ]" "adb reaches the device again after the reboot"
+"$B/stop_cvd" > /dev/null 2>&1
+s=$(date +%s)
+timeout 60 adb -s "$serial" shell true > /dev/null 2>&1; rc=$?
+check "[ $rc != 0 ] && [ $rc != 124 ]" "after stop_cvd, adb shell fails at once instead of hanging ($(($(date +%s) - s)) s)"
+adb devices > "$work/devices2"
+note "$work/devices2"
+check "! grep -q '^$serial[[:space:]]*device\$' '$work/devices2'" "the device is no longer listed as device"
+echo "1..$n"
