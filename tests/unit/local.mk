@@ -113,3 +113,11 @@ tests_unit_test_adbd_SOURCES = tests/unit/test-adbd.c guest/adbd/adb_message.c \
 tests_unit_test_adbd_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_adbd_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/unit/test-adbd
+
+# The launcher's flags, instance selection, control framing and status JSON.
+check_PROGRAMS += tests/unit/test-launcher
+tests_unit_test_launcher_SOURCES = tests/unit/test-launcher.c
+tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
+tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
+TESTS += tests/unit/test-launcher
