@@ -23,9 +23,8 @@ GBytes *control_recv(int fd, int timeout_ms, const char *peer, GError **error);
 int control_listen(const char *path, GError **error);
 
 /* Connects to the monitor at socket_path, sends the command and waits up to timeout_ms for the
- * answer. A monitor that is not there (no socket, connection refused) is G_IO_ERROR_NOT_FOUND /
- * G_IO_ERROR_CONNECTION_REFUSED under LAUNCHER_ERROR codes ECONNREFUSED; a refusal (!ok) is
- * returned as the response itself. */
+ * answer. No monitor there (no socket file, or nobody listening) is the error LAUNCHER_ERROR /
+ * ECONNREFUSED; no answer in time is ETIMEDOUT. A refusal (!ok) is returned as the response. */
 ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__Command command,
                               guint32 guest_timeout_s, int timeout_ms, GError **error);
 void control_response_free(ControlResponse *resp);
