@@ -172,13 +172,18 @@ static void status_bridge(Hostres *h, const Bridge *b)
 	g_autofree gchar *cidr = g_strdup_printf("%s.1/24", b->prefix);
 	g_autofree gchar *what = g_strdup_printf("bridge %s %s", b->name, cidr);
 	status_link(h, what, b->name, "bridge", NULL, cidr);
-	g_autofree gchar *pid_file = hostres_dnsmasq_pid_file(b->name, h->run_dir);
-	g_autofree gchar *dwhat = g_strdup_printf("dnsmasq for %s (%s)", b->name, pid_file);
+	g_autofree gchar *dwhat = g_strdup_printf("dnsmasq for %s", b->name);
 	g_autoptr(GError) error = NULL;
-	if (hostres_dnsmasq_pid(b->name, h->run_dir, &error) > 0)
-		report(h, TRUE, dwhat, NULL);
-	else
-		report_error(h, dwhat, error);
+	int pid = hostres_dnsmasq_pid(b->name, h->run_dir, &error);
+	if (pid > 0) {
+		g_autofree gchar *pid_file = hostres_dnsmasq_pid_file(b->name, h->run_dir);
+		g_autofree gchar *line = g_strdup_printf("%s (pid %d, %s)", dwhat, pid, pid_file);
+		report(h, TRUE, line, NULL);
+	} else {
+		/* The message starts with dwhat already. */
+		h->missing++;
+		printf("%-8s %s\n", "missing", error->message);
+	}
 }
 
 static void status_tap(Hostres *h, char kind, guint n, const char *master)
