@@ -46,7 +46,7 @@ deb: package-dist
 		{ echo "deb: packaging/debian/changelog's first entry is not version $(PACKAGE_VERSION)" >&2; exit 1; }
 	rm -rf $(PKG_DIR)/deb && $(MKDIR_P) $(PKG_DIR)/deb
 	cd $(PKG_DIR)/deb && tar xzf $(PKG_DIR)/$(distdir).tar.gz && cp -R $(distdir)/packaging/debian $(distdir)/debian
-	cd $(PKG_DIR)/deb/$(distdir) && dpkg-buildpackage -b -us -uc > ../build.log 2>&1 || \
+	cd $(PKG_DIR)/deb/$(distdir) && dpkg-buildpackage -b -us -uc -Jauto > ../build.log 2>&1 || \
 		{ tail -40 ../build.log >&2; echo "deb: dpkg-buildpackage failed, log in $(PKG_DIR)/deb/build.log" >&2; exit 1; }
 	cp $(PKG_DIR)/deb/$(DEB_FILE) $(abs_builddir)/$(DEB_FILE)
 	@echo "deb: $(abs_builddir)/$(DEB_FILE)"
@@ -72,3 +72,8 @@ clean-packages:
 # on the unit.
 TESTS += tests/e2e/packages.sh tests/e2e/systemd-unit.sh
 EXTRA_DIST += tests/e2e/packages.sh tests/e2e/systemd-unit.sh
+
+# What the packages must carry: every installed program (tests/e2e/packages.sh asks for the list).
+print-bin-programs:
+	@echo $(bin_PROGRAMS)
+.PHONY: print-bin-programs
