@@ -110,8 +110,8 @@ gboolean hostres_dnsmasq_start(const char *bridge, const char *prefix24, gchar *
 	g_ptr_array_add(argv, g_strdup("--dhcp-authoritative"));
 	g_ptr_array_add(argv, g_strdup_printf("--pid-file=%s", pid_file));
 	g_ptr_array_add(argv, g_strdup_printf("--dhcp-leasefile=%s", lease_file));
-	/* The lease and pid files live in run_dir, which is root's: dnsmasq stays root to rewrite them. */
-	g_ptr_array_add(argv, g_strdup("--user=root"));
+	/* No --user: dnsmasq opens the lease file and writes the pid file as root, then drops to its
+	 * unprivileged default user and keeps rewriting the lease file through the fd it holds. */
 	for (int i = 0; dns_servers && dns_servers[i]; i++)
 		g_ptr_array_add(argv, g_strdup_printf("--server=%s", dns_servers[i]));
 	g_ptr_array_add(argv, NULL);

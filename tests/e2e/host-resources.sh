@@ -106,7 +106,8 @@ check "[ $rc = 0 ] && grep -q '^$((3 * accounts + 6)) present, 0 missing' '$work
 note "$work/status.out"
 
 # ---- start again: harmless
-state() { in_ns ip -o link show | grep cvd- | sed 's/ state [A-Z]*//'; in_ns ip -4 -o addr show | grep cvd- | awk '{print $2, $4}'; cat "$work"/run/*.pid; }
+# (carrier comes and goes on a bridge without active ports: not part of the state compared)
+state() { in_ns ip -o link show | grep cvd- | sed 's/ state [A-Z]*//; s/NO-CARRIER,//'; in_ns ip -4 -o addr show | grep cvd- | awk '{print $2, $4}'; cat "$work"/run/*.pid; }
 state > "$work/state1"
 hr start > "$work/start2.out" 2>&1; rc=$?
 state > "$work/state2"
@@ -115,6 +116,16 @@ diff "$work/state1" "$work/state2" | note
 check "cmp -s '$work/state1' '$work/state2'" "start again changes no link, address or dnsmasq"
 check "[ \$(in_ns nft list tables | grep -c sepia) = 1 ] && [ \$(in_ns nft list table ip sepia | grep -c masquerade) = 1 ]" "start again leaves one table with one rule"
 check "[ \$(pgrep -f -- '--pid-file=$work/run/' | wc -l) = 2 ]" "still exactly two dnsmasq"
+
+# ---- a dnsmasq that died: status names it, start brings it back; it runs unprivileged
+wpid=$(cat "$work/run/dnsmasq-cvd-wbr.pid")
+wuser=$(ps -o user= -p "$wpid")
+check "[ -n '$wuser' ] && [ '$wuser' != root ]" "dnsmasq dropped root (runs as $wuser)"
+kill "$wpid"; for i in $(seq 1 50); do kill -0 "$wpid" 2>/dev/null || break; sleep 0.1; done
+hr status > "$work/status3.out"; rc=$?
+check "[ $rc = 1 ] && grep -q '^missing  dnsmasq for cvd-wbr: pid $wpid from .* is not running' '$work/status3.out' && grep -q '^$((3 * accounts + 5)) present, 1 missing' '$work/status3.out'" "status after dnsmasq for cvd-wbr died exits 1 naming it alone"
+hr start > /dev/null 2>&1; rc=$?
+check "[ $rc = 0 ] && dnsmasq_ok cvd-wbr && [ \"\$(cat '$work/run/dnsmasq-cvd-wbr.pid')\" != $wpid ] && hr status > /dev/null" "start brings it back, everything present again"
 
 # ---- DHCP: a client namespace joined to cvd-ebr through a veth
 if command -v busybox >/dev/null 2>&1 && busybox udhcpc --help >/dev/null 2>&1; then

@@ -19,7 +19,7 @@ check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok 
 skipcheck() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
 note() { sed 's/^/# /' "$@"; }
 version=$(sed -n 's/^PACKAGE_VERSION = //p' "$B/Makefile")
-programs=$(make -s -C "$B" print-bin-programs)
+programs=$(MAKEFLAGS= make -s --no-print-directory -C "$B" print-bin-programs)
 files_etc="/etc/default/sepia-host-resources /etc/modules-load.d/sepia.conf
 	/etc/NetworkManager/conf.d/sepia-unmanaged.conf /etc/security/limits.d/sepia.conf"
 
