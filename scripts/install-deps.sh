@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs what sepia needs to build and test: apt on Debian/Ubuntu, dnf on CentOS/Fedora.
 # Run as root. Idempotent: packages already present are left alone.
+# dnsmasq-base (not dnsmasq) on Debian: sepia-host-resources runs its own dnsmasq per bridge and
+# needs no system-wide dnsmasq service. dpkg-dev/debhelper/rpm build the packages (make deb, make rpm).
 set -eu
 
 DEBIAN_PACKAGES="
@@ -8,7 +10,9 @@ DEBIAN_PACKAGES="
   libglib2.0-dev zlib1g-dev libnl-3-dev libnl-route-3-dev libprotobuf-c-dev protobuf-c-compiler
   libvirglrenderer-dev
   linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
-  e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb dnsmasq iproute2 procps patch fdisk
+  e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb procps patch fdisk
+  dnsmasq-base iproute2 nftables systemd
+  dpkg-dev debhelper rpm
   android-sdk-libsparse-utils python3
   linux-image-cloud-amd64
 "
@@ -16,7 +20,8 @@ RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers
   glib2-devel zlib-devel libnl3-devel protobuf-c-devel protobuf-c-compiler virglrenderer-devel
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
-  qemu-kvm qemu-img android-tools dnsmasq iproute procps-ng patch util-linux python3
+  qemu-kvm qemu-img android-tools procps-ng patch util-linux python3
+  dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros
 "
 
 if [ "$(id -u)" -ne 0 ]; then
