@@ -36,7 +36,8 @@ FUZZ_TARGETS = tests/fuzz/fuzz-bootimg tests/fuzz/fuzz-vendorboot tests/fuzz/fuz
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/make-seeds.sh tests/fuzz/fuzz-common.h \
 	tests/fuzz/fuzz-bootimg.c tests/fuzz/fuzz-vendorboot.c tests/fuzz/fuzz-sparse.c \
 	tests/fuzz/fuzz-vbmeta.c tests/fuzz/fuzz-qcow2.c tests/fuzz/fuzz-vmdk.c \
-	tests/fuzz/fuzz-manifest.c tests/fuzz/fuzz-abmisc.c tests/fuzz/fuzz-gpt.c
+	tests/fuzz/fuzz-manifest.c tests/fuzz/fuzz-abmisc.c tests/fuzz/fuzz-gpt.c \
+	tests/fuzz/regressions/qcow2/refcount-block-with-refcount-0.qcow2
 CLEANFILES += $(FUZZ_TARGETS)
 FUZZ_HDR = $(srcdir)/tests/fuzz/fuzz-common.h
 
@@ -80,7 +81,7 @@ fuzz-run: fuzz
 	for t in $(FUZZ_NAMES); do \
 	  case $$t in \
 	  bootimg|vendorboot|sparse|vbmeta|qcow2) max=65536;; vmdk|manifest) max=4096;; \
-	  abmisc) max=64;; gpt) max=16384;; esac; \
+	  abmisc) max=64;; gpt) max=32768;; esac; \
 	  mkdir -p tests/fuzz/corpus-$$t; \
 	  echo "== fuzz-$$t: $(FUZZ_RUNS) runs, max_len $$max"; \
 	  nice -n 19 tests/fuzz/fuzz-$$t -runs=$(FUZZ_RUNS) -max_len=$$max -rss_limit_mb=2048 \

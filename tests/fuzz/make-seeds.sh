@@ -86,6 +86,9 @@ if command -v qemu-img > /dev/null; then
             "$q/data.qcow2" > /dev/null
     fi
 fi
+# Inputs that once found bugs (see README.md), kept as seeds.
+here=$(dirname "$0")
+cp "$here"/regressions/qcow2/* "$out/qcow2/"
 # GPT: sfdisk's table (128 entries) with misc first, cut to the first 32 KiB the target reads.
 if command -v sfdisk > /dev/null; then
     truncate -s 1M "$tmp/gpt.img"
