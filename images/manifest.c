@@ -120,7 +120,19 @@ char *manifest_sha256_file(const char *path, GError **error)
     return hex;
 }
 
-/* Fills size/mtime/sha256, from the cache when size and mtime match. */
+/* A cached digest is used only if it looks like one: the cache is a file on disk, and a
+ * corrupt entry would otherwise go into manifest.json as the image's SHA-256. */
+static bool is_sha256_hex(const char *s)
+{
+    gsize n = 0;
+    for (; s[n]; n++)
+        if (!g_ascii_isdigit(s[n]) && !(s[n] >= 'a' && s[n] <= 'f'))
+            return false;
+    return n == 64;
+}
+
+/* Fills size/mtime/sha256, from the cache when size and mtime match and the cached digest is
+ * 64 lowercase hex digits. */
 static bool hash_entry(Manifest *m, ManifestEntry *e, GError **error)
 {
     struct stat st;
@@ -137,7 +149,7 @@ static bool hash_entry(Manifest *m, ManifestEntry *e, GError **error)
     guint64 csize = g_key_file_get_uint64(m->old_cache, group, "size", NULL);
     gint64 cmtime = g_key_file_get_int64(m->old_cache, group, "mtime_ns", NULL);
     if (cpath && csum && !strcmp(cpath, e->path) && csize == e->size && cmtime == e->mtime_ns &&
-        strlen(csum) == 64) {
+        is_sha256_hex(csum)) {
         e->sha256 = g_steal_pointer(&csum);
     } else {
         e->sha256 = manifest_sha256_file(e->path, error);

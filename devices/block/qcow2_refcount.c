@@ -250,6 +250,26 @@ static int ensure_block(struct qcow2 *q, uint64_t idx)
 	return 0;
 }
 
+/* Whether the cluster at off is the header, part of the L1 or refcount table, a refcount
+ * block or an L2 table: a corrupt image can give any of them refcount 0, and handing one out
+ * as a new cluster would let guest data and metadata overwrite each other (fuzz-qcow2 found
+ * a refcount block handed out so). The scans are over the in-memory tables, once per
+ * allocated cluster. */
+static bool holds_metadata(struct qcow2 *q, uint64_t off)
+{
+	uint64_t cs = q->cluster_size;
+	if (off < cs || (off < q->l1_offset + (uint64_t)q->l1_size * 8 && off + cs > q->l1_offset) ||
+	    (off < q->rt_offset + (uint64_t)q->rt_clusters * cs && off + cs > q->rt_offset))
+		return true;
+	for (uint64_t r = 0; r < q->rt_entries; r++)
+		if ((q->rt[r] & QCOW2_RT_OFFSET_MASK) == off)
+			return true;
+	for (uint32_t i = 0; i < q->l1_size; i++)
+		if ((q->l1[i] & QCOW2_OFFSET_MASK) == off)
+			return true;
+	return false;
+}
+
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *out)
 {
 	uint64_t max_idx = (QCOW2_OFFSET_MASK >> q->cluster_bits);
@@ -274,10 +294,9 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *out)
 		if (rc != 0)
 			continue;  /* taken by a refcount block or table just created */
 		/* A free cluster holding metadata means the refcounts are wrong: stop before
-		 * data lands on the header or a table. */
-		uint64_t off = idx << q->cluster_bits, cs = q->cluster_size;
-		if (idx == 0 || (off < q->l1_offset + (uint64_t)q->l1_size * 8 && off + cs > q->l1_offset) ||
-		    (off < q->rt_offset + (uint64_t)q->rt_clusters * cs && off + cs > q->rt_offset)) {
+		 * data lands on the header, a table or a refcount block. */
+		uint64_t off = idx << q->cluster_bits;
+		if (holds_metadata(q, off)) {
 			qcow2_report(q, "metadata cluster 0x%" PRIx64 " has refcount 0", off);
 			return -EIO;
 		}

@@ -598,6 +598,29 @@ static void test_qcow2_corrupt(void)
 	g_assert_cmpint(be_io(b, buf, sizeof(buf), 65536, false), ==, 0);
 	block_close(b);
 
+	/* A refcount block or an L2 table whose own refcount is 0 (found by fuzz-qcow2): the
+	 * allocator must not hand it out for guest data, which the next refcount or L2 update
+	 * would then overwrite. The write fails instead. */
+	uint64_t rt = 0, rb = 0;
+	for (int i = 0; i < 8; i++)
+		rt = rt << 8 | orig[48 + i];
+	for (int i = 0; i < 8; i++)
+		rb = rb << 8 | orig[rt + (uint64_t)i];
+	const uint64_t meta[] = { rb, l2 };
+	for (size_t i = 0; i < G_N_ELEMENTS(meta); i++) {
+		write_file(img, orig, len);
+		uint8_t zero16[2] = { 0, 0 };
+		patch_file(img, rb + (meta[i] / 65536) * 2, zero16, 2);
+		size_t blen, alen;
+		g_autofree uint8_t *before = file_contents(img, &blen);
+		b = open_ok(img, false);
+		g_assert_cmpint(be_io(b, buf, sizeof(buf), 1 << 20, true), ==, -EIO);
+		block_close(b);
+		g_autofree uint8_t *after = file_contents(img, &alen);
+		g_assert_cmpmem(after + rb, 65536, before + rb, 65536);
+		g_assert_cmpmem(after + meta[i], 65536, before + meta[i], 65536);
+	}
+
 	/* Garbage after the header: random bytes never crash the opener. */
 	GRand *r = g_rand_new_with_seed(77);
 	for (int round = 0; round < 200; round++) {

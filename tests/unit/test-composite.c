@@ -399,6 +399,29 @@ static void test_manifest(Fixture *f, gconstpointer unused)
         const char *argv[] = { "python3", "-m", "json.tool", json_path, NULL };
         g_assert_cmpint(run(NULL, argv), ==, 0);
     }
+
+    /* A corrupt cache entry (size and mtime right, digest not hex; found by fuzz-manifest) is a
+     * miss: the file is hashed again and the real digest recorded. */
+    {
+        g_autofree char *real = manifest_sha256_file(boot, NULL);
+        g_autofree char *canon = g_canonicalize_filename(boot, NULL);
+        g_autofree char *group = g_compute_checksum_for_string(G_CHECKSUM_SHA256, canon, -1);
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        g_assert_true(g_key_file_load_from_file(kf, cache, G_KEY_FILE_NONE, NULL));
+        g_autofree char *cached = g_key_file_get_string(kf, group, "sha256", NULL);
+        g_assert_cmpstr(cached, ==, real);
+        char bad[65];
+        memcpy(bad, real, sizeof(bad));
+        bad[10] = ')';
+        g_key_file_set_string(kf, group, "sha256", bad);
+        g_assert_true(g_key_file_save_to_file(kf, cache, NULL));
+        g_autoptr(Manifest) m = manifest_new(cache);
+        g_assert_true(manifest_add_input(m, "boot_a", boot, MANIFEST_IMAGE_BOOT, NULL));
+        g_assert_cmpuint(manifest_rehashed(m), ==, 1);
+        g_autofree char *json = manifest_to_json(m);
+        g_assert_null(strstr(json, bad));
+        g_assert_nonnull(strstr(json, real));
+    }
     GString *s = g_string_new(NULL);
     manifest_json_string(s, "a\x01\xff\xe2\x80\xa8z");
     g_assert_cmpstr(s->str, ==, "\"a\\u0001\\ufffd\\u2028z\"");
