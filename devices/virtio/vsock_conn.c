@@ -452,7 +452,9 @@ static void credit_from(struct vsock_conn *c, const struct virtio_vsock_hdr *h)
 	c->peer_fwd_cnt = h->fwd_cnt;
 	if (peer_credit(c) > 0) {
 		c->credit_requested = false;
-		if (!had)
+		if (!had && c->readable)
+			conn_owe(c, 0);   /* input was waiting for this credit */
+		else if (!had)
 			conn_update_watch(c);
 	}
 }
@@ -605,7 +607,7 @@ static int conn_read_host(struct vsock_conn *c, struct virtio_vsock_hdr *h, void
 {
 	uint32_t credit = peer_credit(c);
 	if (!credit) {
-		c->readable = false;
+		/* Stays readable, unwatched: credit_from() queues it when credit comes. */
 		if (!c->credit_requested) {
 			c->credit_requested = true;
 			fill_hdr(c->core, c, h, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
@@ -684,7 +686,7 @@ bool vsock_core_to_guest(struct vsock_core *core, struct virtio_vsock_hdr *h, vo
 	while ((c = g_queue_pop_head(&core->work)) != NULL) {
 		c->queued = false;
 		int r = conn_next_packet(c, h, buf, cap);
-		if (!c->dead && (c->owe || (c->readable && peer_credit(c)))) {
+		if (!c->dead && (c->owe || (c->readable && (peer_credit(c) || !c->credit_requested)))) {
 			c->queued = true;
 			g_queue_push_tail(&core->work, c);
 		}

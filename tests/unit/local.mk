@@ -106,3 +106,9 @@ tests_unit_test_bootdisk_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_bootdisk_LDADD = launcher/libsepialauncher.a images/libsepiaimages.a \
 	devices/libsepiavmm.a $(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/unit/test-bootdisk
+
+check_PROGRAMS += tests/unit/test-vsock
+tests_unit_test_vsock_SOURCES = tests/unit/test-vsock.c
+tests_unit_test_vsock_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vsock_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-vsock
