@@ -7,8 +7,9 @@
  * One poll() loop. Each direction of each connection has a fixed buffer: a side is read
  * only while its buffer has room, so a slow reader holds back its writer and the proxy's
  * memory stays MAX_CLIENTS * 2 * RELAY_BUF. EOF on one side is passed on as a half-close
- * once its buffer has drained; the connection closes when both directions are done or on
- * any error. One log line per connection (time, client address, result) on stderr.
+ * once its buffer has drained (so a client may half-close and still read the guest's
+ * answer); the connection closes when both directions are done, or on any error or
+ * reset, which closes both sides at once. One log line per connection (time, client address, result) on stderr.
  * SIGTERM or SIGINT: every connection is closed and the program exits 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,7 +129,8 @@ static void accept_client(struct proxy *p)
 	int vs = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	char line[32];
 	int n = snprintf(line, sizeof(line), "CONNECT %u\n", p->port);
-	/* A blocking connect and a short write: the VMM answers from its I/O thread at once. */
+	/* A blocking connect and a short write: the VMM accepts on its I/O thread at once (the
+	 * answer line is awaited in the poll loop). */
 	if (vs < 0 || connect(vs, (struct sockaddr *)&sa, sizeof(sa)) < 0 || write(vs, line, (size_t)n) != n) {
 		log_line("client %s:%s: failed: cannot reach the VMM's vsock socket %s: %s", host, serv,
 			 p->vsock_socket, g_strerror(errno));
@@ -251,9 +253,12 @@ static int run(struct proxy *p)
 		unsigned int n = 0;
 		fds[n++] = (struct pollfd){ .fd = p->signal_fd, .events = POLLIN };
 		fds[n++] = (struct pollfd){ .fd = p->listen_fd, .events = p->nr < MAX_CLIENTS ? POLLIN : 0 };
+		/* A side with nothing to do is left out (fd -1): a peer's hang-up would otherwise
+		 * wake poll() over and over while the other side's buffer drains. */
 		for (unsigned int i = 0; i < p->nr; i++) {
-			fds[n++] = (struct pollfd){ .fd = p->client[i]->tcp, .events = tcp_events(p->client[i]) };
-			fds[n++] = (struct pollfd){ .fd = p->client[i]->vs, .events = vs_events(p->client[i]) };
+			short tev = tcp_events(p->client[i]), vev = vs_events(p->client[i]);
+			fds[n++] = (struct pollfd){ .fd = tev ? p->client[i]->tcp : -1, .events = tev };
+			fds[n++] = (struct pollfd){ .fd = vev ? p->client[i]->vs : -1, .events = vev };
 		}
 		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
