@@ -26,7 +26,9 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/queue.c devices/virtio/queue.h \
 	devices/virtio/pci.c \
 	devices/virtio/blk.c devices/virtio/blk.h \
-	devices/virtio/console.c devices/virtio/console.h
+	devices/virtio/console.c devices/virtio/console.h \
+	devices/virtio/vsock.c devices/virtio/vsock.h \
+	devices/virtio/vsock_conn.c devices/virtio/vsock_conn.h
 
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c

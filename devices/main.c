@@ -72,9 +72,38 @@ static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 	return true;
 }
 
+/* --vsock cid=N,socket=PATH */
+static bool parse_vsock(const char *spec, struct vm_config *cfg, GError **error)
+{
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	for (unsigned int i = 0; parts[i]; i++) {
+		if (g_str_has_prefix(parts[i], "cid=")) {
+			guint64 cid;
+			if (!g_ascii_string_to_unsigned(parts[i] + 4, 10, 3, UINT32_MAX - 1, &cid, NULL)) {
+				g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': cid must be 3 to %u", spec,
+					    UINT32_MAX - 1);
+				return false;
+			}
+			cfg->vsock_cid = cid;
+		} else if (g_str_has_prefix(parts[i], "socket=") && parts[i][7]) {
+			g_free(cfg->vsock_socket);
+			cfg->vsock_socket = g_strdup(parts[i] + 7);
+		} else {
+			g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': unknown part '%s' (cid=N,socket=PATH)",
+				    spec, parts[i]);
+			return false;
+		}
+	}
+	if (!cfg->vsock_cid || !cfg->vsock_socket) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': give both cid=N and socket=PATH", spec);
+		return false;
+	}
+	return true;
+}
+
 static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError **error)
 {
-	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL;
+	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
 	g_auto(GStrv) disks = NULL;
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE;
@@ -90,6 +119,9 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  "A second virtio-console for host commands, the guest's hvc1 (hvc0 without --console): "
 		  "stdio|file:PATH|pty|fd:N|none (default none)", "SINK" },
 		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks, "virtio-blk disk, raw file; repeatable", "PATH[,ro]" },
+		{ "vsock", 0, 0, G_OPTION_ARG_STRING, &vsock,
+		  "virtio-vsock for guest CID N (3 or more); host programs reach guest ports through the unix "
+		  "socket PATH (\"CONNECT port\\n\"), guest connects to host port P reach PATH_P", "cid=N,socket=PATH" },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit, "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback, "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
 		{ NULL },
@@ -151,6 +183,8 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--emulation-fallback '%s': give auto, on or off", fallback);
 		return false;
 	}
+	if (vsock && !parse_vsock(vsock, cfg, error))
+		return false;
 	for (unsigned int i = 0; disks && disks[i]; i++)
 		if (!parse_disk(disks[i], cfg, error))
 			return false;
@@ -165,6 +199,7 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->serial.path);
 	g_free(cfg->console.path);
 	g_free(cfg->control.path);
+	g_free(cfg->vsock_socket);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
 }

@@ -25,6 +25,7 @@
 #include "vcpu.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/vsock.h"
 
 #define MAX_ROUTES 1024
 #define IOAPIC_PINS 24
@@ -230,6 +231,11 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 		if (!vm->disk[i])
 			return false;
 	}
+	if (cfg->vsock_cid) {
+		vm->vsock = virtio_vsock_create(vm, cfg->vsock_cid, cfg->vsock_socket, error);
+		if (!vm->vsock)
+			return false;
+	}
 	return true;
 }
 
@@ -396,6 +402,7 @@ enum vm_exit_reason vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	virtio_vsock_destroy(vm->vsock);
 	for (unsigned int i = 0; i < VM_MAX_DISKS; i++)
 		virtio_blk_destroy(vm->disk[i]);
 	virtio_console_destroy(vm->control);

@@ -43,6 +43,8 @@ struct vm_config {
 	struct vm_sink control;   /* a second virtio-console for the host's commands */
 	struct vm_disk_config disk[VM_MAX_DISKS];
 	unsigned int nr_disks;
+	uint64_t vsock_cid;       /* 0: no virtio-vsock */
+	char *vsock_socket;       /* its host side: a unix socket path */
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
 };
@@ -89,6 +91,7 @@ struct vm {
 	struct virtio_console *console;
 	struct virtio_console *control;
 	struct virtio_blk *disk[VM_MAX_DISKS];
+	struct virtio_vsock *vsock;
 	uint32_t next_gsi;        /* KVM GSIs handed to MSI-X vectors */
 	pthread_mutex_t gsi_lock; /* next_gsi and the routing table */
 	struct kvm_irq_routing *routes;

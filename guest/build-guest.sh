@@ -54,6 +54,7 @@ done
 kernel_fragment=$here/kernel.config
 init_dir=$here/init
 adbd_dir=$here/adbd
+tools_dir=$here/tools   # one static program per .c file, installed in /bin
 patch_dir=$here/patches
 rootfs_dir=$here/rootfs
 linux_tarball=/usr/src/linux-source-6.1.tar.xz
@@ -112,6 +113,7 @@ initramfs_key=$( {
 	echo "linux-source-6.1 $linux_version" # gen_init_cpio comes from it
 	for f in "$init_dir"/*.c "$init_dir"/*.h; do echo "== ${f##*/}"; cat "$f"; done
 	for f in "$adbd_dir"/*.c "$adbd_dir"/*.h; do echo "== adbd/${f##*/}"; cat "$f"; done
+	for f in "$tools_dir"/*.c; do echo "== tools/${f##*/}"; cat "$f"; done
 	(cd "$rootfs_dir" && find . -type f | sort | while read -r f; do
 		echo "== rootfs/$f $(stat -c %a "$f")"; cat "$f"; done)
 	sed -n '/^# >>> initramfs recipe/,/^# <<< initramfs recipe/p' "${BASH_SOURCE[0]}"
@@ -293,6 +295,15 @@ build_initramfs() {
 		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-o "$work/adbd" "$adbd_dir"/*.c
 	strip "$work/adbd"
+	local tool
+	for tool in "$tools_dir"/*.c; do
+		tool=${tool##*/}
+		tool=${tool%.c}
+		run_logged "compiling guest/tools/$tool" "$log" \
+			gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+			-o "$work/$tool" "$tools_dir/$tool.c"
+		strip "$work/$tool"
+	done
 	# gen_init_cpio from the kernel source: a deterministic newc archive with
 	# device nodes and owners, without needing root.
 	run_logged "compiling gen_init_cpio" "$log" \
@@ -311,6 +322,10 @@ build_initramfs() {
 		echo "file /init $work/init 0755 0 0"
 		echo "file /sbin/adbd $work/adbd 0755 0 0"
 		echo "file /bin/busybox $busybox_bin 0755 0 0"
+		for tool in "$tools_dir"/*.c; do
+			tool=${tool##*/}
+			echo "file /bin/${tool%.c} $work/${tool%.c} 0755 0 0"
+		done
 		local applet
 		"$busybox_bin" --list-full | sort | while read -r applet; do
 			case ${applet##*/} in

@@ -17,6 +17,7 @@ GUEST_FILES = \
 	guest/init/control.c \
 	guest/init/control.h \
 	guest/init/service.h \
+	guest/tools/vsock-echo.c \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
 
 EXTRA_DIST += $(GUEST_FILES)

@@ -124,6 +124,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return walk_table(q, q->desc_gpa, q->size, head, c, false);
 }
 
+void virtq_unpop(struct virtq *q)
+{
+	q->last_avail--;
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	if (!q->ready)

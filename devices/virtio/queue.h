@@ -49,6 +49,10 @@ void virtq_reset(struct virtq *q);
  * request can be completed with length 0); -EFAULT: the rings left guest RAM. */
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 
+/* Gives back the chain the last virtq_pop() took, unused (nothing may be pushed or popped
+ * in between): a device that found it had nothing to put in it leaves it to the guest. */
+void virtq_unpop(struct virtq *q);
+
 /* Returns a chain to the guest with len bytes written into its writable part. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 

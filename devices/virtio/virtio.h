@@ -13,6 +13,7 @@
 #define VIRTIO_ID_NET     1
 #define VIRTIO_ID_BLOCK   2
 #define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_VSOCK   19
 
 #define VIRTIO_F_INDIRECT_DESC 28
 #define VIRTIO_F_EVENT_IDX     29

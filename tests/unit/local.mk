@@ -121,3 +121,9 @@ tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
 tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
 TESTS += tests/unit/test-launcher
+
+check_PROGRAMS += tests/unit/test-vsock
+tests_unit_test_vsock_SOURCES = tests/unit/test-vsock.c
+tests_unit_test_vsock_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_vsock_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-vsock

@@ -121,6 +121,23 @@ static void test_chain(struct fx *f, gconstpointer data)
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 0);
 }
 
+/* virtq_unpop: the chain taken last is offered again, in order, and nothing is used. */
+static void test_unpop(struct fx *f, gconstpointer data)
+{
+	desc(f, 0, BUF_GPA, 64, VIRTQ_DESC_F_WRITE, 0);
+	desc(f, 1, BUF_GPA + 0x100, 64, VIRTQ_DESC_F_WRITE, 0);
+	offer(f, 0);
+	offer(f, 1);
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpuint(f->c->head, ==, 0);
+	virtq_unpop(&f->q);
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpuint(f->c->head, ==, 0);
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpuint(f->c->head, ==, 1);
+	g_assert_cmpuint(get16(f, USED_IDX), ==, 0);
+}
+
 /* The longest legal chain uses every descriptor of the table once. */
 static void test_chain_full_table(struct fx *f, gconstpointer data)
 {
@@ -512,6 +529,7 @@ int main(int argc, char **argv)
 #define T(path, fn) g_test_add("/virtq/" path, struct fx, NULL, fx_setup, fn, fx_teardown)
 	T("pop/empty", test_empty);
 	T("pop/chain", test_chain);
+	T("pop/unpop", test_unpop);
 	T("pop/chain-full-table", test_chain_full_table);
 	T("pop/indirect", test_indirect);
 	T("pop/indirect-not-negotiated", test_indirect_not_negotiated);

@@ -1,0 +1,15 @@
+#ifndef SEPIA_VIRTIO_VSOCK_H
+#define SEPIA_VIRTIO_VSOCK_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "devices/vm.h"
+
+struct virtio_vsock;
+/* A virtio-vsock device for guest CID cid whose host side is the unix socket path (see
+ * virtio/vsock_conn.c for the protocol). */
+struct virtio_vsock *virtio_vsock_create(struct vm *vm, uint64_t cid, const char *path, GError **error);
+void virtio_vsock_destroy(struct virtio_vsock *v);
+
+#endif
