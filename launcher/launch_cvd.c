@@ -105,7 +105,11 @@ static bool check_host(const LaunchConfig *c, GArray *instances, GError **error)
             return false;
         }
         launcher_remove_runtime_files(inst); /* left by a monitor that was killed */
-        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* SO_REUSEADDR as the proxy binds: connections of an earlier run in TIME_WAIT do not
+         * make the port busy, another listener does. */
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+        if (s >= 0)
+            setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)inst->adb_port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int r = s < 0 ? -1 : bind(s, (struct sockaddr *)&sa, sizeof(sa));
