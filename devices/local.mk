@@ -26,7 +26,8 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/queue.c devices/virtio/queue.h \
 	devices/virtio/pci.c \
 	devices/virtio/blk.c devices/virtio/blk.h \
-	devices/virtio/console.c devices/virtio/console.h
+	devices/virtio/console.c devices/virtio/console.h \
+	devices/virtio/net.c devices/virtio/net.h
 
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c

@@ -25,6 +25,7 @@
 #include "vcpu.h"
 #include "virtio/blk.h"
 #include "virtio/console.h"
+#include "virtio/net.h"
 
 #define MAX_ROUTES 1024
 #define IOAPIC_PINS 24
@@ -230,6 +231,12 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 		if (!vm->disk[i])
 			return false;
 	}
+	/* The NICs after the disks: the guest names them eth0, eth1, ... in this order. */
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		vm->net[i] = virtio_net_create(vm, i, cfg->net[i].tap, cfg->net[i].mac, error);
+		if (!vm->net[i])
+			return false;
+	}
 	return true;
 }
 
@@ -396,6 +403,8 @@ enum vm_exit_reason vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	for (unsigned int i = 0; i < VM_MAX_NETS; i++)
+		virtio_net_destroy(vm->net[i]);
 	for (unsigned int i = 0; i < VM_MAX_DISKS; i++)
 		virtio_blk_destroy(vm->disk[i]);
 	virtio_console_destroy(vm->control);
