@@ -8,7 +8,7 @@
 # Usage: bench/net.sh [MIB]   (default 64; root: it makes a network namespace, see
 #                              tests/e2e/net-lib.sh; nothing touches the host's own network)
 # Environment: SEPIA_GUEST_DIR (default guest/out), BENCH_TIMEOUT (seconds per VMM, 1200),
-#              QEMU (qemu-system-x86_64), SKIP_QEMU=1.
+#              QEMU (qemu-system-x86_64), SKIP_QEMU=1, SKIP_SEPIA=1.
 # Timings, not a test: run by hand (or `make bench-net`).
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -69,6 +69,7 @@ GUEST
 	fi
 }
 
+[ "${SKIP_SEPIA:-0}" = 1 ] ||
 run sepia-vmm "$vmm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.cpio" --cpus 2 --mem 512 \
 	--cmdline "$cmdline" --net "tap=cvd-etap-01,mac=$mac" --serial "file:$top_work/sepia-vmm.serial"
 

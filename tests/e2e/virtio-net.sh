@@ -84,11 +84,12 @@ sed 's/^/# server: /' "$work/server.log"
 echo "# wall time ${elapsed}s"
 
 n=0
+failed=0
 check() { # check DESCRIPTION COMMAND...
 	desc=$1
 	shift
 	n=$((n + 1))
-	if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; fi
+	if "$@"; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=1; fi
 }
 check "dnsmasq leased an address to the guest's MAC $mac0 (${leased:-none})" [ -n "$leased" ]
 check "the guest's eth0 holds the leased address" grep -q "LEASE .*inet $leased/24" "$work/serial.log"
@@ -107,4 +108,9 @@ check "SIGTERM stops sepia-vmm cleanly" grep -q 'vm: stopped by SIGTERM' "$work/
 if [ -s "$work/bench.txt" ]; then
 	read -r bytes secs cpu < "$work/bench.txt"
 	echo "# throughput guest->host: $bytes bytes in ${secs}s = $(awk -v b=$bytes -v s=$secs 'BEGIN { printf "%.1f", s > 0 ? b / s / 1e6 : 0 }') MB/s, sepia-vmm CPU ${cpu}s"
+fi
+if [ $failed -ne 0 ]; then
+	echo "# the guest's serial console, last 60 lines:"
+	tail -n 60 "$work/serial.log" | sed 's/^/# serial: /'
+	sed 's/^/# dnsmasq: /' "$work/dnsmasq.log" 2>/dev/null | tail -n 20
 fi
