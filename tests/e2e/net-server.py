@@ -5,7 +5,8 @@ namespace: a few one-shot TCP services on 192.168.98.1 for the guest.
   5002  HTTP: answers any GET with DOWN_BYTES random bytes, their sha256 in DIR/down.sha256
   5003  receives BENCH_BYTES bytes, writes "bytes seconds vmm_cpu_seconds" to DIR/bench.txt
         (CPU: utime + stime of the pid in DIR/vmm.pid, read at accept and after the last byte)
-  5004  HTTP: serves DIR/guest.sh (the guest's script)
+  5004  HTTP: serves DIR/NAME for GET /NAME (the guest's script, and files that say "go");
+        a missing file gets 404
 
 usage: net-server.py DIR UP_BYTES DOWN_BYTES BENCH_BYTES
 """
@@ -49,10 +50,16 @@ def read_request(conn):
         if not data:
             break
         buf += data
+    parts = buf.split(b" ", 2)
+    return parts[1].decode(errors="replace") if len(parts) > 2 else "/"
 
 
-def http_send(conn, body):
-    read_request(conn)
+def http_send(conn, body, path=None):
+    if path is None:
+        read_request(conn)
+    if body is None:
+        conn.sendall(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        return
     conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
     conn.sendall(body)
 
@@ -99,8 +106,13 @@ def serve_bench(s):
 def serve_script(s):
     while True:
         conn, _ = s.accept()
-        with open(os.path.join(work, "guest.sh"), "rb") as f:
-            http_send(conn, f.read())
+        path = read_request(conn)
+        try:
+            with open(os.path.join(work, os.path.basename(path)), "rb") as f:
+                body = f.read()
+        except OSError:
+            body = None
+        http_send(conn, body, path)
         conn.close()
 
 

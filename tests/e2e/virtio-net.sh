@@ -4,9 +4,11 @@
 # the reference guest with two --net devices and
 #   sepia.net=eth0:dhcp sepia.net=eth1:192.168.97.2/30
 # checks: a DHCP lease for the guest's MAC; the guest pings 192.168.98.1 and 192.168.97.1;
-# the host pings the leased address and 192.168.97.2; 4 MiB up (guest nc) and 4 MiB down
-# (guest wget) arrive intact (sha256); then 64 MiB guest->host through nc, reported with
-# the MB/s and the VMM's CPU seconds (a figure, not a check). The guest fetches its script
+# the host pings the leased address and 192.168.97.2; 2 MiB up (guest nc) and 2 MiB down
+# (guest wget) arrive intact (sha256); then SEPIA_NET_BENCH_MIB (default 4) MiB
+# guest->host through nc, reported with the MB/s and the VMM's CPU seconds (a figure, not
+# a check; on a host that interprets guest kernel code the guest's TCP stack runs at tens
+# of KB/s, so bench/net.sh is the place for big transfers). The guest fetches its script
 # from the host over eth0 (sepia.run only waits for the lease), so the kernel command line
 # stays short.
 set -u
@@ -16,7 +18,8 @@ net_lib_dir=$top_srcdir/tests/e2e
 vmm=$top_builddir/sepia-vmm
 guest=${SEPIA_GUEST_DIR:-$top_builddir/guest/out}
 limit=${SEPIA_REF_TIMEOUT:-900}
-bench_mib=${SEPIA_NET_BENCH_MIB:-64}
+bench_mib=${SEPIA_NET_BENCH_MIB:-4}
+copy_bytes=2097152
 mac0=52:54:00:5e:a0:01
 mac1=52:54:00:5e:a0:02
 
@@ -36,7 +39,7 @@ ns=sepia-vnet-$$
 trap 'netns_down; rm -rf "$work"' EXIT
 trap 'exit 1' INT TERM HUP
 netns_up || skip "cannot set up a network namespace with a bridge and TAPs"
-net_server 4194304 4194304 $((bench_mib << 20)) || skip "the test's TCP server did not start"
+net_server $copy_bytes $copy_bytes $((bench_mib << 20)) || skip "the test's TCP server did not start"
 
 cat > "$work/guest.sh" <<GUEST
 echo "LEASE \$(ip -4 addr show eth0 | grep inet)"
@@ -46,7 +49,9 @@ echo "RESOLV \$(cat /etc/resolv.conf)"
 echo "FEATURES eth0 \$(cat /sys/class/net/eth0/device/features)"
 ping -c 3 -W 5 192.168.98.1 > /tmp/p1 2>&1 && echo "PING-BRIDGE-OK"
 ping -c 3 -W 5 192.168.97.1 > /tmp/p2 2>&1 && echo "PING-MTAP-OK"
-head -c 4194304 /dev/urandom > /tmp/up
+echo "READY-FOR-PINGS"
+until wget -q -O /dev/null http://192.168.98.1:5004/go; do sleep 1; done
+head -c $copy_bytes /dev/urandom > /tmp/up
 echo "UP-SHA \$(sha256sum < /tmp/up)"
 nc 192.168.98.1 5001 < /tmp/up
 echo "DOWN-SHA \$(wget -q -O - http://192.168.98.1:5002/blob | sha256sum)"
@@ -65,13 +70,16 @@ vmm_pid=$!
 echo $vmm_pid > "$work/vmm.pid"
 echo $vmm_pid >> "$work/pids"
 
+# The host pings while the guest waits for the go (before the transfers load it).
+wait_for "$work/serial.log" READY-FOR-PINGS "$limit" $vmm_pid
+leased=$(awk -v mac=$mac0 '$2 == mac { print $3 }' "$work/leases" 2>/dev/null | head -n 1)
+nsx ping -c 3 -W 10 "${leased:-192.168.98.254}" > "$work/ping-lease.log" 2>&1
+ping_lease=$?
+nsx ping -c 3 -W 10 192.168.97.2 > "$work/ping-mtap.log" 2>&1
+ping_mtap=$?
+touch "$work/go"
 wait_for "$work/serial.log" GUEST-TRANSFERS-DONE "$limit" $vmm_pid
 [ -e "$work/server.done" ] || sleep 2
-leased=$(awk -v mac=$mac0 '$2 == mac { print $3 }' "$work/leases" 2>/dev/null | head -n 1)
-nsx ping -c 3 -W 5 "${leased:-192.168.98.254}" > "$work/ping-lease.log" 2>&1
-ping_lease=$?
-nsx ping -c 3 -W 5 192.168.97.2 > "$work/ping-mtap.log" 2>&1
-ping_mtap=$?
 kill -TERM $vmm_pid 2>/dev/null
 wait $vmm_pid
 elapsed=$(( $(date +%s) - start ))
@@ -81,6 +89,7 @@ grep -E 'sepia-init|sepia-dhcp|udhcpc|LEASE|ETH1|ROUTE|RESOLV|FEATURES|PING|SHA|
 	"$work/serial.log" | sed 's/^/# guest: /'
 sed 's/^/# leases: /' "$work/leases" 2>/dev/null
 sed 's/^/# server: /' "$work/server.log"
+sed 's/^/# host ping: /' "$work/ping-lease.log" "$work/ping-mtap.log"
 echo "# wall time ${elapsed}s"
 
 n=0
@@ -100,10 +109,10 @@ check "the host pings the guest's leased address" [ $ping_lease -eq 0 ]
 check "the host pings the guest's static address 192.168.97.2" [ $ping_mtap -eq 0 ]
 up_guest=$(sed -n 's/^UP-SHA \([0-9a-f]\{64\}\).*/\1/p' "$work/serial.log" | head -n 1)
 up_host=$(cat "$work/up.sha256" 2>/dev/null)
-check "4 MiB guest->host (nc) arrive intact" [ "$up_host" = "${up_guest:-missing} 4194304" ]
+check "2 MiB guest->host (nc) arrive intact" [ "$up_host" = "${up_guest:-missing} $copy_bytes" ]
 down_guest=$(sed -n 's/^DOWN-SHA \([0-9a-f]\{64\}\).*/\1/p' "$work/serial.log" | head -n 1)
 down_host=$(cat "$work/down.sha256" 2>/dev/null)
-check "4 MiB host->guest (wget) arrive intact" [ "$down_host" = "${down_guest:-missing}" ]
+check "2 MiB host->guest (wget) arrive intact" [ "$down_host" = "${down_guest:-missing}" ]
 check "SIGTERM stops sepia-vmm cleanly" grep -q 'vm: stopped by SIGTERM' "$work/vmm.log"
 if [ -s "$work/bench.txt" ]; then
 	read -r bytes secs cpu < "$work/bench.txt"
