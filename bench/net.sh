@@ -35,7 +35,7 @@ trap 'work=$top_work; netns_down; rm -rf "$top_work"' EXIT
 trap 'exit 1' INT TERM HUP
 netns_up || { echo "bench/net.sh: cannot set up the network namespace"; exit 1; }
 
-cmdline="console=ttyS0 panic=-1 sepia.adbd=0 sepia.net=eth0:192.168.98.2/24 sepia.run=\"wget -q -O /tmp/t.sh http://192.168.98.1:5004/t.sh && sh /tmp/t.sh\""
+cmdline="console=ttyS0 panic=-1 sepia.adbd=0 sepia.net=eth0:192.168.98.2/24 sepia.run=\"wget -q -O /tmp/t.sh http://192.168.98.1:5004/guest.sh && sh /tmp/t.sh\""
 results=
 
 run() { # run NAME COMMAND...: boots, waits for the transfer, stops the VMM

@@ -30,6 +30,13 @@ skip() { echo "1..0 # SKIP $1"; exit 77; }
 for tool in ip dnsmasq python3; do
 	command -v $tool >/dev/null 2>&1 || skip "$tool not found"
 done
+if command -v ping >/dev/null 2>&1; then
+	host_ping=ping
+elif command -v busybox >/dev/null 2>&1; then
+	host_ping="busybox ping"
+else
+	skip "neither ping nor busybox found"
+fi
 [ -x "$vmm" ] || skip "sepia-vmm not built"
 [ -r "$guest/vmlinux" ] && [ -r "$guest/initramfs.cpio" ] || skip "no reference guest in $guest (run make guest)"
 
@@ -63,7 +70,7 @@ GUEST
 echo "1..10"
 start=$(date +%s)
 ip netns exec "$ns" "$vmm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.cpio" --cpus 2 --mem 512 \
-	--cmdline 'console=ttyS0 panic=-1 sepia.net=eth0:dhcp sepia.net=eth1:192.168.97.2/30 sepia.run="for i in $(seq 300); do ip -4 addr show eth0 | grep -q inet && break; sleep 1; done; wget -q -O /tmp/t.sh http://192.168.98.1:5004/t.sh && sh /tmp/t.sh"' \
+	--cmdline 'console=ttyS0 panic=-1 sepia.net=eth0:dhcp sepia.net=eth1:192.168.97.2/30 sepia.run="for i in $(seq 300); do ip -4 addr show eth0 | grep -q inet && break; sleep 1; done; wget -q -O /tmp/t.sh http://192.168.98.1:5004/guest.sh && sh /tmp/t.sh"' \
 	--net "tap=cvd-etap-01,mac=$mac0" --net "tap=cvd-mtap-01,mac=$mac1" \
 	--serial "file:$work/serial.log" 2> "$work/vmm.log" &
 vmm_pid=$!
@@ -73,9 +80,9 @@ echo $vmm_pid >> "$work/pids"
 # The host pings while the guest waits for the go (before the transfers load it).
 wait_for "$work/serial.log" READY-FOR-PINGS "$limit" $vmm_pid
 leased=$(awk -v mac=$mac0 '$2 == mac { print $3 }' "$work/leases" 2>/dev/null | head -n 1)
-nsx ping -c 3 -W 10 "${leased:-192.168.98.254}" > "$work/ping-lease.log" 2>&1
+nsx $host_ping -c 3 -W 10 "${leased:-192.168.98.254}" > "$work/ping-lease.log" 2>&1
 ping_lease=$?
-nsx ping -c 3 -W 10 192.168.97.2 > "$work/ping-mtap.log" 2>&1
+nsx $host_ping -c 3 -W 10 192.168.97.2 > "$work/ping-mtap.log" 2>&1
 ping_mtap=$?
 touch "$work/go"
 wait_for "$work/serial.log" GUEST-TRANSFERS-DONE "$limit" $vmm_pid
