@@ -123,7 +123,7 @@ check "2 MiB host->guest (wget) arrive intact" [ "$down_host" = "${down_guest:-m
 check "SIGTERM stops sepia-vmm cleanly" grep -q 'vm: stopped by SIGTERM' "$work/vmm.log"
 if [ -s "$work/bench.txt" ]; then
 	read -r bytes secs cpu < "$work/bench.txt"
-	echo "# throughput guest->host: $bytes bytes in ${secs}s = $(awk -v b=$bytes -v s=$secs 'BEGIN { printf "%.1f", s > 0 ? b / s / 1e6 : 0 }') MB/s, sepia-vmm CPU ${cpu}s"
+	echo "# throughput guest->host: $bytes bytes in ${secs}s = $(awk -v b=$bytes -v s=$secs 'BEGIN { printf "%.3f", (s > 0) ? b / s / 1e6 : 0 }') MB/s, sepia-vmm CPU ${cpu}s"
 fi
 if [ $failed -ne 0 ]; then
 	echo "# the guest's serial console, last 60 lines:"
