@@ -4,7 +4,7 @@
 #   make bench-payload             bench/vmm-vs-qemu.sh: a guest-kit payload, sepia-vmm vs QEMU
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
-BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh
+BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh
 EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/rss-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
@@ -32,3 +32,8 @@ BENCH_ADB_FLAGS =
 .PHONY: bench-adb
 bench-adb: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/adb.sh $(BENCH_ADB_FLAGS) || test $$? -eq 77
+# `make bench-net`: bench/net.sh, guest->host TCP over virtio-net/TAP, sepia-vmm vs QEMU TCG (root).
+BENCH_NET_FLAGS =
+.PHONY: bench-net
+bench-net: sepia-vmm$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/net.sh $(BENCH_NET_FLAGS) || test $$? -eq 77

@@ -28,7 +28,8 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/blk.c devices/virtio/blk.h \
 	devices/virtio/console.c devices/virtio/console.h \
 	devices/virtio/vsock.c devices/virtio/vsock.h \
-	devices/virtio/vsock_conn.c devices/virtio/vsock_conn.h
+	devices/virtio/vsock_conn.c devices/virtio/vsock_conn.h \
+	devices/virtio/net.c devices/virtio/net.h
 
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c

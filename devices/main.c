@@ -90,6 +90,42 @@ static bool parse_vsock(const char *spec, struct vm_config *cfg, GError **error)
 			cfg->vsock_socket = g_strdup(parts[i] + 7);
 		} else {
 			g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': unknown part '%s' (cid=N,socket=PATH)",
+/* 52:54:00:12:34:56 -> 6 bytes; false unless six two-digit hex groups. */
+static bool parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+	if (strlen(text) != 17 ||
+	    sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return false;
+	for (unsigned int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return true;
+}
+
+/* tap=NAME[,mac=52:54:00:xx:xx:xx]; without a MAC, 52:54:00:12:34:(56 + index). */
+static bool parse_net(const char *spec, struct vm_config *cfg, GError **error)
+{
+	if (cfg->nr_nets == VM_MAX_NETS) {
+		g_set_error(error, SEPIA_ERROR, E2BIG, "--net: at most %d network devices", VM_MAX_NETS);
+		return false;
+	}
+	struct vm_net_config *n = &cfg->net[cfg->nr_nets];
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	bool have_mac = false;
+	for (unsigned int i = 0; parts[i]; i++) {
+		if (g_str_has_prefix(parts[i], "tap=") && parts[i][4]) {
+			g_free(n->tap);
+			n->tap = g_strdup(parts[i] + 4);
+		} else if (g_str_has_prefix(parts[i], "mac=")) {
+			if (!parse_mac(parts[i] + 4, n->mac) || (n->mac[0] & 1)) {
+				g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': '%s' is not a unicast MAC address "
+					    "such as 52:54:00:12:34:56", spec, parts[i] + 4);
+				return false;
+			}
+			have_mac = true;
+		} else {
+			g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': unknown option '%s' (tap=NAME or mac=MAC)",
 				    spec, parts[i]);
 			return false;
 		}
@@ -98,13 +134,25 @@ static bool parse_vsock(const char *spec, struct vm_config *cfg, GError **error)
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': give both cid=N and socket=PATH", spec);
 		return false;
 	}
+	if (!n->tap) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': no tap=NAME", spec);
+		return false;
+	}
+	if (!have_mac)
+		memcpy(n->mac, (uint8_t[6]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + cfg->nr_nets) }, 6);
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		if (!strcmp(cfg->net[i].tap, n->tap) || !memcmp(cfg->net[i].mac, n->mac, 6)) {
+			g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': TAP or MAC given twice", spec);
+			return false;
+		}
+	cfg->nr_nets++;
 	return true;
 }
 
 static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError **error)
 {
 	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
-	g_auto(GStrv) disks = NULL;
+	g_auto(GStrv) disks = NULL, nets = NULL;
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE;
 	GOptionEntry entries[] = {
@@ -122,6 +170,8 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		{ "vsock", 0, 0, G_OPTION_ARG_STRING, &vsock,
 		  "virtio-vsock for guest CID N (3 or more); host programs reach guest ports through the unix "
 		  "socket PATH (\"CONNECT port\\n\"), guest connects to host port P reach PATH_P", "cid=N,socket=PATH" },
+		{ "net", 0, 0, G_OPTION_ARG_STRING_ARRAY, &nets,
+		  "virtio-net on a host TAP (attached, or created when missing); repeatable, up to 4", "tap=NAME[,mac=MAC]" },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit, "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback, "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
 		{ NULL },
@@ -188,6 +238,12 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	for (unsigned int i = 0; disks && disks[i]; i++)
 		if (!parse_disk(disks[i], cfg, error))
 			return false;
+	for (unsigned int i = 0; nets && nets[i]; i++)
+		if (!parse_net(nets[i], cfg, error)) {
+			g_free(cfg->net[cfg->nr_nets].tap);
+			cfg->net[cfg->nr_nets].tap = NULL;
+			return false;
+		}
 	return true;
 }
 
@@ -202,6 +258,8 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->vsock_socket);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		g_free(cfg->net[i].tap);
 }
 
 static int exit_status_of(const struct vm *vm, enum vm_exit_reason reason)

@@ -26,6 +26,7 @@
 #include "virtio/blk.h"
 #include "virtio/console.h"
 #include "virtio/vsock.h"
+#include "virtio/net.h"
 
 #define MAX_ROUTES 1024
 #define IOAPIC_PINS 24
@@ -231,6 +232,12 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 		if (!vm->disk[i])
 			return false;
 	}
+	/* The NICs after the disks: the guest names them eth0, eth1, ... in this order. */
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		vm->net[i] = virtio_net_create(vm, i, cfg->net[i].tap, cfg->net[i].mac, error);
+		if (!vm->net[i])
+			return false;
+	}
 	if (cfg->vsock_cid) {
 		vm->vsock = virtio_vsock_create(vm, cfg->vsock_cid, cfg->vsock_socket, error);
 		if (!vm->vsock)
@@ -403,6 +410,8 @@ enum vm_exit_reason vm_run(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	virtio_vsock_destroy(vm->vsock);
+	for (unsigned int i = 0; i < VM_MAX_NETS; i++)
+		virtio_net_destroy(vm->net[i]);
 	for (unsigned int i = 0; i < VM_MAX_DISKS; i++)
 		virtio_blk_destroy(vm->disk[i]);
 	virtio_console_destroy(vm->control);

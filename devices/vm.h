@@ -16,6 +16,7 @@
 
 #define VM_MAX_CPUS  32
 #define VM_MAX_DISKS 8
+#define VM_MAX_NETS  4
 
 enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY, SINK_FD };
 
@@ -28,6 +29,11 @@ struct vm_sink {
 struct vm_disk_config {
 	char *path;
 	bool readonly;
+};
+
+struct vm_net_config {
+	char *tap;              /* host TAP interface name */
+	uint8_t mac[6];         /* the guest's MAC address */
 };
 
 enum vm_fallback_mode { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
@@ -45,6 +51,8 @@ struct vm_config {
 	unsigned int nr_disks;
 	uint64_t vsock_cid;       /* 0: no virtio-vsock */
 	char *vsock_socket;       /* its host side: a unix socket path */
+	struct vm_net_config net[VM_MAX_NETS];
+	unsigned int nr_nets;
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
 };
@@ -92,6 +100,7 @@ struct vm {
 	struct virtio_console *control;
 	struct virtio_blk *disk[VM_MAX_DISKS];
 	struct virtio_vsock *vsock;
+	struct virtio_net *net[VM_MAX_NETS];
 	uint32_t next_gsi;        /* KVM GSIs handed to MSI-X vectors */
 	pthread_mutex_t gsi_lock; /* next_gsi and the routing table */
 	struct kvm_irq_routing *routes;

@@ -10,6 +10,7 @@ GUEST_FILES = \
 	guest/rootfs/etc/group \
 	guest/rootfs/etc/passwd \
 	guest/rootfs/etc/profile \
+	guest/rootfs/usr/share/udhcpc/default.script \
 	guest/init/init.c \
 	guest/init/cmdline.c \
 	guest/init/cmdline.h \
@@ -18,6 +19,8 @@ GUEST_FILES = \
 	guest/init/control.h \
 	guest/init/service.h \
 	guest/tools/vsock-echo.c \
+	guest/init/net.c \
+	guest/init/net.h \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
 
 EXTRA_DIST += $(GUEST_FILES)

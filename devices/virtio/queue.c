@@ -124,21 +124,34 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return walk_table(q, q->desc_gpa, q->size, head, c, false);
 }
 
-void virtq_unpop(struct virtq *q)
+void virtq_unpop(struct virtq *q, uint16_t n)
 {
-	q->last_avail--;
+	q->last_avail -= n;
+}
+
+bool virtq_empty(struct virtq *q)
+{
+	return !q->ready || load_acquire16(ring16(q, q->avail_gpa + AVAIL_IDX)) == q->last_avail;
+}
+
+void virtq_push_many(struct virtq *q, const uint16_t *heads, const uint32_t *lens, unsigned int n)
+{
+	if (!q->ready)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		uint16_t slot = (uint16_t)(q->used_idx + i) % q->size;
+		uint8_t *elem = guest_mem_ptr(q->mem, q->used_gpa + USED_RING(slot), 8);
+		uint32_t id = heads[i];
+		memcpy(elem, &id, 4);
+		memcpy(elem + 4, &lens[i], 4);
+	}
+	q->used_idx += (uint16_t)n;
+	__atomic_store_n(ring16(q, q->used_gpa + USED_IDX), q->used_idx, __ATOMIC_RELEASE);
 }
 
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
-	if (!q->ready)
-		return;
-	uint8_t *elem = guest_mem_ptr(q->mem, q->used_gpa + USED_RING(q->used_idx % q->size), 8);
-	uint32_t id = head;
-	memcpy(elem, &id, 4);
-	memcpy(elem + 4, &len, 4);
-	q->used_idx++;
-	__atomic_store_n(ring16(q, q->used_gpa + USED_IDX), q->used_idx, __ATOMIC_RELEASE);
+	virtq_push_many(q, &head, &len, 1);
 }
 
 bool virtq_needs_interrupt(struct virtq *q)

@@ -49,12 +49,20 @@ void virtq_reset(struct virtq *q);
  * request can be completed with length 0); -EFAULT: the rings left guest RAM. */
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 
-/* Gives back the chain the last virtq_pop() took, unused (nothing may be pushed or popped
- * in between): a device that found it had nothing to put in it leaves it to the guest. */
-void virtq_unpop(struct virtq *q);
+/* Gives back the last n chains taken by virtq_pop and not pushed: the guest sees
+ * nothing, the next virtq_pop takes them again (a device that took buffers for input
+ * that did not fit or did not come). */
+void virtq_unpop(struct virtq *q, uint16_t n);
+
+/* Whether the guest has made no chain available that virtq_pop has not taken. */
+bool virtq_empty(struct virtq *q);
 
 /* Returns a chain to the guest with len bytes written into its writable part. */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
+
+/* Returns n chains at once: the guest sees all of them or none (one used->idx
+ * update), as a packet spread over several buffers needs. */
+void virtq_push_many(struct virtq *q, const uint16_t *heads, const uint32_t *lens, unsigned int n);
 
 /* Whether the guest wants an interrupt for what was pushed since the last one. */
 bool virtq_needs_interrupt(struct virtq *q);

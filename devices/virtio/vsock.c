@@ -63,7 +63,7 @@ static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 		struct virtio_vsock_hdr hdr;
 		size_t cap = MIN(v->chain.in_len - HDR_SIZE, sizeof(v->payload));
 		if (!vsock_core_to_guest(v->core, &hdr, v->payload, cap)) {
-			virtq_unpop(q);  /* nothing after all: the buffer stays the guest's */
+			virtq_unpop(q, 1);  /* nothing after all: the buffer stays the guest's */
 			break;
 		}
 		virtq_copy_to_in(&v->chain, 0, &hdr, HDR_SIZE);

@@ -90,6 +90,11 @@ void sepia_options_parse(struct sepia_options *opts, const char *cmdline,
 			opts->debug = parse_bool(value);
 		} else if (strcmp(key, "reboot") == 0) {
 			opts->reboot_after_run = parse_bool(value);
+		} else if (strcmp(key, "net") == 0) {
+			if (opts->nr_nets < SEPIA_MAX_NETS && value != NULL)
+				copy_value(opts->net[opts->nr_nets++], sizeof(opts->net[0]), value);
+			else if (warn != NULL)
+				warn("net (more than 4, or no value)");
 		} else if (strcmp(key, "adbd") == 0) {
 			opts->adbd = !parse_false(value);
 		} else if (warn != NULL) {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #define SEPIA_OPTION_VALUE_MAX 1024
+#define SEPIA_MAX_NETS 4
 
 struct sepia_options {
 	/* sepia.shell=0|1|TTY: a shell on the console ("1") or on /dev/TTY. */
@@ -21,6 +22,9 @@ struct sepia_options {
 	bool debug;
 	/* sepia.reboot=1: after sepia.run, reboot instead of powering off. */
 	bool reboot_after_run;
+	/* sepia.net=IFACE:dhcp or IFACE:ADDR/PREFIX[,gw=GATEWAY], repeatable (net.h). */
+	char net[SEPIA_MAX_NETS][128];
+	unsigned int nr_nets;
 	/* sepia.adbd=0: no adb daemon (default: /sbin/adbd on vsock port 5555). */
 	bool adbd;
 };

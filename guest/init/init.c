@@ -15,6 +15,7 @@
  */
 #include "cmdline.h"
 #include "control.h"
+#include "net.h"
 #include "service.h"
 
 #include <errno.h>
@@ -36,7 +37,7 @@
 
 #define BOOT_COMPLETED_MARKER "VIRTUAL_DEVICE_BOOT_COMPLETED"
 #define SHUTDOWN_GRACE_SECONDS 3
-#define MAX_SERVICES 8
+#define MAX_SERVICES 12
 
 static struct sepia_options options;
 static struct service services[MAX_SERVICES];
@@ -266,12 +267,50 @@ static void declare_adbd_service(void)
 		svc->argv[argc++] = "--verbose";
 }
 
-/* The guest's long-running services, in start order. Later: network set-up
- * (udhcpc on eth0). */
+/* sepia.net: static addresses now, DHCP as a udhcpc service per interface (it
+ * stays in the foreground to renew the lease; its script applies it). */
+static struct net_spec net_specs[SEPIA_MAX_NETS];
+
+static void declare_network(void)
+{
+	struct service *svc;
+	const char *what;
+	int err;
+
+	for (unsigned int i = 0; i < options.nr_nets; i++) {
+		struct net_spec *spec = &net_specs[i];
+
+		if (net_spec_parse(options.net[i], spec) < 0) {
+			say("sepia.net=%s: give IFACE:dhcp or IFACE:ADDR/PREFIX[,gw=GATEWAY]", options.net[i]);
+			continue;
+		}
+		if (!spec->dhcp) {
+			err = net_configure_static(spec, &what);
+			if (err < 0)
+				say("net: %s: cannot set the %s: %s", spec->ifname, what, strerror(-err));
+			else
+				say("net: %s: %s", spec->ifname, options.net[i] + strlen(spec->ifname) + 1);
+			continue;
+		}
+		if ((err = net_link_up(spec->ifname)) < 0)
+			say("net: %s: cannot bring the link up: %s", spec->ifname, strerror(-err));
+		if (!(svc = add_service("udhcpc", SERVICE_EXIT_RESPAWN)))
+			continue;
+		svc->argv[0] = UDHCPC_PATH;
+		svc->argv[1] = "-f";
+		svc->argv[2] = "-i";
+		svc->argv[3] = spec->ifname;
+		svc->argv[4] = "-s";
+		svc->argv[5] = UDHCPC_SCRIPT;
+	}
+}
+
+/* The guest's long-running services, in start order. */
 static void declare_services(void)
 {
 	struct service *svc;
 
+	declare_network();
 	declare_control_service();
 	declare_adbd_service();
 

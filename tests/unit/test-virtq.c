@@ -130,7 +130,7 @@ static void test_unpop(struct fx *f, gconstpointer data)
 	offer(f, 1);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
 	g_assert_cmpuint(f->c->head, ==, 0);
-	virtq_unpop(&f->q);
+	virtq_unpop(&f->q, 1);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
 	g_assert_cmpuint(f->c->head, ==, 0);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
@@ -523,6 +523,35 @@ static void test_copy(struct fx *f, gconstpointer data)
 	g_assert_cmpmem(out_host[0], 3, "abc", 3);
 }
 
+/* A device that took buffers it could not fill gives them back; several chains pushed
+ * at once appear to the guest with one used->idx update. */
+static void test_unpop_push_many(struct fx *f, gconstpointer data)
+{
+	for (unsigned int i = 0; i < 3; i++) {
+		desc(f, i, BUF_GPA + 0x100 * i, 64, VIRTQ_DESC_F_WRITE, 0);
+		offer(f, (uint16_t)i);
+	}
+	g_assert_false(virtq_empty(&f->q));
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpuint(f->c->head, ==, 1);
+	virtq_unpop(&f->q, 2);
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpuint(f->c->head, ==, 0);
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
+	g_assert_cmpuint(f->c->head, ==, 2);
+	g_assert_true(virtq_empty(&f->q));
+	uint16_t heads[3] = { 0, 1, 2 };
+	uint32_t lens[3] = { 64, 64, 10 };
+	virtq_push_many(&f->q, heads, lens, 3);
+	g_assert_cmpuint(get16(f, USED_IDX), ==, 3);
+	for (unsigned int i = 0; i < 3; i++) {
+		g_assert_cmpuint(get32(f, USED_ELEM(i)), ==, heads[i]);
+		g_assert_cmpuint(get32(f, USED_ELEM(i) + 4), ==, lens[i]);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -547,6 +576,7 @@ int main(int argc, char **argv)
 	T("pop/head-out-of-range", test_head_out_of_range);
 	g_test_add_func("/virtq/activate", test_activate);
 	T("push", test_push);
+	T("unpop-push-many", test_unpop_push_many);
 	T("event-idx/avail-event", test_event_idx_avail_event);
 	T("event-idx/needs-interrupt", test_event_idx_needs_interrupt);
 	T("no-interrupt-flag", test_no_interrupt_flag);
