@@ -90,6 +90,17 @@ static bool parse_vsock(const char *spec, struct vm_config *cfg, GError **error)
 			cfg->vsock_socket = g_strdup(parts[i] + 7);
 		} else {
 			g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': unknown part '%s' (cid=N,socket=PATH)",
+				    spec, parts[i]);
+			return false;
+		}
+	}
+	if (!cfg->vsock_cid || !cfg->vsock_socket) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': give both cid=N and socket=PATH", spec);
+		return false;
+	}
+	return true;
+}
+
 /* 52:54:00:12:34:56 -> 6 bytes; false unless six two-digit hex groups. */
 static bool parse_mac(const char *text, uint8_t mac[6])
 {
@@ -129,10 +140,6 @@ static bool parse_net(const char *spec, struct vm_config *cfg, GError **error)
 				    spec, parts[i]);
 			return false;
 		}
-	}
-	if (!cfg->vsock_cid || !cfg->vsock_socket) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': give both cid=N and socket=PATH", spec);
-		return false;
 	}
 	if (!n->tap) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': no tap=NAME", spec);
