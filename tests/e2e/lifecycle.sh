@@ -152,7 +152,7 @@ check "[ $rc = 0 ] && [ \$(sepia_procs) = 0 ] && [ ! -e '$inst/launcher_monitor.
 	"stop_cvd removes the socket and pid file the dead monitor left"
 
 # ---- three instances
-launch three --num_instances=3
+launch three --num_instances=3 --console
 check "[ \$(cat '$work/three.rc') = 0 ] && grep -qx VIRTUAL_DEVICE_BOOT_COMPLETED '$work/three.out'" "--num_instances=3 boots three guests"
 "$B/cvd_status" --all_instances --print > "$work/all.json" 2> "$work/all.err"; rc=$?
 note "$work/all.err"
@@ -166,9 +166,16 @@ assert len({x[\"instance_dir\"] for x in s})==3 and len({x[\"vmm_pid\"] for x in
 ' '$work/all.json'" "cvd_status --all_instances lists cvd-1..3: adb 6520-6522, CIDs 3-5, Running"
 check "[ \$(pgrep -f 'cvd-1/overlay.qcow2' | wc -l) = 1 ] && [ \$(pgrep -f 'cvd-2/overlay.qcow2' | wc -l) = 1 ] && [ \$(pgrep -f 'cvd-3/overlay.qcow2' | wc -l) = 1 ]" \
 	"each instance's VMM runs on its own disk"
+inst3=$HOME/cuttlefish/instances/cvd-3
+pgid3=$(cat "$inst3/run_cvd.pid")
+python3 "$run" "$inst3/console" 30 'poweroff' > /dev/null 2>&1
+for i in $(seq 1 60); do [ "$(procs_of "$pgid3")" = 0 ] && break; sleep 0.5; done
+"$B/cvd_status" --instance_nums=3 2> /dev/null; rc=$?
+check "[ $rc = 1 ] && [ \$(procs_of $pgid3) = 0 ] && grep -q 'the guest powered off: stopping the instance' '$inst3/logs/launcher.log' && [ ! -e '$inst3/launcher_monitor.sock' ]" \
+	"a poweroff inside cvd-3 stops that instance cleanly"
 "$B/stop_cvd" 2> "$work/stop4.err"; rc=$?
 note "$work/stop4.err"
-check "[ $rc = 0 ] && [ \$(grep -c 'stopped' '$work/stop4.err') = 3 ] && [ \$(sepia_procs) = 0 ]" "stop_cvd stops all three, nothing left"
+check "[ $rc = 0 ] && [ \$(grep -c 'stopped' '$work/stop4.err') = 2 ] && [ \$(sepia_procs) = 0 ]" "stop_cvd stops the other two, nothing left"
 "$B/cvd_status" --all_instances 2> /dev/null
 check "[ $? = 1 ]" "cvd_status --all_instances: none running"
 "$B/stop_cvd" --clear_instance_dirs > /dev/null 2>&1
