@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -69,6 +70,7 @@ typedef struct {
     bool term_sent; /* SIGTERM went to this VMM */
     HelperChild *adb_proxy; /* from the first completed boot until the monitor ends */
     bool adb_connected;     /* the local adb server was told about the device */
+    guint adb_connect_timer, adb_connect_tries;
 } Monitor;
 
 static void log_text(const char *instance, const char *msg)
@@ -173,6 +175,43 @@ static bool start_boot(Monitor *m)
 static void on_helper_exited(void *opaque, HelperChild *h, int wait_status);
 static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s);
 
+/* Tells the local adb server about the device once the proxy listens (it has just been
+ * started) and the server could reach it: the server answers OKAY with "failed to connect"
+ * when it could not, so that answer is tried again. */
+#define ADB_CONNECT_INTERVAL_MS 250
+#define ADB_CONNECT_TRIES 40
+
+static bool port_accepts(guint port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static gboolean on_adb_connect_timer(gpointer data)
+{
+    Monitor *m = data;
+    g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *msg = NULL;
+    bool last = ++m->adb_connect_tries >= ADB_CONNECT_TRIES;
+    if (!m->adb_proxy || (!port_accepts(m->inst.adb_port) && !last))
+        return m->adb_proxy ? G_SOURCE_CONTINUE : (m->adb_connect_timer = 0, G_SOURCE_REMOVE);
+    if (!adb_server_host_request("connect", serial, &msg, &err)) {
+        mlog(m, "adb: %s; connect by hand with adb connect %s", err->message, serial);
+    } else if (g_str_has_prefix(msg, "failed") && !last) {
+        return G_SOURCE_CONTINUE;
+    } else {
+        m->adb_connected = !g_str_has_prefix(msg, "failed");
+        mlog(m, "adb server: %s", msg);
+    }
+    m->adb_connect_timer = 0;
+    return G_SOURCE_REMOVE;
+}
+
 /* adb: a TCP proxy from 127.0.0.1:<6520+N-1> to the guest's vsock port 5555, and the local
  * adb server told about it when one runs. */
 static void start_adb(Monitor *m)
@@ -193,17 +232,16 @@ static void start_adb(Monitor *m)
         mlog(m, "adb proxy started (pid %d): %s -> vsock port 5555", (int)helper_child_pid(m->adb_proxy), serial);
     }
     /* Also after each reboot: the server may have dropped the device while it was down. */
-    g_autofree char *msg = NULL;
-    if (adb_server_host_request("connect", serial, &msg, &err)) {
-        m->adb_connected = true;
-        mlog(m, "adb server: %s", msg);
-    } else {
-        mlog(m, "adb: %s; connect by hand with adb connect %s", err->message, serial);
-    }
+    m->adb_connect_tries = 0;
+    if (!m->adb_connect_timer)
+        m->adb_connect_timer = g_timeout_add(ADB_CONNECT_INTERVAL_MS, on_adb_connect_timer, m);
 }
 
 static void stop_adb(Monitor *m)
 {
+    if (m->adb_connect_timer)
+        g_source_remove(m->adb_connect_timer);
+    m->adb_connect_timer = 0;
     if (m->adb_connected) {
         g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
         g_autoptr(GError) err = NULL;
