@@ -127,6 +127,29 @@ static void on_boot_failed(void *opaque, const char *line);
 static void on_vmm_exited(void *opaque, int wait_status);
 static const VmmChildEvents vmm_events = { on_booted, on_boot_failed, on_vmm_exited };
 
+/* Host networking, when sepia-host-resources made the instance's TAPs (account N): cvd-etap-NN
+ * on the ethernet bridge, the guest asks dnsmasq for an address; cvd-mtap-NN, the guest takes
+ * 192.168.97.(4N-2)/30 with the host at .(4N-3). Each NIC gets a MAC of its own per instance. */
+static void add_networks(Monitor *m, GPtrArray *nets, GString *cmdline)
+{
+    guint n = m->inst.num, nic = 0;
+    g_autofree char *etap = g_strdup_printf("cvd-etap-%02u", n), *mtap = g_strdup_printf("cvd-mtap-%02u", n);
+    g_autofree char *esys = g_build_filename("/sys/class/net", etap, NULL), *msys = g_build_filename("/sys/class/net", mtap, NULL);
+    if (g_file_test(esys, G_FILE_TEST_EXISTS)) {
+        g_ptr_array_add(nets, g_strdup_printf("tap=%s,mac=52:54:00:01:%02x:%02x", etap, n >> 8, n & 0xff));
+        g_string_append_printf(cmdline, " sepia.net=eth%u:dhcp", nic++);
+    }
+    if (g_file_test(msys, G_FILE_TEST_EXISTS) && n <= 64) {
+        g_ptr_array_add(nets, g_strdup_printf("tap=%s,mac=52:54:00:02:%02x:%02x", mtap, n >> 8, n & 0xff));
+        g_string_append_printf(cmdline, " sepia.net=eth%u:192.168.97.%u/30,gw=192.168.97.%u", nic++, 4 * n - 2, 4 * n - 3);
+    }
+    if (nic)
+        mlog(m, "networking: %s%s%s", nets->len ? (char *)nets->pdata[0] : "", nets->len > 1 ? ", " : "",
+             nets->len > 1 ? (char *)nets->pdata[1] : "");
+    else
+        mlog(m, "networking off: no %s or %s (sepia-host-resources start makes them)", etap, mtap);
+}
+
 static bool start_boot(Monitor *m)
 {
     m->state = SEPIA__CONTROL__STATE__BOOTING;
@@ -153,15 +176,20 @@ static bool start_boot(Monitor *m)
          sepia_boot_state_name(res->state), res->boot_header_version, (double)(g_get_monotonic_time() - t0) / 1000.0,
          res->verification_error ? "; verification: " : "", res->verification_error ? res->verification_error : "");
 
-    g_autofree char *cmdline = m->extra_cmdline && *m->extra_cmdline
-        ? g_strdup_printf("%s %s", res->cmdline, m->extra_cmdline) : g_strdup(res->cmdline);
+    g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) cmdline = g_string_new(res->cmdline);
+    add_networks(m, nets, cmdline);
+    g_ptr_array_add(nets, NULL);
+    if (m->extra_cmdline && *m->extra_cmdline)
+        g_string_append_printf(cmdline, " %s", m->extra_cmdline);
     g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
     g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
     VmmChildConfig cfg = {
-        .vmm_path = vmm_path, .kernel = res->kernel_path, .initrd = res->ramdisk_path, .cmdline = cmdline,
+        .vmm_path = vmm_path, .kernel = res->kernel_path, .initrd = res->ramdisk_path, .cmdline = cmdline->str,
         .disk = m->inst.overlay_path, .cpus = m->cpus, .memory_mb = m->memory_mb, .kernel_log = kernel_log,
         .console_link = m->console ? m->inst.console_link : NULL, .name = m->inst.name,
         .vsock_cid = m->inst.vsock_cid, .vsock_socket = m->inst.vsock_socket,
+        .nets = (const char *const *)nets->pdata,
     };
     m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
     if (!m->vmm) {

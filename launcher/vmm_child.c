@@ -195,6 +195,10 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
         g_ptr_array_add(argv, "--console");
         g_ptr_array_add(argv, "fd:4");
     }
+    for (guint i = 0; cfg->nets && cfg->nets[i]; i++) {
+        g_ptr_array_add(argv, "--net");
+        g_ptr_array_add(argv, (gpointer)cfg->nets[i]);
+    }
     g_ptr_array_add(argv, NULL);
     int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
     if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,

@@ -35,6 +35,7 @@ typedef struct {
     const char *name;       /* instance name for log lines */
     guint vsock_cid;        /* virtio-vsock: the guest's CID and the host side's unix socket */
     const char *vsock_socket;
+    const char *const *nets; /* NULL-terminated --net specs (tap=NAME,mac=MAC), the guest's eth0... */
 } VmmChildConfig;
 
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque, GError **error);
