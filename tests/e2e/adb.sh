@@ -32,9 +32,10 @@ adb start-server >/dev/null 2>&1
 rc=$?
 check "[ $rc = 0 ]" "launch_cvd --daemon boots the reference guest"
 [ $rc = 0 ] || { note "$work/launch.err"; note "$inst/logs/launcher.log"; }
-check "grep -q 'adb proxy started' '$inst/logs/launcher.log' && grep -q 'adb server: ' '$inst/logs/launcher.log'" \
-	"the monitor starts the adb proxy and tells the running adb server"
+# The monitor tells the server once the proxy accepts connections, a moment after the marker.
 for i in $(seq 1 30); do adb devices | grep -q "^$serial[[:space:]]*device" && break; sleep 1; done
+check "grep -q 'adb proxy started' '$inst/logs/launcher.log' && grep -q 'adb server: connected to $serial' '$inst/logs/launcher.log'" \
+	"the monitor starts the adb proxy and tells the running adb server"
 adb devices > "$work/devices"
 note "$work/devices"
 check "grep -q '^$serial[[:space:]]*device\$' '$work/devices'" "adb devices lists $serial as device without a manual connect"
@@ -42,7 +43,9 @@ adb connect "$serial" > "$work/connect" 2>&1
 check "grep -q 'connected to $serial' '$work/connect'" "adb connect $serial says connected"
 "$B/cvd_status" --print > "$work/status.json"
 check "grep -q '\"adb_serial\": \"$serial\"' '$work/status.json'" "cvd_status shows the adb serial"
-check "[ \"\$(adb -s $serial shell echo hello-sepia)\" = hello-sepia ]" "adb shell echo round-trips"
+adb -s "$serial" shell echo hello-sepia > "$work/echo.out" 2> "$work/echo.err"; rc=$?
+check "[ $rc = 0 ] && [ \"\$(cat '$work/echo.out')\" = hello-sepia ]" "adb shell echo round-trips"
+[ "$(cat "$work/echo.out")" = hello-sepia ] || { echo "# status $rc, stdout:"; note "$work/echo.out"; echo "# stderr:"; note "$work/echo.err"; }
 adb -s "$serial" shell false; rc=$?
 check "[ $rc = 1 ]" "adb shell false returns status 1"
 adb -s "$serial" shell 'exit 7'; rc=$?
