@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,35 @@ char *launcher_describe_wait_status(int st)
     if (WIFSIGNALED(st))
         return g_strdup_printf("killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
     return g_strdup_printf("ended with wait status 0x%x", st);
+}
+
+void launcher_log_text(const char *instance, const char *message)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_local();
+    g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
+    fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, instance, message);
+}
+
+void launcher_log(const char *instance, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    launcher_log_text(instance, msg);
+}
+
+bool launcher_replace_symlink(const char *link, const char *target, GError **error)
+{
+    g_autofree char *tmp = g_strconcat(link, ".tmp", NULL);
+    unlink(tmp);
+    if (symlink(target, tmp) < 0 || rename(tmp, link) < 0) {
+        int e = errno;
+        unlink(tmp);
+        g_set_error(error, LAUNCHER_ERROR, e, "cannot link %s -> %s: %s", link, target, g_strerror(e));
+        return false;
+    }
+    return true;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -60,6 +60,13 @@ void launcher_remove_runtime_files(const LauncherInstance *inst);
 /* "exited with status 3" / "killed by signal 9 (Killed)", from a waitpid status. */
 char *launcher_describe_wait_status(int wait_status);
 
+/* One line of an instance's log on stderr: "YYYY-MM-DD HH:MM:SS.mmm cvd-N run_cvd: message". */
+void launcher_log(const char *instance, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void launcher_log_text(const char *instance, const char *message);
+
+/* Points link at target, replacing whatever link is there atomically (a new link renamed over). */
+bool launcher_replace_symlink(const char *link, const char *target, GError **error);
+
 /* rm -rf path (symlinks are removed, not followed). */
 bool launcher_remove_tree(const char *path, GError **error);
 

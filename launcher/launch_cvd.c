@@ -157,18 +157,6 @@ static bool write_config(const LaunchConfig *c, const LauncherInstance *inst, GE
     return g_file_set_contents(inst->config_path, o->str, (gssize)o->len, error);
 }
 
-static bool update_link(const char *link, const char *target, GError **error)
-{
-    g_autofree char *tmp = g_strconcat(link, ".tmp", NULL);
-    unlink(tmp);
-    if (symlink(target, tmp) < 0 || rename(tmp, link) < 0) {
-        g_set_error(error, LAUNCHER_ERROR, errno, "cannot link %s -> %s: %s", link, target, g_strerror(errno));
-        unlink(tmp);
-        return false;
-    }
-    return true;
-}
-
 static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 {
     if (g_mkdir_with_parents(l->inst.logs_dir, 0755) < 0) {
@@ -178,7 +166,7 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
     if (!write_config(c, &l->inst, error))
         return false;
     g_autofree char *runtime_link = g_strdup_printf("%s/cuttlefish_runtime.%u", launcher_home(), l->inst.num);
-    if (!update_link(runtime_link, l->inst.dir, error))
+    if (!launcher_replace_symlink(runtime_link, l->inst.dir, error))
         return false;
     g_autofree char *log_path = g_build_filename(l->inst.logs_dir, "launcher.log", NULL);
     int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

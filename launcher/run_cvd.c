@@ -73,13 +73,6 @@ typedef struct {
     guint adb_connect_timer, adb_connect_tries;
 } Monitor;
 
-static void log_text(const char *instance, const char *msg)
-{
-    g_autoptr(GDateTime) now = g_date_time_new_now_local();
-    g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
-    fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, instance, msg);
-}
-
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void mlog(const Monitor *m, const char *fmt, ...)
 {
@@ -87,7 +80,7 @@ static void mlog(const Monitor *m, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    log_text(m->inst.name, msg);
+    launcher_log_text(m->inst.name, msg);
 }
 
 /* The libraries' g_message()s (the bootloader step's notes) in the log's own format. */
@@ -95,7 +88,7 @@ static void glib_log(const gchar *domain, GLogLevelFlags level, const gchar *mes
 {
     if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("SEPIA_DEBUG"))
         return;
-    log_text(instance, message);
+    launcher_log_text(instance, message);
 }
 
 /* launch_cvd hears about the first boot only: one line, then the pipe closes. */

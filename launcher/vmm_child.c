@@ -34,18 +34,6 @@ struct VmmChild {
     bool marker_seen;
 };
 
-static void log_line(const VmmChild *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void log_line(const VmmChild *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_autoptr(GDateTime) now = g_date_time_new_now_local();
-    g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
-    fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, c->name, msg);
-}
-
 /* The guest console's lines: into kernel.log as they come, and scanned for the markers. */
 static void serial_scan(VmmChild *c, const char *buf, gssize n)
 {
@@ -119,7 +107,7 @@ static gboolean on_control(gint fd, GIOCondition cond, gpointer data)
     for (ssize_t i = 0; i < n; i++) {
         if (buf[i] == '\n' || c->control_line->len >= 256) {
             if (c->control_line->len)
-                log_line(c, "guest control channel: %s", c->control_line->str);
+                launcher_log(c->name, "guest control channel: %s", c->control_line->str);
             g_string_truncate(c->control_line, 0);
         } else if (buf[i] != '\r') {
             g_string_append_c(c->control_line, buf[i]);
@@ -162,13 +150,11 @@ static bool open_console_pty(VmmChild *c, const char *link, GError **error)
         cfmakeraw(&t);
         tcsetattr(c->pty_slave, TCSANOW, &t);
     }
-    g_autofree char *tmp = g_strconcat(link, ".tmp", NULL);
-    unlink(tmp);
-    if (symlink(slave, tmp) < 0 || rename(tmp, link) < 0) {
-        g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot link %s to %s: %s", c->name, link, slave, g_strerror(errno));
+    if (!launcher_replace_symlink(link, slave, error)) {
+        g_prefix_error(error, "%s: ", c->name);
         return false;
     }
-    log_line(c, "console: %s -> %s", link, slave);
+    launcher_log(c->name, "console: %s -> %s", link, slave);
     return true;
 }
 
@@ -246,7 +232,7 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
     c->serial_src = g_unix_fd_add(c->serial_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_serial, c);
     c->control_src = g_unix_fd_add(c->control_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_control, c);
     c->child_src = g_child_watch_add(pid, on_child_exit, c);
-    log_line(c, "sepia-vmm started (pid %d): %u vCPUs, %u MiB, disk %s", (int)pid, cfg->cpus, cfg->memory_mb, cfg->disk);
+    launcher_log(c->name, "sepia-vmm started (pid %d): %u vCPUs, %u MiB, disk %s", (int)pid, cfg->cpus, cfg->memory_mb, cfg->disk);
     return c;
 fail:
     vmm_child_free(c);
