@@ -1,6 +1,6 @@
 # sepia-vmm: the library holds everything but main() so unit tests link the real code.
 noinst_LIBRARIES += devices/libsepiavmm.a
-devices_libsepiavmm_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(ZLIB_CFLAGS)
+devices_libsepiavmm_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(ZLIB_CFLAGS) $(VIRGL_CFLAGS) $(EGL_CFLAGS)
 devices_libsepiavmm_a_SOURCES = \
 	devices/acpi.c devices/acpi.h \
 	devices/boot.c devices/boot.h \
@@ -29,9 +29,11 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/console.c devices/virtio/console.h \
 	devices/virtio/vsock.c devices/virtio/vsock.h \
 	devices/virtio/vsock_conn.c devices/virtio/vsock_conn.h \
-	devices/virtio/net.c devices/virtio/net.h
+	devices/virtio/net.c devices/virtio/net.h \
+	devices/virtio/gpu.c devices/virtio/gpu.h devices/virtio/gpu_internal.h \
+	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c
 
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c
 sepia_vmm_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-sepia_vmm_LDADD = devices/libsepiavmm.a $(GLIB_LIBS) $(ZLIB_LIBS) -lpthread
+sepia_vmm_LDADD = devices/libsepiavmm.a display/libsepiadisplay.a $(GLIB_LIBS) $(ZLIB_LIBS) $(VIRGL_LIBS) $(EGL_LIBS) -lpthread

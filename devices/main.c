@@ -156,10 +156,60 @@ static bool parse_net(const char *spec, struct vm_config *cfg, GError **error)
 	return true;
 }
 
+/* width=W,height=H[,dpi=D]: one scanout. */
+static bool parse_display(const char *spec, struct vm_config *cfg, GError **error)
+{
+	if (cfg->nr_displays == VM_MAX_DISPLAYS) {
+		g_set_error(error, SEPIA_ERROR, E2BIG, "--display: at most %d displays", VM_MAX_DISPLAYS);
+		return false;
+	}
+	struct vm_display_config d = { .dpi = 320 };
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	for (unsigned int i = 0; parts[i]; i++) {
+		static const struct { const char *key; guint64 min, max; } keys[] = {
+			{ "width", 16, 4096 }, { "height", 16, 4096 }, { "dpi", 10, 2000 },
+		};
+		const char *eq = strchr(parts[i], '=');
+		unsigned int k = G_N_ELEMENTS(keys);
+		for (unsigned int j = 0; eq && j < G_N_ELEMENTS(keys); j++)
+			if (strlen(keys[j].key) == (size_t)(eq - parts[i]) && !strncmp(parts[i], keys[j].key, eq - parts[i]))
+				k = j;
+		guint64 v;
+		if (k == G_N_ELEMENTS(keys) || !g_ascii_string_to_unsigned(eq + 1, 10, keys[k].min, keys[k].max, &v, NULL)) {
+			g_set_error(error, SEPIA_ERROR, EINVAL, "--display '%s': '%s' is not width=16..4096, "
+				    "height=16..4096 or dpi=10..2000", spec, parts[i]);
+			return false;
+		}
+		uint32_t *field[] = { &d.width, &d.height, &d.dpi };
+		*field[k] = (uint32_t)v;
+	}
+	if (!d.width || !d.height) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--display '%s': give width=W,height=H", spec);
+		return false;
+	}
+	cfg->display[cfg->nr_displays++] = d;
+	return true;
+}
+
+static bool parse_gpu_mode(const char *mode, struct vm_config *cfg, GError **error)
+{
+	static const struct { const char *name; enum vm_gpu_mode mode; } modes[] = {
+		{ "none", GPU_NONE }, { "2d", GPU_2D }, { "virgl", GPU_VIRGL }, { "auto", GPU_AUTO },
+	};
+	for (unsigned int i = 0; i < G_N_ELEMENTS(modes); i++)
+		if (!strcmp(mode, modes[i].name)) {
+			cfg->gpu_mode = modes[i].mode;
+			return true;
+		}
+	g_set_error(error, SEPIA_ERROR, EINVAL, "--gpu '%s': give none, 2d, virgl or auto", mode);
+	return false;
+}
+
 static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError **error)
 {
 	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
-	g_auto(GStrv) disks = NULL, nets = NULL;
+	g_autofree gchar *gpu = NULL;
+	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL;
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE;
 	GOptionEntry entries[] = {
@@ -179,6 +229,14 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  "socket PATH (\"CONNECT port\\n\"), guest connects to host port P reach PATH_P", "cid=N,socket=PATH" },
 		{ "net", 0, 0, G_OPTION_ARG_STRING_ARRAY, &nets,
 		  "virtio-net on a host TAP (attached, or created when missing); repeatable, up to 4", "tap=NAME[,mac=MAC]" },
+		{ "gpu", 0, 0, G_OPTION_ARG_STRING, &gpu,
+		  "virtio-gpu: none, 2d, virgl (3D through virglrenderer) or auto (virgl when it initialises, "
+		  "else 2d; default none)", "MODE" },
+		{ "display", 0, 0, G_OPTION_ARG_STRING_ARRAY, &displays,
+		  "A virtio-gpu scanout (default one, 720x1280 at 320 dpi); repeatable, up to 16",
+		  "width=W,height=H[,dpi=D]" },
+		{ "framebuffer-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->framebuffer_dir,
+		  "Publish scanout N as DIR/display<N>.fb for cvd_display and the web view", "DIR" },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit, "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback, "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
 		{ NULL },
@@ -242,6 +300,15 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	}
 	if (vsock && !parse_vsock(vsock, cfg, error))
 		return false;
+	if (gpu && !parse_gpu_mode(gpu, cfg, error))
+		return false;
+	for (unsigned int i = 0; displays && displays[i]; i++)
+		if (!parse_display(displays[i], cfg, error))
+			return false;
+	if ((cfg->nr_displays || cfg->framebuffer_dir) && cfg->gpu_mode == GPU_NONE) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--display and --framebuffer-dir need --gpu");
+		return false;
+	}
 	for (unsigned int i = 0; disks && disks[i]; i++)
 		if (!parse_disk(disks[i], cfg, error))
 			return false;
@@ -263,6 +330,7 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->console.path);
 	g_free(cfg->control.path);
 	g_free(cfg->vsock_socket);
+	g_free(cfg->framebuffer_dir);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)

@@ -27,6 +27,7 @@
 #include "virtio/console.h"
 #include "virtio/vsock.h"
 #include "virtio/net.h"
+#include "virtio/gpu.h"
 
 #define MAX_ROUTES 1024
 #define IOAPIC_PINS 24
@@ -243,6 +244,11 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 		if (!vm->vsock)
 			return false;
 	}
+	if (cfg->gpu_mode != GPU_NONE) {
+		vm->gpu = virtio_gpu_create(vm, cfg, error);
+		if (!vm->gpu)
+			return false;
+	}
 	return true;
 }
 
@@ -409,6 +415,7 @@ enum vm_exit_reason vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	virtio_gpu_destroy(vm->gpu);
 	virtio_vsock_destroy(vm->vsock);
 	for (unsigned int i = 0; i < VM_MAX_NETS; i++)
 		virtio_net_destroy(vm->net[i]);

@@ -38,6 +38,14 @@ struct vm_net_config {
 
 enum vm_fallback_mode { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
 
+/* virtio-gpu: none, 2D only, 3D through virglrenderer, or 3D when it initialises. */
+enum vm_gpu_mode { GPU_NONE, GPU_2D, GPU_VIRGL, GPU_AUTO };
+#define VM_MAX_DISPLAYS 16
+
+struct vm_display_config {
+	uint32_t width, height, dpi;
+};
+
 struct vm_config {
 	char *kernel;
 	char *initrd;
@@ -53,6 +61,10 @@ struct vm_config {
 	char *vsock_socket;       /* its host side: a unix socket path */
 	struct vm_net_config net[VM_MAX_NETS];
 	unsigned int nr_nets;
+	enum vm_gpu_mode gpu_mode;
+	struct vm_display_config display[VM_MAX_DISPLAYS];
+	unsigned int nr_displays;
+	char *framebuffer_dir;    /* where scanouts are published (display<N>.fb); NULL: not */
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
 };
@@ -101,6 +113,7 @@ struct vm {
 	struct virtio_blk *disk[VM_MAX_DISKS];
 	struct virtio_vsock *vsock;
 	struct virtio_net *net[VM_MAX_NETS];
+	struct virtio_gpu *gpu;
 	uint32_t next_gsi;        /* KVM GSIs handed to MSI-X vectors */
 	pthread_mutex_t gsi_lock; /* next_gsi and the routing table */
 	struct kvm_irq_routing *routes;

@@ -8,7 +8,7 @@ set -eu
 DEBIAN_PACKAGES="
   build-essential autoconf automake libtool pkg-config linux-libc-dev
   libglib2.0-dev zlib1g-dev libnl-3-dev libnl-route-3-dev libprotobuf-c-dev protobuf-c-compiler
-  libvirglrenderer-dev
+  libvirglrenderer-dev libegl-dev libegl-mesa0 libgl1-mesa-dri
   linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
   e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb procps patch fdisk
   dnsmasq-base iproute2 nftables systemd
@@ -19,6 +19,7 @@ DEBIAN_PACKAGES="
 RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers
   glib2-devel zlib-devel libnl3-devel protobuf-c-devel protobuf-c-compiler virglrenderer-devel
+  libglvnd-devel mesa-libEGL mesa-dri-drivers
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
   qemu-kvm qemu-img android-tools procps-ng patch util-linux python3
   dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros

@@ -71,6 +71,7 @@ struct vp_queue {
 
 struct virtio_pci_dev {
 	struct vm *vm;
+	GMainContext *ctx;      /* where the queue notifications run */
 	const char *name;
 	const struct virtio_device_ops *ops;
 	void *dev;
@@ -479,7 +480,7 @@ static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 		*k = (struct kick_ctx){ vp, q };
 		GSource *src = g_unix_fd_source_new(vq->kick_fd, G_IO_IN);
 		g_source_set_callback(src, G_SOURCE_FUNC(virtio_pci_kicked), k, g_free);
-		vq->source = g_source_attach(src, vp->vm->io_ctx);
+		vq->source = g_source_attach(src, vp->ctx);
 		g_source_unref(src);
 	}
 	return true;
@@ -489,9 +490,17 @@ struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name,
 					 const struct virtio_device_ops *ops, uint64_t features,
 					 void *dev, GError **error)
 {
+	return virtio_pci_create_on(vm, vm->io_ctx, name, ops, features, dev, error);
+}
+
+struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
+					    const struct virtio_device_ops *ops, uint64_t features,
+					    void *dev, GError **error)
+{
 	g_assert(ops->num_queues <= VIRTIO_MAX_QUEUES);
 	struct virtio_pci_dev *vp = g_new0(struct virtio_pci_dev, 1);
 	vp->vm = vm;
+	vp->ctx = ctx;
 	vp->name = name;
 	vp->ops = ops;
 	vp->dev = dev;
@@ -536,7 +545,7 @@ void virtio_pci_destroy(struct virtio_pci_dev *vp)
 	if (!vp)
 		return;
 	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
-		GSource *src = vp->queue[q].source ? g_main_context_find_source_by_id(vp->vm->io_ctx, vp->queue[q].source) : NULL;
+		GSource *src = vp->queue[q].source ? g_main_context_find_source_by_id(vp->ctx, vp->queue[q].source) : NULL;
 		if (src)
 			g_source_destroy(src);
 		if (vp->queue[q].kick_fd > 0)

@@ -13,6 +13,7 @@
 #define VIRTIO_ID_NET     1
 #define VIRTIO_ID_BLOCK   2
 #define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_GPU     16
 #define VIRTIO_ID_VSOCK   19
 
 #define VIRTIO_F_INDIRECT_DESC 28
@@ -51,6 +52,11 @@ struct virtio_device_ops {
 struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name,
 					 const struct virtio_device_ops *ops, uint64_t features,
 					 void *dev, GError **error);
+/* The same, with the queues' notifications run on ctx's thread instead of the VM's I/O
+ * thread (a device whose requests take long, such as the GPU, runs its own). */
+struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
+					    const struct virtio_device_ops *ops, uint64_t features,
+					    void *dev, GError **error);
 void virtio_pci_destroy(struct virtio_pci_dev *vp);
 
 /* The device's view of queue q (valid while DRIVER_OK; NULL when not ready). */

@@ -4,8 +4,9 @@
 # serial and console logs, the disk image on the host).
 #
 # usage: run-payload.sh NAME...
-#   NAME: serial bootparams pci blk blk-ro console msix smp usermode, and under QEMU also
-#         serial-microvm (the serial payload on -M microvm).
+#   NAME: serial bootparams pci blk blk-ro console msix smp usermode gpu gpu-virgl, and
+#         under QEMU also serial-microvm (the serial payload on -M microvm). gpu and
+#         gpu-virgl run under sepia-vmm only (their error checks follow sepia's answers).
 # environment:
 #   GUESTKIT_VMM      sepia (default): $top_builddir/sepia-vmm, needs /dev/kvm
 #                     qemu: qemu-system-x86_64 -M q35 -accel tcg (same payloads, no KVM)
@@ -106,7 +107,7 @@ sector_of() { # sector_of IMAGE N: one sector on stdout
 
 run_one() {
 	name=$1
-	elf=$name disk='' disk_ro='' console='' cpus='' machine=q35
+	elf=$name disk='' disk_ro='' console='' cpus='' machine=q35 gpu=''
 	cmdline="guest-kit $name"
 	case $name in
 	serial) ;;
@@ -119,6 +120,10 @@ run_one() {
 	msix) disk=$work/msix.img ;;
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
 	usermode) ;;
+	gpu) gpu=2d cmdline="$cmdline width=64 height=48" ;;
+	gpu-virgl) elf=gpu gpu=virgl cmdline="$cmdline width=64 height=48 virgl=1" ;;
+	# --gpu auto on a host whose EGL has no vendor library: 2D, and the log says why.
+	gpu-fallback) elf=gpu gpu=auto cmdline="$cmdline width=64 height=48" ;;
 	*)
 		not_ok "$name: a payload this runner knows"
 		return
@@ -142,7 +147,12 @@ run_one() {
 		[ -z "$disk" ] || set -- "$@" --disk "$disk${disk_ro:+,ro}"
 		[ -z "$console" ] || set -- "$@" --console "file:$console"
 		[ -z "$cpus" ] || set -- "$@" --cpus "$cpus"
+		[ -z "$gpu" ] || set -- "$@" --gpu "$gpu" --display width=64,height=48 --framebuffer-dir "$work"
 	else
+		if [ -n "$gpu" ]; then
+			ok "$name: runs under sepia-vmm only # SKIP the error checks follow sepia's answers"
+			return
+		fi
 		set -- "$QEMU" -M "$machine" -accel "${GUESTKIT_QEMU_ACCEL:-tcg}" -m "$mem_mib" -nodefaults -display none -no-reboot \
 			-serial "file:$serial" -device isa-debug-exit,iobase=0xf4,iosize=4 \
 			-kernel "$elf" -append "$cmdline"
@@ -159,7 +169,11 @@ run_one() {
 	echo
 
 	t0=$(date +%s%N)
-	timeout "$timeout_s" "$@" >"$out" 2>&1 </dev/null
+	if [ "$name" = gpu-fallback ]; then
+		__EGL_VENDOR_LIBRARY_FILENAMES=/nonexistent timeout "$timeout_s" "$@" >"$out" 2>&1 </dev/null
+	else
+		timeout "$timeout_s" "$@" >"$out" 2>&1 </dev/null
+	fi
 	status=$?
 	t1=$(date +%s%N)
 	ms=$(((t1 - t0) / 1000000))
@@ -211,6 +225,19 @@ EOF
 	console)
 		grep -qxF "$CONSOLE_LINE" "$console" 2>/dev/null
 		check $? "$name: the --console file holds the payload's line"
+		;;
+	gpu*)
+		# The scanout the payload left on screen, as host tools see it.
+		result=$(python3 "$here/../pattern-check.py" "$work/display0.fb" 2>&1)
+		check $? "$name: display0.fb shows the test pattern: $result"
+		grep -q "virtio-gpu: $(case $gpu in virgl) echo 3D;; *) echo 2D;; esac)" "$out"
+		check $? "$name: sepia-vmm logs the GPU mode it runs"
+		if [ "$name" = gpu-fallback ]; then
+			grep -q "gpu mode auto: 3D is not available" "$out"
+			check $? "$name: sepia-vmm says why it fell back to 2D"
+		fi
+		grep -q "answered with an error" "$out"
+		check $? "$name: sepia-vmm counted the malformed commands and kept running"
 		;;
 	esac
 

@@ -1,0 +1,140 @@
+/* What the virtio-gpu files share: gpu.c (queues, command dispatch, fences), gpu_resource.c
+ * (resources, guest backing, 2D pixels, scanouts), gpu_virgl.c (the virglrenderer backend)
+ * and gpu_edid.c. Everything here runs on the device's own thread with the transport's
+ * lock held. */
+#ifndef SEPIA_VIRTIO_GPU_INTERNAL_H
+#define SEPIA_VIRTIO_GPU_INTERNAL_H
+
+#include <linux/virtio_gpu.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "devices/virtio/virtio.h"
+#include "display/framebuffer.h"
+
+#define GPU_MAX_BACKING_ENTRIES 16384          /* mem entries one resource may have */
+#define GPU_MAX_HOSTMEM         (256u << 20)   /* host bytes all 2D resources may hold */
+#define GPU_MAX_RESOURCE_DIM    16384
+
+struct gpu_resource {
+	uint32_t id;
+	uint32_t format;        /* virtio-gpu / virgl format number */
+	uint32_t width, height;
+	bool is_3d;             /* created with RESOURCE_CREATE_3D */
+	uint8_t *pixels;        /* 2D mode: width * height * 4 bytes; virgl mode: NULL */
+	struct iovec *backing;  /* guest pages, host addresses; owned here */
+	unsigned int nr_backing;
+	size_t backing_len;
+	uint32_t scanouts;      /* bit N: shown on scanout N */
+};
+
+struct gpu_scanout {
+	uint32_t resource_id;   /* 0: disabled */
+	struct virtio_gpu_rect r;
+	uint32_t width, height, dpi;   /* the display's mode */
+	struct fb_file *fb;     /* NULL without a framebuffer dir */
+};
+
+struct gpu_request {
+	const struct virtq_chain *chain;
+	struct virtio_gpu_ctrl_hdr hdr;
+	union {
+		struct virtio_gpu_resource_create_2d create_2d;
+		struct virtio_gpu_resource_unref unref;
+		struct virtio_gpu_set_scanout set_scanout;
+		struct virtio_gpu_resource_flush flush;
+		struct virtio_gpu_transfer_to_host_2d transfer_2d;
+		struct virtio_gpu_resource_attach_backing attach;
+		struct virtio_gpu_resource_detach_backing detach;
+		struct virtio_gpu_get_capset_info capset_info;
+		struct virtio_gpu_get_capset capset;
+		struct virtio_gpu_cmd_get_edid edid;
+		struct virtio_gpu_ctx_create ctx_create;
+		struct virtio_gpu_ctx_resource ctx_resource;
+		struct virtio_gpu_resource_create_3d create_3d;
+		struct virtio_gpu_transfer_host_3d transfer_3d;
+		struct virtio_gpu_cmd_submit submit;
+		uint8_t bytes[128];
+	} u;
+	uint32_t resp_len;      /* a handler that wrote a larger response sets its length */
+};
+
+struct virtio_gpu {
+	const char *name;
+	struct vm *vm;
+	struct virtio_pci_dev *vp;
+	bool virgl;             /* 3D through virglrenderer */
+	struct virtio_gpu_config config;
+	unsigned int nr_scanouts;
+	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
+	GHashTable *resources;  /* id -> struct gpu_resource */
+	GHashTable *contexts;   /* virgl: the 3D context ids the guest created */
+	uint64_t hostmem;       /* bytes of 2D pixels held */
+	struct virtio_gpu_update_cursor cursor;
+	bool needs_reset;       /* the guest reset the device; drop state before new commands */
+
+	GMainContext *ctx;      /* the device thread */
+	GMainLoop *loop;
+	GThread *thread;
+
+	GArray *pending;        /* struct gpu_pending: fenced responses not yet returned */
+	uint32_t fence_done;    /* virgl: the last fence virglrenderer retired */
+	GSource *fence_timer;
+
+	uint8_t *readback;      /* virgl: a scanout rectangle read back for the framebuffer */
+	size_t readback_size;
+	struct virtq_chain chain;
+	uint64_t commands, errors, flushes;
+};
+
+struct gpu_pending {
+	uint16_t head;
+	uint32_t len;
+	uint32_t fence_id;
+};
+
+/* ---- gpu_resource.c ---- */
+struct gpu_resource *gpu_resource_find(struct virtio_gpu *g, uint32_t id);
+void gpu_resource_free(gpointer r);
+/* The handlers return a VIRTIO_GPU_RESP_* type. */
+uint32_t gpu_cmd_resource_create_2d(struct virtio_gpu *g, struct gpu_request *req);
+uint32_t gpu_cmd_resource_unref(struct virtio_gpu *g, struct gpu_request *req);
+uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req);
+uint32_t gpu_cmd_detach_backing(struct virtio_gpu *g, struct gpu_request *req);
+uint32_t gpu_cmd_transfer_to_host_2d(struct virtio_gpu *g, struct gpu_request *req);
+uint32_t gpu_cmd_set_scanout(struct virtio_gpu *g, struct gpu_request *req);
+uint32_t gpu_cmd_resource_flush(struct virtio_gpu *g, struct gpu_request *req);
+/* Whether rect lies inside a width x height resource (overflow-safe; empty is allowed). */
+bool gpu_rect_inside(const struct virtio_gpu_rect *r, uint32_t width, uint32_t height);
+/* Copies a rectangle of 4-byte pixels in format to XRGB8888 (B, G, R, X bytes). */
+void gpu_convert_to_xrgb(uint32_t format, const uint8_t *src, size_t src_stride, uint8_t *dst,
+			 size_t dst_stride, uint32_t width, uint32_t height);
+bool gpu_format_supported(uint32_t format);
+/* Drops every resource and disables every scanout; blank: the scanouts' framebuffer files
+ * turn black (a device reset), else they keep the last picture (the VM stopped). */
+void gpu_resources_reset(struct virtio_gpu *g, bool blank);
+
+/* ---- gpu_virgl.c ---- */
+bool gpu_virgl_init(struct virtio_gpu *g, GError **error);
+void gpu_virgl_cleanup(struct virtio_gpu *g);
+void gpu_virgl_destroy_contexts(struct virtio_gpu *g);
+unsigned int gpu_virgl_num_capsets(void);
+uint32_t gpu_virgl_resource_create(struct virtio_gpu *g, struct gpu_resource *res,
+				   const struct virtio_gpu_resource_create_3d *args);
+void gpu_virgl_resource_unref(struct gpu_resource *res);
+uint32_t gpu_virgl_attach_backing(struct gpu_resource *res);
+void gpu_virgl_detach_backing(struct gpu_resource *res);
+uint32_t gpu_virgl_transfer_to_host_2d(struct gpu_resource *res, const struct virtio_gpu_transfer_to_host_2d *t);
+/* Reads rect of res into XRGB8888 at dst. */
+bool gpu_virgl_read_rect(struct virtio_gpu *g, struct gpu_resource *res, const struct virtio_gpu_rect *r,
+			 uint8_t *dst, size_t dst_stride);
+uint32_t gpu_virgl_cmd(struct virtio_gpu *g, struct gpu_request *req);
+void gpu_virgl_create_fence(uint32_t fence_id, uint32_t ctx_id);
+void gpu_virgl_poll(void);
+
+/* ---- gpu_edid.c ---- */
+/* A 128-byte EDID base block whose preferred mode is width x height at 60 Hz. */
+void gpu_edid_build(uint8_t edid[128], uint32_t width, uint32_t height, uint32_t dpi, unsigned int index);
+
+#endif

@@ -1,0 +1,3 @@
+#!/bin/sh
+# guest-kit: the gpu-virgl payload under sepia-vmm (see run-payload.sh).
+exec "$(dirname "$0")/run-payload.sh" gpu-virgl
