@@ -33,6 +33,7 @@ void launcher_instance_init(LauncherInstance *inst, const char *home, guint num)
     inst->vsock_socket = g_build_filename(inst->dir, "vsock.sock", NULL);
     inst->assembly_dir = g_build_filename(home, "cuttlefish", "assembly", NULL);
     inst->adb_port = LAUNCHER_ADB_BASE_PORT + num - 1;
+    inst->webview_port = LAUNCHER_WEBVIEW_BASE_PORT + num - 1;
     inst->vsock_cid = LAUNCHER_VSOCK_BASE_CID + num - 1;
 }
 
@@ -124,6 +125,27 @@ void launcher_remove_runtime_files(const LauncherInstance *inst)
     unlink(inst->pid_path);
     unlink(inst->console_link);
     unlink(inst->vsock_socket);
+    for (guint i = 0; i < LAUNCHER_MAX_DISPLAYS; i++) {
+        g_autofree char *fb = launcher_display_path(inst, i);
+        unlink(fb);
+    }
+}
+
+char *launcher_display_path(const LauncherInstance *inst, guint display)
+{
+    g_autofree char *name = g_strdup_printf("display%u.fb", display);
+    return g_build_filename(inst->dir, name, NULL);
+}
+
+const char *launcher_vmm_gpu_mode(const char *gpu_mode)
+{
+    static const char *const map[][2] = {
+        { "auto", "auto" }, { "drm_virgl", "virgl" }, { "guest_swiftshader", "2d" }, { "none", "none" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(map); i++)
+        if (!strcmp(gpu_mode, map[i][0]))
+            return map[i][1];
+    return NULL;
 }
 
 char *launcher_describe_wait_status(int st)

@@ -8,11 +8,12 @@
  *     run_cvd.pid                          the monitor's pid = the instance's process group
  *     cuttlefish_config.json               the effective configuration
  *     console -> /dev/pts/K                with --console
+ *     display<K>.fb                        scanout K as sepia-vmm publishes it (with a GPU)
  *     logs/launcher.log, logs/kernel.log   the monitor's log; everything the guest console printed
  *     bootloader/                          what the bootloader step extracted and prepared
  *   cuttlefish_runtime -> cvd-1 (the first instance), cuttlefish_runtime.N -> cvd-N,
  *   cuttlefish_assembly -> cuttlefish/assembly
- * Numbers: adb port 6520+N-1, vsock CID 3+N-1. */
+ * Numbers: adb port 6520+N-1, vsock CID 3+N-1, the web view (--start_webview) on 8443+N-1. */
 #pragma once
 
 #include <glib.h>
@@ -24,6 +25,8 @@ GQuark launcher_error_quark(void);
 
 #define LAUNCHER_ADB_BASE_PORT 6520u
 #define LAUNCHER_VSOCK_BASE_CID 3u
+#define LAUNCHER_WEBVIEW_BASE_PORT 8443u
+#define LAUNCHER_MAX_DISPLAYS 4
 
 typedef struct {
     guint num;
@@ -39,6 +42,7 @@ typedef struct {
     char *assembly_dir;
     guint adb_port;
     guint vsock_cid;
+    guint webview_port;
 } LauncherInstance;
 
 /* $HOME, or the password database's home when $HOME is unset. */
@@ -56,6 +60,13 @@ bool launcher_group_alive(pid_t pgid);
 /* Removes what a monitor leaves in the instance directory while it runs (socket, pid file,
  * console link), for stop_cvd after a monitor that died without cleaning up. */
 void launcher_remove_runtime_files(const LauncherInstance *inst);
+
+/* The framebuffer file of scanout `display` (g_free it). */
+char *launcher_display_path(const LauncherInstance *inst, guint display);
+
+/* launch_cvd's --gpu_mode (Cuttlefish's names) as sepia-vmm's --gpu: auto, drm_virgl -> virgl,
+ * guest_swiftshader -> 2d (the guest renders, the device only shows), none; NULL when unknown. */
+const char *launcher_vmm_gpu_mode(const char *gpu_mode);
 
 /* "exited with status 3" / "killed by signal 9 (Killed)", from a waitpid status. */
 char *launcher_describe_wait_status(int wait_status);

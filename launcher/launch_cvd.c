@@ -30,9 +30,11 @@
 #endif
 
 typedef struct {
-    bool daemon, console, resume, restart_subprocesses;
-    guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s;
+    bool daemon, console, resume, restart_subprocesses, start_webview;
+    guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi;
     const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key;
+    const char *display[LAUNCHER_MAX_DISPLAYS];
+    char *displays;   /* for run_cvd: the scanouts as sepia-vmm --display specs, ';'-separated */
 } LaunchConfig;
 
 typedef struct {
@@ -64,24 +66,86 @@ static char *default_system_image_dir(void)
     return g_build_filename(SEPIA_PKGDATADIR, "reference", NULL);
 }
 
-static bool check_values(const LaunchConfig *c, GError **error)
+/* --displayN=width=W,height=H[,dpi=D][,refresh_rate_hz=R] (Cuttlefish's form) as sepia-vmm's
+ * --display; the refresh rate is accepted and not used. */
+static bool display_spec(const char *flag, const char *text, GString *out, GError **error)
 {
-    static const char *const gpu_modes[] = { "auto", "none", "guest_swiftshader", "drm_virgl" };
-    bool gpu_known = false;
-    for (guint i = 0; i < G_N_ELEMENTS(gpu_modes); i++)
-        gpu_known |= !strcmp(c->gpu_mode, gpu_modes[i]);
+    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+    guint64 v[3] = { 0, 0, 320 };
+    static const char *const keys[] = { "width", "height", "dpi" };
+    for (guint i = 0; parts[i]; i++) {
+        char *eq = strchr(parts[i], '=');
+        guint k = 0;
+        while (eq && k < G_N_ELEMENTS(keys) && strncmp(parts[i], keys[k], (size_t)(eq - parts[i])))
+            k++;
+        guint64 rate;
+        if (eq && g_str_has_prefix(parts[i], "refresh_rate_hz=") && g_ascii_string_to_unsigned(eq + 1, 10, 1, 240, &rate, NULL))
+            continue;
+        if (!eq || k == G_N_ELEMENTS(keys) || strlen(keys[k]) != (size_t)(eq - parts[i]) ||
+            !g_ascii_string_to_unsigned(eq + 1, 10, k == 2 ? 10 : 16, k == 2 ? 2000 : 4096, &v[k], NULL)) {
+            g_set_error(error, LAUNCHER_ERROR, EINVAL, "--%s=%s: '%s' is not width=16..4096, height=16..4096, dpi=10..2000 "
+                        "or refresh_rate_hz=1..240", flag, text, parts[i]);
+            return false;
+        }
+    }
+    if (!v[0] || !v[1]) {
+        g_set_error(error, LAUNCHER_ERROR, EINVAL, "--%s=%s: give width=W,height=H", flag, text);
+        return false;
+    }
+    g_string_append_printf(out, "%swidth=%" G_GUINT64_FORMAT ",height=%" G_GUINT64_FORMAT ",dpi=%" G_GUINT64_FORMAT,
+                           out->len ? ";" : "", v[0], v[1], v[2]);
+    return true;
+}
+
+static bool check_displays(LaunchConfig *c, GError **error)
+{
+    g_autoptr(GString) specs = g_string_new(NULL);
+    for (guint i = 0; i < LAUNCHER_MAX_DISPLAYS; i++) {
+        g_autofree char *flag = g_strdup_printf("display%u", i);
+        if (c->display[i] && !display_spec(flag, c->display[i], specs, error))
+            return false;
+    }
+    if (!specs->len)
+        g_string_printf(specs, "width=%" G_GUINT64_FORMAT ",height=%" G_GUINT64_FORMAT ",dpi=%" G_GUINT64_FORMAT,
+                        c->x_res, c->y_res, c->dpi);
+    c->displays = g_string_free(g_steal_pointer(&specs), FALSE);
+    return true;
+}
+
+static bool check_values(LaunchConfig *c, GError **error)
+{
     AssembleDataPolicy p;
     if (strcmp(c->vm_manager, "sepia"))
         g_set_error(error, LAUNCHER_ERROR, EINVAL, "--vm_manager=%s: sepia runs its own VMM only (--vm_manager=sepia)", c->vm_manager);
-    else if (!gpu_known)
-        g_set_error(error, LAUNCHER_ERROR, EINVAL, "--gpu_mode=%s: give auto, none, guest_swiftshader or drm_virgl", c->gpu_mode);
-    else if (strcmp(c->gpu_mode, "auto") && strcmp(c->gpu_mode, "none"))
-        g_set_error(error, LAUNCHER_ERROR, ENOTSUP, "--gpu_mode=%s: this sepia has no virtio-gpu yet; use none or auto", c->gpu_mode);
+    else if (!launcher_vmm_gpu_mode(c->gpu_mode))
+        g_set_error(error, LAUNCHER_ERROR, EINVAL, "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", c->gpu_mode);
+    else if (c->start_webview && !strcmp(c->gpu_mode, "none"))
+        g_set_error(error, LAUNCHER_ERROR, EINVAL, "--start_webview shows the screen, and --gpu_mode=none has none");
+    else if (!check_displays(c, error))
+        return false;
     else if (!assemble_parse_data_policy(c->data_policy, &p))
         g_set_error(error, LAUNCHER_ERROR, EINVAL, "--data_policy=%s: give use_existing, always_create or resize_up_to", c->data_policy);
     else if (c->extra_cmdline && strchr(c->extra_cmdline, '\n'))
         g_set_error(error, LAUNCHER_ERROR, EINVAL, "--extra_kernel_cmdline holds a newline");
     return !*error;
+}
+
+/* Whether 127.0.0.1:port can be listened on. SO_REUSEADDR as the helpers bind: connections of
+ * an earlier run in TIME_WAIT do not make the port busy, another listener does. */
+static bool port_free(const LauncherInstance *inst, const char *what, guint port, GError **error)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (s >= 0)
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int r = s < 0 ? -1 : bind(s, (struct sockaddr *)&sa, sizeof(sa));
+    int e = errno;
+    if (s >= 0)
+        close(s);
+    if (r < 0)
+        g_set_error(error, LAUNCHER_ERROR, e, "%s: %s port 127.0.0.1:%u is not free: %s", inst->name, what, port, g_strerror(e));
+    return r == 0;
 }
 
 /* Host checks before anything is written: KVM access, nothing of the instances running, free
@@ -105,22 +169,9 @@ static bool check_host(const LaunchConfig *c, GArray *instances, GError **error)
             return false;
         }
         launcher_remove_runtime_files(inst); /* left by a monitor that was killed */
-        /* SO_REUSEADDR as the proxy binds: connections of an earlier run in TIME_WAIT do not
-         * make the port busy, another listener does. */
-        int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-        if (s >= 0)
-            setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)inst->adb_port),
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        int r = s < 0 ? -1 : bind(s, (struct sockaddr *)&sa, sizeof(sa));
-        int e = errno;
-        if (s >= 0)
-            close(s);
-        if (r < 0) {
-            g_set_error(error, LAUNCHER_ERROR, e, "%s: adb port 127.0.0.1:%u is not free: %s", inst->name, inst->adb_port,
-                        g_strerror(e));
+        if (!port_free(inst, "adb", inst->adb_port, error) ||
+            (c->start_webview && !port_free(inst, "web view", inst->webview_port, error)))
             return false;
-        }
     }
     return true;
 }
@@ -141,13 +192,16 @@ static bool write_config(const LaunchConfig *c, const LauncherInstance *inst, GE
     json_field(o, "assembly_dir", inst->assembly_dir, false);
     json_field(o, "system_image_dir", c->system_image_dir, false);
     json_field(o, "vm_manager", c->vm_manager, false);
-    json_field(o, "gpu_mode", "none", false);
+    json_field(o, "gpu_mode", c->gpu_mode, false);
+    json_field(o, "displays", c->displays, false);
     json_field(o, "adb_serial", adb, false);
     json_field(o, "data_policy", c->data_policy, false);
     json_field(o, "extra_kernel_cmdline", c->extra_cmdline, false);
     json_field(o, "avb_key", c->avb_key, false);
     g_string_append_printf(o, "  \"instance_num\": %u,\n  \"adb_port\": %u,\n  \"vsock_guest_cid\": %u,\n", inst->num,
                            inst->adb_port, inst->vsock_cid);
+    g_string_append_printf(o, "  \"start_webview\": %s,\n  \"webview_port\": %u,\n", c->start_webview ? "true" : "false",
+                           inst->webview_port);
     g_string_append_printf(o, "  \"cpus\": %" G_GUINT64_FORMAT ",\n  \"memory_mb\": %" G_GUINT64_FORMAT ",\n", c->cpus, c->memory_mb);
     g_string_append_printf(o, "  \"blank_data_image_mb\": %" G_GUINT64_FORMAT ",\n  \"boot_timeout_secs\": %" G_GUINT64_FORMAT ",\n",
                            c->blank_data_mb, c->boot_timeout_s);
@@ -193,6 +247,9 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
         g_ptr_array_add(argv, g_strdup_printf("--extra_kernel_cmdline=%s", c->extra_cmdline));
     if (c->avb_key)
         g_ptr_array_add(argv, g_strdup_printf("--avb_key=%s", c->avb_key));
+    g_ptr_array_add(argv, g_strdup_printf("--gpu_mode=%s", c->gpu_mode));
+    g_ptr_array_add(argv, g_strdup_printf("--displays=%s", c->displays));
+    g_ptr_array_add(argv, g_strdup_printf("--start_webview=%s", c->start_webview ? "true" : "false"));
     g_ptr_array_add(argv, NULL);
 
     fflush(NULL);
@@ -362,6 +419,7 @@ static const char synopsis[] =
 int main(int argc, char **argv)
 {
     LaunchConfig c = { .resume = true, .cpus = 2, .memory_mb = 2048, .blank_data_mb = 2048, .boot_timeout_s = 1000,
+                       .x_res = 720, .y_res = 1280, .dpi = 320,
                        .data_policy = "use_existing", .gpu_mode = "auto", .vm_manager = "sepia" };
     const char *instance_nums = NULL, *usage_stats = NULL;
     guint64 num_instances = 1, base = 1;
@@ -378,7 +436,15 @@ int main(int argc, char **argv)
         FLAG_STRING("data_policy", &c.data_policy, "use_existing, always_create or resize_up_to"),
         FLAG_UINT("blank_data_image_mb", &c.blank_data_mb, 1, 1u << 24, "size of a blank userdata (default 2048)"),
         FLAG_UINT("boot_timeout_secs", &c.boot_timeout_s, 1, 86400, "give up waiting for the boot after this (default 1000)"),
-        FLAG_STRING("gpu_mode", &c.gpu_mode, "auto or none (no virtio-gpu yet)"),
+        FLAG_STRING("gpu_mode", &c.gpu_mode, "auto (3D when virglrenderer starts, else 2D), drm_virgl, guest_swiftshader or none"),
+        FLAG_UINT("x_res", &c.x_res, 16, 4096, "display width without --display0 (default 720)"),
+        FLAG_UINT("y_res", &c.y_res, 16, 4096, "display height without --display0 (default 1280)"),
+        FLAG_UINT("dpi", &c.dpi, 10, 2000, "display density without --display0 (default 320)"),
+        FLAG_STRING("display0", &c.display[0], "first display: width=W,height=H[,dpi=D]"),
+        FLAG_STRING("display1", &c.display[1], "second display"),
+        FLAG_STRING("display2", &c.display[2], "third display"),
+        FLAG_STRING("display3", &c.display[3], "fourth display"),
+        FLAG_BOOL("start_webview", &c.start_webview, "serve the screen to a browser on http://127.0.0.1:<8443+N-1>/"),
         FLAG_STRING("vm_manager", &c.vm_manager, "sepia"),
         FLAG_STRING("extra_kernel_cmdline", &c.extra_cmdline, "words added to the kernel command line"),
         FLAG_BOOL("restart_subprocesses", &c.restart_subprocesses, "start a guest again when its VMM dies"),
@@ -403,8 +469,6 @@ int main(int argc, char **argv)
     c.system_image_dir = abs_dir;
     g_autofree char *abs_key = c.avb_key ? g_canonicalize_filename(c.avb_key, NULL) : NULL;
     c.avb_key = abs_key;
-    if (!strcmp(c.gpu_mode, "auto"))
-        say("--gpu_mode=auto: no virtio-gpu in this sepia yet, the devices run without a display");
 
     const char *home = launcher_home();
     g_autoptr(GArray) launched = g_array_new(FALSE, TRUE, sizeof(Launched));
@@ -492,5 +556,6 @@ out:
         launcher_instance_clear(&l->inst);
     }
     close(sigfd);
+    g_free(c.displays);
     return status;
 }

@@ -69,6 +69,10 @@ typedef struct {
     guint stop_timer;
     bool term_sent; /* SIGTERM went to this VMM */
     HelperChild *adb_proxy; /* from the first completed boot until the monitor ends */
+    const char *gpu;        /* sepia-vmm's --gpu mode */
+    char **displays;        /* its --display specs */
+    bool start_webview;
+    HelperChild *webview;   /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
     bool adb_connected;     /* the local adb server was told about the device */
     guint adb_connect_timer, adb_connect_tries;
 } Monitor;
@@ -183,6 +187,7 @@ static bool start_boot(Monitor *m)
         .console_link = m->console ? m->inst.console_link : NULL, .name = m->inst.name,
         .vsock_cid = m->inst.vsock_cid, .vsock_socket = m->inst.vsock_socket,
         .nets = (const char *const *)nets->pdata,
+        .gpu = m->gpu, .displays = (const char *const *)m->displays, .framebuffer_dir = m->inst.dir,
     };
     m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
     if (!m->vmm) {
@@ -276,18 +281,39 @@ static void stop_adb(Monitor *m)
     }
 }
 
+/* The web view: sepia-webview serving the instance's framebuffer files to a browser. */
+static bool start_webview(Monitor *m, GError **error)
+{
+    g_autofree char *program = launcher_sibling_program("sepia-webview");
+    g_autofree char *dir = g_strdup_printf("--framebuffer-dir=%s", m->inst.dir);
+    g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
+    const char *argv[] = { program, dir, port, NULL };
+    m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
+    if (!m->webview)
+        return false;
+    mlog(m, "web view started (pid %d): http://127.0.0.1:%u/", (int)helper_child_pid(m->webview), m->inst.webview_port);
+    return true;
+}
+
 static void on_helper_exited(void *opaque, HelperChild *h, int wait_status)
 {
     Monitor *m = opaque;
     g_autofree char *how = launcher_describe_wait_status(wait_status);
     g_autofree char *why = g_strdup_printf("%s (pid %d) %s", helper_child_name(h), (int)helper_child_pid(h), how);
+    bool webview = h == m->webview;
     if (h == m->adb_proxy) {
         helper_child_stop(g_steal_pointer(&m->adb_proxy), 0);
         m->adb_connected = false;
     }
+    if (webview)
+        helper_child_stop(g_steal_pointer(&m->webview), 0);
     if (m->restart_subprocesses) {
+        g_autoptr(GError) err = NULL;
         mlog(m, "%s; --restart_subprocesses: starting it again", why);
-        start_adb(m);
+        if (!webview)
+            start_adb(m);
+        else if (!start_webview(m, &err))
+            mlog(m, "%s", err->message);
         return;
     }
     set_failed(m, why);
@@ -397,6 +423,10 @@ static void answer_waiting(Monitor *m, bool ok, const char *error_text)
 static void finish(Monitor *m, int status)
 {
     stop_adb(m);
+    if (m->webview) {
+        mlog(m, "stopping the web view (pid %d)", (int)helper_child_pid(m->webview));
+        helper_child_stop(g_steal_pointer(&m->webview), 3000);
+    }
     answer_waiting(m, true, NULL);
     m->exit_status = status;
     g_main_loop_quit(m->loop);
@@ -583,8 +613,8 @@ int main(int argc, char **argv)
 {
     Monitor m = { .ready_fd = -1, .listen_fd = -1, .slot = -1 };
     guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048;
-    bool console = false, restart = false;
-    const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing";
+    bool console = false, restart = false, webview = false;
+    const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none", *displays = NULL;
     LauncherFlag flags[] = {
         FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
         FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -597,6 +627,9 @@ int main(int argc, char **argv)
         FLAG_UINT("blank_data_image_mb", &data_mb, 1, 1u << 24, "userdata size, for powerwash"),
         FLAG_STRING("data_policy", &policy, "data policy, for powerwash"),
         FLAG_UINT("ready_fd", &ready_fd, 0, 1024, "where to say whether the first boot completed"),
+        FLAG_STRING("gpu_mode", &gpu_mode, "auto, drm_virgl, guest_swiftshader or none"),
+        FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
+        FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
     };
     g_autoptr(GError) err = NULL;
     LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
@@ -604,6 +637,8 @@ int main(int argc, char **argv)
         return 0;
     if (r == LAUNCHER_FLAGS_OK && (!flags[0].seen || !sysdir || !assemble_parse_data_policy(policy, &m.data_policy)))
         g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--instance_num, --system_image_dir and a valid --data_policy are required");
+    else if (r == LAUNCHER_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
+        g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
     if (err) {
         fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);
         return 2;
@@ -614,6 +649,8 @@ int main(int argc, char **argv)
     m.cpus = (guint)cpus, m.memory_mb = (guint)mem, m.console = console, m.restart_subprocesses = restart;
     m.extra_cmdline = extra, m.avb_key_path = key, m.system_image_dir = sysdir, m.blank_data_mb = data_mb;
     m.ready_fd = ready_fd == G_MAXUINT64 ? -1 : (int)ready_fd;
+    m.displays = displays && *displays ? g_strsplit(displays, ";", LAUNCHER_MAX_DISPLAYS) : NULL;
+    m.start_webview = webview && strcmp(m.gpu, "none");
     m.launch_us = g_get_monotonic_time();
     m.waiting = g_ptr_array_new();
     m.exit_status = 1;
@@ -650,8 +687,12 @@ int main(int argc, char **argv)
         g_unix_signal_add(SIGINT, on_signal, &m),
         g_unix_signal_add(SIGHUP, on_signal, &m),
     };
+    /* The web view serves the screen from the start, boot included. */
+    if (m.start_webview && !start_webview(&m, &err))
+        set_failed(&m, err->message);
     /* A first boot that fails leaves the monitor up, reporting Failed, until stop_cvd. */
-    start_boot(&m);
+    else
+        start_boot(&m);
     g_main_loop_run(m.loop);
 
     for (guint i = 0; i < G_N_ELEMENTS(sources); i++)
@@ -664,6 +705,7 @@ int main(int argc, char **argv)
     if (m.avb_key)
         g_bytes_unref(m.avb_key);
     g_free(m.failure);
+    g_strfreev(m.displays);
     launcher_instance_clear(&m.inst);
     return m.exit_status;
 }

@@ -185,6 +185,16 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
         g_ptr_array_add(argv, "--net");
         g_ptr_array_add(argv, (gpointer)cfg->nets[i]);
     }
+    if (cfg->gpu && strcmp(cfg->gpu, "none")) {
+        g_ptr_array_add(argv, "--gpu");
+        g_ptr_array_add(argv, (gpointer)cfg->gpu);
+        for (guint i = 0; cfg->displays && cfg->displays[i]; i++) {
+            g_ptr_array_add(argv, "--display");
+            g_ptr_array_add(argv, (gpointer)cfg->displays[i]);
+        }
+        g_ptr_array_add(argv, "--framebuffer-dir");
+        g_ptr_array_add(argv, (gpointer)cfg->framebuffer_dir);
+    }
     g_ptr_array_add(argv, NULL);
     int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
     if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,

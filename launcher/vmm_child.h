@@ -36,6 +36,9 @@ typedef struct {
     guint vsock_cid;        /* virtio-vsock: the guest's CID and the host side's unix socket */
     const char *vsock_socket;
     const char *const *nets; /* NULL-terminated --net specs (tap=NAME,mac=MAC), the guest's eth0... */
+    const char *gpu;        /* sepia-vmm's --gpu mode; NULL or "none": no GPU */
+    const char *const *displays; /* NULL-terminated --display specs (width=W,height=H,dpi=D) */
+    const char *framebuffer_dir; /* where the scanouts are published */
 } VmmChildConfig;
 
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque, GError **error);
