@@ -4,8 +4,9 @@
 #   make bench-payload             bench/vmm-vs-qemu.sh: a guest-kit payload, sepia-vmm vs QEMU
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
-BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh
-EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/rss-probe.c bench/README.md
+BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh \
+	bench/gpu.sh
+EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/rss-probe.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
 BENCH_BOOT_FLAGS =
@@ -37,3 +38,9 @@ BENCH_NET_FLAGS =
 .PHONY: bench-net
 bench-net: sepia-vmm$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/net.sh $(BENCH_NET_FLAGS) || test $$? -eq 77
+# `make bench-gpu`: bench/gpu.sh, full-screen 2D frames per second through virtio-gpu (2d and
+# virgl), QEMU TCG's virtio-gpu and a plain copy.
+BENCH_GPU_FLAGS =
+.PHONY: bench-gpu
+bench-gpu: sepia-vmm$(EXEEXT) tests/guest/gpu.elf$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/gpu.sh $(BENCH_GPU_FLAGS) || test $$? -eq 77

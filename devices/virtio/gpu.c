@@ -146,6 +146,7 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 {
 	struct gpu_request req = { .chain = c };
 	uint32_t resp = VIRTIO_GPU_RESP_ERR_UNSPEC;
+	gint64 t0 = g_get_monotonic_time();
 	if (c->out_len >= sizeof(req.hdr)) {
 		virtq_copy_from_out(c, 0, &req.hdr, sizeof(req.hdr));
 		size_t need = request_size(req.hdr.type);
@@ -155,6 +156,7 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 		}
 	}
 	g->commands++;
+	g->busy_usec += (uint64_t)(g_get_monotonic_time() - t0);
 	if (resp >= VIRTIO_GPU_RESP_ERR_UNSPEC) {
 		g->errors++;
 		if (g->errors <= LOGGED_ERRORS)
@@ -408,7 +410,7 @@ struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg,
 			g_propagate_error(error, g_steal_pointer(&virgl_error));
 			goto fail;
 		}
-		g_message("%s: gpu mode auto: 3D is not available (%s); running 2D only", g->name, virgl_error->message);
+		g_message("%s; gpu mode auto: running 2D only", virgl_error->message);
 	}
 
 	g->config.num_scanouts = g->nr_scanouts;
@@ -446,8 +448,8 @@ void virtio_gpu_destroy(struct virtio_gpu *g)
 		g_thread_join(g->thread);
 	}
 	if (g->commands)
-		g_message("%s: %" G_GUINT64_FORMAT " commands, %" G_GUINT64_FORMAT " flushes, %" G_GUINT64_FORMAT
-			  " answered with an error", g->name, g->commands, g->flushes, g->errors);
+		g_message("%s: %" G_GUINT64_FORMAT " commands in %.1f ms, %" G_GUINT64_FORMAT " flushes, %" G_GUINT64_FORMAT
+			  " answered with an error", g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors);
 	virtio_pci_destroy(g->vp);
 	for (unsigned int i = 0; i < g->nr_scanouts; i++)
 		fb_file_close(g->scanout[i].fb);

@@ -86,6 +86,7 @@ struct virtio_gpu {
 	size_t readback_size;
 	struct virtq_chain chain;
 	uint64_t commands, errors, flushes;
+	uint64_t busy_usec;     /* time spent handling commands */
 };
 
 struct gpu_pending {

@@ -233,7 +233,7 @@ EOF
 		grep -q "virtio-gpu: $(case $gpu in virgl) echo 3D;; *) echo 2D;; esac)" "$out"
 		check $? "$name: sepia-vmm logs the GPU mode it runs"
 		if [ "$name" = gpu-fallback ]; then
-			grep -q "gpu mode auto: 3D is not available" "$out"
+			grep -q "gpu mode auto: running 2D only" "$out"
 			check $? "$name: sepia-vmm says why it fell back to 2D"
 		fi
 		grep -q "answered with an error" "$out"
