@@ -5,3 +5,12 @@ display_libsepiadisplay_a_SOURCES = display/framebuffer.c display/framebuffer.h
 display_libsepiadisplay_a_SOURCES += display/png.c display/png.h
 display_libsepiadisplay_a_CFLAGS += $(ZLIB_CFLAGS)
 DISPLAY_LIBS = display/libsepiadisplay.a $(GLIB_LIBS) $(ZLIB_LIBS)
+display_libsepiadisplay_a_SOURCES += display/scanouts.c display/scanouts.h
+
+# cvd_display: screenshots (and a list) of a device's displays. It finds instances as the
+# launcher's commands do (launcher/instance.h, launcher/flags.h).
+bin_PROGRAMS += cvd_display
+cvd_display_SOURCES = display/cvd_display.c
+cvd_display_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+cvd_display_CFLAGS = $(LAUNCHER_CFLAGS)
+cvd_display_LDADD = display/libsepiadisplay.a $(CONTROL_LIBS) $(ZLIB_LIBS)
