@@ -14,3 +14,11 @@ cvd_display_SOURCES = display/cvd_display.c
 cvd_display_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 cvd_display_CFLAGS = $(LAUNCHER_CFLAGS)
 cvd_display_LDADD = display/libsepiadisplay.a $(CONTROL_LIBS) $(ZLIB_LIBS)
+
+# sepia-webview: the displays in a browser (HTTP/1.1, one thread per client). run_cvd starts it
+# with launch_cvd --start_webview.
+bin_PROGRAMS += sepia-webview
+sepia_webview_SOURCES = display/webview.c display/http.c display/http.h
+sepia_webview_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+sepia_webview_CFLAGS = $(LAUNCHER_CFLAGS) $(GIO_CFLAGS)
+sepia_webview_LDADD = display/libsepiadisplay.a $(CONTROL_LIBS) $(GIO_LIBS) $(ZLIB_LIBS)
