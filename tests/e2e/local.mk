@@ -8,3 +8,13 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e
 # Tests that launch devices with launch_cvd use the host's own adb ports (6520+N-1): under
 # `make -j` they take turns. launch-net.sh runs in a network namespace of its own.
 tests/e2e/adb.log: tests/e2e/lifecycle.log
+
+# The display tools: cvd_display and sepia-webview on scanout files written by fb-fill, the
+# page checked in headless Chromium (skips without it).
+check_PROGRAMS += tests/e2e/fb-fill
+tests_e2e_fb_fill_SOURCES = tests/e2e/fb-fill.c
+tests_e2e_fb_fill_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
+DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh
+TESTS += $(DISPLAY_E2E_TESTS)
+EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py

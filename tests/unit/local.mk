@@ -127,3 +127,13 @@ tests_unit_test_vsock_SOURCES = tests/unit/test-vsock.c
 tests_unit_test_vsock_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_vsock_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-vsock
+
+# sepia's PNG encoder against libpng's decoder, and a framebuffer file to PNG end to end.
+check_PROGRAMS += tests/unit/test-png
+tests_unit_test_png_SOURCES = tests/unit/test-png.c
+tests_unit_test_png_CFLAGS = $(UNIT_CFLAGS) $(ZLIB_CFLAGS) $(LIBPNG_CFLAGS)
+tests_unit_test_png_LDADD = $(DISPLAY_LIBS) $(LIBPNG_LIBS)
+if HAVE_LIBPNG
+tests_unit_test_png_CFLAGS += -DSEPIA_HAVE_LIBPNG
+endif
+TESTS += tests/unit/test-png

@@ -1,0 +1,221 @@
+/* display/cvd_display.c — the cvd_display command: what a device's displays show, from the
+ * scanout files sepia-vmm publishes in the instance directory (DIR/display<K>.fb).
+ *
+ *   cvd_display screenshot [--instance_num=N] [--display=K] --output=FILE.png
+ *   cvd_display screenshot --framebuffer=PATH.fb --output=FILE.png
+ *   cvd_display list [--instance_num=N]
+ *
+ * A disabled scanout (the guest has not set one, or took it away) still has a picture in its
+ * file, black until the guest shows something: screenshot writes it and warns, because a
+ * script asking for a screenshot during boot should get a file, not a failure.
+ * Exit 0 done, 1 failed (message naming the instance, display or file), 2 usage. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "display/framebuffer.h"
+#include "display/png.h"
+#include "display/scanouts.h"
+#include "launcher/flags.h"
+#include "launcher/instance.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+	"usage: cvd_display <command> [flags]\n"
+	"Commands:\n"
+	"  screenshot   write what a display of a device shows as a PNG file\n"
+	"  list         the displays of a device: size, state, frames shown\n"
+	"`cvd_display <command> --help` lists the command's flags.\n";
+
+static const char screenshot_synopsis[] =
+	"usage: cvd_display screenshot [--instance_num=N] [--display=K] --output=FILE.png\n"
+	"       cvd_display screenshot --framebuffer=DISPLAY.fb --output=FILE.png\n"
+	"Writes the current picture of display K (default 0) of instance N (default $CUTTLEFISH_INSTANCE\n"
+	"or 1), or of a scanout file sepia-vmm writes, as an 8-bit RGB PNG.";
+
+static const char list_synopsis[] =
+	"usage: cvd_display list [--instance_num=N]\n"
+	"Lists the displays of instance N (default $CUTTLEFISH_INSTANCE or 1).";
+
+/* The instance whose displays are wanted: its directory must exist. */
+static bool open_instance(const LauncherFlag *num_flag, guint64 num, LauncherInstance *inst, int *status,
+			  GError **error)
+{
+	guint n = (guint)num;
+	if (!num_flag->seen && !launcher_default_base_instance(&n, error)) {
+		*status = EXIT_USAGE;
+		return false;
+	}
+	launcher_instance_init(inst, launcher_home(), n);
+	if (!g_file_test(inst->dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, LAUNCHER_ERROR, ENOENT, "%s: no such instance (%s does not exist; launch_cvd makes it)",
+			    inst->name, inst->dir);
+		*status = 1;
+		return false;
+	}
+	return true;
+}
+
+/* gpu_mode from the instance's cuttlefish_config.json, for the "no display" message; NULL when
+ * it cannot be read. */
+static char *instance_gpu_mode(const LauncherInstance *inst)
+{
+	g_autofree char *json = NULL;
+	if (!g_file_get_contents(inst->config_path, &json, NULL, NULL))
+		return NULL;
+	g_autoptr(GRegex) re = g_regex_new("\"gpu_mode\"\\s*:\\s*\"([^\"]*)\"", 0, 0, NULL);
+	g_autoptr(GMatchInfo) m = NULL;
+	return g_regex_match(re, json, 0, &m) ? g_match_info_fetch(m, 1) : NULL;
+}
+
+static void no_display_error(const LauncherInstance *inst, guint k, GError **error)
+{
+	g_autoptr(GArray) displays = display_list(inst->dir);
+	if (displays->len) {
+		g_autofree char *have = display_list_text(displays);
+		g_set_error(error, LAUNCHER_ERROR, ENOENT, "%s has no display %u (its displays: %s)", inst->name, k, have);
+		return;
+	}
+	g_autofree char *gpu_mode = instance_gpu_mode(inst);
+	g_autofree char *mode = gpu_mode ? g_strdup_printf(", --gpu_mode=%s", gpu_mode) : g_strdup("");
+	g_set_error(error, LAUNCHER_ERROR, ENOENT,
+		    "%s has no display: no display*.fb in %s (the device runs without a GPU%s, or its VMM has not started)",
+		    inst->name, inst->dir, mode);
+}
+
+static int screenshot(int argc, char **argv)
+{
+	guint64 num = 1, k = 0;
+	const char *output = NULL, *framebuffer = NULL;
+	LauncherFlag flags[] = {
+		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
+		FLAG_UINT("display", &k, 0, DISPLAY_MAX_INDEX, "the display (scanout) number, default 0"),
+		FLAG_STRING("output", &output, "the PNG file to write (replaced atomically)"),
+		FLAG_STRING("framebuffer", &framebuffer, "read this scanout file instead of an instance's"),
+	};
+	g_autoptr(GError) err = NULL;
+	LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), screenshot_synopsis, argc, argv, &err);
+	if (r == LAUNCHER_FLAGS_HELP)
+		return 0;
+	if (r == LAUNCHER_FLAGS_OK && !output)
+		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--output=FILE.png is required");
+	else if (r == LAUNCHER_FLAGS_OK && framebuffer && (flags[0].seen || flags[1].seen))
+		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--framebuffer names the file itself: give it without --instance_num and --display");
+	if (err) {
+		fprintf(stderr, "cvd_display screenshot: %s (see --help)\n", err->message);
+		return EXIT_USAGE;
+	}
+
+	g_auto(LauncherInstance) inst = { 0 };
+	g_autofree char *path = NULL, *what = NULL;
+	if (framebuffer) {
+		path = g_strdup(framebuffer);
+		what = g_strdup(framebuffer);
+	} else {
+		int status;
+		if (!open_instance(&flags[0], num, &inst, &status, &err)) {
+			fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
+			return status;
+		}
+		path = display_fb_path(inst.dir, (guint)k);
+		what = g_strdup_printf("display %u of %s", (guint)k, inst.name);
+		if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+			no_display_error(&inst, (guint)k, &err);
+			fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
+			return 1;
+		}
+		if (!launcher_group_alive(launcher_read_pid(&inst)))
+			fprintf(stderr, "cvd_display screenshot: warning: %s is not running; %s keeps the last picture it showed\n",
+				inst.name, path);
+	}
+
+	struct fb_image img;
+	if (!fb_file_snapshot(path, &img, &err)) {
+		fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
+		return 1;
+	}
+	int status = 0;
+	if (!img.width || !img.height) {
+		fprintf(stderr, "cvd_display screenshot: %s shows nothing (a 0x0 picture in %s); %s not written\n", what, path,
+			output);
+		status = 1;
+	} else if (!pngenc_save_image(output, &img, &err)) {
+		fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
+		status = 1;
+	} else {
+		if (!img.enabled)
+			fprintf(stderr,
+				"cvd_display screenshot: warning: %s is disabled (the guest has not set a scanout); "
+				"%s holds the %ux%u picture it keeps meanwhile (black until the guest shows one)\n",
+				what, output, img.width, img.height);
+		printf("cvd_display: wrote %s: %s, %ux%u, frame %" G_GUINT64_FORMAT "\n", output, what, img.width, img.height,
+		       img.frames);
+	}
+	fb_image_clear(&img);
+	return status;
+}
+
+static int list(int argc, char **argv)
+{
+	guint64 num = 1;
+	LauncherFlag flags[] = {
+		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
+	};
+	g_autoptr(GError) err = NULL;
+	LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), list_synopsis, argc, argv, &err);
+	if (r == LAUNCHER_FLAGS_HELP)
+		return 0;
+	if (err) {
+		fprintf(stderr, "cvd_display list: %s (see --help)\n", err->message);
+		return EXIT_USAGE;
+	}
+	g_auto(LauncherInstance) inst = { 0 };
+	int status;
+	if (!open_instance(&flags[0], num, &inst, &status, &err)) {
+		fprintf(stderr, "cvd_display list: %s\n", err->message);
+		return status;
+	}
+	g_autoptr(GArray) displays = display_list(inst.dir);
+	if (!displays->len) {
+		no_display_error(&inst, 0, &err);
+		fprintf(stderr, "cvd_display list: %s\n", err->message);
+		return 1;
+	}
+	status = 0;
+	for (guint i = 0; i < displays->len; i++) {
+		guint k = g_array_index(displays, guint, i);
+		g_autofree char *path = display_fb_path(inst.dir, k);
+		struct fb_image img;
+		if (!fb_file_snapshot(path, &img, &err)) {
+			fprintf(stderr, "cvd_display list: %s\n", err->message);
+			g_clear_error(&err);
+			status = 1;
+			continue;
+		}
+		printf("display %u: %ux%u %s, %u dpi, %" G_GUINT64_FORMAT " frames, %s\n", k, img.width, img.height,
+		       img.enabled ? "enabled" : "disabled", img.dpi, img.frames, path);
+		fb_image_clear(&img);
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	/* The command's flags start after its name, which the flag parser takes for argv[0]. */
+	if (!strcmp(cmd, "screenshot"))
+		return screenshot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "list"))
+		return list(argc - 1, argv + 1);
+	fprintf(stderr, "cvd_display: unknown command '%s'\n%s", cmd, usage_text);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,185 @@
+/* display/http.c — see http.h. */
+#include "display/http.h"
+
+#include <string.h>
+
+void http_conn_init(struct http_conn *c, GSocketConnection *conn)
+{
+	c->stream = G_IO_STREAM(g_object_ref(conn));
+	c->pending = g_byte_array_new();
+	g_autoptr(GSocketAddress) addr = g_socket_connection_get_remote_address(conn, NULL);
+	c->peer = NULL;
+	if (G_IS_INET_SOCKET_ADDRESS(addr)) {
+		GInetSocketAddress *ia = G_INET_SOCKET_ADDRESS(addr);
+		g_autofree char *host = g_inet_address_to_string(g_inet_socket_address_get_address(ia));
+		c->peer = g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, g_inet_socket_address_get_port(ia));
+	}
+	if (!c->peer)
+		c->peer = g_strdup("unknown client");
+}
+
+void http_conn_clear(struct http_conn *c)
+{
+	g_clear_object(&c->stream);
+	g_clear_pointer(&c->peer, g_free);
+	g_clear_pointer(&c->pending, g_byte_array_unref);
+}
+
+void http_request_clear(struct http_request *req)
+{
+	g_free(req->method);
+	g_free(req->target);
+	g_free(req->path);
+	g_free(req->query);
+	memset(req, 0, sizeof(*req));
+}
+
+/* The end of the head in buf (the index after the blank line), or 0. Lines may end in LF
+ * alone, as RFC 9112 allows a server to accept. */
+static gsize find_head_end(const GByteArray *buf)
+{
+	for (gsize i = 0; i < buf->len; i++) {
+		if (buf->data[i] != '\n')
+			continue;
+		if (i + 1 < buf->len && buf->data[i + 1] == '\n')
+			return i + 2;
+		if (i + 2 < buf->len && buf->data[i + 1] == '\r' && buf->data[i + 2] == '\n')
+			return i + 3;
+	}
+	return 0;
+}
+
+static enum http_read_result bad(int *status, int code, GError **error, const char *why)
+{
+	*status = code;
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s", why);
+	return HTTP_READ_BAD;
+}
+
+static bool header_has_token(const char *value, const char *token)
+{
+	g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+	for (char **p = parts; *p; p++)
+		if (!g_ascii_strcasecmp(g_strstrip(*p), token))
+			return true;
+	return false;
+}
+
+static enum http_read_result parse_head(char *head, struct http_request *req, int *status, GError **error)
+{
+	g_auto(GStrv) lines = g_strsplit(head, "\n", -1);
+	for (char **l = lines; *l; l++)
+		g_strchomp(*l); /* the CR of CRLF */
+	g_auto(GStrv) words = g_strsplit(lines[0], " ", -1);
+	if (g_strv_length(words) != 3 || !*words[0] || words[1][0] != '/')
+		return bad(status, 400, error, "malformed request line");
+	int minor;
+	if (!strcmp(words[2], "HTTP/1.1"))
+		minor = 1;
+	else if (!strcmp(words[2], "HTTP/1.0"))
+		minor = 0;
+	else
+		return bad(status, 505, error, "not HTTP/1.0 or HTTP/1.1");
+	req->method = g_strdup(words[0]);
+	req->target = g_strdup(words[1]);
+	const char *q = strchr(req->target, '?');
+	req->path = q ? g_strndup(req->target, (gsize)(q - req->target)) : g_strdup(req->target);
+	req->query = g_strdup(q ? q + 1 : "");
+	req->keep_alive = minor == 1;
+	for (char **l = lines + 1; *l && **l; l++) {
+		char *colon = strchr(*l, ':');
+		if (!colon || colon == *l)
+			return bad(status, 400, error, "malformed header line");
+		*colon = '\0';
+		const char *name = *l, *value = g_strstrip(colon + 1);
+		if (!g_ascii_strcasecmp(name, "Connection")) {
+			if (header_has_token(value, "close"))
+				req->keep_alive = false;
+			else if (header_has_token(value, "keep-alive"))
+				req->keep_alive = true;
+		} else if (!g_ascii_strcasecmp(name, "Transfer-Encoding") ||
+			   (!g_ascii_strcasecmp(name, "Content-Length") && strcmp(value, "0"))) {
+			req->has_body = true;
+		}
+	}
+	return HTTP_READ_OK;
+}
+
+enum http_read_result http_read_request(struct http_conn *c, struct http_request *req, int *status, GError **error)
+{
+	memset(req, 0, sizeof(*req));
+	GInputStream *in = g_io_stream_get_input_stream(c->stream);
+	gsize end;
+	while (!(end = find_head_end(c->pending))) {
+		if (c->pending->len >= HTTP_MAX_HEAD)
+			return bad(status, 431, error, "request head larger than 16 KiB");
+		guint8 chunk[4096];
+		gssize n = g_input_stream_read(in, chunk, sizeof(chunk), NULL, error);
+		if (n < 0) {
+			/* A keep-alive connection the client left idle, or reset: nothing to answer. */
+			if (!c->pending->len) {
+				g_clear_error(error);
+				return HTTP_READ_EOF;
+			}
+			return bad(status, 400, error, "connection failed in the middle of a request");
+		}
+		if (n == 0) {
+			if (!c->pending->len)
+				return HTTP_READ_EOF;
+			return bad(status, 400, error, "connection closed in the middle of a request");
+		}
+		g_byte_array_append(c->pending, chunk, (guint)n);
+		/* Tolerate empty lines before a request (RFC 9112 section 2.2). */
+		while (c->pending->len && (c->pending->data[0] == '\r' || c->pending->data[0] == '\n'))
+			g_byte_array_remove_index(c->pending, 0);
+	}
+	g_autofree char *head = g_strndup((const char *)c->pending->data, end);
+	g_byte_array_remove_range(c->pending, 0, (guint)end);
+	if (strlen(head) != end)
+		return bad(status, 400, error, "NUL byte in the request head");
+	return parse_head(head, req, status, error);
+}
+
+char *http_query_value(const char *query, const char *name)
+{
+	g_auto(GStrv) pairs = g_strsplit(query, "&", -1);
+	gsize n = strlen(name);
+	for (char **p = pairs; *p; p++)
+		if (!strncmp(*p, name, n) && (*p)[n] == '=')
+			return g_strdup(*p + n + 1);
+	return NULL;
+}
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+bool http_respond(struct http_conn *c, const struct http_request *req, int status, const char *type,
+		  const void *body, gsize len, const char *extra_headers, GError **error)
+{
+	g_autoptr(GString) head = g_string_new(NULL);
+	g_string_append_printf(head, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
+	if (type)
+		g_string_append_printf(head, "Content-Type: %s\r\n", type);
+	g_string_append_printf(head, "Content-Length: %" G_GSIZE_FORMAT "\r\nCache-Control: no-store\r\n", len);
+	g_string_append_printf(head, "Connection: %s\r\n", req && req->keep_alive ? "keep-alive" : "close");
+	if (extra_headers)
+		g_string_append(head, extra_headers);
+	g_string_append(head, "\r\n");
+	GOutputStream *out = g_io_stream_get_output_stream(c->stream);
+	if (!g_output_stream_write_all(out, head->str, head->len, NULL, NULL, error))
+		return false;
+	bool send_body = !(req && req->method && !strcmp(req->method, "HEAD"));
+	return !send_body || !len || g_output_stream_write_all(out, body, len, NULL, NULL, error);
+}

@@ -1,0 +1,40 @@
+/* display/scanouts.h — the display files of one device: DIR/display<K>.fb for scanout K, as
+ * sepia-vmm publishes them (display/framebuffer.h), and the names the host tools give them. */
+#ifndef SEPIA_DISPLAY_SCANOUTS_H
+#define SEPIA_DISPLAY_SCANOUTS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define DISPLAY_MAX_INDEX 63u
+
+/* DIR/display<index>.fb */
+char *display_fb_path(const char *dir, guint index);
+/* Reads "display<K>" followed by exactly suffix from the start of s ("display2.fb" with suffix
+ * ".fb"); K is decimal without leading zeros, at most DISPLAY_MAX_INDEX. */
+bool display_parse_name(const char *s, const char *suffix, guint *index);
+/* The K of every DIR/display<K>.fb, ascending; empty when DIR is missing. */
+GArray *display_list(const char *dir);
+/* "0, 1, 2" for messages. */
+char *display_list_text(const GArray *indexes);
+
+/* The state of a display without its pixels (for a viewer asking often): the header of the
+ * file, read under its sequence lock. */
+struct display_info {
+	uint32_t width, height, dpi;
+	bool enabled;
+	uint64_t frames;
+	uint64_t update_usec;
+	uint64_t inode;      /* of the file read: a new VMM makes a new file */
+};
+bool display_read_info(const char *path, struct display_info *info, GError **error);
+
+/* A short text that changes whenever the display shows something new: a new frame, or a new
+ * file (a new VMM starts its frame count again, so the inode and the time of the last frame
+ * tell it from the old one). */
+char *display_info_version(const struct display_info *info);
+/* The same for path: "absent" without a file, "unreadable" for a file that is no framebuffer. */
+char *display_version(const char *path);
+
+#endif

@@ -1,0 +1,400 @@
+/* display/webview.c — sepia-webview: a device's displays in a web browser.
+ *
+ *   sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--verbose]
+ *
+ * Serves, over HTTP/1.1 (display/http.c), for every scanout file DIR/display<K>.fb:
+ *   /                    a page with an <img> per display, following each display live
+ *   /display<K>.png      the current picture as PNG (display/png.c)
+ *   /display<K>/frames   {"version", "frames", "width", "height", "enabled", ...} as JSON;
+ *                        ?after=VERSION&wait=MS holds the answer (up to 25 s) until the
+ *                        display's version differs from VERSION: a long poll
+ * and 404 for anything else. Every answer has Content-Length and Cache-Control: no-store.
+ * Each request opens the file again, so a VMM that replaces it is followed.
+ *
+ * Why a long poll plus PNG reloads rather than multipart/x-mixed-replace (which Chromium also
+ * renders; headless Chromium's --screenshot of such a page worked in a quick try): the page
+ * gets each display's state with each change (size, disabled, frame count: its caption), each
+ * PNG is an ordinary finished response that scripts fetch the same way, the server encodes a
+ * picture only when there is a new one and a client asks (no stream to pace per client; a held
+ * poll re-reads the 4 KiB header every 15 ms), and a test can count exactly which frames the
+ * page fetched. The page swaps in a new <img> only after it decoded, so it
+ * never flickers. The page polls again 30 ms after a change (at most about 30 pictures a
+ * second per display) and 100 ms after a hold ran out. In headless Chromium on the development
+ * machine a published frame was on the page 0.1-0.13 s later, most of it between the poll's
+ * answer and the PNG request (tests/e2e/webview-chromium.sh measures it).
+ *
+ * One thread per connection (GThreadedSocketService): long polls block only their own client.
+ * It logs one line when it starts and one per failure (naming the client and path); with
+ * --verbose one per request. SIGTERM or SIGINT ends it with status 0. */
+#include <errno.h>
+#include <signal.h>
+#include <glib-unix.h>
+#include <gio/gio.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "display/framebuffer.h"
+#include "display/http.h"
+#include "display/png.h"
+#include "display/scanouts.h"
+#include "launcher/flags.h"
+
+#define WEBVIEW_MAX_THREADS 64
+#define WEBVIEW_IDLE_TIMEOUT_S 60u
+#define WEBVIEW_MAX_HOLD_MS 25000u
+#define WEBVIEW_HOLD_POLL_MS 15u
+
+struct webview {
+	char *dir;
+	bool verbose;
+};
+
+static void log_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void log_line(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autofree char *stamp = g_date_time_format(now, "%FT%T.%f");
+	fprintf(stderr, "%.23sZ sepia-webview: %s\n", stamp, msg);
+}
+
+/* ---- the page ---- */
+
+static const char page_head[] =
+	"<!doctype html>\n<html><head><meta charset=\"utf-8\">\n<title>%s</title>\n"
+	"<style>\n"
+	/* The first display's picture at 0,0 at its natural size: what you see is the
+	 * device's pixels, and tests can compare a screenshot of the page pixel by pixel. */
+	"html, body { margin: 0; padding: 0; background: #202124; color: #e8eaed; font: 13px sans-serif; }\n"
+	"#displays { display: flex; flex-wrap: wrap; align-items: flex-start; }\n"
+	".display { margin: 0 12px 12px 0; }\n"
+	".display img { display: block; }\n"
+	".caption { padding: 4px; white-space: nowrap; }\n"
+	"</style></head><body>\n<div id=\"displays\">\n";
+
+static const char page_script[] =
+	"</div>\n<script>\n"
+	"'use strict';\n"
+	"// How long the server may hold a poll; ?hold=MS changes it (tests use a short one).\n"
+	"const hold = Number(new URLSearchParams(location.search).get('hold')) || 20000;\n"
+	"function caption(k, info) {\n"
+	"  if (!info) return `display ${k}: no picture`;\n"
+	"  return `display ${k}: ${info.width}x${info.height}${info.enabled ? '' : ' (disabled)'}, frame ${info.frames}`;\n"
+	"}\n"
+	"// Resolves once the picture at url decoded; then it replaces the shown one in one step.\n"
+	"function swap(k, url) {\n"
+	"  return new Promise(resolve => {\n"
+	"    const next = new Image();\n"
+	"    next.onload = () => { const old = document.getElementById('d' + k);\n"
+	"      next.id = old.id; next.alt = old.alt; old.replaceWith(next); resolve(); };\n"
+	"    next.onerror = () => resolve();\n"
+	"    next.src = url;\n"
+	"  });\n"
+	"}\n"
+	"function follow(k, version) {\n"
+	"  const cap = document.getElementById('c' + k);\n"
+	"  let first = true;\n"
+	"  async function poll() {\n"
+	"    // After the first (unheld) answer, hold the next poll at once; after a held one ran\n"
+	"    // out, pause a little.\n"
+	"    let delay = first ? 0 : 100;\n"
+	"    try {\n"
+	"      const url = first ? `/display${k}/frames` : `/display${k}/frames?after=${version}&wait=${hold}`;\n"
+	"      first = false;\n"
+	"      const r = await fetch(url, { cache: 'no-store' });\n"
+	"      const info = await r.json();\n"
+	"      cap.textContent = caption(k, r.ok ? info : null);\n"
+	"      if (info.version !== version) {\n"
+	"        version = info.version;\n"
+	"        if (r.ok && info.width && info.height) await swap(k, `/display${k}.png?v=${version}`);\n"
+	"        delay = 30;\n"
+	"      }\n"
+	"    } catch (e) {\n"
+	"      cap.textContent = `display ${k}: the web view does not answer`;\n"
+	"      delay = 1000;\n"
+	"    }\n"
+	"    setTimeout(poll, delay);\n"
+	"  }\n"
+	"  poll();\n"
+	"}\n";
+
+static GString *make_page(const struct webview *wv)
+{
+	g_autoptr(GArray) displays = display_list(wv->dir);
+	g_autofree char *title_text = g_strdup_printf("sepia displays: %s", wv->dir);
+	g_autofree char *title = g_markup_escape_text(title_text, -1);
+	GString *page = g_string_new(NULL);
+	g_string_append_printf(page, page_head, title);
+	/* One version per display, read once: the <img> and the script's poll start from it. */
+	g_autoptr(GPtrArray) versions = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < displays->len; i++) {
+		guint k = g_array_index(displays, guint, i);
+		g_autofree char *path = display_fb_path(wv->dir, k);
+		g_ptr_array_add(versions, display_version(path));
+		g_string_append_printf(page,
+				       "<div class=\"display\"><img id=\"d%u\" alt=\"display %u\" src=\"/display%u.png?v=%s\">"
+				       "<div class=\"caption\" id=\"c%u\">display %u</div></div>\n",
+				       k, k, k, (char *)versions->pdata[i], k, k);
+	}
+	if (!displays->len) {
+		g_autofree char *dir = g_markup_escape_text(wv->dir, -1);
+		g_string_append_printf(page,
+				       "<p class=\"caption\">No display in %s yet: the device runs without a GPU, or its VMM "
+				       "has not started. This page looks again every 2 seconds.</p>\n",
+				       dir);
+	}
+	g_string_append(page, page_script);
+	for (guint i = 0; i < displays->len; i++)
+		g_string_append_printf(page, "follow(%u, '%s');\n", g_array_index(displays, guint, i),
+				       (char *)versions->pdata[i]);
+	if (!displays->len)
+		g_string_append(page, "setTimeout(() => location.reload(), 2000);\n");
+	g_string_append(page, "</script>\n</body></html>\n");
+	return page;
+}
+
+/* ---- the answers ---- */
+
+struct answer {
+	int status;
+	const char *type;
+	GBytes *body;
+	char *extra_headers;
+	char *failure;       /* logged: why a request failed on our side */
+};
+
+static void answer_text(struct answer *a, int status, const char *type, char *text)
+{
+	a->status = status;
+	a->type = type;
+	a->body = g_bytes_new_take(text, strlen(text));
+}
+
+/* A JSON string's contents: quotes, backslashes and control characters escaped; UTF-8 kept. */
+static char *json_escape(const char *s)
+{
+	GString *o = g_string_new(NULL);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_printf(o, "\\%c", *p);
+		else if (*p < 0x20)
+			g_string_append_printf(o, "\\u%04x", *p);
+		else
+			g_string_append_c(o, (char)*p);
+	}
+	return g_string_free(o, FALSE);
+}
+
+static void answer_png(const struct webview *wv, guint k, struct answer *a)
+{
+	g_autofree char *path = display_fb_path(wv->dir, k);
+	g_autoptr(GError) err = NULL;
+	struct fb_image img;
+	if (!fb_file_snapshot(path, &img, &err)) {
+		/* framebuffer.c's errors: domain "sepia-framebuffer", code errno. */
+		bool missing = g_error_matches(err, g_quark_from_static_string("sepia-framebuffer"), ENOENT);
+		answer_text(a, missing ? 404 : 500, "text/plain; charset=utf-8", g_strdup_printf("%s\n", err->message));
+		if (!missing)
+			a->failure = g_strdup(err->message);
+		return;
+	}
+	if (!img.width || !img.height) {
+		answer_text(a, 503, "text/plain; charset=utf-8",
+			    g_strdup_printf("display %u shows nothing (a 0x0 picture)\n", k));
+	} else if (!(a->body = pngenc_image(&img, NULL, &err))) {
+		answer_text(a, 500, "text/plain; charset=utf-8", g_strdup_printf("%s\n", err->message));
+		a->failure = g_strdup_printf("%s: %s", path, err->message);
+	} else {
+		a->status = 200;
+		a->type = "image/png";
+		a->extra_headers = g_strdup_printf("X-Sepia-Frames: %" G_GUINT64_FORMAT "\r\n", img.frames);
+	}
+	fb_image_clear(&img);
+}
+
+static void answer_frames(const struct webview *wv, guint k, const char *query, struct answer *a)
+{
+	g_autofree char *path = display_fb_path(wv->dir, k);
+	g_autofree char *after = http_query_value(query, "after");
+	g_autofree char *wait_text = http_query_value(query, "wait");
+	guint64 wait_ms = 0;
+	if (after && wait_text)
+		g_ascii_string_to_unsigned(wait_text, 10, 0, G_MAXUINT32, &wait_ms, NULL);
+	wait_ms = MIN(wait_ms, WEBVIEW_MAX_HOLD_MS);
+	/* The long poll: the file's header is read again every 15 ms (an open and two small
+	 * reads), which also notices a VMM replacing the file. */
+	gint64 deadline = g_get_monotonic_time() + (gint64)wait_ms * 1000;
+	struct display_info info;
+	g_autoptr(GError) err = NULL;
+	g_autofree char *v = NULL;
+	for (;;) {
+		g_clear_error(&err);
+		g_free(v);
+		v = display_read_info(path, &info, &err) ? display_info_version(&info)
+		    : g_strdup(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? "absent" : "unreadable");
+		if (!after || strcmp(v, after) || g_get_monotonic_time() >= deadline)
+			break;
+		g_usleep(WEBVIEW_HOLD_POLL_MS * 1000);
+	}
+	if (err) {
+		bool missing = g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+		g_autofree char *msg = json_escape(err->message);
+		answer_text(a, missing ? 404 : 500, "application/json",
+			    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"error\": \"%s\"}\n", k, v, msg));
+		if (!missing)
+			a->failure = g_strdup(err->message);
+		return;
+	}
+	answer_text(a, 200, "application/json",
+		    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"frames\": %" G_GUINT64_FORMAT
+				    ", \"width\": %u, \"height\": %u, \"enabled\": %s, \"dpi\": %u, \"update_usec\": %" G_GUINT64_FORMAT
+				    "}\n",
+				    k, v, info.frames, info.width, info.height, info.enabled ? "true" : "false", info.dpi,
+				    info.update_usec));
+}
+
+static void route(const struct webview *wv, const struct http_request *req, struct answer *a)
+{
+	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
+		answer_text(a, 405, "text/plain; charset=utf-8", g_strdup("only GET and HEAD\n"));
+		a->extra_headers = g_strdup("Allow: GET, HEAD\r\n");
+		return;
+	}
+	guint k;
+	if (!strcmp(req->path, "/") || !strcmp(req->path, "/index.html")) {
+		GString *page = make_page(wv);
+		a->status = 200;
+		a->type = "text/html; charset=utf-8";
+		a->body = g_string_free_to_bytes(page);
+	} else if (display_parse_name(req->path + 1, ".png", &k)) {
+		answer_png(wv, k, a);
+	} else if (display_parse_name(req->path + 1, "/frames", &k)) {
+		answer_frames(wv, k, req->query, a);
+	} else {
+		answer_text(a, 404, "text/plain; charset=utf-8", g_strdup_printf("no such page: %s\n", req->path));
+	}
+}
+
+/* One client connection, on a thread of its own, request after request. */
+static gboolean serve_connection(GThreadedSocketService *service, GSocketConnection *conn, GObject *source,
+				 gpointer user_data)
+{
+	const struct webview *wv = user_data;
+	g_socket_set_timeout(g_socket_connection_get_socket(conn), WEBVIEW_IDLE_TIMEOUT_S);
+	struct http_conn c;
+	http_conn_init(&c, conn);
+	for (;;) {
+		struct http_request req;
+		int status = 0;
+		g_autoptr(GError) err = NULL;
+		enum http_read_result r = http_read_request(&c, &req, &status, &err);
+		if (r == HTTP_READ_EOF) {
+			http_request_clear(&req);
+			break;
+		}
+		if (r == HTTP_READ_BAD) {
+			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method ? req.method : "?",
+				 req.target ? req.target : "?", status, err->message);
+			g_autofree char *text = g_strdup_printf("%s\n", err->message);
+			req.keep_alive = false;
+			http_respond(&c, &req, status, "text/plain; charset=utf-8", text, strlen(text), NULL, NULL);
+			http_request_clear(&req);
+			break;
+		}
+		struct answer a = { 0 };
+		gint64 t0 = g_get_monotonic_time();
+		route(wv, &req, &a);
+		/* A body we do not read would be taken for the next request: close after answering. */
+		if (req.has_body)
+			req.keep_alive = false;
+		gsize len;
+		const void *body = g_bytes_get_data(a.body, &len);
+		bool sent = http_respond(&c, &req, a.status, a.type, body, len, a.extra_headers, &err);
+		if (a.failure)
+			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method, req.target, a.status, a.failure);
+		if (!sent)
+			log_line("client %s: %s %s: cannot send the answer: %s", c.peer, req.method, req.target, err->message);
+		else if (wv->verbose)
+			log_line("client %s: %s %s: %d, %" G_GSIZE_FORMAT " bytes, %.1f ms", c.peer, req.method, req.target,
+				 a.status, len, (g_get_monotonic_time() - t0) / 1000.0);
+		bool keep = sent && req.keep_alive;
+		g_bytes_unref(a.body);
+		g_free(a.extra_headers);
+		g_free(a.failure);
+		http_request_clear(&req);
+		if (!keep)
+			break;
+	}
+	g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+	http_conn_clear(&c);
+	return TRUE;
+}
+
+static gboolean on_signal(gpointer data)
+{
+	log_line("stopping on a signal");
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+static const char synopsis[] =
+	"usage: sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--verbose]\n"
+	"Serves the displays of DIR/display<K>.fb (a device's instance directory) over HTTP: open\n"
+	"http://ADDRESS:P/ in a browser. Listens on 127.0.0.1 unless --address says otherwise.";
+
+int main(int argc, char **argv)
+{
+	const char *dir = NULL, *address = "127.0.0.1";
+	guint64 port = 0;
+	bool verbose = false;
+	LauncherFlag flags[] = {
+		FLAG_STRING("framebuffer-dir", &dir, "the directory of the display<K>.fb files (the instance directory)"),
+		FLAG_UINT("port", &port, 1, 65535, "the TCP port (launch_cvd --start_webview: 8443+N-1)"),
+		FLAG_STRING("address", &address, "the address to listen on (default 127.0.0.1: this host only)"),
+		FLAG_BOOL("verbose", &verbose, "log one line per request"),
+	};
+	g_autoptr(GError) err = NULL;
+	LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+	if (r == LAUNCHER_FLAGS_HELP)
+		return 0;
+	if (r == LAUNCHER_FLAGS_OK && (!dir || !flags[1].seen))
+		g_set_error(&err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--framebuffer-dir and --port are required");
+	if (err) {
+		fprintf(stderr, "sepia-webview: %s (see --help)\n", err->message);
+		return 2;
+	}
+	g_autoptr(GInetAddress) ia = g_inet_address_new_from_string(address);
+	if (!ia) {
+		fprintf(stderr, "sepia-webview: --address=%s is not an IP address\n", address);
+		return 2;
+	}
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+		log_line("warning: %s is not a directory (yet); the page will say there is no display", dir);
+
+	/* static: connection threads may still use it while the process exits. */
+	static struct webview wv;
+	wv = (struct webview){ .dir = g_strdup(dir), .verbose = verbose };
+	g_autoptr(GSocketService) service = g_threaded_socket_service_new(WEBVIEW_MAX_THREADS);
+	g_autoptr(GSocketAddress) sa = g_inet_socket_address_new(ia, (guint16)port);
+	g_autofree char *where = g_strdup_printf(g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u",
+						 address, (guint)port);
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
+					   NULL, &err)) {
+		fprintf(stderr, "sepia-webview: cannot listen on %s: %s\n", where, err->message);
+		return 1;
+	}
+	g_signal_connect(service, "run", G_CALLBACK(serve_connection), &wv);
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGTERM, on_signal, loop);
+	g_unix_signal_add(SIGINT, on_signal, loop);
+	g_socket_service_start(service);
+	log_line("serving the displays in %s on http://%s/", dir, where);
+	g_main_loop_run(loop);
+	g_socket_service_stop(service);
+	g_socket_listener_close(G_SOCKET_LISTENER(service));
+	/* Connection threads may still run (a held poll): the process ends without waiting for them. */
+	return 0;
+}
