@@ -136,6 +136,9 @@ static int screenshot(int argc, char **argv)
 		return 1;
 	}
 	int status = 0;
+	if (img.torn)
+		fprintf(stderr, "cvd_display screenshot: warning: the VMM stopped in the middle of a frame; %s may mix two "
+			"frames\n", path);
 	if (!img.width || !img.height) {
 		fprintf(stderr, "cvd_display screenshot: %s shows nothing (a 0x0 picture in %s); %s not written\n", what, path,
 			output);

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FB_ERROR (g_quark_from_static_string("sepia-framebuffer"))
+GQuark fb_error_quark(void)
+{
+	return g_quark_from_static_string("sepia-framebuffer");
+}
 
 struct fb_file {
 	char *path;
@@ -147,9 +150,11 @@ bool fb_file_snapshot(const char *path, struct fb_image *image, GError **error)
 		return false;
 	const uint8_t *pixels = (const uint8_t *)h + FB_FILE_HEADER_SIZE;
 	bool ok = false;
-	for (unsigned int attempt = 0; attempt < 1000 && !ok; attempt++) {
+	uint64_t first = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
+	for (unsigned int attempt = 0; attempt <= 1000 && !ok; attempt++) {
 		uint64_t seq = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
+		bool stuck = attempt == 1000 && seq == first;
+		if ((seq & 1) && !stuck) {
 			g_usleep(1000);
 			continue;
 		}
@@ -163,10 +168,11 @@ bool fb_file_snapshot(const char *path, struct fb_image *image, GError **error)
 		image->height = hh;
 		image->dpi = h->dpi;
 		image->enabled = h->enabled;
+		image->torn = stuck;
 		image->frames = h->frames;
 		image->update_usec = h->update_usec;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		ok = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE) == seq;
+		ok = stuck || __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE) == seq;
 	}
 	munmap((void *)h, size);
 	if (!ok) {

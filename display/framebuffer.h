@@ -13,6 +13,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Errors of the readers and the writer: domain FB_ERROR, code an errno value (ENOENT: no
+ * such file, EINVAL: not a sepia framebuffer). */
+#define FB_ERROR (fb_error_quark())
+GQuark fb_error_quark(void);
+
 #define FB_FILE_MAGIC       "SEPIAFB1"
 #define FB_FILE_HEADER_SIZE 4096u
 #define FB_FILE_MAX_DIM     8192u
@@ -52,13 +57,15 @@ struct fb_image {
 	uint32_t width, height;    /* pixels are width * height * 4 bytes, B G R X */
 	uint32_t dpi;
 	bool enabled;
+	bool torn;                 /* the writer died mid-frame: the copy may mix two frames */
 	uint64_t frames;
 	uint64_t update_usec;
 	uint8_t *pixels;           /* g_malloc'd; NULL when the picture is 0 x 0 */
 };
 
 /* Copies the current picture of path. Fails, naming path, when the file is missing, not a
- * sepia framebuffer, or kept changing for a second. */
+ * sepia framebuffer, or kept changing for a second. A frame left half-written (the sequence
+ * odd and unchanged for that second: the writer died in it) is copied with torn set. */
 bool fb_file_snapshot(const char *path, struct fb_image *image, GError **error);
 /* The frame counter alone, cheaply (for a viewer waiting for a change); -1 on error. */
 int64_t fb_file_frames_of(const char *path);

@@ -194,8 +194,7 @@ static void answer_png(const struct webview *wv, guint k, struct answer *a)
 	g_autoptr(GError) err = NULL;
 	struct fb_image img;
 	if (!fb_file_snapshot(path, &img, &err)) {
-		/* framebuffer.c's errors: domain "sepia-framebuffer", code errno. */
-		bool missing = g_error_matches(err, g_quark_from_static_string("sepia-framebuffer"), ENOENT);
+		bool missing = g_error_matches(err, FB_ERROR, ENOENT);
 		answer_text(a, missing ? 404 : 500, "text/plain; charset=utf-8", g_strdup_printf("%s\n", err->message));
 		if (!missing)
 			a->failure = g_strdup(err->message);
