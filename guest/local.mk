@@ -5,6 +5,8 @@ GUEST_FILES = \
 	guest/build-guest.sh \
 	guest/make-android-images.sh \
 	guest/qemu-boot.sh \
+	guest/qemu-gpu-check.sh \
+	guest/gpu-pattern-check.py \
 	guest/kernel.config \
 	guest/kernel-profile.config \
 	guest/rootfs/etc/group \
