@@ -110,7 +110,7 @@ kernel_key=$( {
 initramfs_key=$( {
 	echo "busybox-static $busybox_version"
 	echo "gcc $gcc_version"
-	echo "linux-source-6.1 $linux_version" # gen_init_cpio comes from it
+	echo "linux-source-6.1 $linux_version patches $patch_key" # gen_init_cpio, UAPI headers
 	for f in "$init_dir"/*.c "$init_dir"/*.h; do echo "== ${f##*/}"; cat "$f"; done
 	for f in "$adbd_dir"/*.c "$adbd_dir"/*.h; do echo "== adbd/${f##*/}"; cat "$f"; done
 	for f in "$tools_dir"/*.c; do echo "== tools/${f##*/}"; cat "$f"; done
@@ -190,6 +190,24 @@ if [ ! -f "$src_parent/.complete" ]; then
 	done
 	mv "$src_parent.tmp" "$src_parent"
 	touch "$src_parent/.complete"
+fi
+
+# ---- Kernel UAPI headers (installed once per source tree) ------------------------
+# The guest tools use the kernel's DRM interface (drm.h, drm_mode.h, virtgpu_drm.h),
+# which Debian's linux-libc-dev does not ship: `make headers_install` from the same
+# source the guest kernel is built from (its own object directory, ~10 s).
+uapi_headers=$cache/headers/linux-$linux_version-$patch_key
+if [ ! -f "$uapi_headers/.complete" ]; then
+	say "installing the kernel's UAPI headers in $uapi_headers"
+	rm -rf "$uapi_headers"
+	mkdir -p "$cache/headers" "$cache/logs"
+	run_logged "make headers_install" "$cache/logs/headers-$linux_version-$patch_key.log" \
+		make -C "$src" O="$uapi_headers/obj" INSTALL_HDR_PATH="$uapi_headers" ARCH=x86_64 \
+		headers_install
+	[ -f "$uapi_headers/include/drm/virtgpu_drm.h" ] ||
+		die "make headers_install left no $uapi_headers/include/drm/virtgpu_drm.h"
+	rm -rf "$uapi_headers/obj"
+	touch "$uapi_headers/.complete"
 fi
 
 # >>> kernel recipe (this block is part of the kernel's cache key)
@@ -299,9 +317,10 @@ build_initramfs() {
 	for tool in "$tools_dir"/*.c; do
 		tool=${tool##*/}
 		tool=${tool%.c}
+		# -I: the guest kernel's own UAPI headers (<drm/...>), see above.
 		run_logged "compiling guest/tools/$tool" "$log" \
 			gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-			-o "$work/$tool" "$tools_dir/$tool.c"
+			-I "$uapi_headers/include" -o "$work/$tool" "$tools_dir/$tool.c"
 		strip "$work/$tool"
 	done
 	# gen_init_cpio from the kernel source: a deterministic newc archive with
@@ -383,7 +402,7 @@ size_of() { stat -c %s "$1"; }
 		echo "$f: $(size_of "$result.tmp/$f") bytes sha256 $(sha256sum <"$result.tmp/$f" | cut -d' ' -f1)"
 	done
 	echo "boot: vmlinux is an ELF with a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); initramfs is uncompressed newc"
-	echo "cmdline options: sepia.shell=1|TTY sepia.run=CMD sepia.hostname=NAME sepia.debug=1 sepia.reboot=1 sepia.adbd=0"
+	echo "cmdline options: sepia.shell=1|TTY sepia.run=CMD sepia.hostname=NAME sepia.debug=1 sepia.reboot=1 sepia.adbd=0 sepia.gpu_pattern=1"
 } >"$result.tmp/build-info.txt"
 touch "$result.tmp/complete"
 rm -rf "$result"

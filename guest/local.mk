@@ -5,6 +5,8 @@ GUEST_FILES = \
 	guest/build-guest.sh \
 	guest/make-android-images.sh \
 	guest/qemu-boot.sh \
+	guest/qemu-gpu-check.sh \
+	guest/gpu-pattern-check.py \
 	guest/kernel.config \
 	guest/kernel-profile.config \
 	guest/rootfs/etc/group \
@@ -19,6 +21,8 @@ GUEST_FILES = \
 	guest/init/control.h \
 	guest/init/service.h \
 	guest/tools/vsock-echo.c \
+	guest/tools/gpu-pattern.c \
+	guest/tools/gpu-clear3d.c \
 	guest/init/net.c \
 	guest/init/net.h \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch

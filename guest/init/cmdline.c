@@ -97,6 +97,8 @@ void sepia_options_parse(struct sepia_options *opts, const char *cmdline,
 				warn("net (more than 4, or no value)");
 		} else if (strcmp(key, "adbd") == 0) {
 			opts->adbd = !parse_false(value);
+		} else if (strcmp(key, "gpu_pattern") == 0) {
+			opts->gpu_pattern = parse_bool(value);
 		} else if (warn != NULL) {
 			warn(key);
 		}

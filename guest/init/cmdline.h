@@ -27,6 +27,9 @@ struct sepia_options {
 	unsigned int nr_nets;
 	/* sepia.adbd=0: no adb daemon (default: /sbin/adbd on vsock port 5555). */
 	bool adbd;
+	/* sepia.gpu_pattern=1: before the boot-completed marker, show the display
+	 * test pattern with /bin/gpu-pattern (guest/tools/gpu-pattern.c). */
+	bool gpu_pattern;
 };
 
 /* Fills *opts with defaults, then applies every `sepia.*` word of cmdline

@@ -459,6 +459,60 @@ static void handle_exited(pid_t pid, int status)
 	}
 }
 
+#define GPU_PATTERN_PATH "/bin/gpu-pattern"
+#define GPU_PATTERN_DEVICE "/dev/dri/card0"
+#define GPU_PATTERN_TIMEOUT_SECONDS 60
+
+/* sepia.gpu_pattern=1: the display test pattern is on screen before the
+ * boot-completed marker, so a host test may look as soon as launch_cvd
+ * returns. gpu-pattern returns once its SETCRTC and DIRTYFB are done and leaves
+ * a daemon holding the framebuffer; init waits for that return (reaping other
+ * children meanwhile), but not forever: a stuck display must not stop the boot. */
+static void show_gpu_pattern(void)
+{
+	struct timespec start, now, wait;
+	struct service *svc;
+	sigset_t chld;
+	int status, err;
+	pid_t pid;
+
+	if (!options.gpu_pattern)
+		return;
+	if (access(GPU_PATTERN_DEVICE, F_OK) < 0) {
+		say("gpu-pattern: no %s (no virtio-gpu device?); no test pattern", GPU_PATTERN_DEVICE);
+		return;
+	}
+	if (!(svc = add_service("gpu-pattern", SERVICE_EXIT_IGNORE)))
+		return;
+	svc->argv[0] = GPU_PATTERN_PATH;
+	if ((err = service_start(svc)) < 0) {
+		say("cannot start %s: %s", GPU_PATTERN_PATH, strerror(-err));
+		return;
+	}
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			handle_exited(pid, status);
+		if (svc->pid == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= GPU_PATTERN_TIMEOUT_SECONDS) {
+			say("gpu-pattern: still running after %d s; booting on without waiting",
+			    GPU_PATTERN_TIMEOUT_SECONDS);
+			return;
+		}
+		wait = (struct timespec){ .tv_sec = 1, .tv_nsec = 0 };
+		sigtimedwait(&chld, NULL, &wait);
+	}
+	status = svc->last_status;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		say("gpu-pattern: failed (%s %d); no test pattern",
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+}
+
 static void warn_unknown_option(const char *key)
 {
 	say("unknown option sepia.%s ignored", key);
@@ -504,6 +558,7 @@ int main(void)
 
 	declare_services();
 	start_services(0);
+	show_gpu_pattern();
 	announce_boot_completed();
 	first_run_service = service_count;
 	declare_run_command();
