@@ -1,13 +1,14 @@
 # End-to-end boots of real kernels under sepia-vmm (they skip without /dev/kvm).
 E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/boot-reference.sh tests/e2e/boot-stock-kernel.sh \
 	tests/e2e/vmm-control.sh tests/e2e/vsock.sh tests/e2e/adb.sh tests/e2e/lifecycle.sh \
-	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh
+	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
 
 # Tests that launch devices with launch_cvd use the host's own adb ports (6520+N-1): under
 # `make -j` they take turns. launch-net.sh runs in a network namespace of its own.
 tests/e2e/adb.log: tests/e2e/lifecycle.log
+tests/e2e/gpu-device.log: tests/e2e/adb.log
 
 # The display tools: cvd_display and sepia-webview on scanout files written by fb-fill, the
 # page checked in headless Chromium (skips without it).

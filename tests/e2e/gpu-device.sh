@@ -1,0 +1,107 @@
+#!/bin/bash
+# End to end: a launched device's screen. launch_cvd --daemon --start_webview boots the reference
+# guest with sepia.gpu_pattern=1: its init runs gpu-pattern, which draws the test pattern into a
+# KMS dumb buffer through the virtio-gpu DRM driver before the boot marker. Then:
+#   - cvd_display screenshot's PNG shows the pattern, every pixel of 720x1280;
+#   - the web view (sepia-webview on 127.0.0.1:8443) shows the same picture in headless Chromium;
+#   - gpu-clear3d in the guest (adb shell) clears a 3D render target through the DRM virtgpu
+#     ioctls, sepia-vmm's virtio-gpu and virglrenderer on llvmpipe, and reads the colour back;
+#   - stop_cvd takes the display files and the web view away.
+# gpu_mode is auto: the test also checks that it chose 3D on this host.
+set -u
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+B=$top_builddir
+
+skip() { echo "1..0 # SKIP $1"; exit 77; }
+[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
+for p in launch_cvd run_cvd stop_cvd cvd_display sepia-vmm sepia-webview sepia-vsock-proxy; do
+	[ -x "$B/$p" ] || skip "$p not built"
+done
+[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images (make guest-android)"
+command -v adb >/dev/null || skip "the adb client is not installed (Debian package adb)"
+CHROMIUM=$(command -v chromium || command -v chromium-browser) || skip "chromium is not installed"
+PY=
+for p in python3 /usr/bin/python3; do
+	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import PIL' 2>/dev/null; then PY=$p; break; fi
+done
+[ -n "$PY" ] || skip "python3 with PIL is not installed (python3-pil)"
+
+work=$(mktemp -d /tmp/sepia-gpu.XXXXXX)
+export HOME=$work/home
+mkdir -p "$HOME"
+export ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; adb kill-server >/dev/null 2>&1; rm -rf "$work"; }
+trap cleanup EXIT
+n=0
+check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+note() { sed 's/^/# /' "$@"; }
+serial=127.0.0.1:6520
+inst=$HOME/cuttlefish/instances/cvd-1
+log=$inst/logs/launcher.log
+
+adb start-server >/dev/null 2>&1
+"$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 --start_webview \
+	--extra_kernel_cmdline=sepia.gpu_pattern=1 >"$work/launch.out" 2>"$work/launch.err"
+rc=$?
+check "[ $rc = 0 ]" "launch_cvd --daemon --start_webview boots the reference guest with the test pattern"
+[ $rc = 0 ] || { note "$work/launch.err"; note "$log"; tail -n 30 "$inst/logs/kernel.log" | note; }
+check "grep -q 'virtio-gpu: 3D through virglrenderer' '$log'" "gpu_mode auto runs 3D through virglrenderer on this host"
+check "grep -q 'gpu-pattern: 720x1280 on connector' '$inst/logs/kernel.log'" "the guest drew the pattern on a 720x1280 mode"
+grep -E 'drm|gpu-pattern' "$inst/logs/kernel.log" | head -n 12 | note
+
+# cvd_display: the PNG of scanout 0, pixel for pixel.
+"$B/cvd_display" screenshot --output="$work/screen.png" >"$work/shot.out" 2>&1
+rc=$?
+note "$work/shot.out"
+check "[ $rc = 0 ]" "cvd_display screenshot writes a PNG"
+"$PY" "$top_srcdir/tests/pattern-check.py" "$work/screen.png" >"$work/pattern.out" 2>&1
+rc=$?
+note "$work/pattern.out"
+check "[ $rc = 0 ] && grep -q 'all 921600 pixels match the 720x1280' '$work/pattern.out'" \
+	"the screenshot is the test pattern, all 921600 pixels"
+"$B/cvd_display" screenshot --display=1 --output="$work/none.png" >"$work/shot1.out" 2>&1
+rc=$?
+check "[ $rc = 1 ] && [ ! -e '$work/none.png' ]" "a screenshot of display 1, which the device lacks, fails and writes nothing"
+
+# The web view, in headless Chromium.
+check "grep -q 'web view started' '$log'" "the monitor started the web view"
+curl -s -o "$work/page.html" -w '%{http_code}' http://127.0.0.1:8443/ >"$work/code" 2>/dev/null ||
+	python3 -c 'import urllib.request,sys; r=urllib.request.urlopen("http://127.0.0.1:8443/"); open(sys.argv[1],"wb").write(r.read()); print(r.status)' "$work/page.html" >"$work/code"
+check "[ \"\$(cat '$work/code')\" = 200 ] && grep -qi '<img' '$work/page.html'" "http://127.0.0.1:8443/ serves the page"
+t0=$(date +%s%N)
+timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync --disable-default-apps \
+	--hide-scrollbars --force-device-scale-factor=1 --user-data-dir="$work/chromium" --window-size=760,1360 \
+	--screenshot="$work/page.png" http://127.0.0.1:8443/ >"$work/chromium.log" 2>&1
+rc=$?
+echo "# chromium took $((($(date +%s%N) - t0) / 1000000)) ms (status $rc)"
+"$PY" "$top_srcdir/tests/pattern-check.py" "$work/page.png" --at 0,0 --width 720 --height 1280 >"$work/page.out" 2>&1
+rc=$?
+note "$work/page.out"
+check "[ $rc = 0 ]" "Chromium shows the same picture: the page's screenshot holds the 720x1280 pattern at 0,0"
+[ $rc = 0 ] || tail -n 5 "$work/chromium.log" | note
+
+# 3D: a clear through the DRM virtgpu ioctls and virglrenderer, read back in the guest.
+for i in $(seq 1 30); do adb devices | grep -q "^$serial[[:space:]]*device" && break; sleep 1; done
+adb -s "$serial" shell gpu-clear3d >"$work/clear1.out" 2>&1
+rc=$?
+note "$work/clear1.out"
+check "[ $rc = 0 ] && grep -q 'rgba 51 102 153 255 ok' '$work/clear1.out'" "gpu-clear3d: the 3D clear to (0.2, 0.4, 0.6, 1) reads back as 51 102 153 255"
+adb -s "$serial" shell gpu-clear3d --bgra 0 1 0.25 0.5 >"$work/clear2.out" 2>&1
+rc=$?
+note "$work/clear2.out"
+check "[ $rc = 0 ] && grep -q 'rgba 0 255 64 128 ok' '$work/clear2.out'" "gpu-clear3d --bgra: a second colour, red and blue apart, reads back right"
+"$B/cvd_display" screenshot --output="$work/after.png" >/dev/null 2>&1
+"$PY" "$top_srcdir/tests/pattern-check.py" "$work/after.png" >"$work/after.out" 2>&1
+check "[ $? = 0 ]" "the 3D work left the scanout's pattern alone"
+
+"$B/stop_cvd" >/dev/null 2>&1
+check "[ ! -e '$inst/display0.fb' ]" "stop_cvd removes the display file"
+check "! python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 8443), 2)' 2>/dev/null" \
+	"the web view is gone with the device"
+"$B/cvd_display" screenshot --output="$work/stopped.png" >"$work/stopped.out" 2>&1
+rc=$?
+note "$work/stopped.out"
+check "[ $rc = 1 ]" "cvd_display screenshot of a stopped device fails"
+echo "1..$n"
