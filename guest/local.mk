@@ -6,7 +6,6 @@ GUEST_FILES = \
 	guest/make-android-images.sh \
 	guest/qemu-boot.sh \
 	guest/qemu-gpu-check.sh \
-	guest/gpu-pattern-check.py \
 	guest/kernel.config \
 	guest/kernel-profile.config \
 	guest/rootfs/etc/group \

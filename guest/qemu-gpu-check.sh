@@ -3,7 +3,7 @@
 # CI goes through sepia-vmm). The guest boots with sepia.gpu_pattern=1 on QEMU's
 # virtio-gpu-pci; once it printed VIRTUAL_DEVICE_BOOT_COMPLETED, the screen is taken
 # with the QEMU monitor's screendump and compared pixel for pixel with the test
-# pattern (guest/gpu-pattern-check.py). Then the guest runs gpu-clear3d, whose line
+# pattern (tests/pattern-check.py). Then the guest runs gpu-clear3d, whose line
 # and exit status are reported (2 = no 3D, expected with the 2D device).
 #
 # Usage: guest/qemu-gpu-check.sh [--dir DIR] [--xres W --yres H] [--gl] [--timeout S]
@@ -144,7 +144,7 @@ if [ "$gl" = yes ] && [ "$answer" = "Error: no surface" ]; then
 	say "pattern NOT checked: QEMU's screendump has no surface for a GL scanout"
 else
 	[ -z "$answer" ] || say "monitor: $answer"
-	"$here/gpu-pattern-check.py" "$work/screen.ppm" --size "$size" || status=1
+	python3 "$here/../tests/pattern-check.py" "$work/screen.ppm" --size "$size" || status=1
 fi
 if [ -n "$xres" ] && [ -n "$yres" ] && [ "$size" != "${xres}x${yres}" ]; then
 	say "mode $size, but QEMU was given ${xres}x${yres}"; status=1
