@@ -4,7 +4,8 @@
  * error response while the device keeps working, and with "virgl=1" runs a 3D clear
  * through virglrenderer and reads the colour back.
  *
- * Command line: "guest-kit gpu width=W height=H [virgl=1]" (the VMM's --display).
+ * Command line: "guest-kit gpu width=W height=H [virgl=1] [w1=W1 h1=H1]" (the VMM's
+ * --display; w1/h1: a second display, which gets the pattern at its own size).
  *
  * With "frames=N" it is bench/gpu.sh's guest instead: N full-screen updates (transfer to
  * the host, then flush) of a W x H resource whose backing is guest RAM at 64 MiB, and no
@@ -123,13 +124,13 @@ static void expect(uint32_t got, uint32_t want, const char *what)
 	check(got == want, "%s: response 0x%x (want 0x%x)", what, got, want);
 }
 
-static void test_queries(uint32_t w, uint32_t h)
+static void test_queries(uint32_t w, uint32_t h, uint32_t scanouts)
 {
 	uint32_t t = send(GET_DISPLAY_INFO, NULL, 0);
 	uint32_t *pm = (uint32_t *)(resp + sizeof(struct hdr));
 	check(t == OK_DISPLAY_INFO && pm[2] == w && pm[3] == h && pm[4] == 1,
 	      "display info: scanout 0 is %ux%u, enabled %u (want %ux%u)", pm[2], pm[3], pm[4], w, h);
-	check(pm[6 + 4] == 0, "display info: scanout 1 is disabled");
+	check(pm[6 * scanouts + 4] == 0, "display info: scanout %u (none configured) is disabled", scanouts);
 
 	uint32_t s[2] = { 0, 0 };
 	t = send(GET_EDID, s, sizeof(s));
@@ -188,6 +189,46 @@ static void test_show_pattern(uint32_t w, uint32_t h)
 	expect(transfer_2d(1, inner, (4 * w + 4) * 4), OK_NODATA, "transfer an inner rectangle at its offset");
 	expect(transfer_2d(1, corner, 0), OK_NODATA, "transfer the corner back");
 	expect(flush(1, full), OK_NODATA, "flush the whole screen");
+}
+
+/* Scanout 1 of the size the VMM gave it: a resource of its own with the pattern. */
+static void test_second_scanout(uint32_t w1, uint32_t h1)
+{
+	uint32_t t = send(GET_DISPLAY_INFO, NULL, 0);
+	uint32_t *pm = (uint32_t *)(resp + sizeof(struct hdr));
+	check(t == OK_DISPLAY_INFO && pm[6 + 2] == w1 && pm[6 + 3] == h1 && pm[6 + 4] == 1,
+	      "display info: scanout 1 is %ux%u, enabled %u (want %ux%u)", pm[6 + 2], pm[6 + 3], pm[6 + 4], w1, h1);
+	for (uint32_t y = 0; y < h1; y++)
+		for (uint32_t x = 0; x < w1; x++)
+			readback[y * w1 + x] = 0xff000000u | pattern(x, y, w1, h1);
+	struct rect full = { 0, 0, w1, h1 };
+	struct mem_entry e = { (uint64_t)(uintptr_t)readback, w1 * h1 * 4, 0 };
+	expect(create_2d(3, FORMAT_B8G8R8X8, w1, h1), OK_NODATA, "create resource 3 for scanout 1");
+	expect(attach(3, &e, 1, 1), OK_NODATA, "attach backing to resource 3");
+	expect(transfer_2d(3, full, 0), OK_NODATA, "transfer the second pattern");
+	expect(set_scanout(1, 3, full), OK_NODATA, "set scanout 1 to resource 3");
+	expect(flush(3, full), OK_NODATA, "flush resource 3");
+}
+
+/* The cursor queue: updates and moves come back, a bad one too (it is only counted). */
+static void test_cursor(void)
+{
+	static struct { struct hdr h; uint32_t scanout, x, y, pad, id, hot_x, hot_y, pad2; } cur;
+	struct virtq_used_elem e;
+	cur.h.type = 0x300;   /* UPDATE_CURSOR */
+	cur.id = 1;
+	cur.x = 10, cur.y = 20;
+	virtq_submit(&cursorq, (struct virtq_buf[]){ { &cur, sizeof(cur), false } }, 1);
+	check(virtq_wait_used(&cursorq, &e), "cursor update comes back");
+	cur.h.type = 0x301;   /* MOVE_CURSOR */
+	cur.x = 30;
+	virtq_submit(&cursorq, (struct virtq_buf[]){ { &cur, sizeof(cur), false } }, 1);
+	check(virtq_wait_used(&cursorq, &e), "cursor move comes back");
+	cur.h.type = 0x300;
+	cur.scanout = 9;
+	cur.id = 77;
+	virtq_submit(&cursorq, (struct virtq_buf[]){ { &cur, sizeof(cur), false } }, 1);
+	check(virtq_wait_used(&cursorq, &e), "a cursor update for scanout 9 and resource 77 comes back too");
 }
 
 static void test_malformed(uint32_t w, uint32_t h)
@@ -419,16 +460,20 @@ int main(void)
 	uint64_t feat = virtio_negotiate(&v, want);
 	check((feat & want) == want, "features: offered 0x%lx, took 0x%lx (want 0x%lx)", v.features, feat, want);
 	check(!!(v.features & (1ull << VIRTIO_GPU_F_VIRGL)) == virgl, "VIRGL %s offered", virgl ? "is" : "is not");
+	uint32_t w1 = (uint32_t)cmdline_num("w1", 0), h1 = (uint32_t)cmdline_num("h1", 0);
 	uint32_t scanouts = mmio_read32(v.device + 8), capsets = mmio_read32(v.device + 12);
-	check(scanouts == 1, "config: %u scanout", scanouts);
+	check(scanouts == (w1 ? 2u : 1u), "config: %u scanouts", scanouts);
 	check(virgl ? capsets >= 1 : capsets == 0, "config: %u capsets", capsets);
 	if (!virtio_queue_setup(&v, &ctrl, 0, VIRTIO_MSI_NO_VECTOR) ||
 	    !virtio_queue_setup(&v, &cursorq, 1, VIRTIO_MSI_NO_VECTOR))
 		return 0;
 	virtio_driver_ok(&v);
 
-	test_queries(w, h);
+	test_queries(w, h, scanouts);
 	test_show_pattern(w, h);
+	test_cursor();
+	if (w1 && w1 <= 64 && h1 <= 64)
+		test_second_scanout(w1, h1);
 	test_malformed(w, h);
 	if (virgl)
 		test_virgl();

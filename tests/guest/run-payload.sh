@@ -120,7 +120,7 @@ run_one() {
 	msix) disk=$work/msix.img ;;
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
 	usermode) ;;
-	gpu) gpu=2d cmdline="$cmdline width=64 height=48" ;;
+	gpu) gpu=2d cmdline="$cmdline width=64 height=48 w1=40 h1=24" ;;
 	gpu-virgl) elf=gpu gpu=virgl cmdline="$cmdline width=64 height=48 virgl=1" ;;
 	# --gpu auto on a host whose EGL has no vendor library: 2D, and the log says why.
 	gpu-fallback) elf=gpu gpu=auto cmdline="$cmdline width=64 height=48" ;;
@@ -148,6 +148,7 @@ run_one() {
 		[ -z "$console" ] || set -- "$@" --console "file:$console"
 		[ -z "$cpus" ] || set -- "$@" --cpus "$cpus"
 		[ -z "$gpu" ] || set -- "$@" --gpu "$gpu" --display width=64,height=48 --framebuffer-dir "$work"
+		[ "$name" != gpu ] || set -- "$@" --display width=40,height=24,dpi=160
 	else
 		if [ -n "$gpu" ]; then
 			ok "$name: runs under sepia-vmm only # SKIP the error checks follow sepia's answers"
@@ -230,6 +231,10 @@ EOF
 		# The scanout the payload left on screen, as host tools see it.
 		result=$(python3 "$here/../pattern-check.py" "$work/display0.fb" 2>&1)
 		check $? "$name: display0.fb shows the test pattern: $result"
+		if [ "$name" = gpu ]; then
+			result=$(python3 "$here/../pattern-check.py" "$work/display1.fb" --size 40x24 2>&1)
+			check $? "$name: display1.fb shows the 40x24 pattern: $result"
+		fi
 		grep -q "virtio-gpu: $(case $gpu in virgl) echo 3D;; *) echo 2D;; esac)" "$out"
 		check $? "$name: sepia-vmm logs the GPU mode it runs"
 		if [ "$name" = gpu-fallback ]; then
