@@ -137,3 +137,9 @@ if HAVE_LIBPNG
 tests_unit_test_png_CFLAGS += -DSEPIA_HAVE_LIBPNG
 endif
 TESTS += tests/unit/test-png
+
+check_PROGRAMS += tests/unit/test-gpu
+tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c
+tests_unit_test_gpu_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_gpu_LDADD = $(UNIT_LDADD) display/libsepiadisplay.a $(VIRGL_LIBS) $(EGL_LIBS)
+TESTS += tests/unit/test-gpu
