@@ -54,7 +54,7 @@ done
 kernel_fragment=$here/kernel.config
 init_dir=$here/init
 adbd_dir=$here/adbd
-tools_dir=$here/tools   # one static program per .c file, installed in /bin
+tools_dir=$here/tools   # one program per .c file, in /bin, all linked into one static binary
 patch_dir=$here/patches
 rootfs_dir=$here/rootfs
 linux_tarball=/usr/src/linux-source-6.1.tar.xz
@@ -313,16 +313,36 @@ build_initramfs() {
 		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 		-o "$work/adbd" "$adbd_dir"/*.c
 	strip "$work/adbd"
-	local tool
+	# The tools share one static binary, /bin/sepia-tools, called through a link per tool
+	# (as busybox): each static glibc copy is ~700 KB, and every byte of the initramfs is
+	# unpacked by interpreted kernel code on some hosts. Each tool's main() is renamed
+	# tool_<name>_main; a generated dispatcher picks one by argv[0].
+	local tool sym objs=() dispatch=$work/sepia-tools.c
+	printf '#include <stdio.h>\n#include <string.h>\n' >"$dispatch"
 	for tool in "$tools_dir"/*.c; do
 		tool=${tool##*/}
 		tool=${tool%.c}
+		sym=tool_${tool//-/_}_main
 		# -I: the guest kernel's own UAPI headers (<drm/...>), see above.
 		run_logged "compiling guest/tools/$tool" "$log" \
-			gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
-			-I "$uapi_headers/include" -o "$work/$tool" "$tools_dir/$tool.c"
-		strip "$work/$tool"
+			gcc -c -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Dmain="$sym" \
+			-I "$uapi_headers/include" -o "$work/$tool.o" "$tools_dir/$tool.c"
+		objs+=("$work/$tool.o")
+		printf 'int %s(int, char **);\n' "$sym" >>"$dispatch"
 	done
+	{
+		printf 'int main(int argc, char **argv)\n{\n'
+		printf '\tconst char *name = strrchr(argv[0], 0x2f) ? strrchr(argv[0], 0x2f) + 1 : argv[0];\n'
+		for tool in "$tools_dir"/*.c; do
+			tool=${tool##*/}
+			tool=${tool%.c}
+			printf '\tif (!strcmp(name, "%s"))\n\t\treturn tool_%s_main(argc, argv);\n' "$tool" "${tool//-/_}"
+		done
+		printf '\tfprintf(stderr, "sepia-tools: %%s is not one of its tools\\n", name);\n\treturn 127;\n}\n'
+	} >>"$dispatch"
+	run_logged "linking sepia-tools" "$log" \
+		gcc -static -Os -Wall -Werror -o "$work/sepia-tools" "$dispatch" "${objs[@]}"
+	strip "$work/sepia-tools"
 	# gen_init_cpio from the kernel source: a deterministic newc archive with
 	# device nodes and owners, without needing root.
 	run_logged "compiling gen_init_cpio" "$log" \
@@ -341,9 +361,10 @@ build_initramfs() {
 		echo "file /init $work/init 0755 0 0"
 		echo "file /sbin/adbd $work/adbd 0755 0 0"
 		echo "file /bin/busybox $busybox_bin 0755 0 0"
+		echo "file /bin/sepia-tools $work/sepia-tools 0755 0 0"
 		for tool in "$tools_dir"/*.c; do
 			tool=${tool##*/}
-			echo "file /bin/${tool%.c} $work/${tool%.c} 0755 0 0"
+			echo "slink /bin/${tool%.c} sepia-tools 0777 0 0"
 		done
 		local applet
 		"$busybox_bin" --list-full | sort | while read -r applet; do
