@@ -118,7 +118,7 @@ static int screenshot(int argc, char **argv)
 			fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
 			return status;
 		}
-		path = display_fb_path(inst.dir, (guint)k);
+		path = fb_file_path(inst.dir, (guint)k);
 		what = g_strdup_printf("display %u of %s", (guint)k, inst.name);
 		if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
 			no_display_error(&inst, (guint)k, &err);
@@ -188,17 +188,16 @@ static int list(int argc, char **argv)
 	status = 0;
 	for (guint i = 0; i < displays->len; i++) {
 		guint k = g_array_index(displays, guint, i);
-		g_autofree char *path = display_fb_path(inst.dir, k);
-		struct fb_image img;
-		if (!fb_file_snapshot(path, &img, &err)) {
+		g_autofree char *path = fb_file_path(inst.dir, k);
+		struct display_info info;
+		if (!display_read_info(path, &info, &err)) {
 			fprintf(stderr, "cvd_display list: %s\n", err->message);
 			g_clear_error(&err);
 			status = 1;
 			continue;
 		}
-		printf("display %u: %ux%u %s, %u dpi, %" G_GUINT64_FORMAT " frames, %s\n", k, img.width, img.height,
-		       img.enabled ? "enabled" : "disabled", img.dpi, img.frames, path);
-		fb_image_clear(&img);
+		printf("display %u: %ux%u %s, %u dpi, %" G_GUINT64_FORMAT " frames, %s\n", k, info.width, info.height,
+		       info.enabled ? "enabled" : "disabled", info.dpi, info.frames, path);
 	}
 	return status;
 }

@@ -27,6 +27,12 @@ static size_t fb_file_size(uint32_t max_width, uint32_t max_height)
 	return FB_FILE_HEADER_SIZE + (size_t)max_width * max_height * 4;
 }
 
+char *fb_file_path(const char *dir, unsigned int index)
+{
+	g_autofree char *name = g_strdup_printf("display%u.fb", index);
+	return g_build_filename(dir, name, NULL);
+}
+
 struct fb_file *fb_file_create(const char *path, uint32_t max_width, uint32_t max_height, uint32_t dpi,
 			       GError **error)
 {
@@ -110,6 +116,14 @@ void fb_file_close(struct fb_file *fb)
 
 /* ---- readers ---- */
 
+/* Whether h starts a sepia framebuffer file of file_size bytes. */
+static bool fb_header_valid(const struct fb_file_header *h, size_t file_size)
+{
+	return !memcmp(h->magic, FB_FILE_MAGIC, 8) && h->header_size == FB_FILE_HEADER_SIZE &&
+	       h->max_width <= FB_FILE_MAX_DIM && h->max_height <= FB_FILE_MAX_DIM &&
+	       file_size >= fb_file_size(h->max_width, h->max_height);
+}
+
 static const struct fb_file_header *fb_map_read(const char *path, size_t *size_out, GError **error)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -130,9 +144,7 @@ static const struct fb_file_header *fb_map_read(const char *path, size_t *size_o
 		return NULL;
 	}
 	const struct fb_file_header *h = map;
-	if (memcmp(h->magic, FB_FILE_MAGIC, 8) || h->header_size != FB_FILE_HEADER_SIZE ||
-	    h->max_width > FB_FILE_MAX_DIM || h->max_height > FB_FILE_MAX_DIM ||
-	    (size_t)st.st_size < fb_file_size(h->max_width, h->max_height)) {
+	if (!fb_header_valid(h, (size_t)st.st_size)) {
 		g_set_error(error, FB_ERROR, EINVAL, "%s is not a sepia framebuffer (bad header)", path);
 		munmap(map, (size_t)st.st_size);
 		return NULL;
@@ -182,15 +194,35 @@ bool fb_file_snapshot(const char *path, struct fb_image *image, GError **error)
 	return ok;
 }
 
-int64_t fb_file_frames_of(const char *path)
+bool fb_file_read_header(const char *path, struct fb_file_header *header, uint64_t *inode, GError **error)
 {
-	size_t size;
-	const struct fb_file_header *h = fb_map_read(path, &size, NULL);
-	if (!h)
-		return -1;
-	int64_t frames = (int64_t)__atomic_load_n(&h->frames, __ATOMIC_ACQUIRE);
-	munmap((void *)h, size);
-	return frames;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, FB_ERROR, errno, "cannot open the framebuffer %s: %s", path, g_strerror(errno));
+		return false;
+	}
+	/* Two reads of the header with the same even seq saw one state. */
+	struct stat st;
+	struct fb_file_header again;
+	bool ok = false, valid = fstat(fd, &st) == 0;
+	for (unsigned int attempt = 0; attempt < 1000 && !ok && valid; attempt++) {
+		valid = pread(fd, header, sizeof(*header), 0) == (ssize_t)sizeof(*header) &&
+			fb_header_valid(header, (size_t)st.st_size);
+		if (!valid)
+			break;
+		ok = !(header->seq & 1) && pread(fd, &again, sizeof(again), 0) == (ssize_t)sizeof(again) &&
+		     again.seq == header->seq;
+		if (!ok)
+			g_usleep(1000);
+	}
+	close(fd);
+	if (!valid)
+		g_set_error(error, FB_ERROR, EINVAL, "%s is not a sepia framebuffer (bad header)", path);
+	else if (!ok)
+		g_set_error(error, FB_ERROR, EAGAIN, "%s kept changing for a second", path);
+	else
+		*inode = (uint64_t)st.st_ino;
+	return valid && ok;
 }
 
 void fb_image_clear(struct fb_image *image)

@@ -37,6 +37,9 @@ struct fb_file_header {
 	uint64_t update_usec;      /* g_get_real_time() of the last publish */
 };
 
+/* DIR/display<index>.fb: where scanout index of a device whose files are in DIR is published. */
+char *fb_file_path(const char *dir, unsigned int index);
+
 /* ---- the writer (sepia-vmm) ---- */
 
 struct fb_file;
@@ -67,8 +70,9 @@ struct fb_image {
  * sepia framebuffer, or kept changing for a second. A frame left half-written (the sequence
  * odd and unchanged for that second: the writer died in it) is copied with torn set. */
 bool fb_file_snapshot(const char *path, struct fb_image *image, GError **error);
-/* The frame counter alone, cheaply (for a viewer waiting for a change); -1 on error. */
-int64_t fb_file_frames_of(const char *path);
+/* The header alone, cheaply (for a viewer asking often), copied under the sequence lock, and
+ * the file's inode (a new VMM makes a new file). Fails as fb_file_snapshot does. */
+bool fb_file_read_header(const char *path, struct fb_file_header *header, uint64_t *inode, GError **error);
 void fb_image_clear(struct fb_image *image);
 
 #endif

@@ -2,18 +2,9 @@
 #include "display/scanouts.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "display/framebuffer.h"
-
-char *display_fb_path(const char *dir, guint index)
-{
-	g_autofree char *name = g_strdup_printf("display%u.fb", index);
-	return g_build_filename(dir, name, NULL);
-}
 
 bool display_parse_name(const char *s, const char *suffix, guint *index)
 {
@@ -60,42 +51,13 @@ char *display_list_text(const GArray *indexes)
 
 bool display_read_info(const char *path, struct display_info *info, GError **error)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "cannot open the framebuffer %s: %s", path,
-			    g_strerror(e));
+	struct fb_file_header h;
+	uint64_t inode;
+	if (!fb_file_read_header(path, &h, &inode, error))
 		return false;
-	}
-	/* The writer makes seq odd while it changes the header and pixels: two reads of the
-	 * header with the same even seq saw one state. */
-	struct stat st;
-	struct fb_file_header h, again;
-	bool ok = false, valid = fstat(fd, &st) == 0;
-	for (int attempt = 0; attempt < 1000 && !ok && valid; attempt++) {
-		if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h.magic, FB_FILE_MAGIC, 8) ||
-		    h.header_size != FB_FILE_HEADER_SIZE) {
-			valid = false;
-			break;
-		}
-		if (h.seq & 1 || pread(fd, &again, sizeof(again), 0) != (ssize_t)sizeof(again) || again.seq != h.seq) {
-			g_usleep(1000);
-			continue;
-		}
-		ok = true;
-	}
-	close(fd);
-	if (!valid) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is not a sepia framebuffer (bad header)", path);
-		return false;
-	}
-	if (!ok) {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_AGAIN, "%s kept changing for a second", path);
-		return false;
-	}
 	*info = (struct display_info){
 		.width = MIN(h.width, h.max_width), .height = MIN(h.height, h.max_height), .dpi = h.dpi,
-		.enabled = h.enabled != 0, .frames = h.frames, .update_usec = h.update_usec, .inode = st.st_ino,
+		.enabled = h.enabled != 0, .frames = h.frames, .update_usec = h.update_usec, .inode = inode,
 	};
 	return true;
 }
@@ -111,6 +73,6 @@ char *display_version(const char *path)
 	struct display_info info;
 	g_autoptr(GError) err = NULL;
 	if (!display_read_info(path, &info, &err))
-		return g_strdup(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? "absent" : "unreadable");
+		return g_strdup(g_error_matches(err, FB_ERROR, ENOENT) ? "absent" : "unreadable");
 	return display_info_version(&info);
 }

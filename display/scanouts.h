@@ -9,8 +9,6 @@
 
 #define DISPLAY_MAX_INDEX 63u
 
-/* DIR/display<index>.fb */
-char *display_fb_path(const char *dir, guint index);
 /* Reads "display<K>" followed by exactly suffix from the start of s ("display2.fb" with suffix
  * ".fb"); K is decimal without leading zeros, at most DISPLAY_MAX_INDEX. */
 bool display_parse_name(const char *s, const char *suffix, guint *index);
@@ -20,7 +18,7 @@ GArray *display_list(const char *dir);
 char *display_list_text(const GArray *indexes);
 
 /* The state of a display without its pixels (for a viewer asking often): the header of the
- * file, read under its sequence lock. */
+ * file, read under its sequence lock (fb_file_read_header; its errors). */
 struct display_info {
 	uint32_t width, height, dpi;
 	bool enabled;

@@ -132,7 +132,7 @@ static GString *make_page(const struct webview *wv)
 	g_autoptr(GPtrArray) versions = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < displays->len; i++) {
 		guint k = g_array_index(displays, guint, i);
-		g_autofree char *path = display_fb_path(wv->dir, k);
+		g_autofree char *path = fb_file_path(wv->dir, k);
 		g_ptr_array_add(versions, display_version(path));
 		g_string_append_printf(page,
 				       "<div class=\"display\"><img id=\"d%u\" alt=\"display %u\" src=\"/display%u.png?v=%s\">"
@@ -190,7 +190,7 @@ static char *json_escape(const char *s)
 
 static void answer_png(const struct webview *wv, guint k, struct answer *a)
 {
-	g_autofree char *path = display_fb_path(wv->dir, k);
+	g_autofree char *path = fb_file_path(wv->dir, k);
 	g_autoptr(GError) err = NULL;
 	struct fb_image img;
 	if (!fb_file_snapshot(path, &img, &err)) {
@@ -216,7 +216,7 @@ static void answer_png(const struct webview *wv, guint k, struct answer *a)
 
 static void answer_frames(const struct webview *wv, guint k, const char *query, struct answer *a)
 {
-	g_autofree char *path = display_fb_path(wv->dir, k);
+	g_autofree char *path = fb_file_path(wv->dir, k);
 	g_autofree char *after = http_query_value(query, "after");
 	g_autofree char *wait_text = http_query_value(query, "wait");
 	guint64 wait_ms = 0;
@@ -233,13 +233,13 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 		g_clear_error(&err);
 		g_free(v);
 		v = display_read_info(path, &info, &err) ? display_info_version(&info)
-		    : g_strdup(g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? "absent" : "unreadable");
+		    : g_strdup(g_error_matches(err, FB_ERROR, ENOENT) ? "absent" : "unreadable");
 		if (!after || strcmp(v, after) || g_get_monotonic_time() >= deadline)
 			break;
 		g_usleep(WEBVIEW_HOLD_POLL_MS * 1000);
 	}
 	if (err) {
-		bool missing = g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+		bool missing = g_error_matches(err, FB_ERROR, ENOENT);
 		g_autofree char *msg = json_escape(err->message);
 		answer_text(a, missing ? 404 : 500, "application/json",
 			    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"error\": \"%s\"}\n", k, v, msg));

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "display/framebuffer.h"
+
 G_DEFINE_QUARK(sepia-launcher-error-quark, launcher_error)
 
 const char *launcher_home(void)
@@ -126,15 +128,9 @@ void launcher_remove_runtime_files(const LauncherInstance *inst)
     unlink(inst->console_link);
     unlink(inst->vsock_socket);
     for (guint i = 0; i < LAUNCHER_MAX_DISPLAYS; i++) {
-        g_autofree char *fb = launcher_display_path(inst, i);
+        g_autofree char *fb = fb_file_path(inst->dir, i);
         unlink(fb);
     }
-}
-
-char *launcher_display_path(const LauncherInstance *inst, guint display)
-{
-    g_autofree char *name = g_strdup_printf("display%u.fb", display);
-    return g_build_filename(inst->dir, name, NULL);
 }
 
 const char *launcher_vmm_gpu_mode(const char *gpu_mode)

@@ -61,9 +61,6 @@ bool launcher_group_alive(pid_t pgid);
  * console link), for stop_cvd after a monitor that died without cleaning up. */
 void launcher_remove_runtime_files(const LauncherInstance *inst);
 
-/* The framebuffer file of scanout `display` (g_free it). */
-char *launcher_display_path(const LauncherInstance *inst, guint display);
-
 /* launch_cvd's --gpu_mode (Cuttlefish's names) as sepia-vmm's --gpu: auto, drm_virgl -> virgl,
  * guest_swiftshader -> 2d (the guest renders, the device only shows), none; NULL when unknown. */
 const char *launcher_vmm_gpu_mode(const char *gpu_mode);

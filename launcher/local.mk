@@ -25,7 +25,7 @@ launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
 	launcher/control.c launcher/control.h launcher/flags.c launcher/flags.h \
 	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h \
 	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h
-CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(GLIB_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
+CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a display/libsepiadisplay.a $(GLIB_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
 # ---- assemble_cvd and sepia-bootloader: the assembly and the bootloader step as commands.
 bin_PROGRAMS += assemble_cvd sepia-bootloader

@@ -374,7 +374,7 @@ static bool gpu_open_framebuffers(struct virtio_gpu *g, const char *dir, GError 
 {
 	for (unsigned int i = 0; i < g->nr_scanouts; i++) {
 		struct gpu_scanout *s = &g->scanout[i];
-		g_autofree char *path = g_strdup_printf("%s/display%u.fb", dir, i);
+		g_autofree char *path = fb_file_path(dir, i);
 		s->fb = fb_file_create(path, s->width, s->height, s->dpi, error);
 		if (!s->fb) {
 			g_prefix_error(error, "%s: scanout %u: ", g->name, i);
