@@ -6,28 +6,12 @@
 # about the device as Cuttlefish's adb_connector does.
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 B=$top_builddir
 
 skip() { echo "1..0 # SKIP $1"; exit 77; }
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
-for p in launch_cvd run_cvd stop_cvd cvd_status sepia-vmm sepia-vsock-proxy; do [ -x "$B/$p" ] || skip "$p not built"; done
-[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images (make guest-android)"
-command -v adb >/dev/null || skip "the adb client is not installed (Debian package adb)"
-
-work=$(mktemp -d /tmp/sepia-adb.XXXXXX)
-export HOME=$work/home
-mkdir -p "$HOME"
-# A private adb server: a free port of our own, so no other adb server is disturbed.
-export ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; adb kill-server >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-n=0
-check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-note() { sed 's/^/# /' "$@"; }
-serial=127.0.0.1:6520
-inst=$HOME/cuttlefish/instances/cvd-1
-
-adb start-server >/dev/null 2>&1
+. "$top_srcdir/tests/e2e/device-lib.sh"
+device_test_begin adb launch_cvd run_cvd stop_cvd cvd_status sepia-vmm sepia-vsock-proxy
 "$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 > "$work/launch.out" 2> "$work/launch.err"
 rc=$?
 check "[ $rc = 0 ]" "launch_cvd --daemon boots the reference guest"

@@ -17,13 +17,8 @@ skip() { echo "1..0 # SKIP $1"; exit 77; }
 for p in "$CVD_DISPLAY" "$WEBVIEW" "$FB_FILL"; do
 	[ -x "$p" ] || skip "$p not built"
 done
-# PIL from Debian's python3-pil lives with /usr/bin/python3, which may not be the python3 first
-# on PATH.
-PY=
-for p in python3 /usr/bin/python3; do
-	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import PIL' 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || skip "python3 with PIL is not installed (python3-pil or python3-pillow)"
+. "$top_srcdir/tests/e2e/display-lib.sh"
+find_pil_python
 
 T=$(mktemp -d /tmp/sepia-display.XXXXXX)
 wv_pid=

@@ -14,33 +14,13 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 B=$top_builddir
 
 skip() { echo "1..0 # SKIP $1"; exit 77; }
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
-for p in launch_cvd run_cvd stop_cvd cvd_display sepia-vmm sepia-webview sepia-vsock-proxy; do
-	[ -x "$B/$p" ] || skip "$p not built"
-done
-[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images (make guest-android)"
-command -v adb >/dev/null || skip "the adb client is not installed (Debian package adb)"
-CHROMIUM=$(command -v chromium || command -v chromium-browser) || skip "chromium is not installed"
-PY=
-for p in python3 /usr/bin/python3; do
-	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import PIL' 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || skip "python3 with PIL is not installed (python3-pil)"
-
-work=$(mktemp -d /tmp/sepia-gpu.XXXXXX)
-export HOME=$work/home
-mkdir -p "$HOME"
-export ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; adb kill-server >/dev/null 2>&1; rm -rf "$work"; }
-trap cleanup EXIT
-n=0
-check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
-note() { sed 's/^/# /' "$@"; }
-serial=127.0.0.1:6520
-inst=$HOME/cuttlefish/instances/cvd-1
+. "$top_srcdir/tests/e2e/display-lib.sh"
+. "$top_srcdir/tests/e2e/device-lib.sh"
+find_chromium
+find_pil_python
+device_test_begin gpu launch_cvd run_cvd stop_cvd cvd_display sepia-vmm sepia-webview sepia-vsock-proxy
 log=$inst/logs/launcher.log
 
-adb start-server >/dev/null 2>&1
 "$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 --start_webview \
 	--extra_kernel_cmdline=sepia.gpu_pattern=1 >"$work/launch.out" 2>"$work/launch.err"
 rc=$?
@@ -70,10 +50,7 @@ curl -s -o "$work/page.html" -w '%{http_code}' http://127.0.0.1:8443/ >"$work/co
 	python3 -c 'import urllib.request,sys; r=urllib.request.urlopen("http://127.0.0.1:8443/"); open(sys.argv[1],"wb").write(r.read()); print(r.status)' "$work/page.html" >"$work/code"
 check "[ \"\$(cat '$work/code')\" = 200 ] && grep -qi '<img' '$work/page.html'" "http://127.0.0.1:8443/ serves the page"
 t0=$(date +%s%N)
-timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-	--disable-background-networking --disable-component-update --disable-sync --disable-default-apps \
-	--hide-scrollbars --force-device-scale-factor=1 --user-data-dir="$work/chromium" --window-size=760,1360 \
-	--screenshot="$work/page.png" http://127.0.0.1:8443/ >"$work/chromium.log" 2>&1
+chromium_screenshot "$work/page.png" "$work/chromium.log" http://127.0.0.1:8443/ "$work/chromium" 760,1360
 rc=$?
 echo "# chromium took $((($(date +%s%N) - t0) / 1000000)) ms (status $rc)"
 "$PY" "$top_srcdir/tests/pattern-check.py" "$work/page.png" --at 0,0 --width 720 --height 1280 >"$work/page.out" 2>&1

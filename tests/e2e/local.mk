@@ -18,4 +18,5 @@ tests_e2e_fb_fill_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
 DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh
 TESTS += $(DISPLAY_E2E_TESTS)
-EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py
+EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
+	tests/e2e/device-lib.sh

@@ -18,16 +18,9 @@ skip() { echo "1..0 # SKIP $1"; exit 77; }
 for p in "$WEBVIEW" "$FB_FILL"; do
 	[ -x "$p" ] || skip "$p not built"
 done
-CHROMIUM=
-for c in chromium chromium-browser; do
-	command -v "$c" >/dev/null 2>&1 && { CHROMIUM=$c; break; }
-done
-[ -n "$CHROMIUM" ] || skip "chromium is not installed (scripts/install-deps.sh installs it)"
-PY=
-for p in python3 /usr/bin/python3; do
-	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import PIL' 2>/dev/null; then PY=$p; break; fi
-done
-[ -n "$PY" ] || skip "python3 with PIL is not installed (python3-pil or python3-pillow)"
+. "$top_srcdir/tests/e2e/display-lib.sh"
+find_chromium
+find_pil_python
 
 T=$(mktemp -d /tmp/sepia-chromium.XXXXXX)
 wv_pid=
@@ -48,15 +41,10 @@ check() { # check "description" command...
 	if "$@" >"$T/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' "$T/out"; fi
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# The flags keep Chromium off the network (this test's hosts have none beyond localhost, and
-# refused background connections slow it down) and make its output deterministic.
 chromium() { # chromium OUT.png LOG URL [extra flags]
-	out=$1 log=$2 url=$3; shift 3
-	profile=$(mktemp -d "$T/profile.XXXXXX")
-	timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-		--disable-background-networking --disable-component-update --disable-sync \
-		--disable-default-apps --hide-scrollbars --force-device-scale-factor=1 \
-		--user-data-dir="$profile" --window-size=480,360 --screenshot="$out" "$@" "$url" >"$log" 2>&1
+	out=$1 log=$2 url=$3
+	shift 3
+	chromium_screenshot "$out" "$log" "$url" "$(mktemp -d "$T/profile.XXXXXX")" 480,360 "$@"
 }
 
 echo "1..7"

@@ -1,0 +1,36 @@
+# tests/e2e/device-lib.sh — what the tests that launch the reference guest with launch_cvd and
+# reach it with the real adb client share (adb.sh, gpu-device.sh). Sourced (bash), after B is
+# the build tree and skip() is defined.
+
+# device_test_begin NAME PROGRAM...: skips without /dev/kvm, one of the PROGRAMs in B, the
+# reference guest's images or the adb client. Then: work, a directory removed at exit (after
+# stop_cvd), with HOME inside it; a private adb server on a free port of its own, started before
+# the launch so that the monitor tells it about the device (as Cuttlefish's adb_connector does)
+# and no other adb server is disturbed; check and note for TAP; serial and inst of cvd-1.
+device_test_begin() {
+	local name=$1 p
+	shift
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
+	for p in "$@"; do [ -x "$B/$p" ] || skip "$p not built"; done
+	[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images (make guest-android)"
+	command -v adb >/dev/null || skip "the adb client is not installed (Debian package adb)"
+	work=$(mktemp -d "/tmp/sepia-$name.XXXXXX")
+	export HOME=$work/home
+	mkdir -p "$HOME"
+	ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	export ANDROID_ADB_SERVER_PORT
+	trap device_test_cleanup EXIT
+	n=0
+	serial=127.0.0.1:6520
+	inst=$HOME/cuttlefish/instances/cvd-1
+	adb start-server >/dev/null 2>&1
+}
+
+device_test_cleanup() {
+	"$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1
+	adb kill-server >/dev/null 2>&1
+	rm -rf "$work"
+}
+
+check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+note() { sed 's/^/# /' "$@"; }
