@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "chardev.h"
+#include "display/scanouts.h"
 #include "vm.h"
 
 #define STATUS_OK     0
@@ -163,30 +164,12 @@ static bool parse_display(const char *spec, struct vm_config *cfg, GError **erro
 		g_set_error(error, SEPIA_ERROR, E2BIG, "--display: at most %d displays", VM_MAX_DISPLAYS);
 		return false;
 	}
-	struct vm_display_config d = { .dpi = 320 };
-	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
-	for (unsigned int i = 0; parts[i]; i++) {
-		static const struct { const char *key; guint64 min, max; } keys[] = {
-			{ "width", 16, 4096 }, { "height", 16, 4096 }, { "dpi", 10, 2000 },
-		};
-		const char *eq = strchr(parts[i], '=');
-		unsigned int k = G_N_ELEMENTS(keys);
-		for (unsigned int j = 0; eq && j < G_N_ELEMENTS(keys); j++)
-			if (strlen(keys[j].key) == (size_t)(eq - parts[i]) && !strncmp(parts[i], keys[j].key, eq - parts[i]))
-				k = j;
-		guint64 v;
-		if (k == G_N_ELEMENTS(keys) || !g_ascii_string_to_unsigned(eq + 1, 10, keys[k].min, keys[k].max, &v, NULL)) {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "--display '%s': '%s' is not width=16..4096, "
-				    "height=16..4096 or dpi=10..2000", spec, parts[i]);
-			return false;
-		}
-		uint32_t *field[] = { &d.width, &d.height, &d.dpi };
-		*field[k] = (uint32_t)v;
-	}
-	if (!d.width || !d.height) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--display '%s': give width=W,height=H", spec);
+	struct display_mode m;
+	if (!display_parse_mode(spec, false, &m, error)) {
+		g_prefix_error(error, "--display '%s': ", spec);
 		return false;
 	}
+	struct vm_display_config d = { m.width, m.height, m.dpi };
 	cfg->display[cfg->nr_displays++] = d;
 	return true;
 }

@@ -49,6 +49,35 @@ char *display_list_text(const GArray *indexes)
 	return g_string_free(s, FALSE);
 }
 
+bool display_parse_mode(const char *spec, bool allow_refresh_rate, struct display_mode *mode, GError **error)
+{
+	static const struct { const char *key; guint64 min, max; } keys[] = {
+		{ "width", 16, 4096 }, { "height", 16, 4096 }, { "dpi", 10, 2000 }, { "refresh_rate_hz", 1, 240 },
+	};
+	guint64 v[G_N_ELEMENTS(keys)] = { 0, 0, 320, 0 };
+	unsigned int nr_keys = allow_refresh_rate ? 4 : 3;
+	g_auto(GStrv) parts = g_strsplit(spec, ",", -1);
+	for (unsigned int i = 0; parts[i]; i++) {
+		const char *eq = strchr(parts[i], '=');
+		unsigned int k = nr_keys;
+		for (unsigned int j = 0; eq && j < nr_keys; j++)
+			if (strlen(keys[j].key) == (size_t)(eq - parts[i]) && !strncmp(parts[i], keys[j].key, (size_t)(eq - parts[i])))
+				k = j;
+		if (k == nr_keys || !g_ascii_string_to_unsigned(eq + 1, 10, keys[k].min, keys[k].max, &v[k], NULL)) {
+			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+				    "'%s' is not width=16..4096, height=16..4096, dpi=10..2000%s", parts[i],
+				    allow_refresh_rate ? " or refresh_rate_hz=1..240" : "");
+			return false;
+		}
+	}
+	if (!v[0] || !v[1]) {
+		g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "give width=W,height=H");
+		return false;
+	}
+	*mode = (struct display_mode){ (uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2] };
+	return true;
+}
+
 bool display_read_info(const char *path, struct display_info *info, GError **error)
 {
 	struct fb_file_header h;

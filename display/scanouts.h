@@ -17,6 +17,15 @@ GArray *display_list(const char *dir);
 /* "0, 1, 2" for messages. */
 char *display_list_text(const GArray *indexes);
 
+/* A display's mode as the command lines give it: "width=W,height=H[,dpi=D]" (W and H 16 to
+ * 4096, D 10 to 2000, default 320); with allow_refresh_rate, Cuttlefish's ",refresh_rate_hz=R"
+ * (1 to 240) too, accepted and not used. The message names the part that is wrong; callers
+ * prefix the flag. */
+struct display_mode {
+	uint32_t width, height, dpi;
+};
+bool display_parse_mode(const char *spec, bool allow_refresh_rate, struct display_mode *mode, GError **error);
+
 /* The state of a display without its pixels (for a viewer asking often): the header of the
  * file, read under its sequence lock (fb_file_read_header; its errors). */
 struct display_info {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "display/scanouts.h"
 #include "images/manifest.h"
 #include "launcher/assemble.h"
 #include "launcher/control.h"
@@ -70,30 +71,12 @@ static char *default_system_image_dir(void)
  * --display; the refresh rate is accepted and not used. */
 static bool display_spec(const char *flag, const char *text, GString *out, GError **error)
 {
-    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
-    guint64 v[3] = { 0, 0, 320 };
-    static const char *const keys[] = { "width", "height", "dpi" };
-    for (guint i = 0; parts[i]; i++) {
-        char *eq = strchr(parts[i], '=');
-        guint k = 0;
-        while (eq && k < G_N_ELEMENTS(keys) && strncmp(parts[i], keys[k], (size_t)(eq - parts[i])))
-            k++;
-        guint64 rate;
-        if (eq && g_str_has_prefix(parts[i], "refresh_rate_hz=") && g_ascii_string_to_unsigned(eq + 1, 10, 1, 240, &rate, NULL))
-            continue;
-        if (!eq || k == G_N_ELEMENTS(keys) || strlen(keys[k]) != (size_t)(eq - parts[i]) ||
-            !g_ascii_string_to_unsigned(eq + 1, 10, k == 2 ? 10 : 16, k == 2 ? 2000 : 4096, &v[k], NULL)) {
-            g_set_error(error, LAUNCHER_ERROR, EINVAL, "--%s=%s: '%s' is not width=16..4096, height=16..4096, dpi=10..2000 "
-                        "or refresh_rate_hz=1..240", flag, text, parts[i]);
-            return false;
-        }
-    }
-    if (!v[0] || !v[1]) {
-        g_set_error(error, LAUNCHER_ERROR, EINVAL, "--%s=%s: give width=W,height=H", flag, text);
+    struct display_mode m;
+    if (!display_parse_mode(text, true, &m, error)) {
+        g_prefix_error(error, "--%s=%s: ", flag, text);
         return false;
     }
-    g_string_append_printf(out, "%swidth=%" G_GUINT64_FORMAT ",height=%" G_GUINT64_FORMAT ",dpi=%" G_GUINT64_FORMAT,
-                           out->len ? ";" : "", v[0], v[1], v[2]);
+    g_string_append_printf(out, "%swidth=%u,height=%u,dpi=%u", out->len ? ";" : "", m.width, m.height, m.dpi);
     return true;
 }
 
