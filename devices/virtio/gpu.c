@@ -18,7 +18,6 @@
 #define CTRL_QUEUE      0
 #define CURSOR_QUEUE    1
 #define FENCE_POLL_MS   1
-#define LOGGED_ERRORS   20      /* guest errors logged one by one; the rest are counted */
 
 /* ---- configuration space ---- */
 
@@ -158,10 +157,11 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 	g->commands++;
 	g->busy_usec += (uint64_t)(g_get_monotonic_time() - t0);
 	if (resp >= VIRTIO_GPU_RESP_ERR_UNSPEC) {
-		g->errors++;
-		if (g->errors <= LOGGED_ERRORS)
+		if (gpu_guest_error_logged(g))
 			g_message("%s: command 0x%x (%" G_GUINT64_FORMAT " bytes) answered %s%s", g->name, req.hdr.type,
-				  c->out_len, resp_name(resp), g->errors == LOGGED_ERRORS ? "; further errors are only counted" : "");
+				  c->out_len, resp_name(resp),
+				  g->errors + 1 == GPU_LOGGED_ERRORS ? "; further errors are only counted" : "");
+		g->errors++;
 	}
 	*len = 0;
 	if (c->in_len < sizeof(struct virtio_gpu_ctrl_hdr))

@@ -16,6 +16,7 @@
 #define GPU_MAX_BACKING_ENTRIES 16384          /* mem entries one resource may have */
 #define GPU_MAX_HOSTMEM         (256u << 20)   /* host bytes all 2D resources may hold */
 #define GPU_MAX_RESOURCE_DIM    16384
+#define GPU_LOGGED_ERRORS       20             /* guest errors logged one by one; the rest are counted */
 
 struct gpu_resource {
 	uint32_t id;
@@ -88,6 +89,12 @@ struct virtio_gpu {
 	uint64_t commands, errors, flushes;
 	uint64_t busy_usec;     /* time spent handling commands */
 };
+
+/* Whether a guest error may still be logged in detail: a guest must not flood the log. */
+static inline bool gpu_guest_error_logged(const struct virtio_gpu *g)
+{
+	return g->errors < GPU_LOGGED_ERRORS;
+}
 
 struct gpu_pending {
 	uint16_t head;

@@ -220,8 +220,9 @@ uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req)
 	for (uint32_t i = 0; i < a->nr_entries; i++) {
 		void *host = e[i].length ? guest_mem_ptr(&g->vm->mem, e[i].addr, e[i].length) : NULL;
 		if (!host) {
-			g_message("%s: resource %u: backing entry %u (0x%" G_GINT64_MODIFIER "x, %u bytes) is not in guest RAM",
-				  g->name, res->id, i, (uint64_t)e[i].addr, e[i].length);
+			if (gpu_guest_error_logged(g))
+				g_message("%s: resource %u: backing entry %u (0x%" G_GINT64_MODIFIER "x, %u bytes) is not in guest RAM",
+					  g->name, res->id, i, (uint64_t)e[i].addr, e[i].length);
 			g_free(iov);
 			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 		}

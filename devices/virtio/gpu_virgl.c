@@ -126,8 +126,9 @@ uint32_t gpu_virgl_resource_create(struct virtio_gpu *g, struct gpu_resource *re
 	};
 	int r = virgl_renderer_resource_create(&args, NULL, 0);
 	if (r) {
-		g_message("%s: resource %u: virglrenderer refused %ux%ux%u format %u target %u: %s", g->name,
-			  c->resource_id, c->width, c->height, c->depth, c->format, c->target, g_strerror(r < 0 ? -r : r));
+		if (gpu_guest_error_logged(g))
+			g_message("%s: resource %u: virglrenderer refused %ux%ux%u format %u target %u: %s", g->name,
+				  c->resource_id, c->width, c->height, c->depth, c->format, c->target, g_strerror(r < 0 ? -r : r));
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
@@ -328,8 +329,9 @@ static uint32_t cmd_submit(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	virtq_copy_from_out(req->chain, sizeof(req->u.submit), cs, size);
 	if (virgl_renderer_submit_cmd(cs, (int)req->hdr.ctx_id, (int)(size / 4))) {
-		g_message("%s: context %u: virglrenderer rejected a %u-byte command stream", g->name,
-			  req->hdr.ctx_id, size);
+		if (gpu_guest_error_logged(g))
+			g_message("%s: context %u: virglrenderer rejected a %u-byte command stream", g->name,
+				  req->hdr.ctx_id, size);
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
