@@ -113,7 +113,7 @@ initramfs_key=$( {
 	echo "linux-source-6.1 $linux_version patches $patch_key" # gen_init_cpio, UAPI headers
 	for f in "$init_dir"/*.c "$init_dir"/*.h; do echo "== ${f##*/}"; cat "$f"; done
 	for f in "$adbd_dir"/*.c "$adbd_dir"/*.h; do echo "== adbd/${f##*/}"; cat "$f"; done
-	for f in "$tools_dir"/*.c; do echo "== tools/${f##*/}"; cat "$f"; done
+	for f in "$tools_dir"/*.c "$tools_dir"/*.h; do echo "== tools/${f##*/}"; cat "$f"; done
 	(cd "$rootfs_dir" && find . -type f | sort | while read -r f; do
 		echo "== rootfs/$f $(stat -c %a "$f")"; cat "$f"; done)
 	sed -n '/^# >>> initramfs recipe/,/^# <<< initramfs recipe/p' "${BASH_SOURCE[0]}"

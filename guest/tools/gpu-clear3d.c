@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #define PROG "gpu-clear3d"
+#include "drm-util.h"
 
 /* ---- virgl protocol facts ---------------------------------------------------
  * From virglrenderer's src/virgl_protocol.h and src/virgl_hw.h (the same
@@ -120,22 +121,6 @@ static void encode_clear(struct virgl_stream *s, uint32_t surface, uint32_t reso
 }
 
 /* ---- DRM ------------------------------------------------------------------------ */
-
-static int drm_ioctl(int fd, unsigned long request, void *arg)
-{
-	int ret;
-
-	do
-		ret = ioctl(fd, request, arg);
-	while (ret < 0 && (errno == EINTR || errno == EAGAIN));
-	return ret < 0 ? -errno : 0;
-}
-
-static int fail(const char *what, int err)
-{
-	fprintf(stderr, PROG ": %s: %s\n", what, strerror(-err));
-	return 1;
-}
 
 /* Reads the virgl capability set (v2, else v1) to show the host answers;
  * prints its id, size and the max_version field that starts both layouts. */

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #define PROG "gpu-pattern"
+#include "drm-util.h"
 #define CHECKER_SIZE 40
 
 static const uint32_t bar_colours[8] = {
@@ -63,23 +64,6 @@ static void draw_pattern(uint8_t *pixels, uint32_t pitch, uint32_t width, uint32
 			/* XRGB8888 is little-endian 0xXXRRGGBB: bytes B, G, R, X. */
 			row[x] = 0xFF000000u | pattern_colour(x, y, width, height);
 	}
-}
-
-/* ioctl, retried on EINTR/EAGAIN as libdrm does. */
-static int drm_ioctl(int fd, unsigned long request, void *arg)
-{
-	int ret;
-
-	do
-		ret = ioctl(fd, request, arg);
-	while (ret < 0 && (errno == EINTR || errno == EAGAIN));
-	return ret < 0 ? -errno : 0;
-}
-
-static int fail(const char *what, int err)
-{
-	fprintf(stderr, PROG ": %s: %s\n", what, strerror(-err));
-	return 1;
 }
 
 struct display {

@@ -1,0 +1,30 @@
+/* guest/tools/drm-util.h — what the DRM tools (gpu-pattern, gpu-clear3d) share. The tools are
+ * linked into one binary (sepia-tools), so everything here is static. Define PROG, the tool's
+ * name for messages, before including. */
+#ifndef SEPIA_GUEST_DRM_UTIL_H
+#define SEPIA_GUEST_DRM_UTIL_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+/* ioctl, retried on EINTR/EAGAIN as libdrm does; 0 or -errno. */
+static inline int drm_ioctl(int fd, unsigned long request, void *arg)
+{
+	int ret;
+
+	do
+		ret = ioctl(fd, request, arg);
+	while (ret < 0 && (errno == EINTR || errno == EAGAIN));
+	return ret < 0 ? -errno : 0;
+}
+
+/* Prints "PROG: what: strerror(-err)" and returns the failure status 1. */
+static inline int fail(const char *what, int err)
+{
+	fprintf(stderr, PROG ": %s: %s\n", what, strerror(-err));
+	return 1;
+}
+
+#endif
