@@ -20,26 +20,9 @@ done
 . "$top_srcdir/tests/e2e/display-lib.sh"
 find_pil_python
 
-T=$(mktemp -d /tmp/sepia-display.XXXXXX)
-wv_pid=
-fill_pid=
-cleanup() {
-	[ -n "$wv_pid" ] && kill "$wv_pid" 2>/dev/null
-	[ -n "$fill_pid" ] && kill "$fill_pid" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
+display_test_begin display
 export HOME=$T/home
 unset CUTTLEFISH_INSTANCE
-
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { # check "description" command...
-	d=$1; shift
-	if "$@" >"$T/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' "$T/out"; fi
-}
 # status_is "description" STATUS PATTERN command...: the command exits STATUS and its output
 # (stdout and stderr) matches the grep -E PATTERN.
 status_is() {

@@ -22,24 +22,7 @@ done
 find_chromium
 find_pil_python
 
-T=$(mktemp -d /tmp/sepia-chromium.XXXXXX)
-wv_pid=
-fill_pid=
-cleanup() {
-	[ -n "$wv_pid" ] && kill "$wv_pid" 2>/dev/null
-	[ -n "$fill_pid" ] && kill "$fill_pid" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
-check() { # check "description" command...
-	d=$1; shift
-	if "$@" >"$T/out" 2>&1; then ok "$d"; else not_ok "$d"; sed 's/^/# /' "$T/out"; fi
-}
+display_test_begin chromium
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 chromium() { # chromium OUT.png LOG URL [extra flags]
 	out=$1 log=$2 url=$3
