@@ -5,6 +5,7 @@
 #define SEPIA_GUEST_DRM_UTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -18,6 +19,15 @@ static inline int drm_ioctl(int fd, unsigned long request, void *arg)
 		ret = ioctl(fd, request, arg);
 	while (ret < 0 && (errno == EINTR || errno == EAGAIN));
 	return ret < 0 ? -errno : 0;
+}
+
+/* Opens the DRM device; on failure says so ("PROG: cannot open DEVICE: why") and returns -1. */
+static inline int drm_open(const char *device)
+{
+	int fd = open(device, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, PROG ": cannot open %s: %s\n", device, strerror(errno));
+	return fd;
 }
 
 /* Prints "PROG: what: strerror(-err)" and returns the failure status 1. */

@@ -196,11 +196,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	fd = open(device, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, PROG ": cannot open %s: %s\n", device, strerror(errno));
+	fd = drm_open(device);
+	if (fd < 0)
 		return 1;
-	}
 
 	uint64_t has_3d = 0;
 	struct drm_virtgpu_getparam param = {

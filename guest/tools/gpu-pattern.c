@@ -308,11 +308,9 @@ int main(int argc, char **argv)
 		}
 	}
 
-	fd = open(device, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, PROG ": cannot open %s: %s\n", device, strerror(errno));
+	fd = drm_open(device);
+	if (fd < 0)
 		return 1;
-	}
 	if (find_display(fd, &display) != 0)
 		return 1;
 	uint32_t width = display.mode.hdisplay, height = display.mode.vdisplay;
