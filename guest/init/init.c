@@ -207,6 +207,7 @@ static struct service *add_service(const char *name, enum service_exit_action on
 	memset(svc, 0, sizeof(*svc));
 	svc->name = name;
 	svc->on_exit = on_exit;
+	svc->tty_hold = -1;
 	return svc;
 }
 
@@ -318,6 +319,10 @@ static void declare_services(void)
 		svc->argv[0] = "/bin/sh";
 		svc->argv[1] = "-l";
 		set_service_tty(svc, options.shell);
+		/* Before the boot marker: the host may type as soon as it sees it. */
+		int err = service_hold_tty(svc);
+		if (err < 0)
+			say("shell: cannot open %s: %s", svc->tty, strerror(-err));
 	}
 }
 

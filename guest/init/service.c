@@ -38,6 +38,14 @@ static void service_setup_stdio(const struct service *svc)
 		close(fd);
 }
 
+int service_hold_tty(struct service *svc)
+{
+	if (svc->tty[0] == '\0' || svc->tty_hold >= 0)
+		return 0;
+	svc->tty_hold = open(svc->tty, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	return svc->tty_hold < 0 ? -errno : 0;
+}
+
 int service_start(struct service *svc)
 {
 	sigset_t all;

@@ -23,12 +23,22 @@ struct service {
 	 * console out. With a tty the service gets it as controlling terminal. */
 	char tty[64];
 	enum service_exit_action on_exit;
+	/* init's own descriptor of tty (-1: none), see service_hold_tty(). */
+	int tty_hold;
 
 	/* Run-time state, owned by service.c. */
 	pid_t pid;
 	int last_status;
 	unsigned int starts;
 };
+
+/* Opens svc's tty in init and keeps it open for good. An hvc tty takes input from its
+ * device only while it is open, and at its last close the kernel drops what it took but
+ * nobody read. Without the hold, input that waits in the device (typed during the boot, or
+ * as soon as the boot marker appeared) is swallowed, whole or in part, by the marker's short
+ * open of hvc0 if it comes before the shell's own open; a respawn loses it the same way.
+ * Returns 0 or -errno. */
+int service_hold_tty(struct service *svc);
 
 /* Starts svc (fork + exec); returns 0 or -errno. */
 int service_start(struct service *svc);
