@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Runs one shell command in a sepia guest through its console pty (launch_cvd --console) and
 prints what the command printed. Usage: console-run.py PTY TIMEOUT_S COMMAND
+The command's stdin is /dev/null: a command that would read (head with a missing file
+name, say) must not swallow the lines sent after it.
 Exit status: the command's own, or 124 when no answer came in time."""
 import os
 import select
@@ -18,7 +20,7 @@ def main():
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
     tag = uuid.uuid4().hex[:12]
     # The markers are built by the guest's shell, so the echoed command line never matches them.
-    line = "%s; echo BEGIN-%s; ( %s ); echo END-%s-$?-\n" % ("stty -echo 2>/dev/null", tag, command, tag)
+    line = "%s; echo BEGIN-%s; ( %s ) </dev/null; echo END-%s-$?-\n" % ("stty -echo 2>/dev/null", tag, command, tag)
     os.write(fd, line.replace("BEGIN-%s" % tag, "BEG''IN-%s" % tag, 1).replace("END-%s" % tag, "EN''D-%s" % tag, 1).encode())
     deadline = time.monotonic() + timeout
     out = b""
