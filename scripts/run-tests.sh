@@ -26,8 +26,13 @@ if [ -z "$pass" ]; then
 fi
 failed=$((fail + error + xpass))
 [ "$failed" -eq 0 ] || status=1
+# Each failing test's failed checks, then the last of its diagnostics (its "# " lines),
+# so that a CI log that shows only its end still says why.
 for f in $(find tests -name '*.log' ! -name test-suite.log 2>/dev/null); do
-	grep -q '^not ok' "$f" && { echo "--- $f"; grep '^not ok' "$f"; }
+	grep -q '^not ok' "$f" || continue
+	echo "--- $f"
+	grep '^not ok' "$f"
+	grep '^# ' "$f" | tail -n 15
 done
 rm -f "$log"
 # TAP TODOs: checks that fail by this host's doing (see the TODO reasons in the logs).
