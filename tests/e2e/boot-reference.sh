@@ -2,6 +2,8 @@
 # End to end: the reference guest (make guest) boots under sepia-vmm with 2 vCPUs, a
 # virtio-blk disk and a virtio-console, prints the boot-completed marker on both consoles,
 # sees both CPUs and the disk from Linux, and its poweroff ends sepia-vmm with status 0.
+# vector-probe, added to the initramfs, checks that guest processes keep off the AVX registers
+# where the guest kernel cannot switch them (an interpreting host, see devices/hostcheck.c).
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 vmm=$top_builddir/sepia-vmm
@@ -11,23 +13,29 @@ skip() { echo "1..0 # SKIP $1"; exit 77; }
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
 [ -x "$vmm" ] || skip "sepia-vmm not built"
 [ -r "$guest/vmlinux" ] && [ -r "$guest/initramfs.cpio" ] || skip "no reference guest in $guest (run make guest)"
+probe=$top_builddir/tests/e2e/vector-probe
+[ -x "$probe" ] && command -v cpio > /dev/null || skip "tests/e2e/vector-probe or cpio missing"
 
 work=$(mktemp -d /tmp/sepia-ref.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # A 4 MiB disk whose first sector carries a known string.
 truncate -s 4M "$work/disk.img"
 printf 'sepia-e2e-disk-signature' | dd of="$work/disk.img" conv=notrunc status=none
+# The kernel unpacks concatenated cpio archives in turn: the guest's, then the probe.
+mkdir -p "$work/extra/bin"
+cp "$probe" "$work/extra/bin/vector-probe"
+(cd "$work/extra" && find . | cpio -o -H newc --quiet) | cat "$guest/initramfs.cpio" - > "$work/initrd.cpio"
 
-echo "1..7"
+echo "1..9"
 start=$(date +%s)
-timeout "${SEPIA_REF_TIMEOUT:-900}" "$vmm" --kernel "$guest/vmlinux" --initrd "$guest/initramfs.cpio" \
-	--cmdline 'console=ttyS0 panic=-1 sepia.run="echo CPUS=$(nproc) DISK=$(head -c 24 /dev/vda) SECTORS=$(cat /sys/block/vda/size)"' \
+timeout "${SEPIA_REF_TIMEOUT:-900}" "$vmm" --kernel "$guest/vmlinux" --initrd "$work/initrd.cpio" \
+	--cmdline 'console=ttyS0 panic=-1 sepia.run="echo CPUS=$(nproc) DISK=$(head -c 24 /dev/vda) SECTORS=$(cat /sys/block/vda/size); vector-probe"' \
 	--cpus 2 --mem 512 --disk "$work/disk.img" \
 	--serial "file:$work/serial.log" --console "file:$work/hvc0.log" 2> "$work/vmm.log"
 status=$?
 elapsed=$(( $(date +%s) - start ))
 sed 's/^/# vmm: /' "$work/vmm.log"
-grep -E 'VIRTUAL_DEVICE_BOOT_COMPLETED|CPUS=|Kernel panic|virtio' "$work/serial.log" | sed 's/^/# guest: /'
+grep -E 'VIRTUAL_DEVICE_BOOT_COMPLETED|CPUS=|Kernel panic|virtio|vector-probe|segfault' "$work/serial.log" | sed 's/^/# guest: /'
 echo "# wall time ${elapsed}s"
 
 check() { if eval "$2"; then echo "ok $1 - $3"; else echo "not ok $1 - $3"; fi; }
@@ -38,3 +46,22 @@ check 4 "grep -q 'DISK=sepia-e2e-disk-signature' '$work/serial.log' '$work/hvc0.
 check 5 "grep -q 'SECTORS=8192' '$work/serial.log' '$work/hvc0.log'" "the disk has the host file's 8192 sectors"
 check 6 "[ $status -eq 0 ]" "poweroff ends sepia-vmm with status 0 (got $status)"
 check 7 "grep -q 'guest powered off' '$work/vmm.log'" "sepia-vmm saw an ACPI power-off"
+
+# The GLIBC_TUNABLES value sepia-vmm put on the kernel command line, if it added one.
+tunables=$(sed -n 's/.*added to the kernel command line for this host:.* GLIBC_TUNABLES=\([^ ]*\).*/\1/p' "$work/vmm.log")
+if [ -z "$tunables" ]; then
+	echo "ok 8 # SKIP not an interpreting host: the guest kernel switches the AVX state itself"
+	echo "ok 9 # SKIP not an interpreting host"
+else
+	check 8 "grep -q 'vector-probe: ymm7 upper half kept, ymm16 \(kept\|not offered\)' '$work/serial.log'" \
+		"guest processes leave the AVX registers alone, which the guest kernel (noxsave) cannot switch"
+	# The control: on the host the probe sees glibc's AVX code, and the same value turns it off.
+	"$probe" > "$work/host-probe" 2>&1; plain=$?
+	GLIBC_TUNABLES=$tunables "$probe" >> "$work/host-probe" 2>&1; tuned=$?
+	sed 's/^/# host: /' "$work/host-probe"
+	if [ $plain = 2 ]; then
+		echo "ok 9 # SKIP this host's CPU offers no AVX to check the probe against"
+	else
+		check 9 "[ $plain = 1 ] && [ $tuned = 0 ]" "on the host the probe sees glibc's AVX code, and sepia-vmm's GLIBC_TUNABLES ($tunables) turns it off"
+	fi
+fi
