@@ -184,7 +184,8 @@ assert [x[\"adb_serial\"] for x in s]==[\"127.0.0.1:6520\",\"127.0.0.1:6521\",\"
 assert [x[\"vsock_cid\"] for x in s]==[3,4,5] and all(x[\"status\"]==\"Running\" for x in s)
 assert len({x[\"instance_dir\"] for x in s})==3 and len({x[\"vmm_pid\"] for x in s})==3
 ' '$work/all.json'" "cvd_status --all_instances lists cvd-1..3: adb 6520-6522, CIDs 3-5, Running"
-check "[ \$(pgrep -f 'cvd-1/overlay.qcow2' | wc -l) = 1 ] && [ \$(pgrep -f 'cvd-2/overlay.qcow2' | wc -l) = 1 ] && [ \$(pgrep -f 'cvd-3/overlay.qcow2' | wc -l) = 1 ]" \
+# (Under make -j another test's instances run too: only this test's HOME counts.)
+check "[ \$(pgrep -f '$HOME/cuttlefish/instances/cvd-1/overlay.qcow2' | wc -l) = 1 ] && [ \$(pgrep -f '$HOME/cuttlefish/instances/cvd-2/overlay.qcow2' | wc -l) = 1 ] && [ \$(pgrep -f '$HOME/cuttlefish/instances/cvd-3/overlay.qcow2' | wc -l) = 1 ]" \
 	"each instance's VMM runs on its own disk"
 inst3=$HOME/cuttlefish/instances/cvd-3
 pgid3=$(cat "$inst3/run_cvd.pid")
