@@ -54,9 +54,9 @@ const char *hostcheck_reason(void)
  * work there, but a kernel without XSAVE switches only the x87/SSE state between
  * processes: measured, three processes that yield to each other on one vCPU found their
  * ymm upper halves changed in 76-91% of 300 rounds. glibc's string functions use those
- * registers (a copy preempted half-way comes out wrong; static busybox died of SIGSEGV
- * in CI this way), so the kernel also hands init an environment variable that keeps
- * glibc to SSE. Programs built on other C libraries are not covered. */
+ * registers (a copy preempted half-way can come out wrong, which fits the SIGSEGVs of
+ * static busybox seen in CI), so the kernel also hands init an environment variable
+ * that keeps glibc to SSE. Programs built on other C libraries are not covered. */
 static const char *const interpreting_host_flags[] = {
 	"noxsave",
 	"nosmap",

@@ -8,12 +8,12 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e
 # Tests that launch devices with launch_cvd use the host's own adb ports (6520+N-1): under
 # `make -j` they take turns. launch-net.sh runs in a network namespace of its own.
 tests/e2e/adb.log: tests/e2e/lifecycle.log
+tests/e2e/gpu-device.log: tests/e2e/adb.log
 
 # Run inside the reference guest by boot-reference.sh (static: the guest has no libc).
 check_PROGRAMS += tests/e2e/vector-probe
 tests_e2e_vector_probe_SOURCES = tests/e2e/vector-probe.c
 tests_e2e_vector_probe_LDFLAGS = -static
-tests/e2e/gpu-device.log: tests/e2e/adb.log
 
 # The display tools: cvd_display and sepia-webview on scanout files written by fb-fill, the
 # page checked in headless Chromium (skips without it).
