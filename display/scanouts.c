@@ -97,11 +97,14 @@ char *display_info_version(const struct display_info *info)
 			       info->update_usec, info->frames);
 }
 
+char *display_error_version(const GError *error)
+{
+	return g_strdup(g_error_matches(error, FB_ERROR, ENOENT) ? "absent" : "unreadable");
+}
+
 char *display_version(const char *path)
 {
 	struct display_info info;
 	g_autoptr(GError) err = NULL;
-	if (!display_read_info(path, &info, &err))
-		return g_strdup(g_error_matches(err, FB_ERROR, ENOENT) ? "absent" : "unreadable");
-	return display_info_version(&info);
+	return display_read_info(path, &info, &err) ? display_info_version(&info) : display_error_version(err);
 }

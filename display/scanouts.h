@@ -41,7 +41,10 @@ bool display_read_info(const char *path, struct display_info *info, GError **err
  * file (a new VMM starts its frame count again, so the inode and the time of the last frame
  * tell it from the old one). */
 char *display_info_version(const struct display_info *info);
-/* The same for path: "absent" without a file, "unreadable" for a file that is no framebuffer. */
+/* The version standing for display_read_info's error: "absent" without a file, "unreadable"
+ * for a file that is no framebuffer. */
+char *display_error_version(const GError *error);
+/* The version of path, whichever of the two. */
 char *display_version(const char *path);
 
 #endif

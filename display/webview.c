@@ -232,8 +232,7 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 	for (;;) {
 		g_clear_error(&err);
 		g_free(v);
-		v = display_read_info(path, &info, &err) ? display_info_version(&info)
-		    : g_strdup(g_error_matches(err, FB_ERROR, ENOENT) ? "absent" : "unreadable");
+		v = display_read_info(path, &info, &err) ? display_info_version(&info) : display_error_version(err);
 		if (!after || strcmp(v, after) || g_get_monotonic_time() >= deadline)
 			break;
 		g_usleep(WEBVIEW_HOLD_POLL_MS * 1000);
