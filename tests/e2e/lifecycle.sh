@@ -38,9 +38,9 @@ launch() { # $1 = tag, rest = flags
 }
 # The metadata partition is the guest's scratch space: its uevent names the device.
 find_meta='. $(grep -l PARTNAME=metadata /sys/class/block/vda*/uevent) && echo /dev/$DEVNAME'
-# What console-run says when a command gets no answer goes to console.err, shown at the end
-# when a check failed.
-guest() { python3 "$run" "$inst/console" 180 "$1" 2>> "$work/console.err" | tr -d '\0'; }
+# guest CMD [TIMEOUT_S]: what console-run says when a command gets no answer goes to
+# console.err, shown at the end when a check failed.
+guest() { python3 "$run" "$inst/console" "${2:-180}" "$1" 2>> "$work/console.err" | tr -d '\0'; }
 # The token's place on the metadata partition, with an end mark after a successful read, so
 # that a console that did not answer or a failed read is never taken for a reset partition.
 read_token() { guest "head -c ${#token} $meta && echo :read"; }
@@ -119,7 +119,7 @@ check "[ $? = 1 ]" "cvd_status exits non-zero once stopped"
 # Linux drops input on a single-port console; this test does not type then.)
 logged=$(stat -c %s "$inst/logs/kernel.log") # kernel.log keeps the earlier boots
 ( for i in $(seq 1 3000); do tail -c +$((logged + 1)) "$inst/logs/kernel.log" | grep -q 'Run /init as init process' && break; sleep 0.1; done
-  python3 "$run" "$inst/console" 400 'echo typed-during-boot' > "$work/early.out" 2>> "$work/console.err" ) &
+  guest 'echo typed-during-boot' 400 > "$work/early.out" ) &
 early=$!
 launch resume --console
 check "[ \$(cat '$work/resume.rc') = 0 ]" "launch_cvd --resume boots again"
