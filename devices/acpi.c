@@ -3,13 +3,13 @@
  * a write to the FADT reset register, both I/O ports of power.c. The MADT announces the
  * vCPUs (their in-kernel LAPICs) and the in-kernel IOAPIC. Layouts from the ACPI 6.x
  * specification. */
-#include "acpi.h"
+#include "devices/acpi.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
-#include "vm.h"
+#include "devices/layout.h"
+#include "common/error.h"
 
 struct acpi_builder {
 	uint8_t *base;          /* host pointer of LAYOUT_ACPI_TABLES */

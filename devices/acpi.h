@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "guestmem.h"
+#include "devices/guestmem.h"
 
 /* Writes the ACPI tables for cpus vCPUs below 1 MiB; returns the RSDP's guest address
  * (0 with error set on failure). */

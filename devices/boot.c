@@ -1,6 +1,6 @@
 /* Kernel loading. Facts from the Linux x86 boot protocol (Documentation/arch/x86/boot.rst)
  * and the PVH boot ABI (xen/include/public/arch-x86/hvm/start_info.h). */
-#include "boot.h"
+#include "devices/boot.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "layout.h"
-#include "unpack.h"
-#include "vm.h"
+#include "devices/layout.h"
+#include "devices/unpack.h"
+#include "common/error.h"
 
 /* Offsets into the zero page (struct boot_params) and its setup header. */
 #define BP_ACPI_RSDP     0x070

@@ -7,7 +7,7 @@
 #include <glib.h>
 #include <stdint.h>
 
-#include "guestmem.h"
+#include "devices/guestmem.h"
 
 enum boot_protocol { BOOT_LINUX64, BOOT_PVH };
 

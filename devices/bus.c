@@ -1,4 +1,4 @@
-#include "bus.h"
+#include "devices/bus.h"
 
 #include <errno.h>
 #include <string.h>

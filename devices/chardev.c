@@ -1,4 +1,4 @@
-#include "chardev.h"
+#include "devices/chardev.h"
 
 #include <errno.h>
 #include <fcntl.h>

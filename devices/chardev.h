@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vm.h"
+#include "devices/vm.h"
 
 typedef void (*chardev_input_fn)(void *opaque, const uint8_t *buf, size_t len);
 

@@ -4,7 +4,7 @@
  * exists at all; the Intel SDM vol. 2 (encodings) and vol. 3 ch. 4 (paging) are the
  * references for everything here. */
 #define SEPIA_EMULATE_INTERNAL
-#include "emulate.h"
+#include "devices/emulate.h"
 
 #include <errno.h>
 #include <stdio.h>

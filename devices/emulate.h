@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
-#include "guestmem.h"
+#include "devices/guestmem.h"
 
 #define EMU_MAX_INSN 15
 

@@ -1,7 +1,7 @@
 /* The fallback emulator's view of guest-virtual memory: a page walk through the guest's
  * own tables (Intel SDM vol. 3 ch. 4), never trusting them to stay inside guest RAM. */
 #define SEPIA_EMULATE_INTERNAL
-#include "emulate.h"
+#include "devices/emulate.h"
 
 #include <errno.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * state lives in struct kvm_fpu (KVM_GET_FPU/KVM_SET_FPU); decoding and memory access
  * come from emulate.c. */
 #define SEPIA_EMULATE_INTERNAL
-#include "emulate.h"
+#include "devices/emulate.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-#include "guestmem.h"
+#include "devices/guestmem.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "hostcheck.h"
+#include "devices/hostcheck.h"
 
 #include <string.h>
 #include <unistd.h>

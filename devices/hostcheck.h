@@ -7,7 +7,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "vm.h"
+#include "devices/vm.h"
 
 /* Decides for mode AUTO by looking at the host; ON and OFF force the answer. */
 bool hostcheck_interpreting(enum vm_fallback_mode mode);

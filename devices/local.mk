@@ -4,13 +4,8 @@ devices_libsepiavmm_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(ZLIB_CFLAGS) $(VIRG
 devices_libsepiavmm_a_SOURCES = \
 	devices/acpi.c devices/acpi.h \
 	devices/boot.c devices/boot.h \
-	devices/block/backend.h devices/block/block.c devices/block/raw.c \
-	devices/block/qcow2.c devices/block/qcow2.h devices/block/qcow2_open.c \
-	devices/block/qcow2_refcount.c \
-	devices/block/vmdk.c \
 	devices/bus.c devices/bus.h \
 	devices/chardev.c devices/chardev.h \
-	devices/error.c \
 	devices/emulate.c devices/emulate.h devices/emulate_sse.c devices/emulate_mem.c \
 	devices/guestmem.c devices/guestmem.h \
 	devices/hostcheck.c devices/hostcheck.h \
@@ -36,4 +31,6 @@ devices_libsepiavmm_a_SOURCES = \
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c
 sepia_vmm_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-sepia_vmm_LDADD = devices/libsepiavmm.a display/libsepiadisplay.a $(GLIB_LIBS) $(ZLIB_LIBS) $(VIRGL_LIBS) $(EGL_LIBS) -lpthread
+VMM_LIBS = devices/libsepiavmm.a block/libsepiablock.a display/libsepiadisplay.a common/libsepiacommon.a \
+	$(GLIB_LIBS) $(ZLIB_LIBS) $(VIRGL_LIBS) $(EGL_LIBS) -lpthread
+sepia_vmm_LDADD = $(VMM_LIBS)

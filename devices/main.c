@@ -18,9 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chardev.h"
+#include "devices/chardev.h"
 #include "display/scanouts.h"
-#include "vm.h"
+#include "devices/vm.h"
 
 #define STATUS_OK     0
 #define STATUS_ERROR  1

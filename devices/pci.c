@@ -1,10 +1,10 @@
-#include "pci.h"
+#include "devices/pci.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "layout.h"
-#include "vm.h"
+#include "devices/layout.h"
+#include "devices/vm.h"
 
 #define CONFIG_ENABLE 0x80000000u
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bus.h"
+#include "devices/bus.h"
 
 #define PCI_MAX_SLOTS 32
 #define PCI_NUM_BARS  6

@@ -1,11 +1,11 @@
-#include "power.h"
+#include "devices/power.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "layout.h"
-#include "vm.h"
+#include "devices/layout.h"
+#include "devices/vm.h"
 
 /* ACPI sleep control: SLP_TYP in bits 2-4, SLP_EN in bit 5. */
 #define SLP_EN        (1u << 5)

@@ -1,11 +1,11 @@
-#include "rtc.h"
+#include "devices/rtc.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
-#include "vm.h"
+#include "devices/vm.h"
 
 #define PORT_RTC_INDEX 0x70
 

@@ -1,6 +1,6 @@
 /* Register behaviour from the 16550A data sheet; enough for Linux's 8250 driver to
  * probe it as a 16550A (scratch, IER and loopback tests) and to run interrupt-driven. */
-#include "serial.h"
+#include "devices/serial.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "chardev.h"
-#include "layout.h"
+#include "devices/chardev.h"
+#include "devices/layout.h"
 
 #define UART_IER_RDI   0x01
 #define UART_IER_THRI  0x02

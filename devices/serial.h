@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "vm.h"
+#include "devices/vm.h"
 
 struct serial *serial_create(struct vm *vm, const struct vm_sink *sink, GError **error);
 void serial_destroy(struct serial *s);

@@ -3,7 +3,7 @@
  * here it costs milliseconds. Formats: LZ4 legacy frames (the LZ4 block format, as
  * documented in lz4's lz4_Block_format.md) and gzip (through zlib).
  * Anything else is left to the kernel's decompressor. */
-#include "unpack.h"
+#include "devices/unpack.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -1,6 +1,6 @@
 /* One thread per vCPU: KVM_RUN, then dispatch the exit to the buses, the fallback
  * emulator, or the VM's end. */
-#include "vcpu.h"
+#include "devices/vcpu.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -9,8 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "emulate.h"
-#include "layout.h"
+#include "devices/emulate.h"
+#include "devices/layout.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define APIC_LVT_LINT0 0x350

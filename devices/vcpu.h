@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "vm.h"
+#include "devices/vm.h"
 
 bool vcpu_create(struct vm *vm, unsigned int index, GError **error);
 void vcpu_start(struct vcpu *v);

@@ -1,7 +1,7 @@
 /* The machine, assembled in one place and in order: vm_build() reads top to bottom as
  * "KVM, memory, interrupt controllers, platform devices, PCI devices, firmware tables,
  * kernel, vCPUs". */
-#include "vm.h"
+#include "devices/vm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,20 +14,20 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "acpi.h"
-#include "boot.h"
-#include "hostcheck.h"
-#include "layout.h"
-#include "pci.h"
-#include "power.h"
-#include "rtc.h"
-#include "serial.h"
-#include "vcpu.h"
-#include "virtio/blk.h"
-#include "virtio/console.h"
-#include "virtio/vsock.h"
-#include "virtio/net.h"
-#include "virtio/gpu.h"
+#include "devices/acpi.h"
+#include "devices/boot.h"
+#include "devices/hostcheck.h"
+#include "devices/layout.h"
+#include "devices/pci.h"
+#include "devices/power.h"
+#include "devices/rtc.h"
+#include "devices/serial.h"
+#include "devices/vcpu.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/console.h"
+#include "devices/virtio/vsock.h"
+#include "devices/virtio/net.h"
+#include "devices/virtio/gpu.h"
 
 #define MAX_ROUTES 1024
 #define IOAPIC_PINS 24

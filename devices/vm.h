@@ -11,8 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "guestmem.h"
+#include "common/error.h"
+#include "devices/bus.h"
+#include "devices/guestmem.h"
 
 #define VM_MAX_CPUS  32
 #define VM_MAX_DISKS 8
@@ -145,9 +146,5 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
 uint32_t vm_alloc_gsi(struct vm *vm);
 /* Points gsi at an MSI address/data pair (KVM GSI routing). 0 or -errno. */
 int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
-
-
-#define SEPIA_ERROR (sepia_error_quark())
-GQuark sepia_error_quark(void);
 
 #endif

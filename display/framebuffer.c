@@ -1,6 +1,6 @@
 /* The scanout file shared between sepia-vmm and the host's display tools; see
  * framebuffer.h for the layout and the sequence lock. */
-#include "framebuffer.h"
+#include "display/framebuffer.h"
 
 #include <errno.h>
 #include <fcntl.h>

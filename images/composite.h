@@ -4,7 +4,7 @@
  * `RW <sectors> FLAT "<file>" <offset>`: the protective MBR and primary GPT come from a small
  * header file, each partition from its input file, every gap and pad from one shared sparse zero
  * file, and the backup GPT from a small footer file. Only RW FLAT extents are used because
- * QEMU 7.2's vmdk driver silently drops ZERO extents (see devices/block/vmdk.c).
+ * QEMU 7.2's vmdk driver silently drops ZERO extents (see block/vmdk.c).
  *
  * Layout: partitions start on 1 MiB boundaries; a partition is its file's size rounded up to
  * 4 KiB (an empty file still gets one 4 KiB partition of zeroes, since a GPT entry cannot be

@@ -1,8 +1,9 @@
 /* launcher/assemble_cvd.c — the assemble_cvd command: Cuttlefish-style flags in, the assembly of
- * launcher/assemble.c out (flags as launcher/flags.h reads them). Usage errors exit 2, assembly
+ * launcher/assemble.c out (flags as common/flags.h reads them). Usage errors exit 2, assembly
  * errors 1. */
 #include "launcher/assemble.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/instance.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@ int main(int argc, char **argv)
     const char *dir = NULL, *instance_nums = NULL, *policy_text = "use_existing";
     guint64 num_instances = 1, base = 1, data_mb = DEFAULT_BLANK_DATA_MB;
     bool resume = true;
-    LauncherFlag flags[] = {
+    struct cli_flag flags[] = {
         FLAG_STRING("instance_nums", &instance_nums, "the instances, e.g. 1,3"),
         FLAG_UINT("num_instances", &num_instances, 1, LAUNCHER_MAX_INSTANCE, "instances to assemble"),
         FLAG_UINT("base_instance_num", &base, 1, LAUNCHER_MAX_INSTANCE, "first instance (default $CUTTLEFISH_INSTANCE or 1)"),
@@ -37,10 +38,10 @@ int main(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
     AssembleOptions o = { 0 };
-    LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-    if (r == LAUNCHER_FLAGS_HELP)
+    enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+    if (r == CLI_FLAGS_HELP)
         return 0;
-    if (r == LAUNCHER_FLAGS_OK && launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, &err)) {
+    if (r == CLI_FLAGS_OK && launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, &err)) {
         if (!dir || !*dir)
             g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--system_image_dir is required");
         else if (!assemble_parse_data_policy(policy_text, &o.data_policy))

@@ -6,7 +6,8 @@
 #include <stdio.h>
 
 #include "launcher/control.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/instance.h"
 
 #if CVD_ACTION_POWERWASH
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
 {
     const char *instance_nums = NULL;
     guint64 num_instances = 1, base = 1, wait_s = 60;
-    LauncherFlag flags[] = {
+    struct cli_flag flags[] = {
         FLAG_STRING("instance_nums", &instance_nums, "the instances, e.g. 1,3"),
         FLAG_UINT("num_instances", &num_instances, 1, LAUNCHER_MAX_INSTANCE, "N instances from the base one"),
         FLAG_UINT("base_instance_num", &base, 1, LAUNCHER_MAX_INSTANCE, "first instance (default $CUTTLEFISH_INSTANCE or 1)"),
@@ -40,10 +41,10 @@ int main(int argc, char **argv)
     };
     g_autoptr(GError) err = NULL;
     g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
-    LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-    if (r == LAUNCHER_FLAGS_HELP)
+    enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+    if (r == CLI_FLAGS_HELP)
         return 0;
-    if (r == LAUNCHER_FLAGS_OK)
+    if (r == CLI_FLAGS_OK)
         launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, &err);
     if (err) {
         fprintf(stderr, PROGRAM ": %s (see --help)\n", err->message);

@@ -6,7 +6,8 @@
 #include <stdio.h>
 
 #include "launcher/control.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/instance.h"
 
 static const char synopsis[] =
@@ -19,7 +20,7 @@ int main(int argc, char **argv)
     const char *instance_nums = NULL;
     guint64 num_instances = 1, base = 1, wait_s = 5;
     bool all = false, print = false;
-    LauncherFlag flags[] = {
+    struct cli_flag flags[] = {
         FLAG_STRING("instance_nums", &instance_nums, "the instances, e.g. 1,3"),
         FLAG_UINT("num_instances", &num_instances, 1, LAUNCHER_MAX_INSTANCE, "N instances from the base one"),
         FLAG_UINT("base_instance_num", &base, 1, LAUNCHER_MAX_INSTANCE, "first instance (default $CUTTLEFISH_INSTANCE or 1)"),
@@ -28,12 +29,12 @@ int main(int argc, char **argv)
         FLAG_UINT("wait_for_launcher", &wait_s, 1, 3600, "seconds to wait for a monitor's answer (default 5)"),
     };
     g_autoptr(GError) err = NULL;
-    LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-    if (r == LAUNCHER_FLAGS_HELP)
+    enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+    if (r == CLI_FLAGS_HELP)
         return 0;
     const char *home = launcher_home();
     g_autoptr(GArray) nums = NULL;
-    if (r == LAUNCHER_FLAGS_OK) {
+    if (r == CLI_FLAGS_OK) {
         if (all && (flags[0].seen || flags[1].seen || flags[2].seen)) {
             g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--all_instances cannot be combined with instance flags");
         } else if (all) {

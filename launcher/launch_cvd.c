@@ -21,7 +21,8 @@
 #include "images/manifest.h"
 #include "launcher/assemble.h"
 #include "launcher/control.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/instance.h"
 #include "launcher/stop.h"
 #include "launcher/vmm_child.h"
@@ -406,7 +407,7 @@ int main(int argc, char **argv)
                        .data_policy = "use_existing", .gpu_mode = "auto", .vm_manager = "sepia" };
     const char *instance_nums = NULL, *usage_stats = NULL;
     guint64 num_instances = 1, base = 1;
-    LauncherFlag flags[] = {
+    struct cli_flag flags[] = {
         FLAG_BOOL("daemon", &c.daemon, "return once every device booted, leaving them running"),
         FLAG_UINT("cpus", &c.cpus, 1, 64, "vCPUs per device (default 2)"),
         FLAG_UINT("memory_mb", &c.memory_mb, 64, 1 << 20, "guest RAM in MiB (default 2048)"),
@@ -436,10 +437,10 @@ int main(int argc, char **argv)
     };
     g_autoptr(GError) err = NULL;
     g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
-    LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-    if (r == LAUNCHER_FLAGS_HELP)
+    enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+    if (r == CLI_FLAGS_HELP)
         return 0;
-    if (r == LAUNCHER_FLAGS_OK && launcher_select_instances(&flags[5], &flags[3], &flags[4], nums, &err))
+    if (r == CLI_FLAGS_OK && launcher_select_instances(&flags[5], &flags[3], &flags[4], nums, &err))
         check_values(&c, &err);
     if (err) {
         say("%s (see --help)", err->message);

@@ -1,13 +1,9 @@
-# launcher/: the commands users type. The assembly logic and the bootloader step on a device's
-# disk are a library so launch_cvd and run_cvd call them directly.
+# launcher/: the commands users type (the top layer). The assembly logic is a library so
+# launch_cvd and assemble_cvd call it directly; the bootloader step is bootloader/'s.
 noinst_LIBRARIES += launcher/libsepialauncher.a
 launcher_libsepialauncher_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h \
-	launcher/bootdisk.c launcher/bootdisk.h
-# bootdisk reads the disk through sepia-vmm's block layer; the images library is named after the
-# launcher library, which calls into it.
-LAUNCHER_LIBS = launcher/libsepialauncher.a images/libsepiaimages.a devices/libsepiavmm.a \
-	$(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
+launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h
+LAUNCHER_LIBS = launcher/libsepialauncher.a $(BOOTLOADER_LIBS)
 
 # ---- the control protocol (proto/control.proto, compiled at build time), flags, instances.
 BUILT_SOURCES += proto/control.pb-c.c proto/control.pb-c.h
@@ -22,10 +18,10 @@ LAUNCHER_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(PROTOBUF_C_CFLAGS)
 launcher_libsepiacontrol_a_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 launcher_libsepiacontrol_a_CFLAGS = $(LAUNCHER_CFLAGS)
 launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
-	launcher/control.c launcher/control.h launcher/flags.c launcher/flags.h \
+	launcher/control.c launcher/control.h launcher/select.c launcher/select.h \
 	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h \
 	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h
-CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a display/libsepiadisplay.a $(GLIB_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
+CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(DISPLAY_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
 # ---- assemble_cvd and sepia-bootloader: the assembly and the bootloader step as commands.
 bin_PROGRAMS += assemble_cvd sepia-bootloader
@@ -76,3 +72,16 @@ bench-assemble: assemble_cvd$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/assemble.sh $(BENCH_ASSEMBLE_FLAGS)
 BENCH_ASSEMBLE_FLAGS =
 .PHONY: bench-assemble
+
+# ---- the displays: cvd_display (screenshots and a list of a device's displays) and
+# sepia-webview (the displays in a browser, HTTP/1.1, one thread per client; run_cvd starts it
+# with launch_cvd --start_webview). They find instances as the other commands do.
+bin_PROGRAMS += cvd_display sepia-webview
+cvd_display_SOURCES = launcher/cvd_display.c
+cvd_display_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+cvd_display_CFLAGS = $(LAUNCHER_CFLAGS)
+cvd_display_LDADD = $(CONTROL_LIBS)
+sepia_webview_SOURCES = launcher/webview.c launcher/http.c launcher/http.h
+sepia_webview_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+sepia_webview_CFLAGS = $(LAUNCHER_CFLAGS) $(GIO_CFLAGS)
+sepia_webview_LDADD = $(CONTROL_LIBS) $(GIO_LIBS)

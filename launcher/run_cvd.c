@@ -1,6 +1,6 @@
 /* launcher/run_cvd.c — the per-instance monitor (Cuttlefish's run_cvd role). launch_cvd starts
  * one per instance in a session (and process group) of its own. It
- *   - runs the bootloader step on the instance's disk (launcher/bootdisk.h: A/B slot from misc
+ *   - runs the bootloader step on the instance's disk (bootloader/bootdisk.h: A/B slot from misc
  *     through the overlay, AVB, kernel/initrd/cmdline from the slot's partitions),
  *   - runs sepia-vmm (launcher/vmm_child.h) and watches it: a guest reboot goes through the
  *     bootloader step again; a guest poweroff ends the instance cleanly; any other end of the
@@ -26,10 +26,11 @@
 
 #include "images/avb.h"
 #include "launcher/assemble.h"
-#include "launcher/bootdisk.h"
+#include "bootloader/bootdisk.h"
 #include "launcher/control.h"
 #include "launcher/adb_connector.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/helper_child.h"
 #include "launcher/instance.h"
 #include "launcher/vmm_child.h"
@@ -615,7 +616,7 @@ int main(int argc, char **argv)
     guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048;
     bool console = false, restart = false, webview = false;
     const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none", *displays = NULL;
-    LauncherFlag flags[] = {
+    struct cli_flag flags[] = {
         FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
         FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
         FLAG_UINT("memory_mb", &mem, 64, 1 << 20, "guest RAM in MiB"),
@@ -632,12 +633,12 @@ int main(int argc, char **argv)
         FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
     };
     g_autoptr(GError) err = NULL;
-    LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-    if (r == LAUNCHER_FLAGS_HELP)
+    enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+    if (r == CLI_FLAGS_HELP)
         return 0;
-    if (r == LAUNCHER_FLAGS_OK && (!flags[0].seen || !sysdir || !assemble_parse_data_policy(policy, &m.data_policy)))
+    if (r == CLI_FLAGS_OK && (!flags[0].seen || !sysdir || !assemble_parse_data_policy(policy, &m.data_policy)))
         g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--instance_num, --system_image_dir and a valid --data_policy are required");
-    else if (r == LAUNCHER_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
+    else if (r == CLI_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
         g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
     if (err) {
         fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);

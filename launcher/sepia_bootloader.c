@@ -1,4 +1,4 @@
-/* launcher/sepia_bootloader.c — the bootloader step (images/bootloader.h) as a command, for tests
+/* launcher/sepia_bootloader.c — the bootloader step (bootloader/bootloader.h) as a command, for tests
  * and for running it by hand before sepia-vmm:
  *
  *   sepia-bootloader --misc PATH --slot_a boot=P,vendor_boot=P[,init_boot=P],vbmeta=P
@@ -7,7 +7,7 @@
  *   sepia-bootloader --disk OVERLAY --mark_successful SLOT
  *   sepia-bootloader --disk OVERLAY --list_partitions
  *
- * With --disk the step runs as a real bootloader does, on the device's disk (launcher/bootdisk.h):
+ * With --disk the step runs as a real bootloader does, on the device's disk (bootloader/bootdisk.h):
  * misc is read and written through the overlay, the slots' images are read from its boot_a,
  * vendor_boot_a, init_boot_a, vbmeta_a, ... partitions (copied into DIR/bootdisk while it runs).
  * --mark_successful records a completed boot of SLOT (a, b, _a or 0, 1) in misc through the disk;
@@ -22,8 +22,8 @@
  * error) exits 1 with the error on stderr. Only parsing here: the work is in the library. */
 #include "images/abmisc.h"
 #include "images/avb.h"
-#include "images/bootloader.h"
-#include "launcher/bootdisk.h"
+#include "bootloader/bootloader.h"
+#include "bootloader/bootdisk.h"
 
 #include <glib/gstdio.h>
 #include <stdio.h>

@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/instance.h"
 #include "launcher/stop.h"
 
@@ -20,7 +21,7 @@ int main(int argc, char **argv)
     const char *instance_nums = NULL;
     guint64 num_instances = 1, base = 1, wait_s = 40, guest_s = 20;
     bool clear = false;
-    LauncherFlag flags[] = {
+    struct cli_flag flags[] = {
         FLAG_STRING("instance_nums", &instance_nums, "the instances to stop, e.g. 1,3"),
         FLAG_UINT("num_instances", &num_instances, 1, LAUNCHER_MAX_INSTANCE, "stop N instances from the base one"),
         FLAG_UINT("base_instance_num", &base, 1, LAUNCHER_MAX_INSTANCE, "first instance with --num_instances"),
@@ -29,12 +30,12 @@ int main(int argc, char **argv)
         FLAG_BOOL("clear_instance_dirs", &clear, "remove the instance directories afterwards"),
     };
     g_autoptr(GError) err = NULL;
-    LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-    if (r == LAUNCHER_FLAGS_HELP)
+    enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+    if (r == CLI_FLAGS_HELP)
         return 0;
     g_autoptr(GArray) nums = NULL;
     const char *home = launcher_home();
-    if (r == LAUNCHER_FLAGS_OK) {
+    if (r == CLI_FLAGS_OK) {
         if (flags[0].seen || flags[1].seen || flags[2].seen) {
             nums = g_array_new(FALSE, FALSE, sizeof(guint));
             launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, &err);

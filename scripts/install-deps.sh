@@ -8,7 +8,7 @@
 set -eu
 
 DEBIAN_PACKAGES="
-  build-essential autoconf automake libtool pkg-config linux-libc-dev
+  build-essential autoconf automake libtool pkg-config linux-libc-dev rsync lz4 kmod
   libglib2.0-dev zlib1g-dev libnl-3-dev libnl-route-3-dev libprotobuf-c-dev protobuf-c-compiler
   libvirglrenderer-dev libegl-dev libegl-mesa0 libgl1-mesa-dri
   linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
@@ -20,7 +20,7 @@ DEBIAN_PACKAGES="
   libpng-dev python3-pil chromium
 "
 RPM_PACKAGES="
-  gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers
+  gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers rsync lz4 kmod
   glib2-devel zlib-devel libnl3-devel protobuf-c-devel protobuf-c-compiler virglrenderer-devel
   libglvnd-devel mesa-libEGL mesa-dri-drivers
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs

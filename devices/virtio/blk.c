@@ -1,11 +1,11 @@
 /* virtio-blk (virtio spec 5.2) over a raw host file: read, write, flush, get-id, and
  * discard / write-zeroes where the host file system can punch holes. */
-#include "blk.h"
+#include "devices/virtio/blk.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "devices/block/backend.h"
+#include "block/block.h"
 #include "devices/virtio/virtio.h"
 
 #define VIRTIO_BLK_F_SEG_MAX      2

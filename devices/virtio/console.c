@@ -2,7 +2,7 @@
  * the guest's hvcN, transmitq 1 carries its output to the chardev. A VM may have several
  * (the console and the control channel), each its own PCI function and state; the guest
  * numbers their hvcs in PCI order. */
-#include "console.h"
+#include "devices/virtio/console.h"
 
 #include <errno.h>
 #include <string.h>

@@ -8,12 +8,12 @@
  * matching VIRTIO_GPU_RESP_ERR_* and the device carries on. A fenced request is answered
  * when its fence retires: at once in 2D mode (everything is synchronous), in virgl mode
  * when virglrenderer reports it done. */
-#include "gpu.h"
+#include "devices/virtio/gpu.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "gpu_internal.h"
+#include "devices/virtio/gpu_internal.h"
 
 #define CTRL_QUEUE      0
 #define CURSOR_QUEUE    1

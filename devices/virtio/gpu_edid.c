@@ -1,6 +1,6 @@
 /* The EDID a virtio-gpu scanout reports (VESA E-EDID 1.4 base block): one detailed
  * timing for the configured mode, its physical size from the dpi, and a monitor name. */
-#include "gpu_internal.h"
+#include "devices/virtio/gpu_internal.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * memory, and publishing what a scanout shows to its framebuffer file on each flush. In
  * virgl mode the pixels live in virglrenderer; this file keeps the bookkeeping and checks
  * every id, rectangle and guest address before anything reaches the renderer. */
-#include "gpu_internal.h"
+#include "devices/virtio/gpu_internal.h"
 
 #include <errno.h>
 #include <string.h>

@@ -11,7 +11,7 @@
  * virglrenderer 0.10 crashes inside its init when EGL itself cannot start (no vendor
  * library, no Mesa), so sepia first opens the surfaceless platform itself and reports
  * what is missing. */
-#include "gpu_internal.h"
+#include "devices/virtio/gpu_internal.h"
 
 #include <EGL/egl.h>
 #include <EGL/eglext.h>

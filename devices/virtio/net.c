@@ -4,7 +4,7 @@
  * requests on transmit and fills the header on receive: offloads cost the VMM nothing.
  * Receive reads the TAP only while the guest has buffers posted; otherwise frames wait
  * in the TAP's own queue (bounded by the host kernel), never in the VMM. */
-#include "net.h"
+#include "devices/virtio/net.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* virtio 1.x PCI transport (virtio spec 4.1): modern capabilities in one 64-bit BAR,
  * MSI-X through KVM GSI routes and irqfds, queue notifications through ioeventfds that
  * wake the VM's I/O thread. */
-#include "virtio.h"
+#include "devices/virtio/virtio.h"
 
 #include <errno.h>
 #include <glib-unix.h>

@@ -3,7 +3,7 @@
  * untouched (the device never migrates, so it never sends TRANSPORT_RESET). This file is
  * the virtqueue plumbing; connections, credit and the host protocol live in
  * virtio/vsock_conn.c, which also documents the buffering rules. */
-#include "vsock.h"
+#include "devices/virtio/vsock.h"
 
 #include <errno.h>
 #include <string.h>

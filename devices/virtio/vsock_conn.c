@@ -37,7 +37,7 @@
  * one mutex guards the core. Connections are freed only on the I/O thread (a reset moves
  * them to a list reaped from an idle source), so a socket event already under way never
  * sees freed memory. */
-#include "vsock_conn.h"
+#include "devices/virtio/vsock_conn.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -48,7 +48,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
 
 #define FIRST_HOST_PORT  1024
 #define CONNECT_LINE_MAX 64

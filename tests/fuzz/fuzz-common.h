@@ -4,7 +4,7 @@
  *
  * Warnings are fatal too, unless the target defines FUZZ_WARNINGS_ARE_REPORTS before the
  * include: the block layer reports corrupt metadata found during I/O with g_warning (its
- * rate-limited log, devices/block/qcow2.c), which is its documented answer to a hostile
+ * rate-limited log, block/qcow2.c), which is its documented answer to a hostile
  * image, not a bug. Those targets drop the messages instead of printing a million lines. */
 #ifndef SEPIA_FUZZ_COMMON_H
 #define SEPIA_FUZZ_COMMON_H

@@ -1,4 +1,4 @@
-/* libFuzzer target for the GPT reader in launcher/bootdisk.c (sepia_bootdisk_open and what the
+/* libFuzzer target for the GPT reader in bootloader/bootdisk.c (sepia_bootdisk_open and what the
  * bootloader step does with its table): the input is the first sectors of a raw disk. The disk
  * is one file in a private tmpfs directory, rewritten in place per input and extended (sparse,
  * zero-filled) to the size the flags pick.
@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "images/crc32.h"
-#include "launcher/bootdisk.h"
+#include "bootloader/bootdisk.h"
 
 #define LBA 512u
 #define IMAGE_BYTES (1u << 20)

@@ -1,4 +1,4 @@
-/* libFuzzer target for the disk image backends (devices/block), aimed at qcow2: the input is
+/* libFuzzer target for the disk image backends (block/), aimed at qcow2: the input is
  * the image. It is opened read-only through block_open (so qcow2, VMDK descriptors and raw
  * all get probed) and read at two offsets; inputs with the qcow2 magic are opened again
  * writable through block_qcow2_open, and one write (read back and compared), one
@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices/block/backend.h"
+#include "block/block.h"
 
 #define XFER 4096u
 #define QCOW2_MAX_SIZE (1ULL << 56)

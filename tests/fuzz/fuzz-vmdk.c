@@ -1,4 +1,4 @@
-/* libFuzzer target for VMDK text descriptors (devices/block/vmdk.c, block_vmdk_open): the
+/* libFuzzer target for VMDK text descriptors (block/vmdk.c, block_vmdk_open): the
  * input is the descriptor. It lives in a private tmpfs directory beside two small extent
  * files, p1.img (8 KiB) and p2.img (4 KiB), created once; the descriptor file is rewritten
  * in place per input.
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices/block/backend.h"
+#include "block/block.h"
 
 #define XFER 1024u
 

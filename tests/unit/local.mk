@@ -1,6 +1,6 @@
 # Unit tests: no KVM, GLib's test framework, TAP output.
 UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(GIO_CFLAGS)
-UNIT_LDADD = devices/libsepiavmm.a $(GIO_LIBS) $(GLIB_LIBS) $(ZLIB_LIBS)
+UNIT_LDADD = $(VMM_LIBS) $(GIO_LIBS)
 
 check_PROGRAMS += tests/unit/test-emulate
 tests_unit_test_emulate_SOURCES = tests/unit/test-emulate.c
@@ -95,16 +95,15 @@ TESTS += tests/unit/test-composite
 check_PROGRAMS += tests/unit/test-bootloader
 tests_unit_test_bootloader_SOURCES = tests/unit/test-bootloader.c
 tests_unit_test_bootloader_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
-tests_unit_test_bootloader_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_bootloader_LDADD = $(BOOTLOADER_LIBS)
 TESTS += tests/unit/test-bootloader
 
-# The bootloader step through the device disk (launcher/bootdisk.c): a composite + overlay made
+# The bootloader step through the device disk (bootloader/bootdisk.c): a composite + overlay made
 # from tiny signed images; GPT lookup, misc through the overlay, slot fallback, corrupt GPTs.
 check_PROGRAMS += tests/unit/test-bootdisk
 tests_unit_test_bootdisk_SOURCES = tests/unit/test-bootdisk.c
 tests_unit_test_bootdisk_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(CRYPTO_CFLAGS)
-tests_unit_test_bootdisk_LDADD = launcher/libsepialauncher.a images/libsepiaimages.a \
-	devices/libsepiavmm.a $(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
+tests_unit_test_bootdisk_LDADD = $(BOOTLOADER_LIBS)
 TESTS += tests/unit/test-bootdisk
 
 check_PROGRAMS += tests/unit/test-adbd
@@ -141,5 +140,5 @@ TESTS += tests/unit/test-png
 check_PROGRAMS += tests/unit/test-gpu
 tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c
 tests_unit_test_gpu_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_gpu_LDADD = $(UNIT_LDADD) display/libsepiadisplay.a $(VIRGL_LIBS) $(EGL_LIBS)
+tests_unit_test_gpu_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-gpu

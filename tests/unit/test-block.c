@@ -1,4 +1,4 @@
-/* Disk image backends (devices/block): qcow2 with backing chains, VMDK descriptors with
+/* Disk image backends (block/): qcow2 with backing chains, VMDK descriptors with
  * FLAT/ZERO extents, and block_open's probe. The images are made and checked by QEMU's own
  * tools: `qemu-img create` makes them, the backend writes through its interface, and then
  * `qemu-img check` must find no errors or leaks and `qemu-img convert -O raw` must give the
@@ -12,7 +12,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "devices/block/backend.h"
+#include "block/block.h"
 
 #define KiB 1024ULL
 #define MiB (1024ULL * 1024)

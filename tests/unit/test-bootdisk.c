@@ -1,20 +1,20 @@
-/* The bootloader step through the device disk (launcher/bootdisk.h): a real composite (GPT over
+/* The bootloader step through the device disk (bootloader/bootdisk.h): a real composite (GPT over
  * the partition files) with a qcow2 overlay on top, made from tiny v4 boot/vendor_boot images and
  * signed vbmetas (sepia's own writers, tests/data/testkey_rsa2048.pem). Every input is padded
  * with zeros after signing, as a partition larger than its image is, so the parsers and the AVB
  * check must go by the sizes in headers and descriptors. Checked: GPT lookup, misc written
  * through the overlay only (the composite and its inputs stay byte-identical), fallback to slot b
  * when boot_a is corrupted through the overlay, and corrupt GPTs refused with the disk's name. */
-#include "devices/block/backend.h"
+#include "block/block.h"
 #include "images/abmisc.h"
 #include "images/avb.h"
 #include "images/bootimg.h"
-#include "images/bootloader.h"
+#include "bootloader/bootloader.h"
 #include "images/composite.h"
 #include "images/crc32.h"
 #include "images/overlay.h"
 #include "images/vendorboot.h"
-#include "launcher/bootdisk.h"
+#include "bootloader/bootdisk.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

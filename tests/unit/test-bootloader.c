@@ -6,7 +6,7 @@
 #include "images/abmisc.h"
 #include "images/avb.h"
 #include "images/bootimg.h"
-#include "images/bootloader.h"
+#include "bootloader/bootloader.h"
 #include "images/crc32.h"
 #include "images/vendorboot.h"
 

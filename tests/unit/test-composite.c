@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/block/backend.h"
+#include "block/block.h"
 #include "images/bootimg.h"
 #include "images/common.h"
 #include "images/composite.h"

@@ -6,20 +6,21 @@
 #include <unistd.h>
 
 #include "launcher/control.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/instance.h"
 
 typedef struct {
     const char *dir;
     guint64 cpus;
     bool daemon, resume;
-    LauncherFlag flags[3 + 1];
+    struct cli_flag flags[3 + 1];
 } Flags;
 
-static LauncherFlagsResult parse(Flags *f, const char *const *args, GError **error)
+static enum cli_flags_result parse(Flags *f, const char *const *args, GError **error)
 {
     f->dir = NULL, f->cpus = 2, f->daemon = false, f->resume = true;
-    LauncherFlag table[] = {
+    struct cli_flag table[] = {
         FLAG_STRING("system_image_dir", &f->dir, "dir"),
         FLAG_UINT("cpus", &f->cpus, 1, 64, "cpus"),
         FLAG_BOOL("daemon", &f->daemon, "daemon"),
@@ -30,7 +31,7 @@ static LauncherFlagsResult parse(Flags *f, const char *const *args, GError **err
     char *argv[16] = { (char *)"prog" };
     for (; args[argc - 1]; argc++)
         argv[argc] = (char *)args[argc - 1];
-    return launcher_flags_parse(f->flags, G_N_ELEMENTS(table), "usage", argc, argv, error);
+    return cli_flags_parse(f->flags, G_N_ELEMENTS(table), "usage", argc, argv, error);
 }
 
 static void test_flags_forms(void)
@@ -38,17 +39,17 @@ static void test_flags_forms(void)
     Flags f;
     g_autoptr(GError) err = NULL;
     const char *a[] = { "--system_image_dir=/x", "-cpus", "4", "--daemon", "--noresume", NULL };
-    g_assert_cmpint(parse(&f, a, &err), ==, LAUNCHER_FLAGS_OK);
+    g_assert_cmpint(parse(&f, a, &err), ==, CLI_FLAGS_OK);
     g_assert_no_error(err);
     g_assert_cmpstr(f.dir, ==, "/x");
     g_assert_cmpuint(f.cpus, ==, 4);
     g_assert_true(f.daemon && !f.resume && f.flags[0].seen && f.flags[1].seen);
     /* A boolean takes the next word only when it is a boolean. */
     const char *b[] = { "--resume", "false", "--daemon", "--cpus=1", NULL };
-    g_assert_cmpint(parse(&f, b, &err), ==, LAUNCHER_FLAGS_OK);
+    g_assert_cmpint(parse(&f, b, &err), ==, CLI_FLAGS_OK);
     g_assert_true(!f.resume && f.daemon && f.cpus == 1);
     const char *c[] = { "--daemon=no", "--resume=TRUE", NULL };
-    g_assert_cmpint(parse(&f, c, &err), ==, LAUNCHER_FLAGS_OK);
+    g_assert_cmpint(parse(&f, c, &err), ==, CLI_FLAGS_OK);
     g_assert_true(!f.daemon && f.resume);
 }
 
@@ -56,7 +57,7 @@ static void expect_error(const char *const *args, const char *text)
 {
     Flags f;
     g_autoptr(GError) err = NULL;
-    g_assert_cmpint(parse(&f, args, &err), ==, LAUNCHER_FLAGS_ERROR);
+    g_assert_cmpint(parse(&f, args, &err), ==, CLI_FLAGS_ERROR);
     g_assert_nonnull(err);
     if (!strstr(err->message, text))
         g_error("'%s' does not say '%s'", err->message, text);
@@ -78,7 +79,7 @@ static void select_instances(const char *list, guint64 num, bool num_seen, guint
                              GArray *out, GError **error)
 {
     const char *l = list;
-    LauncherFlag f[] = {
+    struct cli_flag f[] = {
         FLAG_STRING("instance_nums", &l, ""),
         FLAG_UINT("num_instances", &num, 1, 128, ""),
         FLAG_UINT("base_instance_num", &base, 1, 128, ""),

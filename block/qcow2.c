@@ -11,7 +11,7 @@
  * Not supported: compressed clusters (read as EIO), encryption, external data files,
  * extended L2 entries, refcount widths other than 16 bits, writing images with internal
  * snapshots. */
-#include "qcow2.h"
+#include "block/qcow2.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
 
 enum cluster_kind { C_UNALLOC, C_ZERO, C_NORMAL, C_COMPRESSED };
 

@@ -1,5 +1,5 @@
-/* images/bootloader.c — slot choice, AVB check and boot assembly. See bootloader.h. */
-#include "images/bootloader.h"
+/* bootloader/bootloader.c — slot choice, AVB check and boot assembly. See bootloader.h. */
+#include "bootloader/bootloader.h"
 
 #include "images/avb.h"
 #include "images/bootimg.h"

@@ -1,5 +1,5 @@
 /* Raw image files and block devices: the guest's bytes are the file's bytes. */
-#include "backend.h"
+#include "block/block.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
 
 struct raw_backend {
 	struct block_backend b;

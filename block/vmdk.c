@@ -20,7 +20,7 @@
  * and NOACCESS extents vanish there and shift everything after them. A descriptor meant
  * for both should use monolithicFlat and only RW FLAT extents (a gap can be a FLAT extent
  * over a sparse file). */
-#include "backend.h"
+#include "block/block.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
 
 #define VMDK_MAX_DESCRIPTOR (1u << 20)
 #define VMDK_MAX_EXTENTS    4096

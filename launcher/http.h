@@ -1,4 +1,4 @@
-/* display/http.h — the small part of HTTP/1.1 (RFC 9112) the web view needs: read request
+/* launcher/http.h — the small part of HTTP/1.1 (RFC 9112) the web view needs: read request
  * heads from a connection (keep-alive, pipelined requests kept in order), write complete
  * responses with Content-Length. No request bodies: a request announcing one is answered
  * and the connection closed. */

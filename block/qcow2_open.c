@@ -1,7 +1,7 @@
 /* Opening qcow2 images: the header and its extensions are checked field by field (a
  * corrupt image is a one-line error naming the file and the field), then the L1 table,
  * the refcount table (writable opens) and the backing file are loaded. */
-#include "qcow2.h"
+#include "block/qcow2.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
 
 #define QCOW2_MAGIC           0x514649fbu   /* "QFI\xfb" */
 #define QCOW2_MAX_L1_BYTES    (32u << 20)

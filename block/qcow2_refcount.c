@@ -8,12 +8,12 @@
  *   header points at it, and the old table is freed only afterwards.
  * Refcount updates are written through (two bytes at a time); a tiny cache keeps the last
  * few blocks so allocation scans do not re-read them. */
-#include "qcow2.h"
+#include "block/qcow2.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
 
 #define QCOW2_MAX_RT_BYTES (8u << 20)
 

@@ -1,6 +1,6 @@
-/* launcher/bootdisk.h — the bootloader step against the device's disk, as a phone's bootloader
+/* bootloader/bootdisk.h — the bootloader step against the device's disk, as a phone's bootloader
  * does it: the disk is the instance's overlay.qcow2 (over os_composite.vmdk), opened through the
- * VMM's block layer (devices/block/backend.h); partitions are found by name in its GPT; misc is
+ * VMM's block layer (block/block.h); partitions are found by name in its GPT; misc is
  * read and written through the overlay, so the composite's input files are never written; each
  * slot's boot, vendor_boot, init_boot and vbmeta are read from the boot_a/vendor_boot_a/...
  * partitions.
@@ -18,7 +18,7 @@
 #pragma once
 
 #include "images/abmisc.h"
-#include "images/bootloader.h"
+#include "bootloader/bootloader.h"
 
 #include <glib.h>
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-/* images/bootloader.h — the bootloader step the launcher runs before it starts the VMM: the part a
+/* bootloader/bootloader.h — the bootloader step the launcher runs before it starts the VMM: the part a
  * phone's bootloader plays. Pick the A/B slot from misc (images/abmisc.h), verify the slot with AVB
  * (images/avb.h), and turn boot/vendor_boot/init_boot into a kernel, a ramdisk and a command line.
  *

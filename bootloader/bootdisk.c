@@ -1,8 +1,8 @@
-/* launcher/bootdisk.c — GPT lookup on the device disk and the bootloader step through it. See
+/* bootloader/bootdisk.c — GPT lookup on the device disk and the bootloader step through it. See
  * bootdisk.h. */
-#include "launcher/bootdisk.h"
+#include "bootloader/bootdisk.h"
 
-#include "devices/block/backend.h"
+#include "block/block.h"
 #include "images/common.h"
 #include "images/crc32.h"
 

@@ -1,5 +1,5 @@
-/* display/http.c — see http.h. */
-#include "display/http.h"
+/* launcher/http.c — see http.h. */
+#include "launcher/http.h"
 
 #include <string.h>
 

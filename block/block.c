@@ -1,6 +1,6 @@
 /* Opening a disk image: the format is read from the file's first bytes, never guessed
  * from its name. */
-#include "backend.h"
+#include "block/block.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
 
 struct block_backend *block_open(const char *path, bool readonly, GError **error)
 {

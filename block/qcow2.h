@@ -1,10 +1,10 @@
 /* qcow2 internals shared by qcow2.c (header, L1/L2 mapping, guest I/O) and
  * qcow2_refcount.c (refcount table/blocks, cluster allocation). Not a public interface:
- * everything outside devices/block goes through backend.h. */
+ * everything outside block/ goes through block.h. */
 #ifndef SEPIA_BLOCK_QCOW2_H
 #define SEPIA_BLOCK_QCOW2_H
 
-#include "backend.h"
+#include "block/block.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

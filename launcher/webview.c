@@ -1,8 +1,8 @@
-/* display/webview.c — sepia-webview: a device's displays in a web browser.
+/* launcher/webview.c — sepia-webview: a device's displays in a web browser.
  *
  *   sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--verbose]
  *
- * Serves, over HTTP/1.1 (display/http.c), for every scanout file DIR/display<K>.fb:
+ * Serves, over HTTP/1.1 (launcher/http.c), for every scanout file DIR/display<K>.fb:
  *   /                    a page with an <img> per display, following each display live
  *   /display<K>.png      the current picture as PNG (display/png.c)
  *   /display<K>/frames   {"version", "frames", "width", "height", "enabled", ...} as JSON;
@@ -34,10 +34,10 @@
 #include <string.h>
 
 #include "display/framebuffer.h"
-#include "display/http.h"
+#include "launcher/http.h"
 #include "display/png.h"
 #include "display/scanouts.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
 
 #define WEBVIEW_MAX_THREADS 64
 #define WEBVIEW_IDLE_TIMEOUT_S 60u
@@ -348,17 +348,17 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *address = "127.0.0.1";
 	guint64 port = 0;
 	bool verbose = false;
-	LauncherFlag flags[] = {
+	struct cli_flag flags[] = {
 		FLAG_STRING("framebuffer-dir", &dir, "the directory of the display<K>.fb files (the instance directory)"),
 		FLAG_UINT("port", &port, 1, 65535, "the TCP port (launch_cvd --start_webview: 8443+N-1)"),
 		FLAG_STRING("address", &address, "the address to listen on (default 127.0.0.1: this host only)"),
 		FLAG_BOOL("verbose", &verbose, "log one line per request"),
 	};
 	g_autoptr(GError) err = NULL;
-	LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-	if (r == LAUNCHER_FLAGS_HELP)
+	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+	if (r == CLI_FLAGS_HELP)
 		return 0;
-	if (r == LAUNCHER_FLAGS_OK && (!dir || !flags[1].seen))
+	if (r == CLI_FLAGS_OK && (!dir || !flags[1].seen))
 		g_set_error(&err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--framebuffer-dir and --port are required");
 	if (err) {
 		fprintf(stderr, "sepia-webview: %s (see --help)\n", err->message);

@@ -1,4 +1,4 @@
-/* display/cvd_display.c — the cvd_display command: what a device's displays show, from the
+/* launcher/cvd_display.c — the cvd_display command: what a device's displays show, from the
  * scanout files sepia-vmm publishes in the instance directory (DIR/display<K>.fb).
  *
  *   cvd_display screenshot [--instance_num=N] [--display=K] --output=FILE.png
@@ -16,7 +16,8 @@
 #include "display/framebuffer.h"
 #include "display/png.h"
 #include "display/scanouts.h"
-#include "launcher/flags.h"
+#include "common/flags.h"
+#include "launcher/select.h"
 #include "launcher/instance.h"
 
 #define EXIT_USAGE 2
@@ -39,7 +40,7 @@ static const char list_synopsis[] =
 	"Lists the displays of instance N (default $CUTTLEFISH_INSTANCE or 1).";
 
 /* The instance whose displays are wanted: its directory must exist. */
-static bool open_instance(const LauncherFlag *num_flag, guint64 num, LauncherInstance *inst, int *status,
+static bool open_instance(const struct cli_flag *num_flag, guint64 num, LauncherInstance *inst, int *status,
 			  GError **error)
 {
 	guint n = (guint)num;
@@ -88,19 +89,19 @@ static int screenshot(int argc, char **argv)
 {
 	guint64 num = 1, k = 0;
 	const char *output = NULL, *framebuffer = NULL;
-	LauncherFlag flags[] = {
+	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
 		FLAG_UINT("display", &k, 0, DISPLAY_MAX_INDEX, "the display (scanout) number, default 0"),
 		FLAG_STRING("output", &output, "the PNG file to write (replaced atomically)"),
 		FLAG_STRING("framebuffer", &framebuffer, "read this scanout file instead of an instance's"),
 	};
 	g_autoptr(GError) err = NULL;
-	LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), screenshot_synopsis, argc, argv, &err);
-	if (r == LAUNCHER_FLAGS_HELP)
+	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), screenshot_synopsis, argc, argv, &err);
+	if (r == CLI_FLAGS_HELP)
 		return 0;
-	if (r == LAUNCHER_FLAGS_OK && !output)
+	if (r == CLI_FLAGS_OK && !output)
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--output=FILE.png is required");
-	else if (r == LAUNCHER_FLAGS_OK && framebuffer && (flags[0].seen || flags[1].seen))
+	else if (r == CLI_FLAGS_OK && framebuffer && (flags[0].seen || flags[1].seen))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--framebuffer names the file itself: give it without --instance_num and --display");
 	if (err) {
 		fprintf(stderr, "cvd_display screenshot: %s (see --help)\n", err->message);
@@ -162,12 +163,12 @@ static int screenshot(int argc, char **argv)
 static int list(int argc, char **argv)
 {
 	guint64 num = 1;
-	LauncherFlag flags[] = {
+	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
 	};
 	g_autoptr(GError) err = NULL;
-	LauncherFlagsResult r = launcher_flags_parse(flags, G_N_ELEMENTS(flags), list_synopsis, argc, argv, &err);
-	if (r == LAUNCHER_FLAGS_HELP)
+	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), list_synopsis, argc, argv, &err);
+	if (r == CLI_FLAGS_HELP)
 		return 0;
 	if (err) {
 		fprintf(stderr, "cvd_display list: %s (see --help)\n", err->message);
