@@ -31,8 +31,10 @@ struct block_backend *block_open(const char *path, bool readonly, GError **error
 		return block_vmdk_open(path, readonly, error);
 	/* A binary (sparse) VMDK: refuse rather than hand the guest its container bytes. */
 	if (n >= 4 && (!memcmp(head, "KDMV", 4) || !memcmp(head, "COWD", 4))) {
-		g_set_error(error, SEPIA_ERROR, ENOTSUP,
-			    "disk %s is a sparse VMDK image, which is not supported (convert it to raw or qcow2)", path);
+		g_set_error(
+			error, SEPIA_ERROR, ENOTSUP,
+			"disk %s is a sparse VMDK image, which is not supported (convert it to raw or qcow2)",
+			path);
 		return NULL;
 	}
 	return block_raw_open(path, readonly, error);

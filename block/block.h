@@ -1,8 +1,7 @@
 /* Disk image backends behind virtio-blk: raw files, qcow2 (with backing chains) and VMDK
  * descriptors with FLAT/ZERO extents (the composite disk). A backend presents a flat
  * array of bytes; virtio-blk deals in sectors and requests. */
-#ifndef SEPIA_BLOCK_BACKEND_H
-#define SEPIA_BLOCK_BACKEND_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -26,9 +25,9 @@ struct block_backend_ops {
 
 struct block_backend {
 	const struct block_backend_ops *ops;
-	const char *format;     /* "raw", "qcow2", "vmdk" */
+	const char *format; /* "raw", "qcow2", "vmdk" */
 	char *path;
-	uint64_t size;          /* bytes the guest sees */
+	uint64_t size; /* bytes the guest sees */
 	bool readonly;
 };
 
@@ -51,5 +50,3 @@ int block_fd_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write);
 struct block_backend *block_raw_open(const char *path, bool readonly, GError **error);
 struct block_backend *block_qcow2_open(const char *path, bool readonly, GError **error);
 struct block_backend *block_vmdk_open(const char *path, bool readonly, GError **error);
-
-#endif

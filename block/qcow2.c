@@ -23,10 +23,7 @@
 
 enum cluster_kind { C_UNALLOC, C_ZERO, C_NORMAL, C_COMPRESSED };
 
-static struct qcow2 *to_q(struct block_backend *b)
-{
-	return (struct qcow2 *)b;
-}
+static struct qcow2 *to_q(struct block_backend *b) { return (struct qcow2 *)b; }
 
 void qcow2_report(struct qcow2 *q, const char *fmt, ...)
 {
@@ -73,7 +70,6 @@ int qcow2_sync(struct qcow2 *q)
 	return 0;
 }
 
-
 static void iov_copy(const struct iovec *iov, int cnt, uint64_t skip, uint8_t *buf, uint64_t len, bool to_buf)
 {
 	for (int i = 0; i < cnt && len > 0; i++) {
@@ -98,8 +94,8 @@ static void iov_copy(const struct iovec *iov, int cnt, uint64_t skip, uint8_t *b
 
 /* Reads guest bytes [pos, pos+len) from the backing file into iov at skip: zeroes where
  * there is no backing file or it is shorter. */
-static int backing_read(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t skip,
-			uint64_t pos, uint64_t len)
+static int backing_read(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t skip, uint64_t pos,
+			uint64_t len)
 {
 	uint64_t have = 0;
 	if (q->backing && pos < q->backing->size)
@@ -161,8 +157,10 @@ static int l2_get(struct qcow2 *q, uint64_t i, bool alloc, struct qcow2_l2_slot 
 		fresh = true;
 	} else if ((off & (q->cluster_size - 1)) || off > q->file_size ||
 		   q->file_size - off < q->cluster_size) {
-		qcow2_report(q, "L2 table at 0x%" PRIx64 " (L1 index %" PRIu64
-			     ") is misaligned or past the end of the file", off, i);
+		qcow2_report(q,
+			     "L2 table at 0x%" PRIx64 " (L1 index %" PRIu64
+			     ") is misaligned or past the end of the file",
+			     off, i);
 		return -EIO;
 	}
 	struct qcow2_l2_slot *victim = &q->l2[0];
@@ -197,8 +195,8 @@ static int l2_get(struct qcow2 *q, uint64_t i, bool alloc, struct qcow2_l2_slot 
 }
 
 /* What the guest cluster holding pos is; *entry is its L2 entry (0 if none). */
-static int classify(struct qcow2 *q, uint64_t pos, bool alloc, struct qcow2_l2_slot **slot,
-		    uint64_t *idx, uint64_t *entry, enum cluster_kind *kind, uint64_t *host)
+static int classify(struct qcow2 *q, uint64_t pos, bool alloc, struct qcow2_l2_slot **slot, uint64_t *idx,
+		    uint64_t *entry, enum cluster_kind *kind, uint64_t *host)
 {
 	uint64_t l2_bits = q->cluster_bits - 3;
 	struct qcow2_l2_slot *s;
@@ -221,8 +219,10 @@ static int classify(struct qcow2 *q, uint64_t pos, bool alloc, struct qcow2_l2_s
 	else
 		*kind = C_NORMAL;
 	if (*host && ((*host & (q->cluster_size - 1)) || *host >= q->file_size)) {
-		qcow2_report(q, "data cluster 0x%" PRIx64 " for guest offset 0x%" PRIx64
-			     " is misaligned or past the end of the file", *host, pos);
+		qcow2_report(q,
+			     "data cluster 0x%" PRIx64 " for guest offset 0x%" PRIx64
+			     " is misaligned or past the end of the file",
+			     *host, pos);
 		return -EIO;
 	}
 	return 0;
@@ -306,8 +306,10 @@ static int qcow2_preadv(struct block_backend *b, const struct iovec *iov, int io
 			iov_copy(iov, iovcnt, done, NULL, n, false);
 			break;
 		case C_COMPRESSED:
-			qcow2_report(q, "compressed cluster at guest offset 0x%" PRIx64
-				     " (compressed clusters are not supported)", pos - pos % cs);
+			qcow2_report(q,
+				     "compressed cluster at guest offset 0x%" PRIx64
+				     " (compressed clusters are not supported)",
+				     pos - pos % cs);
 			ret = -EIO;
 			break;
 		}
@@ -320,8 +322,8 @@ static int qcow2_preadv(struct block_backend *b, const struct iovec *iov, int io
 
 /* Writes [pos, pos+n) (inside one cluster) from iov at skip. cow is a cluster-sized
  * scratch buffer. */
-static int write_chunk(struct qcow2 *q, uint64_t pos, uint64_t n, const struct iovec *iov,
-		       int iovcnt, uint64_t skip, struct iovec *sub, uint8_t *cow)
+static int write_chunk(struct qcow2 *q, uint64_t pos, uint64_t n, const struct iovec *iov, int iovcnt,
+		       uint64_t skip, struct iovec *sub, uint8_t *cow)
 {
 	uint64_t cs = q->cluster_size, in = pos % cs;
 	struct qcow2_l2_slot *s;
@@ -331,8 +333,10 @@ static int write_chunk(struct qcow2 *q, uint64_t pos, uint64_t n, const struct i
 	if (ret < 0)
 		return ret;
 	if (kind == C_COMPRESSED) {
-		qcow2_report(q, "write to compressed cluster at guest offset 0x%" PRIx64
-			     " (compressed clusters are not supported)", pos - in);
+		qcow2_report(q,
+			     "write to compressed cluster at guest offset 0x%" PRIx64
+			     " (compressed clusters are not supported)",
+			     pos - in);
 		return -EIO;
 	}
 	if (kind == C_NORMAL) {
@@ -376,7 +380,7 @@ static int write_chunk(struct qcow2 *q, uint64_t pos, uint64_t n, const struct i
 		ret = qcow2_pwrite(q, cow, cs, host);
 	}
 	if (ret < 0)
-		return ret;  /* the new cluster leaks; the image stays consistent */
+		return ret; /* the new cluster leaks; the image stays consistent */
 	set_entry(s, idx, host | QCOW2_OFLAG_COPIED);
 	return 0;
 }
@@ -459,7 +463,7 @@ static int zero_or_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool unm
 				set_entry(s, idx, v3 ? QCOW2_OFLAG_ZERO : 0);
 				g_array_append_val(to_free, host);
 			} else {
-				set_entry(s, idx, e | QCOW2_OFLAG_ZERO);  /* keeps a preallocation */
+				set_entry(s, idx, e | QCOW2_OFLAG_ZERO); /* keeps a preallocation */
 			}
 			continue;
 		}
@@ -506,7 +510,8 @@ static void qcow2_close(struct block_backend *b)
 	if (q->fd >= 0 && !b->readonly && q->l1) {
 		int ret = qcow2_flush_locked(q);
 		if (ret < 0)
-			g_warning("qcow2 image %s: cannot write metadata at close: %s", b->path, g_strerror(-ret));
+			g_warning("qcow2 image %s: cannot write metadata at close: %s", b->path,
+				  g_strerror(-ret));
 	}
 	for (unsigned int k = 0; q->l2 && k < q->n_l2; k++)
 		g_free(q->l2[k].table);

@@ -1,8 +1,7 @@
 /* qcow2 internals shared by qcow2.c (header, L1/L2 mapping, guest I/O) and
  * qcow2_refcount.c (refcount table/blocks, cluster allocation). Not a public interface:
  * everything outside block/ goes through block.h. */
-#ifndef SEPIA_BLOCK_QCOW2_H
-#define SEPIA_BLOCK_QCOW2_H
+#pragma once
 
 #include "block/block.h"
 
@@ -11,25 +10,25 @@
 #include <stdint.h>
 
 /* Entry layout (docs/interop/qcow2.txt). */
-#define QCOW2_OFLAG_COPIED     (1ULL << 63)   /* refcount is exactly 1: writable in place */
+#define QCOW2_OFLAG_COPIED     (1ULL << 63) /* refcount is exactly 1: writable in place */
 #define QCOW2_OFLAG_COMPRESSED (1ULL << 62)
-#define QCOW2_OFLAG_ZERO       1ULL           /* v3: the cluster reads as zeroes */
-#define QCOW2_OFFSET_MASK      0x00fffffffffffe00ULL   /* bits 9-55 */
-#define QCOW2_RT_OFFSET_MASK   0xfffffffffffffe00ULL   /* refcount table: bits 9-63 */
+#define QCOW2_OFLAG_ZERO       1ULL                  /* v3: the cluster reads as zeroes */
+#define QCOW2_OFFSET_MASK      0x00fffffffffffe00ULL /* bits 9-55 */
+#define QCOW2_RT_OFFSET_MASK   0xfffffffffffffe00ULL /* refcount table: bits 9-63 */
 
-#define QCOW2_L2_CACHE_BYTES (4u << 20)   /* L2 tables kept: 4 MiB worth, 4 to 256 of them */
-#define QCOW2_RB_CACHE 4
+#define QCOW2_L2_CACHE_BYTES (4u << 20) /* L2 tables kept: 4 MiB worth, 4 to 256 of them */
+#define QCOW2_RB_CACHE       4
 
 struct qcow2_l2_slot {
-	uint64_t offset;        /* host offset of the table; 0 = slot empty */
-	uint64_t *table;        /* big-endian entries, as on disk */
-	uint64_t used;          /* LRU clock */
-	bool dirty;             /* entries changed in memory, not yet written */
+	uint64_t offset; /* host offset of the table; 0 = slot empty */
+	uint64_t *table; /* big-endian entries, as on disk */
+	uint64_t used;   /* LRU clock */
+	bool dirty;      /* entries changed in memory, not yet written */
 };
 
 struct qcow2_rb_slot {
 	uint64_t offset;
-	uint8_t *block;         /* big-endian 16-bit entries, as on disk */
+	uint8_t *block; /* big-endian 16-bit entries, as on disk */
 	uint64_t used;
 };
 
@@ -40,30 +39,30 @@ struct qcow2 {
 	uint32_t version;
 	uint32_t cluster_bits;
 	uint64_t cluster_size;
-	uint64_t l2_entries;            /* entries per L2 table */
-	uint64_t rb_entries;            /* refcounts per refcount block */
-	uint64_t file_size;             /* host file size as we know it */
+	uint64_t l2_entries; /* entries per L2 table */
+	uint64_t rb_entries; /* refcounts per refcount block */
+	uint64_t file_size;  /* host file size as we know it */
 
 	uint64_t l1_offset;
 	uint32_t l1_size;
-	uint64_t *l1;                   /* host byte order */
-	uint32_t l1_dirty_lo, l1_dirty_hi;   /* [lo, hi) entries to write at the next flush */
+	uint64_t *l1;                      /* host byte order */
+	uint32_t l1_dirty_lo, l1_dirty_hi; /* [lo, hi) entries to write at the next flush */
 
 	uint64_t rt_offset;
 	uint32_t rt_clusters;
 	uint64_t rt_entries;
-	uint64_t *rt;                   /* host byte order */
+	uint64_t *rt; /* host byte order */
 
-	uint64_t free_hint;             /* no free cluster below this index */
-	uint64_t alloc_end;             /* no used cluster at or above this index */
-	bool unsynced;                  /* data/refcounts written since the last fdatasync */
+	uint64_t free_hint; /* no free cluster below this index */
+	uint64_t alloc_end; /* no used cluster at or above this index */
+	bool unsynced;      /* data/refcounts written since the last fdatasync */
 
 	struct qcow2_l2_slot *l2;
 	unsigned int n_l2;
 	struct qcow2_rb_slot rb[QCOW2_RB_CACHE];
 	uint64_t clock;
 
-	uint64_t autoclear;              /* header autoclear bits as read */
+	uint64_t autoclear; /* header autoclear bits as read */
 	struct block_backend *backing;
 };
 
@@ -84,5 +83,3 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off);
 int qcow2_get_refcount(struct qcow2 *q, uint64_t off, uint16_t *rc);
 /* Drops one reference to the cluster at host offset off (freeing it at 0). */
 int qcow2_free_cluster(struct qcow2 *q, uint64_t off);
-
-#endif

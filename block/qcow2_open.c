@@ -11,45 +11,44 @@
 
 #include "common/error.h"
 
-#define QCOW2_MAGIC           0x514649fbu   /* "QFI\xfb" */
-#define QCOW2_MAX_L1_BYTES    (32u << 20)
-#define QCOW2_MAX_SIZE        (1ULL << 56)  /* 64 PiB: keeps offset arithmetic far from overflow */
-#define QCOW2_MAX_CHAIN       16
+#define QCOW2_MAGIC        0x514649fbu /* "QFI\xfb" */
+#define QCOW2_MAX_L1_BYTES (32u << 20)
+#define QCOW2_MAX_SIZE     (1ULL << 56) /* 64 PiB: keeps offset arithmetic far from overflow */
+#define QCOW2_MAX_CHAIN    16
 
-#define INCOMPAT_DIRTY        (1ULL << 0)
-#define INCOMPAT_CORRUPT      (1ULL << 1)
+#define INCOMPAT_DIRTY   (1ULL << 0)
+#define INCOMPAT_CORRUPT (1ULL << 1)
 
-#define EXT_END               0x00000000u
-#define EXT_BACKING_FORMAT    0xe2792acau
-#define EXT_EXTERNAL_DATA     0x44415441u
-#define EXT_CRYPTO            0x0537be77u
+#define EXT_END            0x00000000u
+#define EXT_BACKING_FORMAT 0xe2792acau
+#define EXT_EXTERNAL_DATA  0x44415441u
+#define EXT_CRYPTO         0x0537be77u
 
-static __thread unsigned int chain_depth;  /* backing files being opened on this thread */
+static __thread unsigned int chain_depth; /* backing files being opened on this thread */
 
 static uint32_t be32_at(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint64_t be64_at(const uint8_t *p)
-{
-	return (uint64_t)be32_at(p) << 32 | be32_at(p + 4);
-}
+static uint64_t be64_at(const uint8_t *p) { return (uint64_t)be32_at(p) << 32 | be32_at(p + 4); }
 
 /* Checks the header fields and reads the header extensions; fills in q. */
-static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char **backing,
-			 char **backing_fmt, GError **error)
+static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char **backing, char **backing_fmt,
+			 GError **error)
 {
 	const char *path = q->b.path;
-#define CORRUPT(...) do { \
-		g_autofree char *why_ = g_strdup_printf(__VA_ARGS__); \
+#define CORRUPT(...)                                                                                  \
+	do {                                                                                          \
+		g_autofree char *why_ = g_strdup_printf(__VA_ARGS__);                                 \
 		g_set_error(error, SEPIA_ERROR, EINVAL, "qcow2 image %s is corrupt: %s", path, why_); \
-		return false; \
+		return false;                                                                         \
 	} while (0)
-#define UNSUPPORTED(...) do { \
-		g_autofree char *why_ = g_strdup_printf(__VA_ARGS__); \
+#define UNSUPPORTED(...)                                                                    \
+	do {                                                                                \
+		g_autofree char *why_ = g_strdup_printf(__VA_ARGS__);                       \
 		g_set_error(error, SEPIA_ERROR, ENOTSUP, "qcow2 image %s: %s", path, why_); \
-		return false; \
+		return false;                                                               \
 	} while (0)
 	uint64_t cs = q->cluster_size;
 	uint64_t backing_off = be64_at(h + 8);
@@ -76,7 +75,8 @@ static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char 
 	uint64_t unknown = incompat & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT);
 	if (unknown)
 		UNSUPPORTED("incompatible features 0x%" PRIx64 " are not supported "
-			    "(bit 2 external data file, 3 compression type, 4 extended L2)", unknown);
+			    "(bit 2 external data file, 3 compression type, 4 extended L2)",
+			    unknown);
 	if (refcount_order != 4)
 		UNSUPPORTED("refcount_order %u (%u-bit refcounts) is not supported, only 16-bit refcounts",
 			    refcount_order, refcount_order < 32 ? 1u << refcount_order : 0);
@@ -89,7 +89,8 @@ static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char 
 		if (backing_len > 1023)
 			CORRUPT("backing file name is %u bytes (at most 1023)", backing_len);
 		if (backing_off < header_len || backing_off > hlen || hlen - backing_off < backing_len)
-			CORRUPT("backing file name at 0x%" PRIx64 " is outside the header cluster", backing_off);
+			CORRUPT("backing file name at 0x%" PRIx64 " is outside the header cluster",
+				backing_off);
 		if (memchr(h + backing_off, 0, backing_len))
 			CORRUPT("backing file name contains a NUL byte");
 		*backing = g_strndup((const char *)h + backing_off, backing_len);
@@ -103,7 +104,8 @@ static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char 
 		if (type == EXT_END)
 			break;
 		if (len > hlen - pos - 8)
-			CORRUPT("header extension 0x%08x at 0x%" PRIx64 " runs past the header cluster", type, pos);
+			CORRUPT("header extension 0x%08x at 0x%" PRIx64 " runs past the header cluster", type,
+				pos);
 		const uint8_t *data = h + pos + 8;
 		if (type == EXT_BACKING_FORMAT) {
 			if (len == 0 || len > 31 || memchr(data, 0, len))
@@ -128,7 +130,8 @@ static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char 
 		CORRUPT("L1 table has %u entries (too large)", q->l1_size);
 	if (q->l1_size && (q->l1_offset == 0 || (q->l1_offset & (cs - 1))))
 		CORRUPT("L1 table offset 0x%" PRIx64 " is not cluster aligned", q->l1_offset);
-	if (q->l1_size && (q->l1_offset > q->file_size || q->file_size - q->l1_offset < (uint64_t)q->l1_size * 8))
+	if (q->l1_size &&
+	    (q->l1_offset > q->file_size || q->file_size - q->l1_offset < (uint64_t)q->l1_size * 8))
 		CORRUPT("L1 table at 0x%" PRIx64 " extends past the end of the file", q->l1_offset);
 	q->autoclear = autoclear;
 	return true;
@@ -143,8 +146,9 @@ static struct block_backend *open_backing(struct qcow2 *q, const char *name, con
 	GError *err = NULL;
 	struct block_backend *b = NULL;
 	if (chain_depth >= QCOW2_MAX_CHAIN) {
-		g_set_error(error, SEPIA_ERROR, ELOOP, "qcow2 image %s: backing chain deeper than %d (a loop?)",
-			    q->b.path, QCOW2_MAX_CHAIN);
+		g_set_error(error, SEPIA_ERROR, ELOOP,
+			    "qcow2 image %s: backing chain deeper than %d (a loop?)", q->b.path,
+			    QCOW2_MAX_CHAIN);
 		return NULL;
 	}
 	chain_depth++;
@@ -186,7 +190,8 @@ struct block_backend *block_qcow2_open(const char *path, bool readonly, GError *
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "disk %s is not a regular file or block device", path);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "disk %s is not a regular file or block device",
+			    path);
 		goto fail;
 	}
 	q->file_size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : (uint64_t)lseek(q->fd, 0, SEEK_END);
@@ -199,12 +204,13 @@ struct block_backend *block_qcow2_open(const char *path, bool readonly, GError *
 	q->version = be32_at(fixed + 4);
 	q->cluster_bits = be32_at(fixed + 20);
 	if (be32_at(fixed) != QCOW2_MAGIC || q->file_size < 72) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s is not a qcow2 image (bad magic or too short)", path);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "%s is not a qcow2 image (bad magic or too short)",
+			    path);
 		goto fail;
 	}
 	if (q->version != 2 && q->version != 3) {
-		g_set_error(error, SEPIA_ERROR, ENOTSUP, "qcow2 image %s: version %u is not supported (2 or 3)",
-			    path, q->version);
+		g_set_error(error, SEPIA_ERROR, ENOTSUP,
+			    "qcow2 image %s: version %u is not supported (2 or 3)", path, q->version);
 		goto fail;
 	}
 	if (q->cluster_bits < 9 || q->cluster_bits > 21) {
@@ -233,7 +239,8 @@ struct block_backend *block_qcow2_open(const char *path, bool readonly, GError *
 
 	q->l1 = g_new0(uint64_t, MAX(q->l1_size, 1));
 	if ((ret = qcow2_pread(q, q->l1, (size_t)q->l1_size * 8, q->l1_offset)) < 0) {
-		g_set_error(error, SEPIA_ERROR, -ret, "cannot read the L1 table of %s: %s", path, g_strerror(-ret));
+		g_set_error(error, SEPIA_ERROR, -ret, "cannot read the L1 table of %s: %s", path,
+			    g_strerror(-ret));
 		goto fail;
 	}
 	for (uint32_t i = 0; i < q->l1_size; i++)

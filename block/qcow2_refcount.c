@@ -17,10 +17,7 @@
 
 #define QCOW2_MAX_RT_BYTES (8u << 20)
 
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
+static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 static void put_be16(uint8_t *p, uint16_t v)
 {
@@ -35,10 +32,12 @@ static int rb_get(struct qcow2 *q, uint64_t r, struct qcow2_rb_slot **out)
 	if (r >= q->rt_entries || q->rt[r] == 0)
 		return 0;
 	uint64_t off = q->rt[r];
-	if ((off & ~QCOW2_RT_OFFSET_MASK) || (off & (q->cluster_size - 1)) ||
-	    off > q->file_size || q->file_size - off < q->cluster_size) {
-		qcow2_report(q, "refcount block %" PRIu64 " at offset 0x%" PRIx64
-			     " is misaligned or past the end of the file", r, off);
+	if ((off & ~QCOW2_RT_OFFSET_MASK) || (off & (q->cluster_size - 1)) || off > q->file_size ||
+	    q->file_size - off < q->cluster_size) {
+		qcow2_report(q,
+			     "refcount block %" PRIu64 " at offset 0x%" PRIx64
+			     " is misaligned or past the end of the file",
+			     r, off);
 		return -EIO;
 	}
 	struct qcow2_rb_slot *victim = &q->rb[0];
@@ -93,7 +92,7 @@ static int set_refcount(struct qcow2 *q, uint64_t idx, uint16_t v)
 	put_be16(p, v);
 	ret = qcow2_pwrite(q, p, 2, s->offset + (idx % q->rb_entries) * 2);
 	if (ret < 0) {
-		s->offset = 0;  /* the cached copy no longer matches the file */
+		s->offset = 0; /* the cached copy no longer matches the file */
 		return ret;
 	}
 	if (v && idx + 1 > q->alloc_end)
@@ -101,10 +100,7 @@ static int set_refcount(struct qcow2 *q, uint64_t idx, uint16_t v)
 	return 0;
 }
 
-static bool rt_covered(struct qcow2 *q, uint64_t r)
-{
-	return r < q->rt_entries && q->rt[r] != 0;
-}
+static bool rt_covered(struct qcow2 *q, uint64_t r) { return r < q->rt_entries && q->rt[r] != 0; }
 
 /* Moves the refcount table to a bigger place at the end of the image. The new table and
  * any refcount blocks that must be created to count it are placed together at the end,
@@ -292,7 +288,7 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *out)
 		if ((ret = get_refcount(q, idx, &rc)) < 0)
 			return ret;
 		if (rc != 0)
-			continue;  /* taken by a refcount block or table just created */
+			continue; /* taken by a refcount block or table just created */
 		/* A free cluster holding metadata means the refcounts are wrong: stop before
 		 * data lands on the header, a table or a refcount block. */
 		uint64_t off = idx << q->cluster_bits;
@@ -351,8 +347,8 @@ int qcow2_refcount_init(struct qcow2 *q, GError **error)
 	q->rt = g_malloc(bytes);
 	int ret = qcow2_pread(q, q->rt, bytes, q->rt_offset);
 	if (ret < 0) {
-		g_set_error(error, SEPIA_ERROR, -ret, "cannot read the refcount table of %s: %s",
-			    q->b.path, g_strerror(-ret));
+		g_set_error(error, SEPIA_ERROR, -ret, "cannot read the refcount table of %s: %s", q->b.path,
+			    g_strerror(-ret));
 		return ret;
 	}
 	for (uint64_t i = 0; i < q->rt_entries; i++)

@@ -17,17 +17,14 @@ struct raw_backend {
 	bool can_punch;
 };
 
-static struct raw_backend *to_raw(struct block_backend *b)
-{
-	return (struct raw_backend *)b;
-}
+static struct raw_backend *to_raw(struct block_backend *b) { return (struct raw_backend *)b; }
 
-static int raw_transfer(struct block_backend *b, const struct iovec *iov_in, int iovcnt,
-			uint64_t off, bool write)
+static int raw_transfer(struct block_backend *b, const struct iovec *iov_in, int iovcnt, uint64_t off,
+			bool write)
 {
 	struct iovec iov[IOV_MAX];
 	if (iovcnt > IOV_MAX)
-		return -EINVAL;  /* virtio-blk never builds requests that long */
+		return -EINVAL; /* virtio-blk never builds requests that long */
 	memcpy(iov, iov_in, (size_t)iovcnt * sizeof(*iov));
 	return block_fd_rw(to_raw(b)->fd, iov, iovcnt, off, write);
 }
@@ -42,10 +39,7 @@ static int raw_pwritev(struct block_backend *b, const struct iovec *iov, int iov
 	return raw_transfer(b, iov, iovcnt, off, true);
 }
 
-static int raw_flush(struct block_backend *b)
-{
-	return fdatasync(to_raw(b)->fd) == 0 ? 0 : -errno;
-}
+static int raw_flush(struct block_backend *b) { return fdatasync(to_raw(b)->fd) == 0 ? 0 : -errno; }
 
 static int raw_write_zeroes(struct block_backend *b, uint64_t off, uint64_t len, bool unmap)
 {
@@ -111,7 +105,8 @@ struct block_backend *block_raw_open(const char *path, bool readonly, GError **e
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "disk %s is not a regular file or block device", path);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "disk %s is not a regular file or block device",
+			    path);
 		raw_close(&r->b);
 		return NULL;
 	}

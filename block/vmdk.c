@@ -38,11 +38,11 @@
 enum vmdk_access { VMDK_RW, VMDK_RDONLY, VMDK_NOACCESS };
 
 struct vmdk_extent {
-	uint64_t start;                 /* guest byte offset */
-	uint64_t len;                   /* bytes */
-	uint64_t file_off;              /* byte offset in the extent file */
+	uint64_t start;    /* guest byte offset */
+	uint64_t len;      /* bytes */
+	uint64_t file_off; /* byte offset in the extent file */
 	enum vmdk_access access;
-	struct block_backend *file;     /* NULL for a ZERO extent */
+	struct block_backend *file; /* NULL for a ZERO extent */
 };
 
 struct vmdk {
@@ -51,10 +51,7 @@ struct vmdk {
 	unsigned int n_ext;
 };
 
-static struct vmdk *to_vmdk(struct block_backend *b)
-{
-	return (struct vmdk *)b;
-}
+static struct vmdk *to_vmdk(struct block_backend *b) { return (struct vmdk *)b; }
 
 /* The extent holding guest offset pos (pos < size). */
 static struct vmdk_extent *find_extent(struct vmdk *v, uint64_t pos)
@@ -94,7 +91,7 @@ static int vmdk_transfer(struct block_backend *b, const struct iovec *iov, int i
 	for (uint64_t done = 0; done < len && ret == 0;) {
 		uint64_t pos = off + done;
 		int cnt;
-		if (pos >= b->size) {  /* reads past the end give zeroes */
+		if (pos >= b->size) { /* reads past the end give zeroes */
 			cnt = block_iov_slice(iov, iovcnt, done, len - done, sub);
 			for (int i = 0; i < cnt; i++)
 				memset(sub[i].iov_base, 0, sub[i].iov_len);
@@ -233,7 +230,8 @@ static bool parse_extent(struct vmdk *v, const char *line, const char *dir, GErr
 		g_ptr_array_add(words, g_strndup(w, (gsize)(p - w)));
 	}
 	if (words->len < 3) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad extent line: %s", path, line);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad extent line: %s", path,
+			    line);
 		return false;
 	}
 	const char *acc = words->pdata[0], *type = words->pdata[2];
@@ -245,8 +243,8 @@ static bool parse_extent(struct vmdk *v, const char *line, const char *dir, GErr
 	if (*rest == '"') {
 		const char *q = strchr(rest + 1, '"');
 		if (!q || q == rest + 1) {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad file name in extent line: %s",
-				    path, line);
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "VMDK descriptor %s: bad file name in extent line: %s", path, line);
 			return false;
 		}
 		fname = g_strndup(rest + 1, (gsize)(q - rest - 1));
@@ -257,8 +255,8 @@ static bool parse_extent(struct vmdk *v, const char *line, const char *dir, GErr
 			g_autofree char *num = g_strdup(rest);
 			g_strchomp(num);
 			if (!parse_u64(num, &offset)) {
-				g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad extent offset in: %s",
-					    path, line);
+				g_set_error(error, SEPIA_ERROR, EINVAL,
+					    "VMDK descriptor %s: bad extent offset in: %s", path, line);
 				return false;
 			}
 			has_offset = true;
@@ -281,32 +279,41 @@ static bool parse_extent(struct vmdk *v, const char *line, const char *dir, GErr
 	}
 	if (!parse_u64(words->pdata[1], &sectors) || sectors == 0 || sectors > (UINT64_MAX / VMDK_SECTOR) ||
 	    offset > UINT64_MAX / VMDK_SECTOR) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad extent size in: %s", path, line);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad extent size in: %s", path,
+			    line);
 		return false;
 	}
 	bool flat = !strcmp(type, "FLAT") || !strcmp(type, "VMFS");
 	if (!flat && strcmp(type, "ZERO")) {
-		g_set_error(error, SEPIA_ERROR, ENOTSUP, "VMDK descriptor %s: extent type %s is not supported "
-			    "(FLAT, VMFS and ZERO are)", path, type);
+		g_set_error(error, SEPIA_ERROR, ENOTSUP,
+			    "VMDK descriptor %s: extent type %s is not supported "
+			    "(FLAT, VMFS and ZERO are)",
+			    path, type);
 		return false;
 	}
-	if (flat != (fname != NULL) || (!flat && has_offset) ||
-	    (!strcmp(type, "FLAT") && !has_offset) || (!strcmp(type, "VMFS") && has_offset)) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad %s extent line: %s", path, type, line);
+	if (flat != (fname != NULL) || (!flat && has_offset) || (!strcmp(type, "FLAT") && !has_offset) ||
+	    (!strcmp(type, "VMFS") && has_offset)) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: bad %s extent line: %s", path,
+			    type, line);
 		return false;
 	}
 	uint64_t len = sectors * VMDK_SECTOR;
 	if (v->b.size > UINT64_MAX - len || v->n_ext >= VMDK_MAX_EXTENTS) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: too many or too large extents", path);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s: too many or too large extents",
+			    path);
 		return false;
 	}
-	struct vmdk_extent e = { .start = v->b.size, .len = len, .file_off = offset * VMDK_SECTOR, .access = access };
+	struct vmdk_extent e = {
+		.start = v->b.size, .len = len, .file_off = offset * VMDK_SECTOR, .access = access
+	};
 	if (flat) {
-		g_autofree char *fpath = g_path_is_absolute(fname) ? g_strdup(fname) : g_build_filename(dir, fname, NULL);
+		g_autofree char *fpath = g_path_is_absolute(fname) ? g_strdup(fname)
+								   : g_build_filename(dir, fname, NULL);
 		GError *err = NULL;
 		e.file = block_raw_open(fpath, v->b.readonly || access != VMDK_RW, &err);
 		if (!e.file) {
-			g_set_error(error, SEPIA_ERROR, err->code, "VMDK descriptor %s: extent: %s", path, err->message);
+			g_set_error(error, SEPIA_ERROR, err->code, "VMDK descriptor %s: extent: %s", path,
+				    err->message);
 			g_error_free(err);
 			return false;
 		}
@@ -335,7 +342,7 @@ static bool parse_descriptor(struct vmdk *v, char *text, GError **error)
 		}
 		char *eq = strchr(line, '=');
 		if (!eq)
-			continue;  /* unknown lines are ignored, as other readers do */
+			continue; /* unknown lines are ignored, as other readers do */
 		*eq = 0;
 		char *key = g_strstrip(line), *val = g_strstrip(eq + 1);
 		size_t vl = strlen(val);
@@ -346,13 +353,16 @@ static bool parse_descriptor(struct vmdk *v, char *text, GError **error)
 		if (!strcmp(key, "createType")) {
 			have_type = true;
 			if (strstr(val, "Sparse") || !strcmp(val, "streamOptimized")) {
-				g_set_error(error, SEPIA_ERROR, ENOTSUP,
-					    "VMDK descriptor %s: createType %s (sparse VMDK) is not supported", path, val);
+				g_set_error(
+					error, SEPIA_ERROR, ENOTSUP,
+					"VMDK descriptor %s: createType %s (sparse VMDK) is not supported",
+					path, val);
 				return false;
 			}
 		} else if (!strcmp(key, "parentCID") && g_ascii_strcasecmp(val, "ffffffff")) {
 			g_set_error(error, SEPIA_ERROR, ENOTSUP,
-				    "VMDK descriptor %s: delta disks (parentCID %s) are not supported", path, val);
+				    "VMDK descriptor %s: delta disks (parentCID %s) are not supported", path,
+				    val);
 			return false;
 		}
 	}
@@ -379,8 +389,10 @@ struct block_backend *block_vmdk_open(const char *path, bool readonly, GError **
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > VMDK_MAX_DESCRIPTOR) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s is not a regular file of at most 1 MiB "
-			    "(sparse VMDK images are not supported)", path);
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "VMDK descriptor %s is not a regular file of at most 1 MiB "
+			    "(sparse VMDK images are not supported)",
+			    path);
 		goto fail;
 	}
 	text = g_malloc0((size_t)st.st_size + 1);
