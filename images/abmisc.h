@@ -23,29 +23,29 @@
 
 #include "images/common.h"
 
-#define SEPIA_AB_MISC_OFFSET 2048
+#define SEPIA_AB_MISC_OFFSET  2048
 #define SEPIA_AB_CONTROL_SIZE 32
-#define SEPIA_AB_MAGIC 0x42414342u
-#define SEPIA_AB_VERSION 1
-#define SEPIA_AB_MAX_SLOTS 4
+#define SEPIA_AB_MAGIC        0x42414342u
+#define SEPIA_AB_VERSION      1
+#define SEPIA_AB_MAX_SLOTS    4
 #define SEPIA_AB_MAX_PRIORITY 15
-#define SEPIA_AB_MAX_TRIES 7
+#define SEPIA_AB_MAX_TRIES    7
 
 typedef struct {
-    uint8_t priority;        /* 0..15; 0 = unbootable */
-    uint8_t tries_remaining; /* 0..7 */
-    bool successful_boot;
-    bool verity_corrupted;
+	uint8_t priority;        /* 0..15; 0 = unbootable */
+	uint8_t tries_remaining; /* 0..7 */
+	bool successful_boot;
+	bool verity_corrupted;
 } SepiaAbSlot;
 
 typedef struct {
-    char slot_suffix[4]; /* NUL-terminated */
-    uint8_t version;
-    uint8_t nb_slot;                  /* 1..4 */
-    uint8_t recovery_tries_remaining; /* 0..7 */
-    uint8_t merge_status;             /* 0..7 */
-    SepiaAbSlot slots[SEPIA_AB_MAX_SLOTS];
-    guint8 raw[SEPIA_AB_CONTROL_SIZE]; /* the bytes last read, for the reserved bits */
+	char slot_suffix[4]; /* NUL-terminated */
+	uint8_t version;
+	uint8_t nb_slot;                  /* 1..4 */
+	uint8_t recovery_tries_remaining; /* 0..7 */
+	uint8_t merge_status;             /* 0..7 */
+	SepiaAbSlot slots[SEPIA_AB_MAX_SLOTS];
+	guint8 raw[SEPIA_AB_CONTROL_SIZE]; /* the bytes last read, for the reserved bits */
 } SepiaAbControl;
 
 /* "_a", "_b", "_c", "_d"; NULL for an out-of-range slot. */
@@ -56,16 +56,15 @@ const char *sepia_ab_slot_suffix(int slot);
 void sepia_ab_control_init_default(SepiaAbControl *ctl);
 /* Decodes the 32 bytes; false (with a one-line error naming `name`) for a bad magic, a CRC
  * mismatch, an unknown version or a slot count outside 1..4. */
-bool sepia_ab_control_decode(const guint8 buf[SEPIA_AB_CONTROL_SIZE], SepiaAbControl *ctl,
-                             const char *name, GError **error);
+bool sepia_ab_control_decode(const guint8 buf[SEPIA_AB_CONTROL_SIZE], SepiaAbControl *ctl, const char *name,
+			     GError **error);
 /* Encodes with a fresh CRC. */
 void sepia_ab_control_encode(const SepiaAbControl *ctl, guint8 buf[SEPIA_AB_CONTROL_SIZE]);
 
 /* Reads the metadata from misc (fd or path). Invalid metadata (blank misc, bad CRC, ...) is
  * replaced by the defaults and *was_reset (optional) set: as libboot_control does; the caller
  * then stores them. I/O errors and a misc too small to hold the metadata are errors. */
-bool sepia_ab_load_fd(int fd, const char *name, SepiaAbControl *ctl, bool *was_reset,
-                      GError **error);
+bool sepia_ab_load_fd(int fd, const char *name, SepiaAbControl *ctl, bool *was_reset, GError **error);
 bool sepia_ab_load(const char *misc_path, SepiaAbControl *ctl, bool *was_reset, GError **error);
 /* Writes the 32 bytes in place (the rest of misc untouched) and fsyncs. */
 bool sepia_ab_store_fd(int fd, const char *name, const SepiaAbControl *ctl, GError **error);

@@ -22,12 +22,12 @@
 #include "images/vbmeta.h"
 
 typedef enum {
-    SEPIA_AVB_OK = 0,
-    SEPIA_AVB_UNSIGNED,          /* algorithm NONE: nothing to verify */
-    SEPIA_AVB_HASH_MISMATCH,     /* vbmeta hash, or a partition's digest, does not match */
-    SEPIA_AVB_SIGNATURE_INVALID, /* the signature does not verify with the embedded key */
-    SEPIA_AVB_KEY_NOT_TRUSTED,   /* valid signature, but by a key other than the trusted one */
-    SEPIA_AVB_ERROR,             /* could not check at all (I/O, malformed key, unsupported) */
+	SEPIA_AVB_OK = 0,
+	SEPIA_AVB_UNSIGNED,          /* algorithm NONE: nothing to verify */
+	SEPIA_AVB_HASH_MISMATCH,     /* vbmeta hash, or a partition's digest, does not match */
+	SEPIA_AVB_SIGNATURE_INVALID, /* the signature does not verify with the embedded key */
+	SEPIA_AVB_KEY_NOT_TRUSTED,   /* valid signature, but by a key other than the trusted one */
+	SEPIA_AVB_ERROR,             /* could not check at all (I/O, malformed key, unsupported) */
 } SepiaAvbResult;
 
 const char *sepia_avb_result_name(SepiaAvbResult result); /* "OK", "HASH_MISMATCH", ... */
@@ -42,8 +42,7 @@ bool sepia_avb_algorithm_params(uint32_t algorithm_type, uint32_t *hash_len, uin
  * or 8192), n is odd and as long as it says, and n0inv and rr are what libavb expects. */
 bool sepia_avb_public_key_check(GBytes *key, const char *name, GError **error);
 /* Encodes the public half of a PEM key (PUBLIC KEY, RSA PUBLIC KEY or a private key). */
-GBytes *sepia_avb_public_key_from_pem(const void *pem, gsize len, const char *name,
-                                      GError **error);
+GBytes *sepia_avb_public_key_from_pem(const void *pem, gsize len, const char *name, GError **error);
 /* Loads a trusted key from a file: AVB's encoding (`avbtool extract_public_key` output, the
  * `--avb_key` file) or PEM. Returns the AVB encoding. */
 GBytes *sepia_avb_load_public_key(const char *path, GError **error);
@@ -57,18 +56,18 @@ bool sepia_avb_public_key_equal(GBytes *a, GBytes *b);
  * says, in one line starting with `name`, what did not match. *signer_key (optional) receives
  * a reference to the embedded public key when the signature is valid (OK or KEY_NOT_TRUSTED),
  * so a caller can show or compare it; NULL otherwise. */
-SepiaAvbResult sepia_avb_verify_vbmeta(const SepiaVbmeta *vb, const char *name,
-                                       GBytes *trusted_key, GBytes **signer_key, GError **error);
+SepiaAvbResult sepia_avb_verify_vbmeta(const SepiaVbmeta *vb, const char *name, GBytes *trusted_key,
+				       GBytes **signer_key, GError **error);
 
 /* Hashes salt || the first image_size bytes of the file at path with hash_algorithm ("sha256"
  * or "sha512"), streaming. out must hold 64 bytes; *out_len gets 32 or 64. A file shorter than
  * image_size is an error. */
-bool sepia_avb_hash_image(const char *path, const char *hash_algorithm, GBytes *salt,
-                          uint64_t image_size, guint8 *out, gsize *out_len, GError **error);
+bool sepia_avb_hash_image(const char *path, const char *hash_algorithm, GBytes *salt, uint64_t image_size,
+			  guint8 *out, gsize *out_len, GError **error);
 /* Checks a partition image against a hash descriptor: OK or HASH_MISMATCH (also for an image
  * shorter than the descriptor's image_size), ERROR (with *error) when it cannot be checked. */
-SepiaAvbResult sepia_avb_verify_hash_descriptor(const SepiaAvbDescriptor *desc,
-                                                const char *image_path, GError **error);
+SepiaAvbResult sepia_avb_verify_hash_descriptor(const SepiaAvbDescriptor *desc, const char *image_path,
+						GError **error);
 
 /* androidboot.vbmeta.digest: SHA-256 over vbmetas[0..n) (the top-level one first, then chained
  * ones in load order). */
@@ -78,22 +77,22 @@ char *sepia_avb_vbmeta_digest_hex(const SepiaVbmeta *const *vbmetas, gsize n); /
 /* ---- signing (images/avb_sign.c) ---- */
 
 typedef struct {
-    const char *partition_name; /* "boot" */
-    const char *image_path;     /* hashed whole: image_size = file size */
-    GBytes *salt;               /* NULL: random salt of the digest's length, as avbtool does */
+	const char *partition_name; /* "boot" */
+	const char *image_path;     /* hashed whole: image_size = file size */
+	GBytes *salt;               /* NULL: random salt of the digest's length, as avbtool does */
 } SepiaAvbHashPartition;
 
 typedef struct {
-    uint32_t algorithm;   /* SepiaAvbAlgorithm; NONE writes an unsigned image */
-    const char *key_path; /* PEM RSA private key, size matching the algorithm; unused for NONE */
-    const char *hash_algorithm; /* for hash descriptors: "sha256" (NULL) or "sha512" */
-    uint64_t rollback_index;
-    uint32_t rollback_index_location;
-    uint32_t flags;             /* header flags (1 = hashtree disabled, 2 = verification off) */
-    const char *release_string; /* NULL: "sepia <version>"; at most 47 bytes */
-    const SepiaAvbHashPartition *partitions;
-    gsize n_partitions;
-    const char *const *kernel_cmdlines; /* NULL-terminated, may be NULL */
+	uint32_t algorithm;         /* SepiaAvbAlgorithm; NONE writes an unsigned image */
+	const char *key_path;       /* PEM RSA private key, size matching the algorithm; unused for NONE */
+	const char *hash_algorithm; /* for hash descriptors: "sha256" (NULL) or "sha512" */
+	uint64_t rollback_index;
+	uint32_t rollback_index_location;
+	uint32_t flags;             /* header flags (1 = hashtree disabled, 2 = verification off) */
+	const char *release_string; /* NULL: "sepia <version>"; at most 47 bytes */
+	const SepiaAvbHashPartition *partitions;
+	gsize n_partitions;
+	const char *const *kernel_cmdlines; /* NULL-terminated, may be NULL */
 } SepiaAvbSignOptions;
 
 /* Builds a vbmeta image (header + authentication + auxiliary block, no partition padding). */

@@ -13,73 +13,77 @@
 GQuark sepia_images_error_quark(void);
 
 typedef enum {
-    SEPIA_IMAGES_ERROR_IO,          /* open/read/write/rename failed */
-    SEPIA_IMAGES_ERROR_FORMAT,      /* the bytes are not a valid image */
-    SEPIA_IMAGES_ERROR_UNSUPPORTED, /* a valid image of a version or kind sepia does not handle */
-    SEPIA_IMAGES_ERROR_INVALID,     /* the caller asked a writer for something impossible */
+	SEPIA_IMAGES_ERROR_IO,          /* open/read/write/rename failed */
+	SEPIA_IMAGES_ERROR_FORMAT,      /* the bytes are not a valid image */
+	SEPIA_IMAGES_ERROR_UNSUPPORTED, /* a valid image of a version or kind sepia does not handle */
+	SEPIA_IMAGES_ERROR_INVALID,     /* the caller asked a writer for something impossible */
 } SepiaImagesError;
 
 /* Little- and big-endian field access on byte buffers (no alignment assumptions). */
 static inline uint16_t img_le16(const guint8 *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t img_le32(const guint8 *p)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static inline uint64_t img_le64(const guint8 *p) { return img_le32(p) | (uint64_t)img_le32(p + 4) << 32; }
 static inline uint32_t img_be32(const guint8 *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 static inline uint64_t img_be64(const guint8 *p) { return (uint64_t)img_be32(p) << 32 | img_be32(p + 4); }
-static inline void img_put_le16(guint8 *p, uint16_t v) { p[0] = (guint8)v; p[1] = (guint8)(v >> 8); }
+static inline void img_put_le16(guint8 *p, uint16_t v)
+{
+	p[0] = (guint8)v;
+	p[1] = (guint8)(v >> 8);
+}
 static inline void img_put_le32(guint8 *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (guint8)(v >> (8 * i));
+	for (int i = 0; i < 4; i++)
+		p[i] = (guint8)(v >> (8 * i));
 }
 static inline void img_put_le64(guint8 *p, uint64_t v)
 {
-    img_put_le32(p, (uint32_t)v);
-    img_put_le32(p + 4, (uint32_t)(v >> 32));
+	img_put_le32(p, (uint32_t)v);
+	img_put_le32(p + 4, (uint32_t)(v >> 32));
 }
 static inline void img_put_be32(guint8 *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (guint8)(v >> (24 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		p[i] = (guint8)(v >> (24 - 8 * i));
 }
 static inline void img_put_be64(guint8 *p, uint64_t v)
 {
-    img_put_be32(p, (uint32_t)(v >> 32));
-    img_put_be32(p + 4, (uint32_t)v);
+	img_put_be32(p, (uint32_t)(v >> 32));
+	img_put_be32(p + 4, (uint32_t)v);
 }
 
 /* Checked arithmetic: false on overflow, *out untouched then. */
 static inline bool img_add(uint64_t a, uint64_t b, uint64_t *out)
 {
-    return !__builtin_add_overflow(a, b, out);
+	return !__builtin_add_overflow(a, b, out);
 }
 static inline bool img_mul(uint64_t a, uint64_t b, uint64_t *out)
 {
-    return !__builtin_mul_overflow(a, b, out);
+	return !__builtin_mul_overflow(a, b, out);
 }
 /* Round size up to a multiple of align (a power of two); false on overflow. */
 static inline bool img_align_up(uint64_t size, uint64_t align, uint64_t *out)
 {
-    uint64_t t;
-    if (!img_add(size, align - 1, &t))
-        return false;
-    *out = t & ~(align - 1);
-    return true;
+	uint64_t t;
+	if (!img_add(size, align - 1, &t))
+		return false;
+	*out = t & ~(align - 1);
+	return true;
 }
 static inline bool img_is_pow2(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 /* Where an image's bytes come from: a memory buffer or an open file (read with pread, so a
  * multi-gigabyte file never has to be in memory whole). `name` prefixes every error message. */
 typedef struct {
-    const char *name;
-    const guint8 *data; /* buffer form; NULL for a file */
-    int fd;             /* file form; -1 for a buffer */
-    uint64_t size;      /* total length in bytes */
+	const char *name;
+	const guint8 *data; /* buffer form; NULL for a file */
+	int fd;             /* file form; -1 for a buffer */
+	uint64_t size;      /* total length in bytes */
 } ImgSource;
 
 void img_source_init_buffer(ImgSource *src, const char *name, const void *data, gsize len);
@@ -89,11 +93,10 @@ void img_source_close(ImgSource *src);
 
 /* Copies [off, off+len) into a new GBytes. `what` names the range in the error when it does
  * not lie inside the source ("kernel", "vendor ramdisk table"). */
-GBytes *img_source_read(const ImgSource *src, uint64_t off, uint64_t len, const char *what,
-                        GError **error);
+GBytes *img_source_read(const ImgSource *src, uint64_t off, uint64_t len, const char *what, GError **error);
 /* Reads exactly len bytes at off into buf (len small, e.g. a header). */
-bool img_source_read_into(const ImgSource *src, uint64_t off, void *buf, gsize len,
-                          const char *what, GError **error);
+bool img_source_read_into(const ImgSource *src, uint64_t off, void *buf, gsize len, const char *what,
+			  GError **error);
 
 /* Android boot images use page sizes that are powers of two from 2 KiB to 64 KiB; any
  * other is an error with the given code, naming the image. */
@@ -104,7 +107,7 @@ bool img_check_page_size(uint32_t page, SepiaImagesError code, const char *name,
 /* Sets *error to a FORMAT error "name: <printf>". Always returns false (for `return img_fail(...)`). */
 bool img_fail(GError **error, const char *name, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 bool img_fail_code(GError **error, SepiaImagesError code, const char *name, const char *fmt, ...)
-    G_GNUC_PRINTF(4, 5);
+	G_GNUC_PRINTF(4, 5);
 
 /* A fixed-size, NUL-padded string field to a C string (stops at the first NUL or at max). */
 char *img_strndup_field(const guint8 *field, gsize max);
@@ -122,7 +125,6 @@ void img_tmp_abort(int fd, const char *tmp_path);
 
 /* Android's os_version field: A.B.C in bits 31..11 (7 bits each), (year-2000) in 10..4, month in
  * 3..0. */
-uint32_t sepia_os_version_pack(unsigned major, unsigned minor, unsigned patch, unsigned year,
-                               unsigned month);
-void sepia_os_version_unpack(uint32_t os_version, unsigned *major, unsigned *minor,
-                             unsigned *patch, unsigned *year, unsigned *month);
+uint32_t sepia_os_version_pack(unsigned major, unsigned minor, unsigned patch, unsigned year, unsigned month);
+void sepia_os_version_unpack(uint32_t os_version, unsigned *major, unsigned *minor, unsigned *patch,
+			     unsigned *year, unsigned *month);

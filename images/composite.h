@@ -27,43 +27,43 @@
 #define COMPOSITE_SIZE_ALIGN     4096u      /* partition sizes */
 #define COMPOSITE_GPT_ENTRIES    128u
 #define COMPOSITE_GPT_ENTRY_SIZE 128u
-#define COMPOSITE_GPT_NAME_UNITS 36u        /* UTF-16 code units in an entry's name */
+#define COMPOSITE_GPT_NAME_UNITS 36u /* UTF-16 code units in an entry's name */
 
 /* Linux filesystem data, the default type. */
 #define COMPOSITE_TYPE_LINUX_DATA "0FC63DAF-8483-4772-8E79-3D69D8477DE4"
 
 /* What the caller asks for, in disk order. */
 typedef struct {
-    const char *name;      /* GPT partition name (UTF-8, at most 36 UTF-16 units) */
-    const char *path;      /* the file whose bytes are the partition */
-    const char *type_guid; /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" or NULL for Linux data */
-    uint64_t attributes;   /* GPT attribute bits */
+	const char *name;      /* GPT partition name (UTF-8, at most 36 UTF-16 units) */
+	const char *path;      /* the file whose bytes are the partition */
+	const char *type_guid; /* "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX" or NULL for Linux data */
+	uint64_t attributes;   /* GPT attribute bits */
 } CompositePartitionSpec;
 
 /* One laid-out partition. */
 typedef struct {
-    char *name;
-    char *path;          /* absolute path of the input file */
-    uint64_t file_size;  /* the input's size when laid out */
-    uint64_t offset;     /* byte offset of the partition on the disk (1 MiB aligned) */
-    uint64_t size;       /* partition size in bytes (file_size rounded up to 4 KiB, >= 4 KiB) */
-    guint8 type_guid[16];  /* on-disk (mixed-endian) GPT byte order */
-    guint8 part_guid[16];
-    uint64_t attributes;
+	char *name;
+	char *path;           /* absolute path of the input file */
+	uint64_t file_size;   /* the input's size when laid out */
+	uint64_t offset;      /* byte offset of the partition on the disk (1 MiB aligned) */
+	uint64_t size;        /* partition size in bytes (file_size rounded up to 4 KiB, >= 4 KiB) */
+	guint8 type_guid[16]; /* on-disk (mixed-endian) GPT byte order */
+	guint8 part_guid[16];
+	uint64_t attributes;
 } CompositePartition;
 
 typedef struct {
-    CompositePartition *parts;
-    guint n_parts;
-    uint64_t disk_size;   /* bytes, a multiple of 1 MiB */
-    guint8 disk_guid[16];
-    /* Set by composite_write: absolute paths of the files it made. */
-    char *descriptor_path;
-    char *header_path;
-    char *footer_path;
-    char *zero_path;
-    uint64_t zero_size;   /* the shared zero file's length (the largest gap) */
-    guint files_written;  /* how many of the four files composite_write changed (0 = all current) */
+	CompositePartition *parts;
+	guint n_parts;
+	uint64_t disk_size; /* bytes, a multiple of 1 MiB */
+	guint8 disk_guid[16];
+	/* Set by composite_write: absolute paths of the files it made. */
+	char *descriptor_path;
+	char *header_path;
+	char *footer_path;
+	char *zero_path;
+	uint64_t zero_size;  /* the shared zero file's length (the largest gap) */
+	guint files_written; /* how many of the four files composite_write changed (0 = all current) */
 } CompositeDisk;
 
 void composite_disk_free(CompositeDisk *disk);
@@ -73,7 +73,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(CompositeDisk, composite_disk_free)
  * fit in a GPT entry; at most 128 partitions; type GUIDs parse) and computes the layout. Errors
  * are one line naming the file or partition. */
 CompositeDisk *composite_layout(const CompositePartitionSpec *specs, guint n_specs, const char *disk_seed,
-                                GError **error);
+				GError **error);
 
 /* Writes <dir>/<basename>.vmdk, <basename>_gpt_header.img, <basename>_gpt_footer.img and
  * <basename>_zero.img (sparse). Each file is replaced atomically, and only when its contents
@@ -82,7 +82,7 @@ bool composite_write(CompositeDisk *disk, const char *dir, const char *basename,
 
 /* composite_layout + composite_write. */
 CompositeDisk *composite_create(const char *dir, const char *basename, const CompositePartitionSpec *specs,
-                                guint n_specs, const char *disk_seed, GError **error);
+				guint n_specs, const char *disk_seed, GError **error);
 
 /* The GPT pieces as bytes (for tests and for writers other than the VMDK one): the header region
  * is LBA 0..33 (protective MBR, primary header, entries), the footer the last 33 sectors. */

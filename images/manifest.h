@@ -15,9 +15,9 @@
 #include "images/composite.h"
 
 typedef enum {
-    MANIFEST_IMAGE_PLAIN,       /* no header version recorded */
-    MANIFEST_IMAGE_BOOT,        /* boot / init_boot: header_version from sepia_boot_image_parse_file */
-    MANIFEST_IMAGE_VENDOR_BOOT, /* vendor_boot: header_version from sepia_vendor_boot_image_parse_file */
+	MANIFEST_IMAGE_PLAIN,       /* no header version recorded */
+	MANIFEST_IMAGE_BOOT,        /* boot / init_boot: header_version from sepia_boot_image_parse_file */
+	MANIFEST_IMAGE_VENDOR_BOOT, /* vendor_boot: header_version from sepia_vendor_boot_image_parse_file */
 } ManifestImageKind;
 
 typedef struct Manifest Manifest;
@@ -30,7 +30,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(Manifest, manifest_free)
 /* Stats (and hashes, unless cached) path now. For BOOT/VENDOR_BOOT a header that does not parse
  * records "boot_header_version": null and the parser's message; it is not an error here. */
 bool manifest_add_input(Manifest *m, const char *role, const char *path, ManifestImageKind kind,
-                        GError **error);
+			GError **error);
 bool manifest_add_output(Manifest *m, const char *role, const char *path, GError **error);
 /* Records the composite's layout (copied). */
 void manifest_set_layout(Manifest *m, const CompositeDisk *disk);

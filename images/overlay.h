@@ -17,8 +17,8 @@
  * backing_format ("vmdk", "raw", "qcow2") goes in the backing-format header extension, or none
  * when NULL. size is the virtual size in bytes (a multiple of 512, normally the backing file's). */
 bool overlay_create(const char *path, const char *backing, const char *backing_format, uint64_t size,
-                    GError **error);
+		    GError **error);
 
 /* Powerwash: deletes path if it exists, then overlay_create. */
 bool overlay_recreate(const char *path, const char *backing, const char *backing_format, uint64_t size,
-                      GError **error);
+		      GError **error);

@@ -15,24 +15,24 @@
 
 #include "images/common.h"
 
-#define SEPIA_SPARSE_MAGIC 0xed26ff3au
-#define SEPIA_SPARSE_HEADER_SIZE 28
+#define SEPIA_SPARSE_MAGIC             0xed26ff3au
+#define SEPIA_SPARSE_HEADER_SIZE       28
 #define SEPIA_SPARSE_CHUNK_HEADER_SIZE 12
 
 typedef enum {
-    SEPIA_SPARSE_CHUNK_RAW = 0xCAC1,
-    SEPIA_SPARSE_CHUNK_FILL = 0xCAC2,
-    SEPIA_SPARSE_CHUNK_DONT_CARE = 0xCAC3,
-    SEPIA_SPARSE_CHUNK_CRC32 = 0xCAC4,
+	SEPIA_SPARSE_CHUNK_RAW = 0xCAC1,
+	SEPIA_SPARSE_CHUNK_FILL = 0xCAC2,
+	SEPIA_SPARSE_CHUNK_DONT_CARE = 0xCAC3,
+	SEPIA_SPARSE_CHUNK_CRC32 = 0xCAC4,
 } SepiaSparseChunkType;
 
 typedef struct {
-    uint16_t major_version, minor_version;
-    uint32_t blk_sz, total_blks, total_chunks, image_checksum;
-    uint64_t raw_size;     /* blk_sz * total_blks: the expanded size */
-    uint64_t data_bytes;   /* bytes written from RAW and non-zero FILL chunks */
-    uint64_t hole_bytes;   /* bytes from DONT_CARE and zero FILL chunks */
-    uint32_t crc_chunks;   /* CRC32 chunks checked */
+	uint16_t major_version, minor_version;
+	uint32_t blk_sz, total_blks, total_chunks, image_checksum;
+	uint64_t raw_size;   /* blk_sz * total_blks: the expanded size */
+	uint64_t data_bytes; /* bytes written from RAW and non-zero FILL chunks */
+	uint64_t hole_bytes; /* bytes from DONT_CARE and zero FILL chunks */
+	uint32_t crc_chunks; /* CRC32 chunks checked */
 } SepiaSparseInfo;
 
 /* True when the first four bytes are the sparse magic. */
@@ -45,9 +45,9 @@ bool sepia_sparse_is_sparse_file(const char *path);
  * nothing written). max_raw_size, if non-zero, refuses images that expand beyond it. `in_name`
  * names the input in errors. info may be NULL. */
 bool sepia_sparse_expand_fd(int in_fd, const char *in_name, int out_fd, uint64_t max_raw_size,
-                            SepiaSparseInfo *info, GError **error);
+			    SepiaSparseInfo *info, GError **error);
 bool sepia_sparse_expand_buffer(const void *data, gsize len, const char *name, int out_fd,
-                                uint64_t max_raw_size, SepiaSparseInfo *info, GError **error);
+				uint64_t max_raw_size, SepiaSparseInfo *info, GError **error);
 /* Path to path, through a temp file beside out_path renamed on success (nothing half-written). */
 bool sepia_sparse_expand_file(const char *in_path, const char *out_path, uint64_t max_raw_size,
-                              SepiaSparseInfo *info, GError **error);
+			      SepiaSparseInfo *info, GError **error);
