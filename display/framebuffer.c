@@ -10,10 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-GQuark fb_error_quark(void)
-{
-	return g_quark_from_static_string("sepia-framebuffer");
-}
+GQuark fb_error_quark(void) { return g_quark_from_static_string("sepia-framebuffer"); }
 
 struct fb_file {
 	char *path;
@@ -51,7 +48,8 @@ struct fb_file *fb_file_create(const char *path, uint32_t max_width, uint32_t ma
 	}
 	size_t size = fb_file_size(max_width, max_height);
 	if (ftruncate(fd, (off_t)size) < 0) {
-		g_set_error(error, FB_ERROR, errno, "cannot size %s to %zu bytes: %s", tmp, size, g_strerror(errno));
+		g_set_error(error, FB_ERROR, errno, "cannot size %s to %zu bytes: %s", tmp, size,
+			    g_strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return NULL;
@@ -70,13 +68,17 @@ struct fb_file *fb_file_create(const char *path, uint32_t max_width, uint32_t ma
 	fb->hdr = map;
 	*fb->hdr = (struct fb_file_header){
 		.header_size = FB_FILE_HEADER_SIZE,
-		.max_width = max_width, .max_height = max_height,
-		.width = max_width, .height = max_height, .dpi = dpi,
+		.max_width = max_width,
+		.max_height = max_height,
+		.width = max_width,
+		.height = max_height,
+		.dpi = dpi,
 		.update_usec = (uint64_t)g_get_real_time(),
 	};
 	memcpy(fb->hdr->magic, FB_FILE_MAGIC, 8);
 	if (rename(tmp, path) < 0) {
-		g_set_error(error, FB_ERROR, errno, "cannot rename %s to %s: %s", tmp, path, g_strerror(errno));
+		g_set_error(error, FB_ERROR, errno, "cannot rename %s to %s: %s", tmp, path,
+			    g_strerror(errno));
 		unlink(tmp);
 		fb_file_close(fb);
 		return NULL;
@@ -100,10 +102,7 @@ void fb_file_end(struct fb_file *fb)
 	__atomic_add_fetch(&fb->hdr->seq, 1, __ATOMIC_RELEASE);
 }
 
-uint64_t fb_file_frames(const struct fb_file *fb)
-{
-	return fb->hdr->frames;
-}
+uint64_t fb_file_frames(const struct fb_file *fb) { return fb->hdr->frames; }
 
 void fb_file_close(struct fb_file *fb)
 {
@@ -128,7 +127,8 @@ static const struct fb_file_header *fb_map_read(const char *path, size_t *size_o
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		g_set_error(error, FB_ERROR, errno, "cannot open the framebuffer %s: %s", path, g_strerror(errno));
+		g_set_error(error, FB_ERROR, errno, "cannot open the framebuffer %s: %s", path,
+			    g_strerror(errno));
 		return NULL;
 	}
 	struct stat st;
@@ -189,7 +189,8 @@ bool fb_file_snapshot(const char *path, struct fb_image *image, GError **error)
 	munmap((void *)h, size);
 	if (!ok) {
 		fb_image_clear(image);
-		g_set_error(error, FB_ERROR, EAGAIN, "%s kept changing for a second; no consistent picture", path);
+		g_set_error(error, FB_ERROR, EAGAIN, "%s kept changing for a second; no consistent picture",
+			    path);
 	}
 	return ok;
 }
@@ -198,7 +199,8 @@ bool fb_file_read_header(const char *path, struct fb_file_header *header, uint64
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		g_set_error(error, FB_ERROR, errno, "cannot open the framebuffer %s: %s", path, g_strerror(errno));
+		g_set_error(error, FB_ERROR, errno, "cannot open the framebuffer %s: %s", path,
+			    g_strerror(errno));
 		return false;
 	}
 	/* Two reads of the header with the same even seq saw one state. */

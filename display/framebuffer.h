@@ -6,8 +6,7 @@
  * width * 4 bytes from the top, each pixel B, G, R, X in memory (DRM's XRGB8888).
  * Consistency is a sequence lock: the writer makes seq odd, writes, then makes it even
  * again; a reader that saw the same even seq before and after its copy has a whole frame. */
-#ifndef SEPIA_DISPLAY_FRAMEBUFFER_H
-#define SEPIA_DISPLAY_FRAMEBUFFER_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -24,17 +23,17 @@ GQuark fb_error_quark(void);
 
 struct fb_file_header {
 	char magic[8];
-	uint32_t header_size;      /* FB_FILE_HEADER_SIZE */
-	uint32_t max_width;        /* the file holds max_width * max_height pixels */
+	uint32_t header_size; /* FB_FILE_HEADER_SIZE */
+	uint32_t max_width;   /* the file holds max_width * max_height pixels */
 	uint32_t max_height;
-	uint32_t width;            /* the picture now published (0 x 0: nothing shown) */
+	uint32_t width; /* the picture now published (0 x 0: nothing shown) */
 	uint32_t height;
 	uint32_t dpi;
-	uint32_t enabled;          /* 1 while the guest has a resource on this scanout */
+	uint32_t enabled; /* 1 while the guest has a resource on this scanout */
 	uint32_t reserved;
-	uint64_t seq;              /* the sequence lock; accessed atomically */
-	uint64_t frames;           /* pictures published since the file was made */
-	uint64_t update_usec;      /* g_get_real_time() of the last publish */
+	uint64_t seq;         /* the sequence lock; accessed atomically */
+	uint64_t frames;      /* pictures published since the file was made */
+	uint64_t update_usec; /* g_get_real_time() of the last publish */
 };
 
 /* DIR/display<index>.fb: where scanout index of a device whose files are in DIR is published. */
@@ -57,13 +56,13 @@ void fb_file_close(struct fb_file *fb);
 /* ---- readers (cvd_display, the web view, tests) ---- */
 
 struct fb_image {
-	uint32_t width, height;    /* pixels are width * height * 4 bytes, B G R X */
+	uint32_t width, height; /* pixels are width * height * 4 bytes, B G R X */
 	uint32_t dpi;
 	bool enabled;
-	bool torn;                 /* the writer died mid-frame: the copy may mix two frames */
+	bool torn; /* the writer died mid-frame: the copy may mix two frames */
 	uint64_t frames;
 	uint64_t update_usec;
-	uint8_t *pixels;           /* g_malloc'd; NULL when the picture is 0 x 0 */
+	uint8_t *pixels; /* g_malloc'd; NULL when the picture is 0 x 0 */
 };
 
 /* Copies the current picture of path. Fails, naming path, when the file is missing, not a
@@ -74,5 +73,3 @@ bool fb_file_snapshot(const char *path, struct fb_image *image, GError **error);
  * the file's inode (a new VMM makes a new file). Fails as fb_file_snapshot does. */
 bool fb_file_read_header(const char *path, struct fb_file_header *header, uint64_t *inode, GError **error);
 void fb_image_clear(struct fb_image *image);
-
-#endif

@@ -70,7 +70,8 @@ static uint8_t paeth(uint8_t a, uint8_t b, uint8_t c)
 
 /* out[0] = type, out[1..n] = row filtered against prev (the previous raw row, zeros for the
  * first). Pixels are 3 bytes, so "left" is 3 bytes back. */
-static void filter_row(enum pngenc_filter type, const uint8_t *row, const uint8_t *prev, size_t n, uint8_t *out)
+static void filter_row(enum pngenc_filter type, const uint8_t *row, const uint8_t *prev, size_t n,
+		       uint8_t *out)
 {
 	out[0] = (uint8_t)type;
 	uint8_t *o = out + 1;
@@ -107,7 +108,8 @@ static unsigned long filtered_cost(const uint8_t *f, size_t n)
 	return sum;
 }
 
-static bool deflate_into(z_stream *zs, GByteArray *out, const uint8_t *data, size_t len, int flush, GError **error)
+static bool deflate_into(z_stream *zs, GByteArray *out, const uint8_t *data, size_t len, int flush,
+			 GError **error)
 {
 	zs->next_in = (Bytef *)data;
 	zs->avail_in = (uInt)len;
@@ -122,7 +124,8 @@ static bool deflate_into(z_stream *zs, GByteArray *out, const uint8_t *data, siz
 		if (r == Z_STREAM_END)
 			return true;
 		if (r != Z_OK && r != Z_BUF_ERROR) {
-			g_set_error(error, PNGENC_ERROR, EIO, "zlib deflate failed: %s", zs->msg ? zs->msg : "error");
+			g_set_error(error, PNGENC_ERROR, EIO, "zlib deflate failed: %s",
+				    zs->msg ? zs->msg : "error");
 			return false;
 		}
 		/* Done with this input once zlib has taken it all and had output room to spare. */
@@ -132,17 +135,19 @@ static bool deflate_into(z_stream *zs, GByteArray *out, const uint8_t *data, siz
 }
 
 GBytes *pngenc_xrgb(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride,
-			const struct pngenc_options *options, GError **error)
+		    const struct pngenc_options *options, GError **error)
 {
 	const struct pngenc_options *opt = options ? options : &pngenc_default_options;
 	if (!width || !height) {
-		g_set_error(error, PNGENC_ERROR, EINVAL, "a %ux%u picture has no PNG form (it shows nothing)", width, height);
+		g_set_error(error, PNGENC_ERROR, EINVAL, "a %ux%u picture has no PNG form (it shows nothing)",
+			    width, height);
 		return NULL;
 	}
 	if (width > FB_FILE_MAX_DIM || height > FB_FILE_MAX_DIM || stride < (size_t)width * 4 ||
 	    opt->filter > PNGENC_FILTER_ADAPTIVE || opt->level < 0 || opt->level > 9) {
-		g_set_error(error, PNGENC_ERROR, EINVAL, "cannot encode a %ux%u picture (stride %zu, filter %d, level %d)",
-			    width, height, stride, (int)opt->filter, opt->level);
+		g_set_error(error, PNGENC_ERROR, EINVAL,
+			    "cannot encode a %ux%u picture (stride %zu, filter %d, level %d)", width, height,
+			    stride, (int)opt->filter, opt->level);
 		return NULL;
 	}
 	size_t n = (size_t)width * 3;
@@ -217,7 +222,8 @@ GBytes *pngenc_xrgb(const uint8_t *pixels, uint32_t width, uint32_t height, size
 
 GBytes *pngenc_image(const struct fb_image *image, const struct pngenc_options *options, GError **error)
 {
-	return pngenc_xrgb(image->pixels, image->width, image->height, (size_t)image->width * 4, options, error);
+	return pngenc_xrgb(image->pixels, image->width, image->height, (size_t)image->width * 4, options,
+			   error);
 }
 
 bool pngenc_write_file(const char *path, GBytes *data, GError **error)
@@ -227,7 +233,8 @@ bool pngenc_write_file(const char *path, GBytes *data, GError **error)
 	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0666);
 	if (fd < 0) {
 		int e = errno;
-		g_set_error(error, PNGENC_ERROR, e, "cannot write %s: cannot create %s: %s", path, tmp, g_strerror(e));
+		g_set_error(error, PNGENC_ERROR, e, "cannot write %s: cannot create %s: %s", path, tmp,
+			    g_strerror(e));
 		return false;
 	}
 	size_t len;

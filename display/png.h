@@ -1,8 +1,7 @@
 /* display/png.h — sepia's PNG encoder for scanout pictures: 8-bit RGB (colour type 2,
  * no alpha, no interlace) from the XRGB8888 pixels of a framebuffer (B, G, R, X in memory),
  * deflated with zlib. Used by cvd_display (to a file) and the web view (to memory). */
-#ifndef SEPIA_DISPLAY_PNG_H
-#define SEPIA_DISPLAY_PNG_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -27,7 +26,7 @@ enum pngenc_filter {
 
 struct pngenc_options {
 	enum pngenc_filter filter;
-	int level;           /* zlib level 0..9 */
+	int level; /* zlib level 0..9 */
 };
 
 /* What cvd_display and the web view use; see png.c for the measurements behind it. */
@@ -37,7 +36,7 @@ extern const struct pngenc_options pngenc_default_options;
  * options NULL means pngenc_default_options. Fails for a 0 x 0 picture (PNG has none) and
  * on zlib errors. */
 GBytes *pngenc_xrgb(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride,
-			const struct pngenc_options *options, GError **error);
+		    const struct pngenc_options *options, GError **error);
 /* The same for a framebuffer snapshot. */
 GBytes *pngenc_image(const struct fb_image *image, const struct pngenc_options *options, GError **error);
 
@@ -45,5 +44,3 @@ GBytes *pngenc_image(const struct fb_image *image, const struct pngenc_options *
 bool pngenc_write_file(const char *path, GBytes *data, GError **error);
 /* pngenc_image + pngenc_write_file; errors name path. */
 bool pngenc_save_image(const char *path, const struct fb_image *image, GError **error);
-
-#endif

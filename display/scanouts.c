@@ -51,8 +51,14 @@ char *display_list_text(const GArray *indexes)
 
 bool display_parse_mode(const char *spec, bool allow_refresh_rate, struct display_mode *mode, GError **error)
 {
-	static const struct { const char *key; guint64 min, max; } keys[] = {
-		{ "width", 16, 4096 }, { "height", 16, 4096 }, { "dpi", 10, 2000 }, { "refresh_rate_hz", 1, 240 },
+	static const struct {
+		const char *key;
+		guint64 min, max;
+	} keys[] = {
+		{ "width", 16, 4096 },
+		{ "height", 16, 4096 },
+		{ "dpi", 10, 2000 },
+		{ "refresh_rate_hz", 1, 240 },
 	};
 	guint64 v[G_N_ELEMENTS(keys)] = { 0, 0, 320, 0 };
 	unsigned int nr_keys = allow_refresh_rate ? 4 : 3;
@@ -61,9 +67,11 @@ bool display_parse_mode(const char *spec, bool allow_refresh_rate, struct displa
 		const char *eq = strchr(parts[i], '=');
 		unsigned int k = nr_keys;
 		for (unsigned int j = 0; eq && j < nr_keys; j++)
-			if (strlen(keys[j].key) == (size_t)(eq - parts[i]) && !strncmp(parts[i], keys[j].key, (size_t)(eq - parts[i])))
+			if (strlen(keys[j].key) == (size_t)(eq - parts[i]) &&
+			    !strncmp(parts[i], keys[j].key, (size_t)(eq - parts[i])))
 				k = j;
-		if (k == nr_keys || !g_ascii_string_to_unsigned(eq + 1, 10, keys[k].min, keys[k].max, &v[k], NULL)) {
+		if (k == nr_keys ||
+		    !g_ascii_string_to_unsigned(eq + 1, 10, keys[k].min, keys[k].max, &v[k], NULL)) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
 				    "'%s' is not width=16..4096, height=16..4096, dpi=10..2000%s", parts[i],
 				    allow_refresh_rate ? " or refresh_rate_hz=1..240" : "");
@@ -85,16 +93,21 @@ bool display_read_info(const char *path, struct display_info *info, GError **err
 	if (!fb_file_read_header(path, &h, &inode, error))
 		return false;
 	*info = (struct display_info){
-		.width = MIN(h.width, h.max_width), .height = MIN(h.height, h.max_height), .dpi = h.dpi,
-		.enabled = h.enabled != 0, .frames = h.frames, .update_usec = h.update_usec, .inode = inode,
+		.width = MIN(h.width, h.max_width),
+		.height = MIN(h.height, h.max_height),
+		.dpi = h.dpi,
+		.enabled = h.enabled != 0,
+		.frames = h.frames,
+		.update_usec = h.update_usec,
+		.inode = inode,
 	};
 	return true;
 }
 
 char *display_info_version(const struct display_info *info)
 {
-	return g_strdup_printf("%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", info->inode,
-			       info->update_usec, info->frames);
+	return g_strdup_printf("%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x",
+			       info->inode, info->update_usec, info->frames);
 }
 
 char *display_error_version(const GError *error)
@@ -106,5 +119,6 @@ char *display_version(const char *path)
 {
 	struct display_info info;
 	g_autoptr(GError) err = NULL;
-	return display_read_info(path, &info, &err) ? display_info_version(&info) : display_error_version(err);
+	return display_read_info(path, &info, &err) ? display_info_version(&info)
+						    : display_error_version(err);
 }

@@ -1,7 +1,6 @@
 /* display/scanouts.h — the display files of one device: DIR/display<K>.fb for scanout K, as
  * sepia-vmm publishes them (display/framebuffer.h), and the names the host tools give them. */
-#ifndef SEPIA_DISPLAY_SCANOUTS_H
-#define SEPIA_DISPLAY_SCANOUTS_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -33,7 +32,7 @@ struct display_info {
 	bool enabled;
 	uint64_t frames;
 	uint64_t update_usec;
-	uint64_t inode;      /* of the file read: a new VMM makes a new file */
+	uint64_t inode; /* of the file read: a new VMM makes a new file */
 };
 bool display_read_info(const char *path, struct display_info *info, GError **error);
 
@@ -46,5 +45,3 @@ char *display_info_version(const struct display_info *info);
 char *display_error_version(const GError *error);
 /* The version of path, whichever of the two. */
 char *display_version(const char *path);
-
-#endif
