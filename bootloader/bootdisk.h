@@ -25,9 +25,9 @@
 #include <stdint.h>
 
 typedef struct {
-    char *name;      /* UTF-8 */
-    uint64_t offset; /* bytes from the start of the disk */
-    uint64_t size;   /* bytes */
+	char *name;      /* UTF-8 */
+	uint64_t offset; /* bytes from the start of the disk */
+	uint64_t size;   /* bytes */
 } SepiaBootDiskPartition;
 
 typedef struct SepiaBootDisk SepiaBootDisk;
@@ -47,14 +47,14 @@ const SepiaBootDiskPartition *sepia_bootdisk_partition(const SepiaBootDisk *disk
 const SepiaBootDiskPartition *sepia_bootdisk_find(const SepiaBootDisk *disk, const char *name);
 
 /* Reads or writes [off, off+len) of a partition; the range must lie inside it. */
-bool sepia_bootdisk_read(SepiaBootDisk *disk, const SepiaBootDiskPartition *part, uint64_t off,
-                         void *buf, gsize len, GError **error);
+bool sepia_bootdisk_read(SepiaBootDisk *disk, const SepiaBootDiskPartition *part, uint64_t off, void *buf,
+			 gsize len, GError **error);
 bool sepia_bootdisk_write(SepiaBootDisk *disk, const SepiaBootDiskPartition *part, uint64_t off,
-                          const void *buf, gsize len, GError **error);
+			  const void *buf, gsize len, GError **error);
 bool sepia_bootdisk_flush(SepiaBootDisk *disk, GError **error);
 /* Copies a whole partition into a new file at path (replaced atomically). */
-bool sepia_bootdisk_extract(SepiaBootDisk *disk, const SepiaBootDiskPartition *part,
-                            const char *path, GError **error);
+bool sepia_bootdisk_extract(SepiaBootDisk *disk, const SepiaBootDiskPartition *part, const char *path,
+			    GError **error);
 
 /* The whole bootloader step on a disk: copies misc and every slot's partitions (boot_<s>, and
  * vendor_boot_<s>, init_boot_<s>, vbmeta_<s> when the disk has them; slots a..d while boot_<s>
@@ -63,9 +63,8 @@ bool sepia_bootdisk_extract(SepiaBootDisk *disk, const SepiaBootDiskPartition *p
  * recorded), flushes and closes the disk, and removes the copies. Kernel and initrd go to
  * opts->out_dir. *out receives the result; false with *error when no slot boots or on an I/O
  * error (the message starts with the disk's path). */
-bool sepia_bootdisk_run_bootloader(const char *disk_path, const char *work_dir,
-                                   const SepiaBootOptions *opts, SepiaBootResult **out,
-                                   GError **error);
+bool sepia_bootdisk_run_bootloader(const char *disk_path, const char *work_dir, const SepiaBootOptions *opts,
+				   SepiaBootResult **out, GError **error);
 
 /* The OS reached boot-complete on slot (0 = a): loads the A/B metadata from misc through the
  * disk, sepia_ab_mark_successful, stores it and flushes. Invalid metadata is an error (there

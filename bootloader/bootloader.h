@@ -31,15 +31,15 @@
 GQuark sepia_bootloader_error_quark(void);
 
 typedef enum {
-    SEPIA_BOOTLOADER_ERROR_VERIFICATION, /* red: the slot failed AVB verification */
-    SEPIA_BOOTLOADER_ERROR_NO_SLOT,      /* misc lists no bootable slot (or all were refused) */
+	SEPIA_BOOTLOADER_ERROR_VERIFICATION, /* red: the slot failed AVB verification */
+	SEPIA_BOOTLOADER_ERROR_NO_SLOT,      /* misc lists no bootable slot (or all were refused) */
 } SepiaBootloaderError;
 
 typedef enum {
-    SEPIA_BOOT_STATE_GREEN,
-    SEPIA_BOOT_STATE_YELLOW,
-    SEPIA_BOOT_STATE_ORANGE,
-    SEPIA_BOOT_STATE_RED,
+	SEPIA_BOOT_STATE_GREEN,
+	SEPIA_BOOT_STATE_YELLOW,
+	SEPIA_BOOT_STATE_ORANGE,
+	SEPIA_BOOT_STATE_RED,
 } SepiaVerifiedBootState;
 
 const char *sepia_boot_state_name(SepiaVerifiedBootState state); /* "green", ... */
@@ -47,29 +47,29 @@ const char *sepia_boot_state_name(SepiaVerifiedBootState state); /* "green", ...
 /* One slot's partition images (paths). init_boot is optional; vendor_boot is required for a boot
  * image of header v3+ and unused for v0-v2; vbmeta is required unless unlocked. */
 typedef struct {
-    const char *boot;
-    const char *vendor_boot;
-    const char *init_boot;
-    const char *vbmeta;
+	const char *boot;
+	const char *vendor_boot;
+	const char *init_boot;
+	const char *vbmeta;
 } SepiaSlotImages;
 
 typedef struct {
-    GBytes *trusted_key; /* AVB-encoded (sepia_avb_load_public_key); NULL: embedded key, yellow */
-    bool unlocked;       /* orange: boot even when verification fails */
-    const char *out_dir; /* where "kernel" and "initrd" are written (atomically) */
+	GBytes *trusted_key; /* AVB-encoded (sepia_avb_load_public_key); NULL: embedded key, yellow */
+	bool unlocked;       /* orange: boot even when verification fails */
+	const char *out_dir; /* where "kernel" and "initrd" are written (atomically) */
 } SepiaBootOptions;
 
 typedef struct {
-    int slot;       /* 0 = a */
-    char suffix[4]; /* "_a" */
-    SepiaVerifiedBootState state;
-    char *vbmeta_digest; /* 64 hex chars; NULL only when unlocked and vbmeta was unusable */
-    char *cmdline;       /* kernel command line */
-    GBytes *bootconfig;  /* v4: bootconfig text placed before the trailer; NULL otherwise */
-    char *kernel_path;   /* out_dir/kernel */
-    char *ramdisk_path;  /* out_dir/initrd */
-    uint32_t boot_header_version;
-    char *verification_error; /* orange only: what failed verification, else NULL */
+	int slot;       /* 0 = a */
+	char suffix[4]; /* "_a" */
+	SepiaVerifiedBootState state;
+	char *vbmeta_digest; /* 64 hex chars; NULL only when unlocked and vbmeta was unusable */
+	char *cmdline;       /* kernel command line */
+	GBytes *bootconfig;  /* v4: bootconfig text placed before the trailer; NULL otherwise */
+	char *kernel_path;   /* out_dir/kernel */
+	char *ramdisk_path;  /* out_dir/initrd */
+	uint32_t boot_header_version;
+	char *verification_error; /* orange only: what failed verification, else NULL */
 } SepiaBootResult;
 
 void sepia_boot_result_free(SepiaBootResult *res);
@@ -78,7 +78,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SepiaBootResult, sepia_boot_result_free)
 /* Verifies and assembles one slot and writes kernel and initrd into opts->out_dir. Returns NULL
  * with a VERIFICATION error (red) or an image/I/O error; nothing half-written is left. */
 SepiaBootResult *sepia_bootloader_prepare_slot(int slot, const SepiaSlotImages *images,
-                                               const SepiaBootOptions *opts, GError **error);
+					       const SepiaBootOptions *opts, GError **error);
 
 /* The whole step, as the launcher calls it: load the A/B metadata from misc (defaults written
  * when it is blank or corrupt), pick the slot, record the attempt in misc (one try used), then
@@ -86,9 +86,9 @@ SepiaBootResult *sepia_bootloader_prepare_slot(int slot, const SepiaSlotImages *
  * and the next slot is tried. slots[i] are the images of slot i (n_slots of them; a slot with no
  * boot path is skipped). Errors writing the outputs stop at once: they are not the slot's fault.
  * When no slot boots, the error is NO_SLOT and lists why each slot was refused. */
-SepiaBootResult *sepia_bootloader_choose_and_prepare(const char *misc_path,
-                                                     const SepiaSlotImages *slots, gsize n_slots,
-                                                     const SepiaBootOptions *opts, GError **error);
+SepiaBootResult *sepia_bootloader_choose_and_prepare(const char *misc_path, const SepiaSlotImages *slots,
+						     gsize n_slots, const SepiaBootOptions *opts,
+						     GError **error);
 
 /* Appends bootconfig text, NUL padding (so that ramdisk->len becomes a multiple of 4 before the
  * trailer) and the trailer to a ramdisk. Exposed for tests and tools. */
