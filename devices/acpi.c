@@ -12,7 +12,7 @@
 #include "common/error.h"
 
 struct acpi_builder {
-	uint8_t *base;          /* host pointer of LAYOUT_ACPI_TABLES */
+	uint8_t *base; /* host pointer of LAYOUT_ACPI_TABLES */
 	uint64_t used;
 	uint64_t size;
 };
@@ -62,10 +62,10 @@ static void acpi_finish(uint8_t *t, uint32_t len)
 /* Generic Address Structure for a byte-wide I/O port. */
 static void acpi_gas_io8(uint8_t *p, uint16_t port)
 {
-	p[0] = 1;   /* system I/O */
-	p[1] = 8;   /* bit width */
-	p[2] = 0;   /* bit offset */
-	p[3] = 1;   /* byte access */
+	p[0] = 1; /* system I/O */
+	p[1] = 8; /* bit width */
+	p[2] = 0; /* bit offset */
+	p[3] = 1; /* byte access */
 	put64(p + 4, port);
 }
 
@@ -98,7 +98,7 @@ static void aml_prepend_pkglength(GByteArray *body)
 
 static void aml_name(GByteArray *out, const char name[4])
 {
-	g_byte_array_append(out, (const uint8_t *)"\x08", 1);   /* NameOp */
+	g_byte_array_append(out, (const uint8_t *)"\x08", 1); /* NameOp */
 	g_byte_array_append(out, (const uint8_t *)name, 4);
 }
 
@@ -108,20 +108,17 @@ static void aml_dword(GByteArray *out, uint32_t v)
 	g_byte_array_append(out, b, 5);
 }
 
-static void aml_zero(GByteArray *out)
-{
-	g_byte_array_append(out, (const uint8_t *)"\x00", 1);
-}
+static void aml_zero(GByteArray *out) { g_byte_array_append(out, (const uint8_t *)"\x00", 1); }
 
 /* Buffer (resource template) holding data. */
 static void aml_buffer(GByteArray *out, const uint8_t *data, guint len)
 {
 	GByteArray *body = g_byte_array_new();
-	uint8_t size[3] = { 0x0b, (uint8_t)len, (uint8_t)(len >> 8) };  /* WordConst */
+	uint8_t size[3] = { 0x0b, (uint8_t)len, (uint8_t)(len >> 8) }; /* WordConst */
 	g_byte_array_append(body, size, 3);
 	g_byte_array_append(body, data, len);
 	aml_prepend_pkglength(body);
-	g_byte_array_append(out, (const uint8_t *)"\x11", 1);   /* BufferOp */
+	g_byte_array_append(out, (const uint8_t *)"\x11", 1); /* BufferOp */
 	g_byte_array_append(out, body->data, body->len);
 	g_byte_array_unref(body);
 }
@@ -130,9 +127,22 @@ static void aml_buffer(GByteArray *out, const uint8_t *data, guint len)
 static void res_word(GByteArray *out, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max)
 {
 	uint16_t len = (uint16_t)(max - min + 1);
-	uint8_t d[16] = { 0x88, 13, 0, type, 0x0c, type_flags, 0, 0,
-			  (uint8_t)min, (uint8_t)(min >> 8), (uint8_t)max, (uint8_t)(max >> 8),
-			  0, 0, (uint8_t)len, (uint8_t)(len >> 8) };
+	uint8_t d[16] = { 0x88,
+			  13,
+			  0,
+			  type,
+			  0x0c,
+			  type_flags,
+			  0,
+			  0,
+			  (uint8_t)min,
+			  (uint8_t)(min >> 8),
+			  (uint8_t)max,
+			  (uint8_t)(max >> 8),
+			  0,
+			  0,
+			  (uint8_t)len,
+			  (uint8_t)(len >> 8) };
 	g_byte_array_append(out, d, sizeof(d));
 }
 
@@ -153,7 +163,7 @@ static void aml_device(GByteArray *out, const char name[4], GByteArray *body)
 	g_byte_array_append(dev, (const uint8_t *)name, 4);
 	g_byte_array_append(dev, body->data, body->len);
 	aml_prepend_pkglength(dev);
-	g_byte_array_append(out, (const uint8_t *)"\x5b\x82", 2);  /* DeviceOp */
+	g_byte_array_append(out, (const uint8_t *)"\x5b\x82", 2); /* DeviceOp */
 	g_byte_array_append(out, dev->data, dev->len);
 	g_byte_array_unref(dev);
 }
@@ -164,9 +174,9 @@ static void aml_device(GByteArray *out, const char name[4], GByteArray *body)
 static void aml_pci_root(GByteArray *out)
 {
 	GByteArray *crs = g_byte_array_new();
-	res_word(crs, 2, 0, 0, 0);                          /* bus 0 */
+	res_word(crs, 2, 0, 0, 0); /* bus 0 */
 	static const uint8_t conf1[8] = { 0x47, 1, 0xf8, 0x0c, 0xf8, 0x0c, 1, 8 };
-	g_byte_array_append(crs, conf1, sizeof(conf1));     /* IO 0xcf8-0xcff, consumed */
+	g_byte_array_append(crs, conf1, sizeof(conf1)); /* IO 0xcf8-0xcff, consumed */
 	res_word(crs, 1, 3, 0x0000, 0x0cf7);
 	res_word(crs, 1, 3, 0x0d00, 0xffff);
 	res_dword_memory(crs, (uint32_t)LAYOUT_PCI_MMIO_BASE, (uint32_t)LAYOUT_PCI_MMIO_SIZE);
@@ -175,7 +185,7 @@ static void aml_pci_root(GByteArray *out)
 
 	GByteArray *body = g_byte_array_new();
 	aml_name(body, "_HID");
-	aml_dword(body, 0x030ad041);                        /* EISAID("PNP0A03") */
+	aml_dword(body, 0x030ad041); /* EISAID("PNP0A03") */
 	aml_name(body, "_UID");
 	aml_zero(body);
 	aml_name(body, "_SEG");
@@ -194,13 +204,13 @@ static void aml_pci_root(GByteArray *out)
 static void aml_com1(GByteArray *out)
 {
 	static const uint8_t crs[] = {
-		0x47, 1, 0xf8, 0x03, 0xf8, 0x03, 1, 8,         /* IO 0x3f8-0x3ff */
-		0x89, 6, 0, 0x03, 1, IRQ_COM1, 0, 0, 0,        /* Interrupt: consumer, edge, high */
+		0x47, 1, 0xf8, 0x03, 0xf8, 0x03,     1, 8,    /* IO 0x3f8-0x3ff */
+		0x89, 6, 0,    0x03, 1,    IRQ_COM1, 0, 0, 0, /* Interrupt: consumer, edge, high */
 		0x79, 0,
 	};
 	GByteArray *body = g_byte_array_new();
 	aml_name(body, "_HID");
-	aml_dword(body, 0x0105d041);                        /* EISAID("PNP0501") */
+	aml_dword(body, 0x0105d041); /* EISAID("PNP0501") */
 	aml_name(body, "_UID");
 	aml_zero(body);
 	aml_name(body, "_CRS");
@@ -217,7 +227,7 @@ static void aml_system_bus(GByteArray *out)
 	aml_pci_root(scope);
 	aml_com1(scope);
 	aml_prepend_pkglength(scope);
-	g_byte_array_append(out, (const uint8_t *)"\x10", 1);          /* ScopeOp */
+	g_byte_array_append(out, (const uint8_t *)"\x10", 1); /* ScopeOp */
 	g_byte_array_append(out, scope->data, scope->len);
 	g_byte_array_unref(scope);
 }
@@ -227,8 +237,7 @@ static void aml_system_bus(GByteArray *out)
 static uint64_t acpi_build_dsdt(struct acpi_builder *b)
 {
 	static const uint8_t aml_s5[] = {
-		0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04,
-		0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00, 0x00,
+		0x08, '_', 'S', '5', '_', 0x12, 0x07, 0x04, 0x0a, ACPI_S5_SLP_TYP, 0x00, 0x00, 0x00,
 	};
 	GByteArray *aml = g_byte_array_new();
 	g_byte_array_append(aml, aml_s5, sizeof(aml_s5));
@@ -260,7 +269,7 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt)
 	put32(t + 112, (1u << 0) | (1u << 10) | (1u << 20));
 	acpi_gas_io8(t + 116, PORT_ACPI_RESET);
 	t[128] = ACPI_RESET_VALUE;
-	t[131] = 3;  /* FADT minor version: 6.3 */
+	t[131] = 3; /* FADT minor version: 6.3 */
 	put64(t + 140, dsdt);
 	acpi_gas_io8(t + 244, PORT_ACPI_SLEEP_CTL);
 	acpi_gas_io8(t + 256, PORT_ACPI_SLEEP_STS);
@@ -281,26 +290,26 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned int cpus)
 	put32(t + 40, 1); /* PCAT_COMPAT: the in-kernel 8259s exist */
 	uint8_t *e = t + 44;
 	for (unsigned int i = 0; i < cpus; i++, e += 8) {
-		e[0] = 0;       /* processor local APIC */
+		e[0] = 0; /* processor local APIC */
 		e[1] = 8;
-		e[2] = i;       /* ACPI processor UID */
-		e[3] = i;       /* APIC ID */
+		e[2] = i;        /* ACPI processor UID */
+		e[3] = i;        /* APIC ID */
 		put32(e + 4, 1); /* enabled */
 	}
-	e[0] = 1;               /* I/O APIC */
+	e[0] = 1; /* I/O APIC */
 	e[1] = 12;
-	e[2] = 0;               /* id: after nothing; Linux renumbers if it clashes */
+	e[2] = 0; /* id: after nothing; Linux renumbers if it clashes */
 	put32(e + 4, (uint32_t)LAYOUT_IOAPIC);
-	put32(e + 8, 0);        /* GSI base */
+	put32(e + 8, 0); /* GSI base */
 	e += 12;
-	e[0] = 2;               /* interrupt source override: ISA IRQ0 (PIT) -> GSI 2 */
+	e[0] = 2; /* interrupt source override: ISA IRQ0 (PIT) -> GSI 2 */
 	e[1] = 10;
 	e[2] = 0;
 	e[3] = 0;
 	put32(e + 4, 2);
 	put16(e + 8, 0);
 	e += 10;
-	e[0] = 4;               /* local APIC NMI: all processors, LINT1 */
+	e[0] = 4; /* local APIC NMI: all processors, LINT1 */
 	e[1] = 6;
 	e[2] = 0xff;
 	put16(e + 3, 0);
@@ -323,7 +332,8 @@ uint64_t acpi_build(const struct guest_mem *mem, unsigned int cpus, GError **err
 	uint64_t madt = fadt ? acpi_build_madt(&b, cpus) : 0;
 	uint64_t xsdt_gpa = madt ? acpi_alloc(&b, 36 + 2 * 8, &xsdt) : 0;
 	if (!xsdt_gpa) {
-		g_set_error(error, SEPIA_ERROR, ENOSPC, "ACPI tables for %u vCPUs do not fit below 1 MiB", cpus);
+		g_set_error(error, SEPIA_ERROR, ENOSPC, "ACPI tables for %u vCPUs do not fit below 1 MiB",
+			    cpus);
 		return 0;
 	}
 	acpi_header(xsdt, "XSDT", 36 + 16, 1);
@@ -333,7 +343,7 @@ uint64_t acpi_build(const struct guest_mem *mem, unsigned int cpus, GError **err
 
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, "SEPIA ", 6);
-	rsdp[15] = 2;           /* ACPI 2.0+ */
+	rsdp[15] = 2; /* ACPI 2.0+ */
 	put32(rsdp + 20, 36);
 	put64(rsdp + 24, xsdt_gpa);
 	rsdp[8] = acpi_checksum(rsdp, 20);

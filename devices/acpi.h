@@ -1,5 +1,4 @@
-#ifndef SEPIA_ACPI_H
-#define SEPIA_ACPI_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -10,5 +9,3 @@
 /* Writes the ACPI tables for cpus vCPUs below 1 MiB; returns the RSDP's guest address
  * (0 with error set on failure). */
 uint64_t acpi_build(const struct guest_mem *mem, unsigned int cpus, GError **error);
-
-#endif

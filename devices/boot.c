@@ -38,11 +38,11 @@
 #define BP_E820_TABLE    0x2d0
 #define BP_E820_MAX      128
 
-#define LOADED_HIGH      0x01
-#define CAN_USE_HEAP     0x80
-#define XLF_KERNEL_64    0x01
+#define LOADED_HIGH   0x01
+#define CAN_USE_HEAP  0x80
+#define XLF_KERNEL_64 0x01
 
-#define PVH_MAGIC        0x336ec578u
+#define PVH_MAGIC                0x336ec578u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 struct hvm_start_info {
@@ -50,20 +50,37 @@ struct hvm_start_info {
 	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
 	uint32_t memmap_entries, reserved;
 };
-struct hvm_modlist_entry { uint64_t paddr, size, cmdline_paddr, reserved; };
-struct hvm_memmap_entry { uint64_t addr, size; uint32_t type, reserved; };
+struct hvm_modlist_entry {
+	uint64_t paddr, size, cmdline_paddr, reserved;
+};
+struct hvm_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
 
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
 static void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
-static uint64_t low_ram_end(const struct guest_mem *mem)
-{
-	return mem->region[0].gpa + mem->region[0].size;
-}
+static uint64_t low_ram_end(const struct guest_mem *mem) { return mem->region[0].gpa + mem->region[0].size; }
 
 unsigned int boot_e820(const struct guest_mem *mem, struct e820_entry *e, unsigned int max)
 {
@@ -79,37 +96,39 @@ unsigned int boot_e820(const struct guest_mem *mem, struct e820_entry *e, unsign
 }
 
 /* Copies [off, off+len) of the file into guest RAM at gpa. */
-static bool copy_to_guest(const struct guest_mem *mem, uint64_t gpa, const uint8_t *data,
-			  uint64_t len, const char *what, GError **error)
+static bool copy_to_guest(const struct guest_mem *mem, uint64_t gpa, const uint8_t *data, uint64_t len,
+			  const char *what, GError **error)
 {
 	if (len == 0)
 		return true;
 	void *dst = guest_mem_ptr(mem, gpa, len);
 	if (!dst) {
 		g_set_error(error, SEPIA_ERROR, ERANGE,
-			    "%s: %" G_GUINT64_FORMAT " bytes at 0x%" G_GINT64_MODIFIER "x do not fit in guest RAM "
-			    "(give the VM more memory with --mem)", what, len, gpa);
+			    "%s: %" G_GUINT64_FORMAT " bytes at 0x%" G_GINT64_MODIFIER
+			    "x do not fit in guest RAM "
+			    "(give the VM more memory with --mem)",
+			    what, len, gpa);
 		return false;
 	}
 	memcpy(dst, data, len);
 	return true;
 }
 
-static bool load_cmdline(const struct guest_mem *mem, const char *cmdline, uint64_t max,
-			 GError **error)
+static bool load_cmdline(const struct guest_mem *mem, const char *cmdline, uint64_t max, GError **error)
 {
 	size_t len = strlen(cmdline) + 1;
 	if (len > max || len > LAYOUT_CMDLINE_MAX) {
-		g_set_error(error, SEPIA_ERROR, E2BIG, "kernel command line is %zu bytes, the kernel accepts %" G_GUINT64_FORMAT,
-			    len, (uint64_t)MIN(max, LAYOUT_CMDLINE_MAX));
+		g_set_error(error, SEPIA_ERROR, E2BIG,
+			    "kernel command line is %zu bytes, the kernel accepts %" G_GUINT64_FORMAT, len,
+			    (uint64_t)MIN(max, LAYOUT_CMDLINE_MAX));
 		return false;
 	}
 	return copy_to_guest(mem, LAYOUT_CMDLINE, (const uint8_t *)cmdline, len, "command line", error);
 }
 
 /* The initrd goes as high as the kernel allows, below the 32-bit hole, page aligned. */
-static bool load_initrd(const struct guest_mem *mem, const char *path, uint64_t max_addr,
-			uint64_t kernel_end, uint64_t *gpa, uint64_t *size, GError **error)
+static bool load_initrd(const struct guest_mem *mem, const char *path, uint64_t max_addr, uint64_t kernel_end,
+			uint64_t *gpa, uint64_t *size, GError **error)
 {
 	g_autofree gchar *data = NULL;
 	gsize len = 0;
@@ -120,8 +139,10 @@ static bool load_initrd(const struct guest_mem *mem, const char *path, uint64_t 
 	uint64_t top = MIN(low_ram_end(mem), max_addr + 1);
 	if (len > top || ((top - len) & ~0xfffULL) < kernel_end) {
 		g_set_error(error, SEPIA_ERROR, ENOSPC,
-			    "initrd %s (%zu bytes) does not fit between the kernel and 0x%" G_GINT64_MODIFIER "x; "
-			    "give the VM more memory with --mem", path, (size_t)len, top);
+			    "initrd %s (%zu bytes) does not fit between the kernel and 0x%" G_GINT64_MODIFIER
+			    "x; "
+			    "give the VM more memory with --mem",
+			    path, (size_t)len, top);
 		return false;
 	}
 	*gpa = (top - len) & ~0xfffULL;
@@ -129,8 +150,8 @@ static bool load_initrd(const struct guest_mem *mem, const char *path, uint64_t 
 	return copy_to_guest(mem, *gpa, (const uint8_t *)data, len, path, error);
 }
 
-static void write_zero_page_common(const struct guest_mem *mem, uint8_t *zp,
-				   const struct boot_params_in *in, uint64_t initrd_gpa, uint64_t initrd_size)
+static void write_zero_page_common(const struct guest_mem *mem, uint8_t *zp, const struct boot_params_in *in,
+				   uint64_t initrd_gpa, uint64_t initrd_size)
 {
 	struct e820_entry e[8];
 	unsigned int n = boot_e820(mem, e, 8);
@@ -145,8 +166,8 @@ static void write_zero_page_common(const struct guest_mem *mem, uint8_t *zp,
 	wr32(zp + BP_RAMDISK_SIZE, initrd_size);
 }
 
-static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img,
-			      size_t len, uint64_t *end, GError **error);
+static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img, size_t len,
+			      uint64_t *end, GError **error);
 static const Elf64_Ehdr *elf_header(const uint8_t *img, size_t len);
 
 /* The payload decompressed here and its ELF loaded where the kernel's decompressor would
@@ -158,8 +179,9 @@ static int load_bzimage_unpacked(const struct guest_mem *mem, const char *path, 
 {
 	uint32_t off = rd32(img + BP_PAYLOAD_OFF), plen = rd32(img + BP_PAYLOAD_LEN);
 	if (off > len - setup_size || plen > len - setup_size - off) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: payload (offset %u, %u bytes) runs past the end of the file",
-			    path, off, plen);
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "%s: payload (offset %u, %u bytes) runs past the end of the file", path, off,
+			    plen);
 		return -1;
 	}
 	g_autoptr(GError) unpack_error = NULL;
@@ -167,14 +189,16 @@ static int load_bzimage_unpacked(const struct guest_mem *mem, const char *path, 
 	if (!elf) {
 		if (g_error_matches(unpack_error, SEPIA_UNPACK_ERROR, ENOTSUP))
 			return 0;
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: %s payload: %s", path, *format, unpack_error->message);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: %s payload: %s", path, *format,
+			    unpack_error->message);
 		return -1;
 	}
 	gsize elf_len;
 	const uint8_t *e = g_bytes_get_data(elf, &elf_len);
 	const Elf64_Ehdr *eh = elf_header(e, elf_len);
 	if (!eh) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: the decompressed payload is not a 64-bit x86 ELF", path);
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "%s: the decompressed payload is not a 64-bit x86 ELF", path);
 		return -1;
 	}
 	if (!load_elf_segments(mem, path, e, elf_len, end, error))
@@ -183,8 +207,8 @@ static int load_bzimage_unpacked(const struct guest_mem *mem, const char *path, 
 	return 1;
 }
 
-static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_in *in,
-			 const uint8_t *img, size_t len, struct boot_info *out, GError **error)
+static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_in *in, const uint8_t *img,
+			 size_t len, struct boot_info *out, GError **error)
 {
 	if (len < 0x300 || rd32(img + BP_HEADER) != 0x53726448 /* "HdrS" */) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: not a bzImage (no HdrS signature)", in->kernel);
@@ -193,25 +217,29 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 	uint16_t version = rd16(img + BP_VERSION);
 	if (version < 0x20c || !(rd16(img + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
-			    "%s: boot protocol %u.%02u without a 64-bit entry point; sepia-vmm needs 2.12+ (Linux 3.8+)",
+			    "%s: boot protocol %u.%02u without a 64-bit entry point; sepia-vmm needs 2.12+ "
+			    "(Linux 3.8+)",
 			    in->kernel, version >> 8, version & 0xff);
 		return false;
 	}
 	unsigned int setup_sects = img[BP_SETUP_SECTS] ? img[BP_SETUP_SECTS] : 4;
 	size_t setup_size = (setup_sects + 1) * 512;
 	if (setup_size >= len) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: setup (%zu bytes) runs past the end of the file", in->kernel, setup_size);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: setup (%zu bytes) runs past the end of the file",
+			    in->kernel, setup_size);
 		return false;
 	}
 
 	uint64_t entry, end;
 	const char *format = NULL;
-	int unpacked = in->unpack_on_host
-		? load_bzimage_unpacked(mem, in->kernel, img, len, setup_size, &entry, &end, &format, error) : 0;
+	int unpacked = in->unpack_on_host ? load_bzimage_unpacked(mem, in->kernel, img, len, setup_size,
+								  &entry, &end, &format, error)
+					  : 0;
 	if (unpacked < 0)
 		return false;
 	if (unpacked) {
-		g_snprintf(out->format, sizeof(out->format), "bzImage (%s payload unpacked by sepia-vmm)", format);
+		g_snprintf(out->format, sizeof(out->format), "bzImage (%s payload unpacked by sepia-vmm)",
+			   format);
 	} else {
 		/* Loading at the preferred address spares the decompressor a move of itself. */
 		uint64_t load = rd64(img + BP_PREF_ADDRESS);
@@ -226,7 +254,8 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 	}
 
 	uint64_t initrd_gpa = 0, initrd_size = 0;
-	if (in->initrd && !load_initrd(mem, in->initrd, rd32(img + BP_INITRD_MAX), end, &initrd_gpa, &initrd_size, error))
+	if (in->initrd &&
+	    !load_initrd(mem, in->initrd, rd32(img + BP_INITRD_MAX), end, &initrd_gpa, &initrd_size, error))
 		return false;
 	if (!load_cmdline(mem, in->cmdline, rd32(img + BP_CMDLINE_SIZE) + 1, error))
 		return false;
@@ -245,8 +274,8 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 }
 
 /* ELF: PT_LOAD segments go to their physical addresses. Returns the highest end. */
-static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img,
-			      size_t len, uint64_t *end, GError **error)
+static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img, size_t len,
+			      uint64_t *end, GError **error)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
 	*end = 0;
@@ -256,14 +285,17 @@ static bool load_elf_segments(const struct guest_mem *mem, const char *path, con
 		if (ph.p_type != PT_LOAD)
 			continue;
 		if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset || ph.p_filesz > ph.p_memsz) {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "%s: segment %u lies outside the file", path, i);
+			g_set_error(error, SEPIA_ERROR, EINVAL, "%s: segment %u lies outside the file", path,
+				    i);
 			return false;
 		}
 		uint8_t *dst = guest_mem_ptr(mem, ph.p_paddr, ph.p_memsz);
 		if (!dst || ph.p_paddr < LAYOUT_HIGH_MEM) {
 			g_set_error(error, SEPIA_ERROR, ERANGE,
-				    "%s: segment %u (0x%" G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT " bytes) is not in guest RAM above 1 MiB; "
-				    "give the VM more memory with --mem", path, i, (uint64_t)ph.p_paddr, (uint64_t)ph.p_memsz);
+				    "%s: segment %u (0x%" G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT
+				    " bytes) is not in guest RAM above 1 MiB; "
+				    "give the VM more memory with --mem",
+				    path, i, (uint64_t)ph.p_paddr, (uint64_t)ph.p_memsz);
 			return false;
 		}
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
@@ -284,7 +316,8 @@ static uint64_t find_pvh_entry(const uint8_t *img, size_t len)
 			continue;
 		uint64_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
 		while (end - off >= 12) {
-			uint32_t namesz = rd32(img + off), descsz = rd32(img + off + 4), type = rd32(img + off + 8);
+			uint32_t namesz = rd32(img + off), descsz = rd32(img + off + 4),
+				 type = rd32(img + off + 8);
 			uint64_t name = off + 12, desc = name + ((namesz + 3ULL) & ~3ULL);
 			uint64_t next = desc + ((descsz + 3ULL) & ~3ULL);
 			if (next > end)
@@ -336,12 +369,13 @@ static const Elf64_Ehdr *elf_header(const uint8_t *img, size_t len)
 	return eh;
 }
 
-static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *in,
-		     const uint8_t *img, size_t len, struct boot_info *out, GError **error)
+static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *in, const uint8_t *img,
+		     size_t len, struct boot_info *out, GError **error)
 {
 	const Elf64_Ehdr *eh = elf_header(img, len);
 	if (!eh) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: not a 64-bit x86 ELF with a valid program header table", in->kernel);
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "%s: not a 64-bit x86 ELF with a valid program header table", in->kernel);
 		return false;
 	}
 	uint64_t end;
@@ -377,8 +411,8 @@ static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *i
 	return true;
 }
 
-bool boot_load(const struct guest_mem *mem, const struct boot_params_in *in,
-	       struct boot_info *out, GError **error)
+bool boot_load(const struct guest_mem *mem, const struct boot_params_in *in, struct boot_info *out,
+	       GError **error)
 {
 	g_autofree gchar *img = NULL;
 	gsize len = 0;
@@ -393,11 +427,7 @@ bool boot_load(const struct guest_mem *mem, const struct boot_params_in *in,
 
 /* GDT: null, null, 64-bit code (0x10), data (0x18), 32-bit code (0x20), TSS (0x28). */
 static const uint64_t boot_gdt[] = {
-	0, 0,
-	0x00af9b000000ffffULL,
-	0x00cf93000000ffffULL,
-	0x00cf9b000000ffffULL,
-	0x00008b0000000067ULL,
+	0, 0, 0x00af9b000000ffffULL, 0x00cf93000000ffffULL, 0x00cf9b000000ffffULL, 0x00008b0000000067ULL,
 };
 
 static struct kvm_segment segment_from_gdt(uint64_t desc, uint16_t selector)
@@ -422,8 +452,7 @@ static void fix_limit(struct kvm_segment *s)
 		s->limit = (s->limit << 12) | 0xfff;
 }
 
-bool boot_setup_cpu(const struct guest_mem *mem, int vcpu_fd, const struct boot_info *info,
-		    GError **error)
+bool boot_setup_cpu(const struct guest_mem *mem, int vcpu_fd, const struct boot_info *info, GError **error)
 {
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
@@ -462,7 +491,7 @@ bool boot_setup_cpu(const struct guest_mem *mem, int vcpu_fd, const struct boot_
 		for (unsigned int i = 0; i < 4 * 512; i++)
 			pd[i] = ((uint64_t)i << 21) | 0x83; /* present, writable, 2 MiB */
 		sregs.cr3 = LAYOUT_PML4;
-		sregs.cr4 = 1u << 5; /* PAE */
+		sregs.cr4 = 1u << 5;    /* PAE */
 		sregs.cr0 = 0x80000011; /* PG | ET | PE */
 		sregs.efer = 0x500;     /* LME | LMA */
 	}

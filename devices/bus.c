@@ -17,7 +17,8 @@ void bus_init(struct bus *bus)
 static bool bus_is_free(const struct bus *bus, uint64_t base, uint64_t size, const struct bus_range *skip)
 {
 	for (unsigned int i = 0; i < bus->nr; i++)
-		if (&bus->range[i] != skip && ranges_overlap(bus->range[i].base, bus->range[i].size, base, size))
+		if (&bus->range[i] != skip &&
+		    ranges_overlap(bus->range[i].base, bus->range[i].size, base, size))
 			return false;
 	return true;
 }

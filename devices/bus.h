@@ -1,7 +1,6 @@
 /* Port-I/O and MMIO dispatch: a device claims a range and gets the accesses that hit it.
  * vCPU threads call bus_pio()/bus_mmio() on every exit; each device locks its own state. */
-#ifndef SEPIA_BUS_H
-#define SEPIA_BUS_H
+#pragma once
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,7 +22,7 @@ struct bus_range {
 #define BUS_MAX_RANGES 64
 
 struct bus {
-	pthread_rwlock_t lock;  /* writers: register and move; readers: dispatch */
+	pthread_rwlock_t lock; /* writers: register and move; readers: dispatch */
 	struct bus_range range[BUS_MAX_RANGES];
 	unsigned int nr;
 };
@@ -39,5 +38,3 @@ int bus_move(struct bus *bus, void *opaque, uint64_t old_base, uint64_t new_base
 /* false when nothing claims the address; reads from nowhere return all ones. */
 bool bus_read(struct bus *bus, uint64_t addr, void *data, unsigned int len);
 bool bus_write(struct bus *bus, uint64_t addr, const void *data, unsigned int len);
-
-#endif

@@ -52,7 +52,8 @@ bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, 
 	sink->fd = -1;
 	if (!strncmp(spec, "fd:", 3)) {
 		if (!parse_fd_number(spec + 3, &sink->fd)) {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "'%s': fd:N needs a file descriptor number", spec);
+			g_set_error(error, SEPIA_ERROR, EINVAL, "'%s': fd:N needs a file descriptor number",
+				    spec);
 			return false;
 		}
 		sink->kind = SINK_FD;
@@ -89,8 +90,8 @@ bool chardev_open(struct chardev *cd, const char *name, const struct vm_sink *si
 	case SINK_FILE:
 		cd->out_fd = open(sink->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (cd->out_fd < 0) {
-			g_set_error(error, SEPIA_ERROR, errno, "%s: cannot open output file %s: %s",
-				    name, sink->path, g_strerror(errno));
+			g_set_error(error, SEPIA_ERROR, errno, "%s: cannot open output file %s: %s", name,
+				    sink->path, g_strerror(errno));
 			return false;
 		}
 		cd->own_out = true;
@@ -148,7 +149,7 @@ static gboolean chardev_readable(gint fd, GIOCondition cond, gpointer data)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return G_SOURCE_CONTINUE;
 	cd->source = 0;
-	return G_SOURCE_REMOVE;        /* end of input */
+	return G_SOURCE_REMOVE; /* end of input */
 }
 
 void chardev_attach_input(struct chardev *cd, GMainContext *ctx, chardev_input_fn fn, void *opaque)

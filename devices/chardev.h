@@ -1,8 +1,7 @@
 /* Where a guest character device (8250, virtio-console) sends its output and gets its
  * input: the VMM's stdio, a file, a pseudo-terminal, an inherited file descriptor, or
  * nowhere. */
-#ifndef SEPIA_CHARDEV_H
-#define SEPIA_CHARDEV_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -13,9 +12,9 @@
 typedef void (*chardev_input_fn)(void *opaque, const uint8_t *buf, size_t len);
 
 struct chardev {
-	const char *name;       /* device name for messages */
-	int out_fd;             /* -1: output dropped */
-	int in_fd;              /* -1: no input */
+	const char *name; /* device name for messages */
+	int out_fd;       /* -1: output dropped */
+	int in_fd;        /* -1: no input */
 	bool own_out, own_in;
 	char *pty_path;
 	int pty_slave_fd;
@@ -33,5 +32,3 @@ void chardev_close(struct chardev *cd);
 
 /* "stdio", "none", "pty" (if allow_pty), "file:PATH", "fd:N" -> sink. */
 bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, GError **error);
-
-#endif

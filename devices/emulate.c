@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 /* ---------------------------------------------------------------- CPU mode, fetch */
 
 /* 64 in 64-bit mode, 32 in 32-bit protected or compatibility mode, 16 otherwise. */
@@ -34,8 +33,7 @@ static uint64_t fetch_address(const struct emu_vcpu *cpu)
 	return (cpu->sregs.cs.base + (cpu->regs.rip & 0xffff)) & 0xffffffffull;
 }
 
-size_t emu_fetch_insn(const struct guest_mem *mem, const struct emu_vcpu *cpu,
-		      uint8_t buf[EMU_MAX_INSN])
+size_t emu_fetch_insn(const struct guest_mem *mem, const struct emu_vcpu *cpu, uint8_t buf[EMU_MAX_INSN])
 {
 	uint64_t la = fetch_address(cpu);
 	size_t got = 0;
@@ -120,22 +118,38 @@ static bool next_le(struct emu_ctx *c, int n, uint64_t *v)
 __u64 *emu_gpr(struct kvm_regs *r, unsigned int n)
 {
 	switch (n & 15) {
-	case 0: return &r->rax;
-	case 1: return &r->rcx;
-	case 2: return &r->rdx;
-	case 3: return &r->rbx;
-	case 4: return &r->rsp;
-	case 5: return &r->rbp;
-	case 6: return &r->rsi;
-	case 7: return &r->rdi;
-	case 8: return &r->r8;
-	case 9: return &r->r9;
-	case 10: return &r->r10;
-	case 11: return &r->r11;
-	case 12: return &r->r12;
-	case 13: return &r->r13;
-	case 14: return &r->r14;
-	default: return &r->r15;
+	case 0:
+		return &r->rax;
+	case 1:
+		return &r->rcx;
+	case 2:
+		return &r->rdx;
+	case 3:
+		return &r->rbx;
+	case 4:
+		return &r->rsp;
+	case 5:
+		return &r->rbp;
+	case 6:
+		return &r->rsi;
+	case 7:
+		return &r->rdi;
+	case 8:
+		return &r->r8;
+	case 9:
+		return &r->r9;
+	case 10:
+		return &r->r10;
+	case 11:
+		return &r->r11;
+	case 12:
+		return &r->r12;
+	case 13:
+		return &r->r13;
+	case 14:
+		return &r->r14;
+	default:
+		return &r->r15;
 	}
 }
 
@@ -177,16 +191,37 @@ static bool decode_prefixes(struct emu_ctx *c)
 		}
 		uint8_t b = c->bytes[c->pos];
 		switch (b) {
-		case 0xf0: c->lock = true; break;
-		case 0xf2: case 0xf3: c->last_rep = b; break;
-		case 0x66: c->opsize_prefix = true; break;
-		case 0x67: c->adsize_prefix = true; break;
-		case 0x26: c->seg_override = EMU_SEG_ES; break;
-		case 0x2e: c->seg_override = EMU_SEG_CS; break;
-		case 0x36: c->seg_override = EMU_SEG_SS; break;
-		case 0x3e: c->seg_override = EMU_SEG_DS; break;
-		case 0x64: c->seg_override = EMU_SEG_FS; break;
-		case 0x65: c->seg_override = EMU_SEG_GS; break;
+		case 0xf0:
+			c->lock = true;
+			break;
+		case 0xf2:
+		case 0xf3:
+			c->last_rep = b;
+			break;
+		case 0x66:
+			c->opsize_prefix = true;
+			break;
+		case 0x67:
+			c->adsize_prefix = true;
+			break;
+		case 0x26:
+			c->seg_override = EMU_SEG_ES;
+			break;
+		case 0x2e:
+			c->seg_override = EMU_SEG_CS;
+			break;
+		case 0x36:
+			c->seg_override = EMU_SEG_SS;
+			break;
+		case 0x3e:
+			c->seg_override = EMU_SEG_DS;
+			break;
+		case 0x64:
+			c->seg_override = EMU_SEG_FS;
+			break;
+		case 0x65:
+			c->seg_override = EMU_SEG_GS;
+			break;
 		default:
 			if (c->mode == 64 && (b & 0xf0) == 0x40) {
 				c->rex = b;
@@ -276,12 +311,18 @@ static bool decode_opcode(struct emu_ctx *c)
 static uint64_t seg_base(const struct kvm_sregs *s, int seg)
 {
 	switch (seg) {
-	case EMU_SEG_ES: return s->es.base;
-	case EMU_SEG_CS: return s->cs.base;
-	case EMU_SEG_SS: return s->ss.base;
-	case EMU_SEG_FS: return s->fs.base;
-	case EMU_SEG_GS: return s->gs.base;
-	default: return s->ds.base;
+	case EMU_SEG_ES:
+		return s->es.base;
+	case EMU_SEG_CS:
+		return s->cs.base;
+	case EMU_SEG_SS:
+		return s->ss.base;
+	case EMU_SEG_FS:
+		return s->fs.base;
+	case EMU_SEG_GS:
+		return s->gs.base;
+	default:
+		return s->ds.base;
 	}
 }
 
@@ -393,7 +434,7 @@ bool emu_map(struct emu_ctx *c, uint64_t la, size_t len, bool write, struct emu_
 		uint64_t gpa;
 		uint32_t pfec;
 		int rc = emu_walk(c->mem, &c->cpu->sregs, c->cpu->regs.rflags, la,
-			      write ? WALK_WRITE : WALK_READ, &gpa, &pfec);
+				  write ? WALK_WRITE : WALK_READ, &gpa, &pfec);
 		if (rc == -EFAULT) {
 			c->cpu->sregs.cr2 = la;
 			c->cpu->sregs_changed = true;
@@ -454,10 +495,7 @@ bool emu_mem_write(struct emu_ctx *c, size_t len, size_t align, const void *buf)
 	return true;
 }
 
-static bool cpl0(const struct emu_ctx *c)
-{
-	return (c->cpu->sregs.cs.selector & 3) == 0;
-}
+static bool cpl0(const struct emu_ctx *c) { return (c->cpu->sregs.cs.selector & 3) == 0; }
 
 /* ---------------------------------------------------------------- integer instructions */
 
@@ -555,8 +593,8 @@ static bool cas16(uint8_t *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t
 	if (((uintptr_t)p & 15) == 0) {
 		bool ok;
 		__asm__ __volatile__("lock cmpxchg16b %1"
-				     : "=@ccz"(ok), "+m"(*(volatile unsigned __int128 *)p),
-				       "+a"(*lo), "+d"(*hi)
+				     : "=@ccz"(ok), "+m"(*(volatile unsigned __int128 *)p), "+a"(*lo),
+				       "+d"(*hi)
 				     : "b"(nlo), "c"(nhi)
 				     : "memory");
 		return ok;
@@ -651,32 +689,49 @@ static enum emu_result dispatch(struct emu_ctx *c)
 	}
 	if (c->map == 0) {
 		switch (c->op) {
-		case 0xcc: return emu_int3(c);
-		case 0x9b: return emu_fwait(c);
+		case 0xcc:
+			return emu_int3(c);
+		case 0x9b:
+			return emu_fwait(c);
 		}
 	} else if (c->map == 1) {
 		switch (c->op) {
-		case 0x0b: return emu_ud2(c);
-		case 0x01: return emu_grp7(c);
-		case 0xae: return emu_grp15(c);
-		case 0xc7: return emu_grp9(c);
+		case 0x0b:
+			return emu_ud2(c);
+		case 0x01:
+			return emu_grp7(c);
+		case 0xae:
+			return emu_grp15(c);
+		case 0xc7:
+			return emu_grp9(c);
 		case 0xb8:
 			if (c->last_rep == 0xf3)
 				return emu_popcnt(c);
 			break;
-		case 0x10: case 0x11: case 0x28: case 0x29: case 0x57:
-		case 0x6e: case 0x6f: case 0x7e: case 0x7f: case 0xd6: case 0xef:
+		case 0x10:
+		case 0x11:
+		case 0x28:
+		case 0x29:
+		case 0x57:
+		case 0x6e:
+		case 0x6f:
+		case 0x7e:
+		case 0x7f:
+		case 0xd6:
+		case 0xef:
 			return emu_sse_move(c);
 		}
 	}
 	return emu_unhandled(c, "unhandled instruction");
 }
 
-enum emu_result emu_step(struct emu_vcpu *cpu, const struct guest_mem *mem,
-			 char *detail, size_t detail_len)
+enum emu_result emu_step(struct emu_vcpu *cpu, const struct guest_mem *mem, char *detail, size_t detail_len)
 {
 	struct emu_ctx ctx = {
-		.cpu = cpu, .mem = mem, .detail = detail, .detail_len = detail_len,
+		.cpu = cpu,
+		.mem = mem,
+		.detail = detail,
+		.detail_len = detail_len,
 		.seg_override = EMU_SEG_NONE,
 	};
 	struct emu_ctx *c = &ctx;

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rflags,
-	     uint64_t la, enum walk_access acc, uint64_t *gpa, uint32_t *pfec)
+int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rflags, uint64_t la,
+	     enum walk_access acc, uint64_t *gpa, uint32_t *pfec)
 {
 	bool user = (s->cs.selector & 3) == 3 && (s->cr0 & CR0_PE);
 	*pfec = (acc == WALK_WRITE ? PFEC_W : 0) | (user ? PFEC_U : 0);
@@ -21,7 +21,7 @@ int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rf
 	 * indexes, index width, entry size, and whether PS makes it a leaf. */
 	int shifts[5], nlevels, bits, esize;
 	uint64_t table;
-	bool pae_pdpt = false;  /* PAE's PDPTEs carry no R/W/U bits */
+	bool pae_pdpt = false; /* PAE's PDPTEs carry no R/W/U bits */
 	if (s->efer & EFER_LMA) {
 		nlevels = (s->cr4 & CR4_LA57) ? 5 : 4;
 		for (int i = 0; i < nlevels; i++)
@@ -31,7 +31,9 @@ int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rf
 		table = s->cr3 & PTE_ADDR;
 	} else if (s->cr4 & CR4_PAE) {
 		nlevels = 3;
-		shifts[0] = 30; shifts[1] = 21; shifts[2] = 12;
+		shifts[0] = 30;
+		shifts[1] = 21;
+		shifts[2] = 12;
 		bits = 9;
 		esize = 8;
 		table = s->cr3 & 0xffffffe0ull;
@@ -39,7 +41,8 @@ int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rf
 		la &= 0xffffffffull;
 	} else {
 		nlevels = 2;
-		shifts[0] = 22; shifts[1] = 12;
+		shifts[0] = 22;
+		shifts[1] = 12;
 		bits = 10;
 		esize = 4;
 		table = s->cr3 & 0xfffff000ull;
@@ -99,8 +102,7 @@ int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rf
 	if (acc != WALK_QUERY) {
 		/* A present translation that forbids the access: P=1 in the error code. */
 		bool smap = (s->cr4 & CR4_SMAP) && !user && !(rflags & RFLAGS_AC);
-		if ((user && !user_ok) ||
-		    (acc == WALK_WRITE && !writable && (user || (s->cr0 & CR0_WP))) ||
+		if ((user && !user_ok) || (acc == WALK_WRITE && !writable && (user || (s->cr0 & CR0_WP))) ||
 		    (!user && user_ok && smap)) {
 			*pfec |= PFEC_P;
 			return -EFAULT;
@@ -120,8 +122,7 @@ int emu_walk(const struct guest_mem *mem, const struct kvm_sregs *s, uint64_t rf
 	return 0;
 }
 
-int emu_translate(const struct guest_mem *mem, const struct kvm_sregs *sregs,
-		  uint64_t gva, uint64_t *gpa)
+int emu_translate(const struct guest_mem *mem, const struct kvm_sregs *sregs, uint64_t gva, uint64_t *gpa)
 {
 	uint32_t pfec;
 	return emu_walk(mem, sregs, 0, gva, WALK_QUERY, gpa, &pfec) ? -EFAULT : 0;
@@ -129,13 +130,10 @@ int emu_translate(const struct guest_mem *mem, const struct kvm_sregs *sregs,
 
 /* Bytes from gva to the end of its 4 KiB page (a large page is contiguous, so
  * stepping by 4 KiB is always correct). */
-size_t emu_page_left(uint64_t gva)
-{
-	return PAGE_SIZE - (gva & (PAGE_SIZE - 1));
-}
+size_t emu_page_left(uint64_t gva) { return PAGE_SIZE - (gva & (PAGE_SIZE - 1)); }
 
-int emu_read_virt(const struct guest_mem *mem, const struct kvm_sregs *sregs,
-		  uint64_t gva, void *buf, size_t len)
+int emu_read_virt(const struct guest_mem *mem, const struct kvm_sregs *sregs, uint64_t gva, void *buf,
+		  size_t len)
 {
 	uint8_t *out = buf;
 	while (len) {
@@ -150,8 +148,8 @@ int emu_read_virt(const struct guest_mem *mem, const struct kvm_sregs *sregs,
 	return 0;
 }
 
-int emu_write_virt(const struct guest_mem *mem, const struct kvm_sregs *sregs,
-		   uint64_t gva, const void *buf, size_t len)
+int emu_write_virt(const struct guest_mem *mem, const struct kvm_sregs *sregs, uint64_t gva, const void *buf,
+		   size_t len)
 {
 	/* Check every page first so a failing write leaves guest memory untouched. */
 	uint64_t v = gva;
@@ -176,4 +174,3 @@ int emu_write_virt(const struct guest_mem *mem, const struct kvm_sregs *sregs,
 	}
 	return 0;
 }
-

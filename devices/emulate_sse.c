@@ -8,11 +8,11 @@
 
 #include <string.h>
 
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
-#define CR4_OSFXSR (1ull << 9)
+#define CR0_EM      (1ull << 2)
+#define CR0_TS      (1ull << 3)
+#define CR4_OSFXSR  (1ull << 9)
 #define CR4_OSXSAVE (1ull << 18)
-#define EFER_FFXSR (1ull << 14)
+#define EFER_FFXSR  (1ull << 14)
 
 #define VEC_UD 6
 #define VEC_NM 7
@@ -32,8 +32,7 @@ static enum emu_result raise(struct emu_ctx *c, int vector, bool has_error)
 static bool sse_usable(struct emu_ctx *c)
 {
 	const struct kvm_sregs *s = &c->cpu->sregs;
-	if (c->lock || (s->cr0 & CR0_EM) || !(s->cr4 & CR4_OSFXSR) ||
-	    (c->vex && !(s->cr4 & CR4_OSXSAVE)))
+	if (c->lock || (s->cr0 & CR0_EM) || !(s->cr4 & CR4_OSFXSR) || (c->vex && !(s->cr4 & CR4_OSXSAVE)))
 		return emu_raise(c, VEC_UD, false, 0);
 	if (s->cr0 & CR0_TS)
 		return emu_raise(c, VEC_NM, false, 0);
@@ -69,9 +68,24 @@ static enum emu_result emu_stmxcsr(struct emu_ctx *c)
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return v;
+}
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
 
 /* How many xmm registers fxsave/fxrstor move: 16 in 64-bit mode, 8 outside it, none
  * with AMD's fast FXSAVE (EFER.FFXSR) in 64-bit mode at CPL 0. */
@@ -200,11 +214,17 @@ enum emu_result emu_grp15(struct emu_ctx *c)
 		return emu_complete(c);
 	}
 	switch (sub) {
-	case 0: return emu_fxsave(c);
-	case 1: return emu_fxrstor(c);
-	case 2: return emu_ldmxcsr(c);
-	case 3: return emu_stmxcsr(c);
-	case 4: case 5: case 6:
+	case 0:
+		return emu_fxsave(c);
+	case 1:
+		return emu_fxrstor(c);
+	case 2:
+		return emu_ldmxcsr(c);
+	case 3:
+		return emu_stmxcsr(c);
+	case 4:
+	case 5:
+	case 6:
 		return emu_unhandled(c, "xsave/xrstor/xsaveopt not emulated (guest should run with noxsave)");
 	default:
 		return emu_unhandled(c, "clflush not emulated");
@@ -214,41 +234,32 @@ enum emu_result emu_grp15(struct emu_ctx *c)
 /* ---------------------------------------------------------------- SSE moves */
 
 enum move_kind {
-	MV_LOAD,      /* xmm[reg] = xmm/m (len bytes, rest of xmm[reg] zeroed) */
-	MV_STORE,     /* xmm/m = xmm[reg] (len bytes; a register destination is zero-extended) */
-	MV_XOR,       /* xmm[reg] ^= xmm/m128 */
-	MV_FROM_GPR,  /* xmm[reg] = r/m32 or r/m64 (REX.W), zero-extended */
-	MV_TO_GPR,    /* r/m32 or r/m64 (REX.W) = low bytes of xmm[reg] */
+	MV_LOAD,     /* xmm[reg] = xmm/m (len bytes, rest of xmm[reg] zeroed) */
+	MV_STORE,    /* xmm/m = xmm[reg] (len bytes; a register destination is zero-extended) */
+	MV_XOR,      /* xmm[reg] ^= xmm/m128 */
+	MV_FROM_GPR, /* xmm[reg] = r/m32 or r/m64 (REX.W), zero-extended */
+	MV_TO_GPR,   /* r/m32 or r/m64 (REX.W) = low bytes of xmm[reg] */
 };
 
 struct move_desc {
 	uint8_t op, mandatory;
 	enum move_kind kind;
-	uint8_t len, align;   /* len 0: 4 or 8 by REX.W */
+	uint8_t len, align; /* len 0: 4 or 8 by REX.W */
 	const char *name;
 };
 
 /* Legacy-SSE forms only (no VEX). Aligned forms demand a 16-byte aligned memory
  * operand (#GP(0)); so do pxor/xorps, as every legacy SSE m128 operand does. */
 static const struct move_desc moves[] = {
-	{ 0x10, 0x00, MV_LOAD, 16, 0, "movups" },
-	{ 0x10, 0x66, MV_LOAD, 16, 0, "movupd" },
-	{ 0x11, 0x00, MV_STORE, 16, 0, "movups" },
-	{ 0x11, 0x66, MV_STORE, 16, 0, "movupd" },
-	{ 0x28, 0x00, MV_LOAD, 16, 16, "movaps" },
-	{ 0x28, 0x66, MV_LOAD, 16, 16, "movapd" },
-	{ 0x29, 0x00, MV_STORE, 16, 16, "movaps" },
-	{ 0x29, 0x66, MV_STORE, 16, 16, "movapd" },
-	{ 0x6f, 0x66, MV_LOAD, 16, 16, "movdqa" },
-	{ 0x6f, 0xf3, MV_LOAD, 16, 0, "movdqu" },
-	{ 0x7f, 0x66, MV_STORE, 16, 16, "movdqa" },
-	{ 0x7f, 0xf3, MV_STORE, 16, 0, "movdqu" },
-	{ 0x7e, 0xf3, MV_LOAD, 8, 0, "movq" },
-	{ 0xd6, 0x66, MV_STORE, 8, 0, "movq" },
-	{ 0x57, 0x00, MV_XOR, 16, 16, "xorps" },
-	{ 0x57, 0x66, MV_XOR, 16, 16, "xorpd" },
-	{ 0xef, 0x66, MV_XOR, 16, 16, "pxor" },
-	{ 0x6e, 0x66, MV_FROM_GPR, 0, 0, "movd/movq" },
+	{ 0x10, 0x00, MV_LOAD, 16, 0, "movups" },     { 0x10, 0x66, MV_LOAD, 16, 0, "movupd" },
+	{ 0x11, 0x00, MV_STORE, 16, 0, "movups" },    { 0x11, 0x66, MV_STORE, 16, 0, "movupd" },
+	{ 0x28, 0x00, MV_LOAD, 16, 16, "movaps" },    { 0x28, 0x66, MV_LOAD, 16, 16, "movapd" },
+	{ 0x29, 0x00, MV_STORE, 16, 16, "movaps" },   { 0x29, 0x66, MV_STORE, 16, 16, "movapd" },
+	{ 0x6f, 0x66, MV_LOAD, 16, 16, "movdqa" },    { 0x6f, 0xf3, MV_LOAD, 16, 0, "movdqu" },
+	{ 0x7f, 0x66, MV_STORE, 16, 16, "movdqa" },   { 0x7f, 0xf3, MV_STORE, 16, 0, "movdqu" },
+	{ 0x7e, 0xf3, MV_LOAD, 8, 0, "movq" },        { 0xd6, 0x66, MV_STORE, 8, 0, "movq" },
+	{ 0x57, 0x00, MV_XOR, 16, 16, "xorps" },      { 0x57, 0x66, MV_XOR, 16, 16, "xorpd" },
+	{ 0xef, 0x66, MV_XOR, 16, 16, "pxor" },       { 0x6e, 0x66, MV_FROM_GPR, 0, 0, "movd/movq" },
 	{ 0x7e, 0x66, MV_TO_GPR, 0, 0, "movd/movq" },
 };
 

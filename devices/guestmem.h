@@ -1,8 +1,7 @@
 /* Guest physical memory as the VMM sees it: one host mapping per RAM region.
  * Every access a device or the emulator makes on the guest's behalf goes through
  * guest_mem_ptr(), which refuses ranges that are not wholly inside guest RAM. */
-#ifndef SEPIA_GUESTMEM_H
-#define SEPIA_GUESTMEM_H
+#pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,9 +10,9 @@
 #define GUEST_MEM_MAX_REGIONS 2
 
 struct guest_mem_region {
-	uint64_t gpa;   /* guest physical start */
-	uint64_t size;  /* bytes */
-	uint8_t *host;  /* host mapping of the region */
+	uint64_t gpa;  /* guest physical start */
+	uint64_t size; /* bytes */
+	uint8_t *host; /* host mapping of the region */
 };
 
 struct guest_mem {
@@ -31,5 +30,3 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, 
 
 /* Total bytes of RAM across regions. */
 uint64_t guest_mem_total(const struct guest_mem *mem);
-
-#endif

@@ -10,7 +10,7 @@ static bool host_has_hw_virt(void)
 {
 	g_autofree gchar *cpuinfo = NULL;
 	if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-		return true;  /* cannot tell: assume a normal host */
+		return true; /* cannot tell: assume a normal host */
 	const char *flags = strstr(cpuinfo, "\nflags");
 	if (!flags)
 		return true;
@@ -38,10 +38,7 @@ bool hostcheck_interpreting(enum vm_fallback_mode mode)
 	return false;
 }
 
-const char *hostcheck_reason(void)
-{
-	return reason;
-}
+const char *hostcheck_reason(void) { return reason; }
 
 /* KVM_SET_CPUID2 does not reach the guest's CPUID on such hosts, so the kernel is told
  * on its command line: no XSAVE (xrstor and AVX state), no SMAP (stac/clac on every user

@@ -1,8 +1,7 @@
 /* Hosts whose KVM interprets guest kernel code in software (a nested hypervisor such as
  * kvm_pvm) need sepia-vmm's fallback emulator and a few kernel command-line flags; hosts
  * with hardware virtualisation never get either. */
-#ifndef SEPIA_HOSTCHECK_H
-#define SEPIA_HOSTCHECK_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -17,5 +16,3 @@ const char *hostcheck_reason(void);
 bool kernel_cmdline_has(const char *cmdline, const char *key);
 /* Appends the flags that keep a Linux guest off instructions the host cannot run. */
 void hostcheck_append_cmdline(GString *cmdline);
-
-#endif

@@ -22,10 +22,10 @@
 #include "display/scanouts.h"
 #include "devices/vm.h"
 
-#define STATUS_OK     0
-#define STATUS_ERROR  1
-#define STATUS_USAGE  2
-#define STATUS_RESET  4
+#define STATUS_OK    0
+#define STATUS_ERROR 1
+#define STATUS_USAGE 2
+#define STATUS_RESET 4
 
 static const char exit_status_help[] =
 	"Exit status:\n"
@@ -42,7 +42,8 @@ static const char exit_status_help[] =
 static void log_line(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
 {
 	const char *prefix = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? "error: "
-			   : (level & G_LOG_LEVEL_WARNING) ? "warning: " : "";
+			     : (level & G_LOG_LEVEL_WARNING)                      ? "warning: "
+										  : "";
 	if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("SEPIA_DEBUG"))
 		return;
 	fprintf(stderr, "sepia-vmm: %s%s\n", prefix, message);
@@ -65,7 +66,8 @@ static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 		if (!strcmp(parts[i], "ro"))
 			d->readonly = true;
 		else if (strcmp(parts[i], "rw")) {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "--disk '%s': unknown option '%s' (ro or rw)", spec, parts[i]);
+			g_set_error(error, SEPIA_ERROR, EINVAL, "--disk '%s': unknown option '%s' (ro or rw)",
+				    spec, parts[i]);
 			return false;
 		}
 	}
@@ -81,8 +83,8 @@ static bool parse_vsock(const char *spec, struct vm_config *cfg, GError **error)
 		if (g_str_has_prefix(parts[i], "cid=")) {
 			guint64 cid;
 			if (!g_ascii_string_to_unsigned(parts[i] + 4, 10, 3, UINT32_MAX - 1, &cid, NULL)) {
-				g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': cid must be 3 to %u", spec,
-					    UINT32_MAX - 1);
+				g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': cid must be 3 to %u",
+					    spec, UINT32_MAX - 1);
 				return false;
 			}
 			cfg->vsock_cid = cid;
@@ -90,13 +92,14 @@ static bool parse_vsock(const char *spec, struct vm_config *cfg, GError **error)
 			g_free(cfg->vsock_socket);
 			cfg->vsock_socket = g_strdup(parts[i] + 7);
 		} else {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': unknown part '%s' (cid=N,socket=PATH)",
-				    spec, parts[i]);
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "--vsock '%s': unknown part '%s' (cid=N,socket=PATH)", spec, parts[i]);
 			return false;
 		}
 	}
 	if (!cfg->vsock_cid || !cfg->vsock_socket) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': give both cid=N and socket=PATH", spec);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--vsock '%s': give both cid=N and socket=PATH",
+			    spec);
 		return false;
 	}
 	return true;
@@ -131,14 +134,16 @@ static bool parse_net(const char *spec, struct vm_config *cfg, GError **error)
 			n->tap = g_strdup(parts[i] + 4);
 		} else if (g_str_has_prefix(parts[i], "mac=")) {
 			if (!parse_mac(parts[i] + 4, n->mac) || (n->mac[0] & 1)) {
-				g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': '%s' is not a unicast MAC address "
-					    "such as 52:54:00:12:34:56", spec, parts[i] + 4);
+				g_set_error(error, SEPIA_ERROR, EINVAL,
+					    "--net '%s': '%s' is not a unicast MAC address "
+					    "such as 52:54:00:12:34:56",
+					    spec, parts[i] + 4);
 				return false;
 			}
 			have_mac = true;
 		} else {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': unknown option '%s' (tap=NAME or mac=MAC)",
-				    spec, parts[i]);
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "--net '%s': unknown option '%s' (tap=NAME or mac=MAC)", spec, parts[i]);
 			return false;
 		}
 	}
@@ -147,7 +152,8 @@ static bool parse_net(const char *spec, struct vm_config *cfg, GError **error)
 		return false;
 	}
 	if (!have_mac)
-		memcpy(n->mac, (uint8_t[6]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + cfg->nr_nets) }, 6);
+		memcpy(n->mac, (uint8_t[6]){ 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + cfg->nr_nets) },
+		       6);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
 		if (!strcmp(cfg->net[i].tap, n->tap) || !memcmp(cfg->net[i].mac, n->mac, 6)) {
 			g_set_error(error, SEPIA_ERROR, EINVAL, "--net '%s': TAP or MAC given twice", spec);
@@ -176,8 +182,14 @@ static bool parse_display(const char *spec, struct vm_config *cfg, GError **erro
 
 static bool parse_gpu_mode(const char *mode, struct vm_config *cfg, GError **error)
 {
-	static const struct { const char *name; enum vm_gpu_mode mode; } modes[] = {
-		{ "none", GPU_NONE }, { "2d", GPU_2D }, { "virgl", GPU_VIRGL }, { "auto", GPU_AUTO },
+	static const struct {
+		const char *name;
+		enum vm_gpu_mode mode;
+	} modes[] = {
+		{ "none", GPU_NONE },
+		{ "2d", GPU_2D },
+		{ "virgl", GPU_VIRGL },
+		{ "auto", GPU_AUTO },
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(modes); i++)
 		if (!strcmp(mode, modes[i].name)) {
@@ -196,32 +208,44 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE;
 	GOptionEntry entries[] = {
-		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &cfg->kernel, "Guest kernel: bzImage, ELF vmlinux or PVH ELF", "PATH" },
+		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &cfg->kernel,
+		  "Guest kernel: bzImage, ELF vmlinux or PVH ELF", "PATH" },
 		{ "initrd", 0, 0, G_OPTION_ARG_FILENAME, &cfg->initrd, "Initial ramdisk", "PATH" },
 		{ "cmdline", 0, 0, G_OPTION_ARG_STRING, &cfg->cmdline, "Kernel command line", "STR" },
 		{ "mem", 0, 0, G_OPTION_ARG_INT, &mem, "Guest RAM in MiB (default 512)", "MIB" },
 		{ "cpus", 0, 0, G_OPTION_ARG_INT, &cpus, "vCPUs (default 1)", "N" },
-		{ "serial", 0, 0, G_OPTION_ARG_STRING, &serial, "8250 UART: stdio|file:PATH|fd:N|none (default stdio)", "SINK" },
-		{ "console", 0, 0, G_OPTION_ARG_STRING, &console, "virtio-console (hvc0): stdio|file:PATH|pty|fd:N|none (default none)", "SINK" },
+		{ "serial", 0, 0, G_OPTION_ARG_STRING, &serial,
+		  "8250 UART: stdio|file:PATH|fd:N|none (default stdio)", "SINK" },
+		{ "console", 0, 0, G_OPTION_ARG_STRING, &console,
+		  "virtio-console (hvc0): stdio|file:PATH|pty|fd:N|none (default none)", "SINK" },
 		{ "control", 0, 0, G_OPTION_ARG_STRING, &control,
 		  "A second virtio-console for host commands, the guest's hvc1 (hvc0 without --console): "
-		  "stdio|file:PATH|pty|fd:N|none (default none)", "SINK" },
-		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks, "virtio-blk disk, raw file; repeatable", "PATH[,ro]" },
+		  "stdio|file:PATH|pty|fd:N|none (default none)",
+		  "SINK" },
+		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks, "virtio-blk disk, raw file; repeatable",
+		  "PATH[,ro]" },
 		{ "vsock", 0, 0, G_OPTION_ARG_STRING, &vsock,
-		  "virtio-vsock for guest CID N (3 or more); host programs reach guest ports through the unix "
-		  "socket PATH (\"CONNECT port\\n\"), guest connects to host port P reach PATH_P", "cid=N,socket=PATH" },
+		  "virtio-vsock for guest CID N (3 or more); host programs reach guest ports through the "
+		  "unix "
+		  "socket PATH (\"CONNECT port\\n\"), guest connects to host port P reach PATH_P",
+		  "cid=N,socket=PATH" },
 		{ "net", 0, 0, G_OPTION_ARG_STRING_ARRAY, &nets,
-		  "virtio-net on a host TAP (attached, or created when missing); repeatable, up to 4", "tap=NAME[,mac=MAC]" },
+		  "virtio-net on a host TAP (attached, or created when missing); repeatable, up to 4",
+		  "tap=NAME[,mac=MAC]" },
 		{ "gpu", 0, 0, G_OPTION_ARG_STRING, &gpu,
-		  "virtio-gpu: none, 2d, virgl (3D through virglrenderer) or auto (virgl when it initialises, "
-		  "else 2d; default none)", "MODE" },
+		  "virtio-gpu: none, 2d, virgl (3D through virglrenderer) or auto (virgl when it "
+		  "initialises, "
+		  "else 2d; default none)",
+		  "MODE" },
 		{ "display", 0, 0, G_OPTION_ARG_STRING_ARRAY, &displays,
 		  "A virtio-gpu scanout (default one, 720x1280 at 320 dpi); repeatable, up to 16",
 		  "width=W,height=H[,dpi=D]" },
 		{ "framebuffer-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->framebuffer_dir,
 		  "Publish scanout N as DIR/display<N>.fb for cvd_display and the web view", "DIR" },
-		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit, "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
-		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback, "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
+		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit,
+		  "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
+		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback,
+		  "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- boot a guest kernel under KVM");
@@ -260,15 +284,20 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_prefix_error(error, "--control: ");
 		return false;
 	}
-	if ((cfg->serial.kind == SINK_STDIO) + (cfg->console.kind == SINK_STDIO) + (cfg->control.kind == SINK_STDIO) > 1) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "only one of --serial, --console and --control can use stdio");
+	if ((cfg->serial.kind == SINK_STDIO) + (cfg->console.kind == SINK_STDIO) +
+		    (cfg->control.kind == SINK_STDIO) >
+	    1) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "only one of --serial, --console and --control can use stdio");
 		return false;
 	}
 	const struct vm_sink *sinks[] = { &cfg->serial, &cfg->console, &cfg->control };
 	for (unsigned int i = 0; i < G_N_ELEMENTS(sinks); i++)
 		for (unsigned int j = i + 1; j < G_N_ELEMENTS(sinks); j++)
-			if (sinks[i]->kind == SINK_FD && sinks[j]->kind == SINK_FD && sinks[i]->fd == sinks[j]->fd) {
-				g_set_error(error, SEPIA_ERROR, EINVAL, "fd:%d is given to two devices", sinks[i]->fd);
+			if (sinks[i]->kind == SINK_FD && sinks[j]->kind == SINK_FD &&
+			    sinks[i]->fd == sinks[j]->fd) {
+				g_set_error(error, SEPIA_ERROR, EINVAL, "fd:%d is given to two devices",
+					    sinks[i]->fd);
 				return false;
 			}
 	if (!fallback || !strcmp(fallback, "auto"))
@@ -278,7 +307,8 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	else if (!strcmp(fallback, "off"))
 		cfg->fallback = FALLBACK_OFF;
 	else {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--emulation-fallback '%s': give auto, on or off", fallback);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--emulation-fallback '%s': give auto, on or off",
+			    fallback);
 		return false;
 	}
 	if (vsock && !parse_vsock(vsock, cfg, error))

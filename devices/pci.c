@@ -29,13 +29,14 @@ static void pci_update_mappings(struct pci_device *dev)
 		if (!b->size)
 			continue;
 		uint64_t addr = bar_value(dev, i);
-		if (b->size < (1ULL << 32) && (uint32_t)addr == ((uint32_t)~(b->size - 1) & ~0xfu))
-			continue;   /* the low dword is being sized: keep the mapping */
+		if (b->size < (1ULL << 32) && (uint32_t)addr == ((uint32_t) ~(b->size - 1) & ~0xfu))
+			continue; /* the low dword is being sized: keep the mapping */
 		if (addr == b->addr || addr == 0 || addr + b->size < addr || addr + b->size > (1ULL << 46))
 			continue;
 		if (bus_move(&dev->bus->vm->mmio, b->range.opaque, b->addr, addr) < 0) {
-			g_warning("pci %02x.0 %s: BAR%u at 0x%" G_GINT64_MODIFIER "x overlaps another device; keeping 0x%"
-				  G_GINT64_MODIFIER "x", dev->slot, dev->name, i, addr, b->addr);
+			g_warning("pci %02x.0 %s: BAR%u at 0x%" G_GINT64_MODIFIER
+				  "x overlaps another device; keeping 0x%" G_GINT64_MODIFIER "x",
+				  dev->slot, dev->name, i, addr, b->addr);
 			continue;
 		}
 		uint64_t old = b->addr;
@@ -73,7 +74,7 @@ static struct pci_device *pci_addressed(struct pci_bus *bus, unsigned int *reg)
 {
 	uint32_t a = bus->config_address;
 	if (!(a & CONFIG_ENABLE) || ((a >> 16) & 0xff) != 0 || ((a >> 8) & 0x7) != 0)
-		return NULL;  /* only bus 0, function 0 exist */
+		return NULL; /* only bus 0, function 0 exist */
 	*reg = a & 0xfc;
 	return bus->slot[(a >> 11) & 0x1f];
 }
@@ -151,7 +152,8 @@ struct pci_bus *pci_bus_create(struct vm *vm, GError **error)
 	struct bus_range r = { PORT_PCI_CONFIG_ADDR, 8, "pci-conf1", pci_io_read, pci_io_write, bus };
 	int ret = bus_register(&vm->pio, &r);
 	if (ret < 0) {
-		g_set_error(error, SEPIA_ERROR, -ret, "pci: cannot claim ports 0xcf8-0xcff: %s", g_strerror(-ret));
+		g_set_error(error, SEPIA_ERROR, -ret, "pci: cannot claim ports 0xcf8-0xcff: %s",
+			    g_strerror(-ret));
 		pci_bus_destroy(bus);
 		return NULL;
 	}
@@ -167,9 +169,9 @@ void pci_bus_destroy(struct pci_bus *bus)
 	g_free(bus);
 }
 
-struct pci_device *pci_device_add(struct pci_bus *bus, const char *name, uint16_t vendor,
-				  uint16_t device, uint32_t class, uint16_t subsys_vendor,
-				  uint16_t subsys_id, uint8_t revision, GError **error)
+struct pci_device *pci_device_add(struct pci_bus *bus, const char *name, uint16_t vendor, uint16_t device,
+				  uint32_t class, uint16_t subsys_vendor, uint16_t subsys_id,
+				  uint8_t revision, GError **error)
 {
 	for (unsigned int slot = 1; slot < PCI_MAX_SLOTS; slot++)
 		if (!bus->slot[slot])
@@ -180,14 +182,15 @@ struct pci_device *pci_device_add(struct pci_bus *bus, const char *name, uint16_
 	return NULL;
 }
 
-bool pci_device_add_bar64(struct pci_device *dev, unsigned int bar, uint64_t size,
-			  bus_read_fn read, bus_write_fn write, void *opaque, GError **error)
+bool pci_device_add_bar64(struct pci_device *dev, unsigned int bar, uint64_t size, bus_read_fn read,
+			  bus_write_fn write, void *opaque, GError **error)
 {
 	struct pci_bus *bus = dev->bus;
 	g_assert(bar + 1 < PCI_NUM_BARS && size >= 16 && (size & (size - 1)) == 0);
 	uint64_t addr = (bus->next_mmio + size - 1) & ~(size - 1);
 	if (addr + size > LAYOUT_PCI_MMIO_BASE + LAYOUT_PCI_MMIO_SIZE) {
-		g_set_error(error, SEPIA_ERROR, ENOSPC, "pci %s: no room for a %" G_GUINT64_FORMAT "-byte BAR", dev->name, size);
+		g_set_error(error, SEPIA_ERROR, ENOSPC,
+			    "pci %s: no room for a %" G_GUINT64_FORMAT "-byte BAR", dev->name, size);
 		return false;
 	}
 	struct pci_bar *b = &dev->bar[bar];
@@ -213,7 +216,7 @@ bool pci_device_add_bar64(struct pci_device *dev, unsigned int bar, uint64_t siz
 
 uint8_t pci_device_add_capability(struct pci_device *dev, const void *data, uint8_t len)
 {
-	unsigned int off = dev->next_cap;   /* 0 once a capability ended at 0x100 */
+	unsigned int off = dev->next_cap; /* 0 once a capability ended at 0x100 */
 	if (len < 2 || off < 0x40 || off + len > 0x100)
 		return 0;
 	memcpy(dev->config + off, data, len);

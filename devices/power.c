@@ -8,8 +8,8 @@
 #include "devices/vm.h"
 
 /* ACPI sleep control: SLP_TYP in bits 2-4, SLP_EN in bit 5. */
-#define SLP_EN        (1u << 5)
-#define SLP_TYP(v)    (((v) >> 2) & 7)
+#define SLP_EN     (1u << 5)
+#define SLP_TYP(v) (((v) >> 2) & 7)
 
 static void acpi_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
 {
@@ -22,16 +22,10 @@ static void acpi_write(void *opaque, uint64_t offset, const void *data, unsigned
 		vm_request_exit(vm, VM_EXIT_RESET, 0);
 }
 
-static void acpi_read(void *opaque, uint64_t offset, void *data, unsigned int len)
-{
-	memset(data, 0, len);
-}
+static void acpi_read(void *opaque, uint64_t offset, void *data, unsigned int len) { memset(data, 0, len); }
 
 /* i8042: reads say "nothing buffered, ready"; command 0xfe pulses the reset line. */
-static void i8042_read(void *opaque, uint64_t offset, void *data, unsigned int len)
-{
-	memset(data, 0, len);
-}
+static void i8042_read(void *opaque, uint64_t offset, void *data, unsigned int len) { memset(data, 0, len); }
 
 static void i8042_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
 {
@@ -61,8 +55,9 @@ bool power_register(struct vm *vm, bool debug_exit, GError **error)
 			break;
 		int ret = bus_register(&vm->pio, &ranges[i]);
 		if (ret < 0) {
-			g_set_error(error, SEPIA_ERROR, -ret, "%s: cannot claim port 0x%" G_GINT64_MODIFIER "x: %s",
-				    ranges[i].name, ranges[i].base, g_strerror(-ret));
+			g_set_error(error, SEPIA_ERROR, -ret,
+				    "%s: cannot claim port 0x%" G_GINT64_MODIFIER "x: %s", ranges[i].name,
+				    ranges[i].base, g_strerror(-ret));
 			return false;
 		}
 	}

@@ -11,10 +11,7 @@
 
 static atomic_uint rtc_index;
 
-static uint8_t bcd(int v)
-{
-	return (uint8_t)(((v / 10) << 4) | (v % 10));
-}
+static uint8_t bcd(int v) { return (uint8_t)(((v / 10) << 4) | (v % 10)); }
 
 static uint8_t rtc_register_value(unsigned int index)
 {
@@ -22,19 +19,32 @@ static uint8_t rtc_register_value(unsigned int index)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	switch (index) {
-	case 0x00: return bcd(tm.tm_sec);
-	case 0x02: return bcd(tm.tm_min);
-	case 0x04: return bcd(tm.tm_hour);
-	case 0x06: return bcd(tm.tm_wday + 1);
-	case 0x07: return bcd(tm.tm_mday);
-	case 0x08: return bcd(tm.tm_mon + 1);
-	case 0x09: return bcd(tm.tm_year % 100);
-	case 0x32: return bcd(1900 + tm.tm_year / 100); /* century */
-	case 0x0a: return 0x26;  /* no update in progress, 32.768 kHz, 1024 Hz */
-	case 0x0b: return 0x02;  /* 24-hour mode, BCD, no interrupts */
-	case 0x0c: return 0x00;
-	case 0x0d: return 0x80;  /* valid RAM and time */
-	default:   return 0x00;
+	case 0x00:
+		return bcd(tm.tm_sec);
+	case 0x02:
+		return bcd(tm.tm_min);
+	case 0x04:
+		return bcd(tm.tm_hour);
+	case 0x06:
+		return bcd(tm.tm_wday + 1);
+	case 0x07:
+		return bcd(tm.tm_mday);
+	case 0x08:
+		return bcd(tm.tm_mon + 1);
+	case 0x09:
+		return bcd(tm.tm_year % 100);
+	case 0x32:
+		return bcd(1900 + tm.tm_year / 100); /* century */
+	case 0x0a:
+		return 0x26; /* no update in progress, 32.768 kHz, 1024 Hz */
+	case 0x0b:
+		return 0x02; /* 24-hour mode, BCD, no interrupts */
+	case 0x0c:
+		return 0x00;
+	case 0x0d:
+		return 0x80; /* valid RAM and time */
+	default:
+		return 0x00;
 	}
 }
 
@@ -56,7 +66,8 @@ bool rtc_register(struct vm *vm, GError **error)
 	struct bus_range r = { PORT_RTC_INDEX, 2, "rtc", rtc_read, rtc_write, NULL };
 	int ret = bus_register(&vm->pio, &r);
 	if (ret < 0) {
-		g_set_error(error, SEPIA_ERROR, -ret, "rtc: cannot claim ports 0x70-0x71: %s", g_strerror(-ret));
+		g_set_error(error, SEPIA_ERROR, -ret, "rtc: cannot claim ports 0x70-0x71: %s",
+			    g_strerror(-ret));
 		return false;
 	}
 	return true;

@@ -1,12 +1,9 @@
 /* MC146818 CMOS clock at ports 0x70/0x71, read-only: the guest reads the host's UTC
  * time in BCD, never sees an update in progress, and its writes are ignored. */
-#ifndef SEPIA_RTC_H
-#define SEPIA_RTC_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
 
 struct vm;
 bool rtc_register(struct vm *vm, GError **error);
-
-#endif

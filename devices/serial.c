@@ -11,27 +11,27 @@
 #include "devices/chardev.h"
 #include "devices/layout.h"
 
-#define UART_IER_RDI   0x01
-#define UART_IER_THRI  0x02
-#define UART_IIR_NONE  0x01
-#define UART_IIR_THRI  0x02
-#define UART_IIR_RDI   0x04
-#define UART_IIR_FIFO  0xc0
-#define UART_FCR_FIFO  0x01
+#define UART_IER_RDI      0x01
+#define UART_IER_THRI     0x02
+#define UART_IIR_NONE     0x01
+#define UART_IIR_THRI     0x02
+#define UART_IIR_RDI      0x04
+#define UART_IIR_FIFO     0xc0
+#define UART_FCR_FIFO     0x01
 #define UART_FCR_CLEAR_RX 0x02
-#define UART_LCR_DLAB  0x80
-#define UART_MCR_LOOP  0x10
-#define UART_LSR_DR    0x01
-#define UART_LSR_THRE  0x20
-#define UART_LSR_TEMT  0x40
-#define RX_FIFO_SIZE   64
+#define UART_LCR_DLAB     0x80
+#define UART_MCR_LOOP     0x10
+#define UART_LSR_DR       0x01
+#define UART_LSR_THRE     0x20
+#define UART_LSR_TEMT     0x40
+#define RX_FIFO_SIZE      64
 
 struct serial {
 	struct vm *vm;
 	struct chardev out;
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
-	bool thri_pending;      /* THR empty interrupt not yet acknowledged by an IIR read */
+	bool thri_pending; /* THR empty interrupt not yet acknowledged by an IIR read */
 	bool irq_level;
 	uint8_t rx[RX_FIFO_SIZE];
 	unsigned int rx_head, rx_count;
@@ -51,7 +51,7 @@ static void serial_update_irq(struct serial *s)
 static void serial_rx_push(struct serial *s, uint8_t c)
 {
 	if (s->rx_count == RX_FIFO_SIZE)
-		return;  /* overrun: the byte is lost, as on real hardware */
+		return; /* overrun: the byte is lost, as on real hardware */
 	s->rx[(s->rx_head + s->rx_count++) % RX_FIFO_SIZE] = c;
 }
 
@@ -61,7 +61,7 @@ static uint8_t serial_iir(struct serial *s)
 	if ((s->ier & UART_IER_RDI) && s->rx_count)
 		return fifo | UART_IIR_RDI;
 	if ((s->ier & UART_IER_THRI) && s->thri_pending) {
-		s->thri_pending = false;  /* reading IIR acknowledges THRE */
+		s->thri_pending = false; /* reading IIR acknowledges THRE */
 		return fifo | UART_IIR_THRI;
 	}
 	return fifo | UART_IIR_NONE;
@@ -70,10 +70,10 @@ static uint8_t serial_iir(struct serial *s)
 static uint8_t serial_msr(struct serial *s)
 {
 	if (!(s->mcr & UART_MCR_LOOP))
-		return 0xb0;  /* DCD, DSR, CTS: a cable is attached */
+		return 0xb0; /* DCD, DSR, CTS: a cable is attached */
 	/* Loopback wires DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
-	return (uint8_t)(((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3) |
-			 ((s->mcr & 0x04) << 4) | ((s->mcr & 0x08) << 4));
+	return (uint8_t)(((s->mcr & 0x01) << 5) | ((s->mcr & 0x02) << 3) | ((s->mcr & 0x04) << 4) |
+			 ((s->mcr & 0x08) << 4));
 }
 
 static void serial_read(void *opaque, uint64_t offset, void *data, unsigned int len)
@@ -92,13 +92,27 @@ static void serial_read(void *opaque, uint64_t offset, void *data, unsigned int 
 			s->rx_count--;
 		}
 		break;
-	case 1: v = dlab ? s->dlm : s->ier; break;
-	case 2: v = serial_iir(s); break;
-	case 3: v = s->lcr; break;
-	case 4: v = s->mcr; break;
-	case 5: v = UART_LSR_THRE | UART_LSR_TEMT | (s->rx_count ? UART_LSR_DR : 0); break;
-	case 6: v = serial_msr(s); break;
-	case 7: v = s->scr; break;
+	case 1:
+		v = dlab ? s->dlm : s->ier;
+		break;
+	case 2:
+		v = serial_iir(s);
+		break;
+	case 3:
+		v = s->lcr;
+		break;
+	case 4:
+		v = s->mcr;
+		break;
+	case 5:
+		v = UART_LSR_THRE | UART_LSR_TEMT | (s->rx_count ? UART_LSR_DR : 0);
+		break;
+	case 6:
+		v = serial_msr(s);
+		break;
+	case 7:
+		v = s->scr;
+		break;
 	}
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -122,7 +136,7 @@ static void serial_write(void *opaque, uint64_t offset, const void *data, unsign
 			serial_rx_push(s, v);
 		else
 			chardev_write(&s->out, &v, 1);
-		s->thri_pending = true;   /* sent at once: THR is empty again */
+		s->thri_pending = true; /* sent at once: THR is empty again */
 		break;
 	case 1:
 		if (dlab) {
@@ -139,9 +153,15 @@ static void serial_write(void *opaque, uint64_t offset, const void *data, unsign
 		if (v & UART_FCR_CLEAR_RX)
 			s->rx_count = 0;
 		break;
-	case 3: s->lcr = v; break;
-	case 4: s->mcr = v & 0x1f; break;
-	case 7: s->scr = v; break;
+	case 3:
+		s->lcr = v;
+		break;
+	case 4:
+		s->mcr = v & 0x1f;
+		break;
+	case 7:
+		s->scr = v;
+		break;
 	}
 	serial_update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -169,7 +189,8 @@ struct serial *serial_create(struct vm *vm, const struct vm_sink *sink, GError *
 	struct bus_range r = { PORT_COM1, 8, "serial", serial_read, serial_write, s };
 	int ret = bus_register(&vm->pio, &r);
 	if (ret < 0) {
-		g_set_error(error, SEPIA_ERROR, -ret, "serial: cannot claim ports 0x3f8-0x3ff: %s", g_strerror(-ret));
+		g_set_error(error, SEPIA_ERROR, -ret, "serial: cannot claim ports 0x3f8-0x3ff: %s",
+			    g_strerror(-ret));
 		serial_destroy(s);
 		return NULL;
 	}

@@ -1,7 +1,6 @@
 /* 16550A UART at COM1 (0x3f8, IRQ 4): the guest's early console. Transmits at once,
  * receives from the chardev's input. */
-#ifndef SEPIA_SERIAL_H
-#define SEPIA_SERIAL_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -10,5 +9,3 @@
 
 struct serial *serial_create(struct vm *vm, const struct vm_sink *sink, GError **error);
 void serial_destroy(struct serial *s);
-
-#endif

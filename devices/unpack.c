@@ -11,8 +11,8 @@
 #include <zlib.h>
 
 #define LZ4_LEGACY_MAGIC 0x184c2102u
-#define LZ4_LEGACY_BLOCK (8u << 20)   /* uncompressed bytes per legacy block */
-#define UNPACK_MAX       (1u << 30)   /* no kernel is larger; a bigger output is a bomb */
+#define LZ4_LEGACY_BLOCK (8u << 20) /* uncompressed bytes per legacy block */
+#define UNPACK_MAX       (1u << 30) /* no kernel is larger; a bigger output is a bomb */
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -47,7 +47,7 @@ int unpack_lz4_block(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
 		p += lit;
 		o += lit;
 		if (p == end)
-			break;  /* the last sequence has literals only */
+			break; /* the last sequence has literals only */
 		if (end - p < 2)
 			return -EINVAL;
 		size_t offset = (size_t)p[0] | (size_t)p[1] << 8;
@@ -72,7 +72,7 @@ static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 	size_t pos = 4;
 	while (len - pos >= 4) {
 		uint32_t chunk = le32(in + pos);
-		if (chunk == LZ4_LEGACY_MAGIC) {   /* concatenated frames */
+		if (chunk == LZ4_LEGACY_MAGIC) { /* concatenated frames */
 			pos += 4;
 			continue;
 		}
@@ -82,14 +82,16 @@ static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 			break;
 		guint old = out->len;
 		if (old > UNPACK_MAX - LZ4_LEGACY_BLOCK) {
-			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL, "LZ4 payload unpacks to more than %u MiB", UNPACK_MAX >> 20);
+			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL,
+				    "LZ4 payload unpacks to more than %u MiB", UNPACK_MAX >> 20);
 			g_byte_array_unref(out);
 			return NULL;
 		}
 		g_byte_array_set_size(out, old + LZ4_LEGACY_BLOCK);
 		size_t got;
 		if (unpack_lz4_block(in + pos + 4, chunk, out->data + old, LZ4_LEGACY_BLOCK, &got) < 0) {
-			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL, "corrupt LZ4 block at payload offset %zu", pos);
+			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL,
+				    "corrupt LZ4 block at payload offset %zu", pos);
 			g_byte_array_unref(out);
 			return NULL;
 		}
@@ -102,8 +104,9 @@ static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 static GBytes *unpack_gzip(const uint8_t *in, size_t len, GError **error)
 {
 	z_stream z = { .next_in = (Bytef *)in, .avail_in = (uInt)MIN(len, (size_t)UINT_MAX) };
-	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {   /* 16: gzip wrapper */
-		g_set_error(error, SEPIA_UNPACK_ERROR, ENOMEM, "zlib: %s", z.msg ? z.msg : "cannot initialise");
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) { /* 16: gzip wrapper */
+		g_set_error(error, SEPIA_UNPACK_ERROR, ENOMEM, "zlib: %s",
+			    z.msg ? z.msg : "cannot initialise");
 		return NULL;
 	}
 	GByteArray *out = g_byte_array_new();
@@ -111,7 +114,8 @@ static GBytes *unpack_gzip(const uint8_t *in, size_t len, GError **error)
 	do {
 		guint old = out->len;
 		if (old > UNPACK_MAX - (1u << 20)) {
-			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL, "gzip payload unpacks to more than %u MiB", UNPACK_MAX >> 20);
+			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL,
+				    "gzip payload unpacks to more than %u MiB", UNPACK_MAX >> 20);
 			inflateEnd(&z);
 			g_byte_array_unref(out);
 			return NULL;
@@ -144,9 +148,11 @@ GBytes *unpack_kernel_payload(const uint8_t *payload, size_t len, const char **f
 		return unpack_gzip(payload, len, error);
 	}
 	*format = NULL;
-	g_set_error(error, SEPIA_UNPACK_ERROR, ENOTSUP, "payload compression not known to sepia-vmm (magic %02x %02x %02x %02x)",
-		    len > 0 ? payload[0] : 0, len > 1 ? payload[1] : 0, len > 2 ? payload[2] : 0, len > 3 ? payload[3] : 0);
+	g_set_error(error, SEPIA_UNPACK_ERROR, ENOTSUP,
+		    "payload compression not known to sepia-vmm (magic %02x %02x %02x %02x)",
+		    len > 0 ? payload[0] : 0, len > 1 ? payload[1] : 0, len > 2 ? payload[2] : 0,
+		    len > 3 ? payload[3] : 0);
 	return NULL;
 }
 
-G_DEFINE_QUARK(sepia-unpack-error-quark, sepia_unpack_error)
+G_DEFINE_QUARK(sepia - unpack - error - quark, sepia_unpack_error)

@@ -1,6 +1,5 @@
 /* Decompressing a bzImage's payload on the host (see unpack.c for why). */
-#ifndef SEPIA_UNPACK_H
-#define SEPIA_UNPACK_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -17,5 +16,3 @@ GBytes *unpack_kernel_payload(const uint8_t *payload, size_t len, const char **f
 
 /* One LZ4 block into out; 0 or -EINVAL when the block is corrupt or out is too small. */
 int unpack_lz4_block(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len);
-
-#endif

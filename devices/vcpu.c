@@ -13,10 +13,10 @@
 #include "devices/layout.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
-#define APIC_LVT_LINT0 0x350
-#define APIC_LVT_LINT1 0x360
+#define APIC_LVT_LINT0   0x350
+#define APIC_LVT_LINT1   0x360
 #define APIC_MODE_EXTINT 0x7
-#define APIC_MODE_NMI 0x4
+#define APIC_MODE_NMI    0x4
 
 static void vcpu_kick_handler(int sig) {}
 
@@ -24,23 +24,26 @@ static void vcpu_kick_handler(int sig) {}
 static bool vcpu_set_cpuid(struct vcpu *v, GError **error)
 {
 	int nent = 256;
-	g_autofree struct kvm_cpuid2 *cpuid = g_malloc0(sizeof(*cpuid) + nent * sizeof(struct kvm_cpuid_entry2));
+	g_autofree struct kvm_cpuid2 *cpuid = g_malloc0(sizeof(*cpuid) +
+							nent * sizeof(struct kvm_cpuid_entry2));
 	cpuid->nent = nent;
 	if (ioctl(v->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_GET_SUPPORTED_CPUID: %s", v->index, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_GET_SUPPORTED_CPUID: %s", v->index,
+			    g_strerror(errno));
 		return false;
 	}
 	for (unsigned int i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 		if (e->function == 1) {
 			e->ebx = (e->ebx & 0x0000ffff) | (v->index << 24) | (v->vm->cfg->cpus << 16);
-			e->edx |= 1u << 28;  /* HTT: the logical processor count above is valid */
+			e->edx |= 1u << 28; /* HTT: the logical processor count above is valid */
 		} else if (e->function == 0xb) {
-			e->edx = v->index;   /* x2APIC ID */
+			e->edx = v->index; /* x2APIC ID */
 		}
 	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_SET_CPUID2: %s", v->index, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_SET_CPUID2: %s", v->index,
+			    g_strerror(errno));
 		return false;
 	}
 	return true;
@@ -51,7 +54,8 @@ static bool vcpu_set_lint(struct vcpu *v, GError **error)
 {
 	struct kvm_lapic_state lapic;
 	if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_GET_LAPIC: %s", v->index, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_GET_LAPIC: %s", v->index,
+			    g_strerror(errno));
 		return false;
 	}
 	uint32_t lint0, lint1;
@@ -62,7 +66,8 @@ static bool vcpu_set_lint(struct vcpu *v, GError **error)
 	memcpy(lapic.regs + APIC_LVT_LINT0, &lint0, 4);
 	memcpy(lapic.regs + APIC_LVT_LINT1, &lint1, 4);
 	if (ioctl(v->fd, KVM_SET_LAPIC, &lapic) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_SET_LAPIC: %s", v->index, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_SET_LAPIC: %s", v->index,
+			    g_strerror(errno));
 		return false;
 	}
 	return true;
@@ -75,14 +80,17 @@ bool vcpu_create(struct vm *vm, unsigned int index, GError **error)
 	v->index = index;
 	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, index);
 	if (v->fd < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_CREATE_VCPU: %s", index, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_CREATE_VCPU: %s", index,
+			    g_strerror(errno));
 		return false;
 	}
 	int size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	v->run = size > 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0) : MAP_FAILED;
+	v->run = size > 0 ? mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0)
+			  : MAP_FAILED;
 	if (v->run == MAP_FAILED) {
 		v->run = NULL;
-		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: cannot map kvm_run: %s", index, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: cannot map kvm_run: %s", index,
+			    g_strerror(errno));
 		return false;
 	}
 	v->run_size = (size_t)size;
@@ -130,7 +138,8 @@ static bool vcpu_handle_emulation_failure(struct vcpu *v)
 	struct emu_vcpu cpu = { .inject_vector = -1 };
 	if (ioctl(v->fd, KVM_GET_REGS, &cpu.regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &cpu.sregs) < 0 ||
 	    ioctl(v->fd, KVM_GET_FPU, &cpu.fpu) < 0) {
-		g_critical("vcpu%u: cannot read registers after an emulation failure: %s", v->index, g_strerror(errno));
+		g_critical("vcpu%u: cannot read registers after an emulation failure: %s", v->index,
+			   g_strerror(errno));
 		return false;
 	}
 	if (!v->vm->interpreting_host) {
@@ -140,7 +149,9 @@ static bool vcpu_handle_emulation_failure(struct vcpu *v)
 	char detail[128] = "";
 	enum emu_result r = emu_step(&cpu, &v->vm->mem, detail, sizeof(detail));
 	if (r != EMU_HANDLED) {
-		vcpu_report_failure(v, r == EMU_FAULT ? "unreadable instruction" : "instruction the fallback emulator does not handle",
+		vcpu_report_failure(v,
+				    r == EMU_FAULT ? "unreadable instruction"
+						   : "instruction the fallback emulator does not handle",
 				    &cpu, detail);
 		return false;
 	}
@@ -163,7 +174,8 @@ static bool vcpu_handle_emulation_failure(struct vcpu *v)
 		ev.exception.error_code = cpu.inject_error;
 		ev.flags = 0;
 		if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0) {
-			g_critical("vcpu%u: cannot inject exception %d: %s", v->index, cpu.inject_vector, g_strerror(errno));
+			g_critical("vcpu%u: cannot inject exception %d: %s", v->index, cpu.inject_vector,
+				   g_strerror(errno));
 			return false;
 		}
 	}
@@ -188,14 +200,18 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		vm_request_exit(v->vm, VM_EXIT_RESET, 0);
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
-		vm_request_exit(v->vm, run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? VM_EXIT_POWEROFF
-											      : VM_EXIT_RESET, 0);
+		vm_request_exit(v->vm,
+				run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN ? VM_EXIT_POWEROFF
+										    : VM_EXIT_RESET,
+				0);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && vcpu_handle_emulation_failure(v))
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION &&
+		    vcpu_handle_emulation_failure(v))
 			return true;
 		if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
-			g_critical("vcpu%u: KVM internal error, suberror %u", v->index, run->internal.suberror);
+			g_critical("vcpu%u: KVM internal error, suberror %u", v->index,
+				   run->internal.suberror);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		g_critical("vcpu%u: VM entry failed, hardware reason 0x%llx", v->index,

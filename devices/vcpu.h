@@ -1,5 +1,4 @@
-#ifndef SEPIA_VCPU_H
-#define SEPIA_VCPU_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -11,5 +10,3 @@ void vcpu_start(struct vcpu *v);
 /* Interrupts KVM_RUN and joins the thread. */
 void vcpu_stop(struct vcpu *v);
 void vcpu_destroy(struct vcpu *v);
-
-#endif

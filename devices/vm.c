@@ -29,10 +29,9 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/gpu.h"
 
-#define MAX_ROUTES 1024
-#define IOAPIC_PINS 24
+#define MAX_ROUTES    1024
+#define IOAPIC_PINS   24
 #define FIRST_MSI_GSI 24
-
 
 static bool kvm_ioctl_ok(int ret, const char *what, GError **error)
 {
@@ -46,9 +45,10 @@ static bool vm_open_kvm(struct vm *vm, GError **error)
 {
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
-		g_set_error(error, SEPIA_ERROR, errno,
-			    "cannot open /dev/kvm: %s (is the kvm module loaded, and are you in the kvm group?)",
-			    g_strerror(errno));
+		g_set_error(
+			error, SEPIA_ERROR, errno,
+			"cannot open /dev/kvm: %s (is the kvm module loaded, and are you in the kvm group?)",
+			g_strerror(errno));
 		return false;
 	}
 	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
@@ -57,13 +57,13 @@ static bool vm_open_kvm(struct vm *vm, GError **error)
 			    version, KVM_API_VERSION);
 		return false;
 	}
-	static const struct { int cap; const char *name; } needed[] = {
-		{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
-		{ KVM_CAP_IRQFD, "irqfd" },
-		{ KVM_CAP_IOEVENTFD, "ioeventfd" },
-		{ KVM_CAP_IRQ_ROUTING, "GSI routing" },
-		{ KVM_CAP_PIT2, "in-kernel PIT" },
-		{ KVM_CAP_USER_MEMORY, "user memory" },
+	static const struct {
+		int cap;
+		const char *name;
+	} needed[] = {
+		{ KVM_CAP_IRQCHIP, "in-kernel irqchip" }, { KVM_CAP_IRQFD, "irqfd" },
+		{ KVM_CAP_IOEVENTFD, "ioeventfd" },       { KVM_CAP_IRQ_ROUTING, "GSI routing" },
+		{ KVM_CAP_PIT2, "in-kernel PIT" },        { KVM_CAP_USER_MEMORY, "user memory" },
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(needed); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, needed[i].cap) <= 0) {
@@ -86,16 +86,20 @@ static bool vm_setup_memory(struct vm *vm, GError **error)
 		void *host = mmap(NULL, sizes[i], PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (host == MAP_FAILED) {
-			g_set_error(error, SEPIA_ERROR, errno, "cannot map %" G_GUINT64_FORMAT " MiB of guest RAM: %s",
-				    sizes[i] >> 20, g_strerror(errno));
+			g_set_error(error, SEPIA_ERROR, errno,
+				    "cannot map %" G_GUINT64_FORMAT " MiB of guest RAM: %s", sizes[i] >> 20,
+				    g_strerror(errno));
 			return false;
 		}
 		madvise(host, sizes[i], MADV_MERGEABLE);
 		struct kvm_userspace_memory_region r = {
-			.slot = i, .guest_phys_addr = bases[i], .memory_size = sizes[i],
+			.slot = i,
+			.guest_phys_addr = bases[i],
+			.memory_size = sizes[i],
 			.userspace_addr = (uint64_t)(uintptr_t)host,
 		};
-		if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r), "KVM_SET_USER_MEMORY_REGION", error))
+		if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r),
+				  "KVM_SET_USER_MEMORY_REGION", error))
 			return false;
 		vm->mem.region[vm->mem.nr_regions++] = (struct guest_mem_region){ bases[i], sizes[i], host };
 	}
@@ -117,7 +121,8 @@ static bool vm_setup_irqchip(struct vm *vm, GError **error)
 	if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000UL), "KVM_SET_TSS_ADDR", error))
 		return false;
 	uint64_t identity = 0xfffbc000ULL;
-	if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity), "KVM_SET_IDENTITY_MAP_ADDR", error) ||
+	if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity), "KVM_SET_IDENTITY_MAP_ADDR",
+			  error) ||
 	    !kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0), "KVM_CREATE_IRQCHIP", error))
 		return false;
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -129,17 +134,20 @@ static bool vm_setup_irqchip(struct vm *vm, GError **error)
 	unsigned int n = 0;
 	for (uint32_t irq = 0; irq < 16; irq++) {
 		if (irq == 2)
-			continue;  /* the cascade */
+			continue; /* the cascade */
 		e[n++] = (struct kvm_irq_routing_entry){
-			.gsi = irq, .type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, irq % 8 } };
+			.gsi = irq,
+			.type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, irq % 8 }
+		};
 	}
 	for (uint32_t pin = 0; pin < IOAPIC_PINS; pin++) {
 		if (pin == 2)
 			continue;
-		e[n++] = (struct kvm_irq_routing_entry){
-			.gsi = pin, .type = KVM_IRQ_ROUTING_IRQCHIP,
-			.u.irqchip = { KVM_IRQCHIP_IOAPIC, pin == 0 ? 2 : pin } };
+		e[n++] = (struct kvm_irq_routing_entry){ .gsi = pin,
+							 .type = KVM_IRQ_ROUTING_IRQCHIP,
+							 .u.irqchip = { KVM_IRQCHIP_IOAPIC,
+									pin == 0 ? 2 : pin } };
 	}
 	vm->routes->nr = n;
 	vm->next_gsi = FIRST_MSI_GSI;
@@ -167,9 +175,11 @@ int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
 	if (!e) {
 		ret = -ENOSPC;
 	} else {
-		*e = (struct kvm_irq_routing_entry){
-			.gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
-			.u.msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data } };
+		*e = (struct kvm_irq_routing_entry){ .gsi = gsi,
+						     .type = KVM_IRQ_ROUTING_MSI,
+						     .u.msi = { .address_lo = (uint32_t)addr,
+								.address_hi = (uint32_t)(addr >> 32),
+								.data = data } };
 		if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->routes) < 0)
 			ret = -errno;
 	}
@@ -260,7 +270,8 @@ static void vm_append_tsc_khz(struct vm *vm, GString *cmdline)
 		return;
 	int khz = ioctl(vm->vm_fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0) {
-		g_message("vm: KVM does not report the TSC frequency; a guest without kvm-clock may not calibrate it");
+		g_message("vm: KVM does not report the TSC frequency; a guest without kvm-clock may not "
+			  "calibrate it");
 		return;
 	}
 	g_string_append_printf(cmdline, "%stsc_early_khz=%d", cmdline->len ? " " : "", khz);
@@ -286,8 +297,10 @@ static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
 	};
 	if (!boot_load(&vm->mem, &in, boot, error))
 		return false;
-	g_message("vm: %s %s, entry 0x%" G_GINT64_MODIFIER "x, %u vCPUs, %" G_GUINT64_FORMAT " MiB, cmdline \"%s\"",
-		  boot->format, vm->cfg->kernel, boot->entry, vm->cfg->cpus, vm->cfg->mem_mib, vm->effective_cmdline);
+	g_message("vm: %s %s, entry 0x%" G_GINT64_MODIFIER "x, %u vCPUs, %" G_GUINT64_FORMAT
+		  " MiB, cmdline \"%s\"",
+		  boot->format, vm->cfg->kernel, boot->entry, vm->cfg->cpus, vm->cfg->mem_mib,
+		  vm->effective_cmdline);
 	return true;
 }
 
@@ -302,10 +315,14 @@ void vm_stop_signals(sigset_t *set)
 static const char *vm_signal_name(int sig)
 {
 	switch (sig) {
-	case SIGTERM: return "SIGTERM";
-	case SIGINT:  return "SIGINT";
-	case SIGHUP:  return "SIGHUP";
-	default:      return "a signal";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGINT:
+		return "SIGINT";
+	case SIGHUP:
+		return "SIGHUP";
+	default:
+		return "a signal";
 	}
 }
 
@@ -317,7 +334,8 @@ static bool vm_open_signalfd(struct vm *vm, GError **error)
 	vm_stop_signals(&stop);
 	vm->signal_fd = signalfd(-1, &stop, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->signal_fd < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "vm: signalfd for SIGTERM/SIGINT/SIGHUP: %s", g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "vm: signalfd for SIGTERM/SIGINT/SIGHUP: %s",
+			    g_strerror(errno));
 		return false;
 	}
 	return true;
@@ -345,10 +363,9 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	vm->interpreting_host = hostcheck_interpreting(cfg->fallback);
 	if (vm->interpreting_host)
 		g_message("vm: this host's KVM interprets guest kernel code (%s); the fallback emulator "
-			  "and kernel command-line workarounds are on", hostcheck_reason());
-	if (!vm_setup_memory(vm, error) ||
-	    !vm_setup_irqchip(vm, error) ||
-	    !vm_add_devices(vm, error) ||
+			  "and kernel command-line workarounds are on",
+			  hostcheck_reason());
+	if (!vm_setup_memory(vm, error) || !vm_setup_irqchip(vm, error) || !vm_add_devices(vm, error) ||
 	    !vm_load_guest(vm, &boot, error))
 		return false;
 	for (unsigned int i = 0; i < cfg->cpus; i++)
@@ -405,10 +422,17 @@ enum vm_exit_reason vm_run(struct vm *vm)
 		g_message("vm: the fallback emulator handled %" G_GUINT64_FORMAT " instructions", emulated);
 	enum vm_exit_reason reason = (enum vm_exit_reason)atomic_load(&vm->exit_reason);
 	switch (reason) {
-	case VM_EXIT_POWEROFF:  g_message("vm: guest powered off"); break;
-	case VM_EXIT_RESET:     g_message("vm: guest reset"); break;
-	case VM_EXIT_HOST_STOP: g_message("vm: stopped by %s", vm_signal_name(vm->stop_signal)); break;
-	default:                break;
+	case VM_EXIT_POWEROFF:
+		g_message("vm: guest powered off");
+		break;
+	case VM_EXIT_RESET:
+		g_message("vm: guest reset");
+		break;
+	case VM_EXIT_HOST_STOP:
+		g_message("vm: stopped by %s", vm_signal_name(vm->stop_signal));
+		break;
+	default:
+		break;
 	}
 	return reason;
 }

@@ -1,7 +1,6 @@
 /* The virtual machine: its configuration, KVM handles, memory, buses and devices.
  * vm_build() assembles it in one readable order; vm_run() runs it to the end. */
-#ifndef SEPIA_VM_H
-#define SEPIA_VM_H
+#pragma once
 
 #include <glib.h>
 #include <linux/kvm.h>
@@ -23,8 +22,8 @@ enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY, SINK_FD };
 
 struct vm_sink {
 	enum vm_sink_kind kind;
-	char *path;             /* SINK_FILE */
-	int fd;                 /* SINK_FD: inherited, for input and output */
+	char *path; /* SINK_FILE */
+	int fd;     /* SINK_FD: inherited, for input and output */
 };
 
 struct vm_disk_config {
@@ -33,8 +32,8 @@ struct vm_disk_config {
 };
 
 struct vm_net_config {
-	char *tap;              /* host TAP interface name */
-	uint8_t mac[6];         /* the guest's MAC address */
+	char *tap;      /* host TAP interface name */
+	uint8_t mac[6]; /* the guest's MAC address */
 };
 
 enum vm_fallback_mode { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
@@ -55,17 +54,17 @@ struct vm_config {
 	unsigned int cpus;
 	struct vm_sink serial;
 	struct vm_sink console;
-	struct vm_sink control;   /* a second virtio-console for the host's commands */
+	struct vm_sink control; /* a second virtio-console for the host's commands */
 	struct vm_disk_config disk[VM_MAX_DISKS];
 	unsigned int nr_disks;
-	uint64_t vsock_cid;       /* 0: no virtio-vsock */
-	char *vsock_socket;       /* its host side: a unix socket path */
+	uint64_t vsock_cid; /* 0: no virtio-vsock */
+	char *vsock_socket; /* its host side: a unix socket path */
 	struct vm_net_config net[VM_MAX_NETS];
 	unsigned int nr_nets;
 	enum vm_gpu_mode gpu_mode;
 	struct vm_display_config display[VM_MAX_DISPLAYS];
 	unsigned int nr_displays;
-	char *framebuffer_dir;    /* where scanouts are published (display<N>.fb); NULL: not */
+	char *framebuffer_dir; /* where scanouts are published (display<N>.fb); NULL: not */
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
 };
@@ -73,11 +72,11 @@ struct vm_config {
 /* Why the VM stopped; main.c's exit-status contract maps each to a status. */
 enum vm_exit_reason {
 	VM_RUNNING = 0,
-	VM_EXIT_POWEROFF,       /* ACPI S5: status 0 */
-	VM_EXIT_RESET,          /* i8042, ACPI reset or triple fault: status 4, the monitor reboots */
-	VM_EXIT_DEBUG,          /* --debug-exit port write: (V << 1) | 1 */
-	VM_EXIT_ERROR,          /* unrecoverable vCPU error, message logged: status 1 */
-	VM_EXIT_HOST_STOP,      /* SIGTERM, SIGINT or SIGHUP to sepia-vmm: status 0 */
+	VM_EXIT_POWEROFF,  /* ACPI S5: status 0 */
+	VM_EXIT_RESET,     /* i8042, ACPI reset or triple fault: status 4, the monitor reboots */
+	VM_EXIT_DEBUG,     /* --debug-exit port write: (V << 1) | 1 */
+	VM_EXIT_ERROR,     /* unrecoverable vCPU error, message logged: status 1 */
+	VM_EXIT_HOST_STOP, /* SIGTERM, SIGINT or SIGHUP to sepia-vmm: status 0 */
 };
 
 struct vm;
@@ -89,7 +88,7 @@ struct vcpu {
 	struct kvm_run *run;
 	size_t run_size;
 	pthread_t thread;
-	uint64_t emulated;      /* fallback-emulated instructions, for the log */
+	uint64_t emulated; /* fallback-emulated instructions, for the log */
 	bool started;
 };
 
@@ -104,8 +103,8 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct vcpu vcpu[VM_MAX_CPUS];
-	bool interpreting_host;   /* KVM interprets kernel code: fallback emulator on */
-	char *effective_cmdline;  /* what the guest was given, incl. host workarounds */
+	bool interpreting_host;  /* KVM interprets kernel code: fallback emulator on */
+	char *effective_cmdline; /* what the guest was given, incl. host workarounds */
 
 	struct serial *serial;
 	struct pci_bus *pci;
@@ -119,15 +118,15 @@ struct vm {
 	pthread_mutex_t gsi_lock; /* next_gsi and the routing table */
 	struct kvm_irq_routing *routes;
 
-	GMainContext *io_ctx;     /* the I/O thread: queue notifications, console input */
+	GMainContext *io_ctx; /* the I/O thread: queue notifications, console input */
 	GMainLoop *io_loop;
 	GThread *io_thread;
 
-	atomic_int exit_reason;   /* enum vm_exit_reason */
-	int exit_status;          /* for VM_EXIT_DEBUG: the status sepia-vmm ends with */
-	int stop_eventfd;         /* written once to wake vm_run */
-	int signal_fd;            /* signalfd for the stop signals */
-	int stop_signal;          /* which one, for VM_EXIT_HOST_STOP */
+	atomic_int exit_reason; /* enum vm_exit_reason */
+	int exit_status;        /* for VM_EXIT_DEBUG: the status sepia-vmm ends with */
+	int stop_eventfd;       /* written once to wake vm_run */
+	int signal_fd;          /* signalfd for the stop signals */
+	int stop_signal;        /* which one, for VM_EXIT_HOST_STOP */
 };
 
 /* The signals that stop the VM cleanly (SIGTERM, SIGINT, SIGHUP). The caller blocks
@@ -146,5 +145,3 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
 uint32_t vm_alloc_gsi(struct vm *vm);
 /* Points gsi at an MSI address/data pair (KVM GSI routing). 0 or -errno. */
 int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);
-
-#endif

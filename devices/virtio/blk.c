@@ -22,16 +22,16 @@
 #define VIRTIO_BLK_T_DISCARD      11
 #define VIRTIO_BLK_T_WRITE_ZEROES 13
 
-#define VIRTIO_BLK_S_OK           0
-#define VIRTIO_BLK_S_IOERR        1
-#define VIRTIO_BLK_S_UNSUPP       2
+#define VIRTIO_BLK_S_OK     0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
 
-#define SECTOR                    512ULL
-#define QUEUE_SIZE                256
-#define SEG_MAX                   (QUEUE_SIZE - 2)
-#define MAX_DISCARD_SECTORS       (1u << 22)  /* 2 GiB per segment */
-#define MAX_DISCARD_SEGS          16
-#define WRITE_ZEROES_MAY_UNMAP    1
+#define SECTOR                 512ULL
+#define QUEUE_SIZE             256
+#define SEG_MAX                (QUEUE_SIZE - 2)
+#define MAX_DISCARD_SECTORS    (1u << 22) /* 2 GiB per segment */
+#define MAX_DISCARD_SEGS       16
+#define WRITE_ZEROES_MAY_UNMAP 1
 
 struct blk_req_header {
 	uint32_t type;
@@ -50,7 +50,7 @@ struct virtio_blk {
 	char *name;
 	struct block_backend *disk;
 	bool readonly;
-	uint64_t capacity;      /* in 512-byte sectors */
+	uint64_t capacity; /* in 512-byte sectors */
 	uint8_t config[60];
 	uint64_t requests;
 	struct virtq_chain chain;
@@ -64,8 +64,7 @@ static void blk_config_read(void *dev, uint32_t off, void *data, unsigned int le
 
 static bool range_ok(struct virtio_blk *b, uint64_t sector, uint64_t bytes)
 {
-	return sector <= b->capacity && bytes / SECTOR <= b->capacity - sector &&
-	       bytes % SECTOR == 0;
+	return sector <= b->capacity && bytes / SECTOR <= b->capacity - sector && bytes % SECTOR == 0;
 }
 
 /* Reads or writes the data segments of a request at sector. */
@@ -90,10 +89,11 @@ static uint8_t blk_discard(struct virtio_blk *b, uint32_t type, const struct vir
 	for (uint64_t off = 0; off < bytes; off += sizeof(struct blk_discard_segment)) {
 		struct blk_discard_segment seg;
 		virtq_copy_from_out(c, sizeof(struct blk_req_header) + off, &seg, sizeof(seg));
-		if (seg.num_sectors > MAX_DISCARD_SECTORS || !range_ok(b, seg.sector, seg.num_sectors * SECTOR))
+		if (seg.num_sectors > MAX_DISCARD_SECTORS ||
+		    !range_ok(b, seg.sector, seg.num_sectors * SECTOR))
 			return VIRTIO_BLK_S_IOERR;
 		if (type == VIRTIO_BLK_T_DISCARD) {
-			if (seg.flags)  /* discard takes no flags */
+			if (seg.flags) /* discard takes no flags */
 				return VIRTIO_BLK_S_UNSUPP;
 			/* A discard is a hint: a backend that keeps the data is not an error. */
 			b->disk->ops->discard(b->disk, seg.sector * SECTOR, seg.num_sectors * SECTOR);
@@ -129,7 +129,7 @@ static uint32_t blk_handle_request(struct virtio_blk *b, struct virtq_chain *c)
 		unsigned int n = 0;
 		for (unsigned int i = c->nr_out; i < c->nr_out + c->nr_in; i++)
 			data[n++] = c->iov[i];
-		data[n - 1].iov_len--;  /* leave the status byte out */
+		data[n - 1].iov_len--; /* leave the status byte out */
 		st = blk_rw(b, false, hdr.sector, data, n, c->in_len - 1);
 		if (st == VIRTIO_BLK_S_OK)
 			written = (uint32_t)(c->in_len - 1);
@@ -153,7 +153,7 @@ static uint32_t blk_handle_request(struct virtio_blk *b, struct virtq_chain *c)
 		st = b->disk->ops->flush(b->disk) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
-		char id[20] = { 0 };  /* not NUL-terminated when all 20 bytes are used */
+		char id[20] = { 0 }; /* not NUL-terminated when all 20 bytes are used */
 		memcpy(id, b->name, MIN(strlen(b->name), sizeof(id)));
 		written = (uint32_t)virtq_copy_to_in(c, 0, id, MIN(sizeof(id), c->in_len - 1));
 		st = VIRTIO_BLK_S_OK;
@@ -198,7 +198,7 @@ static void blk_reset(void *dev) {}
 
 static const struct virtio_device_ops blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
-	.pci_class = 0x018000,  /* mass storage, other */
+	.pci_class = 0x018000, /* mass storage, other */
 	.num_queues = 1,
 	.queue_max_size = QUEUE_SIZE,
 	.config_size = sizeof(((struct virtio_blk *)0)->config),
@@ -210,8 +210,8 @@ static const struct virtio_device_ops blk_ops = {
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
-struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const char *path,
-				     bool readonly, GError **error)
+struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const char *path, bool readonly,
+				     GError **error)
 {
 	struct virtio_blk *b = g_new0(struct virtio_blk, 1);
 	b->name = g_strdup_printf("virtio-blk%u", index);
@@ -223,7 +223,8 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const ch
 	}
 	b->capacity = b->disk->size / SECTOR;
 	if (b->disk->size % SECTOR)
-		g_message("%s: %s is not a multiple of 512 bytes; the last %" G_GUINT64_FORMAT " bytes are not visible",
+		g_message("%s: %s is not a multiple of 512 bytes; the last %" G_GUINT64_FORMAT
+			  " bytes are not visible",
 			  b->name, path, (uint64_t)(b->disk->size % SECTOR));
 
 	memcpy(b->config, &b->capacity, 8);

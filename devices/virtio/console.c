@@ -10,16 +10,16 @@
 #include "devices/chardev.h"
 #include "devices/virtio/virtio.h"
 
-#define RX_QUEUE    0
-#define TX_QUEUE    1
-#define INPUT_MAX   65536   /* host input held while the guest posts no buffers */
+#define RX_QUEUE  0
+#define TX_QUEUE  1
+#define INPUT_MAX 65536 /* host input held while the guest posts no buffers */
 
 struct virtio_console {
-	const char *name;       /* a literal: the PCI device keeps the pointer */
+	const char *name; /* a literal: the PCI device keeps the pointer */
 	struct virtio_pci_dev *vp;
 	struct chardev cd;
-	uint8_t config[12];     /* cols, rows, max_nr_ports, emerg_wr */
-	GMutex input_lock;      /* input arrives on the I/O thread, outside the device lock */
+	uint8_t config[12]; /* cols, rows, max_nr_ports, emerg_wr */
+	GMutex input_lock;  /* input arrives on the I/O thread, outside the device lock */
 	GByteArray *input;
 	uint64_t dropped;
 	struct virtq_chain chain;
@@ -60,7 +60,7 @@ static void console_receive(struct virtio_console *c, struct virtq *q)
 	while (c->input->len) {
 		int r = virtq_pop(q, &c->chain);
 		if (r == 0)
-			break;  /* no buffers: keep the input until the guest posts some */
+			break; /* no buffers: keep the input until the guest posts some */
 		if (r == -EFAULT) {
 			virtio_pci_set_needs_reset(c->vp, "receive queue: available ring is corrupt");
 			break;
@@ -117,7 +117,7 @@ static void console_reset(void *dev) {}
 
 static const struct virtio_device_ops console_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
-	.pci_class = 0x078000,  /* communication, other */
+	.pci_class = 0x078000, /* communication, other */
 	.num_queues = 2,
 	.queue_max_size = 256,
 	.config_size = 12,
@@ -136,7 +136,7 @@ struct virtio_console *virtio_console_create(struct vm *vm, const char *name, co
 	g_mutex_init(&c->input_lock);
 	c->input = g_byte_array_new();
 	uint32_t one = 1;
-	memcpy(c->config + 4, &one, 4);  /* max_nr_ports, meaningful only with MULTIPORT */
+	memcpy(c->config + 4, &one, 4); /* max_nr_ports, meaningful only with MULTIPORT */
 	if (!chardev_open(&c->cd, c->name, sink, error)) {
 		virtio_console_destroy(c);
 		return NULL;
@@ -155,7 +155,8 @@ void virtio_console_destroy(struct virtio_console *c)
 	if (!c)
 		return;
 	if (c->dropped)
-		g_message("%s: %" G_GUINT64_FORMAT " input bytes dropped while the guest read none", c->name, c->dropped);
+		g_message("%s: %" G_GUINT64_FORMAT " input bytes dropped while the guest read none", c->name,
+			  c->dropped);
 	virtio_pci_destroy(c->vp);
 	chardev_close(&c->cd);
 	g_byte_array_unref(c->input);

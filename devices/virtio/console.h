@@ -1,5 +1,4 @@
-#ifndef SEPIA_VIRTIO_CONSOLE_H
-#define SEPIA_VIRTIO_CONSOLE_H
+#pragma once
 
 #include <glib.h>
 
@@ -11,5 +10,3 @@ struct virtio_console;
 struct virtio_console *virtio_console_create(struct vm *vm, const char *name, const struct vm_sink *sink,
 					     GError **error);
 void virtio_console_destroy(struct virtio_console *c);
-
-#endif

@@ -15,9 +15,9 @@
 
 #include "devices/virtio/gpu_internal.h"
 
-#define CTRL_QUEUE      0
-#define CURSOR_QUEUE    1
-#define FENCE_POLL_MS   1
+#define CTRL_QUEUE    0
+#define CURSOR_QUEUE  1
+#define FENCE_POLL_MS 1
 
 /* ---- configuration space ---- */
 
@@ -74,63 +74,97 @@ static uint32_t cmd_edid(struct virtio_gpu *g, struct gpu_request *req)
 static size_t request_size(uint32_t type)
 {
 	switch (type) {
-	case VIRTIO_GPU_CMD_GET_DISPLAY_INFO:        return sizeof(struct virtio_gpu_ctrl_hdr);
-	case VIRTIO_GPU_CMD_RESOURCE_CREATE_2D:      return sizeof(struct virtio_gpu_resource_create_2d);
-	case VIRTIO_GPU_CMD_RESOURCE_UNREF:          return sizeof(struct virtio_gpu_resource_unref);
-	case VIRTIO_GPU_CMD_SET_SCANOUT:             return sizeof(struct virtio_gpu_set_scanout);
-	case VIRTIO_GPU_CMD_RESOURCE_FLUSH:          return sizeof(struct virtio_gpu_resource_flush);
-	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D:     return sizeof(struct virtio_gpu_transfer_to_host_2d);
-	case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING: return sizeof(struct virtio_gpu_resource_attach_backing);
-	case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING: return sizeof(struct virtio_gpu_resource_detach_backing);
-	case VIRTIO_GPU_CMD_GET_CAPSET_INFO:         return sizeof(struct virtio_gpu_get_capset_info);
-	case VIRTIO_GPU_CMD_GET_CAPSET:              return sizeof(struct virtio_gpu_get_capset);
-	case VIRTIO_GPU_CMD_GET_EDID:                return sizeof(struct virtio_gpu_cmd_get_edid);
-	case VIRTIO_GPU_CMD_CTX_CREATE:              return sizeof(struct virtio_gpu_ctx_create);
-	case VIRTIO_GPU_CMD_CTX_DESTROY:             return sizeof(struct virtio_gpu_ctx_destroy);
+	case VIRTIO_GPU_CMD_GET_DISPLAY_INFO:
+		return sizeof(struct virtio_gpu_ctrl_hdr);
+	case VIRTIO_GPU_CMD_RESOURCE_CREATE_2D:
+		return sizeof(struct virtio_gpu_resource_create_2d);
+	case VIRTIO_GPU_CMD_RESOURCE_UNREF:
+		return sizeof(struct virtio_gpu_resource_unref);
+	case VIRTIO_GPU_CMD_SET_SCANOUT:
+		return sizeof(struct virtio_gpu_set_scanout);
+	case VIRTIO_GPU_CMD_RESOURCE_FLUSH:
+		return sizeof(struct virtio_gpu_resource_flush);
+	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D:
+		return sizeof(struct virtio_gpu_transfer_to_host_2d);
+	case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING:
+		return sizeof(struct virtio_gpu_resource_attach_backing);
+	case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING:
+		return sizeof(struct virtio_gpu_resource_detach_backing);
+	case VIRTIO_GPU_CMD_GET_CAPSET_INFO:
+		return sizeof(struct virtio_gpu_get_capset_info);
+	case VIRTIO_GPU_CMD_GET_CAPSET:
+		return sizeof(struct virtio_gpu_get_capset);
+	case VIRTIO_GPU_CMD_GET_EDID:
+		return sizeof(struct virtio_gpu_cmd_get_edid);
+	case VIRTIO_GPU_CMD_CTX_CREATE:
+		return sizeof(struct virtio_gpu_ctx_create);
+	case VIRTIO_GPU_CMD_CTX_DESTROY:
+		return sizeof(struct virtio_gpu_ctx_destroy);
 	case VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE:
-	case VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE:     return sizeof(struct virtio_gpu_ctx_resource);
-	case VIRTIO_GPU_CMD_RESOURCE_CREATE_3D:      return sizeof(struct virtio_gpu_resource_create_3d);
+	case VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE:
+		return sizeof(struct virtio_gpu_ctx_resource);
+	case VIRTIO_GPU_CMD_RESOURCE_CREATE_3D:
+		return sizeof(struct virtio_gpu_resource_create_3d);
 	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D:
-	case VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D:   return sizeof(struct virtio_gpu_transfer_host_3d);
-	case VIRTIO_GPU_CMD_SUBMIT_3D:               return sizeof(struct virtio_gpu_cmd_submit);
-	default:                                     return 0;
+	case VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D:
+		return sizeof(struct virtio_gpu_transfer_host_3d);
+	case VIRTIO_GPU_CMD_SUBMIT_3D:
+		return sizeof(struct virtio_gpu_cmd_submit);
+	default:
+		return 0;
 	}
 }
 
 static uint32_t gpu_dispatch(struct virtio_gpu *g, struct gpu_request *req)
 {
 	switch (req->hdr.type) {
-	case VIRTIO_GPU_CMD_GET_DISPLAY_INFO:        return cmd_display_info(g, req);
-	case VIRTIO_GPU_CMD_GET_EDID:                return cmd_edid(g, req);
-	case VIRTIO_GPU_CMD_RESOURCE_CREATE_2D:      return gpu_cmd_resource_create_2d(g, req);
-	case VIRTIO_GPU_CMD_RESOURCE_UNREF:          return gpu_cmd_resource_unref(g, req);
-	case VIRTIO_GPU_CMD_SET_SCANOUT:             return gpu_cmd_set_scanout(g, req);
-	case VIRTIO_GPU_CMD_RESOURCE_FLUSH:          return gpu_cmd_resource_flush(g, req);
-	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D:     return gpu_cmd_transfer_to_host_2d(g, req);
-	case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING: return gpu_cmd_attach_backing(g, req);
-	case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING: return gpu_cmd_detach_backing(g, req);
+	case VIRTIO_GPU_CMD_GET_DISPLAY_INFO:
+		return cmd_display_info(g, req);
+	case VIRTIO_GPU_CMD_GET_EDID:
+		return cmd_edid(g, req);
+	case VIRTIO_GPU_CMD_RESOURCE_CREATE_2D:
+		return gpu_cmd_resource_create_2d(g, req);
+	case VIRTIO_GPU_CMD_RESOURCE_UNREF:
+		return gpu_cmd_resource_unref(g, req);
+	case VIRTIO_GPU_CMD_SET_SCANOUT:
+		return gpu_cmd_set_scanout(g, req);
+	case VIRTIO_GPU_CMD_RESOURCE_FLUSH:
+		return gpu_cmd_resource_flush(g, req);
+	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D:
+		return gpu_cmd_transfer_to_host_2d(g, req);
+	case VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING:
+		return gpu_cmd_attach_backing(g, req);
+	case VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING:
+		return gpu_cmd_detach_backing(g, req);
 	case VIRTIO_GPU_CMD_GET_CAPSET_INFO:
 		if (!g->virgl)
-			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;  /* num_capsets is 0 */
+			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER; /* num_capsets is 0 */
 		return gpu_virgl_cmd(g, req);
 	default:
 		/* 3D commands without VIRTIO_GPU_F_VIRGL, and commands sepia does not offer
 		 * (blob resources, UUIDs). */
 		return g->virgl && req->hdr.type >= VIRTIO_GPU_CMD_GET_CAPSET ? gpu_virgl_cmd(g, req)
-									       : VIRTIO_GPU_RESP_ERR_UNSPEC;
+									      : VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
 }
 
 static const char *resp_name(uint32_t resp)
 {
 	switch (resp) {
-	case VIRTIO_GPU_RESP_ERR_UNSPEC:              return "ERR_UNSPEC";
-	case VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY:       return "ERR_OUT_OF_MEMORY";
-	case VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID:  return "ERR_INVALID_SCANOUT_ID";
-	case VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID: return "ERR_INVALID_RESOURCE_ID";
-	case VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID:  return "ERR_INVALID_CONTEXT_ID";
-	case VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER:   return "ERR_INVALID_PARAMETER";
-	default:                                      return "OK";
+	case VIRTIO_GPU_RESP_ERR_UNSPEC:
+		return "ERR_UNSPEC";
+	case VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY:
+		return "ERR_OUT_OF_MEMORY";
+	case VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID:
+		return "ERR_INVALID_SCANOUT_ID";
+	case VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID:
+		return "ERR_INVALID_RESOURCE_ID";
+	case VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID:
+		return "ERR_INVALID_CONTEXT_ID";
+	case VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER:
+		return "ERR_INVALID_PARAMETER";
+	default:
+		return "OK";
 	}
 }
 
@@ -158,14 +192,15 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 	g->busy_usec += (uint64_t)(g_get_monotonic_time() - t0);
 	if (resp >= VIRTIO_GPU_RESP_ERR_UNSPEC) {
 		if (gpu_guest_error_logged(g))
-			g_message("%s: command 0x%x (%" G_GUINT64_FORMAT " bytes) answered %s%s", g->name, req.hdr.type,
-				  c->out_len, resp_name(resp),
-				  g->errors + 1 == GPU_LOGGED_ERRORS ? "; further errors are only counted" : "");
+			g_message("%s: command 0x%x (%" G_GUINT64_FORMAT " bytes) answered %s%s", g->name,
+				  req.hdr.type, c->out_len, resp_name(resp),
+				  g->errors + 1 == GPU_LOGGED_ERRORS ? "; further errors are only counted"
+								     : "");
 		g->errors++;
 	}
 	*len = 0;
 	if (c->in_len < sizeof(struct virtio_gpu_ctrl_hdr))
-		return true;   /* nowhere to answer: return the buffer empty */
+		return true; /* nowhere to answer: return the buffer empty */
 	struct virtio_gpu_ctrl_hdr out = { .type = resp };
 	bool fenced = req.hdr.flags & VIRTIO_GPU_FLAG_FENCE;
 	if (fenced) {
@@ -224,7 +259,7 @@ static void gpu_process_ctrl(struct virtio_gpu *g, struct virtq *q)
 		}
 		uint32_t len = 0;
 		if (r < 0) {
-			virtq_push(q, g->chain.head, 0);   /* a broken chain: nothing to read or answer */
+			virtq_push(q, g->chain.head, 0); /* a broken chain: nothing to read or answer */
 			continue;
 		}
 		if (gpu_handle_request(g, &g->chain, &len))
@@ -302,7 +337,7 @@ static void gpu_reset(void *dev)
 
 static const struct virtio_device_ops gpu_ops = {
 	.device_id = VIRTIO_ID_GPU,
-	.pci_class = 0x038000,  /* display controller, other */
+	.pci_class = 0x038000, /* display controller, other */
 	.num_queues = 2,
 	.queue_max_size = 256,
 	.config_size = sizeof(struct virtio_gpu_config),
@@ -448,8 +483,9 @@ void virtio_gpu_destroy(struct virtio_gpu *g)
 		g_thread_join(g->thread);
 	}
 	if (g->commands)
-		g_message("%s: %" G_GUINT64_FORMAT " commands in %.1f ms, %" G_GUINT64_FORMAT " flushes, %" G_GUINT64_FORMAT
-			  " answered with an error", g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors);
+		g_message("%s: %" G_GUINT64_FORMAT " commands in %.1f ms, %" G_GUINT64_FORMAT
+			  " flushes, %" G_GUINT64_FORMAT " answered with an error",
+			  g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors);
 	virtio_pci_destroy(g->vp);
 	for (unsigned int i = 0; i < g->nr_scanouts; i++)
 		fb_file_close(g->scanout[i].fb);

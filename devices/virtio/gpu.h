@@ -1,6 +1,5 @@
 /* virtio-gpu (virtio spec 5.7): 2D scanouts in host memory, or 3D through virglrenderer. */
-#ifndef SEPIA_VIRTIO_GPU_H
-#define SEPIA_VIRTIO_GPU_H
+#pragma once
 
 #include <glib.h>
 
@@ -11,5 +10,3 @@ struct virtio_gpu;
  * scanout as cfg->framebuffer_dir/display<N>.fb when that is set. */
 struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg, GError **error);
 void virtio_gpu_destroy(struct virtio_gpu *g);
-
-#endif

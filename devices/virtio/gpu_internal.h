@@ -2,8 +2,7 @@
  * (resources, guest backing, 2D pixels, scanouts), gpu_virgl.c (the virglrenderer backend)
  * and gpu_edid.c. Everything here runs on the device's own thread with the transport's
  * lock held. */
-#ifndef SEPIA_VIRTIO_GPU_INTERNAL_H
-#define SEPIA_VIRTIO_GPU_INTERNAL_H
+#pragma once
 
 #include <linux/virtio_gpu.h>
 #include <stdbool.h>
@@ -13,28 +12,28 @@
 #include "devices/virtio/virtio.h"
 #include "display/framebuffer.h"
 
-#define GPU_MAX_BACKING_ENTRIES 16384          /* mem entries one resource may have */
-#define GPU_MAX_HOSTMEM         (256u << 20)   /* host bytes all 2D resources may hold */
+#define GPU_MAX_BACKING_ENTRIES 16384        /* mem entries one resource may have */
+#define GPU_MAX_HOSTMEM         (256u << 20) /* host bytes all 2D resources may hold */
 #define GPU_MAX_RESOURCE_DIM    16384
-#define GPU_LOGGED_ERRORS       20             /* guest errors logged one by one; the rest are counted */
+#define GPU_LOGGED_ERRORS       20 /* guest errors logged one by one; the rest are counted */
 
 struct gpu_resource {
 	uint32_t id;
-	uint32_t format;        /* virtio-gpu / virgl format number */
+	uint32_t format; /* virtio-gpu / virgl format number */
 	uint32_t width, height;
-	bool is_3d;             /* created with RESOURCE_CREATE_3D */
-	uint8_t *pixels;        /* 2D mode: width * height * 4 bytes; virgl mode: NULL */
-	struct iovec *backing;  /* guest pages, host addresses; owned here */
+	bool is_3d;            /* created with RESOURCE_CREATE_3D */
+	uint8_t *pixels;       /* 2D mode: width * height * 4 bytes; virgl mode: NULL */
+	struct iovec *backing; /* guest pages, host addresses; owned here */
 	unsigned int nr_backing;
 	size_t backing_len;
-	uint32_t scanouts;      /* bit N: shown on scanout N */
+	uint32_t scanouts; /* bit N: shown on scanout N */
 };
 
 struct gpu_scanout {
-	uint32_t resource_id;   /* 0: disabled */
+	uint32_t resource_id; /* 0: disabled */
 	struct virtio_gpu_rect r;
-	uint32_t width, height, dpi;   /* the display's mode */
-	struct fb_file *fb;     /* NULL without a framebuffer dir */
+	uint32_t width, height, dpi; /* the display's mode */
+	struct fb_file *fb;          /* NULL without a framebuffer dir */
 };
 
 struct gpu_request {
@@ -58,36 +57,36 @@ struct gpu_request {
 		struct virtio_gpu_cmd_submit submit;
 		uint8_t bytes[128];
 	} u;
-	uint32_t resp_len;      /* a handler that wrote a larger response sets its length */
+	uint32_t resp_len; /* a handler that wrote a larger response sets its length */
 };
 
 struct virtio_gpu {
 	const char *name;
 	struct vm *vm;
 	struct virtio_pci_dev *vp;
-	bool virgl;             /* 3D through virglrenderer */
+	bool virgl; /* 3D through virglrenderer */
 	struct virtio_gpu_config config;
 	unsigned int nr_scanouts;
 	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
-	GHashTable *resources;  /* id -> struct gpu_resource */
-	GHashTable *contexts;   /* virgl: the 3D context ids the guest created */
-	uint64_t hostmem;       /* bytes of 2D pixels held */
+	GHashTable *resources; /* id -> struct gpu_resource */
+	GHashTable *contexts;  /* virgl: the 3D context ids the guest created */
+	uint64_t hostmem;      /* bytes of 2D pixels held */
 	struct virtio_gpu_update_cursor cursor;
-	bool needs_reset;       /* the guest reset the device; drop state before new commands */
+	bool needs_reset; /* the guest reset the device; drop state before new commands */
 
-	GMainContext *ctx;      /* the device thread */
+	GMainContext *ctx; /* the device thread */
 	GMainLoop *loop;
 	GThread *thread;
 
-	GArray *pending;        /* struct gpu_pending: fenced responses not yet returned */
-	uint32_t fence_done;    /* virgl: the last fence virglrenderer retired */
+	GArray *pending;     /* struct gpu_pending: fenced responses not yet returned */
+	uint32_t fence_done; /* virgl: the last fence virglrenderer retired */
 	GSource *fence_timer;
 
-	uint8_t *readback;      /* virgl: a scanout rectangle read back for the framebuffer */
+	uint8_t *readback; /* virgl: a scanout rectangle read back for the framebuffer */
 	size_t readback_size;
 	struct virtq_chain chain;
 	uint64_t commands, errors, flushes;
-	uint64_t busy_usec;     /* time spent handling commands */
+	uint64_t busy_usec; /* time spent handling commands */
 };
 
 /* Whether a guest error may still be logged in detail: a guest must not flood the log. */
@@ -133,7 +132,8 @@ uint32_t gpu_virgl_resource_create(struct virtio_gpu *g, struct gpu_resource *re
 void gpu_virgl_resource_unref(struct gpu_resource *res);
 uint32_t gpu_virgl_attach_backing(struct gpu_resource *res);
 void gpu_virgl_detach_backing(struct gpu_resource *res);
-uint32_t gpu_virgl_transfer_to_host_2d(struct gpu_resource *res, const struct virtio_gpu_transfer_to_host_2d *t);
+uint32_t gpu_virgl_transfer_to_host_2d(struct gpu_resource *res,
+				       const struct virtio_gpu_transfer_to_host_2d *t);
 /* Reads rect of res into XRGB8888 at dst. */
 bool gpu_virgl_read_rect(struct virtio_gpu *g, struct gpu_resource *res, const struct virtio_gpu_rect *r,
 			 uint8_t *dst, size_t dst_stride);
@@ -144,5 +144,3 @@ void gpu_virgl_poll(void);
 /* ---- gpu_edid.c ---- */
 /* A 128-byte EDID base block whose preferred mode is width x height at 60 Hz. */
 void gpu_edid_build(uint8_t edid[128], uint32_t width, uint32_t height, uint32_t dpi, unsigned int index);
-
-#endif

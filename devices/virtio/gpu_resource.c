@@ -59,7 +59,7 @@ static void format_positions(uint32_t format, unsigned int *r, unsigned int *g, 
 	case VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM:
 		*r = 3, *g = 2, *b = 1;
 		break;
-	default:        /* B8G8R8A8, B8G8R8X8: already XRGB8888 */
+	default: /* B8G8R8A8, B8G8R8X8: already XRGB8888 */
 		*r = 2, *g = 1, *b = 0;
 		break;
 	}
@@ -103,11 +103,12 @@ static void scanout_publish(struct virtio_gpu *g, struct gpu_scanout *s, struct 
 		uint8_t *dst = pixels + ((size_t)y0 * pic_w + x0) * 4;
 		struct virtio_gpu_rect clipped = { rect->x, rect->y, w, h };
 		if (res->pixels)
-			gpu_convert_to_xrgb(res->format, res->pixels + ((size_t)rect->y * res->width + rect->x) * 4,
+			gpu_convert_to_xrgb(res->format,
+					    res->pixels + ((size_t)rect->y * res->width + rect->x) * 4,
 					    (size_t)res->width * 4, dst, (size_t)pic_w * 4, w, h);
 		else if (w && h && !gpu_virgl_read_rect(g, res, &clipped, dst, (size_t)pic_w * 4))
-			g_warning("%s: resource %u: cannot read back %ux%u+%u+%u for the display", g->name, res->id,
-				  w, h, rect->x, rect->y);
+			g_warning("%s: resource %u: cannot read back %ux%u+%u+%u for the display", g->name,
+				  res->id, w, h, rect->x, rect->y);
 	}
 	fb_file_end(s->fb);
 }
@@ -153,16 +154,24 @@ uint32_t gpu_cmd_resource_create_2d(struct virtio_gpu *g, struct gpu_request *re
 	const struct virtio_gpu_resource_create_2d *c = &req->u.create_2d;
 	if (!c->resource_id || gpu_resource_find(g, c->resource_id))
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-	if (!gpu_format_supported(c->format) || !c->width || !c->height ||
-	    c->width > GPU_MAX_RESOURCE_DIM || c->height > GPU_MAX_RESOURCE_DIM)
+	if (!gpu_format_supported(c->format) || !c->width || !c->height || c->width > GPU_MAX_RESOURCE_DIM ||
+	    c->height > GPU_MAX_RESOURCE_DIM)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	struct gpu_resource *res = g_new0(struct gpu_resource, 1);
-	*res = (struct gpu_resource){ .id = c->resource_id, .format = c->format, .width = c->width, .height = c->height };
+	*res = (struct gpu_resource){
+		.id = c->resource_id, .format = c->format, .width = c->width, .height = c->height
+	};
 	if (g->virgl) {
 		struct virtio_gpu_resource_create_3d args = {
-			.resource_id = c->resource_id, .target = 2 /* PIPE_TEXTURE_2D */, .format = c->format,
-			.bind = 1u << 1 /* render target */, .width = c->width, .height = c->height,
-			.depth = 1, .array_size = 1, .flags = VIRTIO_GPU_RESOURCE_FLAG_Y_0_TOP,
+			.resource_id = c->resource_id,
+			.target = 2 /* PIPE_TEXTURE_2D */,
+			.format = c->format,
+			.bind = 1u << 1 /* render target */,
+			.width = c->width,
+			.height = c->height,
+			.depth = 1,
+			.array_size = 1,
+			.flags = VIRTIO_GPU_RESOURCE_FLAG_Y_0_TOP,
 		};
 		uint32_t resp = gpu_virgl_resource_create(g, res, &args);
 		if (resp != VIRTIO_GPU_RESP_OK_NODATA) {
@@ -212,7 +221,7 @@ uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	size_t table = (size_t)a->nr_entries * sizeof(struct virtio_gpu_mem_entry);
 	if (req->chain->out_len < sizeof(*a) + table)
-		return VIRTIO_GPU_RESP_ERR_UNSPEC;  /* fewer entries than it says */
+		return VIRTIO_GPU_RESP_ERR_UNSPEC; /* fewer entries than it says */
 	g_autofree struct virtio_gpu_mem_entry *e = g_malloc(table);
 	virtq_copy_from_out(req->chain, sizeof(*a), e, table);
 	struct iovec *iov = g_new(struct iovec, a->nr_entries);
@@ -221,7 +230,8 @@ uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req)
 		void *host = e[i].length ? guest_mem_ptr(&g->vm->mem, e[i].addr, e[i].length) : NULL;
 		if (!host) {
 			if (gpu_guest_error_logged(g))
-				g_message("%s: resource %u: backing entry %u (0x%" G_GINT64_MODIFIER "x, %u bytes) is not in guest RAM",
+				g_message("%s: resource %u: backing entry %u (0x%" G_GINT64_MODIFIER
+					  "x, %u bytes) is not in guest RAM",
 					  g->name, res->id, i, (uint64_t)e[i].addr, e[i].length);
 			g_free(iov);
 			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;

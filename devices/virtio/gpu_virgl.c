@@ -46,23 +46,27 @@ static void virgl_log(const char *fmt, va_list ap)
 static bool egl_surfaceless_usable(struct virtio_gpu *g, GError **error)
 {
 	const char *client = eglQueryString(EGL_NO_DISPLAY, EGL_EXTENSIONS);
-	PFNEGLGETPLATFORMDISPLAYEXTPROC get_display =
-		(PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress("eglGetPlatformDisplayEXT");
+	PFNEGLGETPLATFORMDISPLAYEXTPROC get_display = (PFNEGLGETPLATFORMDISPLAYEXTPROC)eglGetProcAddress(
+		"eglGetPlatformDisplayEXT");
 	if (!client || !strstr(client, "EGL_MESA_platform_surfaceless") || !get_display) {
-		g_set_error(error, SEPIA_ERROR, ENOTSUP, "%s: EGL offers no surfaceless platform "
+		g_set_error(error, SEPIA_ERROR, ENOTSUP,
+			    "%s: EGL offers no surfaceless platform "
 			    "(EGL_MESA_platform_surfaceless); install Mesa's EGL (libegl-mesa0 on Debian, "
-			    "mesa-libEGL on CentOS)", g->name);
+			    "mesa-libEGL on CentOS)",
+			    g->name);
 		return false;
 	}
 	EGLDisplay dpy = get_display(EGL_PLATFORM_SURFACELESS_MESA, EGL_DEFAULT_DISPLAY, NULL);
 	EGLint major = 0, minor = 0;
 	if (dpy == EGL_NO_DISPLAY || !eglInitialize(dpy, &major, &minor)) {
-		g_set_error(error, SEPIA_ERROR, ENOTSUP, "%s: EGL's surfaceless display does not initialise "
-			    "(EGL error 0x%x); is Mesa's software driver (libgl1-mesa-dri) installed?", g->name,
-			    eglGetError());
+		g_set_error(error, SEPIA_ERROR, ENOTSUP,
+			    "%s: EGL's surfaceless display does not initialise "
+			    "(EGL error 0x%x); is Mesa's software driver (libgl1-mesa-dri) installed?",
+			    g->name, eglGetError());
 		return false;
 	}
-	g_debug("%s: EGL %d.%d surfaceless, vendor %s", g->name, major, minor, eglQueryString(dpy, EGL_VENDOR));
+	g_debug("%s: EGL %d.%d surfaceless, vendor %s", g->name, major, minor,
+		eglQueryString(dpy, EGL_VENDOR));
 	eglTerminate(dpy);
 	return true;
 }
@@ -77,7 +81,8 @@ bool gpu_virgl_init(struct virtio_gpu *g, GError **error)
 	if (r) {
 		g_set_error(error, SEPIA_ERROR, r < 0 ? -r : EIO,
 			    "%s: virglrenderer did not initialise on surfaceless EGL (%d); is Mesa's EGL "
-			    "(libegl-mesa0, libgl1-mesa-dri) installed?", g->name, r);
+			    "(libegl-mesa0, libgl1-mesa-dri) installed?",
+			    g->name, r);
 		return false;
 	}
 	g->contexts = g_hash_table_new(NULL, NULL);
@@ -120,15 +125,24 @@ uint32_t gpu_virgl_resource_create(struct virtio_gpu *g, struct gpu_resource *re
 				   const struct virtio_gpu_resource_create_3d *c)
 {
 	struct virgl_renderer_resource_create_args args = {
-		.handle = c->resource_id, .target = c->target, .format = c->format, .bind = c->bind,
-		.width = c->width, .height = c->height, .depth = c->depth, .array_size = c->array_size,
-		.last_level = c->last_level, .nr_samples = c->nr_samples, .flags = c->flags,
+		.handle = c->resource_id,
+		.target = c->target,
+		.format = c->format,
+		.bind = c->bind,
+		.width = c->width,
+		.height = c->height,
+		.depth = c->depth,
+		.array_size = c->array_size,
+		.last_level = c->last_level,
+		.nr_samples = c->nr_samples,
+		.flags = c->flags,
 	};
 	int r = virgl_renderer_resource_create(&args, NULL, 0);
 	if (r) {
 		if (gpu_guest_error_logged(g))
-			g_message("%s: resource %u: virglrenderer refused %ux%ux%u format %u target %u: %s", g->name,
-				  c->resource_id, c->width, c->height, c->depth, c->format, c->target, g_strerror(r < 0 ? -r : r));
+			g_message("%s: resource %u: virglrenderer refused %ux%ux%u format %u target %u: %s",
+				  g->name, c->resource_id, c->width, c->height, c->depth, c->format,
+				  c->target, g_strerror(r < 0 ? -r : r));
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
@@ -155,9 +169,12 @@ void gpu_virgl_detach_backing(struct gpu_resource *res)
 	virgl_renderer_resource_detach_iov((int)res->id, &iov, &n);
 }
 
-uint32_t gpu_virgl_transfer_to_host_2d(struct gpu_resource *res, const struct virtio_gpu_transfer_to_host_2d *t)
+uint32_t gpu_virgl_transfer_to_host_2d(struct gpu_resource *res,
+				       const struct virtio_gpu_transfer_to_host_2d *t)
 {
-	struct virtio_gpu_box box = { .x = t->r.x, .y = t->r.y, .z = 0, .w = t->r.width, .h = t->r.height, .d = 1 };
+	struct virtio_gpu_box box = {
+		.x = t->r.x, .y = t->r.y, .z = 0, .w = t->r.width, .h = t->r.height, .d = 1
+	};
 	int r = virgl_renderer_transfer_write_iov(res->id, 0, 0, 0, 0, VIRGL_BOX(&box), t->offset, NULL, 0);
 	return r ? VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER : VIRTIO_GPU_RESP_OK_NODATA;
 }
@@ -178,7 +195,8 @@ bool gpu_virgl_read_rect(struct virtio_gpu *g, struct gpu_resource *res, const s
 	struct iovec iov = { g->readback, need };
 	if (virgl_renderer_transfer_read_iov(res->id, 0, 0, r->width * 4, 0, VIRGL_BOX(&box), 0, &iov, 1))
 		return false;
-	gpu_convert_to_xrgb(info.virgl_format, g->readback, (size_t)r->width * 4, dst, dst_stride, r->width, r->height);
+	gpu_convert_to_xrgb(info.virgl_format, g->readback, (size_t)r->width * 4, dst, dst_stride, r->width,
+			    r->height);
 	return true;
 }
 
@@ -187,10 +205,7 @@ void gpu_virgl_create_fence(uint32_t fence_id, uint32_t ctx_id)
 	virgl_renderer_create_fence((int)fence_id, ctx_id);
 }
 
-void gpu_virgl_poll(void)
-{
-	virgl_renderer_poll();
-}
+void gpu_virgl_poll(void) { virgl_renderer_poll(); }
 
 /* ---- the 3D commands ---- */
 
@@ -208,7 +223,9 @@ static uint32_t cmd_capset_info(struct virtio_gpu *g, struct gpu_request *req)
 		if (!max_ver || !max_size || n++ != index)
 			continue;
 		struct virtio_gpu_resp_capset_info resp = {
-			.capset_id = capset_ids[i], .capset_max_version = max_ver, .capset_max_size = max_size,
+			.capset_id = capset_ids[i],
+			.capset_max_version = max_ver,
+			.capset_max_size = max_size,
 		};
 		if (req->chain->in_len < sizeof(resp))
 			return VIRTIO_GPU_RESP_ERR_UNSPEC;
@@ -270,9 +287,11 @@ static uint32_t cmd_ctx_resource(struct virtio_gpu *g, struct gpu_request *req, 
 	if (!gpu_resource_find(g, req->u.ctx_resource.resource_id))
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	if (attach)
-		virgl_renderer_ctx_attach_resource((int)req->hdr.ctx_id, (int)req->u.ctx_resource.resource_id);
+		virgl_renderer_ctx_attach_resource((int)req->hdr.ctx_id,
+						   (int)req->u.ctx_resource.resource_id);
 	else
-		virgl_renderer_ctx_detach_resource((int)req->hdr.ctx_id, (int)req->u.ctx_resource.resource_id);
+		virgl_renderer_ctx_detach_resource((int)req->hdr.ctx_id,
+						   (int)req->u.ctx_resource.resource_id);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -285,8 +304,11 @@ static uint32_t cmd_resource_create_3d(struct virtio_gpu *g, struct gpu_request 
 	    c->depth > GPU_MAX_RESOURCE_DIM || c->array_size > GPU_MAX_RESOURCE_DIM)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	struct gpu_resource *res = g_new0(struct gpu_resource, 1);
-	*res = (struct gpu_resource){ .id = c->resource_id, .format = c->format, .width = c->width,
-				      .height = MAX(c->height, 1u), .is_3d = true };
+	*res = (struct gpu_resource){ .id = c->resource_id,
+				      .format = c->format,
+				      .width = c->width,
+				      .height = MAX(c->height, 1u),
+				      .is_3d = true };
 	uint32_t resp = gpu_virgl_resource_create(g, res, c);
 	if (resp != VIRTIO_GPU_RESP_OK_NODATA) {
 		gpu_resource_free(res);
@@ -307,11 +329,12 @@ static uint32_t cmd_transfer_3d(struct virtio_gpu *g, struct gpu_request *req, b
 	if (!res->backing)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	struct virtio_gpu_box box = t->box;
-	int r = to_host
-		? virgl_renderer_transfer_write_iov(res->id, req->hdr.ctx_id, (int)t->level, t->stride, t->layer_stride,
-						    VIRGL_BOX(&box), t->offset, NULL, 0)
-		: virgl_renderer_transfer_read_iov(res->id, req->hdr.ctx_id, t->level, t->stride, t->layer_stride,
-						   VIRGL_BOX(&box), t->offset, NULL, 0);
+	int r = to_host ? virgl_renderer_transfer_write_iov(res->id, req->hdr.ctx_id, (int)t->level,
+							    t->stride, t->layer_stride, VIRGL_BOX(&box),
+							    t->offset, NULL, 0)
+			: virgl_renderer_transfer_read_iov(res->id, req->hdr.ctx_id, t->level, t->stride,
+							   t->layer_stride, VIRGL_BOX(&box), t->offset, NULL,
+							   0);
 	return r ? VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER : VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -340,16 +363,27 @@ static uint32_t cmd_submit(struct virtio_gpu *g, struct gpu_request *req)
 uint32_t gpu_virgl_cmd(struct virtio_gpu *g, struct gpu_request *req)
 {
 	switch (req->hdr.type) {
-	case VIRTIO_GPU_CMD_GET_CAPSET_INFO:       return cmd_capset_info(g, req);
-	case VIRTIO_GPU_CMD_GET_CAPSET:            return cmd_capset(g, req);
-	case VIRTIO_GPU_CMD_CTX_CREATE:            return cmd_ctx_create(g, req);
-	case VIRTIO_GPU_CMD_CTX_DESTROY:           return cmd_ctx_destroy(g, req);
-	case VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE:   return cmd_ctx_resource(g, req, true);
-	case VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE:   return cmd_ctx_resource(g, req, false);
-	case VIRTIO_GPU_CMD_RESOURCE_CREATE_3D:    return cmd_resource_create_3d(g, req);
-	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D:   return cmd_transfer_3d(g, req, true);
-	case VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D: return cmd_transfer_3d(g, req, false);
-	case VIRTIO_GPU_CMD_SUBMIT_3D:             return cmd_submit(g, req);
-	default:                                   return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	case VIRTIO_GPU_CMD_GET_CAPSET_INFO:
+		return cmd_capset_info(g, req);
+	case VIRTIO_GPU_CMD_GET_CAPSET:
+		return cmd_capset(g, req);
+	case VIRTIO_GPU_CMD_CTX_CREATE:
+		return cmd_ctx_create(g, req);
+	case VIRTIO_GPU_CMD_CTX_DESTROY:
+		return cmd_ctx_destroy(g, req);
+	case VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE:
+		return cmd_ctx_resource(g, req, true);
+	case VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE:
+		return cmd_ctx_resource(g, req, false);
+	case VIRTIO_GPU_CMD_RESOURCE_CREATE_3D:
+		return cmd_resource_create_3d(g, req);
+	case VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D:
+		return cmd_transfer_3d(g, req, true);
+	case VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D:
+		return cmd_transfer_3d(g, req, false);
+	case VIRTIO_GPU_CMD_SUBMIT_3D:
+		return cmd_submit(g, req);
+	default:
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
 }

@@ -31,33 +31,33 @@
 #define VIRTIO_NET_F_MRG_RXBUF  15
 #define VIRTIO_NET_F_STATUS     16
 
-#define VIRTIO_NET_S_LINK_UP    1
+#define VIRTIO_NET_S_LINK_UP 1
 
 #define RX_QUEUE        0
 #define TX_QUEUE        1
 #define QUEUE_SIZE      256
-#define HDR_LEN         12      /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
+#define HDR_LEN         12 /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
 #define NUM_BUFFERS_OFF 10
 #define ETH_HDR_LEN     14
-#define FRAME_MAX       (HDR_LEN + 65550)  /* a 64 KiB GSO frame and its Ethernet header */
-#define RX_BUDGET       128     /* frames per run before other I/O-thread work gets a turn */
+#define FRAME_MAX       (HDR_LEN + 65550) /* a 64 KiB GSO frame and its Ethernet header */
+#define RX_BUDGET       128               /* frames per run before other I/O-thread work gets a turn */
 
 struct virtio_net {
 	char *name;
 	struct virtio_pci_dev *vp;
 	char ifname[IFNAMSIZ];
 	int tap_fd;
-	GSource *tap_source;    /* the TAP's readability, watched only while rx waits for it */
+	GSource *tap_source; /* the TAP's readability, watched only while rx waits for it */
 	gpointer tap_tag;
-	uint8_t config[10];     /* mac, status, max_virtqueue_pairs */
+	uint8_t config[10]; /* mac, status, max_virtqueue_pairs */
 	bool mrg_rxbuf;
 	/* One received frame not yet copied to the guest: the VMM's only rx buffering. */
 	uint8_t *frame;
 	size_t frame_len;
-	uint16_t heads[QUEUE_SIZE];     /* the buffers one frame fills (mergeable rx) */
+	uint16_t heads[QUEUE_SIZE]; /* the buffers one frame fills (mergeable rx) */
 	uint32_t lens[QUEUE_SIZE];
-	struct virtq_chain first;       /* the rx buffer that carries the header */
-	struct virtq_chain chain;       /* tx requests, and rx buffers after the first */
+	struct virtq_chain first; /* the rx buffer that carries the header */
+	struct virtq_chain chain; /* tx requests, and rx buffers after the first */
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_errors;
 };
 
@@ -77,7 +77,8 @@ static void net_watch_tap(struct virtio_net *n, bool on)
 static void net_tx_error(struct virtio_net *n, const char *why)
 {
 	if (n->tx_errors++ == 0)
-		g_warning("%s: frame not sent to %s: %s (further errors are only counted)", n->name, n->ifname, why);
+		g_warning("%s: frame not sent to %s: %s (further errors are only counted)", n->name,
+			  n->ifname, why);
 }
 
 /* The chain is the header and the frame, in guest RAM: one writev hands both to the TAP. */
@@ -189,7 +190,7 @@ static void net_receive(struct virtio_net *n, struct virtq *q)
 			ssize_t r = read(n->tap_fd, n->frame, FRAME_MAX);
 			if (r < 0) {
 				if (errno == EAGAIN || errno == EINTR)
-					net_watch_tap(n, true);   /* wake when the TAP has a frame */
+					net_watch_tap(n, true); /* wake when the TAP has a frame */
 				else
 					g_warning("%s: read from %s: %s; receiving stops", n->name, n->ifname,
 						  g_strerror(errno));
@@ -269,7 +270,8 @@ static void net_activate(void *dev, uint64_t features)
 	n->mrg_rxbuf = features & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 	unsigned int offloads = net_tap_offloads(features);
 	if (ioctl(n->tap_fd, TUNSETOFFLOAD, offloads) < 0)
-		g_warning("%s: TAP %s: TUNSETOFFLOAD 0x%x: %s", n->name, n->ifname, offloads, g_strerror(errno));
+		g_warning("%s: TAP %s: TUNSETOFFLOAD 0x%x: %s", n->name, n->ifname, offloads,
+			  g_strerror(errno));
 	g_message("%s: driver ready, features 0x%" G_GINT64_MODIFIER "x, TAP offloads 0x%x%s", n->name,
 		  features, offloads, n->mrg_rxbuf ? ", mergeable rx buffers" : "");
 	virtio_pci_kick(n->vp, RX_QUEUE);
@@ -286,7 +288,7 @@ static void net_reset(void *dev)
 
 static const struct virtio_device_ops net_ops = {
 	.device_id = VIRTIO_ID_NET,
-	.pci_class = 0x020000,  /* network, Ethernet */
+	.pci_class = 0x020000, /* network, Ethernet */
 	.num_queues = 2,
 	.queue_max_size = QUEUE_SIZE,
 	.config_size = sizeof(((struct virtio_net *)0)->config),
@@ -300,41 +302,45 @@ static const struct virtio_device_ops net_ops = {
 static bool net_open_tap(struct virtio_net *n, const char *tap, GError **error)
 {
 	if (!*tap || strlen(tap) >= IFNAMSIZ) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: TAP name '%s': give 1 to %d characters", n->name, tap,
-			    IFNAMSIZ - 1);
+		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: TAP name '%s': give 1 to %d characters", n->name,
+			    tap, IFNAMSIZ - 1);
 		return false;
 	}
 	bool existed = if_nametoindex(tap) != 0;
 	n->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (n->tap_fd < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "%s: cannot open /dev/net/tun: %s", n->name, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "%s: cannot open /dev/net/tun: %s", n->name,
+			    g_strerror(errno));
 		return false;
 	}
 	unsigned int tun_features = 0;
 	if (ioctl(n->tap_fd, TUNGETFEATURES, &tun_features) == 0 && !(tun_features & IFF_VNET_HDR)) {
-		g_set_error(error, SEPIA_ERROR, ENOTSUP, "%s: the host's TUN driver lacks IFF_VNET_HDR", n->name);
+		g_set_error(error, SEPIA_ERROR, ENOTSUP, "%s: the host's TUN driver lacks IFF_VNET_HDR",
+			    n->name);
 		return false;
 	}
 	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	if (ioctl(n->tap_fd, TUNSETIFF, &ifr) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "%s: TAP %s: TUNSETIFF: %s (is it a TAP this user may attach to?)",
-			    n->name, tap, g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno,
+			    "%s: TAP %s: TUNSETIFF: %s (is it a TAP this user may attach to?)", n->name, tap,
+			    g_strerror(errno));
 		return false;
 	}
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifr.ifr_name);
 	int hdr_len = HDR_LEN;
 	if (ioctl(n->tap_fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || ioctl(n->tap_fd, TUNSETOFFLOAD, 0) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "%s: TAP %s: setting the virtio header: %s", n->name, tap,
-			    g_strerror(errno));
+		g_set_error(error, SEPIA_ERROR, errno, "%s: TAP %s: setting the virtio header: %s", n->name,
+			    tap, g_strerror(errno));
 		return false;
 	}
 	if (existed)
 		return true;
 	/* Ours alone (it goes away with the VMM): up, so frames flow. */
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(s, SIOCSIFFLAGS, &ifr) < 0))
 		g_message("%s: created TAP %s but cannot bring it up: %s", n->name, tap, g_strerror(errno));
 	else
 		g_message("%s: created TAP %s", n->name, tap);
@@ -343,8 +349,8 @@ static bool net_open_tap(struct virtio_net *n, const char *tap, GError **error)
 	return true;
 }
 
-struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const char *tap,
-				     const uint8_t mac[6], GError **error)
+struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const char *tap, const uint8_t mac[6],
+				     GError **error)
 {
 	struct virtio_net *n = g_new0(struct virtio_net, 1);
 	n->name = g_strdup_printf("virtio-net%u", index);
@@ -358,11 +364,11 @@ struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const ch
 	memcpy(n->config + 8, &pairs, 2);
 
 	uint64_t features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
-			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) |
-			    (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
-			    (1ULL << VIRTIO_NET_F_HOST_TSO6) | (1ULL << VIRTIO_NET_F_HOST_ECN) |
-			    (1ULL << VIRTIO_NET_F_GUEST_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
-			    (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN);
+			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CSUM) |
+			    (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+			    (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+			    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+			    (1ULL << VIRTIO_NET_F_GUEST_ECN);
 	n->vp = virtio_pci_create(vm, n->name, &net_ops, features, n, error);
 	if (!n->vp)
 		goto fail;
@@ -383,7 +389,8 @@ void virtio_net_destroy(struct virtio_net *n)
 	if (!n)
 		return;
 	if (n->vp)
-		g_message("%s: %" G_GUINT64_FORMAT " frames received, %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
+		g_message("%s: %" G_GUINT64_FORMAT " frames received, %" G_GUINT64_FORMAT
+			  " sent, %" G_GUINT64_FORMAT
 			  " dropped for want of guest buffer space, %" G_GUINT64_FORMAT " not sent",
 			  n->name, n->rx_frames, n->tx_frames, n->rx_dropped, n->tx_errors);
 	if (n->tap_source) {

@@ -15,34 +15,34 @@
 #include "devices/pci.h"
 
 /* BAR0 layout. */
-#define BAR_SIZE        0x8000
-#define COMMON_OFF      0x0000
-#define COMMON_LEN      0x38
-#define ISR_OFF         0x1000
-#define DEVICE_OFF      0x2000
-#define DEVICE_LEN      0x1000
-#define NOTIFY_OFF      0x3000
-#define NOTIFY_MULT     4
-#define MSIX_TABLE_OFF  0x4000
-#define MSIX_PBA_OFF    0x5000
+#define BAR_SIZE       0x8000
+#define COMMON_OFF     0x0000
+#define COMMON_LEN     0x38
+#define ISR_OFF        0x1000
+#define DEVICE_OFF     0x2000
+#define DEVICE_LEN     0x1000
+#define NOTIFY_OFF     0x3000
+#define NOTIFY_MULT    4
+#define MSIX_TABLE_OFF 0x4000
+#define MSIX_PBA_OFF   0x5000
 
 /* Common configuration registers. */
-#define CC_DFSELECT     0x00
-#define CC_DF           0x04
-#define CC_GFSELECT     0x08
-#define CC_GF           0x0c
-#define CC_MSIX_CONFIG  0x10
-#define CC_NUM_QUEUES   0x12
-#define CC_STATUS       0x14
-#define CC_CFG_GEN      0x15
-#define CC_Q_SELECT     0x16
-#define CC_Q_SIZE       0x18
-#define CC_Q_MSIX       0x1a
-#define CC_Q_ENABLE     0x1c
-#define CC_Q_NOFF       0x1e
-#define CC_Q_DESC       0x20
-#define CC_Q_AVAIL      0x28
-#define CC_Q_USED       0x30
+#define CC_DFSELECT    0x00
+#define CC_DF          0x04
+#define CC_GFSELECT    0x08
+#define CC_GF          0x0c
+#define CC_MSIX_CONFIG 0x10
+#define CC_NUM_QUEUES  0x12
+#define CC_STATUS      0x14
+#define CC_CFG_GEN     0x15
+#define CC_Q_SELECT    0x16
+#define CC_Q_SIZE      0x18
+#define CC_Q_MSIX      0x1a
+#define CC_Q_ENABLE    0x1c
+#define CC_Q_NOFF      0x1e
+#define CC_Q_DESC      0x20
+#define CC_Q_AVAIL     0x28
+#define CC_Q_USED      0x30
 
 #define VIRTIO_PCI_CAP_COMMON 1
 #define VIRTIO_PCI_CAP_NOTIFY 2
@@ -55,7 +55,7 @@
 #define NO_VECTOR             0xffff
 
 struct msix_vector {
-	uint32_t addr_lo, addr_hi, data, ctrl;   /* the guest-visible table entry */
+	uint32_t addr_lo, addr_hi, data, ctrl; /* the guest-visible table entry */
 	uint32_t gsi;
 	int irqfd;
 	bool pending;
@@ -65,13 +65,13 @@ struct vp_queue {
 	struct virtq vq;
 	uint16_t msix_vector;
 	bool enabled;
-	int kick_fd;            /* ioeventfd the guest's notify write signals */
+	int kick_fd; /* ioeventfd the guest's notify write signals */
 	guint source;
 };
 
 struct virtio_pci_dev {
 	struct vm *vm;
-	GMainContext *ctx;      /* where the queue notifications run */
+	GMainContext *ctx; /* where the queue notifications run */
 	const char *name;
 	const struct virtio_device_ops *ops;
 	void *dev;
@@ -85,7 +85,7 @@ struct virtio_pci_dev {
 	uint8_t status;
 	uint8_t config_generation;
 	uint8_t isr;
-	uint8_t msix_cap;       /* config offset of the MSI-X capability */
+	uint8_t msix_cap; /* config offset of the MSI-X capability */
 	unsigned int nr_vectors;
 	struct msix_vector vector[VIRTIO_MAX_QUEUES + 1];
 	struct vp_queue queue[VIRTIO_MAX_QUEUES];
@@ -96,10 +96,7 @@ struct kick_ctx {
 	unsigned int q;
 };
 
-static uint64_t bar_base(struct virtio_pci_dev *vp)
-{
-	return vp->pci->bar[0].addr;
-}
+static uint64_t bar_base(struct virtio_pci_dev *vp) { return vp->pci->bar[0].addr; }
 
 /* ---- MSI-X ---- */
 
@@ -139,7 +136,8 @@ static void msix_update(struct virtio_pci_dev *vp, unsigned int v)
 	struct msix_vector *m = &vp->vector[v];
 	uint64_t addr = ((uint64_t)m->addr_hi << 32) | m->addr_lo;
 	if (vm_set_msi_route(vp->vm, m->gsi, addr, m->data) < 0)
-		g_warning("%s: MSI-X vector %u: cannot route to 0x%" G_GINT64_MODIFIER "x", vp->name, v, addr);
+		g_warning("%s: MSI-X vector %u: cannot route to 0x%" G_GINT64_MODIFIER "x", vp->name, v,
+			  addr);
 	if (m->pending && !msix_vector_masked(vp, v)) {
 		m->pending = false;
 		msix_fire(vp, v);
@@ -167,7 +165,7 @@ static void msix_table_read(struct virtio_pci_dev *vp, uint64_t off, void *data,
 static void msix_table_write(struct virtio_pci_dev *vp, uint64_t off, const void *data, unsigned int len)
 {
 	if (off >= MSIX_PBA_OFF || len != 4)
-		return;  /* the PBA is read-only; the table takes dword writes */
+		return; /* the PBA is read-only; the table takes dword writes */
 	unsigned int idx = (unsigned int)((off - MSIX_TABLE_OFF) / 16);
 	if (idx >= vp->nr_vectors)
 		return;
@@ -313,7 +311,8 @@ static void queue_enable(struct virtio_pci_dev *vp, struct vp_queue *q, unsigned
 	q->vq.event_idx = vp->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
 	q->vq.indirect = vp->driver_features & (1ULL << VIRTIO_F_INDIRECT_DESC);
 	if (!virtq_activate(&q->vq, &vp->vm->mem)) {
-		g_autofree char *why = g_strdup_printf("queue %u: size %u or ring addresses outside guest RAM", idx, q->vq.size);
+		g_autofree char *why = g_strdup_printf(
+			"queue %u: size %u or ring addresses outside guest RAM", idx, q->vq.size);
 		virtio_pci_set_needs_reset(vp, why);
 		return;
 	}
@@ -324,32 +323,50 @@ static void common_write(struct virtio_pci_dev *vp, uint64_t off, uint64_t v, un
 {
 	struct vp_queue *q = vp->queue_select < vp->ops->num_queues ? &vp->queue[vp->queue_select] : NULL;
 	switch (off) {
-	case CC_DFSELECT: vp->dfselect = (uint32_t)v; break;
-	case CC_GFSELECT: vp->gfselect = (uint32_t)v; break;
+	case CC_DFSELECT:
+		vp->dfselect = (uint32_t)v;
+		break;
+	case CC_GFSELECT:
+		vp->gfselect = (uint32_t)v;
+		break;
 	case CC_GF:
 		if (vp->gfselect < 2 && !(vp->status & VIRTIO_STATUS_FEATURES_OK))
 			vp->driver_features = set_half(vp->driver_features, (uint32_t)v, vp->gfselect);
 		break;
-	case CC_MSIX_CONFIG: vp->msix_config = (uint16_t)v; break;
-	case CC_STATUS: virtio_pci_set_status(vp, (uint8_t)v); break;
-	case CC_Q_SELECT: vp->queue_select = (uint16_t)v; break;
+	case CC_MSIX_CONFIG:
+		vp->msix_config = (uint16_t)v;
+		break;
+	case CC_STATUS:
+		virtio_pci_set_status(vp, (uint8_t)v);
+		break;
+	case CC_Q_SELECT:
+		vp->queue_select = (uint16_t)v;
+		break;
 	}
 	if (!q || q->enabled)
-		return;  /* queue registers are fixed once the queue is enabled */
+		return; /* queue registers are fixed once the queue is enabled */
 	switch (off) {
 	case CC_Q_SIZE:
 		if (v && v <= vp->ops->queue_max_size && !(v & (v - 1)))
 			q->vq.size = (uint16_t)v;
 		break;
-	case CC_Q_MSIX: q->msix_vector = (uint16_t)v; break;
-	case CC_Q_ENABLE: if (v == 1) queue_enable(vp, q, vp->queue_select); break;
-	case CC_Q_DESC: case CC_Q_DESC + 4:
+	case CC_Q_MSIX:
+		q->msix_vector = (uint16_t)v;
+		break;
+	case CC_Q_ENABLE:
+		if (v == 1)
+			queue_enable(vp, q, vp->queue_select);
+		break;
+	case CC_Q_DESC:
+	case CC_Q_DESC + 4:
 		q->vq.desc_gpa = len == 8 ? v : set_half(q->vq.desc_gpa, (uint32_t)v, off & 4);
 		break;
-	case CC_Q_AVAIL: case CC_Q_AVAIL + 4:
+	case CC_Q_AVAIL:
+	case CC_Q_AVAIL + 4:
 		q->vq.avail_gpa = len == 8 ? v : set_half(q->vq.avail_gpa, (uint32_t)v, off & 4);
 		break;
-	case CC_Q_USED: case CC_Q_USED + 4:
+	case CC_Q_USED:
+	case CC_Q_USED + 4:
 		q->vq.used_gpa = len == 8 ? v : set_half(q->vq.used_gpa, (uint32_t)v, off & 4);
 		break;
 	}
@@ -359,29 +376,48 @@ static uint64_t common_read(struct virtio_pci_dev *vp, uint64_t off)
 {
 	struct vp_queue *q = vp->queue_select < vp->ops->num_queues ? &vp->queue[vp->queue_select] : NULL;
 	switch (off) {
-	case CC_DFSELECT: return vp->dfselect;
-	case CC_DF: return vp->dfselect < 2 ? (uint32_t)(vp->device_features >> (32 * vp->dfselect)) : 0;
-	case CC_GFSELECT: return vp->gfselect;
-	case CC_GF: return vp->gfselect < 2 ? (uint32_t)(vp->driver_features >> (32 * vp->gfselect)) : 0;
-	case CC_MSIX_CONFIG: return vp->msix_config;
-	case CC_NUM_QUEUES: return vp->ops->num_queues;
-	case CC_STATUS: return vp->status;
-	case CC_CFG_GEN: return vp->config_generation;
-	case CC_Q_SELECT: return vp->queue_select;
+	case CC_DFSELECT:
+		return vp->dfselect;
+	case CC_DF:
+		return vp->dfselect < 2 ? (uint32_t)(vp->device_features >> (32 * vp->dfselect)) : 0;
+	case CC_GFSELECT:
+		return vp->gfselect;
+	case CC_GF:
+		return vp->gfselect < 2 ? (uint32_t)(vp->driver_features >> (32 * vp->gfselect)) : 0;
+	case CC_MSIX_CONFIG:
+		return vp->msix_config;
+	case CC_NUM_QUEUES:
+		return vp->ops->num_queues;
+	case CC_STATUS:
+		return vp->status;
+	case CC_CFG_GEN:
+		return vp->config_generation;
+	case CC_Q_SELECT:
+		return vp->queue_select;
 	}
 	if (!q)
-		return 0;  /* a queue that does not exist reads as size 0 */
+		return 0; /* a queue that does not exist reads as size 0 */
 	switch (off) {
-	case CC_Q_SIZE: return q->vq.size;
-	case CC_Q_MSIX: return q->msix_vector;
-	case CC_Q_ENABLE: return q->enabled;
-	case CC_Q_NOFF: return vp->queue_select;
-	case CC_Q_DESC: return q->vq.desc_gpa;
-	case CC_Q_DESC + 4: return q->vq.desc_gpa >> 32;
-	case CC_Q_AVAIL: return q->vq.avail_gpa;
-	case CC_Q_AVAIL + 4: return q->vq.avail_gpa >> 32;
-	case CC_Q_USED: return q->vq.used_gpa;
-	case CC_Q_USED + 4: return q->vq.used_gpa >> 32;
+	case CC_Q_SIZE:
+		return q->vq.size;
+	case CC_Q_MSIX:
+		return q->msix_vector;
+	case CC_Q_ENABLE:
+		return q->enabled;
+	case CC_Q_NOFF:
+		return vp->queue_select;
+	case CC_Q_DESC:
+		return q->vq.desc_gpa;
+	case CC_Q_DESC + 4:
+		return q->vq.desc_gpa >> 32;
+	case CC_Q_AVAIL:
+		return q->vq.avail_gpa;
+	case CC_Q_AVAIL + 4:
+		return q->vq.avail_gpa >> 32;
+	case CC_Q_USED:
+		return q->vq.used_gpa;
+	case CC_Q_USED + 4:
+		return q->vq.used_gpa >> 32;
 	}
 	return 0;
 }
@@ -399,7 +435,7 @@ static void bar_read(void *opaque, uint64_t off, void *data, unsigned int len)
 		memcpy(data, &v, len);
 	} else if (off == ISR_OFF) {
 		*(uint8_t *)data = vp->isr;
-		vp->isr = 0;    /* reading ISR acknowledges it */
+		vp->isr = 0; /* reading ISR acknowledges it */
 	} else if (off >= DEVICE_OFF && off < DEVICE_OFF + DEVICE_LEN) {
 		uint32_t doff = (uint32_t)(off - DEVICE_OFF);
 		if (doff < vp->ops->config_size && len <= vp->ops->config_size - doff)
@@ -425,7 +461,8 @@ static void bar_write(void *opaque, uint64_t off, const void *data, unsigned int
 		common_write(vp, off, v, len);
 	else if (off >= DEVICE_OFF && off < DEVICE_OFF + DEVICE_LEN) {
 		uint32_t doff = (uint32_t)(off - DEVICE_OFF);
-		if (vp->ops->config_write && doff < vp->ops->config_size && len <= vp->ops->config_size - doff)
+		if (vp->ops->config_write && doff < vp->ops->config_size &&
+		    len <= vp->ops->config_size - doff)
 			vp->ops->config_write(vp->dev, doff, data, len);
 	} else if (off >= MSIX_TABLE_OFF && off < BAR_SIZE)
 		msix_table_write(vp, off, data, len);
@@ -451,7 +488,7 @@ static bool setup_vectors(struct virtio_pci_dev *vp, GError **error)
 	vp->nr_vectors = vp->ops->num_queues + 1;
 	for (unsigned int v = 0; v < vp->nr_vectors; v++) {
 		struct msix_vector *m = &vp->vector[v];
-		m->ctrl = 1;   /* masked until the guest programs it */
+		m->ctrl = 1; /* masked until the guest programs it */
 		m->gsi = vm_alloc_gsi(vp->vm);
 		m->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		struct kvm_irqfd irqfd = { .fd = (uint32_t)m->irqfd, .gsi = m->gsi };
@@ -470,12 +507,13 @@ static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 		struct vp_queue *vq = &vp->queue[q];
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vq->kick_fd < 0) {
-			g_set_error(error, SEPIA_ERROR, errno, "%s: queue %u: eventfd: %s", vp->name, q, g_strerror(errno));
+			g_set_error(error, SEPIA_ERROR, errno, "%s: queue %u: eventfd: %s", vp->name, q,
+				    g_strerror(errno));
 			return false;
 		}
 		if (ioeventfd_set(vp, q, bar_base(vp), true) < 0)
-			g_message("%s: queue %u: no ioeventfd (%s); kicks go through MMIO exits",
-				  vp->name, q, g_strerror(errno));
+			g_message("%s: queue %u: no ioeventfd (%s); kicks go through MMIO exits", vp->name, q,
+				  g_strerror(errno));
 		struct kick_ctx *k = g_new(struct kick_ctx, 1);
 		*k = (struct kick_ctx){ vp, q };
 		GSource *src = g_unix_fd_source_new(vq->kick_fd, G_IO_IN);
@@ -486,16 +524,15 @@ static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 	return true;
 }
 
-struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name,
-					 const struct virtio_device_ops *ops, uint64_t features,
-					 void *dev, GError **error)
+struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
+					 uint64_t features, void *dev, GError **error)
 {
 	return virtio_pci_create_on(vm, vm->io_ctx, name, ops, features, dev, error);
 }
 
 struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
-					    const struct virtio_device_ops *ops, uint64_t features,
-					    void *dev, GError **error)
+					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
+					    GError **error)
 {
 	g_assert(ops->num_queues <= VIRTIO_MAX_QUEUES);
 	struct virtio_pci_dev *vp = g_new0(struct virtio_pci_dev, 1);
@@ -504,13 +541,13 @@ struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, co
 	vp->name = name;
 	vp->ops = ops;
 	vp->dev = dev;
-	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) |
-			      (1ULL << VIRTIO_F_INDIRECT_DESC) | (1ULL << VIRTIO_F_EVENT_IDX);
+	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_INDIRECT_DESC) |
+			      (1ULL << VIRTIO_F_EVENT_IDX);
 	pthread_mutex_init(&vp->lock, NULL);
 
 	/* Modern-only device IDs are 0x1040 + type; revision 1 says "no legacy". */
-	vp->pci = pci_device_add(vm->pci, name, 0x1af4, 0x1040 + ops->device_id, ops->pci_class,
-				 0x1af4, 0x1040 + ops->device_id, 1, error);
+	vp->pci = pci_device_add(vm->pci, name, 0x1af4, 0x1040 + ops->device_id, ops->pci_class, 0x1af4,
+				 0x1040 + ops->device_id, 1, error);
 	if (!vp->pci)
 		goto fail;
 	vp->pci->opaque = vp;
@@ -545,7 +582,9 @@ void virtio_pci_destroy(struct virtio_pci_dev *vp)
 	if (!vp)
 		return;
 	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
-		GSource *src = vp->queue[q].source ? g_main_context_find_source_by_id(vp->ctx, vp->queue[q].source) : NULL;
+		GSource *src = vp->queue[q].source
+				       ? g_main_context_find_source_by_id(vp->ctx, vp->queue[q].source)
+				       : NULL;
 		if (src)
 			g_source_destroy(src);
 		if (vp->queue[q].kick_fd > 0)

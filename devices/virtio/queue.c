@@ -13,12 +13,12 @@ struct vring_desc {
 };
 
 /* Ring element offsets (split ring, little-endian, x86 needs no swapping). */
-#define AVAIL_FLAGS      0
-#define AVAIL_IDX        2
-#define AVAIL_RING(i)    (4 + 2 * (uint64_t)(i))
-#define USED_FLAGS       0
-#define USED_IDX         2
-#define USED_RING(i)     (4 + 8 * (uint64_t)(i))
+#define AVAIL_FLAGS   0
+#define AVAIL_IDX     2
+#define AVAIL_RING(i) (4 + 2 * (uint64_t)(i))
+#define USED_FLAGS    0
+#define USED_IDX      2
+#define USED_RING(i)  (4 + 8 * (uint64_t)(i))
 
 static uint64_t desc_bytes(uint16_t n) { return 16ULL * n; }
 static uint64_t avail_bytes(uint16_t n) { return 6 + 2ULL * n; }
@@ -31,8 +31,8 @@ bool virtq_activate(struct virtq *q, const struct guest_mem *mem)
 		return false;
 	if (!guest_mem_ptr(mem, q->desc_gpa, desc_bytes(q->size)) ||
 	    !guest_mem_ptr(mem, q->avail_gpa, avail_bytes(q->size)) ||
-	    !guest_mem_ptr(mem, q->used_gpa, used_bytes(q->size)) ||
-	    (q->desc_gpa & 15) || (q->avail_gpa & 1) || (q->used_gpa & 3))
+	    !guest_mem_ptr(mem, q->used_gpa, used_bytes(q->size)) || (q->desc_gpa & 15) ||
+	    (q->avail_gpa & 1) || (q->used_gpa & 3))
 		return false;
 	q->mem = mem;
 	q->last_avail = 0;
@@ -55,10 +55,7 @@ static uint16_t *ring16(struct virtq *q, uint64_t gpa)
 	return guest_mem_ptr(q->mem, gpa, 2);
 }
 
-static uint16_t load_acquire16(uint16_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
-}
+static uint16_t load_acquire16(uint16_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
 /* Walks one descriptor table (the queue's or an indirect one) into chain. */
 static int walk_table(struct virtq *q, uint64_t table_gpa, uint32_t table_len, uint16_t first,
@@ -70,7 +67,7 @@ static int walk_table(struct virtq *q, uint64_t table_gpa, uint32_t table_len, u
 	uint16_t i = first;
 	for (uint32_t steps = 0;; steps++) {
 		if (i >= table_len || steps >= table_len)
-			return -EINVAL;   /* index out of the table, or a loop */
+			return -EINVAL; /* index out of the table, or a loop */
 		struct vring_desc d;
 		memcpy(&d, &table[i], sizeof(d));
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
@@ -84,13 +81,13 @@ static int walk_table(struct virtq *q, uint64_t table_gpa, uint32_t table_len, u
 			return -EINVAL;
 		void *host = d.len ? guest_mem_ptr(q->mem, d.addr, d.len) : NULL;
 		if (d.len && !host)
-			return -EINVAL;   /* buffer outside guest RAM */
+			return -EINVAL; /* buffer outside guest RAM */
 		if (d.flags & VIRTQ_DESC_F_WRITE) {
 			c->iov[c->nr_out + c->nr_in++] = (struct iovec){ host, d.len };
 			c->in_len += d.len;
 		} else {
 			if (c->nr_in)
-				return -EINVAL;   /* readable after writable */
+				return -EINVAL; /* readable after writable */
 			c->iov[c->nr_out++] = (struct iovec){ host, d.len };
 			c->out_len += d.len;
 		}
@@ -108,7 +105,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	if (avail_idx == q->last_avail)
 		return 0;
 	if ((uint16_t)(avail_idx - q->last_avail) > q->size)
-		return -EFAULT;   /* the guest claims more entries than the ring holds */
+		return -EFAULT; /* the guest claims more entries than the ring holds */
 	uint16_t head = *ring16(q, q->avail_gpa + AVAIL_RING(q->last_avail % q->size));
 	q->last_avail++;
 	c->nr_out = c->nr_in = 0;
@@ -124,10 +121,7 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return walk_table(q, q->desc_gpa, q->size, head, c, false);
 }
 
-void virtq_unpop(struct virtq *q, uint16_t n)
-{
-	q->last_avail -= n;
-}
+void virtq_unpop(struct virtq *q, uint16_t n) { q->last_avail -= n; }
 
 bool virtq_empty(struct virtq *q)
 {
@@ -149,10 +143,7 @@ void virtq_push_many(struct virtq *q, const uint16_t *heads, const uint32_t *len
 	__atomic_store_n(ring16(q, q->used_gpa + USED_IDX), q->used_idx, __ATOMIC_RELEASE);
 }
 
-void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
-{
-	virtq_push_many(q, &head, &len, 1);
-}
+void virtq_push(struct virtq *q, uint16_t head, uint32_t len) { virtq_push_many(q, &head, &len, 1); }
 
 bool virtq_needs_interrupt(struct virtq *q)
 {
@@ -190,8 +181,8 @@ bool virtq_set_notification(struct virtq *q, bool enable)
 	return load_acquire16(ring16(q, q->avail_gpa + AVAIL_IDX)) != q->last_avail;
 }
 
-static size_t copy_segments(const struct iovec *iov, unsigned int n, size_t off, void *buf,
-			    size_t len, bool to_iov)
+static size_t copy_segments(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len,
+			    bool to_iov)
 {
 	size_t done = 0;
 	for (unsigned int i = 0; i < n && done < len; i++) {

@@ -1,8 +1,7 @@
 /* Split virtqueues (virtio 1.x, section 2.7), device side. The guest owns the rings; every
  * address and length read from them is checked against guest RAM before use, chains are
  * bounded by the queue size, and a chain that breaks a rule is refused whole. */
-#ifndef SEPIA_VIRTIO_QUEUE_H
-#define SEPIA_VIRTIO_QUEUE_H
+#pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -11,24 +10,24 @@
 #include "devices/guestmem.h"
 
 #define VIRTQ_MAX_SIZE 1024
-#define VIRTQ_MAX_SEGS 1024     /* descriptors one chain may hold, indirect included */
+#define VIRTQ_MAX_SEGS 1024 /* descriptors one chain may hold, indirect included */
 
-#define VIRTQ_DESC_F_NEXT     1
-#define VIRTQ_DESC_F_WRITE    2
-#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_DESC_F_NEXT          1
+#define VIRTQ_DESC_F_WRITE         2
+#define VIRTQ_DESC_F_INDIRECT      4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY     1
 
 struct virtq {
 	const struct guest_mem *mem;
-	uint16_t size;          /* entries, a power of two */
+	uint16_t size; /* entries, a power of two */
 	bool ready;
-	bool event_idx;         /* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool indirect;          /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;  /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	uint16_t last_avail;    /* next available entry to take */
-	uint16_t used_idx;      /* our copy of used->idx */
-	uint16_t signalled_used;/* used->idx at the last interrupt (event-idx) */
+	uint16_t last_avail;     /* next available entry to take */
+	uint16_t used_idx;       /* our copy of used->idx */
+	uint16_t signalled_used; /* used->idx at the last interrupt (event-idx) */
 	bool signalled_valid;
 };
 
@@ -37,7 +36,7 @@ struct virtq_chain {
 	uint16_t head;
 	unsigned int nr_out, nr_in;
 	uint64_t out_len, in_len;
-	struct iovec iov[VIRTQ_MAX_SEGS];   /* [0, nr_out) readable, then nr_in writable */
+	struct iovec iov[VIRTQ_MAX_SEGS]; /* [0, nr_out) readable, then nr_in writable */
 };
 
 /* Checks that the rings lie in guest RAM; false leaves the queue not ready. */
@@ -75,5 +74,3 @@ bool virtq_set_notification(struct virtq *q, bool enable);
  * the readable (out) or writable (in) part. Return the number of bytes copied. */
 size_t virtq_copy_from_out(const struct virtq_chain *c, size_t off, void *buf, size_t len);
 size_t virtq_copy_to_in(const struct virtq_chain *c, size_t off, const void *buf, size_t len);
-
-#endif

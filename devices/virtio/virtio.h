@@ -1,8 +1,7 @@
 /* What a virtio device (blk, console, ...) gives the virtio-pci transport, and what the
  * transport offers back. Devices see queues and config space; PCI, MSI-X and
  * notifications stay in virtio/pci.c. */
-#ifndef SEPIA_VIRTIO_H
-#define SEPIA_VIRTIO_H
+#pragma once
 
 #include <glib.h>
 #include <stdint.h>
@@ -33,7 +32,7 @@ struct virtio_pci_dev;
 
 struct virtio_device_ops {
 	uint16_t device_id;
-	uint32_t pci_class;             /* (base << 16) | (sub << 8) | prog-if */
+	uint32_t pci_class; /* (base << 16) | (sub << 8) | prog-if */
 	unsigned int num_queues;
 	uint16_t queue_max_size;
 	uint32_t config_size;
@@ -49,14 +48,13 @@ struct virtio_device_ops {
 	void (*reset)(void *dev);
 };
 
-struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name,
-					 const struct virtio_device_ops *ops, uint64_t features,
-					 void *dev, GError **error);
+struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
+					 uint64_t features, void *dev, GError **error);
 /* The same, with the queues' notifications run on ctx's thread instead of the VM's I/O
  * thread (a device whose requests take long, such as the GPU, runs its own). */
 struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
-					    const struct virtio_device_ops *ops, uint64_t features,
-					    void *dev, GError **error);
+					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
+					    GError **error);
 void virtio_pci_destroy(struct virtio_pci_dev *vp);
 
 /* The device's view of queue q (valid while DRIVER_OK; NULL when not ready). */
@@ -68,5 +66,3 @@ void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why);
 /* Runs queue_notify(q) on the I/O thread soon, as if the guest had kicked (for devices
  * whose input arrives from the host side). Thread-safe. */
 void virtio_pci_kick(struct virtio_pci_dev *vp, unsigned int q);
-
-#endif

@@ -23,7 +23,7 @@ struct virtio_vsock {
 	struct virtio_pci_dev *vp;
 	struct vsock_core *core;
 	uint64_t cid;
-	uint8_t payload[VSOCK_MAX_PAYLOAD];  /* one packet's data, either way */
+	uint8_t payload[VSOCK_MAX_PAYLOAD]; /* one packet's data, either way */
 	struct virtq_chain chain;
 	uint64_t packets_in, packets_out;
 };
@@ -49,21 +49,22 @@ static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 	while (vsock_core_rx_ready(v->core)) {
 		int r = virtq_pop(q, &v->chain);
 		if (r == 0)
-			break;  /* no buffers: the guest kicks rx when it posts some */
+			break; /* no buffers: the guest kicks rx when it posts some */
 		if (r == -EFAULT) {
 			virtio_pci_set_needs_reset(v->vp, "rx queue: available ring is corrupt");
 			return;
 		}
 		if (r < 0 || v->chain.in_len < HDR_SIZE) {
 			g_warning("virtio-vsock: rx buffer %u refused: %s", v->chain.head,
-				  r < 0 ? "descriptor chain breaks the virtio rules" : "shorter than a header");
+				  r < 0 ? "descriptor chain breaks the virtio rules"
+					: "shorter than a header");
 			virtq_push(q, v->chain.head, 0);
 			continue;
 		}
 		struct virtio_vsock_hdr hdr;
 		size_t cap = MIN(v->chain.in_len - HDR_SIZE, sizeof(v->payload));
 		if (!vsock_core_to_guest(v->core, &hdr, v->payload, cap)) {
-			virtq_unpop(q, 1);  /* nothing after all: the buffer stays the guest's */
+			virtq_unpop(q, 1); /* nothing after all: the buffer stays the guest's */
 			break;
 		}
 		virtq_copy_to_in(&v->chain, 0, &hdr, HDR_SIZE);
@@ -87,7 +88,8 @@ static void vsock_transmit(struct virtio_vsock *v, struct virtq *q)
 		struct virtio_vsock_hdr hdr;
 		if (r < 0 || virtq_copy_from_out(&v->chain, 0, &hdr, HDR_SIZE) != HDR_SIZE) {
 			g_warning("virtio-vsock: tx packet %u dropped: %s", v->chain.head,
-				  r < 0 ? "descriptor chain breaks the virtio rules" : "shorter than a header");
+				  r < 0 ? "descriptor chain breaks the virtio rules"
+					: "shorter than a header");
 		} else {
 			size_t avail = virtq_copy_from_out(&v->chain, HDR_SIZE, v->payload,
 							   MIN((size_t)hdr.len, sizeof(v->payload)));
@@ -137,7 +139,7 @@ static void vsock_reset(void *dev)
 
 static const struct virtio_device_ops vsock_ops = {
 	.device_id = VIRTIO_ID_VSOCK,
-	.pci_class = 0x078000,  /* communication, other */
+	.pci_class = 0x078000, /* communication, other */
 	.num_queues = 3,
 	.queue_max_size = QUEUE_SIZE,
 	.config_size = 8,

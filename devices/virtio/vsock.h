@@ -1,5 +1,4 @@
-#ifndef SEPIA_VIRTIO_VSOCK_H
-#define SEPIA_VIRTIO_VSOCK_H
+#pragma once
 
 #include <glib.h>
 #include <stdint.h>
@@ -11,5 +10,3 @@ struct virtio_vsock;
  * virtio/vsock_conn.c for the protocol). */
 struct virtio_vsock *virtio_vsock_create(struct vm *vm, uint64_t cid, const char *path, GError **error);
 void virtio_vsock_destroy(struct virtio_vsock *v);
-
-#endif

@@ -50,13 +50,13 @@
 
 #include "common/error.h"
 
-#define FIRST_HOST_PORT  1024
-#define CONNECT_LINE_MAX 64
+#define FIRST_HOST_PORT     1024
+#define CONNECT_LINE_MAX    64
 #define CREDIT_UPDATE_AFTER (VSOCK_BUF_ALLOC / 4)
 
 enum conn_state {
-	CONN_HANDSHAKE,   /* host program connected, its CONNECT line not read yet */
-	CONN_REQUEST,     /* REQUEST owed or sent to the guest, waiting for RESPONSE */
+	CONN_HANDSHAKE, /* host program connected, its CONNECT line not read yet */
+	CONN_REQUEST,   /* REQUEST owed or sent to the guest, waiting for RESPONSE */
 	CONN_ESTABLISHED,
 };
 
@@ -73,7 +73,7 @@ struct vsock_conn;
 struct conn_source {
 	GSource base;
 	struct vsock_conn *conn;
-	gpointer tag;           /* NULL while nothing is watched */
+	gpointer tag; /* NULL while nothing is watched */
 };
 
 struct vsock_conn {
@@ -82,24 +82,24 @@ struct vsock_conn {
 	struct conn_source *src;
 	GIOCondition watching;
 	enum conn_state state;
-	uint32_t local_port;    /* the host side's port */
-	uint32_t peer_port;     /* the guest's port */
-	bool host_port_owned;   /* local_port came from the allocator */
+	uint32_t local_port;  /* the host side's port */
+	uint32_t peer_port;   /* the guest's port */
+	bool host_port_owned; /* local_port came from the allocator */
 
 	/* Credit the guest gave us, and what we sent it. */
 	uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
 	bool credit_requested;
 	/* Our side: guest bytes received, bytes the host socket took, fwd_cnt last told. */
 	uint32_t rx_cnt, fwd_cnt, fwd_reported;
-	GByteArray *out;        /* guest bytes the host socket has not taken (< VSOCK_BUF_ALLOC) */
+	GByteArray *out; /* guest bytes the host socket has not taken (< VSOCK_BUF_ALLOC) */
 
 	uint32_t peer_shutdown; /* VIRTIO_VSOCK_SHUTDOWN_* the guest sent */
 	uint32_t our_shutdown;  /* what SHUTDOWN we owe or sent */
 	bool host_eof;          /* read 0 from the host socket */
 	bool host_shut_wr;
-	bool closing;           /* the guest shut down both ways: RST once out is flushed */
-	bool readable;          /* the host socket reported input; not watched until read */
-	bool queued;            /* in core->work */
+	bool closing;  /* the guest shut down both ways: RST once out is flushed */
+	bool readable; /* the host socket reported input; not watched until read */
+	bool queued;   /* in core->work */
 	bool dead;
 	unsigned int owe;
 };
@@ -125,7 +125,7 @@ struct vsock_core {
 	struct orphan_rst orphan[VSOCK_MAX_ORPHAN_RST];
 	unsigned int orphan_head, orphan_len;
 	uint32_t next_port;
-	GList *graveyard;       /* closed connections, freed on the I/O thread */
+	GList *graveyard; /* closed connections, freed on the I/O thread */
 	GSource *reaper;
 };
 
@@ -279,7 +279,7 @@ static void conn_reset(struct vsock_conn *c, const char *why)
 		return;
 	}
 	conn_watch(c, 0);
-	shutdown(c->fd, SHUT_RDWR);   /* the host program sees EOF now; the fd closes with the RST */
+	shutdown(c->fd, SHUT_RDWR); /* the host program sees EOF now; the fd closes with the RST */
 	c->owe = 0;
 	conn_owe(c, OWE_RST);
 }
@@ -287,16 +287,13 @@ static void conn_reset(struct vsock_conn *c, const char *why)
 static void orphan_rst(struct vsock_core *core, uint32_t local_port, uint32_t peer_port)
 {
 	if (core->orphan_len == VSOCK_MAX_ORPHAN_RST)
-		return;  /* tx stalls before this; a dropped RST costs the guest only a timeout */
+		return; /* tx stalls before this; a dropped RST costs the guest only a timeout */
 	core->orphan[(core->orphan_head + core->orphan_len++) % VSOCK_MAX_ORPHAN_RST] =
 		(struct orphan_rst){ local_port, peer_port };
 	core->rx_kick(core->opaque);
 }
 
-bool vsock_core_tx_stalled(struct vsock_core *core)
-{
-	return core->orphan_len == VSOCK_MAX_ORPHAN_RST;
-}
+bool vsock_core_tx_stalled(struct vsock_core *core) { return core->orphan_len == VSOCK_MAX_ORPHAN_RST; }
 
 /* ---- host side ---- */
 
@@ -375,7 +372,7 @@ static void conn_read_connect(struct vsock_conn *c)
 	char *nl = n > 0 ? memchr(line, '\n', (size_t)n) : NULL;
 	if (!nl) {
 		if (n <= 0 || n == (ssize_t)sizeof(line))
-			conn_close(c);   /* gone, or no line within the limit */
+			conn_close(c); /* gone, or no line within the limit */
 		return;
 	}
 	size_t len = (size_t)(nl - line) + 1;
@@ -453,7 +450,7 @@ static void credit_from(struct vsock_conn *c, const struct virtio_vsock_hdr *h)
 	if (peer_credit(c) > 0) {
 		c->credit_requested = false;
 		if (!had && c->readable)
-			conn_owe(c, 0);   /* input was waiting for this credit */
+			conn_owe(c, 0); /* input was waiting for this credit */
 		else if (!had)
 			conn_update_watch(c);
 	}
@@ -481,7 +478,8 @@ static void guest_connect(struct vsock_core *core, const struct virtio_vsock_hdr
 	struct vsock_conn *c = conn_new(core, fd, CONN_ESTABLISHED);
 	c->local_port = h->dst_port;
 	c->peer_port = h->src_port;
-	g_hash_table_insert(core->conns, g_memdup2(&(uint64_t){ conn_key(c->local_port, c->peer_port) }, 8), c);
+	g_hash_table_insert(core->conns, g_memdup2(&(uint64_t){ conn_key(c->local_port, c->peer_port) }, 8),
+			    c);
 	credit_from(c, h);
 	conn_update_watch(c);
 	conn_owe(c, OWE_RESPONSE);
@@ -515,16 +513,16 @@ static void guest_shutdown(struct vsock_conn *c, uint32_t flags)
 		return;
 	}
 	if (c->peer_shutdown & VIRTIO_VSOCK_SHUTDOWN_SEND)
-		conn_flush(c);   /* shuts the host's write side once the buffer is empty */
+		conn_flush(c); /* shuts the host's write side once the buffer is empty */
 	else
 		conn_update_watch(c);
 }
 
-void vsock_core_from_guest(struct vsock_core *core, const struct virtio_vsock_hdr *h,
-			   const void *payload, size_t avail)
+void vsock_core_from_guest(struct vsock_core *core, const struct virtio_vsock_hdr *h, const void *payload,
+			   size_t avail)
 {
 	if (h->src_cid != core->guest_cid)
-		return;  /* not from this guest's address: nothing to answer */
+		return; /* not from this guest's address: nothing to answer */
 	if (h->dst_cid != VSOCK_HOST_CID || h->type != VIRTIO_VSOCK_TYPE_STREAM) {
 		if (h->op != VIRTIO_VSOCK_OP_RST)
 			orphan_rst(core, h->dst_port, h->src_port);
@@ -533,7 +531,7 @@ void vsock_core_from_guest(struct vsock_core *core, const struct virtio_vsock_hd
 	uint64_t key = conn_key(h->dst_port, h->src_port);
 	struct vsock_conn *c = g_hash_table_lookup(core->conns, &key);
 	if (c && (c->owe & OWE_RST))
-		return;  /* already ending: its RST is on the way */
+		return; /* already ending: its RST is on the way */
 	if (!c) {
 		if (h->op == VIRTIO_VSOCK_OP_REQUEST)
 			guest_connect(core, h);
@@ -578,7 +576,7 @@ void vsock_core_from_guest(struct vsock_core *core, const struct virtio_vsock_hd
 	case VIRTIO_VSOCK_OP_SHUTDOWN:
 		guest_shutdown(c, h->flags);
 		break;
-	default:  /* REQUEST or RESPONSE on an established connection, unknown ops */
+	default: /* REQUEST or RESPONSE on an established connection, unknown ops */
 		conn_reset(c, "unexpected operation");
 		break;
 	}
@@ -594,10 +592,14 @@ bool vsock_core_rx_ready(struct vsock_core *core)
 static void fill_hdr(struct vsock_core *core, struct vsock_conn *c, struct virtio_vsock_hdr *h, uint16_t op)
 {
 	*h = (struct virtio_vsock_hdr){
-		.src_cid = VSOCK_HOST_CID, .dst_cid = core->guest_cid,
-		.src_port = c->local_port, .dst_port = c->peer_port,
-		.type = VIRTIO_VSOCK_TYPE_STREAM, .op = op,
-		.buf_alloc = VSOCK_BUF_ALLOC, .fwd_cnt = c->fwd_cnt,
+		.src_cid = VSOCK_HOST_CID,
+		.dst_cid = core->guest_cid,
+		.src_port = c->local_port,
+		.dst_port = c->peer_port,
+		.type = VIRTIO_VSOCK_TYPE_STREAM,
+		.op = op,
+		.buf_alloc = VSOCK_BUF_ALLOC,
+		.fwd_cnt = c->fwd_cnt,
 	};
 	c->fwd_reported = c->fwd_cnt;
 }
@@ -648,7 +650,10 @@ static int conn_read_host(struct vsock_conn *c, struct virtio_vsock_hdr *h, void
 /* One packet c owes, control packets first. 1: *h filled; 0: c owes nothing now. */
 static int conn_next_packet(struct vsock_conn *c, struct virtio_vsock_hdr *h, void *buf, size_t cap)
 {
-	static const struct { unsigned int bit; uint16_t op; } order[] = {
+	static const struct {
+		unsigned int bit;
+		uint16_t op;
+	} order[] = {
 		{ OWE_RST, VIRTIO_VSOCK_OP_RST },
 		{ OWE_REQUEST, VIRTIO_VSOCK_OP_REQUEST },
 		{ OWE_RESPONSE, VIRTIO_VSOCK_OP_RESPONSE },
@@ -673,9 +678,12 @@ bool vsock_core_to_guest(struct vsock_core *core, struct virtio_vsock_hdr *h, vo
 	if (core->orphan_len) {
 		struct orphan_rst *o = &core->orphan[core->orphan_head];
 		*h = (struct virtio_vsock_hdr){
-			.src_cid = VSOCK_HOST_CID, .dst_cid = core->guest_cid,
-			.src_port = o->local_port, .dst_port = o->peer_port,
-			.type = VIRTIO_VSOCK_TYPE_STREAM, .op = VIRTIO_VSOCK_OP_RST,
+			.src_cid = VSOCK_HOST_CID,
+			.dst_cid = core->guest_cid,
+			.src_port = o->local_port,
+			.dst_port = o->peer_port,
+			.type = VIRTIO_VSOCK_TYPE_STREAM,
+			.op = VIRTIO_VSOCK_OP_RST,
 		};
 		core->orphan_head = (core->orphan_head + 1) % VSOCK_MAX_ORPHAN_RST;
 		core->orphan_len--;
@@ -715,8 +723,8 @@ struct vsock_core *vsock_core_new(const char *name, uint64_t guest_cid, const ch
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	/* Room for "_4294967295" too: guest connects go to PATH_PORT. */
 	if (strlen(socket_path) + 11 >= sizeof(sa.sun_path)) {
-		g_set_error(error, SEPIA_ERROR, ENAMETOOLONG, "%s: socket path %s is too long for a unix socket",
-			    name, socket_path);
+		g_set_error(error, SEPIA_ERROR, ENAMETOOLONG,
+			    "%s: socket path %s is too long for a unix socket", name, socket_path);
 		return NULL;
 	}
 	strcpy(sa.sun_path, socket_path);
@@ -725,10 +733,11 @@ struct vsock_core *vsock_core_new(const char *name, uint64_t guest_cid, const ch
 		g_set_error(error, SEPIA_ERROR, errno, "%s: socket: %s", name, g_strerror(errno));
 		return NULL;
 	}
-	unlink(socket_path);  /* a stale socket from an earlier run */
+	unlink(socket_path); /* a stale socket from an earlier run */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
 		int e = errno;
-		g_set_error(error, SEPIA_ERROR, e, "%s: cannot listen on %s: %s", name, socket_path, g_strerror(e));
+		g_set_error(error, SEPIA_ERROR, e, "%s: cannot listen on %s: %s", name, socket_path,
+			    g_strerror(e));
 		close(fd);
 		return NULL;
 	}

@@ -3,8 +3,7 @@
  * guest. It knows nothing of PCI or virtqueues: virtio/vsock.c hands it the packets the
  * guest sent and asks it for the next packet to deliver, so unit tests can drive it with
  * plain buffers. See vsock_conn.c for the host protocol and the buffering rules. */
-#ifndef SEPIA_VIRTIO_VSOCK_CONN_H
-#define SEPIA_VIRTIO_VSOCK_CONN_H
+#pragma once
 
 #include <glib.h>
 #include <stdbool.h>
@@ -24,8 +23,8 @@
 #define VIRTIO_VSOCK_OP_CREDIT_UPDATE  6
 #define VIRTIO_VSOCK_OP_CREDIT_REQUEST 7
 
-#define VIRTIO_VSOCK_SHUTDOWN_RCV  1   /* the sender will receive no more */
-#define VIRTIO_VSOCK_SHUTDOWN_SEND 2   /* the sender will send no more */
+#define VIRTIO_VSOCK_SHUTDOWN_RCV  1 /* the sender will receive no more */
+#define VIRTIO_VSOCK_SHUTDOWN_SEND 2 /* the sender will send no more */
 
 /* Largest payload of one guest packet (Linux sends at most 64 KiB). */
 #define VSOCK_MAX_PAYLOAD 65536
@@ -70,8 +69,8 @@ void vsock_core_unlock(struct vsock_core *core);
 /* One packet the guest put on its tx queue: payload holds the avail bytes that followed
  * the header in the chain (hdr->len of them are the packet's data when the guest is
  * honest). */
-void vsock_core_from_guest(struct vsock_core *core, const struct virtio_vsock_hdr *hdr,
-			   const void *payload, size_t avail);
+void vsock_core_from_guest(struct vsock_core *core, const struct virtio_vsock_hdr *hdr, const void *payload,
+			   size_t avail);
 
 /* Whether a packet waits for the guest's rx queue. */
 bool vsock_core_rx_ready(struct vsock_core *core);
@@ -89,5 +88,3 @@ void vsock_core_reset(struct vsock_core *core);
 
 /* Live connections (for tests and messages). */
 unsigned int vsock_core_nr_conns(struct vsock_core *core);
-
-#endif
