@@ -18,7 +18,7 @@
 #ifndef SEPIA_SYSCONFDIR
 #define SEPIA_SYSCONFDIR "/etc"
 #endif
-#define DEFAULT_CONFIG SEPIA_SYSCONFDIR "/default/sepia-host-resources"
+#define DEFAULT_CONFIG  SEPIA_SYSCONFDIR "/default/sepia-host-resources"
 #define DEFAULT_RUN_DIR "/run/sepia"
 
 typedef struct {
@@ -34,19 +34,13 @@ typedef struct {
 	HostresConfig config;
 	HostresNet *net;
 	const char *run_dir;
-	gid_t group;  /* the TAPs' owner group, (gid_t)-1 when it does not exist */
+	gid_t group; /* the TAPs' owner group, (gid_t)-1 when it does not exist */
 	guint present, missing;
 } Hostres;
 
-static gchar *tap_name(char kind, guint n)
-{
-	return g_strdup_printf("cvd-%ctap-%02u", kind, n);
-}
+static gchar *tap_name(char kind, guint n) { return g_strdup_printf("cvd-%ctap-%02u", kind, n); }
 
-static gchar *mtap_cidr(guint n)
-{
-	return g_strdup_printf("192.168.97.%u/30", 4 * n - 3);
-}
+static gchar *mtap_cidr(guint n) { return g_strdup_printf("192.168.97.%u/30", 4 * n - 3); }
 
 /* The bridge the ethernet TAPs join: the configured one, else cvd-ebr. */
 static const char *ethernet_master(Hostres *h)
@@ -59,7 +53,8 @@ static const char *ethernet_master(Hostres *h)
 static gboolean start_bridge(Hostres *h, const Bridge *b, GError **error)
 {
 	g_autofree gchar *cidr = g_strdup_printf("%s.1/24", b->prefix);
-	return hostres_bridge_ensure(h->net, b->name, error) && hostres_addr_ensure(h->net, b->name, cidr, error) &&
+	return hostres_bridge_ensure(h->net, b->name, error) &&
+	       hostres_addr_ensure(h->net, b->name, cidr, error) &&
 	       hostres_link_set_up(h->net, b->name, error) &&
 	       hostres_dnsmasq_start(b->name, b->prefix, h->config.dns_servers, h->run_dir, error);
 }
@@ -83,7 +78,8 @@ static gboolean hostres_start(Hostres *h, GError **error)
 {
 	if (g_mkdir_with_parents(h->run_dir, 0755) < 0) {
 		int e = errno;
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "run dir %s: %s", h->run_dir, g_strerror(e));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "run dir %s: %s", h->run_dir,
+			    g_strerror(e));
 		return FALSE;
 	}
 	if (!hostres_forwarding_start(h->run_dir, error))
@@ -95,7 +91,8 @@ static gboolean hostres_start(Hostres *h, GError **error)
 				return FALSE;
 			if (!l.ifindex || !g_str_equal(l.kind, "bridge")) {
 				g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-					    "%s: bridge_interface names no existing bridge", h->config.bridge_interface);
+					    "%s: bridge_interface names no existing bridge",
+					    h->config.bridge_interface);
 				return FALSE;
 			}
 		} else if (!start_bridge(h, &ETHERNET, error)) {
@@ -191,7 +188,7 @@ static void status_tap(Hostres *h, char kind, guint n, const char *master)
 	g_autofree gchar *name = tap_name(kind, n);
 	g_autofree gchar *cidr = kind == 'm' ? mtap_cidr(n) : NULL;
 	g_autofree gchar *what = master ? g_strdup_printf("tap %s in %s", name, master)
-				 : g_strdup_printf("tap %s %s", name, cidr);
+					: g_strdup_printf("tap %s %s", name, cidr);
 	guint missing = h->missing;
 	status_link(h, what, name, "tun", master, cidr);
 	if (h->missing != missing)
@@ -214,7 +211,8 @@ static void hostres_status(Hostres *h)
 		report(h, on, "ipv4 forwarding", on ? NULL : "off");
 	if (h->config.ethernet_bridge) {
 		if (h->config.bridge_interface) {
-			g_autofree gchar *what = g_strdup_printf("bridge %s (bridge_interface)", h->config.bridge_interface);
+			g_autofree gchar *what = g_strdup_printf("bridge %s (bridge_interface)",
+								 h->config.bridge_interface);
 			status_link(h, what, h->config.bridge_interface, "bridge", NULL, NULL);
 		} else {
 			status_bridge(h, &ETHERNET);
@@ -257,7 +255,8 @@ static guint hostres_stop(Hostres *h)
 	failed += stop_step(hostres_nat_stop(&error), error), error = NULL;
 	const Bridge *bridges[] = { &ETHERNET, &WIFI };
 	for (guint i = 0; i < G_N_ELEMENTS(bridges); i++)
-		failed += stop_step(hostres_dnsmasq_stop(bridges[i]->name, h->run_dir, &error), error), error = NULL;
+		failed += stop_step(hostres_dnsmasq_stop(bridges[i]->name, h->run_dir, &error), error),
+			error = NULL;
 	GPtrArray *taps = hostres_list_taps(h->net, &error);
 	if (!taps)
 		failed += stop_step(FALSE, error), error = NULL;
@@ -267,7 +266,8 @@ static guint hostres_stop(Hostres *h)
 		g_ptr_array_free(taps, TRUE);
 	/* Only sepia's own bridges: a bridge_interface belongs to the host's administrator. */
 	for (guint i = 0; i < G_N_ELEMENTS(bridges); i++)
-		failed += stop_step(hostres_link_delete(h->net, bridges[i]->name, &error), error), error = NULL;
+		failed += stop_step(hostres_link_delete(h->net, bridges[i]->name, &error), error),
+			error = NULL;
 	failed += stop_step(hostres_forwarding_stop(h->run_dir, &error), error), error = NULL;
 	return failed;
 }
@@ -290,9 +290,10 @@ int main(int argc, char **argv)
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("start|stop|status");
-	g_option_context_set_summary(ctx, "Sets up, removes or lists sepia's host networking: bridges cvd-ebr "
-					  "and cvd-wbr,\nTAPs cvd-etap-NN, cvd-wtap-NN and cvd-mtap-NN, dnsmasq, "
-					  "forwarding and NAT.");
+	g_option_context_set_summary(ctx,
+				     "Sets up, removes or lists sepia's host networking: bridges cvd-ebr "
+				     "and cvd-wbr,\nTAPs cvd-etap-NN, cvd-wtap-NN and cvd-mtap-NN, dnsmasq, "
+				     "forwarding and NAT.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_autoptr(GError) error = NULL;
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
@@ -301,8 +302,9 @@ int main(int argc, char **argv)
 	}
 	if (argc != 2 || (!g_str_equal(argv[1], "start") && !g_str_equal(argv[1], "stop") &&
 			  !g_str_equal(argv[1], "status"))) {
-		g_printerr("sepia-host-resources: usage: sepia-host-resources [--config FILE] [--run_dir DIR] "
-			   "start|stop|status\n");
+		g_printerr(
+			"sepia-host-resources: usage: sepia-host-resources [--config FILE] [--run_dir DIR] "
+			"start|stop|status\n");
 		return 2;
 	}
 	const char *command = argv[1];

@@ -86,10 +86,12 @@ static gboolean config_set(HostresConfig *config, const char *key, const char *v
 		}
 		config->num_accounts = (guint)n;
 	} else if (g_str_equal(key, "ethernet_bridge") || g_str_equal(key, "wifi_bridge")) {
-		gboolean *flag = g_str_equal(key, "ethernet_bridge") ? &config->ethernet_bridge : &config->wifi_bridge;
+		gboolean *flag = g_str_equal(key, "ethernet_bridge") ? &config->ethernet_bridge
+								     : &config->wifi_bridge;
 		if (!parse_bool(value, flag)) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "%s: %s: '%s' is not one of 1/0, yes/no, true/false, on/off", where, key, value);
+				    "%s: %s: '%s' is not one of 1/0, yes/no, true/false, on/off", where, key,
+				    value);
 			return FALSE;
 		}
 	} else if (g_str_equal(key, "dns_servers")) {
@@ -112,7 +114,8 @@ static gboolean config_set(HostresConfig *config, const char *key, const char *v
 	} else if (g_str_equal(key, "bridge_interface")) {
 		if (strlen(value) >= 16) {
 			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "%s: bridge_interface: '%s' is longer than an interface name can be", where, value);
+				    "%s: bridge_interface: '%s' is longer than an interface name can be",
+				    where, value);
 			return FALSE;
 		}
 		g_free(config->bridge_interface);
@@ -145,7 +148,8 @@ gboolean hostres_config_parse(HostresConfig *config, const char *text, const cha
 			if (!g_ascii_isalnum(line[k]) && line[k] != '_')
 				keylen = 0;
 		if (keylen == 0) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: expected KEY=value", where);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: expected KEY=value",
+				    where);
 			return FALSE;
 		}
 		g_autofree gchar *key = g_strndup(line, keylen);
@@ -153,7 +157,8 @@ gboolean hostres_config_parse(HostresConfig *config, const char *text, const cha
 		const char *why = NULL;
 		g_autofree gchar *value = parse_value(raw, &why);
 		if (!value) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s: %s", where, key, why);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s: %s", where, key,
+				    why);
 			return FALSE;
 		}
 		if (!config_set(config, key, value, where, error))

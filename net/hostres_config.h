@@ -5,7 +5,7 @@
 #define HOSTRES_MAX_ACCOUNTS 64 /* cvd-mtap-NN /30s fill 192.168.97.0/24 at N = 64 */
 
 typedef struct {
-	guint num_accounts;      /* num_cvd_accounts: accounts 1..N get their TAPs */
+	guint num_accounts;       /* num_cvd_accounts: accounts 1..N get their TAPs */
 	gboolean ethernet_bridge; /* ethernet_bridge: cvd-ebr + cvd-etap-NN */
 	gboolean wifi_bridge;     /* wifi_bridge: cvd-wbr + cvd-wtap-NN */
 	gchar **dns_servers;      /* dns_servers: where the bridges' dnsmasq forwards queries */

@@ -82,7 +82,8 @@ gboolean hostres_bridge_ensure(HostresNet *net, const char *name, GError **error
 		return FALSE;
 	if (l.ifindex) {
 		if (!g_str_equal(l.kind, "bridge")) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s: exists and is not a bridge (%s)", name,
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+				    "%s: exists and is not a bridge (%s)", name,
 				    *l.kind ? l.kind : "unknown kind");
 			return FALSE;
 		}
@@ -124,7 +125,8 @@ gboolean hostres_link_enslave(HostresNet *net, const char *name, const char *bri
 	if (!hostres_link_get(net, bridge, &master, error))
 		return FALSE;
 	if (!master.ifindex) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: bridge %s does not exist", name, bridge);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: bridge %s does not exist", name,
+			    bridge);
 		return FALSE;
 	}
 	struct rtnl_link *change = rtnl_link_alloc();
@@ -153,8 +155,8 @@ static struct nl_addr *parse_cidr(const char *name, const char *cidr, GError **e
 	struct nl_addr *addr = NULL;
 	int err = nl_addr_parse(cidr, AF_INET, &addr);
 	if (err < 0) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: bad address %s: %s", name, cidr,
-			    nl_geterror(err));
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: bad address %s: %s", name,
+			    cidr, nl_geterror(err));
 		return NULL;
 	}
 	return addr;
@@ -201,7 +203,8 @@ gboolean hostres_addr_ensure(HostresNet *net, const char *name, const char *cidr
 	if (!hostres_link_get(net, name, &l, error))
 		return FALSE;
 	if (!l.ifindex) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: does not exist, cannot add %s", name, cidr);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: does not exist, cannot add %s",
+			    name, cidr);
 		return FALSE;
 	}
 	struct nl_addr *local = parse_cidr(name, cidr, error);
@@ -295,7 +298,8 @@ gboolean hostres_tap_ensure(const char *name, gid_t group, GError **error)
 		what = "TUNSETPERSIST", e = errno;
 	close(fd);
 	if (what) {
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "%s: %s: %s", name, what, g_strerror(e));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "%s: %s: %s", name, what,
+			    g_strerror(e));
 		return FALSE;
 	}
 	return TRUE;
@@ -322,15 +326,16 @@ gboolean hostres_tap_check(const char *name, gid_t group, GError **error)
 		return FALSE;
 	if ((flags & TAP_FLAGS) != TAP_FLAGS || !(flags & IFF_PERSIST)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-			    "%s: tun_flags 0x%" G_GINT64_MODIFIER "x lack tap/no_pi/vnet_hdr/persist", name, flags);
+			    "%s: tun_flags 0x%" G_GINT64_MODIFIER "x lack tap/no_pi/vnet_hdr/persist", name,
+			    flags);
 		return FALSE;
 	}
 	if (group != (gid_t)-1) {
 		if (!read_sys(name, "group", &gid, error))
 			return FALSE;
 		if ((gid_t)gid != group) {
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: owner group %d, not %u", name,
-				    (int)(gint64)gid, (unsigned)group);
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: owner group %d, not %u",
+				    name, (int)(gint64)gid, (unsigned)group);
 			return FALSE;
 		}
 	}
@@ -352,8 +357,8 @@ gboolean hostres_tap_remove(HostresNet *net, const char *name, GError **error)
 		int e = errno;
 		close(fd);
 		if (rc < 0) {
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "%s: TUNSETPERSIST off: %s", name,
-				    g_strerror(e));
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "%s: TUNSETPERSIST off: %s",
+				    name, g_strerror(e));
 			return FALSE;
 		}
 		return TRUE;

@@ -12,9 +12,9 @@ void hostres_net_close(HostresNet *net);
 /* What is known about one interface; ifindex 0 when it does not exist. */
 typedef struct {
 	int ifindex;
-	int master;          /* ifindex of its bridge, 0 if none */
+	int master; /* ifindex of its bridge, 0 if none */
 	gboolean up;
-	gchar kind[16];      /* "bridge", "tun", "veth", ... ("" when the kernel did not say) */
+	gchar kind[16]; /* "bridge", "tun", "veth", ... ("" when the kernel did not say) */
 } HostresLink;
 
 gboolean hostres_link_get(HostresNet *net, const char *name, HostresLink *out, GError **error);

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
-#define NAT_TABLE "sepia"
+#define NAT_TABLE  "sepia"
 
 gchar *hostres_dnsmasq_pid_file(const char *bridge, const char *run_dir)
 {
@@ -28,7 +28,8 @@ static gboolean run_tool(const char *const *argv, const char *stdin_text, const 
 	g_autoptr(GSubprocess) proc = g_subprocess_newv(argv, flags, &local);
 	g_autofree gchar *err_text = NULL;
 	if (!proc || !g_subprocess_communicate_utf8(proc, stdin_text, NULL, NULL, &err_text, &local)) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: running %s: %s", who, argv[0], local->message);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: running %s: %s", who, argv[0],
+			    local->message);
 		return FALSE;
 	}
 	if (!g_subprocess_get_successful(proc)) {
@@ -53,8 +54,8 @@ static gchar *find_tool(const char *tool, const char *package, const char *who, 
 			path = g_steal_pointer(&sbin);
 	}
 	if (!path)
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: %s not found (install %s)", who, tool,
-			    package);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: %s not found (install %s)", who,
+			    tool, package);
 	return path;
 }
 
@@ -106,7 +107,8 @@ gboolean hostres_dnsmasq_start(const char *bridge, const char *prefix24, gchar *
 	g_ptr_array_add(argv, g_strdup_printf("--interface=%s", bridge));
 	g_ptr_array_add(argv, g_strdup("--except-interface=lo"));
 	g_ptr_array_add(argv, g_strdup_printf("--listen-address=%s.1", prefix24));
-	g_ptr_array_add(argv, g_strdup_printf("--dhcp-range=%s.2,%s.254,255.255.255.0,12h", prefix24, prefix24));
+	g_ptr_array_add(argv,
+			g_strdup_printf("--dhcp-range=%s.2,%s.254,255.255.255.0,12h", prefix24, prefix24));
 	g_ptr_array_add(argv, g_strdup("--dhcp-authoritative"));
 	g_ptr_array_add(argv, g_strdup_printf("--pid-file=%s", pid_file));
 	g_ptr_array_add(argv, g_strdup_printf("--dhcp-leasefile=%s", lease_file));
@@ -137,8 +139,8 @@ gboolean hostres_dnsmasq_stop(const char *bridge, const char *run_dir, GError **
 	if (pid > 0) {
 		if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
 			int e = errno;
-			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "dnsmasq for %s: kill %d: %s", bridge,
-				    pid, g_strerror(e));
+			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
+				    "dnsmasq for %s: kill %d: %s", bridge, pid, g_strerror(e));
 			return FALSE;
 		}
 		/* Wait (up to 5 s) so a following start or bridge removal finds it gone. */
@@ -228,8 +230,8 @@ static gboolean write_forwarding(const char *value, GError **error)
 		e = errno;
 	if (e) {
 		g_autofree gchar *shown = g_strchomp(g_strdup(value));
-		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "ipv4 forwarding: writing %s to %s: %s",
-			    shown, IP_FORWARD, g_strerror(e));
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
+			    "ipv4 forwarding: writing %s to %s: %s", shown, IP_FORWARD, g_strerror(e));
 		return FALSE;
 	}
 	return TRUE;

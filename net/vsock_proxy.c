@@ -33,19 +33,19 @@
 #define LINE_MAX_OK 64
 #define PROXY_ERROR (g_quark_from_static_string("sepia-vsock-proxy"))
 
-struct half {           /* one direction: bytes read from one side, not yet written to the other */
+struct half { /* one direction: bytes read from one side, not yet written to the other */
 	char *data;
 	size_t len;
-	bool eof;       /* the reading side ended */
-	bool shut;      /* the writing side was told (shutdown SHUT_WR) */
+	bool eof;  /* the reading side ended */
+	bool shut; /* the writing side was told (shutdown SHUT_WR) */
 };
 
 struct client {
 	int tcp, vs;
-	bool relaying;  /* OK received */
+	bool relaying; /* OK received */
 	char addr[80];
-	struct half up;     /* tcp -> vsock */
-	struct half down;   /* vsock -> tcp */
+	struct half up;   /* tcp -> vsock */
+	struct half down; /* vsock -> tcp */
 };
 
 struct proxy {
@@ -80,7 +80,9 @@ static bool open_listener(struct proxy *p, const char *spec, GError **error)
 		return false;
 	}
 	g_autofree char *host = g_strndup(spec, (gsize)(colon - spec));
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE };
 	struct addrinfo *ai;
 	int r = getaddrinfo(host, colon + 1, &hints, &ai);
 	if (r) {
@@ -92,8 +94,7 @@ static bool open_listener(struct proxy *p, const char *spec, GError **error)
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-		g_set_error(error, PROXY_ERROR, errno, "cannot listen on %s: %s", spec,
-			    g_strerror(errno));
+		g_set_error(error, PROXY_ERROR, errno, "cannot listen on %s: %s", spec, g_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		freeaddrinfo(ai);
@@ -123,7 +124,8 @@ static void accept_client(struct proxy *p)
 	if (tcp < 0)
 		return;
 	char host[64] = "?", serv[16] = "?";
-	getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+	getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), serv, sizeof(serv),
+		    NI_NUMERICHOST | NI_NUMERICSERV);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	g_strlcpy(sa.sun_path, p->vsock_socket, sizeof(sa.sun_path));
 	int vs = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -131,7 +133,8 @@ static void accept_client(struct proxy *p)
 	int n = snprintf(line, sizeof(line), "CONNECT %u\n", p->port);
 	/* A blocking connect and a short write: the VMM accepts on its I/O thread at once (the
 	 * answer line is awaited in the poll loop). */
-	if (vs < 0 || connect(vs, (struct sockaddr *)&sa, sizeof(sa)) < 0 || write(vs, line, (size_t)n) != n) {
+	if (vs < 0 || connect(vs, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(vs, line, (size_t)n) != n) {
 		log_line("client %s:%s: failed: cannot reach the VMM's vsock socket %s: %s", host, serv,
 			 p->vsock_socket, g_strerror(errno));
 		if (vs >= 0)
@@ -159,8 +162,9 @@ static bool read_answer(struct proxy *p, struct client *c)
 	char *nl = n > 0 ? memchr(line, '\n', (size_t)n) : NULL;
 	if (!nl) {
 		if (n > 0 && n < LINE_MAX_OK)
-			return true;   /* the rest of the line is on its way */
-		log_line("client %s: refused: guest vsock port %u does not answer (no listener)", c->addr, p->port);
+			return true; /* the rest of the line is on its way */
+		log_line("client %s: refused: guest vsock port %u does not answer (no listener)", c->addr,
+			 p->port);
 		return false;
 	}
 	size_t len = (size_t)(nl - line) + 1;
@@ -237,9 +241,11 @@ static bool client_step(struct proxy *p, struct client *c, short tcp_rev, short 
 		if (!c->relaying)
 			return true;
 	}
-	if ((tcp_rev & (POLLIN | POLLHUP | POLLERR)) && !c->up.eof && c->up.len < RELAY_BUF && !fill(c->tcp, &c->up))
+	if ((tcp_rev & (POLLIN | POLLHUP | POLLERR)) && !c->up.eof && c->up.len < RELAY_BUF &&
+	    !fill(c->tcp, &c->up))
 		return false;
-	if ((vs_rev & (POLLIN | POLLHUP | POLLERR)) && !c->down.eof && c->down.len < RELAY_BUF && !fill(c->vs, &c->down))
+	if ((vs_rev & (POLLIN | POLLHUP | POLLERR)) && !c->down.eof && c->down.len < RELAY_BUF &&
+	    !fill(c->vs, &c->down))
 		return false;
 	if (!drain(c->vs, &c->up) || !drain(c->tcp, &c->down))
 		return false;
@@ -269,7 +275,8 @@ static int run(struct proxy *p)
 		if (fds[0].revents) {
 			struct signalfd_siginfo si;
 			if (read(p->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-				log_line("stopping on signal %u; closing %u connections", si.ssi_signo, p->nr);
+				log_line("stopping on signal %u; closing %u connections", si.ssi_signo,
+					 p->nr);
 				return 0;
 			}
 		}
@@ -289,8 +296,10 @@ int main(int argc, char **argv)
 	g_autofree char *listen_spec = NULL, *vsock_socket = NULL;
 	gint port = -1;
 	GOptionEntry entries[] = {
-		{ "listen", 0, 0, G_OPTION_ARG_STRING, &listen_spec, "TCP address to accept clients on", "HOST:PORT" },
-		{ "vsock_socket", 0, 0, G_OPTION_ARG_FILENAME, &vsock_socket, "sepia-vmm's vsock unix socket (--vsock socket=PATH)", "PATH" },
+		{ "listen", 0, 0, G_OPTION_ARG_STRING, &listen_spec, "TCP address to accept clients on",
+		  "HOST:PORT" },
+		{ "vsock_socket", 0, 0, G_OPTION_ARG_FILENAME, &vsock_socket,
+		  "sepia-vmm's vsock unix socket (--vsock socket=PATH)", "PATH" },
 		{ "port", 0, 0, G_OPTION_ARG_INT, &port, "The guest's vsock port", "N" },
 		{ NULL },
 	};
