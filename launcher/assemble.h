@@ -20,30 +20,30 @@
 #define ASSEMBLE_MAX_INSTANCE 128u
 
 typedef enum {
-    ASSEMBLE_DATA_USE_EXISTING,  /* keep the instance's userdata (or the input's); create one if none */
-    ASSEMBLE_DATA_ALWAYS_CREATE, /* a fresh blank userdata every run */
-    ASSEMBLE_DATA_RESIZE_UP_TO,  /* keep it, but grow a smaller blank userdata to blank_data_image_mb */
+	ASSEMBLE_DATA_USE_EXISTING,  /* keep the instance's userdata (or the input's); create one if none */
+	ASSEMBLE_DATA_ALWAYS_CREATE, /* a fresh blank userdata every run */
+	ASSEMBLE_DATA_RESIZE_UP_TO,  /* keep it, but grow a smaller blank userdata to blank_data_image_mb */
 } AssembleDataPolicy;
 
 typedef struct {
-    const char *system_image_dir;
-    const char *home;           /* where cuttlefish/ lives */
-    const guint *instance_nums; /* 1..ASSEMBLE_MAX_INSTANCE, distinct */
-    guint n_instances;
-    uint64_t blank_data_image_mb;
-    AssembleDataPolicy data_policy;
-    bool resume;   /* false: recreate every overlay (powerwash) */
-    bool progress; /* progress lines on stderr for long steps */
+	const char *system_image_dir;
+	const char *home;           /* where cuttlefish/ lives */
+	const guint *instance_nums; /* 1..ASSEMBLE_MAX_INSTANCE, distinct */
+	guint n_instances;
+	uint64_t blank_data_image_mb;
+	AssembleDataPolicy data_policy;
+	bool resume;   /* false: recreate every overlay (powerwash) */
+	bool progress; /* progress lines on stderr for long steps */
 } AssembleOptions;
 
 /* What a run did, for the summary line and tests. */
 typedef struct {
-    guint images_expanded;  /* sparse inputs expanded */
-    guint images_created;   /* blank userdata/misc/metadata made (or resized) */
-    guint composite_files;  /* composite descriptor/GPT files (re)written, all instances */
-    guint overlays_created;
-    guint files_hashed;     /* files read for the manifest (not served by the hash cache) */
-    bool manifest_changed;
+	guint images_expanded; /* sparse inputs expanded */
+	guint images_created;  /* blank userdata/misc/metadata made (or resized) */
+	guint composite_files; /* composite descriptor/GPT files (re)written, all instances */
+	guint overlays_created;
+	guint files_hashed; /* files read for the manifest (not served by the hash cache) */
+	bool manifest_changed;
 } AssembleStats;
 
 bool assemble_parse_data_policy(const char *text, AssembleDataPolicy *out);

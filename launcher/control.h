@@ -26,7 +26,7 @@ int control_listen(const char *path, GError **error);
  * answer. No monitor there (no socket file, or nobody listening) is the error LAUNCHER_ERROR /
  * ECONNREFUSED; no answer in time is ETIMEDOUT. A refusal (!ok) is returned as the response. */
 ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__Command command,
-                              guint32 guest_timeout_s, int timeout_ms, GError **error);
+			      guint32 guest_timeout_s, int timeout_ms, GError **error);
 void control_response_free(ControlResponse *resp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlResponse, control_response_free)
 

@@ -22,12 +22,11 @@
 
 #define EXIT_USAGE 2
 
-static const char usage_text[] =
-	"usage: cvd_display <command> [flags]\n"
-	"Commands:\n"
-	"  screenshot   write what a display of a device shows as a PNG file\n"
-	"  list         the displays of a device: size, state, frames shown\n"
-	"`cvd_display <command> --help` lists the command's flags.\n";
+static const char usage_text[] = "usage: cvd_display <command> [flags]\n"
+				 "Commands:\n"
+				 "  screenshot   write what a display of a device shows as a PNG file\n"
+				 "  list         the displays of a device: size, state, frames shown\n"
+				 "`cvd_display <command> --help` lists the command's flags.\n";
 
 static const char screenshot_synopsis[] =
 	"usage: cvd_display screenshot [--instance_num=N] [--display=K] --output=FILE.png\n"
@@ -35,9 +34,8 @@ static const char screenshot_synopsis[] =
 	"Writes the current picture of display K (default 0) of instance N (default $CUTTLEFISH_INSTANCE\n"
 	"or 1), or of a scanout file sepia-vmm writes, as an 8-bit RGB PNG.";
 
-static const char list_synopsis[] =
-	"usage: cvd_display list [--instance_num=N]\n"
-	"Lists the displays of instance N (default $CUTTLEFISH_INSTANCE or 1).";
+static const char list_synopsis[] = "usage: cvd_display list [--instance_num=N]\n"
+				    "Lists the displays of instance N (default $CUTTLEFISH_INSTANCE or 1).";
 
 /* The instance whose displays are wanted: its directory must exist. */
 static bool open_instance(const struct cli_flag *num_flag, guint64 num, LauncherInstance *inst, int *status,
@@ -50,8 +48,9 @@ static bool open_instance(const struct cli_flag *num_flag, guint64 num, Launcher
 	}
 	launcher_instance_init(inst, launcher_home(), n);
 	if (!g_file_test(inst->dir, G_FILE_TEST_IS_DIR)) {
-		g_set_error(error, LAUNCHER_ERROR, ENOENT, "%s: no such instance (%s does not exist; launch_cvd makes it)",
-			    inst->name, inst->dir);
+		g_set_error(error, LAUNCHER_ERROR, ENOENT,
+			    "%s: no such instance (%s does not exist; launch_cvd makes it)", inst->name,
+			    inst->dir);
 		*status = 1;
 		return false;
 	}
@@ -75,13 +74,15 @@ static void no_display_error(const LauncherInstance *inst, guint k, GError **err
 	g_autoptr(GArray) displays = display_list(inst->dir);
 	if (displays->len) {
 		g_autofree char *have = display_list_text(displays);
-		g_set_error(error, LAUNCHER_ERROR, ENOENT, "%s has no display %u (its displays: %s)", inst->name, k, have);
+		g_set_error(error, LAUNCHER_ERROR, ENOENT, "%s has no display %u (its displays: %s)",
+			    inst->name, k, have);
 		return;
 	}
 	g_autofree char *gpu_mode = instance_gpu_mode(inst);
 	g_autofree char *mode = gpu_mode ? g_strdup_printf(", --gpu_mode=%s", gpu_mode) : g_strdup("");
 	g_set_error(error, LAUNCHER_ERROR, ENOENT,
-		    "%s has no display: no display*.fb in %s (the device runs without a GPU%s, or its VMM has not started)",
+		    "%s has no display: no display*.fb in %s (the device runs without a GPU%s, or its VMM "
+		    "has not started)",
 		    inst->name, inst->dir, mode);
 }
 
@@ -90,19 +91,23 @@ static int screenshot(int argc, char **argv)
 	guint64 num = 1, k = 0;
 	const char *output = NULL, *framebuffer = NULL;
 	struct cli_flag flags[] = {
-		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
+		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE,
+			  "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
 		FLAG_UINT("display", &k, 0, DISPLAY_MAX_INDEX, "the display (scanout) number, default 0"),
 		FLAG_STRING("output", &output, "the PNG file to write (replaced atomically)"),
 		FLAG_STRING("framebuffer", &framebuffer, "read this scanout file instead of an instance's"),
 	};
 	g_autoptr(GError) err = NULL;
-	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), screenshot_synopsis, argc, argv, &err);
+	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), screenshot_synopsis, argc, argv,
+						  &err);
 	if (r == CLI_FLAGS_HELP)
 		return 0;
 	if (r == CLI_FLAGS_OK && !output)
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--output=FILE.png is required");
 	else if (r == CLI_FLAGS_OK && framebuffer && (flags[0].seen || flags[1].seen))
-		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--framebuffer names the file itself: give it without --instance_num and --display");
+		g_set_error(
+			&err, LAUNCHER_ERROR, EINVAL,
+			"--framebuffer names the file itself: give it without --instance_num and --display");
 	if (err) {
 		fprintf(stderr, "cvd_display screenshot: %s (see --help)\n", err->message);
 		return EXIT_USAGE;
@@ -127,7 +132,9 @@ static int screenshot(int argc, char **argv)
 			return 1;
 		}
 		if (!launcher_group_alive(launcher_read_pid(&inst)))
-			fprintf(stderr, "cvd_display screenshot: warning: %s is not running; %s keeps the last picture it showed\n",
+			fprintf(stderr,
+				"cvd_display screenshot: warning: %s is not running; %s keeps the last "
+				"picture it showed\n",
 				inst.name, path);
 	}
 
@@ -138,11 +145,15 @@ static int screenshot(int argc, char **argv)
 	}
 	int status = 0;
 	if (img.torn)
-		fprintf(stderr, "cvd_display screenshot: warning: the VMM stopped in the middle of a frame; %s may mix two "
-			"frames\n", path);
+		fprintf(stderr,
+			"cvd_display screenshot: warning: the VMM stopped in the middle of a frame; %s may "
+			"mix two "
+			"frames\n",
+			path);
 	if (!img.width || !img.height) {
-		fprintf(stderr, "cvd_display screenshot: %s shows nothing (a 0x0 picture in %s); %s not written\n", what, path,
-			output);
+		fprintf(stderr,
+			"cvd_display screenshot: %s shows nothing (a 0x0 picture in %s); %s not written\n",
+			what, path, output);
 		status = 1;
 	} else if (!pngenc_save_image(output, &img, &err)) {
 		fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
@@ -150,11 +161,13 @@ static int screenshot(int argc, char **argv)
 	} else {
 		if (!img.enabled)
 			fprintf(stderr,
-				"cvd_display screenshot: warning: %s is disabled (the guest has not set a scanout); "
-				"%s holds the %ux%u picture it keeps meanwhile (black until the guest shows one)\n",
+				"cvd_display screenshot: warning: %s is disabled (the guest has not set a "
+				"scanout); "
+				"%s holds the %ux%u picture it keeps meanwhile (black until the guest shows "
+				"one)\n",
 				what, output, img.width, img.height);
-		printf("cvd_display: wrote %s: %s, %ux%u, frame %" G_GUINT64_FORMAT "\n", output, what, img.width, img.height,
-		       img.frames);
+		printf("cvd_display: wrote %s: %s, %ux%u, frame %" G_GUINT64_FORMAT "\n", output, what,
+		       img.width, img.height, img.frames);
 	}
 	fb_image_clear(&img);
 	return status;
@@ -164,10 +177,12 @@ static int list(int argc, char **argv)
 {
 	guint64 num = 1;
 	struct cli_flag flags[] = {
-		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
+		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE,
+			  "the instance (default $CUTTLEFISH_INSTANCE or 1)"),
 	};
 	g_autoptr(GError) err = NULL;
-	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), list_synopsis, argc, argv, &err);
+	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), list_synopsis, argc, argv,
+						  &err);
 	if (r == CLI_FLAGS_HELP)
 		return 0;
 	if (err) {
@@ -197,8 +212,8 @@ static int list(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		printf("display %u: %ux%u %s, %u dpi, %" G_GUINT64_FORMAT " frames, %s\n", k, info.width, info.height,
-		       info.enabled ? "enabled" : "disabled", info.dpi, info.frames, path);
+		printf("display %u: %ux%u %s, %u dpi, %" G_GUINT64_FORMAT " frames, %s\n", k, info.width,
+		       info.height, info.enabled ? "enabled" : "disabled", info.dpi, info.frames, path);
 	}
 	return status;
 }

@@ -11,8 +11,8 @@
 typedef struct HelperChild HelperChild;
 typedef void (*HelperExitedFn)(void *opaque, HelperChild *helper, int wait_status);
 
-HelperChild *helper_child_start(const char *name, const char *const *argv, HelperExitedFn exited, void *opaque,
-                                GError **error);
+HelperChild *helper_child_start(const char *name, const char *const *argv, HelperExitedFn exited,
+				void *opaque, GError **error);
 const char *helper_child_name(const HelperChild *h);
 pid_t helper_child_pid(const HelperChild *h);
 /* SIGTERM, up to grace_ms for it to end, then SIGKILL; reaps it; `exited` is not called. Frees h. */

@@ -12,7 +12,8 @@ void http_conn_init(struct http_conn *c, GSocketConnection *conn)
 	if (G_IS_INET_SOCKET_ADDRESS(addr)) {
 		GInetSocketAddress *ia = G_INET_SOCKET_ADDRESS(addr);
 		g_autofree char *host = g_inet_address_to_string(g_inet_socket_address_get_address(ia));
-		c->peer = g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, g_inet_socket_address_get_port(ia));
+		c->peer = g_strdup_printf(strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+					  g_inet_socket_address_get_port(ia));
 	}
 	if (!c->peer)
 		c->peer = g_strdup("unknown client");
@@ -105,7 +106,8 @@ static enum http_read_result parse_head(char *head, struct http_request *req, in
 	return HTTP_READ_OK;
 }
 
-enum http_read_result http_read_request(struct http_conn *c, struct http_request *req, int *status, GError **error)
+enum http_read_result http_read_request(struct http_conn *c, struct http_request *req, int *status,
+					GError **error)
 {
 	memset(req, 0, sizeof(*req));
 	GInputStream *in = g_io_stream_get_input_stream(c->stream);
@@ -153,15 +155,24 @@ char *http_query_value(const char *query, const char *name)
 static const char *reason_phrase(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }
 
@@ -172,7 +183,8 @@ bool http_respond(struct http_conn *c, const struct http_request *req, int statu
 	g_string_append_printf(head, "HTTP/1.1 %d %s\r\n", status, reason_phrase(status));
 	if (type)
 		g_string_append_printf(head, "Content-Type: %s\r\n", type);
-	g_string_append_printf(head, "Content-Length: %" G_GSIZE_FORMAT "\r\nCache-Control: no-store\r\n", len);
+	g_string_append_printf(head, "Content-Length: %" G_GSIZE_FORMAT "\r\nCache-Control: no-store\r\n",
+			       len);
 	g_string_append_printf(head, "Connection: %s\r\n", req && req->keep_alive ? "keep-alive" : "close");
 	if (extra_headers)
 		g_string_append(head, extra_headers);

@@ -2,8 +2,7 @@
  * heads from a connection (keep-alive, pipelined requests kept in order), write complete
  * responses with Content-Length. No request bodies: a request announcing one is answered
  * and the connection closed. */
-#ifndef SEPIA_DISPLAY_HTTP_H
-#define SEPIA_DISPLAY_HTTP_H
+#pragma once
 
 #include <gio/gio.h>
 #include <stdbool.h>
@@ -18,17 +17,17 @@ struct http_conn {
 
 struct http_request {
 	char *method;
-	char *target;        /* as sent: "/display0/frames?after=..." */
-	char *path;          /* target up to '?' */
-	char *query;         /* after '?', or "" */
-	bool keep_alive;     /* the client lets the connection stay open after the answer */
+	char *target;    /* as sent: "/display0/frames?after=..." */
+	char *path;      /* target up to '?' */
+	char *query;     /* after '?', or "" */
+	bool keep_alive; /* the client lets the connection stay open after the answer */
 	bool has_body;
 };
 
 enum http_read_result {
 	HTTP_READ_OK,
-	HTTP_READ_EOF,       /* the client closed (or went quiet) between requests */
-	HTTP_READ_BAD,       /* a malformed head: answer *status and close */
+	HTTP_READ_EOF, /* the client closed (or went quiet) between requests */
+	HTTP_READ_BAD, /* a malformed head: answer *status and close */
 };
 
 void http_conn_init(struct http_conn *c, GSocketConnection *conn);
@@ -36,7 +35,8 @@ void http_conn_clear(struct http_conn *c);
 
 /* Reads and parses the next request head. HTTP_READ_BAD sets *status (400, 431, 505) and
  * error (the reason, for the log). */
-enum http_read_result http_read_request(struct http_conn *c, struct http_request *req, int *status, GError **error);
+enum http_read_result http_read_request(struct http_conn *c, struct http_request *req, int *status,
+					GError **error);
 void http_request_clear(struct http_request *req);
 
 /* The value of name in a query string "a=1&b=2" (no percent-decoding: the web view's values
@@ -48,5 +48,3 @@ char *http_query_value(const char *query, const char *name);
  * body unless the method is HEAD. */
 bool http_respond(struct http_conn *c, const struct http_request *req, int status, const char *type,
 		  const void *body, gsize len, const char *extra_headers, GError **error);
-
-#endif

@@ -13,197 +13,201 @@
 
 #include "display/framebuffer.h"
 
-G_DEFINE_QUARK(sepia-launcher-error-quark, launcher_error)
+G_DEFINE_QUARK(sepia - launcher - error - quark, launcher_error)
 
 const char *launcher_home(void)
 {
-    const char *home = g_getenv("HOME");
-    return home && *home ? home : g_get_home_dir();
+	const char *home = g_getenv("HOME");
+	return home && *home ? home : g_get_home_dir();
 }
 
 void launcher_instance_init(LauncherInstance *inst, const char *home, guint num)
 {
-    inst->num = num;
-    inst->name = g_strdup_printf("cvd-%u", num);
-    inst->dir = g_build_filename(home, "cuttlefish", "instances", inst->name, NULL);
-    inst->logs_dir = g_build_filename(inst->dir, "logs", NULL);
-    inst->socket_path = g_build_filename(inst->dir, "launcher_monitor.sock", NULL);
-    inst->pid_path = g_build_filename(inst->dir, "run_cvd.pid", NULL);
-    inst->config_path = g_build_filename(inst->dir, "cuttlefish_config.json", NULL);
-    inst->console_link = g_build_filename(inst->dir, "console", NULL);
-    inst->overlay_path = g_build_filename(inst->dir, "overlay.qcow2", NULL);
-    inst->vsock_socket = g_build_filename(inst->dir, "vsock.sock", NULL);
-    inst->assembly_dir = g_build_filename(home, "cuttlefish", "assembly", NULL);
-    inst->adb_port = LAUNCHER_ADB_BASE_PORT + num - 1;
-    inst->webview_port = LAUNCHER_WEBVIEW_BASE_PORT + num - 1;
-    inst->vsock_cid = LAUNCHER_VSOCK_BASE_CID + num - 1;
+	inst->num = num;
+	inst->name = g_strdup_printf("cvd-%u", num);
+	inst->dir = g_build_filename(home, "cuttlefish", "instances", inst->name, NULL);
+	inst->logs_dir = g_build_filename(inst->dir, "logs", NULL);
+	inst->socket_path = g_build_filename(inst->dir, "launcher_monitor.sock", NULL);
+	inst->pid_path = g_build_filename(inst->dir, "run_cvd.pid", NULL);
+	inst->config_path = g_build_filename(inst->dir, "cuttlefish_config.json", NULL);
+	inst->console_link = g_build_filename(inst->dir, "console", NULL);
+	inst->overlay_path = g_build_filename(inst->dir, "overlay.qcow2", NULL);
+	inst->vsock_socket = g_build_filename(inst->dir, "vsock.sock", NULL);
+	inst->assembly_dir = g_build_filename(home, "cuttlefish", "assembly", NULL);
+	inst->adb_port = LAUNCHER_ADB_BASE_PORT + num - 1;
+	inst->webview_port = LAUNCHER_WEBVIEW_BASE_PORT + num - 1;
+	inst->vsock_cid = LAUNCHER_VSOCK_BASE_CID + num - 1;
 }
 
 void launcher_instance_clear(LauncherInstance *inst)
 {
-    g_free(inst->name);
-    g_free(inst->dir);
-    g_free(inst->logs_dir);
-    g_free(inst->socket_path);
-    g_free(inst->pid_path);
-    g_free(inst->config_path);
-    g_free(inst->console_link);
-    g_free(inst->overlay_path);
-    g_free(inst->vsock_socket);
-    g_free(inst->assembly_dir);
-    memset(inst, 0, sizeof(*inst));
+	g_free(inst->name);
+	g_free(inst->dir);
+	g_free(inst->logs_dir);
+	g_free(inst->socket_path);
+	g_free(inst->pid_path);
+	g_free(inst->config_path);
+	g_free(inst->console_link);
+	g_free(inst->overlay_path);
+	g_free(inst->vsock_socket);
+	g_free(inst->assembly_dir);
+	memset(inst, 0, sizeof(*inst));
 }
 
 static gint compare_uint(gconstpointer a, gconstpointer b)
 {
-    guint x = *(const guint *)a, y = *(const guint *)b;
-    return x < y ? -1 : x > y;
+	guint x = *(const guint *)a, y = *(const guint *)b;
+	return x < y ? -1 : x > y;
 }
 
 GArray *launcher_list_instances(const char *home)
 {
-    GArray *nums = g_array_new(FALSE, FALSE, sizeof(guint));
-    g_autofree char *dir = g_build_filename(home, "cuttlefish", "instances", NULL);
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name;
-    while (d && (name = g_dir_read_name(d))) {
-        guint64 n;
-        if (g_str_has_prefix(name, "cvd-") &&
-            g_ascii_string_to_unsigned(name + 4, 10, 1, G_MAXUINT, &n, NULL)) {
-            guint v = (guint)n;
-            g_array_append_val(nums, v);
-        }
-    }
-    g_array_sort(nums, compare_uint);
-    return nums;
+	GArray *nums = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autofree char *dir = g_build_filename(home, "cuttlefish", "instances", NULL);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d))) {
+		guint64 n;
+		if (g_str_has_prefix(name, "cvd-") &&
+		    g_ascii_string_to_unsigned(name + 4, 10, 1, G_MAXUINT, &n, NULL)) {
+			guint v = (guint)n;
+			g_array_append_val(nums, v);
+		}
+	}
+	g_array_sort(nums, compare_uint);
+	return nums;
 }
 
 pid_t launcher_read_pid(const LauncherInstance *inst)
 {
-    g_autofree char *text = NULL;
-    guint64 pid;
-    if (!g_file_get_contents(inst->pid_path, &text, NULL, NULL))
-        return 0;
-    g_strstrip(text);
-    if (!g_ascii_string_to_unsigned(text, 10, 2, G_MAXINT32, &pid, NULL))
-        return 0;
-    return (pid_t)pid;
+	g_autofree char *text = NULL;
+	guint64 pid;
+	if (!g_file_get_contents(inst->pid_path, &text, NULL, NULL))
+		return 0;
+	g_strstrip(text);
+	if (!g_ascii_string_to_unsigned(text, 10, 2, G_MAXINT32, &pid, NULL))
+		return 0;
+	return (pid_t)pid;
 }
 
 /* Only sepia's own processes count, so that a pid reused by something else after a crash is
  * never taken for the instance (and never killed by stop_cvd). */
 bool launcher_group_alive(pid_t pgid)
 {
-    if (pgid <= 1)
-        return false;
-    g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
-    const char *name;
-    while (proc && (name = g_dir_read_name(proc))) {
-        if (!g_ascii_isdigit(name[0]))
-            continue;
-        g_autofree char *path = g_build_filename("/proc", name, "stat", NULL);
-        g_autofree char *stat = NULL;
-        if (!g_file_get_contents(path, &stat, NULL, NULL))
-            continue;
-        /* "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses. */
-        char *open = strchr(stat, '('), *close = strrchr(stat, ')');
-        if (!open || !close || close < open)
-            continue;
-        *close = '\0';
-        const char *comm = open + 1;
-        char state;
-        int ppid, pgrp;
-        if (sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid || state == 'Z')
-            continue;
-        if (!strcmp(comm, "run_cvd") || !strcmp(comm, "sepia-vmm"))
-            return true;
-    }
-    return false;
+	if (pgid <= 1)
+		return false;
+	g_autoptr(GDir) proc = g_dir_open("/proc", 0, NULL);
+	const char *name;
+	while (proc && (name = g_dir_read_name(proc))) {
+		if (!g_ascii_isdigit(name[0]))
+			continue;
+		g_autofree char *path = g_build_filename("/proc", name, "stat", NULL);
+		g_autofree char *stat = NULL;
+		if (!g_file_get_contents(path, &stat, NULL, NULL))
+			continue;
+		/* "pid (comm) state ppid pgrp ..."; comm may hold spaces and parentheses. */
+		char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+		if (!open || !close || close < open)
+			continue;
+		*close = '\0';
+		const char *comm = open + 1;
+		char state;
+		int ppid, pgrp;
+		if (sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) != 3 || pgrp != pgid || state == 'Z')
+			continue;
+		if (!strcmp(comm, "run_cvd") || !strcmp(comm, "sepia-vmm"))
+			return true;
+	}
+	return false;
 }
 
 void launcher_remove_runtime_files(const LauncherInstance *inst)
 {
-    unlink(inst->socket_path);
-    unlink(inst->pid_path);
-    unlink(inst->console_link);
-    unlink(inst->vsock_socket);
-    for (guint i = 0; i < LAUNCHER_MAX_DISPLAYS; i++) {
-        g_autofree char *fb = fb_file_path(inst->dir, i);
-        unlink(fb);
-    }
+	unlink(inst->socket_path);
+	unlink(inst->pid_path);
+	unlink(inst->console_link);
+	unlink(inst->vsock_socket);
+	for (guint i = 0; i < LAUNCHER_MAX_DISPLAYS; i++) {
+		g_autofree char *fb = fb_file_path(inst->dir, i);
+		unlink(fb);
+	}
 }
 
 const char *launcher_vmm_gpu_mode(const char *gpu_mode)
 {
-    static const char *const map[][2] = {
-        { "auto", "auto" }, { "drm_virgl", "virgl" }, { "guest_swiftshader", "2d" }, { "none", "none" },
-    };
-    for (guint i = 0; i < G_N_ELEMENTS(map); i++)
-        if (!strcmp(gpu_mode, map[i][0]))
-            return map[i][1];
-    return NULL;
+	static const char *const map[][2] = {
+		{ "auto", "auto" },
+		{ "drm_virgl", "virgl" },
+		{ "guest_swiftshader", "2d" },
+		{ "none", "none" },
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(map); i++)
+		if (!strcmp(gpu_mode, map[i][0]))
+			return map[i][1];
+	return NULL;
 }
 
 char *launcher_describe_wait_status(int st)
 {
-    if (WIFEXITED(st))
-        return g_strdup_printf("exited with status %d", WEXITSTATUS(st));
-    if (WIFSIGNALED(st))
-        return g_strdup_printf("killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-    return g_strdup_printf("ended with wait status 0x%x", st);
+	if (WIFEXITED(st))
+		return g_strdup_printf("exited with status %d", WEXITSTATUS(st));
+	if (WIFSIGNALED(st))
+		return g_strdup_printf("killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	return g_strdup_printf("ended with wait status 0x%x", st);
 }
 
 void launcher_log_text(const char *instance, const char *message)
 {
-    g_autoptr(GDateTime) now = g_date_time_new_now_local();
-    g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
-    fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, instance, message);
+	g_autoptr(GDateTime) now = g_date_time_new_now_local();
+	g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
+	fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, instance, message);
 }
 
 void launcher_log(const char *instance, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    launcher_log_text(instance, msg);
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	launcher_log_text(instance, msg);
 }
 
 bool launcher_replace_symlink(const char *link, const char *target, GError **error)
 {
-    g_autofree char *tmp = g_strconcat(link, ".tmp", NULL);
-    unlink(tmp);
-    if (symlink(target, tmp) < 0 || rename(tmp, link) < 0) {
-        int e = errno;
-        unlink(tmp);
-        g_set_error(error, LAUNCHER_ERROR, e, "cannot link %s -> %s: %s", link, target, g_strerror(e));
-        return false;
-    }
-    return true;
+	g_autofree char *tmp = g_strconcat(link, ".tmp", NULL);
+	unlink(tmp);
+	if (symlink(target, tmp) < 0 || rename(tmp, link) < 0) {
+		int e = errno;
+		unlink(tmp);
+		g_set_error(error, LAUNCHER_ERROR, e, "cannot link %s -> %s: %s", link, target,
+			    g_strerror(e));
+		return false;
+	}
+	return true;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
 bool launcher_remove_tree(const char *path, GError **error)
 {
-    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
-        g_set_error(error, LAUNCHER_ERROR, errno, "cannot remove %s: %s", path, g_strerror(errno));
-        return false;
-    }
-    return true;
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "cannot remove %s: %s", path, g_strerror(errno));
+		return false;
+	}
+	return true;
 }
 
 char *launcher_program_dir(void)
 {
-    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
-    return exe ? g_path_get_dirname(exe) : g_strdup(".");
+	g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+	return exe ? g_path_get_dirname(exe) : g_strdup(".");
 }
 
 char *launcher_sibling_program(const char *name)
 {
-    g_autofree char *dir = launcher_program_dir();
-    return g_build_filename(dir, name, NULL);
+	g_autofree char *dir = launcher_program_dir();
+	return g_build_filename(dir, name, NULL);
 }

@@ -23,26 +23,26 @@
 #define LAUNCHER_ERROR (launcher_error_quark())
 GQuark launcher_error_quark(void);
 
-#define LAUNCHER_ADB_BASE_PORT 6520u
-#define LAUNCHER_VSOCK_BASE_CID 3u
+#define LAUNCHER_ADB_BASE_PORT     6520u
+#define LAUNCHER_VSOCK_BASE_CID    3u
 #define LAUNCHER_WEBVIEW_BASE_PORT 8443u
-#define LAUNCHER_MAX_DISPLAYS 4
+#define LAUNCHER_MAX_DISPLAYS      4
 
 typedef struct {
-    guint num;
-    char *name;         /* "cvd-N" */
-    char *dir;
-    char *logs_dir;
-    char *socket_path;
-    char *pid_path;
-    char *config_path;
-    char *console_link;
-    char *overlay_path;
-    char *vsock_socket; /* the VMM's host side of virtio-vsock */
-    char *assembly_dir;
-    guint adb_port;
-    guint vsock_cid;
-    guint webview_port;
+	guint num;
+	char *name; /* "cvd-N" */
+	char *dir;
+	char *logs_dir;
+	char *socket_path;
+	char *pid_path;
+	char *config_path;
+	char *console_link;
+	char *overlay_path;
+	char *vsock_socket; /* the VMM's host side of virtio-vsock */
+	char *assembly_dir;
+	guint adb_port;
+	guint vsock_cid;
+	guint webview_port;
 } LauncherInstance;
 
 /* $HOME, or the password database's home when $HOME is unset. */

@@ -35,7 +35,7 @@
 #include "launcher/instance.h"
 #include "launcher/vmm_child.h"
 
-#define SIGTERM_GRACE_S 10 /* after SIGTERM, the VMM gets this long before SIGKILL */
+#define SIGTERM_GRACE_S         10 /* after SIGTERM, the VMM gets this long before SIGKILL */
 #define DEFAULT_GUEST_TIMEOUT_S 20
 
 /* What to do once the VMM is gone, in rising strength: a stop asked during a restart wins. */
@@ -43,79 +43,79 @@
 typedef enum { AFTER_NOTHING, AFTER_HALT, AFTER_RESTART, AFTER_POWERWASH, AFTER_STOP } AfterVmm;
 
 typedef struct {
-    LauncherInstance inst;
-    const char *home;
-    guint cpus, memory_mb;
-    bool console, restart_subprocesses;
-    const char *extra_cmdline, *avb_key_path, *system_image_dir;
-    guint64 blank_data_mb;
-    AssembleDataPolicy data_policy;
-    GBytes *avb_key;
+	LauncherInstance inst;
+	const char *home;
+	guint cpus, memory_mb;
+	bool console, restart_subprocesses;
+	const char *extra_cmdline, *avb_key_path, *system_image_dir;
+	guint64 blank_data_mb;
+	AssembleDataPolicy data_policy;
+	GBytes *avb_key;
 
-    GMainLoop *loop;
-    int exit_status;
-    int ready_fd;
-    int listen_fd;
-    VmmChild *vmm;
-    Sepia__Control__State state;
-    char *failure;
-    int slot;
-    char slot_suffix[4];
-    SepiaVerifiedBootState boot_state;
-    guint boots;
-    bool booted; /* this VMM run printed the marker */
-    gint64 launch_us;
-    AfterVmm after;
-    GPtrArray *waiting; /* client fds (GINT_TO_POINTER) to answer when `after` is done */
-    guint stop_timer;
-    bool term_sent; /* SIGTERM went to this VMM */
-    HelperChild *adb_proxy; /* from the first completed boot until the monitor ends */
-    const char *gpu;        /* sepia-vmm's --gpu mode */
-    char **displays;        /* its --display specs */
-    bool start_webview;
-    HelperChild *webview;   /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
-    bool adb_connected;     /* the local adb server was told about the device */
-    guint adb_connect_timer, adb_connect_tries;
+	GMainLoop *loop;
+	int exit_status;
+	int ready_fd;
+	int listen_fd;
+	VmmChild *vmm;
+	Sepia__Control__State state;
+	char *failure;
+	int slot;
+	char slot_suffix[4];
+	SepiaVerifiedBootState boot_state;
+	guint boots;
+	bool booted; /* this VMM run printed the marker */
+	gint64 launch_us;
+	AfterVmm after;
+	GPtrArray *waiting; /* client fds (GINT_TO_POINTER) to answer when `after` is done */
+	guint stop_timer;
+	bool term_sent;         /* SIGTERM went to this VMM */
+	HelperChild *adb_proxy; /* from the first completed boot until the monitor ends */
+	const char *gpu;        /* sepia-vmm's --gpu mode */
+	char **displays;        /* its --display specs */
+	bool start_webview;
+	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
+	bool adb_connected;   /* the local adb server was told about the device */
+	guint adb_connect_timer, adb_connect_tries;
 } Monitor;
 
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void mlog(const Monitor *m, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    launcher_log_text(m->inst.name, msg);
+	va_list ap;
+	va_start(ap, fmt);
+	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	launcher_log_text(m->inst.name, msg);
 }
 
 /* The libraries' g_message()s (the bootloader step's notes) in the log's own format. */
 static void glib_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer instance)
 {
-    if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("SEPIA_DEBUG"))
-        return;
-    launcher_log_text(instance, message);
+	if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("SEPIA_DEBUG"))
+		return;
+	launcher_log_text(instance, message);
 }
 
 /* launch_cvd hears about the first boot only: one line, then the pipe closes. */
 static void report_ready(Monitor *m, const char *line)
 {
-    if (m->ready_fd < 0)
-        return;
-    g_autofree char *text = g_strconcat(line, "\n", NULL);
-    if (write(m->ready_fd, text, strlen(text)) < 0)
-        mlog(m, "cannot tell launch_cvd: %s", g_strerror(errno));
-    close(m->ready_fd);
-    m->ready_fd = -1;
+	if (m->ready_fd < 0)
+		return;
+	g_autofree char *text = g_strconcat(line, "\n", NULL);
+	if (write(m->ready_fd, text, strlen(text)) < 0)
+		mlog(m, "cannot tell launch_cvd: %s", g_strerror(errno));
+	close(m->ready_fd);
+	m->ready_fd = -1;
 }
 
 static void set_failed(Monitor *m, const char *why)
 {
-    m->state = SEPIA__CONTROL__STATE__FAILED;
-    g_free(m->failure);
-    m->failure = g_strdup(why);
-    mlog(m, "instance failed: %s", why);
-    g_autofree char *line = g_strdup_printf(VMM_MARKER_FAILED " %s: %s", m->inst.name, why);
-    report_ready(m, line);
+	m->state = SEPIA__CONTROL__STATE__FAILED;
+	g_free(m->failure);
+	m->failure = g_strdup(why);
+	mlog(m, "instance failed: %s", why);
+	g_autofree char *line = g_strdup_printf(VMM_MARKER_FAILED " %s: %s", m->inst.name, why);
+	report_ready(m, line);
 }
 
 /* ---- boots */
@@ -130,73 +130,90 @@ static const VmmChildEvents vmm_events = { on_booted, on_boot_failed, on_vmm_exi
  * 192.168.97.(4N-2)/30 with the host at .(4N-3). Each NIC gets a MAC of its own per instance. */
 static void add_networks(Monitor *m, GPtrArray *nets, GString *cmdline)
 {
-    guint n = m->inst.num, nic = 0;
-    g_autofree char *etap = g_strdup_printf("cvd-etap-%02u", n), *mtap = g_strdup_printf("cvd-mtap-%02u", n);
-    g_autofree char *esys = g_build_filename("/sys/class/net", etap, NULL), *msys = g_build_filename("/sys/class/net", mtap, NULL);
-    if (g_file_test(esys, G_FILE_TEST_EXISTS)) {
-        g_ptr_array_add(nets, g_strdup_printf("tap=%s,mac=52:54:00:01:%02x:%02x", etap, n >> 8, n & 0xff));
-        g_string_append_printf(cmdline, " sepia.net=eth%u:dhcp", nic++);
-    }
-    if (g_file_test(msys, G_FILE_TEST_EXISTS) && n <= 64) {
-        g_ptr_array_add(nets, g_strdup_printf("tap=%s,mac=52:54:00:02:%02x:%02x", mtap, n >> 8, n & 0xff));
-        g_string_append_printf(cmdline, " sepia.net=eth%u:192.168.97.%u/30,gw=192.168.97.%u", nic++, 4 * n - 2, 4 * n - 3);
-    }
-    if (nic)
-        mlog(m, "networking: %s%s%s", nets->len ? (char *)nets->pdata[0] : "", nets->len > 1 ? ", " : "",
-             nets->len > 1 ? (char *)nets->pdata[1] : "");
-    else
-        mlog(m, "networking off: no %s or %s (sepia-host-resources start makes them)", etap, mtap);
+	guint n = m->inst.num, nic = 0;
+	g_autofree char *etap = g_strdup_printf("cvd-etap-%02u", n),
+			*mtap = g_strdup_printf("cvd-mtap-%02u", n);
+	g_autofree char *esys = g_build_filename("/sys/class/net", etap, NULL),
+			*msys = g_build_filename("/sys/class/net", mtap, NULL);
+	if (g_file_test(esys, G_FILE_TEST_EXISTS)) {
+		g_ptr_array_add(nets,
+				g_strdup_printf("tap=%s,mac=52:54:00:01:%02x:%02x", etap, n >> 8, n & 0xff));
+		g_string_append_printf(cmdline, " sepia.net=eth%u:dhcp", nic++);
+	}
+	if (g_file_test(msys, G_FILE_TEST_EXISTS) && n <= 64) {
+		g_ptr_array_add(nets,
+				g_strdup_printf("tap=%s,mac=52:54:00:02:%02x:%02x", mtap, n >> 8, n & 0xff));
+		g_string_append_printf(cmdline, " sepia.net=eth%u:192.168.97.%u/30,gw=192.168.97.%u", nic++,
+				       4 * n - 2, 4 * n - 3);
+	}
+	if (nic)
+		mlog(m, "networking: %s%s%s", nets->len ? (char *)nets->pdata[0] : "",
+		     nets->len > 1 ? ", " : "", nets->len > 1 ? (char *)nets->pdata[1] : "");
+	else
+		mlog(m, "networking off: no %s or %s (sepia-host-resources start makes them)", etap, mtap);
 }
 
 static bool start_boot(Monitor *m)
 {
-    m->state = SEPIA__CONTROL__STATE__BOOTING;
-    m->booted = false;
-    g_clear_pointer(&m->failure, g_free);
-    g_autofree char *work = g_build_filename(m->inst.dir, "bootloader", NULL);
-    SepiaBootOptions opts = { .trusted_key = m->avb_key, .out_dir = work };
-    g_autoptr(GError) err = NULL;
-    g_autoptr(SepiaBootResult) res = NULL;
-    gint64 t0 = g_get_monotonic_time();
-    if (g_mkdir_with_parents(work, 0755) < 0) {
-        g_autofree char *why = g_strdup_printf("%s: %s", work, g_strerror(errno));
-        set_failed(m, why);
-        return false;
-    }
-    if (!sepia_bootdisk_run_bootloader(m->inst.overlay_path, work, &opts, &res, &err)) {
-        set_failed(m, err->message);
-        return false;
-    }
-    m->slot = res->slot;
-    g_strlcpy(m->slot_suffix, res->suffix, sizeof(m->slot_suffix));
-    m->boot_state = res->state;
-    mlog(m, "bootloader: slot %s, verified boot state %s, boot image v%u (%.0f ms)%s%s", res->suffix,
-         sepia_boot_state_name(res->state), res->boot_header_version, (double)(g_get_monotonic_time() - t0) / 1000.0,
-         res->verification_error ? "; verification: " : "", res->verification_error ? res->verification_error : "");
+	m->state = SEPIA__CONTROL__STATE__BOOTING;
+	m->booted = false;
+	g_clear_pointer(&m->failure, g_free);
+	g_autofree char *work = g_build_filename(m->inst.dir, "bootloader", NULL);
+	SepiaBootOptions opts = { .trusted_key = m->avb_key, .out_dir = work };
+	g_autoptr(GError) err = NULL;
+	g_autoptr(SepiaBootResult) res = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	if (g_mkdir_with_parents(work, 0755) < 0) {
+		g_autofree char *why = g_strdup_printf("%s: %s", work, g_strerror(errno));
+		set_failed(m, why);
+		return false;
+	}
+	if (!sepia_bootdisk_run_bootloader(m->inst.overlay_path, work, &opts, &res, &err)) {
+		set_failed(m, err->message);
+		return false;
+	}
+	m->slot = res->slot;
+	g_strlcpy(m->slot_suffix, res->suffix, sizeof(m->slot_suffix));
+	m->boot_state = res->state;
+	mlog(m, "bootloader: slot %s, verified boot state %s, boot image v%u (%.0f ms)%s%s", res->suffix,
+	     sepia_boot_state_name(res->state), res->boot_header_version,
+	     (double)(g_get_monotonic_time() - t0) / 1000.0,
+	     res->verification_error ? "; verification: " : "",
+	     res->verification_error ? res->verification_error : "");
 
-    g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GString) cmdline = g_string_new(res->cmdline);
-    add_networks(m, nets, cmdline);
-    g_ptr_array_add(nets, NULL);
-    if (m->extra_cmdline && *m->extra_cmdline)
-        g_string_append_printf(cmdline, " %s", m->extra_cmdline);
-    g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
-    g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
-    VmmChildConfig cfg = {
-        .vmm_path = vmm_path, .kernel = res->kernel_path, .initrd = res->ramdisk_path, .cmdline = cmdline->str,
-        .disk = m->inst.overlay_path, .cpus = m->cpus, .memory_mb = m->memory_mb, .kernel_log = kernel_log,
-        .console_link = m->console ? m->inst.console_link : NULL, .name = m->inst.name,
-        .vsock_cid = m->inst.vsock_cid, .vsock_socket = m->inst.vsock_socket,
-        .nets = (const char *const *)nets->pdata,
-        .gpu = m->gpu, .displays = (const char *const *)m->displays, .framebuffer_dir = m->inst.dir,
-    };
-    m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
-    if (!m->vmm) {
-        set_failed(m, err->message);
-        return false;
-    }
-    m->boots++;
-    return true;
+	g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GString) cmdline = g_string_new(res->cmdline);
+	add_networks(m, nets, cmdline);
+	g_ptr_array_add(nets, NULL);
+	if (m->extra_cmdline && *m->extra_cmdline)
+		g_string_append_printf(cmdline, " %s", m->extra_cmdline);
+	g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
+	g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
+	VmmChildConfig cfg = {
+		.vmm_path = vmm_path,
+		.kernel = res->kernel_path,
+		.initrd = res->ramdisk_path,
+		.cmdline = cmdline->str,
+		.disk = m->inst.overlay_path,
+		.cpus = m->cpus,
+		.memory_mb = m->memory_mb,
+		.kernel_log = kernel_log,
+		.console_link = m->console ? m->inst.console_link : NULL,
+		.name = m->inst.name,
+		.vsock_cid = m->inst.vsock_cid,
+		.vsock_socket = m->inst.vsock_socket,
+		.nets = (const char *const *)nets->pdata,
+		.gpu = m->gpu,
+		.displays = (const char *const *)m->displays,
+		.framebuffer_dir = m->inst.dir,
+	};
+	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
+	if (!m->vmm) {
+		set_failed(m, err->message);
+		return false;
+	}
+	m->boots++;
+	return true;
 }
 
 static void on_helper_exited(void *opaque, HelperChild *h, int wait_status);
@@ -206,507 +223,531 @@ static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s);
  * started) and the server could reach it: the server answers OKAY with "failed to connect"
  * when it could not, so that answer is tried again. */
 #define ADB_CONNECT_INTERVAL_MS 250
-#define ADB_CONNECT_TRIES 40
+#define ADB_CONNECT_TRIES       40
 
 static bool port_accepts(guint port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
 }
 
 static gboolean on_adb_connect_timer(gpointer data)
 {
-    Monitor *m = data;
-    g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-    g_autoptr(GError) err = NULL;
-    g_autofree char *msg = NULL;
-    bool last = ++m->adb_connect_tries >= ADB_CONNECT_TRIES;
-    if (!m->adb_proxy || (!port_accepts(m->inst.adb_port) && !last))
-        return m->adb_proxy ? G_SOURCE_CONTINUE : (m->adb_connect_timer = 0, G_SOURCE_REMOVE);
-    if (!adb_server_host_request("connect", serial, &msg, &err)) {
-        mlog(m, "adb: %s; connect by hand with adb connect %s", err->message, serial);
-    } else if (g_str_has_prefix(msg, "failed") && !last) {
-        return G_SOURCE_CONTINUE;
-    } else {
-        m->adb_connected = !g_str_has_prefix(msg, "failed");
-        mlog(m, "adb server: %s", msg);
-    }
-    m->adb_connect_timer = 0;
-    return G_SOURCE_REMOVE;
+	Monitor *m = data;
+	g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *msg = NULL;
+	bool last = ++m->adb_connect_tries >= ADB_CONNECT_TRIES;
+	if (!m->adb_proxy || (!port_accepts(m->inst.adb_port) && !last))
+		return m->adb_proxy ? G_SOURCE_CONTINUE : (m->adb_connect_timer = 0, G_SOURCE_REMOVE);
+	if (!adb_server_host_request("connect", serial, &msg, &err)) {
+		mlog(m, "adb: %s; connect by hand with adb connect %s", err->message, serial);
+	} else if (g_str_has_prefix(msg, "failed") && !last) {
+		return G_SOURCE_CONTINUE;
+	} else {
+		m->adb_connected = !g_str_has_prefix(msg, "failed");
+		mlog(m, "adb server: %s", msg);
+	}
+	m->adb_connect_timer = 0;
+	return G_SOURCE_REMOVE;
 }
 
 /* adb: a TCP proxy from 127.0.0.1:<6520+N-1> to the guest's vsock port 5555, and the local
  * adb server told about it when one runs. */
 static void start_adb(Monitor *m)
 {
-    g_autoptr(GError) err = NULL;
-    g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-    if (!m->adb_proxy) {
-        g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
-        g_autofree char *listen = g_strdup_printf("--listen=%s", serial);
-        g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", m->inst.vsock_socket);
-        const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
-        m->adb_proxy = helper_child_start("adb proxy", argv, on_helper_exited, m, &err);
-        if (!m->adb_proxy) {
-            set_failed(m, err->message);
-            begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
-            return;
-        }
-        mlog(m, "adb proxy started (pid %d): %s -> vsock port 5555", (int)helper_child_pid(m->adb_proxy), serial);
-    }
-    /* Also after each reboot: the server may have dropped the device while it was down. */
-    m->adb_connect_tries = 0;
-    if (!m->adb_connect_timer)
-        m->adb_connect_timer = g_timeout_add(ADB_CONNECT_INTERVAL_MS, on_adb_connect_timer, m);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+	if (!m->adb_proxy) {
+		g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
+		g_autofree char *listen = g_strdup_printf("--listen=%s", serial);
+		g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", m->inst.vsock_socket);
+		const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
+		m->adb_proxy = helper_child_start("adb proxy", argv, on_helper_exited, m, &err);
+		if (!m->adb_proxy) {
+			set_failed(m, err->message);
+			begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
+			return;
+		}
+		mlog(m, "adb proxy started (pid %d): %s -> vsock port 5555",
+		     (int)helper_child_pid(m->adb_proxy), serial);
+	}
+	/* Also after each reboot: the server may have dropped the device while it was down. */
+	m->adb_connect_tries = 0;
+	if (!m->adb_connect_timer)
+		m->adb_connect_timer = g_timeout_add(ADB_CONNECT_INTERVAL_MS, on_adb_connect_timer, m);
 }
 
 static void stop_adb(Monitor *m)
 {
-    if (m->adb_connect_timer)
-        g_source_remove(m->adb_connect_timer);
-    m->adb_connect_timer = 0;
-    if (m->adb_connected) {
-        g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-        g_autoptr(GError) err = NULL;
-        if (!adb_server_host_request("disconnect", serial, NULL, &err))
-            mlog(m, "adb disconnect: %s", err->message);
-        m->adb_connected = false;
-    }
-    if (m->adb_proxy) {
-        mlog(m, "stopping the adb proxy (pid %d)", (int)helper_child_pid(m->adb_proxy));
-        helper_child_stop(g_steal_pointer(&m->adb_proxy), 3000);
-    }
+	if (m->adb_connect_timer)
+		g_source_remove(m->adb_connect_timer);
+	m->adb_connect_timer = 0;
+	if (m->adb_connected) {
+		g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+		g_autoptr(GError) err = NULL;
+		if (!adb_server_host_request("disconnect", serial, NULL, &err))
+			mlog(m, "adb disconnect: %s", err->message);
+		m->adb_connected = false;
+	}
+	if (m->adb_proxy) {
+		mlog(m, "stopping the adb proxy (pid %d)", (int)helper_child_pid(m->adb_proxy));
+		helper_child_stop(g_steal_pointer(&m->adb_proxy), 3000);
+	}
 }
 
 /* The web view: sepia-webview serving the instance's framebuffer files to a browser. */
 static bool start_webview(Monitor *m, GError **error)
 {
-    g_autofree char *program = launcher_sibling_program("sepia-webview");
-    g_autofree char *dir = g_strdup_printf("--framebuffer-dir=%s", m->inst.dir);
-    g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
-    const char *argv[] = { program, dir, port, NULL };
-    m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
-    if (!m->webview)
-        return false;
-    mlog(m, "web view started (pid %d): http://127.0.0.1:%u/", (int)helper_child_pid(m->webview), m->inst.webview_port);
-    return true;
+	g_autofree char *program = launcher_sibling_program("sepia-webview");
+	g_autofree char *dir = g_strdup_printf("--framebuffer-dir=%s", m->inst.dir);
+	g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
+	const char *argv[] = { program, dir, port, NULL };
+	m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
+	if (!m->webview)
+		return false;
+	mlog(m, "web view started (pid %d): http://127.0.0.1:%u/", (int)helper_child_pid(m->webview),
+	     m->inst.webview_port);
+	return true;
 }
 
 static void on_helper_exited(void *opaque, HelperChild *h, int wait_status)
 {
-    Monitor *m = opaque;
-    g_autofree char *how = launcher_describe_wait_status(wait_status);
-    g_autofree char *why = g_strdup_printf("%s (pid %d) %s", helper_child_name(h), (int)helper_child_pid(h), how);
-    bool webview = h == m->webview;
-    if (h == m->adb_proxy) {
-        helper_child_stop(g_steal_pointer(&m->adb_proxy), 0);
-        m->adb_connected = false;
-    }
-    if (webview)
-        helper_child_stop(g_steal_pointer(&m->webview), 0);
-    if (m->restart_subprocesses) {
-        g_autoptr(GError) err = NULL;
-        mlog(m, "%s; --restart_subprocesses: starting it again", why);
-        if (!webview)
-            start_adb(m);
-        else if (!start_webview(m, &err))
-            mlog(m, "%s", err->message);
-        return;
-    }
-    set_failed(m, why);
-    begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
+	Monitor *m = opaque;
+	g_autofree char *how = launcher_describe_wait_status(wait_status);
+	g_autofree char *why = g_strdup_printf("%s (pid %d) %s", helper_child_name(h),
+					       (int)helper_child_pid(h), how);
+	bool webview = h == m->webview;
+	if (h == m->adb_proxy) {
+		helper_child_stop(g_steal_pointer(&m->adb_proxy), 0);
+		m->adb_connected = false;
+	}
+	if (webview)
+		helper_child_stop(g_steal_pointer(&m->webview), 0);
+	if (m->restart_subprocesses) {
+		g_autoptr(GError) err = NULL;
+		mlog(m, "%s; --restart_subprocesses: starting it again", why);
+		if (!webview)
+			start_adb(m);
+		else if (!start_webview(m, &err))
+			mlog(m, "%s", err->message);
+		return;
+	}
+	set_failed(m, why);
+	begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
 }
 
 static void on_booted(void *opaque)
 {
-    Monitor *m = opaque;
-    m->booted = true;
-    if (m->state == SEPIA__CONTROL__STATE__BOOTING)
-        m->state = SEPIA__CONTROL__STATE__RUNNING;
-    double vmm_s = (double)(g_get_monotonic_time() - vmm_child_started_us(m->vmm)) / 1e6;
-    double total_s = (double)(g_get_monotonic_time() - m->launch_us) / 1e6;
-    mlog(m, "guest boot completed on slot %s, %.1f s after the VMM started", m->slot_suffix, vmm_s);
-    g_autofree char *line = g_strdup_printf(VMM_MARKER_COMPLETED " %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f",
-                                            m->inst.name, vmm_s, total_s);
-    start_adb(m);
-    report_ready(m, line);
+	Monitor *m = opaque;
+	m->booted = true;
+	if (m->state == SEPIA__CONTROL__STATE__BOOTING)
+		m->state = SEPIA__CONTROL__STATE__RUNNING;
+	double vmm_s = (double)(g_get_monotonic_time() - vmm_child_started_us(m->vmm)) / 1e6;
+	double total_s = (double)(g_get_monotonic_time() - m->launch_us) / 1e6;
+	mlog(m, "guest boot completed on slot %s, %.1f s after the VMM started", m->slot_suffix, vmm_s);
+	g_autofree char *line = g_strdup_printf(VMM_MARKER_COMPLETED
+						" %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f",
+						m->inst.name, vmm_s, total_s);
+	start_adb(m);
+	report_ready(m, line);
 }
 
 static void on_boot_failed(void *opaque, const char *line)
 {
-    Monitor *m = opaque;
-    mlog(m, "the guest reports a failed boot: %s", line);
-    report_ready(m, VMM_MARKER_FAILED);
+	Monitor *m = opaque;
+	mlog(m, "the guest reports a failed boot: %s", line);
+	report_ready(m, VMM_MARKER_FAILED);
 }
 
 /* ---- stopping the VMM: poweroff request, SIGTERM, SIGKILL */
 
 static gboolean on_stop_timer(gpointer data)
 {
-    Monitor *m = data;
-    m->stop_timer = 0;
-    if (!m->vmm)
-        return G_SOURCE_REMOVE;
-    if (!m->term_sent) {
-        /* The guest did not power off in time (or could not be asked): SIGTERM, a clean stop. */
-        mlog(m, "sending SIGTERM to sepia-vmm (pid %d)", (int)vmm_child_pid(m->vmm));
-        vmm_child_signal(m->vmm, SIGTERM);
-        m->term_sent = true;
-        m->stop_timer = g_timeout_add_seconds(SIGTERM_GRACE_S, on_stop_timer, m);
-        return G_SOURCE_REMOVE;
-    }
-    mlog(m, "sepia-vmm (pid %d) ignored SIGTERM for %d s: SIGKILL", (int)vmm_child_pid(m->vmm), SIGTERM_GRACE_S);
-    vmm_child_signal(m->vmm, SIGKILL);
-    return G_SOURCE_REMOVE;
+	Monitor *m = data;
+	m->stop_timer = 0;
+	if (!m->vmm)
+		return G_SOURCE_REMOVE;
+	if (!m->term_sent) {
+		/* The guest did not power off in time (or could not be asked): SIGTERM, a clean stop. */
+		mlog(m, "sending SIGTERM to sepia-vmm (pid %d)", (int)vmm_child_pid(m->vmm));
+		vmm_child_signal(m->vmm, SIGTERM);
+		m->term_sent = true;
+		m->stop_timer = g_timeout_add_seconds(SIGTERM_GRACE_S, on_stop_timer, m);
+		return G_SOURCE_REMOVE;
+	}
+	mlog(m, "sepia-vmm (pid %d) ignored SIGTERM for %d s: SIGKILL", (int)vmm_child_pid(m->vmm),
+	     SIGTERM_GRACE_S);
+	vmm_child_signal(m->vmm, SIGKILL);
+	return G_SOURCE_REMOVE;
 }
 
 static void stop_vmm(Monitor *m, guint guest_timeout_s)
 {
-    bool was_running = m->state == SEPIA__CONTROL__STATE__RUNNING;
-    m->state = SEPIA__CONTROL__STATE__STOPPING;
-    if (m->stop_timer || m->term_sent)
-        return; /* already on its way */
-    if (was_running && vmm_child_request_poweroff(m->vmm)) {
-        mlog(m, "asked the guest to power off (up to %u s)", guest_timeout_s);
-        m->stop_timer = g_timeout_add_seconds(guest_timeout_s, on_stop_timer, m);
-    } else {
-        m->stop_timer = g_idle_add(on_stop_timer, m);
-    }
+	bool was_running = m->state == SEPIA__CONTROL__STATE__RUNNING;
+	m->state = SEPIA__CONTROL__STATE__STOPPING;
+	if (m->stop_timer || m->term_sent)
+		return; /* already on its way */
+	if (was_running && vmm_child_request_poweroff(m->vmm)) {
+		mlog(m, "asked the guest to power off (up to %u s)", guest_timeout_s);
+		m->stop_timer = g_timeout_add_seconds(guest_timeout_s, on_stop_timer, m);
+	} else {
+		m->stop_timer = g_idle_add(on_stop_timer, m);
+	}
 }
 
 /* ---- the control protocol */
 
 static void fill_status(const Monitor *m, ControlStatus *st, char *adb_serial)
 {
-    st->instance_name = m->inst.name;
-    st->instance_dir = m->inst.dir;
-    st->assembly_dir = m->inst.assembly_dir;
-    st->adb_serial = adb_serial;
-    st->state = m->state;
-    st->pid = (int32_t)getpid();
-    st->vmm_pid = m->vmm ? (int32_t)vmm_child_pid(m->vmm) : 0;
-    st->cpus = m->cpus;
-    st->memory_mb = m->memory_mb;
-    st->uptime_s = m->vmm ? (uint64_t)((g_get_monotonic_time() - vmm_child_started_us(m->vmm)) / G_USEC_PER_SEC) : 0;
-    st->boot_slot = (char *)m->slot_suffix;
-    st->verified_boot_state = m->boots ? (char *)sepia_boot_state_name(m->boot_state) : (char *)"";
-    st->boots = m->boots;
-    st->failure = m->failure ? m->failure : (char *)"";
-    st->vsock_cid = m->inst.vsock_cid;
+	st->instance_name = m->inst.name;
+	st->instance_dir = m->inst.dir;
+	st->assembly_dir = m->inst.assembly_dir;
+	st->adb_serial = adb_serial;
+	st->state = m->state;
+	st->pid = (int32_t)getpid();
+	st->vmm_pid = m->vmm ? (int32_t)vmm_child_pid(m->vmm) : 0;
+	st->cpus = m->cpus;
+	st->memory_mb = m->memory_mb;
+	st->uptime_s = m->vmm ? (uint64_t)((g_get_monotonic_time() - vmm_child_started_us(m->vmm)) /
+					   G_USEC_PER_SEC)
+			      : 0;
+	st->boot_slot = (char *)m->slot_suffix;
+	st->verified_boot_state = m->boots ? (char *)sepia_boot_state_name(m->boot_state) : (char *)"";
+	st->boots = m->boots;
+	st->failure = m->failure ? m->failure : (char *)"";
+	st->vsock_cid = m->inst.vsock_cid;
 }
 
 static void answer(Monitor *m, int fd, bool ok, const char *error_text)
 {
-    ControlResponse resp = SEPIA__CONTROL__RESPONSE__INIT;
-    ControlStatus st = SEPIA__CONTROL__INSTANCE_STATUS__INIT;
-    g_autofree char *adb = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-    fill_status(m, &st, adb);
-    resp.ok = ok;
-    resp.error = (char *)(error_text ? error_text : "");
-    resp.status = &st;
-    g_autoptr(GError) err = NULL;
-    if (!control_send(fd, &resp.base, "control client", &err))
-        mlog(m, "%s", err->message);
-    close(fd);
+	ControlResponse resp = SEPIA__CONTROL__RESPONSE__INIT;
+	ControlStatus st = SEPIA__CONTROL__INSTANCE_STATUS__INIT;
+	g_autofree char *adb = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+	fill_status(m, &st, adb);
+	resp.ok = ok;
+	resp.error = (char *)(error_text ? error_text : "");
+	resp.status = &st;
+	g_autoptr(GError) err = NULL;
+	if (!control_send(fd, &resp.base, "control client", &err))
+		mlog(m, "%s", err->message);
+	close(fd);
 }
 
 static void answer_waiting(Monitor *m, bool ok, const char *error_text)
 {
-    for (guint i = 0; i < m->waiting->len; i++)
-        answer(m, GPOINTER_TO_INT(m->waiting->pdata[i]), ok, error_text);
-    g_ptr_array_set_size(m->waiting, 0);
+	for (guint i = 0; i < m->waiting->len; i++)
+		answer(m, GPOINTER_TO_INT(m->waiting->pdata[i]), ok, error_text);
+	g_ptr_array_set_size(m->waiting, 0);
 }
 
 static void finish(Monitor *m, int status)
 {
-    stop_adb(m);
-    if (m->webview) {
-        mlog(m, "stopping the web view (pid %d)", (int)helper_child_pid(m->webview));
-        helper_child_stop(g_steal_pointer(&m->webview), 3000);
-    }
-    answer_waiting(m, true, NULL);
-    m->exit_status = status;
-    g_main_loop_quit(m->loop);
+	stop_adb(m);
+	if (m->webview) {
+		mlog(m, "stopping the web view (pid %d)", (int)helper_child_pid(m->webview));
+		helper_child_stop(g_steal_pointer(&m->webview), 3000);
+	}
+	answer_waiting(m, true, NULL);
+	m->exit_status = status;
+	g_main_loop_quit(m->loop);
 }
-
 
 static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
 {
-    Monitor *m = data;
-    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-    if (c < 0)
-        return G_SOURCE_CONTINUE;
-    g_autoptr(GError) err = NULL;
-    g_autoptr(GBytes) msg = control_recv(c, 2000, "control client", &err);
-    if (!msg) {
-        mlog(m, "%s", err->message);
-        close(c);
-        return G_SOURCE_CONTINUE;
-    }
-    gsize len;
-    const guint8 *bytes = g_bytes_get_data(msg, &len);
-    ControlRequest *req = sepia__control__request__unpack(NULL, len, bytes);
-    if (!req) {
-        answer(m, c, false, "not a control Request");
-        return G_SOURCE_CONTINUE;
-    }
-    guint guest_timeout = req->guest_timeout_s ? req->guest_timeout_s : DEFAULT_GUEST_TIMEOUT_S;
-    switch (req->command) {
-    case SEPIA__CONTROL__REQUEST__COMMAND__STATUS:
-        answer(m, c, true, NULL);
-        break;
-    case SEPIA__CONTROL__REQUEST__COMMAND__STOP:
-    case SEPIA__CONTROL__REQUEST__COMMAND__RESTART:
-    case SEPIA__CONTROL__REQUEST__COMMAND__POWERWASH: {
-        AfterVmm after = req->command == SEPIA__CONTROL__REQUEST__COMMAND__STOP ? AFTER_STOP
-                       : req->command == SEPIA__CONTROL__REQUEST__COMMAND__RESTART ? AFTER_RESTART : AFTER_POWERWASH;
-        if (m->after == AFTER_STOP && after != AFTER_STOP) {
-            answer(m, c, false, "the instance is stopping");
-            break;
-        }
-        mlog(m, "control: %s requested", after == AFTER_STOP ? "stop" : after == AFTER_RESTART ? "restart" : "powerwash");
-        g_ptr_array_add(m->waiting, GINT_TO_POINTER(c));
-        begin(m, after, guest_timeout);
-        break;
-    }
-    default:
-        answer(m, c, false, "unknown command");
-        break;
-    }
-    sepia__control__request__free_unpacked(req, NULL);
-    return G_SOURCE_CONTINUE;
+	Monitor *m = data;
+	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return G_SOURCE_CONTINUE;
+	g_autoptr(GError) err = NULL;
+	g_autoptr(GBytes) msg = control_recv(c, 2000, "control client", &err);
+	if (!msg) {
+		mlog(m, "%s", err->message);
+		close(c);
+		return G_SOURCE_CONTINUE;
+	}
+	gsize len;
+	const guint8 *bytes = g_bytes_get_data(msg, &len);
+	ControlRequest *req = sepia__control__request__unpack(NULL, len, bytes);
+	if (!req) {
+		answer(m, c, false, "not a control Request");
+		return G_SOURCE_CONTINUE;
+	}
+	guint guest_timeout = req->guest_timeout_s ? req->guest_timeout_s : DEFAULT_GUEST_TIMEOUT_S;
+	switch (req->command) {
+	case SEPIA__CONTROL__REQUEST__COMMAND__STATUS:
+		answer(m, c, true, NULL);
+		break;
+	case SEPIA__CONTROL__REQUEST__COMMAND__STOP:
+	case SEPIA__CONTROL__REQUEST__COMMAND__RESTART:
+	case SEPIA__CONTROL__REQUEST__COMMAND__POWERWASH: {
+		AfterVmm after = req->command == SEPIA__CONTROL__REQUEST__COMMAND__STOP ? AFTER_STOP
+				 : req->command == SEPIA__CONTROL__REQUEST__COMMAND__RESTART
+					 ? AFTER_RESTART
+					 : AFTER_POWERWASH;
+		if (m->after == AFTER_STOP && after != AFTER_STOP) {
+			answer(m, c, false, "the instance is stopping");
+			break;
+		}
+		mlog(m, "control: %s requested",
+		     after == AFTER_STOP      ? "stop"
+		     : after == AFTER_RESTART ? "restart"
+					      : "powerwash");
+		g_ptr_array_add(m->waiting, GINT_TO_POINTER(c));
+		begin(m, after, guest_timeout);
+		break;
+	}
+	default:
+		answer(m, c, false, "unknown command");
+		break;
+	}
+	sepia__control__request__free_unpacked(req, NULL);
+	return G_SOURCE_CONTINUE;
 }
 
 /* ---- what happens when the VMM is gone */
 
 static void mark_successful(Monitor *m)
 {
-    g_autoptr(GError) err = NULL;
-    if (sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &err))
-        mlog(m, "misc: slot %s marked successful", m->slot_suffix);
-    else
-        mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, err->message);
+	g_autoptr(GError) err = NULL;
+	if (sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &err))
+		mlog(m, "misc: slot %s marked successful", m->slot_suffix);
+	else
+		mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, err->message);
 }
 
 static bool powerwash(Monitor *m, GError **error)
 {
-    guint nums[1] = { m->inst.num };
-    AssembleOptions o = {
-        .system_image_dir = m->system_image_dir, .home = m->home, .instance_nums = nums, .n_instances = 1,
-        .blank_data_image_mb = m->blank_data_mb, .data_policy = m->data_policy, .resume = false,
-    };
-    AssembleStats st;
-    return assemble_device(&o, &st, error);
+	guint nums[1] = { m->inst.num };
+	AssembleOptions o = {
+		.system_image_dir = m->system_image_dir,
+		.home = m->home,
+		.instance_nums = nums,
+		.n_instances = 1,
+		.blank_data_image_mb = m->blank_data_mb,
+		.data_policy = m->data_policy,
+		.resume = false,
+	};
+	AssembleStats st;
+	return assemble_device(&o, &st, error);
 }
 
 static void boot_again(Monitor *m)
 {
-    if (start_boot(m))
-        answer_waiting(m, true, NULL);
-    else
-        answer_waiting(m, false, m->failure);
+	if (start_boot(m))
+		answer_waiting(m, true, NULL);
+	else
+		answer_waiting(m, false, m->failure);
 }
 
 static void after_vmm(Monitor *m)
 {
-    AfterVmm after = m->after;
-    m->after = AFTER_NOTHING;
-    if (m->stop_timer)
-        g_source_remove(m->stop_timer);
-    m->stop_timer = 0;
-    m->term_sent = false;
-    switch (after) {
-    case AFTER_STOP:
-        mlog(m, "stopped");
-        finish(m, 0);
-        return;
-    case AFTER_HALT:
-        stop_adb(m);
-        mlog(m, "the instance stays Failed until stop_cvd");
-        return;
-    case AFTER_POWERWASH: {
-        g_autoptr(GError) err = NULL;
-        if (!powerwash(m, &err)) {
-            set_failed(m, err->message);
-            answer_waiting(m, false, err->message);
-            return;
-        }
-        mlog(m, "powerwash: a new overlay.qcow2, user data reset");
-    }
-        /* fall through */
-    case AFTER_RESTART:
-    case AFTER_NOTHING:
-        boot_again(m);
-        return;
-    }
+	AfterVmm after = m->after;
+	m->after = AFTER_NOTHING;
+	if (m->stop_timer)
+		g_source_remove(m->stop_timer);
+	m->stop_timer = 0;
+	m->term_sent = false;
+	switch (after) {
+	case AFTER_STOP:
+		mlog(m, "stopped");
+		finish(m, 0);
+		return;
+	case AFTER_HALT:
+		stop_adb(m);
+		mlog(m, "the instance stays Failed until stop_cvd");
+		return;
+	case AFTER_POWERWASH: {
+		g_autoptr(GError) err = NULL;
+		if (!powerwash(m, &err)) {
+			set_failed(m, err->message);
+			answer_waiting(m, false, err->message);
+			return;
+		}
+		mlog(m, "powerwash: a new overlay.qcow2, user data reset");
+	}
+		/* fall through */
+	case AFTER_RESTART:
+	case AFTER_NOTHING:
+		boot_again(m);
+		return;
+	}
 }
 
 static void on_vmm_exited(void *opaque, int wait_status)
 {
-    Monitor *m = opaque;
-    g_autofree char *how = launcher_describe_wait_status(wait_status);
-    pid_t pid = vmm_child_pid(m->vmm);
-    g_clear_pointer(&m->vmm, vmm_child_free);
-    mlog(m, "sepia-vmm (pid %d) %s", (int)pid, how);
-    if (m->booted)
-        mark_successful(m);
-    if (m->after != AFTER_NOTHING) {
-        after_vmm(m);
-        return;
-    }
-    bool exited = WIFEXITED(wait_status);
-    if (exited && WEXITSTATUS(wait_status) == VMM_EXIT_POWEROFF) {
-        mlog(m, "the guest powered off: stopping the instance");
-        if (!m->booted)
-            set_failed(m, "the guest powered off before it finished booting");
-        finish(m, 0);
-        return;
-    }
-    if (exited && WEXITSTATUS(wait_status) == VMM_EXIT_RESET) {
-        mlog(m, "the guest rebooted: bootloader step again");
-        boot_again(m);
-        return;
-    }
-    g_autofree char *why = g_strdup_printf("sepia-vmm %s (see %s/launcher.log)", how, m->inst.logs_dir);
-    set_failed(m, why);
-    if (m->restart_subprocesses) {
-        mlog(m, "--restart_subprocesses: starting the guest again");
-        boot_again(m);
-    }
+	Monitor *m = opaque;
+	g_autofree char *how = launcher_describe_wait_status(wait_status);
+	pid_t pid = vmm_child_pid(m->vmm);
+	g_clear_pointer(&m->vmm, vmm_child_free);
+	mlog(m, "sepia-vmm (pid %d) %s", (int)pid, how);
+	if (m->booted)
+		mark_successful(m);
+	if (m->after != AFTER_NOTHING) {
+		after_vmm(m);
+		return;
+	}
+	bool exited = WIFEXITED(wait_status);
+	if (exited && WEXITSTATUS(wait_status) == VMM_EXIT_POWEROFF) {
+		mlog(m, "the guest powered off: stopping the instance");
+		if (!m->booted)
+			set_failed(m, "the guest powered off before it finished booting");
+		finish(m, 0);
+		return;
+	}
+	if (exited && WEXITSTATUS(wait_status) == VMM_EXIT_RESET) {
+		mlog(m, "the guest rebooted: bootloader step again");
+		boot_again(m);
+		return;
+	}
+	g_autofree char *why = g_strdup_printf("sepia-vmm %s (see %s/launcher.log)", how, m->inst.logs_dir);
+	set_failed(m, why);
+	if (m->restart_subprocesses) {
+		mlog(m, "--restart_subprocesses: starting the guest again");
+		boot_again(m);
+	}
 }
 
 /* Asks for `after` once the VMM is gone; with no VMM, does it now. */
 static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s)
 {
-    if (after > m->after)
-        m->after = after;
-    if (m->vmm)
-        stop_vmm(m, guest_timeout_s);
-    else
-        after_vmm(m);
+	if (after > m->after)
+		m->after = after;
+	if (m->vmm)
+		stop_vmm(m, guest_timeout_s);
+	else
+		after_vmm(m);
 }
 
 static gboolean on_signal(gpointer data)
 {
-    Monitor *m = data;
-    mlog(m, "signal received: stopping");
-    begin(m, AFTER_STOP, DEFAULT_GUEST_TIMEOUT_S);
-    return G_SOURCE_CONTINUE;
+	Monitor *m = data;
+	mlog(m, "signal received: stopping");
+	begin(m, AFTER_STOP, DEFAULT_GUEST_TIMEOUT_S);
+	return G_SOURCE_CONTINUE;
 }
 
 /* ---- main */
 
 static const char synopsis[] =
-    "usage: run_cvd --instance_num=N [flags]   (started by launch_cvd; one per instance)\n"
-    "Runs the bootloader step and sepia-vmm for instance N and answers stop_cvd and cvd_status.";
+	"usage: run_cvd --instance_num=N [flags]   (started by launch_cvd; one per instance)\n"
+	"Runs the bootloader step and sepia-vmm for instance N and answers stop_cvd and cvd_status.";
 
 static bool write_pid_file(const Monitor *m, GError **error)
 {
-    g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
-    return g_file_set_contents(m->inst.pid_path, text, -1, error);
+	g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+	return g_file_set_contents(m->inst.pid_path, text, -1, error);
 }
 
 int main(int argc, char **argv)
 {
-    Monitor m = { .ready_fd = -1, .listen_fd = -1, .slot = -1 };
-    guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048;
-    bool console = false, restart = false, webview = false;
-    const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none", *displays = NULL;
-    struct cli_flag flags[] = {
-        FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
-        FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
-        FLAG_UINT("memory_mb", &mem, 64, 1 << 20, "guest RAM in MiB"),
-        FLAG_BOOL("console", &console, "a pty on hvc0 with a shell, linked as <instance_dir>/console"),
-        FLAG_BOOL("restart_subprocesses", &restart, "start the guest again when the VMM dies"),
-        FLAG_STRING("extra_kernel_cmdline", &extra, "words added to the kernel command line"),
-        FLAG_STRING("avb_key", &key, "trusted AVB public key (PEM or AVB): green instead of yellow"),
-        FLAG_STRING("system_image_dir", &sysdir, "the images, for powerwash"),
-        FLAG_UINT("blank_data_image_mb", &data_mb, 1, 1u << 24, "userdata size, for powerwash"),
-        FLAG_STRING("data_policy", &policy, "data policy, for powerwash"),
-        FLAG_UINT("ready_fd", &ready_fd, 0, 1024, "where to say whether the first boot completed"),
-        FLAG_STRING("gpu_mode", &gpu_mode, "auto, drm_virgl, guest_swiftshader or none"),
-        FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
-        FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
-    };
-    g_autoptr(GError) err = NULL;
-    enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
-    if (r == CLI_FLAGS_HELP)
-        return 0;
-    if (r == CLI_FLAGS_OK && (!flags[0].seen || !sysdir || !assemble_parse_data_policy(policy, &m.data_policy)))
-        g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--instance_num, --system_image_dir and a valid --data_policy are required");
-    else if (r == CLI_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
-        g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
-    if (err) {
-        fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);
-        return 2;
-    }
-    m.home = launcher_home();
-    launcher_instance_init(&m.inst, m.home, (guint)num);
-    g_log_set_default_handler(glib_log, m.inst.name);
-    m.cpus = (guint)cpus, m.memory_mb = (guint)mem, m.console = console, m.restart_subprocesses = restart;
-    m.extra_cmdline = extra, m.avb_key_path = key, m.system_image_dir = sysdir, m.blank_data_mb = data_mb;
-    m.ready_fd = ready_fd == G_MAXUINT64 ? -1 : (int)ready_fd;
-    m.displays = displays && *displays ? g_strsplit(displays, ";", LAUNCHER_MAX_DISPLAYS) : NULL;
-    m.start_webview = webview && strcmp(m.gpu, "none");
-    m.launch_us = g_get_monotonic_time();
-    m.waiting = g_ptr_array_new();
-    m.exit_status = 1;
-    signal(SIGPIPE, SIG_IGN);
+	Monitor m = { .ready_fd = -1, .listen_fd = -1, .slot = -1 };
+	guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048;
+	bool console = false, restart = false, webview = false;
+	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
+		   *displays = NULL;
+	struct cli_flag flags[] = {
+		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
+		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
+		FLAG_UINT("memory_mb", &mem, 64, 1 << 20, "guest RAM in MiB"),
+		FLAG_BOOL("console", &console,
+			  "a pty on hvc0 with a shell, linked as <instance_dir>/console"),
+		FLAG_BOOL("restart_subprocesses", &restart, "start the guest again when the VMM dies"),
+		FLAG_STRING("extra_kernel_cmdline", &extra, "words added to the kernel command line"),
+		FLAG_STRING("avb_key", &key, "trusted AVB public key (PEM or AVB): green instead of yellow"),
+		FLAG_STRING("system_image_dir", &sysdir, "the images, for powerwash"),
+		FLAG_UINT("blank_data_image_mb", &data_mb, 1, 1u << 24, "userdata size, for powerwash"),
+		FLAG_STRING("data_policy", &policy, "data policy, for powerwash"),
+		FLAG_UINT("ready_fd", &ready_fd, 0, 1024, "where to say whether the first boot completed"),
+		FLAG_STRING("gpu_mode", &gpu_mode, "auto, drm_virgl, guest_swiftshader or none"),
+		FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
+		FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
+	};
+	g_autoptr(GError) err = NULL;
+	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
+	if (r == CLI_FLAGS_HELP)
+		return 0;
+	if (r == CLI_FLAGS_OK &&
+	    (!flags[0].seen || !sysdir || !assemble_parse_data_policy(policy, &m.data_policy)))
+		g_set_error(&err, LAUNCHER_ERROR, EINVAL,
+			    "--instance_num, --system_image_dir and a valid --data_policy are required");
+	else if (r == CLI_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
+		g_set_error(&err, LAUNCHER_ERROR, EINVAL,
+			    "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
+	if (err) {
+		fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);
+		return 2;
+	}
+	m.home = launcher_home();
+	launcher_instance_init(&m.inst, m.home, (guint)num);
+	g_log_set_default_handler(glib_log, m.inst.name);
+	m.cpus = (guint)cpus, m.memory_mb = (guint)mem, m.console = console, m.restart_subprocesses = restart;
+	m.extra_cmdline = extra, m.avb_key_path = key, m.system_image_dir = sysdir, m.blank_data_mb = data_mb;
+	m.ready_fd = ready_fd == G_MAXUINT64 ? -1 : (int)ready_fd;
+	m.displays = displays && *displays ? g_strsplit(displays, ";", LAUNCHER_MAX_DISPLAYS) : NULL;
+	m.start_webview = webview && strcmp(m.gpu, "none");
+	m.launch_us = g_get_monotonic_time();
+	m.waiting = g_ptr_array_new();
+	m.exit_status = 1;
+	signal(SIGPIPE, SIG_IGN);
 
-    g_autoptr(ControlResponse) other = control_call(m.inst.socket_path, SEPIA__CONTROL__REQUEST__COMMAND__STATUS, 0, 2000, NULL);
-    if (other) {
-        g_autofree char *why = g_strdup_printf("%s is already running (monitor pid %d)", m.inst.name,
-                                               other->status ? other->status->pid : 0);
-        report_ready(&m, why);
-        fprintf(stderr, "run_cvd: %s\n", why);
-        return 1;
-    }
-    if (key) {
-        m.avb_key = sepia_avb_load_public_key(key, &err);
-        if (!m.avb_key) {
-            set_failed(&m, err->message);
-            return 1;
-        }
-    }
-    m.listen_fd = control_listen(m.inst.socket_path, &err);
-    if (m.listen_fd < 0 || !write_pid_file(&m, &err)) {
-        set_failed(&m, err->message);
-        launcher_remove_runtime_files(&m.inst);
-        return 1;
-    }
-    mlog(&m, "monitor started (pid %d): %u vCPUs, %u MiB, control socket %s", (int)getpid(), m.cpus, m.memory_mb,
-         m.inst.socket_path);
+	g_autoptr(ControlResponse) other = control_call(
+		m.inst.socket_path, SEPIA__CONTROL__REQUEST__COMMAND__STATUS, 0, 2000, NULL);
+	if (other) {
+		g_autofree char *why = g_strdup_printf("%s is already running (monitor pid %d)", m.inst.name,
+						       other->status ? other->status->pid : 0);
+		report_ready(&m, why);
+		fprintf(stderr, "run_cvd: %s\n", why);
+		return 1;
+	}
+	if (key) {
+		m.avb_key = sepia_avb_load_public_key(key, &err);
+		if (!m.avb_key) {
+			set_failed(&m, err->message);
+			return 1;
+		}
+	}
+	m.listen_fd = control_listen(m.inst.socket_path, &err);
+	if (m.listen_fd < 0 || !write_pid_file(&m, &err)) {
+		set_failed(&m, err->message);
+		launcher_remove_runtime_files(&m.inst);
+		return 1;
+	}
+	mlog(&m, "monitor started (pid %d): %u vCPUs, %u MiB, control socket %s", (int)getpid(), m.cpus,
+	     m.memory_mb, m.inst.socket_path);
 
-    m.loop = g_main_loop_new(NULL, FALSE);
-    guint sources[] = {
-        g_unix_fd_add(m.listen_fd, G_IO_IN, on_client, &m),
-        g_unix_signal_add(SIGTERM, on_signal, &m),
-        g_unix_signal_add(SIGINT, on_signal, &m),
-        g_unix_signal_add(SIGHUP, on_signal, &m),
-    };
-    /* The web view serves the screen from the start, boot included. */
-    if (m.start_webview && !start_webview(&m, &err))
-        set_failed(&m, err->message);
-    /* A first boot that fails leaves the monitor up, reporting Failed, until stop_cvd. */
-    else
-        start_boot(&m);
-    g_main_loop_run(m.loop);
+	m.loop = g_main_loop_new(NULL, FALSE);
+	guint sources[] = {
+		g_unix_fd_add(m.listen_fd, G_IO_IN, on_client, &m),
+		g_unix_signal_add(SIGTERM, on_signal, &m),
+		g_unix_signal_add(SIGINT, on_signal, &m),
+		g_unix_signal_add(SIGHUP, on_signal, &m),
+	};
+	/* The web view serves the screen from the start, boot included. */
+	if (m.start_webview && !start_webview(&m, &err))
+		set_failed(&m, err->message);
+	/* A first boot that fails leaves the monitor up, reporting Failed, until stop_cvd. */
+	else
+		start_boot(&m);
+	g_main_loop_run(m.loop);
 
-    for (guint i = 0; i < G_N_ELEMENTS(sources); i++)
-        g_source_remove(sources[i]);
-    close(m.listen_fd);
-    launcher_remove_runtime_files(&m.inst);
-    mlog(&m, "monitor exits with status %d", m.exit_status);
-    g_main_loop_unref(m.loop);
-    g_ptr_array_free(m.waiting, TRUE);
-    if (m.avb_key)
-        g_bytes_unref(m.avb_key);
-    g_free(m.failure);
-    g_strfreev(m.displays);
-    launcher_instance_clear(&m.inst);
-    return m.exit_status;
+	for (guint i = 0; i < G_N_ELEMENTS(sources); i++)
+		g_source_remove(sources[i]);
+	close(m.listen_fd);
+	launcher_remove_runtime_files(&m.inst);
+	mlog(&m, "monitor exits with status %d", m.exit_status);
+	g_main_loop_unref(m.loop);
+	g_ptr_array_free(m.waiting, TRUE);
+	if (m.avb_key)
+		g_bytes_unref(m.avb_key);
+	g_free(m.failure);
+	g_strfreev(m.displays);
+	launcher_instance_clear(&m.inst);
+	return m.exit_status;
 }

@@ -12,6 +12,6 @@
 /* The instances a command acts on, in order, from the shared flags (NULL/unseen ones ignored).
  * Errors: bad lists, --instance_nums combined with the others, instances past 128. */
 bool launcher_select_instances(const struct cli_flag *instance_nums, const struct cli_flag *num_instances,
-                               const struct cli_flag *base_instance_num, GArray *out, GError **error);
+			       const struct cli_flag *base_instance_num, GArray *out, GError **error);
 /* $CUTTLEFISH_INSTANCE (1..128) or 1; an invalid value is an error. */
 bool launcher_default_base_instance(guint *out, GError **error);

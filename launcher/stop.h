@@ -10,12 +10,12 @@
 #include "launcher/instance.h"
 
 typedef enum {
-    LAUNCHER_STOP_NOT_RUNNING, /* nothing of the instance ran or was left */
-    LAUNCHER_STOP_CLEANED,     /* nothing ran, but a dead monitor's socket or pid file was removed */
-    LAUNCHER_STOP_GRACEFUL,    /* the monitor stopped it */
-    LAUNCHER_STOP_KILLED,      /* its process group was killed */
-    LAUNCHER_STOP_FAILED,      /* processes remain; error says which */
+	LAUNCHER_STOP_NOT_RUNNING, /* nothing of the instance ran or was left */
+	LAUNCHER_STOP_CLEANED,     /* nothing ran, but a dead monitor's socket or pid file was removed */
+	LAUNCHER_STOP_GRACEFUL,    /* the monitor stopped it */
+	LAUNCHER_STOP_KILLED,      /* its process group was killed */
+	LAUNCHER_STOP_FAILED,      /* processes remain; error says which */
 } LauncherStopResult;
 
 LauncherStopResult launcher_stop_instance(const LauncherInstance *inst, guint wait_s, guint guest_timeout_s,
-                                          GError **error);
+					  GError **error);

@@ -18,275 +18,276 @@
 #include "launcher/instance.h"
 
 struct VmmChild {
-    const VmmChildEvents *events;
-    void *opaque;
-    char *name;
-    pid_t pid;
-    bool running; /* until the exit is reaped */
-    gint64 started_us;
-    int serial_fd;   /* read end of the VMM's stdout */
-    int control_fd;  /* our end of the control socketpair */
-    int kernel_log_fd;
-    int pty_master, pty_slave; /* -1 without a console */
-    guint serial_src, control_src, child_src;
-    GString *serial_line;  /* the serial console's current line, for the marker scan */
-    GString *control_line;
-    bool marker_seen;
+	const VmmChildEvents *events;
+	void *opaque;
+	char *name;
+	pid_t pid;
+	bool running; /* until the exit is reaped */
+	gint64 started_us;
+	int serial_fd;  /* read end of the VMM's stdout */
+	int control_fd; /* our end of the control socketpair */
+	int kernel_log_fd;
+	int pty_master, pty_slave; /* -1 without a console */
+	guint serial_src, control_src, child_src;
+	GString *serial_line; /* the serial console's current line, for the marker scan */
+	GString *control_line;
+	bool marker_seen;
 };
 
 /* The guest console's lines: into kernel.log as they come, and scanned for the markers. */
 static void serial_scan(VmmChild *c, const char *buf, gssize n)
 {
-    for (gssize i = 0; i < n; i++) {
-        if (buf[i] != '\n') {
-            if (c->serial_line->len < 4096)
-                g_string_append_c(c->serial_line, buf[i]);
-            continue;
-        }
-        if (!c->marker_seen && strstr(c->serial_line->str, VMM_MARKER_COMPLETED)) {
-            c->marker_seen = true;
-            c->events->booted(c->opaque);
-        } else if (strstr(c->serial_line->str, VMM_MARKER_FAILED)) {
-            c->events->boot_failed(c->opaque, c->serial_line->str);
-        }
-        g_string_truncate(c->serial_line, 0);
-    }
+	for (gssize i = 0; i < n; i++) {
+		if (buf[i] != '\n') {
+			if (c->serial_line->len < 4096)
+				g_string_append_c(c->serial_line, buf[i]);
+			continue;
+		}
+		if (!c->marker_seen && strstr(c->serial_line->str, VMM_MARKER_COMPLETED)) {
+			c->marker_seen = true;
+			c->events->booted(c->opaque);
+		} else if (strstr(c->serial_line->str, VMM_MARKER_FAILED)) {
+			c->events->boot_failed(c->opaque, c->serial_line->str);
+		}
+		g_string_truncate(c->serial_line, 0);
+	}
 }
 
 static void write_all(int fd, const char *buf, gssize n)
 {
-    while (n > 0) {
-        ssize_t w = write(fd, buf, (size_t)n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        buf += w;
-        n -= w;
-    }
+	while (n > 0) {
+		ssize_t w = write(fd, buf, (size_t)n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		n -= w;
+	}
 }
 
 /* Reads what is there; false at end of file. */
 static bool serial_drain(VmmChild *c)
 {
-    char buf[16384];
-    for (;;) {
-        ssize_t n = read(c->serial_fd, buf, sizeof(buf));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return true;
-        if (n <= 0)
-            return false;
-        write_all(c->kernel_log_fd, buf, n);
-        serial_scan(c, buf, n);
-    }
+	char buf[16384];
+	for (;;) {
+		ssize_t n = read(c->serial_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0)
+			return false;
+		write_all(c->kernel_log_fd, buf, n);
+		serial_scan(c, buf, n);
+	}
 }
 
 static gboolean on_serial(gint fd, GIOCondition cond, gpointer data)
 {
-    VmmChild *c = data;
-    if (serial_drain(c))
-        return G_SOURCE_CONTINUE;
-    c->serial_src = 0;
-    return G_SOURCE_REMOVE;
+	VmmChild *c = data;
+	if (serial_drain(c))
+		return G_SOURCE_CONTINUE;
+	c->serial_src = 0;
+	return G_SOURCE_REMOVE;
 }
 
 /* The guest init's answers on the control channel ("ok poweroff"), logged. */
 static gboolean on_control(gint fd, GIOCondition cond, gpointer data)
 {
-    VmmChild *c = data;
-    char buf[512];
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return G_SOURCE_CONTINUE;
-    if (n <= 0) {
-        c->control_src = 0;
-        return G_SOURCE_REMOVE;
-    }
-    for (ssize_t i = 0; i < n; i++) {
-        if (buf[i] == '\n' || c->control_line->len >= 256) {
-            if (c->control_line->len)
-                launcher_log(c->name, "guest control channel: %s", c->control_line->str);
-            g_string_truncate(c->control_line, 0);
-        } else if (buf[i] != '\r') {
-            g_string_append_c(c->control_line, buf[i]);
-        }
-    }
-    return G_SOURCE_CONTINUE;
+	VmmChild *c = data;
+	char buf[512];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		c->control_src = 0;
+		return G_SOURCE_REMOVE;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || c->control_line->len >= 256) {
+			if (c->control_line->len)
+				launcher_log(c->name, "guest control channel: %s", c->control_line->str);
+			g_string_truncate(c->control_line, 0);
+		} else if (buf[i] != '\r') {
+			g_string_append_c(c->control_line, buf[i]);
+		}
+	}
+	return G_SOURCE_CONTINUE;
 }
 
 static void on_child_exit(GPid pid, gint status, gpointer data)
 {
-    VmmChild *c = data;
-    c->child_src = 0;
-    c->running = false;
-    /* The pipe holds what the VMM printed last; it ends at EOF now that the VMM is gone. */
-    int flags = fcntl(c->serial_fd, F_GETFL);
-    fcntl(c->serial_fd, F_SETFL, flags & ~O_NONBLOCK);
-    while (serial_drain(c))
-        ;
-    g_spawn_close_pid(pid);
-    c->events->exited(c->opaque, status);
+	VmmChild *c = data;
+	c->child_src = 0;
+	c->running = false;
+	/* The pipe holds what the VMM printed last; it ends at EOF now that the VMM is gone. */
+	int flags = fcntl(c->serial_fd, F_GETFL);
+	fcntl(c->serial_fd, F_SETFL, flags & ~O_NONBLOCK);
+	while (serial_drain(c))
+		;
+	g_spawn_close_pid(pid);
+	c->events->exited(c->opaque, status);
 }
 
 static bool open_console_pty(VmmChild *c, const char *link, GError **error)
 {
-    c->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (c->pty_master < 0 || grantpt(c->pty_master) < 0 || unlockpt(c->pty_master) < 0) {
-        g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot make a console pty: %s", c->name, g_strerror(errno));
-        return false;
-    }
-    const char *slave = ptsname(c->pty_master);
-    /* The monitor holds the slave open so that the VMM's side never sees a hang-up while no
+	c->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (c->pty_master < 0 || grantpt(c->pty_master) < 0 || unlockpt(c->pty_master) < 0) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot make a console pty: %s", c->name,
+			    g_strerror(errno));
+		return false;
+	}
+	const char *slave = ptsname(c->pty_master);
+	/* The monitor holds the slave open so that the VMM's side never sees a hang-up while no
      * one is attached; raw mode, because the guest's shell echoes for itself. */
-    c->pty_slave = slave ? open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
-    if (c->pty_slave < 0) {
-        g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot open the console pty: %s", c->name, g_strerror(errno));
-        return false;
-    }
-    struct termios t;
-    if (tcgetattr(c->pty_slave, &t) == 0) {
-        cfmakeraw(&t);
-        tcsetattr(c->pty_slave, TCSANOW, &t);
-    }
-    if (!launcher_replace_symlink(link, slave, error)) {
-        g_prefix_error(error, "%s: ", c->name);
-        return false;
-    }
-    launcher_log(c->name, "console: %s -> %s", link, slave);
-    return true;
+	c->pty_slave = slave ? open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+	if (c->pty_slave < 0) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot open the console pty: %s", c->name,
+			    g_strerror(errno));
+		return false;
+	}
+	struct termios t;
+	if (tcgetattr(c->pty_slave, &t) == 0) {
+		cfmakeraw(&t);
+		tcsetattr(c->pty_slave, TCSANOW, &t);
+	}
+	if (!launcher_replace_symlink(link, slave, error)) {
+		g_prefix_error(error, "%s: ", c->name);
+		return false;
+	}
+	launcher_log(c->name, "console: %s -> %s", link, slave);
+	return true;
 }
 
 /* In the child before exec: the VMM never outlives its monitor; when the monitor dies, the VMM
  * gets SIGTERM, its clean stop (disks flushed). */
-static void child_setup(gpointer unused)
-{
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-}
+static void child_setup(gpointer unused) { prctl(PR_SET_PDEATHSIG, SIGTERM); }
 
 static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GPid *pid, GError **error)
 {
-    /* hvc0 is the console when there is one; the control channel's device comes after it. */
-    g_autofree char *cmdline = g_strdup_printf("%s sepia.control=%s%s", cfg->cmdline, cfg->console_link ? "hvc1" : "hvc0",
-                                               cfg->console_link ? " sepia.shell=hvc0" : "");
-    g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus), *mem = g_strdup_printf("%u", cfg->memory_mb);
-    g_autofree char *vsock = g_strdup_printf("cid=%u,socket=%s", cfg->vsock_cid, cfg->vsock_socket);
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd, "--cmdline", cmdline,
-                            "--cpus", cpus, "--mem", mem, "--disk", cfg->disk, "--serial", "stdio", "--control", "fd:3", "--vsock", vsock };
-    for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
-        g_ptr_array_add(argv, (gpointer)fixed[i]);
-    if (cfg->console_link) {
-        g_ptr_array_add(argv, "--console");
-        g_ptr_array_add(argv, "fd:4");
-    }
-    for (guint i = 0; cfg->nets && cfg->nets[i]; i++) {
-        g_ptr_array_add(argv, "--net");
-        g_ptr_array_add(argv, (gpointer)cfg->nets[i]);
-    }
-    if (cfg->gpu && strcmp(cfg->gpu, "none")) {
-        g_ptr_array_add(argv, "--gpu");
-        g_ptr_array_add(argv, (gpointer)cfg->gpu);
-        for (guint i = 0; cfg->displays && cfg->displays[i]; i++) {
-            g_ptr_array_add(argv, "--display");
-            g_ptr_array_add(argv, (gpointer)cfg->displays[i]);
-        }
-        g_ptr_array_add(argv, "--framebuffer-dir");
-        g_ptr_array_add(argv, (gpointer)cfg->framebuffer_dir);
-    }
-    g_ptr_array_add(argv, NULL);
-    int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
-    if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
-                                          child_setup, NULL, -1, -1, -1, source_fds, target_fds,
-                                          cfg->console_link ? 2 : 1, pid, NULL, &c->serial_fd, NULL, error)) {
-        g_prefix_error(error, "%s: cannot start %s: ", c->name, cfg->vmm_path);
-        return false;
-    }
-    return true;
+	/* hvc0 is the console when there is one; the control channel's device comes after it. */
+	g_autofree char *cmdline = g_strdup_printf("%s sepia.control=%s%s", cfg->cmdline,
+						   cfg->console_link ? "hvc1" : "hvc0",
+						   cfg->console_link ? " sepia.shell=hvc0" : "");
+	g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus),
+			*mem = g_strdup_printf("%u", cfg->memory_mb);
+	g_autofree char *vsock = g_strdup_printf("cid=%u,socket=%s", cfg->vsock_cid, cfg->vsock_socket);
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd,
+				"--cmdline",   cmdline,    "--cpus",    cpus,       "--mem",
+				mem,           "--disk",   cfg->disk,   "--serial", "stdio",
+				"--control",   "fd:3",     "--vsock",   vsock };
+	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
+		g_ptr_array_add(argv, (gpointer)fixed[i]);
+	if (cfg->console_link) {
+		g_ptr_array_add(argv, "--console");
+		g_ptr_array_add(argv, "fd:4");
+	}
+	for (guint i = 0; cfg->nets && cfg->nets[i]; i++) {
+		g_ptr_array_add(argv, "--net");
+		g_ptr_array_add(argv, (gpointer)cfg->nets[i]);
+	}
+	if (cfg->gpu && strcmp(cfg->gpu, "none")) {
+		g_ptr_array_add(argv, "--gpu");
+		g_ptr_array_add(argv, (gpointer)cfg->gpu);
+		for (guint i = 0; cfg->displays && cfg->displays[i]; i++) {
+			g_ptr_array_add(argv, "--display");
+			g_ptr_array_add(argv, (gpointer)cfg->displays[i]);
+		}
+		g_ptr_array_add(argv, "--framebuffer-dir");
+		g_ptr_array_add(argv, (gpointer)cfg->framebuffer_dir);
+	}
+	g_ptr_array_add(argv, NULL);
+	int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
+	if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,
+					      G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, -1, -1,
+					      source_fds, target_fds, cfg->console_link ? 2 : 1, pid, NULL,
+					      &c->serial_fd, NULL, error)) {
+		g_prefix_error(error, "%s: cannot start %s: ", c->name, cfg->vmm_path);
+		return false;
+	}
+	return true;
 }
 
-VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque, GError **error)
+VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque,
+			  GError **error)
 {
-    VmmChild *c = g_new0(VmmChild, 1);
-    c->events = events;
-    c->opaque = opaque;
-    c->name = g_strdup(cfg->name);
-    c->serial_fd = c->control_fd = c->pty_master = c->pty_slave = -1;
-    c->serial_line = g_string_new(NULL);
-    c->control_line = g_string_new(NULL);
-    int sv[2] = { -1, -1 };
-    c->kernel_log_fd = open(cfg->kernel_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (c->kernel_log_fd < 0) {
-        g_set_error(error, LAUNCHER_ERROR, errno, "%s: %s", cfg->kernel_log, g_strerror(errno));
-        goto fail;
-    }
-    if (cfg->console_link && !open_console_pty(c, cfg->console_link, error))
-        goto fail;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-        g_set_error(error, LAUNCHER_ERROR, errno, "%s: socketpair: %s", c->name, g_strerror(errno));
-        goto fail;
-    }
-    c->control_fd = sv[0];
+	VmmChild *c = g_new0(VmmChild, 1);
+	c->events = events;
+	c->opaque = opaque;
+	c->name = g_strdup(cfg->name);
+	c->serial_fd = c->control_fd = c->pty_master = c->pty_slave = -1;
+	c->serial_line = g_string_new(NULL);
+	c->control_line = g_string_new(NULL);
+	int sv[2] = { -1, -1 };
+	c->kernel_log_fd = open(cfg->kernel_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (c->kernel_log_fd < 0) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: %s", cfg->kernel_log, g_strerror(errno));
+		goto fail;
+	}
+	if (cfg->console_link && !open_console_pty(c, cfg->console_link, error))
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: socketpair: %s", c->name, g_strerror(errno));
+		goto fail;
+	}
+	c->control_fd = sv[0];
 
-    GPid pid;
-    bool ok = spawn_vmm(c, cfg, sv[1], &pid, error);
-    close(sv[1]);
-    if (!ok)
-        goto fail;
-    c->pid = pid;
-    c->running = true;
-    c->started_us = g_get_monotonic_time();
-    g_unix_set_fd_nonblocking(c->serial_fd, TRUE, NULL);
-    g_unix_set_fd_nonblocking(c->control_fd, TRUE, NULL);
-    c->serial_src = g_unix_fd_add(c->serial_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_serial, c);
-    c->control_src = g_unix_fd_add(c->control_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_control, c);
-    c->child_src = g_child_watch_add(pid, on_child_exit, c);
-    launcher_log(c->name, "sepia-vmm started (pid %d): %u vCPUs, %u MiB, disk %s", (int)pid, cfg->cpus, cfg->memory_mb, cfg->disk);
-    return c;
+	GPid pid;
+	bool ok = spawn_vmm(c, cfg, sv[1], &pid, error);
+	close(sv[1]);
+	if (!ok)
+		goto fail;
+	c->pid = pid;
+	c->running = true;
+	c->started_us = g_get_monotonic_time();
+	g_unix_set_fd_nonblocking(c->serial_fd, TRUE, NULL);
+	g_unix_set_fd_nonblocking(c->control_fd, TRUE, NULL);
+	c->serial_src = g_unix_fd_add(c->serial_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_serial, c);
+	c->control_src = g_unix_fd_add(c->control_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_control, c);
+	c->child_src = g_child_watch_add(pid, on_child_exit, c);
+	launcher_log(c->name, "sepia-vmm started (pid %d): %u vCPUs, %u MiB, disk %s", (int)pid, cfg->cpus,
+		     cfg->memory_mb, cfg->disk);
+	return c;
 fail:
-    vmm_child_free(c);
-    return NULL;
+	vmm_child_free(c);
+	return NULL;
 }
 
-pid_t vmm_child_pid(const VmmChild *c)
-{
-    return c->pid;
-}
+pid_t vmm_child_pid(const VmmChild *c) { return c->pid; }
 
-gint64 vmm_child_started_us(const VmmChild *c)
-{
-    return c->started_us;
-}
+gint64 vmm_child_started_us(const VmmChild *c) { return c->started_us; }
 
 bool vmm_child_request_poweroff(VmmChild *c)
 {
-    static const char cmd[] = "poweroff\n";
-    return c->running && send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
+	static const char cmd[] = "poweroff\n";
+	return c->running &&
+	       send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
 }
 
 void vmm_child_signal(VmmChild *c, int sig)
 {
-    if (c->running)
-        kill(c->pid, sig);
+	if (c->running)
+		kill(c->pid, sig);
 }
 
 void vmm_child_free(VmmChild *c)
 {
-    if (!c)
-        return;
-    if (c->serial_src)
-        g_source_remove(c->serial_src);
-    if (c->control_src)
-        g_source_remove(c->control_src);
-    if (c->child_src)
-        g_source_remove(c->child_src);
-    int fds[] = { c->serial_fd, c->control_fd, c->kernel_log_fd, c->pty_master, c->pty_slave };
-    for (guint i = 0; i < G_N_ELEMENTS(fds); i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-    g_string_free(c->serial_line, TRUE);
-    g_string_free(c->control_line, TRUE);
-    g_free(c->name);
-    g_free(c);
+	if (!c)
+		return;
+	if (c->serial_src)
+		g_source_remove(c->serial_src);
+	if (c->control_src)
+		g_source_remove(c->control_src);
+	if (c->child_src)
+		g_source_remove(c->child_src);
+	int fds[] = { c->serial_fd, c->control_fd, c->kernel_log_fd, c->pty_master, c->pty_slave };
+	for (guint i = 0; i < G_N_ELEMENTS(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	g_string_free(c->serial_line, TRUE);
+	g_string_free(c->control_line, TRUE);
+	g_free(c->name);
+	g_free(c);
 }

@@ -12,36 +12,37 @@
 #include <sys/types.h>
 
 #define VMM_EXIT_POWEROFF 0
-#define VMM_EXIT_RESET 4
+#define VMM_EXIT_RESET    4
 
 #define VMM_MARKER_COMPLETED "VIRTUAL_DEVICE_BOOT_COMPLETED"
-#define VMM_MARKER_FAILED "VIRTUAL_DEVICE_BOOT_FAILED"
+#define VMM_MARKER_FAILED    "VIRTUAL_DEVICE_BOOT_FAILED"
 
 typedef struct VmmChild VmmChild;
 
 typedef struct {
-    void (*booted)(void *opaque);                     /* the serial console printed the marker */
-    void (*boot_failed)(void *opaque, const char *line); /* ... or VIRTUAL_DEVICE_BOOT_FAILED */
-    void (*exited)(void *opaque, int wait_status);    /* the VMM is gone; its output drained */
+	void (*booted)(void *opaque);                        /* the serial console printed the marker */
+	void (*boot_failed)(void *opaque, const char *line); /* ... or VIRTUAL_DEVICE_BOOT_FAILED */
+	void (*exited)(void *opaque, int wait_status);       /* the VMM is gone; its output drained */
 } VmmChildEvents;
 
 typedef struct {
-    const char *vmm_path;
-    const char *kernel, *initrd, *cmdline; /* cmdline without the control/console words */
-    const char *disk;
-    guint cpus, memory_mb;
-    const char *kernel_log; /* appended */
-    const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
-    const char *name;       /* instance name for log lines */
-    guint vsock_cid;        /* virtio-vsock: the guest's CID and the host side's unix socket */
-    const char *vsock_socket;
-    const char *const *nets; /* NULL-terminated --net specs (tap=NAME,mac=MAC), the guest's eth0... */
-    const char *gpu;        /* sepia-vmm's --gpu mode; NULL or "none": no GPU */
-    const char *const *displays; /* NULL-terminated --display specs (width=W,height=H,dpi=D) */
-    const char *framebuffer_dir; /* where the scanouts are published */
+	const char *vmm_path;
+	const char *kernel, *initrd, *cmdline; /* cmdline without the control/console words */
+	const char *disk;
+	guint cpus, memory_mb;
+	const char *kernel_log;   /* appended */
+	const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
+	const char *name;         /* instance name for log lines */
+	guint vsock_cid;          /* virtio-vsock: the guest's CID and the host side's unix socket */
+	const char *vsock_socket;
+	const char *const *nets;     /* NULL-terminated --net specs (tap=NAME,mac=MAC), the guest's eth0... */
+	const char *gpu;             /* sepia-vmm's --gpu mode; NULL or "none": no GPU */
+	const char *const *displays; /* NULL-terminated --display specs (width=W,height=H,dpi=D) */
+	const char *framebuffer_dir; /* where the scanouts are published */
 } VmmChildConfig;
 
-VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque, GError **error);
+VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque,
+			  GError **error);
 pid_t vmm_child_pid(const VmmChild *c);
 gint64 vmm_child_started_us(const VmmChild *c);
 /* Asks the guest init to power off through the control channel; false when it cannot be sent. */

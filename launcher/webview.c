@@ -39,10 +39,10 @@
 #include "display/scanouts.h"
 #include "common/flags.h"
 
-#define WEBVIEW_MAX_THREADS 64
+#define WEBVIEW_MAX_THREADS    64
 #define WEBVIEW_IDLE_TIMEOUT_S 60u
-#define WEBVIEW_MAX_HOLD_MS 25000u
-#define WEBVIEW_HOLD_POLL_MS 15u
+#define WEBVIEW_MAX_HOLD_MS    25000u
+#define WEBVIEW_HOLD_POLL_MS   15u
 
 struct webview {
 	char *dir;
@@ -82,7 +82,8 @@ static const char page_script[] =
 	"const hold = Number(new URLSearchParams(location.search).get('hold')) || 20000;\n"
 	"function caption(k, info) {\n"
 	"  if (!info) return `display ${k}: no picture`;\n"
-	"  return `display ${k}: ${info.width}x${info.height}${info.enabled ? '' : ' (disabled)'}, frame ${info.frames}`;\n"
+	"  return `display ${k}: ${info.width}x${info.height}${info.enabled ? '' : ' (disabled)'}, frame "
+	"${info.frames}`;\n"
 	"}\n"
 	"// Resolves once the picture at url decoded; then it replaces the shown one in one step.\n"
 	"function swap(k, url) {\n"
@@ -102,7 +103,8 @@ static const char page_script[] =
 	"    // out, pause a little.\n"
 	"    let delay = first ? 0 : 100;\n"
 	"    try {\n"
-	"      const url = first ? `/display${k}/frames` : `/display${k}/frames?after=${version}&wait=${hold}`;\n"
+	"      const url = first ? `/display${k}/frames` : "
+	"`/display${k}/frames?after=${version}&wait=${hold}`;\n"
 	"      first = false;\n"
 	"      const r = await fetch(url, { cache: 'no-store' });\n"
 	"      const info = await r.json();\n"
@@ -135,14 +137,16 @@ static GString *make_page(const struct webview *wv)
 		g_autofree char *path = fb_file_path(wv->dir, k);
 		g_ptr_array_add(versions, display_version(path));
 		g_string_append_printf(page,
-				       "<div class=\"display\"><img id=\"d%u\" alt=\"display %u\" src=\"/display%u.png?v=%s\">"
+				       "<div class=\"display\"><img id=\"d%u\" alt=\"display %u\" "
+				       "src=\"/display%u.png?v=%s\">"
 				       "<div class=\"caption\" id=\"c%u\">display %u</div></div>\n",
 				       k, k, k, (char *)versions->pdata[i], k, k);
 	}
 	if (!displays->len) {
 		g_autofree char *dir = g_markup_escape_text(wv->dir, -1);
 		g_string_append_printf(page,
-				       "<p class=\"caption\">No display in %s yet: the device runs without a GPU, or its VMM "
+				       "<p class=\"caption\">No display in %s yet: the device runs without a "
+				       "GPU, or its VMM "
 				       "has not started. This page looks again every 2 seconds.</p>\n",
 				       dir);
 	}
@@ -163,7 +167,7 @@ struct answer {
 	const char *type;
 	GBytes *body;
 	char *extra_headers;
-	char *failure;       /* logged: why a request failed on our side */
+	char *failure; /* logged: why a request failed on our side */
 };
 
 static void answer_text(struct answer *a, int status, const char *type, char *text)
@@ -195,7 +199,8 @@ static void answer_png(const struct webview *wv, guint k, struct answer *a)
 	struct fb_image img;
 	if (!fb_file_snapshot(path, &img, &err)) {
 		bool missing = g_error_matches(err, FB_ERROR, ENOENT);
-		answer_text(a, missing ? 404 : 500, "text/plain; charset=utf-8", g_strdup_printf("%s\n", err->message));
+		answer_text(a, missing ? 404 : 500, "text/plain; charset=utf-8",
+			    g_strdup_printf("%s\n", err->message));
 		if (!missing)
 			a->failure = g_strdup(err->message);
 		return;
@@ -232,7 +237,8 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 	for (;;) {
 		g_clear_error(&err);
 		g_free(v);
-		v = display_read_info(path, &info, &err) ? display_info_version(&info) : display_error_version(err);
+		v = display_read_info(path, &info, &err) ? display_info_version(&info)
+							 : display_error_version(err);
 		if (!after || strcmp(v, after) || g_get_monotonic_time() >= deadline)
 			break;
 		g_usleep(WEBVIEW_HOLD_POLL_MS * 1000);
@@ -241,17 +247,18 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 		bool missing = g_error_matches(err, FB_ERROR, ENOENT);
 		g_autofree char *msg = json_escape(err->message);
 		answer_text(a, missing ? 404 : 500, "application/json",
-			    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"error\": \"%s\"}\n", k, v, msg));
+			    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"error\": \"%s\"}\n", k,
+					    v, msg));
 		if (!missing)
 			a->failure = g_strdup(err->message);
 		return;
 	}
 	answer_text(a, 200, "application/json",
 		    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"frames\": %" G_GUINT64_FORMAT
-				    ", \"width\": %u, \"height\": %u, \"enabled\": %s, \"dpi\": %u, \"update_usec\": %" G_GUINT64_FORMAT
-				    "}\n",
-				    k, v, info.frames, info.width, info.height, info.enabled ? "true" : "false", info.dpi,
-				    info.update_usec));
+				    ", \"width\": %u, \"height\": %u, \"enabled\": %s, \"dpi\": %u, "
+				    "\"update_usec\": %" G_GUINT64_FORMAT "}\n",
+				    k, v, info.frames, info.width, info.height,
+				    info.enabled ? "true" : "false", info.dpi, info.update_usec));
 }
 
 static void route(const struct webview *wv, const struct http_request *req, struct answer *a)
@@ -272,7 +279,8 @@ static void route(const struct webview *wv, const struct http_request *req, stru
 	} else if (display_parse_name(req->path + 1, "/frames", &k)) {
 		answer_frames(wv, k, req->query, a);
 	} else {
-		answer_text(a, 404, "text/plain; charset=utf-8", g_strdup_printf("no such page: %s\n", req->path));
+		answer_text(a, 404, "text/plain; charset=utf-8",
+			    g_strdup_printf("no such page: %s\n", req->path));
 	}
 }
 
@@ -298,7 +306,8 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 				 req.target ? req.target : "?", status, err->message);
 			g_autofree char *text = g_strdup_printf("%s\n", err->message);
 			req.keep_alive = false;
-			http_respond(&c, &req, status, "text/plain; charset=utf-8", text, strlen(text), NULL, NULL);
+			http_respond(&c, &req, status, "text/plain; charset=utf-8", text, strlen(text), NULL,
+				     NULL);
 			http_request_clear(&req);
 			break;
 		}
@@ -312,12 +321,15 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		const void *body = g_bytes_get_data(a.body, &len);
 		bool sent = http_respond(&c, &req, a.status, a.type, body, len, a.extra_headers, &err);
 		if (a.failure)
-			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method, req.target, a.status, a.failure);
+			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method, req.target,
+				 a.status, a.failure);
 		if (!sent)
-			log_line("client %s: %s %s: cannot send the answer: %s", c.peer, req.method, req.target, err->message);
+			log_line("client %s: %s %s: cannot send the answer: %s", c.peer, req.method,
+				 req.target, err->message);
 		else if (wv->verbose)
-			log_line("client %s: %s %s: %d, %" G_GSIZE_FORMAT " bytes, %.1f ms", c.peer, req.method, req.target,
-				 a.status, len, (g_get_monotonic_time() - t0) / 1000.0);
+			log_line("client %s: %s %s: %d, %" G_GSIZE_FORMAT " bytes, %.1f ms", c.peer,
+				 req.method, req.target, a.status, len,
+				 (g_get_monotonic_time() - t0) / 1000.0);
 		bool keep = sent && req.keep_alive;
 		g_bytes_unref(a.body);
 		g_free(a.extra_headers);
@@ -349,9 +361,11 @@ int main(int argc, char **argv)
 	guint64 port = 0;
 	bool verbose = false;
 	struct cli_flag flags[] = {
-		FLAG_STRING("framebuffer-dir", &dir, "the directory of the display<K>.fb files (the instance directory)"),
+		FLAG_STRING("framebuffer-dir", &dir,
+			    "the directory of the display<K>.fb files (the instance directory)"),
 		FLAG_UINT("port", &port, 1, 65535, "the TCP port (launch_cvd --start_webview: 8443+N-1)"),
-		FLAG_STRING("address", &address, "the address to listen on (default 127.0.0.1: this host only)"),
+		FLAG_STRING("address", &address,
+			    "the address to listen on (default 127.0.0.1: this host only)"),
 		FLAG_BOOL("verbose", &verbose, "log one line per request"),
 	};
 	g_autoptr(GError) err = NULL;
@@ -359,7 +373,8 @@ int main(int argc, char **argv)
 	if (r == CLI_FLAGS_HELP)
 		return 0;
 	if (r == CLI_FLAGS_OK && (!dir || !flags[1].seen))
-		g_set_error(&err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--framebuffer-dir and --port are required");
+		g_set_error(&err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "--framebuffer-dir and --port are required");
 	if (err) {
 		fprintf(stderr, "sepia-webview: %s (see --help)\n", err->message);
 		return 2;
@@ -377,10 +392,11 @@ int main(int argc, char **argv)
 	wv = (struct webview){ .dir = g_strdup(dir), .verbose = verbose };
 	g_autoptr(GSocketService) service = g_threaded_socket_service_new(WEBVIEW_MAX_THREADS);
 	g_autoptr(GSocketAddress) sa = g_inet_socket_address_new(ia, (guint16)port);
-	g_autofree char *where = g_strdup_printf(g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u",
-						 address, (guint)port);
-	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
-					   NULL, &err)) {
+	g_autofree char *where = g_strdup_printf(
+		g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", address,
+		(guint)port);
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service), sa, G_SOCKET_TYPE_STREAM,
+					   G_SOCKET_PROTOCOL_TCP, NULL, NULL, &err)) {
 		fprintf(stderr, "sepia-webview: cannot listen on %s: %s\n", where, err->message);
 		return 1;
 	}
