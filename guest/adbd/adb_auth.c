@@ -41,8 +41,8 @@ long adb_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_s
 				return -EINVAL;
 			}
 		}
-		uint32_t bits = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) |
-				((uint32_t)v[2] << 6) | (uint32_t)v[3];
+		uint32_t bits = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) | ((uint32_t)v[2] << 6) |
+				(uint32_t)v[3];
 		size_t n = 3 - (size_t)pad;
 
 		if (o + n > out_size)
@@ -58,8 +58,7 @@ long adb_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_s
 
 static uint32_t le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 int adb_rsa_key_from_blob(const uint8_t *blob, size_t len, struct adb_rsa_key *key)
@@ -91,8 +90,8 @@ int adb_rsa_key_from_text(const char *text, size_t len, struct adb_rsa_key *key)
 	size_t b64_len = 0;
 	long n;
 
-	while (b64_len < len && text[b64_len] != ' ' && text[b64_len] != '\t' &&
-	       text[b64_len] != '\n' && text[b64_len] != '\r' && text[b64_len] != '\0')
+	while (b64_len < len && text[b64_len] != ' ' && text[b64_len] != '\t' && text[b64_len] != '\n' &&
+	       text[b64_len] != '\r' && text[b64_len] != '\0')
 		b64_len++;
 	n = adb_base64_decode(text, b64_len, blob, sizeof(blob));
 	if (n < 0)
@@ -117,8 +116,8 @@ static uint32_t mont_n0inv(uint32_t n0)
 }
 
 /* out = a * b / R mod n (Montgomery product, R = 2^(32*words)); out may alias a or b. */
-static void mont_mul(const struct adb_rsa_key *key, uint32_t n0inv, uint32_t *out,
-		     const uint32_t *a, const uint32_t *b)
+static void mont_mul(const struct adb_rsa_key *key, uint32_t n0inv, uint32_t *out, const uint32_t *a,
+		     const uint32_t *b)
 {
 	uint32_t t[ADB_RSA_MAX_WORDS + 2] = { 0 };
 	uint32_t w = key->words;
@@ -175,8 +174,8 @@ static const uint8_t sha1_digest_info[] = {
 	0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14,
 };
 
-bool adb_rsa_verify(const struct adb_rsa_key *key, const uint8_t *token, size_t token_len,
-		    const uint8_t *sig, size_t sig_len)
+bool adb_rsa_verify(const struct adb_rsa_key *key, const uint8_t *token, size_t token_len, const uint8_t *sig,
+		    size_t sig_len)
 {
 	uint32_t w = key->words;
 	size_t bytes = (size_t)w * 4;

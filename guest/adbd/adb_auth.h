@@ -1,8 +1,7 @@
 /* sepia adbd: adb's public-key authentication (AUTH TOKEN / SIGNATURE /
  * RSAPUBLICKEY): the adbkey.pub format and RSA PKCS#1 v1.5 verification with
  * a small bignum of our own, so the static guest binary needs no libcrypto. */
-#ifndef SEPIA_ADBD_ADB_AUTH_H
-#define SEPIA_ADBD_ADB_AUTH_H
+#pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,12 +31,10 @@ int adb_rsa_key_from_text(const char *text, size_t len, struct adb_rsa_key *key)
 
 /* true when sig (big-endian, key size bytes) is key's PKCS#1 v1.5 signature
  * of the 20-byte token with a SHA-1 DigestInfo, as adb clients sign it. */
-bool adb_rsa_verify(const struct adb_rsa_key *key, const uint8_t *token, size_t token_len,
-		    const uint8_t *sig, size_t sig_len);
+bool adb_rsa_verify(const struct adb_rsa_key *key, const uint8_t *token, size_t token_len, const uint8_t *sig,
+		    size_t sig_len);
 
 bool adb_rsa_key_equal(const struct adb_rsa_key *a, const struct adb_rsa_key *b);
 
 /* The keys of an adb_keys file (one adbkey.pub per line); returns the count or -errno. */
 int adb_keys_load(const char *path, struct adb_rsa_key **keys);
-
-#endif

@@ -16,8 +16,7 @@ static void put_le32(uint8_t *p, uint32_t v)
 
 static uint32_t get_le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 uint32_t adb_checksum(const void *data, size_t len)
@@ -30,8 +29,8 @@ uint32_t adb_checksum(const void *data, size_t len)
 	return sum;
 }
 
-void adb_header_encode(uint8_t *out, uint32_t command, uint32_t arg0, uint32_t arg1,
-		       const void *data, uint32_t len)
+void adb_header_encode(uint8_t *out, uint32_t command, uint32_t arg0, uint32_t arg1, const void *data,
+		       uint32_t len)
 {
 	put_le32(out, command);
 	put_le32(out + 4, arg0);
@@ -45,8 +44,14 @@ void adb_header_encode(uint8_t *out, uint32_t command, uint32_t arg0, uint32_t a
 static bool adb_command_known(uint32_t command)
 {
 	switch (command) {
-	case A_CNXN: case A_AUTH: case A_OPEN: case A_OKAY:
-	case A_WRTE: case A_CLSE: case A_SYNC: case A_STLS:
+	case A_CNXN:
+	case A_AUTH:
+	case A_OPEN:
+	case A_OKAY:
+	case A_WRTE:
+	case A_CLSE:
+	case A_SYNC:
+	case A_STLS:
 		return true;
 	default:
 		return false;
@@ -81,8 +86,8 @@ void shell_packet_header(uint8_t *out, uint8_t id, uint32_t len)
 	put_le32(out + 1, len);
 }
 
-long shell_packet_parse(const uint8_t *buf, size_t len, size_t max_data, uint8_t *id,
-			const uint8_t **data, uint32_t *data_len)
+long shell_packet_parse(const uint8_t *buf, size_t len, size_t max_data, uint8_t *id, const uint8_t **data,
+			uint32_t *data_len)
 {
 	uint32_t n;
 

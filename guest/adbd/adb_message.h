@@ -1,7 +1,6 @@
 /* sepia adbd: the adb wire protocol's framing (messages, shell v2 packets,
  * service names). Pure functions over byte buffers, unit-tested. */
-#ifndef SEPIA_ADBD_ADB_MESSAGE_H
-#define SEPIA_ADBD_ADB_MESSAGE_H
+#pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,17 +18,17 @@
 #define A_STLS ADB_CMD('S', 'T', 'L', 'S')
 
 /* Version 0x01000001 and later peers skip the data checksum. */
-#define ADB_VERSION_MIN 0x01000000u
+#define ADB_VERSION_MIN           0x01000000u
 #define ADB_VERSION_SKIP_CHECKSUM 0x01000001u
-#define ADB_VERSION 0x01000001u
-#define ADB_HEADER_SIZE 24
+#define ADB_VERSION               0x01000001u
+#define ADB_HEADER_SIZE           24
 /* What this adbd accepts in one message; the peer's offer may lower what it sends. */
 #define ADB_MAX_PAYLOAD (256u * 1024u)
 
-#define ADB_AUTH_TOKEN 1
-#define ADB_AUTH_SIGNATURE 2
+#define ADB_AUTH_TOKEN        1
+#define ADB_AUTH_SIGNATURE    2
 #define ADB_AUTH_RSAPUBLICKEY 3
-#define ADB_AUTH_TOKEN_SIZE 20
+#define ADB_AUTH_TOKEN_SIZE   20
 
 struct adb_header {
 	uint32_t command;
@@ -43,8 +42,8 @@ struct adb_header {
 uint32_t adb_checksum(const void *data, size_t len);
 
 /* Fills out[ADB_HEADER_SIZE] for a message carrying len bytes of data. */
-void adb_header_encode(uint8_t *out, uint32_t command, uint32_t arg0, uint32_t arg1,
-		       const void *data, uint32_t len);
+void adb_header_encode(uint8_t *out, uint32_t command, uint32_t arg0, uint32_t arg1, const void *data,
+		       uint32_t len);
 
 /* Parses 24 bytes; returns 0, or -EBADMSG (bad magic or unknown command) or
  * -EMSGSIZE (data_length above max_payload). */
@@ -69,8 +68,8 @@ void shell_packet_header(uint8_t *out, uint8_t id, uint32_t len);
 /* The first complete packet in buf[0..len): returns the bytes it takes (header
  * + data) and sets *id, *data, *data_len; 0 when more bytes are needed;
  * -EMSGSIZE when its length exceeds max_data. */
-long shell_packet_parse(const uint8_t *buf, size_t len, size_t max_data, uint8_t *id,
-			const uint8_t **data, uint32_t *data_len);
+long shell_packet_parse(const uint8_t *buf, size_t len, size_t max_data, uint8_t *id, const uint8_t **data,
+			uint32_t *data_len);
 
 /* "rowsxcols,xpixelsxypixels" as the client sends with SHELL_ID_WINDOW_SIZE. */
 bool shell_parse_window_size(const char *text, size_t len, unsigned short out[4]);
@@ -97,5 +96,3 @@ struct adb_service_request {
 
 /* name must be NUL-terminated; returns 0 or -ENOENT for unknown services. */
 int adb_service_parse(const char *name, struct adb_service_request *req);
-
-#endif

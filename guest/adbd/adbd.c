@@ -30,8 +30,8 @@
 #include <unistd.h>
 
 #define ADBD_VSOCK_PORT 5555
-#define ADBD_FEATURES "shell_v2,stat_v2,ls_v2,fixed_push_mkdir"
-#define ADBD_BANNER \
+#define ADBD_FEATURES   "shell_v2,stat_v2,ls_v2,fixed_push_mkdir"
+#define ADBD_BANNER                                                                     \
 	"device::ro.product.name=sepia;ro.product.model=sepia;ro.product.device=sepia;" \
 	"features=" ADBD_FEATURES
 /* Inbound messages may be as large as the biggest payload any adb offers. */
@@ -96,8 +96,8 @@ static void conn_flush(struct conn *c)
 		c->out_off = c->out_len = 0;
 }
 
-static void conn_send(struct conn *c, uint32_t cmd, uint32_t arg0, uint32_t arg1,
-		      const void *data, uint32_t len)
+static void conn_send(struct conn *c, uint32_t cmd, uint32_t arg0, uint32_t arg1, const void *data,
+		      uint32_t len)
 {
 	size_t need = ADB_HEADER_SIZE + len;
 
@@ -128,10 +128,7 @@ static void conn_send(struct conn *c, uint32_t cmd, uint32_t arg0, uint32_t arg1
 	conn_flush(c);
 }
 
-static size_t conn_backlog(const struct conn *c)
-{
-	return c->out_len - c->out_off;
-}
+static size_t conn_backlog(const struct conn *c) { return c->out_len - c->out_off; }
 
 /* ---- Streams ------------------------------------------------------------------- */
 
@@ -236,8 +233,8 @@ static void shell_v2_input(struct stream *st, const uint8_t *data, size_t len)
 		uint8_t id;
 		const uint8_t *pd;
 		uint32_t pl;
-		long used = shell_packet_parse(st->pkt_buf + off, st->pkt_len - off, ADBD_MAX_INBOUND,
-					       &id, &pd, &pl);
+		long used = shell_packet_parse(st->pkt_buf + off, st->pkt_len - off, ADBD_MAX_INBOUND, &id,
+					       &pd, &pl);
 		if (used < 0) {
 			say("%s: stream %u: bad shell packet", st->conn->name, st->local_id);
 			stream_end(st, true, true);
@@ -259,8 +256,10 @@ static void shell_v2_input(struct stream *st, const uint8_t *data, size_t len)
 			unsigned short ws[4];
 			if (st->pty && st->fd_out >= 0 &&
 			    shell_parse_window_size((const char *)pd, strnlen((const char *)pd, pl), ws)) {
-				struct winsize w = { .ws_row = ws[0], .ws_col = ws[1],
-						     .ws_xpixel = ws[2], .ws_ypixel = ws[3] };
+				struct winsize w = { .ws_row = ws[0],
+						     .ws_col = ws[1],
+						     .ws_xpixel = ws[2],
+						     .ws_ypixel = ws[3] };
 				ioctl(st->fd_out, TIOCSWINSZ, &w);
 			}
 			break;
@@ -341,8 +340,7 @@ static void send_connect(struct conn *c)
 
 	c->online = true;
 	conn_send(c, A_CNXN, ADB_VERSION, ADB_MAX_PAYLOAD, banner, sizeof(banner) - 1);
-	say("%s: online (peer version %#x, max payload %u)", c->name, c->peer_version,
-	    c->max_payload);
+	say("%s: online (peer version %#x, max payload %u)", c->name, c->peer_version, c->max_payload);
 }
 
 static void send_auth_token(struct conn *c)
@@ -361,8 +359,7 @@ static void handle_auth(struct conn *c, const struct adb_header *h, const uint8_
 		return;
 	if (h->arg0 == ADB_AUTH_SIGNATURE) {
 		for (int i = 0; i < auth_key_count; i++) {
-			if (adb_rsa_verify(&auth_keys[i], c->token, sizeof(c->token), data,
-					   h->data_length)) {
+			if (adb_rsa_verify(&auth_keys[i], c->token, sizeof(c->token), data, h->data_length)) {
 				say("%s: signature verified with key %d", c->name, i + 1);
 				send_connect(c);
 				return;
@@ -554,8 +551,7 @@ static void conn_accept(int listen_fd)
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&addr;
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		snprintf(c->name, sizeof(c->name), "tcp:%s:%u", inet_ntoa(in->sin_addr),
-			 ntohs(in->sin_port));
+		snprintf(c->name, sizeof(c->name), "tcp:%s:%u", inet_ntoa(in->sin_addr), ntohs(in->sin_port));
 	} else {
 		snprintf(c->name, sizeof(c->name), "fd%d", fd);
 	}
@@ -603,8 +599,7 @@ static void sweep(void)
 	}
 }
 
-enum poll_what { POLL_LISTEN, POLL_SIGCHLD, POLL_CONN, POLL_STREAM_IN, POLL_STREAM_OUT,
-		 POLL_STREAM_ERR };
+enum poll_what { POLL_LISTEN, POLL_SIGCHLD, POLL_CONN, POLL_STREAM_IN, POLL_STREAM_OUT, POLL_STREAM_ERR };
 struct poll_ref {
 	enum poll_what what;
 	struct conn *conn;
@@ -628,7 +623,8 @@ static int listen_on(int tcp_port, unsigned int vsock_port)
 	int fd, one = 1;
 
 	if (tcp_port > 0) {
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)tcp_port),
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_port = htons((uint16_t)tcp_port),
 					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)
@@ -642,8 +638,7 @@ static int listen_on(int tcp_port, unsigned int vsock_port)
 		say("listening on tcp 127.0.0.1:%d", tcp_port);
 		return fd;
 	}
-	struct sockaddr_vm v = { .svm_family = AF_VSOCK, .svm_port = vsock_port,
-				 .svm_cid = VMADDR_CID_ANY };
+	struct sockaddr_vm v = { .svm_family = AF_VSOCK, .svm_port = vsock_port, .svm_cid = VMADDR_CID_ANY };
 	fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -686,13 +681,27 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 't': tcp_port = atoi(optarg); break;
-		case 'v': vsock_port = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'k': keys_path = optarg; break;
-		case 'r': allow_reboot = true; break;
-		case 'V': verbose = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 't':
+			tcp_port = atoi(optarg);
+			break;
+		case 'v':
+			vsock_port = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'k':
+			keys_path = optarg;
+			break;
+		case 'r':
+			allow_reboot = true;
+			break;
+		case 'V':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc || tcp_port < 0 || tcp_port > 65535) {
@@ -742,19 +751,19 @@ int main(int argc, char **argv)
 	for (;;) {
 		size_t n = 0;
 
-#define ADD(fd_, ev_, what_, c_, s_)                                                    \
-	do {                                                                            \
-		if (n == cap) {                                                         \
-			cap = cap ? cap * 2 : 64;                                       \
-			pfds = realloc(pfds, cap * sizeof(*pfds));                      \
-			refs = realloc(refs, cap * sizeof(*refs));                      \
-			if (pfds == NULL || refs == NULL) {                             \
-				say("out of memory");                                   \
-				return 1;                                               \
-			}                                                               \
-		}                                                                       \
-		pfds[n] = (struct pollfd){ .fd = (fd_), .events = (ev_) };             \
-		refs[n++] = (struct poll_ref){ (what_), (c_), (s_) };                   \
+#define ADD(fd_, ev_, what_, c_, s_)                                       \
+	do {                                                               \
+		if (n == cap) {                                            \
+			cap = cap ? cap * 2 : 64;                          \
+			pfds = realloc(pfds, cap * sizeof(*pfds));         \
+			refs = realloc(refs, cap * sizeof(*refs));         \
+			if (pfds == NULL || refs == NULL) {                \
+				say("out of memory");                      \
+				return 1;                                  \
+			}                                                  \
+		}                                                          \
+		pfds[n] = (struct pollfd){ .fd = (fd_), .events = (ev_) }; \
+		refs[n++] = (struct poll_ref){ (what_), (c_), (s_) };      \
 	} while (0)
 
 		ADD(listen_fd, POLLIN, POLL_LISTEN, NULL, NULL);

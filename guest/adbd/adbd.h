@@ -1,6 +1,5 @@
 /* sepia adbd: connections, streams and the services behind them. */
-#ifndef SEPIA_ADBD_ADBD_H
-#define SEPIA_ADBD_ADBD_H
+#pragma once
 
 #include "adb_message.h"
 
@@ -16,14 +15,14 @@ struct stream {
 	struct conn *conn;
 	struct stream *next;
 	uint32_t local_id, remote_id;
-	bool v2;          /* shell protocol framing on both directions */
-	bool pty;         /* fd_in == fd_out, a pty master */
-	pid_t pid;        /* 0 once reaped */
+	bool v2;   /* shell protocol framing on both directions */
+	bool pty;  /* fd_in == fd_out, a pty master */
+	pid_t pid; /* 0 once reaped */
 	bool exited;
 	int exit_code;
-	int fd_in;        /* the child's stdin, -1 once closed */
-	int fd_out;       /* its stdout (pty master, socket), -1 at end of file */
-	int fd_err;       /* its stderr (shell v2 pipes only), else -1 */
+	int fd_in;          /* the child's stdin, -1 once closed */
+	int fd_out;         /* its stdout (pty master, socket), -1 at end of file */
+	int fd_err;         /* its stderr (shell v2 pipes only), else -1 */
 	bool write_pending; /* a WRTE is out, its OKAY not yet back */
 	/* Bytes from the client for fd_in; the OKAY for them goes when written. */
 	uint8_t *in_buf;
@@ -43,12 +42,9 @@ struct adbd_options {
 };
 
 /* services.c: starts the child for req behind st (fds, pid); returns 0 or -errno. */
-int service_spawn(struct stream *st, const struct adb_service_request *req,
-		  const struct adbd_options *opts);
+int service_spawn(struct stream *st, const struct adb_service_request *req, const struct adbd_options *opts);
 
 /* Closes st's stdin side; fd_in may share its descriptor with fd_out. */
 void stream_close_input(struct stream *st);
 /* Closes st's output side (and its input when they share a descriptor). */
 void stream_close_output(struct stream *st, int *which);
-
-#endif

@@ -224,8 +224,7 @@ static int reboot_run(int fd, bool verbose)
 	return kill(1, SIGTERM) == 0 ? 0 : 1;
 }
 
-int service_spawn(struct stream *st, const struct adb_service_request *req,
-		  const struct adbd_options *opts)
+int service_spawn(struct stream *st, const struct adb_service_request *req, const struct adbd_options *opts)
 {
 	bool pty;
 
@@ -239,8 +238,7 @@ int service_spawn(struct stream *st, const struct adb_service_request *req,
 	case ADB_SERVICE_EXEC:
 		return spawn_socket_child(st, req, NULL, false);
 	case ADB_SERVICE_SHELL:
-		pty = req->tty == SHELL_TTY_PTY ||
-		      (req->tty == SHELL_TTY_DEFAULT && req->arg[0] == '\0');
+		pty = req->tty == SHELL_TTY_PTY || (req->tty == SHELL_TTY_DEFAULT && req->arg[0] == '\0');
 		st->v2 = req->shell_v2;
 		if (pty)
 			return spawn_pty_shell(st, req);

@@ -85,8 +85,7 @@ static uint8_t *put64(uint8_t *p, uint64_t v)
 
 static uint32_t get32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 static int send_fail(int fd, const char *fmt, const char *path, int err)
@@ -345,10 +344,13 @@ int sync_service_run(int fd, bool verbose)
 		if (verbose)
 			fprintf(stderr, "adbd: sync: %.4s %s\n", (const char *)hdr, path);
 		switch (id) {
-		case ID_STAT: case ID_STA2: case ID_LST2:
+		case ID_STAT:
+		case ID_STA2:
+		case ID_LST2:
 			rc = do_stat(fd, id, path);
 			break;
-		case ID_LIST: case ID_LIS2:
+		case ID_LIST:
+		case ID_LIS2:
 			rc = do_list(fd, id, path);
 			break;
 		case ID_SEND:

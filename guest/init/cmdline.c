@@ -36,8 +36,7 @@ static bool parse_bool(const char *value)
 {
 	/* A bare `sepia.debug` (no value) means on, like kernel flags. */
 	return value == NULL || strcmp(value, "1") == 0 || strcmp(value, "y") == 0 ||
-	       strcmp(value, "yes") == 0 || strcmp(value, "on") == 0 ||
-	       strcmp(value, "true") == 0;
+	       strcmp(value, "yes") == 0 || strcmp(value, "on") == 0 || strcmp(value, "true") == 0;
 }
 
 static bool parse_false(const char *value)
@@ -52,8 +51,7 @@ static void copy_value(char *dst, size_t size, const char *value)
 	snprintf(dst, size, "%s", value != NULL ? value : "");
 }
 
-void sepia_options_parse(struct sepia_options *opts, const char *cmdline,
-			 void (*warn)(const char *key))
+void sepia_options_parse(struct sepia_options *opts, const char *cmdline, void (*warn)(const char *key))
 {
 	char word[SEPIA_OPTION_VALUE_MAX + 64];
 	const char *cursor = cmdline;

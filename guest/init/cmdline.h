@@ -1,12 +1,11 @@
 /* sepia guest init: the `sepia.*` options of the kernel command line. */
-#ifndef SEPIA_GUEST_INIT_CMDLINE_H
-#define SEPIA_GUEST_INIT_CMDLINE_H
+#pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #define SEPIA_OPTION_VALUE_MAX 1024
-#define SEPIA_MAX_NETS 4
+#define SEPIA_MAX_NETS         4
 
 struct sepia_options {
 	/* sepia.shell=0|1|TTY: a shell on the console ("1") or on /dev/TTY. */
@@ -35,11 +34,8 @@ struct sepia_options {
 /* Fills *opts with defaults, then applies every `sepia.*` word of cmdline
  * (the text of /proc/cmdline). Double quotes group words as the kernel does:
  * sepia.run="echo a b". Unknown sepia.* keys are reported through warn(). */
-void sepia_options_parse(struct sepia_options *opts, const char *cmdline,
-			 void (*warn)(const char *key));
+void sepia_options_parse(struct sepia_options *opts, const char *cmdline, void (*warn)(const char *key));
 
 /* Splits the next word off *cursor, removing double quotes; returns false at
  * the end. The word is written to buf (truncated to size-1 bytes). */
 bool cmdline_next_word(const char **cursor, char *buf, size_t size);
-
-#endif

@@ -11,8 +11,7 @@
  * Blank lines and a trailing CR are ignored. The actions are the signals
  * busybox's poweroff and reboot send to init (SIGUSR2, SIGTERM), so every way
  * of shutting down takes the same path in init.c. */
-#ifndef SEPIA_GUEST_INIT_CONTROL_H
-#define SEPIA_GUEST_INIT_CONTROL_H
+#pragma once
 
 #include <stddef.h>
 
@@ -32,5 +31,3 @@ int control_service_run(void);
 /* What one command line asks for: writes the answer line (with '\n') to
  * answer and returns the signal to send init, or 0 for none. */
 int control_handle_line(const char *line, char *answer, size_t size);
-
-#endif

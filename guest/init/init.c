@@ -35,9 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BOOT_COMPLETED_MARKER "VIRTUAL_DEVICE_BOOT_COMPLETED"
+#define BOOT_COMPLETED_MARKER  "VIRTUAL_DEVICE_BOOT_COMPLETED"
 #define SHUTDOWN_GRACE_SECONDS 3
-#define MAX_SERVICES 12
+#define MAX_SERVICES           12
 
 static struct sepia_options options;
 static struct service services[MAX_SERVICES];
@@ -63,10 +63,10 @@ static void say(const char *fmt, ...)
 		return;
 }
 
-#define debug(...)                                                                                 \
-	do {                                                                                       \
-		if (options.debug)                                                                 \
-			say(__VA_ARGS__);                                                          \
+#define debug(...)                        \
+	do {                              \
+		if (options.debug)        \
+			say(__VA_ARGS__); \
 	} while (0)
 
 /* ---- File systems -------------------------------------------------------- */
@@ -244,7 +244,7 @@ static void declare_control_service(void)
 		svc->run = control_service_run;
 }
 
-#define ADBD_PATH "/sbin/adbd"
+#define ADBD_PATH      "/sbin/adbd"
 #define ADBD_KEYS_PATH "/etc/adb_keys"
 
 /* adbd on vsock port 5555 (the host's adb reaches it through sepia's vsock
@@ -282,7 +282,8 @@ static void declare_network(void)
 		struct net_spec *spec = &net_specs[i];
 
 		if (net_spec_parse(options.net[i], spec) < 0) {
-			say("sepia.net=%s: give IFACE:dhcp or IFACE:ADDR/PREFIX[,gw=GATEWAY]", options.net[i]);
+			say("sepia.net=%s: give IFACE:dhcp or IFACE:ADDR/PREFIX[,gw=GATEWAY]",
+			    options.net[i]);
 			continue;
 		}
 		if (!spec->dhcp) {
@@ -330,8 +331,8 @@ static void declare_services(void)
 static void declare_run_command(void)
 {
 	struct service *svc;
-	enum service_exit_action action =
-		options.reboot_after_run ? SERVICE_EXIT_REBOOT : SERVICE_EXIT_POWEROFF;
+	enum service_exit_action action = options.reboot_after_run ? SERVICE_EXIT_REBOOT
+								   : SERVICE_EXIT_POWEROFF;
 
 	if (options.run[0] == '\0' || !(svc = add_service("run", action)))
 		return;
@@ -387,8 +388,7 @@ static void remount_all_read_only(void)
 
 	if (read_file("/proc/mounts", mounts, sizeof(mounts)) <= 0)
 		return;
-	for (char *line = strtok(mounts, "\n"); line != NULL && count < 128;
-	     line = strtok(NULL, "\n")) {
+	for (char *line = strtok(mounts, "\n"); line != NULL && count < 128; line = strtok(NULL, "\n")) {
 		char *target = strchr(line, ' ');
 		if (target == NULL)
 			continue;
@@ -402,9 +402,7 @@ static void remount_all_read_only(void)
 
 static void __attribute__((noreturn)) shut_down(int how)
 {
-	const char *what = how == RB_POWER_OFF ? "power off" :
-			   how == RB_AUTOBOOT  ? "reboot" :
-						 "halt";
+	const char *what = how == RB_POWER_OFF ? "power off" : how == RB_AUTOBOOT ? "reboot" : "halt";
 	say("%s: stopping processes", what);
 	kill(-1, SIGTERM);
 	/* Interactive shells ignore SIGTERM but leave on a hangup. */
@@ -458,14 +456,13 @@ static void handle_exited(pid_t pid, int status)
 		if (WIFEXITED(status))
 			say("%s: exit status %d", svc->name, WEXITSTATUS(status));
 		else
-			say("%s: killed by signal %d", svc->name,
-			    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+			say("%s: killed by signal %d", svc->name, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 		shut_down(svc->on_exit == SERVICE_EXIT_POWEROFF ? RB_POWER_OFF : RB_AUTOBOOT);
 	}
 }
 
-#define GPU_PATTERN_PATH "/bin/gpu-pattern"
-#define GPU_PATTERN_DEVICE "/dev/dri/card0"
+#define GPU_PATTERN_PATH            "/bin/gpu-pattern"
+#define GPU_PATTERN_DEVICE          "/dev/dri/card0"
 #define GPU_PATTERN_TIMEOUT_SECONDS 60
 
 /* sepia.gpu_pattern=1: the display test pattern is on screen before the
@@ -518,10 +515,7 @@ static void show_gpu_pattern(void)
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
-static void warn_unknown_option(const char *key)
-{
-	say("unknown option sepia.%s ignored", key);
-}
+static void warn_unknown_option(const char *key) { say("unknown option sepia.%s ignored", key); }
 
 int main(void)
 {
@@ -538,8 +532,8 @@ int main(void)
 	 * races between a signal and the wait. */
 	sigemptyset(&handled);
 	for (int sig = 1; sig < NSIG; sig++)
-		if (sig == SIGCHLD || sig == SIGTERM || sig == SIGUSR1 || sig == SIGUSR2 ||
-		    sig == SIGINT || sig == SIGPWR || sig == SIGHUP)
+		if (sig == SIGCHLD || sig == SIGTERM || sig == SIGUSR1 || sig == SIGUSR2 || sig == SIGINT ||
+		    sig == SIGPWR || sig == SIGHUP)
 			sigaddset(&handled, sig);
 	sigprocmask(SIG_BLOCK, &handled, NULL);
 	reboot(RB_DISABLE_CAD); /* ctrl-alt-del becomes SIGINT to init */

@@ -1,12 +1,11 @@
 /* sepia guest init: network interfaces from the `sepia.net=` options. */
-#ifndef SEPIA_GUEST_INIT_NET_H
-#define SEPIA_GUEST_INIT_NET_H
+#pragma once
 
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 
-#define UDHCPC_PATH "/sbin/udhcpc"
+#define UDHCPC_PATH   "/sbin/udhcpc"
 #define UDHCPC_SCRIPT "/usr/share/udhcpc/default.script"
 
 /* IFACE:dhcp, or IFACE:ADDR/PREFIX[,gw=GATEWAY] (IPv4). */
@@ -28,5 +27,3 @@ int net_link_up(const char *ifname);
 /* Gives the interface its address and netmask, brings it up and adds the default
  * route through the gateway, if any. Returns 0 or -errno (*what names the step). */
 int net_configure_static(const struct net_spec *spec, const char **what);
-
-#endif

@@ -19,8 +19,8 @@ static void service_setup_stdio(const struct service *svc)
 	if (svc->tty[0] != '\0') {
 		fd = open(svc->tty, O_RDWR | O_NOCTTY);
 		if (fd < 0) {
-			dprintf(STDERR_FILENO, "sepia-init: %s: cannot open %s: %s\n", svc->name,
-				svc->tty, strerror(errno));
+			dprintf(STDERR_FILENO, "sepia-init: %s: cannot open %s: %s\n", svc->name, svc->tty,
+				strerror(errno));
 			_exit(127);
 		}
 		/* The controlling terminal gives the shell job control and ^C. */
@@ -61,8 +61,8 @@ int service_start(struct service *svc)
 		if (svc->run != NULL)
 			_exit(svc->run());
 		execv(svc->argv[0], (char *const *)svc->argv);
-		dprintf(STDERR_FILENO, "sepia-init: %s: cannot run %s: %s\n", svc->name,
-			svc->argv[0], strerror(errno));
+		dprintf(STDERR_FILENO, "sepia-init: %s: cannot run %s: %s\n", svc->name, svc->argv[0],
+			strerror(errno));
 		_exit(127);
 	}
 	svc->pid = pid;

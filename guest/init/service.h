@@ -1,6 +1,5 @@
 /* sepia guest init: the processes init starts and watches. */
-#ifndef SEPIA_GUEST_INIT_SERVICE_H
-#define SEPIA_GUEST_INIT_SERVICE_H
+#pragma once
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -45,5 +44,3 @@ int service_start(struct service *svc);
 
 /* The service whose process is pid, or NULL. */
 struct service *service_by_pid(struct service *services, unsigned int count, pid_t pid);
-
-#endif

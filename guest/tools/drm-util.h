@@ -1,8 +1,7 @@
 /* guest/tools/drm-util.h — what the DRM tools (gpu-pattern, gpu-clear3d) share. The tools are
  * linked into one binary (sepia-tools), so everything here is static. Define PROG, the tool's
  * name for messages, before including. */
-#ifndef SEPIA_GUEST_DRM_UTIL_H
-#define SEPIA_GUEST_DRM_UTIL_H
+#pragma once
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,5 +35,3 @@ static inline int fail(const char *what, int err)
 	fprintf(stderr, PROG ": %s: %s\n", what, strerror(-err));
 	return 1;
 }
-
-#endif

@@ -40,10 +40,10 @@
  * sequence of little-endian dwords; each command starts with a header dword
  *   cmd | object_type << 8 | payload_length_in_dwords << 16.
  */
-#define VIRGL_CCMD_CREATE_OBJECT 1         /* enum virgl_context_cmd */
+#define VIRGL_CCMD_CREATE_OBJECT         1 /* enum virgl_context_cmd */
 #define VIRGL_CCMD_SET_FRAMEBUFFER_STATE 5
-#define VIRGL_CCMD_CLEAR 7
-#define VIRGL_OBJECT_SURFACE 8             /* enum virgl_object_type */
+#define VIRGL_CCMD_CLEAR                 7
+#define VIRGL_OBJECT_SURFACE             8 /* enum virgl_object_type */
 
 /* CREATE_OBJECT(SURFACE): handle, resource, format, texture level,
  * texture layers (first | last << 16). */
@@ -52,15 +52,15 @@
 #define VIRGL_SET_FRAMEBUFFER_STATE_SIZE(nr_cbufs) ((nr_cbufs) + 2)
 /* CLEAR: buffers, colour as 4 floats, depth as a double (2 dwords), stencil. */
 #define VIRGL_OBJ_CLEAR_SIZE 8
-#define PIPE_CLEAR_COLOR0 (1u << 2)        /* p_defines.h: DEPTH 1<<0, STENCIL 1<<1 */
+#define PIPE_CLEAR_COLOR0    (1u << 2) /* p_defines.h: DEPTH 1<<0, STENCIL 1<<1 */
 
-#define PIPE_TEXTURE_2D 2                  /* enum pipe_texture_target */
-#define VIRGL_FORMAT_B8G8R8A8_UNORM 1      /* enum virgl_formats */
+#define PIPE_TEXTURE_2D             2 /* enum pipe_texture_target */
+#define VIRGL_FORMAT_B8G8R8A8_UNORM 1 /* enum virgl_formats */
 #define VIRGL_FORMAT_R8G8B8A8_UNORM 67
-#define VIRGL_BIND_RENDER_TARGET (1u << 1)
+#define VIRGL_BIND_RENDER_TARGET    (1u << 1)
 
 /* virtio-gpu capability set ids (virtio spec, VIRTIO_GPU_CAPSET_*). */
-#define VIRTIO_GPU_CAPSET_VIRGL 1
+#define VIRTIO_GPU_CAPSET_VIRGL  1
 #define VIRTIO_GPU_CAPSET_VIRGL2 2
 
 static uint32_t virgl_cmd_header(uint32_t cmd, uint32_t object_type, uint32_t length)
@@ -90,22 +90,20 @@ static void emit_float(struct virgl_stream *s, float value)
  * colour buffer 0, clear colour buffer 0 to rgba. Object handles belong to the
  * context's default sub-context (0), which virglrenderer creates with the
  * context. */
-static void encode_clear(struct virgl_stream *s, uint32_t surface, uint32_t resource,
-			 uint32_t format, const float rgba[4])
+static void encode_clear(struct virgl_stream *s, uint32_t surface, uint32_t resource, uint32_t format,
+			 const float rgba[4])
 {
 	double depth = 0.0;
 	uint32_t depth_dwords[2];
 
-	emit(s, virgl_cmd_header(VIRGL_CCMD_CREATE_OBJECT, VIRGL_OBJECT_SURFACE,
-				 VIRGL_OBJ_SURFACE_SIZE));
+	emit(s, virgl_cmd_header(VIRGL_CCMD_CREATE_OBJECT, VIRGL_OBJECT_SURFACE, VIRGL_OBJ_SURFACE_SIZE));
 	emit(s, surface);
 	emit(s, resource);
 	emit(s, format);
 	emit(s, 0); /* texture level */
 	emit(s, 0); /* layers: first 0, last 0 */
 
-	emit(s, virgl_cmd_header(VIRGL_CCMD_SET_FRAMEBUFFER_STATE, 0,
-				 VIRGL_SET_FRAMEBUFFER_STATE_SIZE(1)));
+	emit(s, virgl_cmd_header(VIRGL_CCMD_SET_FRAMEBUFFER_STATE, 0, VIRGL_SET_FRAMEBUFFER_STATE_SIZE(1)));
 	emit(s, 1);       /* nr_cbufs */
 	emit(s, 0);       /* no depth/stencil surface */
 	emit(s, surface); /* cbuf 0 */
@@ -206,14 +204,17 @@ int main(int argc, char **argv)
 		.value = (uintptr_t)&has_3d,
 	};
 	if ((err = drm_ioctl(fd, DRM_IOCTL_VIRTGPU_GETPARAM, &param)) < 0) {
-		fprintf(stderr, PROG ": DRM_IOCTL_VIRTGPU_GETPARAM(3D_FEATURES) on %s: %s "
-				"(not a virtio-gpu device?)\n", device, strerror(-err));
+		fprintf(stderr,
+			PROG ": DRM_IOCTL_VIRTGPU_GETPARAM(3D_FEATURES) on %s: %s "
+			     "(not a virtio-gpu device?)\n",
+			device, strerror(-err));
 		return 2;
 	}
 	if (has_3d != 1) {
-		fprintf(stderr, PROG ": %s has no 3D features (VIRTGPU_PARAM_3D_FEATURES = %llu): "
-				"the host's virtio-gpu runs without virgl\n", device,
-			(unsigned long long)has_3d);
+		fprintf(stderr,
+			PROG ": %s has no 3D features (VIRTGPU_PARAM_3D_FEATURES = %llu): "
+			     "the host's virtio-gpu runs without virgl\n",
+			device, (unsigned long long)has_3d);
 		return 2;
 	}
 	if (read_virgl_caps(fd) != 0)
@@ -295,12 +296,11 @@ int main(int argc, char **argv)
 			}
 			if (!ok) {
 				printf(PROG ": %ux%u pixel (%u,%u) is rgba %d %d %d %d, want %d %d %d %d\n",
-				       size, size, x, y, got[0], got[1], got[2], got[3], want[0],
-				       want[1], want[2], want[3]);
+				       size, size, x, y, got[0], got[1], got[2], got[3], want[0], want[1],
+				       want[2], want[3]);
 				return 1;
 			}
 		}
-	printf(PROG ": %ux%u rgba %d %d %d %d ok\n", size, size, want[0], want[1], want[2],
-	       want[3]);
+	printf(PROG ": %ux%u rgba %d %d %d %d ok\n", size, size, want[0], want[1], want[2], want[3]);
 	return 0;
 }

@@ -112,8 +112,8 @@ static int get_connector(int fd, uint32_t id, struct drm_mode_get_connector *con
 
 /* A CRTC the connector can use: its current encoder's, else the first one
  * any of its encoders can drive. */
-static uint32_t pick_crtc(int fd, const struct drm_mode_get_connector *conn,
-			  const uint32_t *encoders, const uint32_t *crtcs, uint32_t count_crtcs)
+static uint32_t pick_crtc(int fd, const struct drm_mode_get_connector *conn, const uint32_t *encoders,
+			  const uint32_t *crtcs, uint32_t count_crtcs)
 {
 	struct drm_mode_get_encoder enc;
 
@@ -164,8 +164,8 @@ static int find_display(int fd, struct display *out)
 		int chosen = -1;
 
 		if ((err = get_connector(fd, connectors[i], &conn, &modes, &encoders)) < 0) {
-			fprintf(stderr, PROG ": DRM_IOCTL_MODE_GETCONNECTOR %u: %s\n",
-				connectors[i], strerror(-err));
+			fprintf(stderr, PROG ": DRM_IOCTL_MODE_GETCONNECTOR %u: %s\n", connectors[i],
+				strerror(-err));
 			continue;
 		}
 		if (conn.connection == 1 /* connected */ && conn.count_modes > 0) {
@@ -177,8 +177,7 @@ static int find_display(int fd, struct display *out)
 				}
 			out->crtc_id = pick_crtc(fd, &conn, encoders, crtcs, res2.count_crtcs);
 			if (out->crtc_id == 0) {
-				fprintf(stderr, PROG ": connector %u: no CRTC can drive it\n",
-					connectors[i]);
+				fprintf(stderr, PROG ": connector %u: no CRTC can drive it\n", connectors[i]);
 				chosen = -1;
 			} else {
 				out->connector_id = connectors[i];
@@ -201,8 +200,8 @@ static int find_display(int fd, struct display *out)
 }
 
 /* A dumb buffer of the mode's size as an XRGB8888 framebuffer, mapped. */
-static int create_framebuffer(int fd, uint32_t width, uint32_t height, uint32_t *fb_id,
-			      uint8_t **pixels, uint32_t *pitch)
+static int create_framebuffer(int fd, uint32_t width, uint32_t height, uint32_t *fb_id, uint8_t **pixels,
+			      uint32_t *pitch)
 {
 	struct drm_mode_create_dumb create = { .width = width, .height = height, .bpp = 32 };
 	struct drm_mode_map_dumb map = { 0 };
@@ -280,10 +279,7 @@ static int show_framebuffer(int fd, const struct display *d, uint32_t fb_id)
 	return 0;
 }
 
-static void usage(FILE *to)
-{
-	fprintf(to, "usage: " PROG " [--device PATH] [--foreground]\n");
-}
+static void usage(FILE *to) { fprintf(to, "usage: " PROG " [--device PATH] [--foreground]\n"); }
 
 int main(int argc, char **argv)
 {
@@ -315,8 +311,8 @@ int main(int argc, char **argv)
 		return 1;
 	uint32_t width = display.mode.hdisplay, height = display.mode.vdisplay;
 	if (width == 0 || height == 0) {
-		fprintf(stderr, PROG ": connector %u: mode %ux%u is empty\n", display.connector_id,
-			width, height);
+		fprintf(stderr, PROG ": connector %u: mode %ux%u is empty\n", display.connector_id, width,
+			height);
 		return 1;
 	}
 	if (create_framebuffer(fd, width, height, &fb_id, &pixels, &pitch) != 0)

@@ -60,7 +60,7 @@ static int serve(unsigned int port)
 		fprintf(stderr, "vsock-echo: cannot listen on vsock port %u: %s\n", port, strerror(errno));
 		return 1;
 	}
-	signal(SIGCHLD, SIG_IGN);   /* no zombies */
+	signal(SIGCHLD, SIG_IGN); /* no zombies */
 	printf("vsock-echo: listening on port %u\n", port);
 	fflush(stdout);
 	for (;;) {
