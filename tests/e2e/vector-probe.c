@@ -56,7 +56,13 @@ int main(void)
 	int kept16 = !avx512 || (zmm16[0] == pattern && zmm16[1] == pattern && zmm16[2] == pattern &&
 				 zmm16[3] == pattern);
 	printf("vector-probe: ymm7 upper half %s, ymm16 %s (strlen %zu, memchr at %td, strcmp %d)\n",
-	       kept7 ? "kept" : "changed", !avx512 ? "not offered" : kept16 ? "kept" : "changed", n,
-	       hit ? hit - src : -1, order > 0 ? 1 : order < 0 ? -1 : 0);
+	       kept7 ? "kept" : "changed",
+	       !avx512  ? "not offered"
+	       : kept16 ? "kept"
+			: "changed",
+	       n, hit ? hit - src : -1,
+	       order > 0   ? 1
+	       : order < 0 ? -1
+			   : 0);
 	return kept7 && kept16 ? 0 : 1;
 }

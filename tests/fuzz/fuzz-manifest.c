@@ -29,63 +29,63 @@ static char *real_sum[2];
 
 static void setup(void)
 {
-    if (g_mkdir_with_parents(DIR, 0700) < 0)
-        abort();
-    static const char boot[] = "not a boot image\n";
-    static char out[1000];
-    memset(out, 'o', sizeof(out));
-    const char *contents[] = { boot, out };
-    const size_t sizes[] = { sizeof(boot) - 1, sizeof(out) };
-    for (int i = 0; i < 2; i++) {
-        if (!g_file_set_contents(names[i], contents[i], (gssize)sizes[i], NULL))
-            abort();
-        /* Fixed mtimes: 2023-11-14T22:13:20.123456789Z and one second later. */
-        struct timespec t[2] = { { 1700000000 + i, 123456789 }, { 1700000000 + i, 123456789 } };
-        if (utimensat(AT_FDCWD, names[i], t, 0) < 0)
-            abort();
-        real_sum[i] = manifest_sha256_file(names[i], NULL);
-        if (!real_sum[i])
-            abort();
-    }
-    cache_fd = memfd_create("manifest.cache", MFD_CLOEXEC);
-    if (cache_fd < 0)
-        abort();
-    g_snprintf(cache_path, sizeof(cache_path), "/proc/self/fd/%d", cache_fd);
+	if (g_mkdir_with_parents(DIR, 0700) < 0)
+		abort();
+	static const char boot[] = "not a boot image\n";
+	static char out[1000];
+	memset(out, 'o', sizeof(out));
+	const char *contents[] = { boot, out };
+	const size_t sizes[] = { sizeof(boot) - 1, sizeof(out) };
+	for (int i = 0; i < 2; i++) {
+		if (!g_file_set_contents(names[i], contents[i], (gssize)sizes[i], NULL))
+			abort();
+		/* Fixed mtimes: 2023-11-14T22:13:20.123456789Z and one second later. */
+		struct timespec t[2] = { { 1700000000 + i, 123456789 }, { 1700000000 + i, 123456789 } };
+		if (utimensat(AT_FDCWD, names[i], t, 0) < 0)
+			abort();
+		real_sum[i] = manifest_sha256_file(names[i], NULL);
+		if (!real_sum[i])
+			abort();
+	}
+	cache_fd = memfd_create("manifest.cache", MFD_CLOEXEC);
+	if (cache_fd < 0)
+		abort();
+	g_snprintf(cache_path, sizeof(cache_path), "/proc/self/fd/%d", cache_fd);
 }
 
 static bool is_hex64(const char *s)
 {
-    for (int i = 0; i < 64; i++)
-        if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
-            return false;
-    return s[64] == '"';
+	for (int i = 0; i < 64; i++)
+		if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return s[64] == '"';
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (cache_fd < 0)
-        setup();
-    fuzz_rewrite_fd(cache_fd, data, size);
-    g_autoptr(Manifest) m = manifest_new(cache_path);
-    GError *error = NULL;
-    if (!manifest_add_input(m, "boot", names[0], MANIFEST_IMAGE_BOOT, &error) ||
-        !manifest_add_output(m, "out", names[1], &error))
-        abort();
-    if (manifest_rehashed(m) > 2)
-        abort();
-    g_autofree char *json = manifest_to_json(m);
-    const char *p = json;
-    for (int i = 0; i < 2; i++) {
-        p = strstr(p, "\"sha256\": \"");
-        if (!p)
-            abort();
-        p += strlen("\"sha256\": \"");
-        if (!is_hex64(p))
-            abort();
-        if (memcmp(p, real_sum[i], 64) && !memmem(data, size, p, 64))
-            abort();
-    }
-    if (strstr(p, "\"sha256\""))
-        abort();
-    return 0;
+	if (cache_fd < 0)
+		setup();
+	fuzz_rewrite_fd(cache_fd, data, size);
+	g_autoptr(Manifest) m = manifest_new(cache_path);
+	GError *error = NULL;
+	if (!manifest_add_input(m, "boot", names[0], MANIFEST_IMAGE_BOOT, &error) ||
+	    !manifest_add_output(m, "out", names[1], &error))
+		abort();
+	if (manifest_rehashed(m) > 2)
+		abort();
+	g_autofree char *json = manifest_to_json(m);
+	const char *p = json;
+	for (int i = 0; i < 2; i++) {
+		p = strstr(p, "\"sha256\": \"");
+		if (!p)
+			abort();
+		p += strlen("\"sha256\": \"");
+		if (!is_hex64(p))
+			abort();
+		if (memcmp(p, real_sum[i], 64) && !memmem(data, size, p, 64))
+			abort();
+	}
+	if (strstr(p, "\"sha256\""))
+		abort();
+	return 0;
 }

@@ -32,84 +32,84 @@ static uint8_t extent_data[8192];
 
 static void check_ret(int ret)
 {
-    if (ret > 0 || ret < -4095)
-        abort();
+	if (ret > 0 || ret < -4095)
+		abort();
 }
 
 static struct block_backend *open_checked(bool readonly)
 {
-    GError *err = NULL;
-    struct block_backend *b = block_vmdk_open(desc, readonly, &err);
-    if (!b) {
-        fuzz_expect_error_naming(&err, desc);
-        return NULL;
-    }
-    if (err || b->size == 0 || b->size % 512 || strcmp(b->format, "vmdk"))
-        abort();
-    return b;
+	GError *err = NULL;
+	struct block_backend *b = block_vmdk_open(desc, readonly, &err);
+	if (!b) {
+		fuzz_expect_error_naming(&err, desc);
+		return NULL;
+	}
+	if (err || b->size == 0 || b->size % 512 || strcmp(b->format, "vmdk"))
+		abort();
+	return b;
 }
 
 static uint64_t pick_offset(const struct block_backend *b, uint64_t r)
 {
-    if (b->size <= XFER)
-        return 0;
-    return (r % (b->size - XFER)) & ~511ULL;
+	if (b->size <= XFER)
+		return 0;
+	return (r % (b->size - XFER)) & ~511ULL;
 }
 
 static void setup(void)
 {
-    for (size_t i = 0; i < sizeof(extent_data); i++)
-        extent_data[i] = (uint8_t)(i * 13 + 1);
-    const char *dir = fuzz_private_dir("fuzz-vmdk");
-    for (size_t i = 0; i < G_N_ELEMENTS(extent_names); i++) {
-        g_autofree char *p = g_build_filename(dir, extent_names[i], NULL);
-        extent_fds[i] = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (extent_fds[i] < 0)
-            abort();
-        fuzz_rewrite_fd(extent_fds[i], extent_data, extent_sizes[i]);
-    }
-    desc = g_build_filename(dir, "disk.vmdk", NULL);
-    desc_fd = open(desc, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (desc_fd < 0)
-        abort();
+	for (size_t i = 0; i < sizeof(extent_data); i++)
+		extent_data[i] = (uint8_t)(i * 13 + 1);
+	const char *dir = fuzz_private_dir("fuzz-vmdk");
+	for (size_t i = 0; i < G_N_ELEMENTS(extent_names); i++) {
+		g_autofree char *p = g_build_filename(dir, extent_names[i], NULL);
+		extent_fds[i] = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (extent_fds[i] < 0)
+			abort();
+		fuzz_rewrite_fd(extent_fds[i], extent_data, extent_sizes[i]);
+	}
+	desc = g_build_filename(dir, "disk.vmdk", NULL);
+	desc_fd = open(desc, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (desc_fd < 0)
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (desc_fd < 0)
-        setup();
-    fuzz_rewrite_fd(desc_fd, data, size);
-    /* FNV-1a of the input picks the offsets. */
-    uint64_t r = 14695981039346656037ULL;
-    for (size_t i = 0; i < size; i++)
-        r = (r ^ data[i]) * 1099511628211ULL;
+	if (desc_fd < 0)
+		setup();
+	fuzz_rewrite_fd(desc_fd, data, size);
+	/* FNV-1a of the input picks the offsets. */
+	uint64_t r = 14695981039346656037ULL;
+	for (size_t i = 0; i < size; i++)
+		r = (r ^ data[i]) * 1099511628211ULL;
 
-    static uint8_t buf[XFER], back[XFER];
-    struct block_backend *b = open_checked(true);
-    if (b) {
-        struct iovec iov = { buf, sizeof(buf) };
-        check_ret(b->ops->preadv(b, &iov, 1, 0));
-        check_ret(b->ops->preadv(b, &iov, 1, pick_offset(b, r)));
-        if (b->ops->pwritev(b, &iov, 1, 0) == 0 || b->ops->write_zeroes(b, 0, 512, false) == 0)
-            abort();
-        block_close(b);
-    }
-    if (memchr(data, '/', size))
-        return 0;
-    if (!(b = open_checked(false)))
-        return 0;
-    memset(buf, (int)(r >> 56) | 1, sizeof(buf));
-    struct iovec out = { buf, sizeof(buf) }, in = { back, sizeof(back) };
-    uint64_t off = pick_offset(b, r >> 7);
-    int wret = b->ops->pwritev(b, &out, 1, off);
-    check_ret(wret);
-    if (wret == 0 && b->ops->preadv(b, &in, 1, off) == 0 && memcmp(buf, back, sizeof(back)))
-        abort();
-    check_ret(b->ops->write_zeroes(b, pick_offset(b, r >> 17), XFER, (r >> 3) & 1));
-    check_ret(b->ops->discard(b, pick_offset(b, r >> 27), XFER));
-    check_ret(b->ops->flush(b));
-    block_close(b);
-    for (size_t i = 0; i < G_N_ELEMENTS(extent_names); i++)
-        fuzz_rewrite_fd(extent_fds[i], extent_data, extent_sizes[i]);
-    return 0;
+	static uint8_t buf[XFER], back[XFER];
+	struct block_backend *b = open_checked(true);
+	if (b) {
+		struct iovec iov = { buf, sizeof(buf) };
+		check_ret(b->ops->preadv(b, &iov, 1, 0));
+		check_ret(b->ops->preadv(b, &iov, 1, pick_offset(b, r)));
+		if (b->ops->pwritev(b, &iov, 1, 0) == 0 || b->ops->write_zeroes(b, 0, 512, false) == 0)
+			abort();
+		block_close(b);
+	}
+	if (memchr(data, '/', size))
+		return 0;
+	if (!(b = open_checked(false)))
+		return 0;
+	memset(buf, (int)(r >> 56) | 1, sizeof(buf));
+	struct iovec out = { buf, sizeof(buf) }, in = { back, sizeof(back) };
+	uint64_t off = pick_offset(b, r >> 7);
+	int wret = b->ops->pwritev(b, &out, 1, off);
+	check_ret(wret);
+	if (wret == 0 && b->ops->preadv(b, &in, 1, off) == 0 && memcmp(buf, back, sizeof(back)))
+		abort();
+	check_ret(b->ops->write_zeroes(b, pick_offset(b, r >> 17), XFER, (r >> 3) & 1));
+	check_ret(b->ops->discard(b, pick_offset(b, r >> 27), XFER));
+	check_ret(b->ops->flush(b));
+	block_close(b);
+	for (size_t i = 0; i < G_N_ELEMENTS(extent_names); i++)
+		fuzz_rewrite_fd(extent_fds[i], extent_data, extent_sizes[i]);
+	return 0;
 }

@@ -38,7 +38,8 @@ int main(void)
 	uint32_t len = 0;
 	int st;
 
-	if (!check(pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE(VIRTIO_ID_BLOCK), 0, &d), "virtio-blk found"))
+	if (!check(pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE(VIRTIO_ID_BLOCK), 0, &d),
+		   "virtio-blk found"))
 		return 0;
 	if (!virtio_probe(&v, &d))
 		return 0;
@@ -59,8 +60,8 @@ int main(void)
 	st = blk_do(&q, VIRTIO_BLK_T_IN, 0, buf, SECTOR, &len);
 	check(st == VIRTIO_BLK_S_OK, "read sector 0: status %d", st);
 	check(len == SECTOR + 1, "read sector 0: used length %u (data + status)", len);
-	check(filled_with(buf, "sepia guest-kit\n"), "sector 0 holds the runner's pattern (starts \"%c%c%c%c\")",
-	      buf[0], buf[1], buf[2], buf[3]);
+	check(filled_with(buf, "sepia guest-kit\n"),
+	      "sector 0 holds the runner's pattern (starts \"%c%c%c%c\")", buf[0], buf[1], buf[2], buf[3]);
 
 	for (int i = 0; i < SECTOR; i += 16)
 		memcpy(buf + i, "guest-kit wrote\n", 16);
@@ -82,7 +83,7 @@ int main(void)
 		check(filled_with(buf, "guest-kit wrote\n"), "sector 1 reads back what was written");
 
 	st = blk_do(&q, VIRTIO_BLK_T_IN, sectors, buf, SECTOR, NULL);
-	check(st == VIRTIO_BLK_S_IOERR, "read at sector %lu (the capacity) fails with IOERR: status %d", sectors,
-	      st);
+	check(st == VIRTIO_BLK_S_IOERR, "read at sector %lu (the capacity) fails with IOERR: status %d",
+	      sectors, st);
 	return 0;
 }

@@ -9,12 +9,18 @@ extern char __bss_end[];
 static const char *e820_name(uint32_t t)
 {
 	switch (t) {
-	case 1: return "RAM";
-	case 2: return "reserved";
-	case 3: return "ACPI";
-	case 4: return "NVS";
-	case 5: return "unusable";
-	default: return "other";
+	case 1:
+		return "RAM";
+	case 2:
+		return "reserved";
+	case 3:
+		return "ACPI";
+	case 4:
+		return "NVS";
+	case 5:
+		return "unusable";
+	default:
+		return "other";
 	}
 }
 
@@ -31,8 +37,8 @@ int main(void)
 	const struct hvm_start_info *si = gk_start_info;
 	char token[32];
 
-	if (!check(si && si->magic == HVM_START_MAGIC, "hvm_start_info magic 0x%x at %p",
-		   si ? si->magic : 0, (const void *)si))
+	if (!check(si && si->magic == HVM_START_MAGIC, "hvm_start_info magic 0x%x at %p", si ? si->magic : 0,
+		   (const void *)si))
 		return 0;
 	check(si->version >= 1, "hvm_start_info version %u >= 1 (has a memory map)", si->version);
 	gk_printf("guest: cmdline \"%s\"\n", cmdline());
@@ -54,7 +60,8 @@ int main(void)
 	bool ordered = true, hole_clear = true;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t end = m[i].addr + m[i].size;
-		gk_printf("guest: e820 %016lx-%016lx %s (%u)\n", m[i].addr, end, e820_name(m[i].type), m[i].type);
+		gk_printf("guest: e820 %016lx-%016lx %s (%u)\n", m[i].addr, end, e820_name(m[i].type),
+			  m[i].type);
 		if (m[i].size == 0)
 			continue; /* harmless; QEMU's microvm firmware (qboot) ends with one */
 		if (m[i].addr < prev_end)
@@ -68,12 +75,12 @@ int main(void)
 	}
 	check(ordered, "memory map is sorted and entries do not overlap");
 	check(ram_covers(m, n, 0, 0x1000), "RAM at address 0");
-	check(ram_covers(m, n, 0x100000, (uint64_t)__bss_end), "RAM from 1 MiB covers this payload (to 0x%lx)",
-	      (uint64_t)__bss_end);
+	check(ram_covers(m, n, 0x100000, (uint64_t)__bss_end),
+	      "RAM from 1 MiB covers this payload (to 0x%lx)", (uint64_t)__bss_end);
 	check(hole_clear, "no RAM in the MMIO hole 0x%lx-0x100000000", (uint64_t)GK_MMIO_HOLE);
 	/* Firmware and the VMM may keep a little for themselves (EBDA, ROMs, tables). */
-	check(ram <= mem && ram + (4u << 20) >= mem, "RAM totals %lu KiB for %lu KiB configured",
-	      ram >> 10, mem >> 10);
+	check(ram <= mem && ram + (4u << 20) >= mem, "RAM totals %lu KiB for %lu KiB configured", ram >> 10,
+	      mem >> 10);
 	check(ram_covers(m, n, 0x100000, mem < (16u << 20) ? mem : (16u << 20)),
 	      "RAM is contiguous from 1 MiB to 16 MiB");
 	return 0;

@@ -54,14 +54,11 @@ int strncmp(const char *a, const char *b, size_t n)
 	return 0;
 }
 
-int strcmp(const char *a, const char *b)
-{
-	return strncmp(a, b, (size_t)-1);
-}
+int strcmp(const char *a, const char *b) { return strncmp(a, b, (size_t)-1); }
 
 /* ---- serial (8250 at COM1; we rely on the firmware or VMM defaults, no setup) ---- */
-#define UART_THR 0
-#define UART_LSR 5
+#define UART_THR      0
+#define UART_LSR      5
 #define UART_LSR_THRE 0x20
 
 void serial_putc(char c)
@@ -223,10 +220,7 @@ static const char *cmdline_find(const char *key)
 	return NULL;
 }
 
-bool cmdline_has(const char *word)
-{
-	return cmdline_find(word) != NULL;
-}
+bool cmdline_has(const char *word) { return cmdline_find(word) != NULL; }
 
 bool cmdline_get(const char *key, char *buf, size_t len)
 {
@@ -294,13 +288,10 @@ static void idt_init(void)
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) desc = { sizeof(idt) - 1, (uint64_t)idt };
-	__asm__ volatile("lidt %0" :: "m"(desc));
+	__asm__ volatile("lidt %0" ::"m"(desc));
 }
 
-void irq_set_handler(uint8_t vector, irq_handler h)
-{
-	handlers[vector] = h;
-}
+void irq_set_handler(uint8_t vector, irq_handler h) { handlers[vector] = h; }
 
 void isr_dispatch(struct irq_frame *f);
 void isr_dispatch(struct irq_frame *f)
@@ -308,8 +299,8 @@ void isr_dispatch(struct irq_frame *f)
 	if (f->vector < 32) {
 		uint64_t cr2;
 		__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-		gk_printf("guest: not ok exception %lu, error 0x%lx, rip 0x%lx, cr2 0x%lx\n",
-			  f->vector, f->error, f->rip, cr2);
+		gk_printf("guest: not ok exception %lu, error 0x%lx, rip 0x%lx, cr2 0x%lx\n", f->vector,
+			  f->error, f->rip, cr2);
 		exit_with(GK_EXIT_CRASH);
 	}
 	if (handlers[f->vector]) {
@@ -328,19 +319,13 @@ static inline void lapic_write(uint32_t reg, uint32_t v) { mmio_write32(GK_LAPIC
 
 void lapic_enable(void)
 {
-	lapic_write(0x080, 0);                         /* TPR: accept every priority */
-	lapic_write(LAPIC_SVR, 0x100 | 0xff);          /* APIC software enable, spurious 0xff */
+	lapic_write(0x080, 0);                /* TPR: accept every priority */
+	lapic_write(LAPIC_SVR, 0x100 | 0xff); /* APIC software enable, spurious 0xff */
 }
 
-uint32_t lapic_id(void)
-{
-	return lapic_read(LAPIC_ID) >> 24;
-}
+uint32_t lapic_id(void) { return lapic_read(LAPIC_ID) >> 24; }
 
-void lapic_eoi(void)
-{
-	lapic_write(LAPIC_EOI, 0);
-}
+void lapic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
 
 void pic_mask_all(void)
 {

@@ -5,8 +5,7 @@
  * and calls main(). A payload reports each check on the serial port as
  *     guest: ok <what>          or     guest: not ok <what>
  * and ends through the debug-exit port (see README for the exit-status convention). */
-#ifndef GUESTKIT_LIB_H
-#define GUESTKIT_LIB_H
+#pragma once
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,19 +13,19 @@
 #include <stdint.h>
 
 /* ---- the machine (mirrors devices/layout.h; QEMU's q35 agrees on these) ---- */
-#define GK_PORT_COM1        0x3f8
-#define GK_PORT_DEBUG_EXIT  0xf4
-#define GK_PORT_PCI_ADDR    0xcf8
-#define GK_PORT_PCI_DATA    0xcfc
-#define GK_MMIO_HOLE        0xc0000000ULL
-#define GK_LAPIC            0xfee00000ULL
-#define GK_BAR_FALLBACK     0xe0000000ULL  /* where we place BARs nobody assigned */
+#define GK_PORT_COM1       0x3f8
+#define GK_PORT_DEBUG_EXIT 0xf4
+#define GK_PORT_PCI_ADDR   0xcf8
+#define GK_PORT_PCI_DATA   0xcfc
+#define GK_MMIO_HOLE       0xc0000000ULL
+#define GK_LAPIC           0xfee00000ULL
+#define GK_BAR_FALLBACK    0xe0000000ULL /* where we place BARs nobody assigned */
 
 /* ---- exit codes written to the debug-exit port; status = (code << 1) | 1 ---- */
-#define GK_EXIT_PASS   0x10  /* status 33: every check passed */
-#define GK_EXIT_FAIL   0x11  /* status 35: at least one check failed */
-#define GK_EXIT_SKIP   0x12  /* status 37: what the payload tests is not there */
-#define GK_EXIT_CRASH  0x13  /* status 39: unexpected exception or interrupt */
+#define GK_EXIT_PASS  0x10 /* status 33: every check passed */
+#define GK_EXIT_FAIL  0x11 /* status 35: at least one check failed */
+#define GK_EXIT_SKIP  0x12 /* status 37: what the payload tests is not there */
+#define GK_EXIT_CRASH 0x13 /* status 39: unexpected exception or interrupt */
 
 /* ---- PVH boot information (Xen's arch-x86/hvm/start_info.h, version 1) ---- */
 #define HVM_START_MAGIC 0x336ec578u
@@ -47,7 +46,7 @@ struct hvm_start_info {
 struct hvm_memmap_entry {
 	uint64_t addr;
 	uint64_t size;
-	uint32_t type;           /* e820 types: 1 RAM, 2 reserved, 3 ACPI, 4 NVS, 5 unusable */
+	uint32_t type; /* e820 types: 1 RAM, 2 reserved, 3 ACPI, 4 NVS, 5 unusable */
 	uint32_t reserved;
 };
 
@@ -57,12 +56,27 @@ struct hvm_memmap_entry {
 extern const struct hvm_start_info *gk_start_info; /* set before main() */
 
 /* ---- CPU and port I/O ---- */
-static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
-static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint16_t inw(uint16_t port) { uint16_t v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline uint32_t inl(uint16_t port) { uint32_t v; __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint16_t inw(uint16_t port)
+{
+	uint16_t v;
+	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
 
 /* MMIO: volatile accesses of exactly the given width (devices care). */
 static inline uint8_t mmio_read8(uint64_t a) { return *(volatile uint8_t *)a; }
@@ -110,7 +124,7 @@ __attribute__((noreturn)) void exit_with(uint8_t code);
 __attribute__((noreturn)) void skip(const char *why);
 
 /* ---- command line (from hvm_start_info) ---- */
-const char *cmdline(void);          /* "" when there is none */
+const char *cmdline(void); /* "" when there is none */
 /* Value of "key=value" in the command line copied to buf; false when absent. */
 bool cmdline_get(const char *key, char *buf, size_t len);
 bool cmdline_has(const char *word); /* a bare word or key=... is present */
@@ -142,15 +156,15 @@ void irq_set_handler(uint8_t vector, irq_handler h);
 extern volatile uint32_t gk_unexpected_irqs;
 
 /* ---- local APIC (xAPIC, MMIO at 0xfee00000) ---- */
-#define LAPIC_ID    0x020
-#define LAPIC_EOI   0x0b0
-#define LAPIC_SVR   0x0f0
+#define LAPIC_ID     0x020
+#define LAPIC_EOI    0x0b0
+#define LAPIC_SVR    0x0f0
 #define LAPIC_ICR_LO 0x300
 #define LAPIC_ICR_HI 0x310
-void lapic_enable(void);            /* software-enable, spurious vector 0xff, TPR 0 */
+void lapic_enable(void); /* software-enable, spurious vector 0xff, TPR 0 */
 uint32_t lapic_id(void);
 void lapic_eoi(void);
-void pic_mask_all(void);            /* keep the legacy 8259s quiet */
+void pic_mask_all(void); /* keep the legacy 8259s quiet */
 
 /* ---- PCI configuration mechanism #1 ---- */
 uint32_t pci_read32(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off);
@@ -179,10 +193,10 @@ uint64_t pci_bar_addr(const struct pci_dev *d, int bar);
 bool msix_route(const struct pci_dev *d, uint16_t entry, uint32_t apic_id, uint8_t vector);
 
 /* ---- virtio over PCI, modern (1.x) only ---- */
-#define VIRTIO_PCI_VENDOR 0x1af4
+#define VIRTIO_PCI_VENDOR     0x1af4
 #define VIRTIO_PCI_DEVICE(id) (0x1040 + (id))
-#define VIRTIO_ID_BLOCK   2
-#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_BLOCK       2
+#define VIRTIO_ID_CONSOLE     3
 
 #define VIRTIO_PCI_CAP_COMMON 1
 #define VIRTIO_PCI_CAP_NOTIFY 2
@@ -191,9 +205,9 @@ bool msix_route(const struct pci_dev *d, uint16_t entry, uint32_t apic_id, uint8
 
 #define VIRTIO_F_VERSION_1 32
 
-#define VIRTQ_DESC_F_NEXT  1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_SIZE 16        /* we never need more in flight */
+#define VIRTQ_DESC_F_NEXT    1
+#define VIRTQ_DESC_F_WRITE   2
+#define VIRTQ_SIZE           16 /* we never need more in flight */
 #define VIRTIO_MSI_NO_VECTOR 0xffff
 
 struct virtq_desc {
@@ -231,12 +245,12 @@ struct virtq {
 
 struct virtio_dev {
 	struct pci_dev pci;
-	uint64_t common;     /* MMIO address of each structure, 0 when absent */
+	uint64_t common; /* MMIO address of each structure, 0 when absent */
 	uint64_t notify;
 	uint32_t notify_mult;
 	uint64_t isr;
 	uint64_t device;
-	uint64_t features;   /* what the device offered */
+	uint64_t features; /* what the device offered */
 };
 
 /* Finds the capabilities and maps the BARs. false (with a "not ok" line) on failure. */
@@ -263,11 +277,11 @@ bool virtq_wait_used(struct virtq *q, struct virtq_used_elem *out);
 bool virtq_has_used(struct virtq *q);
 
 /* ---- virtio-blk requests (virtio 1.x section 5.2.6) ---- */
-#define VIRTIO_BLK_F_RO    5
-#define VIRTIO_BLK_F_FLUSH 9
-#define VIRTIO_BLK_T_IN    0
-#define VIRTIO_BLK_T_OUT   1
-#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_F_RO     5
+#define VIRTIO_BLK_F_FLUSH  9
+#define VIRTIO_BLK_T_IN     0
+#define VIRTIO_BLK_T_OUT    1
+#define VIRTIO_BLK_T_FLUSH  4
 #define VIRTIO_BLK_S_OK     0
 #define VIRTIO_BLK_S_IOERR  1
 #define VIRTIO_BLK_S_UNSUPP 2
@@ -290,5 +304,3 @@ uint64_t blk_capacity(struct virtio_dev *v);
 uint8_t virtio_config_generation(struct virtio_dev *v);
 
 #define BIT64(n) (1ULL << (n))
-
-#endif

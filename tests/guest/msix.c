@@ -5,13 +5,13 @@
  * two seconds at QEMU's and KVM's 1 GHz APIC clock) wakes us if it never does. */
 #include "lib.h"
 
-#define VEC_QUEUE 0x41
+#define VEC_QUEUE    0x41
 #define VEC_WATCHDOG 0x42
-#define MSIX_ENTRY 1
+#define MSIX_ENTRY   1
 
-#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_TIMER  0x320
 #define LAPIC_TIMER_INIT 0x380
-#define LAPIC_TIMER_DIV 0x3e0
+#define LAPIC_TIMER_DIV  0x3e0
 
 static volatile uint32_t queue_irqs, watchdog_fired;
 static uint8_t buf[512] __attribute__((aligned(512)));
@@ -31,7 +31,7 @@ static void on_watchdog(struct irq_frame *f)
 static void watchdog_arm(void)
 {
 	watchdog_fired = 0;
-	mmio_write32(GK_LAPIC + LAPIC_TIMER_DIV, 0xa); /* divide by 128 */
+	mmio_write32(GK_LAPIC + LAPIC_TIMER_DIV, 0xa);          /* divide by 128 */
 	mmio_write32(GK_LAPIC + LAPIC_LVT_TIMER, VEC_WATCHDOG); /* one-shot, unmasked */
 	mmio_write32(GK_LAPIC + LAPIC_TIMER_INIT, 16000000);
 }
@@ -77,7 +77,8 @@ int main(void)
 	uint32_t apic = lapic_id();
 	gk_printf("guest: APIC ID %u\n", apic);
 
-	if (!check(pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE(VIRTIO_ID_BLOCK), 0, &d), "virtio-blk found"))
+	if (!check(pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE(VIRTIO_ID_BLOCK), 0, &d),
+		   "virtio-blk found"))
 		return 0;
 	if (!virtio_probe(&v, &d))
 		return 0;

@@ -14,7 +14,8 @@ static void check_virtio(const struct pci_dev *d, const char *name)
 	gk_printf("guest: %s at %02x:%02x.%x, class 0x%06x rev %u, subsystem %04x:%04x\n", name, d->bus,
 		  d->dev, d->fn, class_rev >> 8, class_rev & 0xff, subsys & 0xffff, subsys >> 16);
 	check((class_rev & 0xff) >= 1, "%s revision %u >= 1 (modern)", name, class_rev & 0xff);
-	check((subsys & 0xffff) == VIRTIO_PCI_VENDOR, "%s subsystem vendor 0x%04x is 0x1af4", name, subsys & 0xffff);
+	check((subsys & 0xffff) == VIRTIO_PCI_VENDOR, "%s subsystem vendor 0x%04x is 0x1af4", name,
+	      subsys & 0xffff);
 	check((subsys >> 16) >= 0x40, "%s subsystem ID 0x%04x >= 0x40", name, subsys >> 16);
 	if (!virtio_probe(&v, d))
 		return;
@@ -22,8 +23,8 @@ static void check_virtio(const struct pci_dev *d, const char *name)
 	check(v.device != 0, "%s has a device-specific configuration capability", name);
 	gk_printf("guest: %s common 0x%lx notify 0x%lx isr 0x%lx device 0x%lx\n", name, v.common, v.notify,
 		  v.isr, v.device);
-	check(v.common >= GK_MMIO_HOLE && v.common < 0xfec00000ull, "%s BAR lies in the MMIO hole below the IOAPIC",
-	      name);
+	check(v.common >= GK_MMIO_HOLE && v.common < 0xfec00000ull,
+	      "%s BAR lies in the MMIO hole below the IOAPIC", name);
 	uint8_t msix = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
 	if (check(msix != 0, "%s has an MSI-X capability", name)) {
 		uint16_t ctrl = pci_read16(d->bus, d->dev, d->fn, msix + 2);
@@ -56,7 +57,8 @@ int main(void)
 	for (uint8_t dev = 1; dev < 32; dev++) {
 		if ((pci_read32(0, dev, 0, 0) & 0xffff) != 0xffff)
 			continue;
-		check(pci_read32(0, dev, 0, 0x08) == 0xffffffff, "absent function 00:%02x.0 reads all-ones", dev);
+		check(pci_read32(0, dev, 0, 0x08) == 0xffffffff, "absent function 00:%02x.0 reads all-ones",
+		      dev);
 		break;
 	}
 	check(!pci_find(VIRTIO_PCI_VENDOR, 0x1001, 0, &d) && !pci_find(VIRTIO_PCI_VENDOR, 0x1003, 0, &d),

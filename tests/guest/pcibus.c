@@ -2,11 +2,11 @@
  * widths Linux uses), bus-0 enumeration, capabilities, BARs and MSI-X. */
 #include "lib.h"
 
-#define PCI_COMMAND     0x04
-#define PCI_STATUS      0x06
-#define PCI_HEADER_TYPE 0x0e
-#define PCI_BAR0        0x10
-#define PCI_CAP_PTR     0x34
+#define PCI_COMMAND         0x04
+#define PCI_STATUS          0x06
+#define PCI_HEADER_TYPE     0x0e
+#define PCI_BAR0            0x10
+#define PCI_CAP_PTR         0x34
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_COMMAND_MEMORY  0x2
 #define PCI_COMMAND_MASTER  0x4
@@ -118,12 +118,13 @@ uint64_t pci_bar_addr(const struct pci_dev *d, int bar)
 		pci_write32(d->bus, d->dev, d->fn, off, (uint32_t)addr);
 		if (is64)
 			pci_write32(d->bus, d->dev, d->fn, off + 4, 0);
-		gk_printf("guest: placed %02x:%02x.%x BAR%d (%lu bytes) at 0x%lx\n",
-			  d->bus, d->dev, d->fn, bar, size, addr);
+		gk_printf("guest: placed %02x:%02x.%x BAR%d (%lu bytes) at 0x%lx\n", d->bus, d->dev, d->fn,
+			  bar, size, addr);
 	}
 	uint16_t cmd = pci_read16(d->bus, d->dev, d->fn, PCI_COMMAND);
 	if ((cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER)) != (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER))
-		pci_write16(d->bus, d->dev, d->fn, PCI_COMMAND, cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+		pci_write16(d->bus, d->dev, d->fn, PCI_COMMAND,
+			    cmd | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	return addr;
 }
 
@@ -145,8 +146,8 @@ bool msix_route(const struct pci_dev *d, uint16_t entry, uint32_t apic_id, uint8
 	pci_write16(d->bus, d->dev, d->fn, cap + 2, ctrl | 0x8000 | 0x4000);
 	mmio_write32(e + 0, (uint32_t)GK_LAPIC | (apic_id & 0xff) << 12); /* fixed, physical */
 	mmio_write32(e + 4, 0);
-	mmio_write32(e + 8, vector);                                      /* edge, fixed */
-	mmio_write32(e + 12, 0);                                          /* unmasked */
+	mmio_write32(e + 8, vector); /* edge, fixed */
+	mmio_write32(e + 12, 0);     /* unmasked */
 	pci_write16(d->bus, d->dev, d->fn, cap + 2, (ctrl | 0x8000) & ~0x4000);
 	return true;
 }

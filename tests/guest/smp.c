@@ -5,8 +5,8 @@
 #include "lib.h"
 
 #define TRAMPOLINE 0x8000
-#define MAILBOX 0x8f00
-#define MAX_CPUS 16
+#define MAILBOX    0x8f00
+#define MAX_CPUS   16
 
 extern const char ap_trampoline[], ap_trampoline_end[];
 
@@ -111,13 +111,15 @@ int main(void)
 	for (unsigned i = 0; i < nids; i++) {
 		if (ids[i] == bsp)
 			continue;
-		send_ipi(ids[i], 0x4500);                       /* INIT, level assert */
+		send_ipi(ids[i], 0x4500); /* INIT, level assert */
 		delay(10000);
-		send_ipi(ids[i], 0x4600 | (TRAMPOLINE >> 12));  /* STARTUP */
+		send_ipi(ids[i], 0x4600 | (TRAMPOLINE >> 12)); /* STARTUP */
 		if (!wait_checkin(&mailbox[0], started + 1, 200000))
 			send_ipi(ids[i], 0x4600 | (TRAMPOLINE >> 12)); /* the second SIPI */
-		if (check(wait_checkin(&mailbox[0], started + 1, 5000000), "AP with APIC ID %u checks in", ids[i]))
-			gk_printf("guest: AP %u reports CPUID initial APIC ID %u\n", ids[i], mailbox[1 + started]);
+		if (check(wait_checkin(&mailbox[0], started + 1, 5000000), "AP with APIC ID %u checks in",
+			  ids[i]))
+			gk_printf("guest: AP %u reports CPUID initial APIC ID %u\n", ids[i],
+				  mailbox[1 + started]);
 		started++;
 	}
 	check(mailbox[0] + 1 == cpus, "%u APs running besides the BSP (APIC ID %u)", mailbox[0], bsp);

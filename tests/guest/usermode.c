@@ -30,16 +30,16 @@
 #define USER_CS     0x33
 #define TSS_SEL     0x40
 
-#define MSR_EFER     0xc0000080u
-#define MSR_STAR     0xc0000081u
-#define MSR_LSTAR    0xc0000082u
-#define MSR_CSTAR    0xc0000083u
-#define MSR_SFMASK   0xc0000084u
+#define MSR_EFER         0xc0000080u
+#define MSR_STAR         0xc0000081u
+#define MSR_LSTAR        0xc0000082u
+#define MSR_CSTAR        0xc0000083u
+#define MSR_SFMASK       0xc0000084u
 #define MSR_SYSENTER_CS  0x174u
 #define MSR_SYSENTER_ESP 0x175u
 #define MSR_SYSENTER_EIP 0x176u
-#define EFER_SCE (1u << 0)
-#define EFER_NXE (1u << 11)
+#define EFER_SCE         (1u << 0)
+#define EFER_NXE         (1u << 11)
 
 #define USER_RFLAGS 0x202ull   /* IF | reserved bit 1 */
 #define SFMASK_VAL  0x47700ull /* Linux: TF DF IF IOPL NT AC */
@@ -59,7 +59,7 @@ static inline uint64_t rdmsr(uint32_t msr)
 
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
 /* ---- descriptor tables ---- */
@@ -110,8 +110,8 @@ extern char um_exc_stubs[], um_int80_stub[], um_int81_stub[];
 extern char um_syscall_entry[], um_sysenter_entry[], um_kernel_fn[];
 extern char u_int80[], u_int80_ret[], u_int80_rt[], u_int80_rt_ret2[];
 extern char u_syscall[], u_syscall_ret[], u_lstar_user[], u_touch[], u_touch_insn[];
-extern char u_fetch[], u_ud2[], u_sysenter[], u_sysenter_ret[], u_sysret[], u_sysret_int[],
-	u_sysret_ret[], u_int3[], u_int3_ret[];
+extern char u_fetch[], u_ud2[], u_sysenter[], u_sysenter_ret[], u_sysret[], u_sysret_int[], u_sysret_ret[],
+	u_int3[], u_int3_ret[];
 extern char u_hlt[], u_in[], u_out[], u_cli[], u_int81[], u_int81_ret[], u_sgdt[], u_sgdt_ret[];
 extern char isr_stubs[];
 
@@ -122,8 +122,7 @@ void um_enter(uint64_t rip, uint64_t rsp, uint64_t rflags, uint64_t mode);
  * 0 to IRETQ to where the trap came from. */
 int um_trap(struct irq_frame *f);
 
-__asm__(
-	"	.text\n"
+__asm__("	.text\n"
 	"	.globl um_enter\n"
 	"um_enter:\n"
 	"	pushq %rbx\n"
@@ -138,18 +137,22 @@ __asm__(
 	"	xorl %ebp, %ebp\n"
 	"	testq %rcx, %rcx\n"
 	"	jnz 1f\n"
-	"	pushq $" "0x2b" "\n"            /* SS = USER_DS */
-	"	pushq %rsi\n"                   /* RSP */
-	"	pushq %rdx\n"                   /* RFLAGS */
-	"	pushq $" "0x33" "\n"            /* CS = USER_CS */
-	"	pushq %rdi\n"                   /* RIP */
+	"	pushq $"
+	"0x2b"
+	"\n"                  /* SS = USER_DS */
+	"	pushq %rsi\n" /* RSP */
+	"	pushq %rdx\n" /* RFLAGS */
+	"	pushq $"
+	"0x33"
+	"\n"                  /* CS = USER_CS */
+	"	pushq %rdi\n" /* RIP */
 	"	iretq\n"
-	"1:	movq %rdi, %rcx\n"              /* SYSRETQ: RIP from RCX, RFLAGS from R11 */
+	"1:	movq %rdi, %rcx\n" /* SYSRETQ: RIP from RCX, RFLAGS from R11 */
 	"	movq %rdx, %r11\n"
 	"	movq %rsi, %rsp\n"
 	"	sysretq\n"
 	"	.globl um_resume\n"
-	"um_resume:\n"                      /* RSP = um_ctx_rsp */
+	"um_resume:\n" /* RSP = um_ctx_rsp */
 	"	movq $0, um_ctx_rsp(%rip)\n"
 	"	popq %r15\n"
 	"	popq %r14\n"
@@ -166,7 +169,8 @@ __asm__(
 	"	.set vec, 0\n"
 	"	.rept 32\n"
 	"	.balign 16\n"
-	"	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)\n"
+	"	.if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) "
+	"|| (vec == 30)\n"
 	"	.else\n"
 	"	pushq $0\n"
 	"	.endif\n"
@@ -269,7 +273,7 @@ __asm__(
 	"	int $0x80\n"
 	"u_int80_ret:\n"
 	"	ud2\n"
-	"u_int80_rt:\n"                     /* the handler IRETQs back with RAX = 0xfeed */
+	"u_int80_rt:\n" /* the handler IRETQs back with RAX = 0xfeed */
 	"	movl $1, %eax\n"
 	"	int $0x80\n"
 	"	movq %rax, %rbx\n"
@@ -282,7 +286,7 @@ __asm__(
 	"	syscall\n"
 	"u_syscall_ret:\n"
 	"	ud2\n"
-	"u_lstar_user:\n"                   /* LSTAR on a user page: what CPL runs it? */
+	"u_lstar_user:\n" /* LSTAR on a user page: what CPL runs it? */
 	"	movl %cs, %ebx\n"
 	"	movl $0x1b5, %eax\n"
 	"	int $0x80\n"
@@ -301,7 +305,7 @@ __asm__(
 	"	sysenter\n"
 	"u_sysenter_ret:\n"
 	"	ud2\n"
-	"u_sysret:\n"                       /* entered by SYSRETQ */
+	"u_sysret:\n" /* entered by SYSRETQ */
 	"	movl %cs, %ebx\n"
 	"	movl $0x5e7, %eax\n"
 	"u_sysret_int:\n"
@@ -328,7 +332,7 @@ __asm__(
 	"	int $0x81\n"
 	"u_int81_ret:\n"
 	"	ud2\n"
-	"u_sgdt:\n"                         /* UMIP off: stores; UMIP on: #GP */
+	"u_sgdt:\n" /* UMIP off: stores; UMIP on: #GP */
 	"	subq $16, %rsp\n"
 	"	sgdt (%rsp)\n"
 	"	movq 2(%rsp), %rbx\n"
@@ -347,7 +351,8 @@ static void gk_crash(struct irq_frame *f)
 	uint64_t cr2;
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 	gk_printf("guest: not ok unexpected exception %lu outside an experiment, error 0x%lx, "
-		  "rip 0x%lx, cs 0x%lx, cr2 0x%lx\n", f->vector, f->error, f->rip, f->cs, cr2);
+		  "rip 0x%lx, cs 0x%lx, cr2 0x%lx\n",
+		  f->vector, f->error, f->rip, f->cs, cr2);
 	exit_with(GK_EXIT_CRASH);
 }
 
@@ -415,20 +420,20 @@ static void tables_init(void)
 	tss.iomap_base = sizeof(tss); /* no I/O bitmap: every port #GPs at CPL 3, IOPL 0 */
 
 	for (int v = 0; v < 256; v++)
-		set_gate(v, isr_stubs + 16 * v, 0x8e, 0);    /* lib.c's stubs for IRQs */
+		set_gate(v, isr_stubs + 16 * v, 0x8e, 0); /* lib.c's stubs for IRQs */
 	for (int v = 0; v < 32; v++)
 		set_gate(v, um_exc_stubs + 16 * v, 0x8e, v == 2 || v == 8 || v == 18 ? 1 : 0);
-	set_gate(3, um_exc_stubs + 16 * 3, 0xee, 0);     /* #BP: DPL 3, as Linux */
-	set_gate(0x80, um_int80_stub, 0xee, 0);          /* DPL 3 interrupt gate */
-	set_gate(0x81, um_int81_stub, 0xee, 1);          /* DPL 3, IST1 */
+	set_gate(3, um_exc_stubs + 16 * 3, 0xee, 0); /* #BP: DPL 3, as Linux */
+	set_gate(0x80, um_int80_stub, 0xee, 0);      /* DPL 3 interrupt gate */
+	set_gate(0x81, um_int81_stub, 0xee, 1);      /* DPL 3, IST1 */
 
 	struct {
 		uint16_t limit;
 		uint64_t base;
 	} __attribute__((packed)) gd = { sizeof(gdt) - 1, (uint64_t)gdt },
-				    id = { sizeof(idt) - 1, (uint64_t)idt };
-	__asm__ volatile("lgdt %0" :: "m"(gd));
-	__asm__ volatile("lidt %0" :: "m"(id));
+				  id = { sizeof(idt) - 1, (uint64_t)idt };
+	__asm__ volatile("lgdt %0" ::"m"(gd));
+	__asm__ volatile("lidt %0" ::"m"(id));
 	/* CS = 0x10 by a far return, then the data segments and the task register. */
 	__asm__ volatile("pushq %0\n\t"
 			 "leaq 1f(%%rip), %%rax\n\t"
@@ -442,8 +447,9 @@ static void tables_init(void)
 			 "movw %%ax, %%fs\n\t"
 			 "movw %%ax, %%gs\n\t"
 			 "movw %2, %%ax\n\t"
-			 "ltr %%ax"
-			 :: "i"((uint64_t)KERNEL_CS), "i"(KERNEL_DS), "i"(TSS_SEL) : "rax", "memory");
+			 "ltr %%ax" ::"i"((uint64_t)KERNEL_CS),
+			 "i"(KERNEL_DS), "i"(TSS_SEL)
+			 : "rax", "memory");
 }
 
 /* The U bit on PML4[0], PDPT[0], PD[0] -> low_pt, and on the PTEs of the user pages. */
@@ -456,8 +462,8 @@ static bool user_pages_init(void)
 	uint64_t *pd = (uint64_t *)(pdpt[0] & 0x000ffffffffff000ull);
 	extern char __bss_end[];
 	if ((uint64_t)__bss_end > 0x200000 || !(pd[0] & 0x80)) {
-		gk_printf("guest: info payload ends at %p, PD[0] 0x%lx: not the layout expected\n",
-			  __bss_end, pd[0]);
+		gk_printf("guest: info payload ends at %p, PD[0] 0x%lx: not the layout expected\n", __bss_end,
+			  pd[0]);
 		return false;
 	}
 	for (uint64_t i = 0; i < 512; i++)
@@ -468,14 +474,11 @@ static bool user_pages_init(void)
 	pml4[0] |= PF_U;
 	pdpt[0] |= PF_U;
 	pd[0] = (uint64_t)low_pt | 0x7;
-	__asm__ volatile("mov %0, %%cr3" :: "r"(cr3) : "memory");
+	__asm__ volatile("mov %0, %%cr3" ::"r"(cr3) : "memory");
 	return true;
 }
 
-static uint64_t user_rsp(void)
-{
-	return (uint64_t)(user_stack + sizeof(user_stack));
-}
+static uint64_t user_rsp(void) { return (uint64_t)(user_stack + sizeof(user_stack)); }
 
 /* One experiment: clears the records, enters ring 3, returns when ring 0 is back. */
 static void run(const char *what, void *rip, uint64_t mode)
@@ -488,15 +491,18 @@ static void run(const char *what, void *rip, uint64_t mode)
 	__asm__ volatile("movw %%cs, %0" : "=r"(cs));
 	if (um_sc_hit)
 		gk_printf("guest: info %s: %s entry reached, CS 0x%lx SS 0x%lx RCX 0x%lx R11 0x%lx "
-			  "RSP 0x%lx RFLAGS 0x%lx\n", what, um_sc_hit == 1 ? "LSTAR" : "SYSENTER_EIP",
-			  um_sc_cs, um_sc_ss, um_sc_rcx, um_sc_r11, um_sc_rsp, um_sc_rflags);
+			  "RSP 0x%lx RFLAGS 0x%lx\n",
+			  what, um_sc_hit == 1 ? "LSTAR" : "SYSENTER_EIP", um_sc_cs, um_sc_ss, um_sc_rcx,
+			  um_sc_r11, um_sc_rsp, um_sc_rflags);
 	if (traps)
 		gk_printf("guest: info %s: vector 0x%lx error 0x%lx, saved CS 0x%lx RIP 0x%lx SS 0x%lx "
 			  "RSP 0x%lx RFLAGS 0x%lx, CR2 0x%lx, handler CS 0x%lx, frame %s, RAX 0x%lx "
-			  "RBX 0x%lx\n", what, rec.vector, rec.error, rec.cs, rec.rip, rec.ss, rec.rsp,
-			  rec.rflags, rec.cr2, rec.handler_cs,
-			  rec.frame == (uint64_t)(rsp0_stack + STACK_SIZE - 40) ? "on TSS.RSP0" :
-			  rec.frame == (uint64_t)(ist1_stack + STACK_SIZE - 40) ? "on IST1" : "elsewhere",
+			  "RBX 0x%lx\n",
+			  what, rec.vector, rec.error, rec.cs, rec.rip, rec.ss, rec.rsp, rec.rflags, rec.cr2,
+			  rec.handler_cs,
+			  rec.frame == (uint64_t)(rsp0_stack + STACK_SIZE - 40)   ? "on TSS.RSP0"
+			  : rec.frame == (uint64_t)(ist1_stack + STACK_SIZE - 40) ? "on IST1"
+										  : "elsewhere",
 			  rec.rax, rec.rbx);
 	if ((cs & 3) != 0)
 		gk_printf("guest: info %s: back in ring 0 with CS 0x%x?\n", what, cs);
@@ -510,8 +516,8 @@ static bool from_user(uint64_t vector, void *rip)
 
 static const char *describe_trap(void)
 {
-	static const char *names[32] = { [0] = "#DE", [3] = "#BP", [6] = "#UD", [8] = "#DF", [10] = "#TS",
-				       [11] = "#NP", [12] = "#SS", [13] = "#GP", [14] = "#PF" };
+	static const char *names[32] = { [0] = "#DE",  [3] = "#BP",  [6] = "#UD",  [8] = "#DF", [10] = "#TS",
+					 [11] = "#NP", [12] = "#SS", [13] = "#GP", [14] = "#PF" };
 	if (!traps)
 		return um_sc_hit ? "no exception (entry stub ran)" : "nothing";
 	if (rec.vector < 32 && names[rec.vector])
@@ -538,7 +544,7 @@ int main(void)
 		finish();
 	uint32_t ext_edx;
 	uint32_t leaf = 0x80000001u;
-	__asm__ volatile("cpuid" : "+a"(leaf), "=d"(ext_edx) :: "rbx", "rcx");
+	__asm__ volatile("cpuid" : "+a"(leaf), "=d"(ext_edx)::"rbx", "rcx");
 	uint64_t efer = rdmsr(MSR_EFER) | EFER_SCE | ((ext_edx & (1u << 20)) ? EFER_NXE : 0);
 	wrmsr(MSR_EFER, efer);
 	wrmsr(MSR_STAR, ((uint64_t)USER32_CS << 48) | ((uint64_t)KERNEL_CS << 32));
@@ -549,35 +555,38 @@ int main(void)
 	wrmsr(MSR_SYSENTER_ESP, (uint64_t)(sysenter_stack + STACK_SIZE));
 	wrmsr(MSR_SYSENTER_EIP, (uint64_t)um_sysenter_entry);
 	gk_printf("guest: info EFER 0x%lx STAR 0x%lx LSTAR 0x%lx SFMASK 0x%lx; user code %p-%p, user "
-		  "stack top 0x%lx, supervisor page %p, TSS.RSP0 %p\n", rdmsr(MSR_EFER), rdmsr(MSR_STAR),
-		  rdmsr(MSR_LSTAR), rdmsr(MSR_SFMASK), um_user_start, um_user_end, user_rsp(),
-		  kernel_secret, rsp0_stack + STACK_SIZE);
+		  "stack top 0x%lx, supervisor page %p, TSS.RSP0 %p\n",
+		  rdmsr(MSR_EFER), rdmsr(MSR_STAR), rdmsr(MSR_LSTAR), rdmsr(MSR_SFMASK), um_user_start,
+		  um_user_end, user_rsp(), kernel_secret, rsp0_stack + STACK_SIZE);
 
 	/* 0: the gate from ring 0 (no privilege change; the handler IRETQs back). Only on
 	 * request: interpreting kvm_pvm hosts fail `int imm8` in ring 0 with an emulation
 	 * failure that sepia-vmm's fallback emulator does not handle either, so the VM ends. */
 	if (cmdline_has("ring0-int80")) {
 		uint64_t r0 = 1;
-		__asm__ volatile("int $0x80" : "+a"(r0) :: "memory");
+		__asm__ volatile("int $0x80" : "+a"(r0)::"memory");
 		gk_printf("guest: info int $0x80 from ring 0: %s (RAX 0x%lx after)\n",
-			  iret_back_count == 1 && r0 == 0xfeed ? "handler ran and IRETQ came back" :
-			  "unexpected", r0);
+			  iret_back_count == 1 && r0 == 0xfeed ? "handler ran and IRETQ came back"
+							       : "unexpected",
+			  r0);
 		iret_back_count = 0;
 	}
 
 	/* 1: int $0x80 through the DPL-3 gate. */
 	run("int80", u_int80, 0);
-	required &= check(from_user(0x80, u_int80_ret) && rec.rsp == user_rsp() && rec.rax == 0x80a &&
-			  (rec.rflags & 0x200),
-			  "int $0x80 from ring 3 reaches ring 0 (handler CS 0x%lx) with saved CS 0x%lx SS 0x%lx "
-			  "RIP 0x%lx RSP 0x%lx", rec.handler_cs, rec.cs, rec.ss, rec.rip, rec.rsp);
+	required &= check(
+		from_user(0x80, u_int80_ret) && rec.rsp == user_rsp() && rec.rax == 0x80a &&
+			(rec.rflags & 0x200),
+		"int $0x80 from ring 3 reaches ring 0 (handler CS 0x%lx) with saved CS 0x%lx SS 0x%lx "
+		"RIP 0x%lx RSP 0x%lx",
+		rec.handler_cs, rec.cs, rec.ss, rec.rip, rec.rsp);
 	required &= check(traps && rec.frame == (uint64_t)(rsp0_stack + STACK_SIZE - 40),
 			  "the int $0x80 frame is on the TSS.RSP0 stack");
 	run("int80-iret", u_int80_rt, 0);
-	required &= check(iret_back_count == 1 && from_user(0x80, u_int80_rt_ret2) && rec.rax == 2 &&
-			  rec.rbx == 0xfeed,
-			  "IRETQ from the int $0x80 handler back to ring 3, which sees RAX 0x%lx and traps again",
-			  rec.rbx);
+	required &= check(
+		iret_back_count == 1 && from_user(0x80, u_int80_rt_ret2) && rec.rax == 2 && rec.rbx == 0xfeed,
+		"IRETQ from the int $0x80 handler back to ring 3, which sees RAX 0x%lx and traps again",
+		rec.rbx);
 
 	/* 2: syscall with LSTAR on a supervisor page (as Linux's entry_SYSCALL_64). */
 	run("syscall", u_syscall, 0);
@@ -588,42 +597,46 @@ int main(void)
 	/* Printed like a check but not counted: it documents the host, it does not gate PASS. */
 	if (sc_ok)
 		gk_printf("guest: ok syscall from ring 3 arrives at LSTAR in ring 0 (CS 0x%lx SS 0x%lx, "
-			  "RCX = user RIP, R11 = user RFLAGS 0x%lx, IF masked)\n", um_sc_cs, um_sc_ss, um_sc_r11);
+			  "RCX = user RIP, R11 = user RFLAGS 0x%lx, IF masked)\n",
+			  um_sc_cs, um_sc_ss, um_sc_r11);
 	else if (um_sc_hit == 1)
 		gk_printf("guest: not ok syscall from ring 3 arrives at LSTAR in ring 0: reached LSTAR with "
-			  "CS 0x%lx SS 0x%lx RCX 0x%lx (want 0x%lx) R11 0x%lx RFLAGS 0x%lx\n", um_sc_cs, um_sc_ss,
-			  um_sc_rcx, (uint64_t)u_syscall_ret, um_sc_r11, um_sc_rflags);
+			  "CS 0x%lx SS 0x%lx RCX 0x%lx (want 0x%lx) R11 0x%lx RFLAGS 0x%lx\n",
+			  um_sc_cs, um_sc_ss, um_sc_rcx, (uint64_t)u_syscall_ret, um_sc_r11, um_sc_rflags);
 	else
 		gk_printf("guest: not ok syscall from ring 3 arrives at LSTAR in ring 0: got %s instead, "
 			  "error 0x%lx CR2 0x%lx saved CS 0x%lx RIP 0x%lx SS 0x%lx RSP 0x%lx RCX 0x%lx "
-			  "R11 0x%lx (LSTAR 0x%lx)\n", describe_trap(), rec.error, rec.cr2, rec.cs, rec.rip,
-			  rec.ss, rec.rsp, rec.rcx, rec.r11, (uint64_t)um_syscall_entry);
-	if (!sc_ok && traps && rec.vector == 14 && rec.rip == (uint64_t)um_syscall_entry &&
-	    (rec.cs & 3) == 3)
+			  "R11 0x%lx (LSTAR 0x%lx)\n",
+			  describe_trap(), rec.error, rec.cr2, rec.cs, rec.rip, rec.ss, rec.rsp, rec.rcx,
+			  rec.r11, (uint64_t)um_syscall_entry);
+	if (!sc_ok && traps && rec.vector == 14 && rec.rip == (uint64_t)um_syscall_entry && (rec.cs & 3) == 3)
 		gk_printf("guest: info syscall: RIP = LSTAR but still CPL 3 (saved CS 0x%lx): the "
-			  "instruction fetch at LSTAR faulted as a user access\n", rec.cs);
+			  "instruction fetch at LSTAR faulted as a user access\n",
+			  rec.cs);
 	/* 2b: LSTAR on a user page: which privilege does the code at LSTAR run with? */
 	wrmsr(MSR_LSTAR, (uint64_t)u_lstar_user);
 	run("syscall-userlstar", u_syscall, 0);
 	if (traps && rec.vector == 0x80 && rec.rax == 0x1b5)
 		gk_printf("guest: info syscall with LSTAR on a user page: the code at LSTAR ran with CS "
-			  "0x%lx (CPL %lu), RCX 0x%lx (user RIP 0x%lx) R11 0x%lx\n", rec.rbx, rec.rbx & 3,
-			  rec.rcx, (uint64_t)u_syscall_ret, rec.r11);
+			  "0x%lx (CPL %lu), RCX 0x%lx (user RIP 0x%lx) R11 0x%lx\n",
+			  rec.rbx, rec.rbx & 3, rec.rcx, (uint64_t)u_syscall_ret, rec.r11);
 	else
 		gk_printf("guest: info syscall with LSTAR on a user page: %s\n", describe_trap());
 	wrmsr(MSR_LSTAR, (uint64_t)um_syscall_entry);
 
 	/* 3: a supervisor page from ring 3. */
 	run("touch", u_touch, 0);
-	required &= check(from_user(14, u_touch_insn) && rec.cr2 == (uint64_t)kernel_secret &&
-			  (rec.error & (PF_P | PF_U | PF_W | PF_RSVD | PF_I)) == (PF_P | PF_U),
-			  "ring 3 reading a supervisor page: #PF error 0x%lx (P|U), CR2 0x%lx, saved CS 0x%lx",
-			  rec.error, rec.cr2, rec.cs);
+	required &= check(
+		from_user(14, u_touch_insn) && rec.cr2 == (uint64_t)kernel_secret &&
+			(rec.error & (PF_P | PF_U | PF_W | PF_RSVD | PF_I)) == (PF_P | PF_U),
+		"ring 3 reading a supervisor page: #PF error 0x%lx (P|U), CR2 0x%lx, saved CS 0x%lx",
+		rec.error, rec.cr2, rec.cs);
 	run("fetch", u_fetch, 0);
 	gk_printf("guest: info ring 3 jumping to supervisor code: %s error 0x%lx CR2 0x%lx saved CS 0x%lx "
-		  "RIP 0x%lx (%s)\n", describe_trap(), rec.error, rec.cr2, rec.cs, rec.rip,
-		  from_user(14, um_kernel_fn) && rec.cr2 == (uint64_t)um_kernel_fn ? "as on hardware" :
-		  "unexpected");
+		  "RIP 0x%lx (%s)\n",
+		  describe_trap(), rec.error, rec.cr2, rec.cs, rec.rip,
+		  from_user(14, um_kernel_fn) && rec.cr2 == (uint64_t)um_kernel_fn ? "as on hardware"
+										   : "unexpected");
 
 	/* 4: ud2 */
 	run("ud2", u_ud2, 0);
@@ -634,19 +647,22 @@ int main(void)
 	run("sysenter", u_sysenter, 0);
 	if (um_sc_hit == 2)
 		gk_printf("guest: info sysenter from ring 3 reached SYSENTER_EIP with CS 0x%lx SS 0x%lx RSP "
-			  "0x%lx\n", um_sc_cs, um_sc_ss, um_sc_rsp);
+			  "0x%lx\n",
+			  um_sc_cs, um_sc_ss, um_sc_rsp);
 	else
-		gk_printf("guest: info sysenter from ring 3: %s, error 0x%lx, saved CS 0x%lx RIP 0x%lx (%s)\n",
-			  describe_trap(), rec.error, rec.cs, rec.rip,
-			  from_user(6, u_sysenter) ? "#UD at the instruction, as AMD in long mode" : "other");
+		gk_printf(
+			"guest: info sysenter from ring 3: %s, error 0x%lx, saved CS 0x%lx RIP 0x%lx (%s)\n",
+			describe_trap(), rec.error, rec.cs, rec.rip,
+			from_user(6, u_sysenter) ? "#UD at the instruction, as AMD in long mode" : "other");
 
 	/* 6: SYSRETQ to ring 3, int $0x80 back. */
 	run("sysret", u_sysret, 1);
-	required &= check(traps && rec.rax == 0x5e7 && rec.rbx == USER_CS && rec.cs == USER_CS &&
-			  rec.ss == USER_DS && rec.rsp == user_rsp() && (rec.rflags & 0x200) &&
-			  (rec.rip == (uint64_t)u_sysret_int || rec.rip == (uint64_t)u_sysret_ret),
-			  "SYSRETQ reaches ring 3 at RCX (CS 0x%lx read there; SS 0x%lx, RSP, RFLAGS.IF from R11)",
-			  rec.rbx, rec.ss);
+	required &= check(
+		traps && rec.rax == 0x5e7 && rec.rbx == USER_CS && rec.cs == USER_CS && rec.ss == USER_DS &&
+			rec.rsp == user_rsp() && (rec.rflags & 0x200) &&
+			(rec.rip == (uint64_t)u_sysret_int || rec.rip == (uint64_t)u_sysret_ret),
+		"SYSRETQ reaches ring 3 at RCX (CS 0x%lx read there; SS 0x%lx, RSP, RFLAGS.IF from R11)",
+		rec.rbx, rec.ss);
 	required &= check(from_user(0x80, u_sysret_ret),
 			  "after SYSRETQ, int $0x80 returns to ring 0: got %s, saved CS 0x%lx RIP 0x%lx",
 			  describe_trap(), rec.cs, rec.rip);
@@ -654,12 +670,14 @@ int main(void)
 	/* 7 and more, informational. */
 	run("int3", u_int3, 0);
 	gk_printf("guest: info int3 in ring 3 (DPL-3 gate, as Linux): %s, saved RIP %s\n", describe_trap(),
-		  from_user(3, u_int3_ret) ? "after the int3, as on hardware" :
-		  rec.rip == (uint64_t)u_int3 ? "= the int3" : "elsewhere");
+		  from_user(3, u_int3_ret)      ? "after the int3, as on hardware"
+		  : rec.rip == (uint64_t)u_int3 ? "= the int3"
+						: "elsewhere");
 	run("int81-ist", u_int81, 0);
 	gk_printf("guest: info int $0x81 (DPL 3, IST1) from ring 3: %s\n",
-		  from_user(0x81, u_int81_ret) && rec.frame == (uint64_t)(ist1_stack + STACK_SIZE - 40) ?
-		  "frame on IST1, as on hardware" : "unexpected");
+		  from_user(0x81, u_int81_ret) && rec.frame == (uint64_t)(ist1_stack + STACK_SIZE - 40)
+			  ? "frame on IST1, as on hardware"
+			  : "unexpected");
 	run("sgdt", u_sgdt, 0);
 	if (from_user(0x80, u_sgdt_ret))
 		gk_printf("guest: info sgdt in ring 3 stores base 0x%lx limit 0x%lx (ours: %p 0x%lx)\n",
@@ -672,7 +690,7 @@ int main(void)
 	info_gp("hlt", u_hlt);
 
 	gk_printf("guest: info required behaviours (1 int 0x80, 3 #PF, 4 #UD, 6 SYSRETQ): %s; "
-		  "syscall to LSTAR in ring 0: %s\n", required ? "all work" : "NOT all work",
-		  sc_ok ? "works" : "does NOT work");
+		  "syscall to LSTAR in ring 0: %s\n",
+		  required ? "all work" : "NOT all work", sc_ok ? "works" : "does NOT work");
 	finish();
 }

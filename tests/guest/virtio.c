@@ -52,11 +52,20 @@ bool virtio_probe(struct virtio_dev *v, const struct pci_dev *d)
 		uint32_t off = pci_read32(d->bus, d->dev, d->fn, cap + 8);
 		uint64_t *slot = NULL;
 		switch (type) {
-		case VIRTIO_PCI_CAP_COMMON: slot = &v->common; break;
-		case VIRTIO_PCI_CAP_NOTIFY: slot = &v->notify; break;
-		case VIRTIO_PCI_CAP_ISR: slot = &v->isr; break;
-		case VIRTIO_PCI_CAP_DEVICE: slot = &v->device; break;
-		default: continue; /* PCI config access, shared memory, vendor extensions */
+		case VIRTIO_PCI_CAP_COMMON:
+			slot = &v->common;
+			break;
+		case VIRTIO_PCI_CAP_NOTIFY:
+			slot = &v->notify;
+			break;
+		case VIRTIO_PCI_CAP_ISR:
+			slot = &v->isr;
+			break;
+		case VIRTIO_PCI_CAP_DEVICE:
+			slot = &v->device;
+			break;
+		default:
+			continue; /* PCI config access, shared memory, vendor extensions */
 		}
 		if (*slot || bar > 5)
 			continue; /* the first usable one of each type wins */
@@ -75,10 +84,7 @@ bool virtio_probe(struct virtio_dev *v, const struct pci_dev *d)
 	return true;
 }
 
-uint8_t virtio_status(struct virtio_dev *v)
-{
-	return mmio_read8(v->common + VCC_DEVICE_STATUS);
-}
+uint8_t virtio_status(struct virtio_dev *v) { return mmio_read8(v->common + VCC_DEVICE_STATUS); }
 
 static void virtio_set_status(struct virtio_dev *v, uint8_t s)
 {
@@ -129,7 +135,8 @@ bool virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, u
 	if (queue_slots_used >= sizeof(queue_slots) / sizeof(queue_slots[0]))
 		return false;
 	if (index >= mmio_read16(c + VCC_NUM_QUEUES)) {
-		check(false, "virtio device has queue %u (num_queues %u)", index, mmio_read16(c + VCC_NUM_QUEUES));
+		check(false, "virtio device has queue %u (num_queues %u)", index,
+		      mmio_read16(c + VCC_NUM_QUEUES));
 		return false;
 	}
 	mmio_write16(c + VCC_QUEUE_SELECT, index);
@@ -166,8 +173,8 @@ bool virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, u
 
 void virtio_driver_ok(struct virtio_dev *v)
 {
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+				     VIRTIO_STATUS_DRIVER_OK);
 }
 
 void virtq_submit(struct virtq *q, const struct virtq_buf *bufs, int n)
@@ -183,14 +190,11 @@ void virtq_submit(struct virtq *q, const struct virtq_buf *bufs, int n)
 	q->avail->ring[idx % q->size] = 0;
 	barrier(); /* x86 keeps stores in order; the compiler must too */
 	q->avail->idx = idx + 1;
-	mb();      /* the index must be visible before the device looks */
+	mb(); /* the index must be visible before the device looks */
 	mmio_write16(q->notify_addr, q->index);
 }
 
-bool virtq_has_used(struct virtq *q)
-{
-	return *(volatile uint16_t *)&q->used->idx != q->last_used;
-}
+bool virtq_has_used(struct virtq *q) { return *(volatile uint16_t *)&q->used->idx != q->last_used; }
 
 bool virtq_wait_used(struct virtq *q, struct virtq_used_elem *out)
 {

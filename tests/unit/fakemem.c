@@ -8,7 +8,8 @@
 void fakemem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size)
 {
 	g_assert_cmpuint(mem->nr_regions, <, GUEST_MEM_MAX_REGIONS);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1,
+		       0);
 	g_assert_true(p != MAP_FAILED);
 	mem->region[mem->nr_regions++] = (struct guest_mem_region){ gpa, size, p };
 }
@@ -24,7 +25,8 @@ void *fakemem_at(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 {
 	void *p = guest_mem_ptr(mem, gpa, len);
 	if (!p)
-		g_error("fakemem: 0x%" G_GINT64_MODIFIER "x+%" G_GUINT64_FORMAT " is not in fake RAM", gpa, len);
+		g_error("fakemem: 0x%" G_GINT64_MODIFIER "x+%" G_GUINT64_FORMAT " is not in fake RAM", gpa,
+			len);
 	return p;
 }
 

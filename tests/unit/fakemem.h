@@ -1,8 +1,7 @@
 /* Fake guest RAM for unit tests: anonymous mappings dressed up as a struct guest_mem.
  * mmap (not malloc) so a 1 GiB "guest" costs only the pages a test touches, also under
  * valgrind, and so the bytes start out zero like fresh guest RAM. */
-#ifndef SEPIA_TESTS_FAKEMEM_H
-#define SEPIA_TESTS_FAKEMEM_H
+#pragma once
 
 #include <stdint.h>
 
@@ -21,5 +20,3 @@ void *fakemem_at(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 uint16_t fakemem_rd16(const struct guest_mem *mem, uint64_t gpa);
 uint32_t fakemem_rd32(const struct guest_mem *mem, uint64_t gpa);
 uint64_t fakemem_rd64(const struct guest_mem *mem, uint64_t gpa);
-
-#endif

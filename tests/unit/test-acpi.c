@@ -17,7 +17,10 @@ struct tables {
 	uint64_t fadt, madt, dsdt;
 };
 
-static const uint8_t *at(struct tables *t, uint64_t gpa, uint64_t len) { return fakemem_at(&t->mem, gpa, len); }
+static const uint8_t *at(struct tables *t, uint64_t gpa, uint64_t len)
+{
+	return fakemem_at(&t->mem, gpa, len);
+}
 static uint16_t rd16(struct tables *t, uint64_t gpa) { return fakemem_rd16(&t->mem, gpa); }
 static uint32_t rd32(struct tables *t, uint64_t gpa) { return fakemem_rd32(&t->mem, gpa); }
 static uint64_t rd64(struct tables *t, uint64_t gpa) { return fakemem_rd64(&t->mem, gpa); }
@@ -56,7 +59,7 @@ static void build(struct tables *t, unsigned int cpus)
 	g_assert_cmpuint(t->rsdp % 16, ==, 0);
 	g_assert_cmpmem(at(t, t->rsdp, 8), 8, "RSD PTR ", 8);
 	g_assert_cmpuint(sum(at(t, t->rsdp, 20), 20), ==, 0);
-	g_assert_cmpuint(*at(t, t->rsdp + 15, 1), >=, 2);         /* revision: has the XSDT */
+	g_assert_cmpuint(*at(t, t->rsdp + 15, 1), >=, 2); /* revision: has the XSDT */
 	g_assert_cmpuint(rd32(t, t->rsdp + 20), ==, 36);
 	g_assert_cmpuint(sum(at(t, t->rsdp, 36), 36), ==, 0);
 
@@ -75,23 +78,20 @@ static void build(struct tables *t, unsigned int cpus)
 	}
 	check_table(t, t->fadt, "FACP");
 	check_table(t, t->madt, "APIC");
-	t->dsdt = rd64(t, t->fadt + 140);                          /* X_DSDT */
+	t->dsdt = rd64(t, t->fadt + 140); /* X_DSDT */
 	check_table(t, t->dsdt, "DSDT");
-	g_assert_cmpuint(rd32(t, t->fadt + 40), ==, t->dsdt);       /* DSDT, 32-bit copy */
+	g_assert_cmpuint(rd32(t, t->fadt + 40), ==, t->dsdt); /* DSDT, 32-bit copy */
 }
 
-static void teardown(struct tables *t)
-{
-	fakemem_free(&t->mem);
-}
+static void teardown(struct tables *t) { fakemem_free(&t->mem); }
 
 /* A Generic Address Structure naming a byte-wide I/O port. */
 static void check_gas_io(struct tables *t, uint64_t gas, uint16_t port)
 {
-	g_assert_cmpuint(*at(t, gas, 1), ==, 1);        /* system I/O space */
-	g_assert_cmpuint(*at(t, gas + 1, 1), ==, 8);    /* register bit width */
-	g_assert_cmpuint(*at(t, gas + 2, 1), ==, 0);    /* bit offset */
-	g_assert_cmpuint(*at(t, gas + 3, 1), ==, 1);    /* byte access */
+	g_assert_cmpuint(*at(t, gas, 1), ==, 1);     /* system I/O space */
+	g_assert_cmpuint(*at(t, gas + 1, 1), ==, 8); /* register bit width */
+	g_assert_cmpuint(*at(t, gas + 2, 1), ==, 0); /* bit offset */
+	g_assert_cmpuint(*at(t, gas + 3, 1), ==, 1); /* byte access */
 	g_assert_cmpuint(rd64(t, gas + 4), ==, port);
 }
 
@@ -99,18 +99,18 @@ static void test_fadt(void)
 {
 	struct tables t;
 	build(&t, 1);
-	g_assert_cmpuint(rd32(&t, t.fadt + 4), >=, 276);         /* ACPI 6 FADT, up to the vendor id */
+	g_assert_cmpuint(rd32(&t, t.fadt + 4), >=, 276); /* ACPI 6 FADT, up to the vendor id */
 	uint32_t flags = rd32(&t, t.fadt + 112);
-	g_assert_cmpuint(flags & (1u << 20), !=, 0);             /* HW_REDUCED_ACPI */
-	g_assert_cmpuint(flags & (1u << 10), !=, 0);             /* RESET_REG_SUP */
-	check_gas_io(&t, t.fadt + 116, PORT_ACPI_RESET);         /* RESET_REG */
+	g_assert_cmpuint(flags & (1u << 20), !=, 0);     /* HW_REDUCED_ACPI */
+	g_assert_cmpuint(flags & (1u << 10), !=, 0);     /* RESET_REG_SUP */
+	check_gas_io(&t, t.fadt + 116, PORT_ACPI_RESET); /* RESET_REG */
 	g_assert_cmpuint(*at(&t, t.fadt + 128, 1), ==, ACPI_RESET_VALUE);
-	check_gas_io(&t, t.fadt + 244, PORT_ACPI_SLEEP_CTL);     /* SLEEP_CONTROL_REG */
-	check_gas_io(&t, t.fadt + 256, PORT_ACPI_SLEEP_STS);     /* SLEEP_STATUS_REG */
+	check_gas_io(&t, t.fadt + 244, PORT_ACPI_SLEEP_CTL); /* SLEEP_CONTROL_REG */
+	check_gas_io(&t, t.fadt + 256, PORT_ACPI_SLEEP_STS); /* SLEEP_STATUS_REG */
 	/* Hardware-reduced: no fixed PM1 event/control blocks for a guest to poke. */
-	g_assert_cmpuint(rd32(&t, t.fadt + 56), ==, 0);          /* PM1a_EVT_BLK */
-	g_assert_cmpuint(rd32(&t, t.fadt + 64), ==, 0);          /* PM1a_CNT_BLK */
-	g_assert_cmpuint(rd16(&t, t.fadt + 46), ==, 0);          /* SCI_INT */
+	g_assert_cmpuint(rd32(&t, t.fadt + 56), ==, 0); /* PM1a_EVT_BLK */
+	g_assert_cmpuint(rd32(&t, t.fadt + 64), ==, 0); /* PM1a_CNT_BLK */
+	g_assert_cmpuint(rd16(&t, t.fadt + 46), ==, 0); /* SCI_INT */
 	teardown(&t);
 }
 
@@ -123,12 +123,12 @@ static void test_dsdt_s5(void)
 	const uint8_t *aml = at(&t, t.dsdt + 36, len - 36);
 	const uint8_t *name = memmem(aml, len - 36, "_S5_", 4);
 	g_assert_nonnull(name);
-	g_assert_true(name > aml && name[-1] == 0x08);           /* NameOp */
+	g_assert_true(name > aml && name[-1] == 0x08); /* NameOp */
 	const uint8_t *pkg = name + 4, *end = aml + len - 36;
-	g_assert_cmpuint(pkg[0], ==, 0x12);                      /* PackageOp */
-	g_assert_cmpuint(pkg[1] >> 6, ==, 0);                    /* one-byte PkgLength */
+	g_assert_cmpuint(pkg[0], ==, 0x12);   /* PackageOp */
+	g_assert_cmpuint(pkg[1] >> 6, ==, 0); /* one-byte PkgLength */
 	g_assert_true(pkg + 1 + pkg[1] <= end);
-	g_assert_cmpuint(pkg[2], >=, 1);                         /* NumElements */
+	g_assert_cmpuint(pkg[2], >=, 1); /* NumElements */
 	const uint8_t *el = pkg + 3;
 	unsigned int slp_typ = el[0] == 0x0a ? el[1] : el[0] == 0x00 ? 0 : el[0] == 0x01 ? 1 : 0x100;
 	g_assert_cmpuint(slp_typ, ==, ACPI_S5_SLP_TYP);
@@ -145,7 +145,7 @@ static void test_dsdt_pci_root(void)
 	const uint8_t *aml = at(&t, t.dsdt + 36, len - 36);
 	const uint8_t *scope = memmem(aml, len - 36, "_SB_", 4);
 	g_assert_nonnull(scope);
-	const uint8_t *dev = memmem(aml, len - 36, "\x5b\x82", 2);      /* DeviceOp */
+	const uint8_t *dev = memmem(aml, len - 36, "\x5b\x82", 2); /* DeviceOp */
 	g_assert_nonnull(dev);
 	g_assert_true(dev > scope);
 	const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
@@ -177,27 +177,27 @@ static void check_madt(unsigned int cpus)
 		g_assert_cmpuint(elen, >=, 2);
 		g_assert_cmpuint(e + elen, <=, t.madt + len);
 		switch (type) {
-		case 0: {                                         /* processor local APIC */
+		case 0: { /* processor local APIC */
 			g_assert_cmpuint(elen, ==, 8);
 			uint8_t apic_id = *at(&t, e + 3, 1);
-			g_assert_cmpuint(rd32(&t, e + 4) & 1, ==, 1);   /* enabled */
+			g_assert_cmpuint(rd32(&t, e + 4) & 1, ==, 1); /* enabled */
 			g_assert_false(seen[apic_id]);
 			g_assert_cmpuint(apic_id, <, cpus);
 			seen[apic_id] = true;
 			lapics++;
 			break;
 		}
-		case 1:                                           /* I/O APIC */
+		case 1: /* I/O APIC */
 			g_assert_cmpuint(elen, ==, 12);
 			g_assert_cmpuint(rd32(&t, e + 4), ==, LAYOUT_IOAPIC);
-			g_assert_cmpuint(rd32(&t, e + 8), ==, 0);       /* GSI base */
+			g_assert_cmpuint(rd32(&t, e + 8), ==, 0); /* GSI base */
 			ioapics++;
 			break;
-		case 2:                                           /* interrupt source override */
+		case 2: /* interrupt source override */
 			g_assert_cmpuint(elen, ==, 10);
-			g_assert_cmpuint(*at(&t, e + 2, 1), ==, 0);     /* ISA bus */
-			g_assert_cmpuint(*at(&t, e + 3, 1), ==, 0);     /* IRQ 0, the PIT ... */
-			g_assert_cmpuint(rd32(&t, e + 4), ==, 2);       /* ... arrives on GSI 2 */
+			g_assert_cmpuint(*at(&t, e + 2, 1), ==, 0); /* ISA bus */
+			g_assert_cmpuint(*at(&t, e + 3, 1), ==, 0); /* IRQ 0, the PIT ... */
+			g_assert_cmpuint(rd32(&t, e + 4), ==, 2);   /* ... arrives on GSI 2 */
 			overrides++;
 			break;
 		}
@@ -209,10 +209,7 @@ static void check_madt(unsigned int cpus)
 	teardown(&t);
 }
 
-static void test_madt(gconstpointer cpus)
-{
-	check_madt(GPOINTER_TO_UINT(cpus));
-}
+static void test_madt(gconstpointer cpus) { check_madt(GPOINTER_TO_UINT(cpus)); }
 
 /* Tables and RSDP stay inside the legacy window, clear of each other. */
 static void test_layout(void)
@@ -221,7 +218,8 @@ static void test_layout(void)
 	build(&t, 32);
 	uint64_t xsdt = rd64(&t, t.rsdp + 24);
 	uint64_t start[] = { t.rsdp, xsdt, t.fadt, t.madt, t.dsdt };
-	uint64_t len[] = { 36, rd32(&t, xsdt + 4), rd32(&t, t.fadt + 4), rd32(&t, t.madt + 4), rd32(&t, t.dsdt + 4) };
+	uint64_t len[] = { 36, rd32(&t, xsdt + 4), rd32(&t, t.fadt + 4), rd32(&t, t.madt + 4),
+			   rd32(&t, t.dsdt + 4) };
 	for (unsigned int i = 0; i < G_N_ELEMENTS(start); i++)
 		for (unsigned int j = i + 1; j < G_N_ELEMENTS(start); j++)
 			g_assert_true(start[i] + len[i] <= start[j] || start[j] + len[j] <= start[i]);

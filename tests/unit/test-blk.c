@@ -7,10 +7,10 @@
 #include <glib.h>
 #include <sys/mman.h>
 
-#define RAM (1u << 20)
-#define DESC 0x1000
+#define RAM   (1u << 20)
+#define DESC  0x1000
 #define AVAIL 0x2000
-#define USED 0x3000
+#define USED  0x3000
 
 /* ---- the transport, stubbed: one queue, no interrupts ---- */
 static struct virtq *test_queue;
@@ -19,7 +19,10 @@ struct virtq *virtio_pci_queue(struct virtio_pci_dev *vp, unsigned int q) { retu
 void virtio_pci_queue_interrupt(struct virtio_pci_dev *vp, unsigned int q) {}
 void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why) { needs_reset++; }
 struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
-					 uint64_t features, void *dev, GError **error) { return NULL; }
+					 uint64_t features, void *dev, GError **error)
+{
+	return NULL;
+}
 void virtio_pci_destroy(struct virtio_pci_dev *vp) {}
 
 /* ---- a backend in memory ---- */
@@ -37,10 +40,18 @@ static int mem_io(const struct iovec *iov, int n, uint64_t off, bool write)
 	}
 	return 0;
 }
-static int mem_preadv(struct block_backend *b, const struct iovec *iov, int n, uint64_t off) { return mem_io(iov, n, off, false); }
-static int mem_pwritev(struct block_backend *b, const struct iovec *iov, int n, uint64_t off) { return mem_io(iov, n, off, true); }
+static int mem_preadv(struct block_backend *b, const struct iovec *iov, int n, uint64_t off)
+{
+	return mem_io(iov, n, off, false);
+}
+static int mem_pwritev(struct block_backend *b, const struct iovec *iov, int n, uint64_t off)
+{
+	return mem_io(iov, n, off, true);
+}
 static int mem_flush(struct block_backend *b) { return 0; }
-static const struct block_backend_ops mem_ops = { .preadv = mem_preadv, .pwritev = mem_pwritev, .flush = mem_flush };
+static const struct block_backend_ops mem_ops = { .preadv = mem_preadv,
+						  .pwritev = mem_pwritev,
+						  .flush = mem_flush };
 
 struct fx {
 	uint8_t *ram;
@@ -51,7 +62,11 @@ struct fx {
 	uint16_t avail_idx;
 };
 
-struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
 
 static void fx_init(struct fx *f, bool readonly)
 {
@@ -63,17 +78,17 @@ static void fx_init(struct fx *f, bool readonly)
 	g_assert_true(virtq_activate(&f->q, &f->mem));
 	test_queue = &f->q;
 	needs_reset = 0;
-	f->backend = (struct block_backend){ .ops = &mem_ops, .size = sizeof(disk_bytes), .readonly = readonly };
-	f->blk = (struct virtio_blk){ .name = "test-blk", .disk = &f->backend, .readonly = readonly,
+	f->backend =
+		(struct block_backend){ .ops = &mem_ops, .size = sizeof(disk_bytes), .readonly = readonly };
+	f->blk = (struct virtio_blk){ .name = "test-blk",
+				      .disk = &f->backend,
+				      .readonly = readonly,
 				      .capacity = sizeof(disk_bytes) / 512 };
 	for (size_t i = 0; i < sizeof(disk_bytes); i++)
 		disk_bytes[i] = (uint8_t)(i * 7);
 }
 
-static void fx_fini(struct fx *f)
-{
-	munmap(f->ram, RAM);
-}
+static void fx_fini(struct fx *f) { munmap(f->ram, RAM); }
 
 /* Posts a chain of n descriptors starting at 0 and runs the device. */
 static void submit(struct fx *f, const struct desc *d, unsigned int n)
@@ -112,7 +127,8 @@ static void test_read(void)
 	fx_init(&f, false);
 	put_header(&f, 0x10000, VIRTIO_BLK_T_IN, 2);
 	f.ram[0x12000] = 0xee;
-	struct desc d[] = { { 0x10000, 16, 0, 0 }, { 0x11000, 1024, VIRTQ_DESC_F_WRITE, 0 },
+	struct desc d[] = { { 0x10000, 16, 0, 0 },
+			    { 0x11000, 1024, VIRTQ_DESC_F_WRITE, 0 },
 			    { 0x12000, 1, VIRTQ_DESC_F_WRITE, 0 } };
 	submit(&f, d, 3);
 	g_assert_cmpuint(f.ram[0x12000], ==, VIRTIO_BLK_S_OK);
@@ -128,7 +144,8 @@ static void test_write_and_readonly(void)
 		fx_init(&f, ro);
 		put_header(&f, 0x10000, VIRTIO_BLK_T_OUT, 1);
 		memset(f.ram + 0x11000, 0x5a, 512);
-		struct desc d[] = { { 0x10000, 16, 0, 0 }, { 0x11000, 512, 0, 0 },
+		struct desc d[] = { { 0x10000, 16, 0, 0 },
+				    { 0x11000, 512, 0, 0 },
 				    { 0x12000, 1, VIRTQ_DESC_F_WRITE, 0 } };
 		submit(&f, d, 3);
 		g_assert_cmpuint(f.ram[0x12000], ==, ro ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
@@ -141,8 +158,9 @@ static void test_out_of_range(void)
 {
 	struct fx f;
 	fx_init(&f, false);
-	put_header(&f, 0x10000, VIRTIO_BLK_T_IN, 63);   /* the last sector, then one past it */
-	struct desc d[] = { { 0x10000, 16, 0, 0 }, { 0x11000, 1024, VIRTQ_DESC_F_WRITE, 0 },
+	put_header(&f, 0x10000, VIRTIO_BLK_T_IN, 63); /* the last sector, then one past it */
+	struct desc d[] = { { 0x10000, 16, 0, 0 },
+			    { 0x11000, 1024, VIRTQ_DESC_F_WRITE, 0 },
 			    { 0x12000, 1, VIRTQ_DESC_F_WRITE, 0 } };
 	submit(&f, d, 3);
 	g_assert_cmpuint(f.ram[0x12000], ==, VIRTIO_BLK_S_IOERR);
@@ -157,7 +175,8 @@ static void test_empty_last_writable(void)
 	fx_init(&f, false);
 	put_header(&f, 0x10000, VIRTIO_BLK_T_FLUSH, 0);
 	f.ram[0x11000] = 0xee;
-	struct desc d[] = { { 0x10000, 16, 0, 0 }, { 0x11000, 1, VIRTQ_DESC_F_WRITE, 0 },
+	struct desc d[] = { { 0x10000, 16, 0, 0 },
+			    { 0x11000, 1, VIRTQ_DESC_F_WRITE, 0 },
 			    { 0x12000, 0, VIRTQ_DESC_F_WRITE, 0 } };
 	submit(&f, d, 3);
 	g_assert_cmpuint(used_len(&f, 0), ==, 0);

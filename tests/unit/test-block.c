@@ -241,11 +241,11 @@ static void test_probe(void)
 /* ---- qcow2 without backing ---- */
 
 struct rw_case {
-	const char *opts;       /* qemu-img create -o */
+	const char *opts; /* qemu-img create -o */
 	uint64_t size;
 	unsigned int writes;
 	size_t max_len;
-	bool fill;              /* also write the whole disk: the refcount table must grow */
+	bool fill; /* also write the whole disk: the refcount table must grow */
 };
 
 static void test_qcow2_rw(gconstpointer data)
@@ -324,7 +324,7 @@ static void test_qcow2_backing_raw(void)
 	/* A relative backing name: resolved against the overlay's directory. */
 	runf_ok("qemu-img create -q -f qcow2 -o cluster_size=4096 -b base.raw -F raw %s %zu", img, size);
 	struct block_backend *b = open_ok(img, false);
-	assert_backend_equals(b, model, size);   /* past the backing file's end: zeroes */
+	assert_backend_equals(b, model, size); /* past the backing file's end: zeroes */
 	random_writes(b, model, size, 300, 20000, 5);
 	/* A write straddling the end of the backing file. */
 	uint8_t buf[10000];
@@ -356,7 +356,8 @@ static char *write_descriptor(const char *dir, const char *name, const char *ext
 	g_autofree char *text = g_strdup_printf("# Disk DescriptorFile\nversion=1\nCID=fffffffe\n"
 						"parentCID=ffffffff\ncreateType=\"monolithicFlat\"\n\n"
 						"# Extent description\n%s\n# The Disk Data Base\n"
-						"ddb.adapterType = \"ide\"\n", extents);
+						"ddb.adapterType = \"ide\"\n",
+						extents);
 	write_file(path, text, strlen(text));
 	return path;
 }
@@ -369,7 +370,7 @@ static void test_qcow2_backing_vmdk(void)
 	char *dir = tmpdir_new();
 	g_autofree char *p1 = g_build_filename(dir, "part1.img", NULL);
 	g_autofree char *p2 = g_build_filename(dir, "part2.img", NULL);
-	const size_t s1 = 1 * MiB, s2 = 2 * MiB + 512, off2 = 8;   /* part2 used from sector 8 */
+	const size_t s1 = 1 * MiB, s2 = 2 * MiB + 512, off2 = 8; /* part2 used from sector 8 */
 	g_autofree uint8_t *d1 = g_malloc(s1), *d2 = g_malloc(s2);
 	fill_pattern(d1, s1, 11);
 	fill_pattern(d2, s2, 12);
@@ -421,11 +422,15 @@ static void test_qcow2_zero(gconstpointer data)
 	g_autofree uint8_t *model = g_malloc(size);
 	fill_pattern(model, size, 21);
 	write_file(base, model, size);
-	runf_ok("qemu-img create -q -f qcow2 -o compat=%s,cluster_size=4096 -b base.raw -F raw %s", compat, img);
+	runf_ok("qemu-img create -q -f qcow2 -o compat=%s,cluster_size=4096 -b base.raw -F raw %s", compat,
+		img);
 	struct block_backend *b = open_ok(img, false);
 	random_writes(b, model, size, 100, 3 * cs, 22);
-	struct { uint64_t off, len; bool unmap; } z[] = {
-		{ 0, 8 * cs, true }, { 16 * cs, 4 * cs, false }, { 30 * cs + 100, 3 * cs, true },
+	struct {
+		uint64_t off, len;
+		bool unmap;
+	} z[] = {
+		{ 0, 8 * cs, true },         { 16 * cs, 4 * cs, false },      { 30 * cs + 100, 3 * cs, true },
 		{ 100 * cs + 7, 10, false }, { size - 5 * cs, 5 * cs, true },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(z); i++) {
@@ -483,7 +488,7 @@ static void test_qcow2_qemu_written(void)
 	runf_ok("qemu-img create -q -f qcow2 %s 1M", comp);
 	runf_ok("qemu-io -f qcow2 -c write%%-c%%-P%%0x33%%0%%64k %s", comp);
 	b = open_ok(comp, false);
-	g_assert_cmpint(be_io(b, buf, 4096, 65536, false), ==, 0);   /* not compressed */
+	g_assert_cmpint(be_io(b, buf, 4096, 65536, false), ==, 0); /* not compressed */
 	g_assert_cmpint(be_io(b, buf, 4096, 0, false), ==, -EIO);
 	g_assert_cmpint(be_io(b, buf, 4096, 0, true), ==, -EIO);
 	block_close(b);
@@ -528,7 +533,13 @@ static void test_qcow2_corrupt(void)
 	size_t len;
 	g_autofree uint8_t *orig = file_contents(good, &len);
 	uint8_t v8[8], v4[4];
-	const struct { uint64_t off; int width; uint64_t val; bool ro; const char *what; } cases[] = {
+	const struct {
+		uint64_t off;
+		int width;
+		uint64_t val;
+		bool ro;
+		const char *what;
+	} cases[] = {
 		{ 0, 4, 0x514649fa, false, "bad magic" },
 		{ 4, 4, 4, false, "version 4" },
 		{ 20, 4, 40, false, "cluster_bits 40" },
@@ -560,7 +571,7 @@ static void test_qcow2_corrupt(void)
 		expect_open_error_with(block_qcow2_open, img, false, cases[i].what);
 		if (cases[i].ro)
 			expect_open_error_with(block_qcow2_open, img, true, cases[i].what);
-		if (i == 0) {   /* the probe sees no qcow2 and treats the file as raw */
+		if (i == 0) { /* the probe sees no qcow2 and treats the file as raw */
 			b = open_ok(img, true);
 			g_assert_cmpstr(b->format, ==, "raw");
 			block_close(b);
@@ -661,8 +672,8 @@ static void test_vmdk_matches_qemu(void)
 	write_file(a, da, sa);
 	write_file(bb, db, sb);
 	/* a (from sector 2), b (whole), a again (first 16 sectors). */
-	g_autofree char *flat = write_descriptor(dir, "flat.vmdk",
-		"RW 598 FLAT \"a.img\" 2\nRW 400 FLAT \"b.img\" 0\nRW 16 FLAT \"a.img\" 0");
+	g_autofree char *flat = write_descriptor(
+		dir, "flat.vmdk", "RW 598 FLAT \"a.img\" 2\nRW 400 FLAT \"b.img\" 0\nRW 16 FLAT \"a.img\" 0");
 	const size_t size = 598 * 512 + sb + 16 * 512;
 	g_autofree uint8_t *model = g_malloc(size);
 	memcpy(model, da + 1024, 598 * 512);
@@ -677,13 +688,14 @@ static void test_vmdk_matches_qemu(void)
 	/* Two raw files and a zero extent between them. QEMU 7.2 drops ZERO lines, so the
 	 * comparison is against the same layout with the gap as a FLAT extent over a sparse
 	 * file of zeroes. */
-	g_autofree char *zdesc = write_descriptor(dir, "zero.vmdk",
-		"RW 600 FLAT \"a.img\" 0\nRW 128 ZERO\nRW 400 FLAT \"b.img\" 0");
+	g_autofree char *zdesc = write_descriptor(
+		dir, "zero.vmdk", "RW 600 FLAT \"a.img\" 0\nRW 128 ZERO\nRW 400 FLAT \"b.img\" 0");
 	int fd = open(z, O_CREAT | O_WRONLY, 0644);
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(ftruncate(fd, (off_t)sz), ==, 0);
 	close(fd);
-	g_autofree char *zflat = write_descriptor(dir, "zflat.vmdk",
+	g_autofree char *zflat = write_descriptor(
+		dir, "zflat.vmdk",
 		"RW 600 FLAT \"a.img\" 0\nRW 128 FLAT \"zero.img\" 0\nRW 400 FLAT \"b.img\" 0");
 	const size_t zsize = sa + sz + sb;
 	g_autofree uint8_t *zmodel = g_malloc0(zsize);
@@ -709,7 +721,8 @@ static void test_vmdk_write(void)
 	g_autofree uint8_t *da = g_malloc0(sa), *db = g_malloc0(sb);
 	write_file(a, da, sa);
 	write_file(bb, db, sb);
-	g_autofree char *desc = write_descriptor(dir, "disk.vmdk",
+	g_autofree char *desc = write_descriptor(
+		dir, "disk.vmdk",
 		"RW 64 FLAT \"a.img\" 64\nRW 16 ZERO\nRW 32 FLAT \"b.img\" 0\n"
 		"RDONLY 8 FLAT \"b.img\" 32\nNOACCESS 8 FLAT \"b.img\" 40");
 	struct block_backend *b = open_ok(desc, false);
@@ -726,8 +739,8 @@ static void test_vmdk_write(void)
 	g_assert_cmpint(be_io(b, rd, 512, 64 * 512, false), ==, 0);
 	for (int i = 0; i < 512; i++)
 		g_assert_cmpint(rd[i], ==, 0);
-	g_assert_cmpint(be_io(b, rd, 512, 120 * 512, false), ==, -EIO);   /* NOACCESS */
-	g_assert_cmpint(be_io(b, rd, 1024, 112 * 512, false), ==, 0);       /* RDONLY */
+	g_assert_cmpint(be_io(b, rd, 512, 120 * 512, false), ==, -EIO); /* NOACCESS */
+	g_assert_cmpint(be_io(b, rd, 1024, 112 * 512, false), ==, 0);   /* RDONLY */
 	g_assert_cmpint(b->ops->write_zeroes(b, 64 * 512, 16 * 512, true), ==, 0);
 	g_assert_cmpint(b->ops->flush(b), ==, 0);
 	block_close(b);
@@ -744,9 +757,15 @@ static void test_vmdk_write(void)
 
 	/* Broken descriptors. */
 	const char *bad[] = {
-		"RW 64 SPARSE \"a.img\"", "RW 0 FLAT \"a.img\" 0", "RW 64 FLAT \"a.img\"",
-		"RW 64 FLAT \"missing.img\" 0", "RW x FLAT \"a.img\" 0", "RW 64 ZERO \"a.img\" 0",
-		"RW 18446744073709551615 FLAT \"a.img\" 0", "", "RW 64 FLAT a.img 0",
+		"RW 64 SPARSE \"a.img\"",
+		"RW 0 FLAT \"a.img\" 0",
+		"RW 64 FLAT \"a.img\"",
+		"RW 64 FLAT \"missing.img\" 0",
+		"RW x FLAT \"a.img\" 0",
+		"RW 64 ZERO \"a.img\" 0",
+		"RW 18446744073709551615 FLAT \"a.img\" 0",
+		"",
+		"RW 64 FLAT a.img 0",
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autofree char *p = write_descriptor(dir, "bad.vmdk", bad[i]);

@@ -96,12 +96,18 @@ struct bz {
 	uint32_t init_size;
 	uint32_t initrd_max;
 	uint32_t cmdline_size;
-	size_t payload;         /* bytes after the setup sectors */
+	size_t payload; /* bytes after the setup sectors */
 };
 
 static const struct bz bz_default = {
-	.setup_sects = 3, .version = 0x20f, .xloadflags = 0x3, .pref_address = 16 * MiB,
-	.init_size = 4 * MiB, .initrd_max = 0x7fffffff, .cmdline_size = 2047, .payload = 64 * 1024,
+	.setup_sects = 3,
+	.version = 0x20f,
+	.xloadflags = 0x3,
+	.pref_address = 16 * MiB,
+	.init_size = 4 * MiB,
+	.initrd_max = 0x7fffffff,
+	.cmdline_size = 2047,
+	.payload = 64 * 1024,
 };
 
 static uint8_t pattern(size_t i) { return (uint8_t)(i * 7 + (i >> 9)); }
@@ -115,17 +121,17 @@ static uint8_t *make_bzimage(const struct bz *b, size_t *len)
 	img[ZP_SETUP_SECTS] = b->setup_sects;
 	w16(img + ZP_BOOT_FLAG, 0xaa55);
 	img[ZP_JUMP] = 0xeb;
-	img[ZP_JUMP + 1] = 0x6a;                /* header ends at 0x26c */
+	img[ZP_JUMP + 1] = 0x6a; /* header ends at 0x26c */
 	w32(img + ZP_HEADER, HDRS);
 	w16(img + ZP_VERSION, b->version);
-	img[ZP_LOADFLAGS] = 0x01;               /* LOADED_HIGH */
+	img[ZP_LOADFLAGS] = 0x01; /* LOADED_HIGH */
 	w32(img + ZP_INITRD_MAX, b->initrd_max);
 	w32(img + ZP_KERNEL_ALIGN, 2 * MiB);
 	w16(img + ZP_XLOADFLAGS, b->xloadflags);
 	w32(img + ZP_CMDLINE_SIZE, b->cmdline_size);
 	w64(img + ZP_PREF_ADDRESS, b->pref_address);
 	w32(img + ZP_INIT_SIZE, b->init_size);
-	memset(img + 0x26c, 0x5a, 0x290 - 0x26c);  /* beyond the header: not to be copied */
+	memset(img + 0x26c, 0x5a, 0x290 - 0x26c); /* beyond the header: not to be copied */
 	for (size_t i = 0; i < b->payload; i++)
 		img[setup + i] = pattern(i);
 	return img;
@@ -149,8 +155,11 @@ static char *write_initrd(struct fx *f, size_t len)
 static bool load_with(struct fx *f, const char *kernel, const char *initrd, const char *cmdline,
 		      bool unpack_on_host)
 {
-	struct boot_params_in in = { .kernel = kernel, .initrd = initrd, .cmdline = cmdline,
-				     .rsdp = RSDP, .unpack_on_host = unpack_on_host };
+	struct boot_params_in in = { .kernel = kernel,
+				     .initrd = initrd,
+				     .cmdline = cmdline,
+				     .rsdp = RSDP,
+				     .unpack_on_host = unpack_on_host };
 	bool ok = boot_load(&f->mem, &in, &f->info, &f->error);
 	g_assert_true(ok == (f->error == NULL));
 	return ok;
@@ -208,7 +217,7 @@ static void check_e820_64m(const struct e820_entry *e, unsigned int n)
 static void check_zero_page_common(struct fx *f, const char *cmdline)
 {
 	g_assert_cmpuint(zp8(f, ZP_LOADER_TYPE), ==, 0xff);
-	g_assert_cmpuint(zp8(f, ZP_LOADFLAGS) & 0x81, ==, 0x81);   /* LOADED_HIGH | CAN_USE_HEAP */
+	g_assert_cmpuint(zp8(f, ZP_LOADFLAGS) & 0x81, ==, 0x81); /* LOADED_HIGH | CAN_USE_HEAP */
 	g_assert_cmpuint(zp16(f, ZP_HEAP_END), ==, 0xfe00);
 	g_assert_cmpuint(zp64(f, ZP_ACPI_RSDP), ==, RSDP);
 	uint32_t cmd = zp32(f, ZP_CMDLINE_PTR);
@@ -225,7 +234,7 @@ static void test_bzimage(struct fx *f, gconstpointer data)
 	g_autofree char *initrd = write_initrd(f, 10000);
 	g_assert_true(load(f, kernel, initrd, CMDLINE));
 	g_assert_cmpint(f->info.protocol, ==, BOOT_LINUX64);
-	g_assert_cmpuint(f->info.entry, ==, 16 * MiB + 0x200);     /* pref_address + 64-bit entry */
+	g_assert_cmpuint(f->info.entry, ==, 16 * MiB + 0x200); /* pref_address + 64-bit entry */
 	g_assert_cmpuint(f->info.boot_data, ==, LAYOUT_ZERO_PAGE);
 	check_kernel(f, 16 * MiB, bz_default.payload);
 
@@ -239,7 +248,7 @@ static void test_bzimage(struct fx *f, gconstpointer data)
 	uint32_t rd = zp32(f, ZP_RAMDISK_IMAGE);
 	g_assert_cmpuint(zp32(f, ZP_RAMDISK_SIZE), ==, 10000);
 	check_initrd(f, rd, 10000, 20 * MiB, 64 * MiB);
-	g_assert_cmpuint(rd, ==, (64 * MiB - 10000) & ~0xfffULL);  /* as high as allowed */
+	g_assert_cmpuint(rd, ==, (64 * MiB - 10000) & ~0xfffULL); /* as high as allowed */
 }
 
 /* initrd_addr_max is the highest byte the initrd may occupy. */
@@ -415,7 +424,7 @@ static void test_debian_kernel_unpacked(void)
 	g_assert_cmpint(f->info.protocol, ==, BOOT_LINUX64);
 	uint64_t pref;
 	memcpy(&pref, img + ZP_PREF_ADDRESS, 8);
-	g_assert_cmpuint(f->info.entry, ==, pref);   /* startup_64 at LOAD_PHYSICAL_ADDR */
+	g_assert_cmpuint(f->info.entry, ==, pref); /* startup_64 at LOAD_PHYSICAL_ADDR */
 	/* The decompressed kernel text begins there: no longer the compressed stub. */
 	size_t setup = ((uint8_t)img[ZP_SETUP_SECTS] + 1) * 512;
 	g_assert_true(memcmp(ram(f, pref, 4096), img + setup, 4096) != 0);
@@ -463,9 +472,14 @@ static uint8_t *make_elf(bool pvh)
 	eh->e_phentsize = sizeof(Elf64_Phdr);
 	eh->e_phnum = 2;
 	Elf64_Phdr *ph = (Elf64_Phdr *)(img + eh->e_phoff);
-	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = SEG_OFF,
-			      .p_vaddr = 0xffffffff80000000ULL + SEG_PADDR, .p_paddr = SEG_PADDR,
-			      .p_filesz = SEG_FILESZ, .p_memsz = SEG_MEMSZ, .p_align = 4096 };
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_flags = PF_R | PF_X,
+			      .p_offset = SEG_OFF,
+			      .p_vaddr = 0xffffffff80000000ULL + SEG_PADDR,
+			      .p_paddr = SEG_PADDR,
+			      .p_filesz = SEG_FILESZ,
+			      .p_memsz = SEG_MEMSZ,
+			      .p_align = 4096 };
 	/* Notes the loader must step over: a Xen note of another type, a "GNU" note of type 18. */
 	size_t n = ELF_NOTE_OFF;
 	n += put_note(img + n, "Xen", 1, "abcdef", 6);
@@ -475,7 +489,9 @@ static uint8_t *make_elf(bool pvh)
 		entry = PVH_ENTRY;
 		n += put_note(img + n, "Xen", 18, &entry, 8);
 	}
-	ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = ELF_NOTE_OFF, .p_filesz = n - ELF_NOTE_OFF, .p_align = 4 };
+	ph[1] = (Elf64_Phdr){
+		.p_type = PT_NOTE, .p_offset = ELF_NOTE_OFF, .p_filesz = n - ELF_NOTE_OFF, .p_align = 4
+	};
 	for (size_t i = 0; i < SEG_FILESZ; i++)
 		img[SEG_OFF + i] = pattern(i);
 	return img;
@@ -515,7 +531,7 @@ static void test_elf_pvh(struct fx *f, gconstpointer data)
 	uint64_t si = f->info.boot_data;
 	g_assert_cmpuint(si, ==, LAYOUT_PVH_START_INFO);
 	g_assert_cmpuint(fakemem_rd32(&f->mem, si + SI_MAGIC), ==, 0x336ec578);
-	g_assert_cmpuint(fakemem_rd32(&f->mem, si + SI_VERSION), >=, 1);   /* has the memmap */
+	g_assert_cmpuint(fakemem_rd32(&f->mem, si + SI_VERSION), >=, 1); /* has the memmap */
 	g_assert_cmpuint(fakemem_rd64(&f->mem, si + SI_RSDP), ==, RSDP);
 	uint64_t cmd = fakemem_rd64(&f->mem, si + SI_CMDLINE);
 	g_assert_cmpstr((const char *)ram(f, cmd, sizeof(CMDLINE)), ==, CMDLINE);
@@ -531,7 +547,8 @@ static void test_elf_pvh(struct fx *f, gconstpointer data)
 	struct e820_entry e[3];
 	g_assert_cmpuint(n, ==, 3);
 	for (unsigned int i = 0; i < n; i++)
-		e[i] = (struct e820_entry){ fakemem_rd64(&f->mem, map + 24 * i), fakemem_rd64(&f->mem, map + 24 * i + 8),
+		e[i] = (struct e820_entry){ fakemem_rd64(&f->mem, map + 24 * i),
+					    fakemem_rd64(&f->mem, map + 24 * i + 8),
 					    fakemem_rd32(&f->mem, map + 24 * i + 16) };
 	check_e820_64m(e, n);
 }
@@ -556,13 +573,15 @@ static void test_elf_vmlinux(struct fx *f, gconstpointer data)
 
 static void test_elf_errors(struct fx *f, gconstpointer data)
 {
-	static const struct { uint64_t paddr, offset, filesz, memsz; } bad[] = {
-		{ 256 * MiB, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },             /* beyond 64 MiB of RAM */
-		{ 64 * MiB - 0x1000, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },     /* straddles the end */
-		{ 0x80000, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },               /* below 1 MiB */
-		{ SEG_PADDR, SEG_OFF, 0x200, 0x100 },                      /* filesz > memsz */
-		{ SEG_PADDR, ELF_LEN + 0x1000, SEG_FILESZ, SEG_MEMSZ },    /* offset past EOF */
-		{ SEG_PADDR, ELF_LEN - 0x80, SEG_FILESZ, SEG_MEMSZ },      /* data runs past EOF */
+	static const struct {
+		uint64_t paddr, offset, filesz, memsz;
+	} bad[] = {
+		{ 256 * MiB, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },          /* beyond 64 MiB of RAM */
+		{ 64 * MiB - 0x1000, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },  /* straddles the end */
+		{ 0x80000, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },            /* below 1 MiB */
+		{ SEG_PADDR, SEG_OFF, 0x200, 0x100 },                   /* filesz > memsz */
+		{ SEG_PADDR, ELF_LEN + 0x1000, SEG_FILESZ, SEG_MEMSZ }, /* offset past EOF */
+		{ SEG_PADDR, ELF_LEN - 0x80, SEG_FILESZ, SEG_MEMSZ },   /* data runs past EOF */
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autofree uint8_t *img = make_elf(true);
@@ -614,7 +633,8 @@ static void test_e820_two_regions(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-#define T(path, fn, ram) g_test_add("/boot/" path, struct fx, GSIZE_TO_POINTER(ram), fx_setup, fn, fx_teardown)
+#define T(path, fn, ram) \
+	g_test_add("/boot/" path, struct fx, GSIZE_TO_POINTER(ram), fx_setup, fn, fx_teardown)
 	T("bzimage/load", test_bzimage, 0);
 	T("bzimage/initrd-limit", test_bzimage_initrd_limit, 0);
 	T("bzimage/pref-address-fallback", test_bzimage_fallback, 0);

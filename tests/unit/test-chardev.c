@@ -43,8 +43,8 @@ static void test_parse_fd(void)
 
 static void test_parse_refusals(void)
 {
-	static const char *const bad[] = { "fd:", "fd:-1", "fd:+3", "fd: 3", "fd:3x", "fd:99999999999",
-					   "file:", "pty", "tcp:1234", "" };
+	static const char *const bad[] = { "fd:",   "fd:-1", "fd:+3",    "fd: 3", "fd:3x", "fd:99999999999",
+					   "file:", "pty",   "tcp:1234", "" };
 	for (unsigned int i = 0; i < G_N_ELEMENTS(bad); i++) {
 		struct vm_sink s;
 		g_autoptr(GError) error = NULL;

@@ -12,50 +12,50 @@
 
 #define RAM_SIZE (8ull << 20)
 
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_TS (1ull << 3)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_OSFXSR (1ull << 9)
+#define CR0_PE         (1ull << 0)
+#define CR0_MP         (1ull << 1)
+#define CR0_TS         (1ull << 3)
+#define CR0_ET         (1ull << 4)
+#define CR0_NE         (1ull << 5)
+#define CR0_WP         (1ull << 16)
+#define CR0_PG         (1ull << 31)
+#define CR4_PSE        (1ull << 4)
+#define CR4_PAE        (1ull << 5)
+#define CR4_OSFXSR     (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_LA57 (1ull << 12)
-#define CR4_OSXSAVE (1ull << 18)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define RFLAGS_ZF (1ull << 6)
-#define RFLAGS_AC (1ull << 18)
+#define CR4_LA57       (1ull << 12)
+#define CR4_OSXSAVE    (1ull << 18)
+#define CR4_SMAP       (1ull << 21)
+#define EFER_LME       (1ull << 8)
+#define EFER_LMA       (1ull << 10)
+#define EFER_NXE       (1ull << 11)
+#define RFLAGS_ZF      (1ull << 6)
+#define RFLAGS_AC      (1ull << 18)
 
-#define PTE_P 0x1ull
-#define PTE_W 0x2ull
-#define PTE_U 0x4ull
-#define PTE_A 0x20ull
-#define PTE_D 0x40ull
-#define PTE_PS 0x80ull
+#define PTE_P    0x1ull
+#define PTE_W    0x2ull
+#define PTE_U    0x4ull
+#define PTE_A    0x20ull
+#define PTE_D    0x40ull
+#define PTE_PS   0x80ull
 #define PTE_ADDR 0x000ffffffffff000ull
 
 /* Guest-virtual layout used by most tests (physical pages deliberately not
  * contiguous, so page-crossing code must really walk twice). */
-#define CODE_VA 0xffffffff81000000ull   /* -> 0x100000, next page -> 0x103000 */
-#define CODE_PA 0x100000ull
+#define CODE_VA  0xffffffff81000000ull /* -> 0x100000, next page -> 0x103000 */
+#define CODE_PA  0x100000ull
 #define CODE2_PA 0x103000ull
-#define DATA_VA 0x0000000040000000ull   /* -> 0x201000, next page -> 0x205000 */
-#define DATA_PA 0x201000ull
+#define DATA_VA  0x0000000040000000ull /* -> 0x201000, next page -> 0x205000 */
+#define DATA_PA  0x201000ull
 #define DATA2_PA 0x205000ull
-#define HOLE_VA (DATA_VA + 0x2000)      /* not mapped */
-#define RO_VA 0x0000000040010000ull     /* read-only -> 0x207000 */
-#define RO_PA 0x207000ull
-#define USER_VA 0x0000000040020000ull   /* user page -> 0x208000 */
-#define USER_PA 0x208000ull
-#define BIG_VA 0xffffffff80000000ull    /* 2 MiB page -> 0x400000 */
-#define BIG_PA 0x400000ull
-#define GIG_VA 0x0000008000000000ull    /* 1 GiB page -> 0 */
+#define HOLE_VA  (DATA_VA + 0x2000)    /* not mapped */
+#define RO_VA    0x0000000040010000ull /* read-only -> 0x207000 */
+#define RO_PA    0x207000ull
+#define USER_VA  0x0000000040020000ull /* user page -> 0x208000 */
+#define USER_PA  0x208000ull
+#define BIG_VA   0xffffffff80000000ull /* 2 MiB page -> 0x400000 */
+#define BIG_PA   0x400000ull
+#define GIG_VA   0x0000008000000000ull /* 1 GiB page -> 0 */
 
 struct fx {
 	uint8_t *ram;
@@ -125,7 +125,8 @@ static struct fx *fx_new_mode(bool la57)
 	s->efer = EFER_LME | EFER_LMA | EFER_NXE;
 	s->cr3 = alloc_table(f);
 	s->cs = (struct kvm_segment){ .selector = 0x10, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1 };
-	s->ds = s->es = s->ss = (struct kvm_segment){ .selector = 0x18, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
+	s->ds = s->es = s->ss =
+		(struct kvm_segment){ .selector = 0x18, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1 };
 	f->cpu.regs.rflags = 0x2;
 	f->cpu.fpu.fcw = 0x37f;
 	f->cpu.fpu.mxcsr = 0x1f80;
@@ -141,10 +142,7 @@ static struct fx *fx_new_mode(bool la57)
 	return f;
 }
 
-static struct fx *fx_new(void)
-{
-	return fx_new_mode(false);
-}
+static struct fx *fx_new(void) { return fx_new_mode(false); }
 
 static void fx_free(struct fx *f)
 {
@@ -162,7 +160,7 @@ static enum emu_result run_at(struct fx *f, uint64_t rip, uint64_t pa, const uin
 	return emu_step(&f->cpu, &f->mem, f->detail, sizeof(f->detail));
 }
 
-#define BYTES(...) (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
+#define BYTES(...)  (const uint8_t[]){ __VA_ARGS__ }, sizeof((const uint8_t[]){ __VA_ARGS__ })
 #define RUN(f, ...) run_at((f), CODE_VA, CODE_PA, BYTES(__VA_ARGS__))
 
 /* Handled, nothing injected, RIP advanced by len. */
@@ -186,8 +184,18 @@ static void assert_fault(struct fx *f, enum emu_result r, int vector, bool has_e
 }
 
 static void put32(struct fx *f, uint64_t pa, uint32_t v) { memcpy(f->ram + pa, &v, 4); }
-static uint32_t get32(struct fx *f, uint64_t pa) { uint32_t v; memcpy(&v, f->ram + pa, 4); return v; }
-static uint64_t get64(struct fx *f, uint64_t pa) { uint64_t v; memcpy(&v, f->ram + pa, 8); return v; }
+static uint32_t get32(struct fx *f, uint64_t pa)
+{
+	uint32_t v;
+	memcpy(&v, f->ram + pa, 4);
+	return v;
+}
+static uint64_t get64(struct fx *f, uint64_t pa)
+{
+	uint64_t v;
+	memcpy(&v, f->ram + pa, 8);
+	return v;
+}
 
 static void fill_xmm(struct fx *f, int n, uint8_t first)
 {
@@ -493,18 +501,18 @@ static void test_ldmxcsr_modrm(void)
 	struct fx *f = fx_new();
 	struct kvm_regs *g = &f->cpu.regs;
 	g->rax = DATA_VA + 0x10;
-	check_ldmxcsr(f, DATA_PA + 0x10, BYTES(0x0f, 0xae, 0x10));             /* [rax] */
-	check_ldmxcsr(f, DATA_PA + 0x18, BYTES(0x0f, 0xae, 0x50, 0x08));       /* [rax+8] */
-	check_ldmxcsr(f, DATA_PA + 0x08, BYTES(0x0f, 0xae, 0x50, 0xf8));       /* [rax-8] */
+	check_ldmxcsr(f, DATA_PA + 0x10, BYTES(0x0f, 0xae, 0x10));                          /* [rax] */
+	check_ldmxcsr(f, DATA_PA + 0x18, BYTES(0x0f, 0xae, 0x50, 0x08));                    /* [rax+8] */
+	check_ldmxcsr(f, DATA_PA + 0x08, BYTES(0x0f, 0xae, 0x50, 0xf8));                    /* [rax-8] */
 	check_ldmxcsr(f, DATA_PA + 0x110, BYTES(0x0f, 0xae, 0x90, 0x00, 0x01, 0x00, 0x00)); /* [rax+0x100] */
 	g->rcx = 3;
-	check_ldmxcsr(f, DATA_PA + 0x1c, BYTES(0x0f, 0xae, 0x14, 0x88));       /* [rax+rcx*4] */
+	check_ldmxcsr(f, DATA_PA + 0x1c, BYTES(0x0f, 0xae, 0x14, 0x88)); /* [rax+rcx*4] */
 	g->rsp = DATA_VA + 0x200;
 	check_ldmxcsr(f, DATA_PA + 0x210, BYTES(0x0f, 0xae, 0x54, 0x24, 0x10)); /* [rsp+0x10] */
 	g->rbp = DATA_VA + 0x300;
-	check_ldmxcsr(f, DATA_PA + 0x304, BYTES(0x0f, 0xae, 0x55, 0x04));      /* [rbp+4] */
+	check_ldmxcsr(f, DATA_PA + 0x304, BYTES(0x0f, 0xae, 0x55, 0x04)); /* [rbp+4] */
 	g->rbx = DATA_VA + 0x400;
-	check_ldmxcsr(f, DATA_PA + 0x400, BYTES(0x0f, 0xae, 0x13));            /* [rbx] */
+	check_ldmxcsr(f, DATA_PA + 0x400, BYTES(0x0f, 0xae, 0x13)); /* [rbx] */
 	/* SIB without base: [disp32] (absolute, 0x40000500 = DATA_VA + 0x500) */
 	check_ldmxcsr(f, DATA_PA + 0x500, BYTES(0x0f, 0xae, 0x14, 0x25, 0x00, 0x05, 0x00, 0x40));
 	/* RIP-relative: [rip + 0x800 - 7] = CODE_VA + 0x800 */
@@ -520,7 +528,7 @@ static void test_ldmxcsr_rex(void)
 	struct fx *f = fx_new();
 	struct kvm_regs *g = &f->cpu.regs;
 	g->r9 = DATA_VA + 0x40;
-	check_ldmxcsr(f, DATA_PA + 0x40, BYTES(0x41, 0x0f, 0xae, 0x11));       /* [r9] (REX.B) */
+	check_ldmxcsr(f, DATA_PA + 0x40, BYTES(0x41, 0x0f, 0xae, 0x11)); /* [r9] (REX.B) */
 	g->rax = DATA_VA + 0x100;
 	g->r9 = 0x24;
 	check_ldmxcsr(f, DATA_PA + 0x124, BYTES(0x42, 0x0f, 0xae, 0x14, 0x08)); /* [rax+r9] (REX.X) */
@@ -532,7 +540,7 @@ static void test_ldmxcsr_rex(void)
 	g->rdx = DATA_VA + 0x80;
 	check_ldmxcsr(f, DATA_PA + 0xc0, BYTES(0x42, 0x0f, 0xae, 0x14, 0xa2)); /* [rdx+r12*4] */
 	g->r15 = DATA_VA + 0x90;
-	check_ldmxcsr(f, DATA_PA + 0x90, BYTES(0x49, 0x0f, 0xae, 0x17));       /* REX.WB [r15] */
+	check_ldmxcsr(f, DATA_PA + 0x90, BYTES(0x49, 0x0f, 0xae, 0x17)); /* REX.WB [r15] */
 	/* a legacy prefix after REX cancels it: 41 3e 0f ae 11 is ds:[rcx] */
 	g->rcx = DATA_VA + 0xa0;
 	check_ldmxcsr(f, DATA_PA + 0xa0, BYTES(0x41, 0x3e, 0x0f, 0xae, 0x11));
@@ -600,7 +608,7 @@ static void test_mxcsr_vex(void)
 	check_ldmxcsr(f, DATA_PA + 0x10, BYTES(0xc5, 0xf8, 0xae, 0x10));       /* vldmxcsr [rax] */
 	check_ldmxcsr(f, DATA_PA + 0x10, BYTES(0xc4, 0xe1, 0x78, 0xae, 0x10)); /* 3-byte VEX form */
 	f->cpu.fpu.mxcsr = 0x1f81;
-	enum emu_result r = RUN(f, 0xc5, 0xf8, 0xae, 0x18);                  /* vstmxcsr [rax] */
+	enum emu_result r = RUN(f, 0xc5, 0xf8, 0xae, 0x18); /* vstmxcsr [rax] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmphex(get32(f, DATA_PA + 0x10), ==, 0x1f81);
 	/* VEX.vvvv other than 1111b: #UD */
@@ -723,7 +731,7 @@ static void test_movd_to_xmm(void)
 	struct kvm_regs *g = &f->cpu.regs;
 	/* every GPR by its encoding number, to catch kvm_regs order mistakes */
 	__u64 *order[16] = { &g->rax, &g->rcx, &g->rdx, &g->rbx, &g->rsp, &g->rbp, &g->rsi, &g->rdi,
-			     &g->r8, &g->r9, &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15 };
+			     &g->r8,  &g->r9,  &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15 };
 	for (int n = 0; n < 16; n++)
 		*order[n] = 0xa0b0c000u + (unsigned int)n;
 	for (int n = 0; n < 16; n++) {
@@ -767,7 +775,7 @@ static void test_movd_from_xmm(void)
 {
 	struct fx *f = fx_new();
 	struct kvm_regs *g = &f->cpu.regs;
-	fill_xmm(f, 0, 0x10);  /* 10 11 12 ... 1f */
+	fill_xmm(f, 0, 0x10); /* 10 11 12 ... 1f */
 	fill_xmm(f, 3, 0x30);
 	/* movd ecx, xmm0: a 32-bit destination zero-extends */
 	g->rcx = 0xffffffffffffffffull;
@@ -790,7 +798,8 @@ static void test_movd_from_xmm(void)
 	memset(f->ram + DATA_PA + 0x80, 0xaa, 8);
 	r = RUN(f, 0x66, 0x0f, 0x7e, 0x1f);
 	assert_done(f, r, CODE_VA, 4);
-	g_assert_cmpmem(f->ram + DATA_PA + 0x80, 8, ((const uint8_t[]){ 0x30, 0x31, 0x32, 0x33, 0xaa, 0xaa, 0xaa, 0xaa }), 8);
+	g_assert_cmpmem(f->ram + DATA_PA + 0x80, 8,
+			((const uint8_t[]){ 0x30, 0x31, 0x32, 0x33, 0xaa, 0xaa, 0xaa, 0xaa }), 8);
 	fx_free(f);
 }
 
@@ -806,23 +815,28 @@ static void test_movq_xmm(void)
 	memset(f->cpu.fpu.xmm[0], 0xee, 16);
 	enum emu_result r = RUN(f, 0xf3, 0x0f, 0x7e, 0x06);
 	assert_done(f, r, CODE_VA, 4);
-	g_assert_cmpmem(f->cpu.fpu.xmm[0], 16, ((const uint8_t[16]){ 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87 }), 16);
+	g_assert_cmpmem(f->cpu.fpu.xmm[0], 16,
+			((const uint8_t[16]){ 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87 }), 16);
 	/* f3 0f 7e: movq xmm1, xmm2 */
 	fill_xmm(f, 2, 0x20);
 	memset(f->cpu.fpu.xmm[1], 0xee, 16);
 	r = RUN(f, 0xf3, 0x0f, 0x7e, 0xca);
 	assert_done(f, r, CODE_VA, 4);
-	g_assert_cmpmem(f->cpu.fpu.xmm[1], 16, ((const uint8_t[16]){ 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27 }), 16);
+	g_assert_cmpmem(f->cpu.fpu.xmm[1], 16,
+			((const uint8_t[16]){ 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27 }), 16);
 	/* 66 0f d6: movq [rdi], xmm2 writes 8 bytes */
 	memset(f->ram + DATA_PA + 0x200, 0xaa, 16);
 	r = RUN(f, 0x66, 0x0f, 0xd6, 0x17);
 	assert_done(f, r, CODE_VA, 4);
-	g_assert_cmpmem(f->ram + DATA_PA + 0x200, 10, ((const uint8_t[]){ 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0xaa, 0xaa }), 10);
+	g_assert_cmpmem(f->ram + DATA_PA + 0x200, 10,
+			((const uint8_t[]){ 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0xaa, 0xaa }),
+			10);
 	/* 66 0f d6: movq xmm9, xmm2 (REX.B) zeroes the destination's upper half */
 	memset(f->cpu.fpu.xmm[9], 0xee, 16);
 	r = RUN(f, 0x66, 0x41, 0x0f, 0xd6, 0xd1);
 	assert_done(f, r, CODE_VA, 5);
-	g_assert_cmpmem(f->cpu.fpu.xmm[9], 16, ((const uint8_t[16]){ 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27 }), 16);
+	g_assert_cmpmem(f->cpu.fpu.xmm[9], 16,
+			((const uint8_t[16]){ 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27 }), 16);
 	fx_free(f);
 }
 
@@ -863,12 +877,12 @@ static void test_movdqa_movdqu(void)
 	memcpy(f->ram + DATA_PA + 0xff8, pattern, 8);
 	memcpy(f->ram + DATA2_PA, pattern + 8, 8);
 	g->rsi = DATA_VA + 0xff8;
-	r = RUN(f, 0xf3, 0x0f, 0x6f, 0x0e);  /* movdqu xmm1, [rsi] */
+	r = RUN(f, 0xf3, 0x0f, 0x6f, 0x0e); /* movdqu xmm1, [rsi] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmpmem(f->cpu.fpu.xmm[1], 16, pattern, 16);
 	fill_xmm(f, 5, 0x50);
 	g->rdi = DATA_VA + 0xff3;
-	r = RUN(f, 0xf3, 0x0f, 0x7f, 0x2f);  /* movdqu [rdi], xmm5 */
+	r = RUN(f, 0xf3, 0x0f, 0x7f, 0x2f); /* movdqu [rdi], xmm5 */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmphex(f->ram[DATA_PA + 0xff3], ==, 0x50);
 	g_assert_cmphex(f->ram[DATA_PA + 0xfff], ==, 0x5c);
@@ -883,26 +897,26 @@ static void test_movaps_movups(void)
 	struct kvm_regs *g = &f->cpu.regs;
 	fill_xmm(f, 6, 0x60);
 	g->rdi = DATA_VA + 0x400;
-	enum emu_result r = RUN(f, 0x0f, 0x29, 0x37);        /* movaps [rdi], xmm6 */
+	enum emu_result r = RUN(f, 0x0f, 0x29, 0x37); /* movaps [rdi], xmm6 */
 	assert_done(f, r, CODE_VA, 3);
 	g_assert_cmpmem(f->ram + DATA_PA + 0x400, 16, f->cpu.fpu.xmm[6], 16);
 	g->rsi = DATA_VA + 0x400;
-	r = RUN(f, 0x44, 0x0f, 0x28, 0x3e);                  /* movaps xmm15, [rsi] */
+	r = RUN(f, 0x44, 0x0f, 0x28, 0x3e); /* movaps xmm15, [rsi] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmpmem(f->cpu.fpu.xmm[15], 16, f->cpu.fpu.xmm[6], 16);
 	g->rsi = DATA_VA + 0x401;
-	r = RUN(f, 0x0f, 0x28, 0x06);                        /* misaligned movaps: #GP(0) */
+	r = RUN(f, 0x0f, 0x28, 0x06); /* misaligned movaps: #GP(0) */
 	assert_fault(f, r, 13, true, 0);
-	r = RUN(f, 0x0f, 0x10, 0x06);                        /* movups xmm0, [rsi] */
+	r = RUN(f, 0x0f, 0x10, 0x06); /* movups xmm0, [rsi] */
 	assert_done(f, r, CODE_VA, 3);
 	g_assert_cmphex(f->cpu.fpu.xmm[0][0], ==, 0x61);
 	g_assert_cmphex(f->cpu.fpu.xmm[0][14], ==, 0x6f);
 	g_assert_cmphex(f->cpu.fpu.xmm[0][15], ==, 0x00);
 	g->rdi = DATA_VA + 0x501;
-	r = RUN(f, 0x0f, 0x11, 0x07);                        /* movups [rdi], xmm0 */
+	r = RUN(f, 0x0f, 0x11, 0x07); /* movups [rdi], xmm0 */
 	assert_done(f, r, CODE_VA, 3);
 	g_assert_cmpmem(f->ram + DATA_PA + 0x501, 16, f->cpu.fpu.xmm[0], 16);
-	r = RUN(f, 0x0f, 0x28, 0xd6);                        /* movaps xmm2, xmm6 */
+	r = RUN(f, 0x0f, 0x28, 0xd6); /* movaps xmm2, xmm6 */
 	assert_done(f, r, CODE_VA, 3);
 	g_assert_cmpmem(f->cpu.fpu.xmm[2], 16, f->cpu.fpu.xmm[6], 16);
 	fx_free(f);
@@ -913,7 +927,7 @@ static void test_pxor_xorps(void)
 	struct fx *f = fx_new();
 	struct kvm_regs *g = &f->cpu.regs;
 	fill_xmm(f, 0, 0x10);
-	enum emu_result r = RUN(f, 0x66, 0x0f, 0xef, 0xc0);  /* pxor xmm0, xmm0 */
+	enum emu_result r = RUN(f, 0x66, 0x0f, 0xef, 0xc0); /* pxor xmm0, xmm0 */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmpmem(f->cpu.fpu.xmm[0], 16, ((const uint8_t[16]){ 0 }), 16);
 	g_assert_true(f->cpu.fpu_changed);
@@ -921,17 +935,17 @@ static void test_pxor_xorps(void)
 	fill_xmm(f, 1, 0x10);
 	memset(f->ram + DATA_PA + 0x600, 0xff, 16);
 	g->rsi = DATA_VA + 0x600;
-	r = RUN(f, 0x66, 0x0f, 0xef, 0x0e);                  /* pxor xmm1, [rsi] */
+	r = RUN(f, 0x66, 0x0f, 0xef, 0x0e); /* pxor xmm1, [rsi] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmphex(f->cpu.fpu.xmm[1][0], ==, 0xef);
 	g_assert_cmphex(f->cpu.fpu.xmm[1][15], ==, 0xe0);
 	g->rsi = DATA_VA + 0x604;
-	r = RUN(f, 0x66, 0x0f, 0xef, 0x0e);                  /* misaligned m128: #GP(0) */
+	r = RUN(f, 0x66, 0x0f, 0xef, 0x0e); /* misaligned m128: #GP(0) */
 	assert_fault(f, r, 13, true, 0);
 
 	fill_xmm(f, 2, 0x01);
 	fill_xmm(f, 11, 0x01);
-	r = RUN(f, 0x41, 0x0f, 0x57, 0xd3);                  /* xorps xmm2, xmm11 */
+	r = RUN(f, 0x41, 0x0f, 0x57, 0xd3); /* xorps xmm2, xmm11 */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmpmem(f->cpu.fpu.xmm[2], 16, ((const uint8_t[16]){ 0 }), 16);
 	g_assert_cmphex(f->cpu.fpu.xmm[11][3], ==, 0x04);
@@ -987,7 +1001,7 @@ static void test_fxsave(void)
 	uint8_t *img = f->ram + DATA_PA + 0x200;
 	memset(img, 0xaa, 512);
 	f->cpu.regs.rdi = DATA_VA + 0x200;
-	enum emu_result r = RUN(f, 0x48, 0x0f, 0xae, 0x07);  /* fxsave64 [rdi] */
+	enum emu_result r = RUN(f, 0x48, 0x0f, 0xae, 0x07); /* fxsave64 [rdi] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_false(f->cpu.fpu_changed);
 	g_assert_cmphex(*(uint16_t *)(img + 0), ==, 0x027f);
@@ -1049,12 +1063,12 @@ static void test_fxrstor(void)
 	set_fpu_state(f);
 	struct kvm_fpu saved = f->cpu.fpu;
 	f->cpu.regs.rdi = DATA_VA + 0x400;
-	enum emu_result r = RUN(f, 0x48, 0x0f, 0xae, 0x07);  /* fxsave64 [rdi] */
+	enum emu_result r = RUN(f, 0x48, 0x0f, 0xae, 0x07); /* fxsave64 [rdi] */
 	assert_done(f, r, CODE_VA, 4);
 
 	memset(&f->cpu.fpu, 0, sizeof(f->cpu.fpu));
 	f->cpu.regs.rsi = DATA_VA + 0x400;
-	r = RUN(f, 0x48, 0x0f, 0xae, 0x0e);                  /* fxrstor64 [rsi] */
+	r = RUN(f, 0x48, 0x0f, 0xae, 0x0e); /* fxrstor64 [rsi] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_true(f->cpu.fpu_changed);
 	g_assert_cmpmem(&f->cpu.fpu, sizeof(saved), &saved, sizeof(saved));
@@ -1091,30 +1105,30 @@ static void test_popcnt(void)
 	g->rflags = 0x2 | 0x8d5; /* CF PF AF SF OF set beforehand */
 	g->rcx = 0xffff00000000f0f1ull;
 	g->rax = 0xdeadbeefdeadbeefull;
-	enum emu_result r = RUN(f, 0xf3, 0x0f, 0xb8, 0xc1);  /* popcnt eax, ecx */
+	enum emu_result r = RUN(f, 0xf3, 0x0f, 0xb8, 0xc1); /* popcnt eax, ecx */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmphex(g->rax, ==, 9);
 	g_assert_cmphex(g->rflags, ==, 0x2);
 
 	g->rax = 0xdeadbeefdeadbeefull;
-	r = RUN(f, 0x66, 0xf3, 0x0f, 0xb8, 0xc1);            /* popcnt ax, cx */
+	r = RUN(f, 0x66, 0xf3, 0x0f, 0xb8, 0xc1); /* popcnt ax, cx */
 	assert_done(f, r, CODE_VA, 5);
 	g_assert_cmphex(g->rax, ==, 0xdeadbeefdead0009ull);
 
-	r = RUN(f, 0xf3, 0x48, 0x0f, 0xb8, 0xc1);            /* popcnt rax, rcx */
+	r = RUN(f, 0xf3, 0x48, 0x0f, 0xb8, 0xc1); /* popcnt rax, rcx */
 	assert_done(f, r, CODE_VA, 5);
 	g_assert_cmphex(g->rax, ==, 25);
 
 	g->r8 = 0;
 	g->r9 = 77;
-	r = RUN(f, 0xf3, 0x4d, 0x0f, 0xb8, 0xc8);            /* popcnt r9, r8: zero -> ZF */
+	r = RUN(f, 0xf3, 0x4d, 0x0f, 0xb8, 0xc8); /* popcnt r9, r8: zero -> ZF */
 	assert_done(f, r, CODE_VA, 5);
 	g_assert_cmphex(g->r9, ==, 0);
 	g_assert_cmphex(g->rflags, ==, 0x2 | RFLAGS_ZF);
 
 	g->rsi = DATA_VA + 0x10;
 	put32(f, DATA_PA + 0x10, 0x80000001);
-	r = RUN(f, 0xf3, 0x0f, 0xb8, 0x16);                  /* popcnt edx, [rsi] */
+	r = RUN(f, 0xf3, 0x0f, 0xb8, 0x16); /* popcnt edx, [rsi] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmphex(g->rdx, ==, 2);
 	g_assert_cmphex(g->rflags, ==, 0x2);
@@ -1128,16 +1142,19 @@ static void test_cmpxchg16b(void)
 	uint64_t mem[2] = { 0x1111, 0x2222 };
 	memcpy(f->ram + DATA_PA + 0x100, mem, 16);
 	g->rsi = DATA_VA + 0x100;
-	g->rax = 0x1111; g->rdx = 0x2222;
-	g->rbx = 0xaaaa; g->rcx = 0xbbbb;
-	enum emu_result r = RUN(f, 0xf0, 0x48, 0x0f, 0xc7, 0x0e);  /* lock cmpxchg16b [rsi] */
+	g->rax = 0x1111;
+	g->rdx = 0x2222;
+	g->rbx = 0xaaaa;
+	g->rcx = 0xbbbb;
+	enum emu_result r = RUN(f, 0xf0, 0x48, 0x0f, 0xc7, 0x0e); /* lock cmpxchg16b [rsi] */
 	assert_done(f, r, CODE_VA, 5);
 	g_assert_cmphex(get64(f, DATA_PA + 0x100), ==, 0xaaaa);
 	g_assert_cmphex(get64(f, DATA_PA + 0x108), ==, 0xbbbb);
 	g_assert_true(g->rflags & RFLAGS_ZF);
 
 	/* mismatch: ZF=0, rdx:rax = memory, memory unchanged */
-	g->rax = 0x1111; g->rdx = 0x2222;
+	g->rax = 0x1111;
+	g->rdx = 0x2222;
 	r = RUN(f, 0xf0, 0x48, 0x0f, 0xc7, 0x0e);
 	assert_done(f, r, CODE_VA, 5);
 	g_assert_false(g->rflags & RFLAGS_ZF);
@@ -1166,18 +1183,20 @@ static void test_cmpxchg8b(void)
 	uint64_t v = 0x0000000500000004ull;
 	memcpy(f->ram + DATA_PA + 0x20, &v, 8);
 	g->rdi = DATA_VA + 0x20;
-	g->rax = 0xffffffff00000004ull; g->rdx = 0xffffffff00000005ull; /* only edx:eax count */
-	g->rbx = 0x77; g->rcx = 0x88;
-	enum emu_result r = RUN(f, 0xf0, 0x0f, 0xc7, 0x0f);  /* lock cmpxchg8b [rdi] */
+	g->rax = 0xffffffff00000004ull;
+	g->rdx = 0xffffffff00000005ull; /* only edx:eax count */
+	g->rbx = 0x77;
+	g->rcx = 0x88;
+	enum emu_result r = RUN(f, 0xf0, 0x0f, 0xc7, 0x0f); /* lock cmpxchg8b [rdi] */
 	assert_done(f, r, CODE_VA, 4);
 	g_assert_cmphex(get64(f, DATA_PA + 0x20), ==, 0x0000008800000077ull);
 	g_assert_true(g->rflags & RFLAGS_ZF);
 	g_assert_cmphex(g->rax, ==, 0xffffffff00000004ull); /* untouched on success */
 
-	r = RUN(f, 0x0f, 0xc7, 0x0f);                        /* mismatch */
+	r = RUN(f, 0x0f, 0xc7, 0x0f); /* mismatch */
 	assert_done(f, r, CODE_VA, 3);
 	g_assert_false(g->rflags & RFLAGS_ZF);
-	g_assert_cmphex(g->rax, ==, 0x77);                   /* zero-extended */
+	g_assert_cmphex(g->rax, ==, 0x77); /* zero-extended */
 	g_assert_cmphex(g->rdx, ==, 0x88);
 
 	/* misaligned and page-crossing is allowed for cmpxchg8b */
@@ -1185,7 +1204,8 @@ static void test_cmpxchg8b(void)
 	memcpy(f->ram + DATA_PA + 0xffc, &v, 4);
 	memcpy(f->ram + DATA2_PA, (uint8_t *)&v + 4, 4);
 	g->rdi = DATA_VA + 0xffc;
-	g->rax = 1; g->rdx = 2;
+	g->rax = 1;
+	g->rdx = 2;
 	r = RUN(f, 0x0f, 0xc7, 0x0f);
 	assert_done(f, r, CODE_VA, 3);
 	g_assert_true(g->rflags & RFLAGS_ZF);
@@ -1200,15 +1220,15 @@ static void test_xsave_family_unhandled(void)
 {
 	struct fx *f = fx_new();
 	f->cpu.regs.rdi = DATA_VA;
-	g_assert_cmpint(RUN(f, 0x0f, 0x01, 0xd0), ==, EMU_UNHANDLED);        /* xgetbv */
+	g_assert_cmpint(RUN(f, 0x0f, 0x01, 0xd0), ==, EMU_UNHANDLED); /* xgetbv */
 	g_assert_nonnull(strstr(f->detail, "xgetbv"));
 	g_assert_nonnull(strstr(f->detail, "0f 01 d0"));
-	g_assert_cmpint(RUN(f, 0x0f, 0x01, 0xd1), ==, EMU_UNHANDLED);        /* xsetbv */
+	g_assert_cmpint(RUN(f, 0x0f, 0x01, 0xd1), ==, EMU_UNHANDLED); /* xsetbv */
 	g_assert_nonnull(strstr(f->detail, "xsetbv"));
-	g_assert_cmpint(RUN(f, 0x48, 0x0f, 0xae, 0x2f), ==, EMU_UNHANDLED);  /* xrstor64 [rdi] */
+	g_assert_cmpint(RUN(f, 0x48, 0x0f, 0xae, 0x2f), ==, EMU_UNHANDLED); /* xrstor64 [rdi] */
 	g_assert_nonnull(strstr(f->detail, "xrstor"));
-	g_assert_cmpint(RUN(f, 0x0f, 0xae, 0x27), ==, EMU_UNHANDLED);        /* xsave [rdi] */
-	g_assert_cmpint(RUN(f, 0x48, 0x0f, 0xc7, 0x1f), ==, EMU_UNHANDLED);  /* xrstors64 [rdi] */
+	g_assert_cmpint(RUN(f, 0x0f, 0xae, 0x27), ==, EMU_UNHANDLED);       /* xsave [rdi] */
+	g_assert_cmpint(RUN(f, 0x48, 0x0f, 0xc7, 0x1f), ==, EMU_UNHANDLED); /* xrstors64 [rdi] */
 	g_assert_cmphex(f->cpu.regs.rip, ==, CODE_VA);
 	g_assert_cmpint(f->cpu.inject_vector, ==, -1);
 	fx_free(f);
@@ -1217,16 +1237,17 @@ static void test_xsave_family_unhandled(void)
 static void test_unhandled_opcode(void)
 {
 	struct fx *f = fx_new();
-	enum emu_result r = RUN(f, 0x0f, 0x0d, 0x08);          /* prefetchw [rax] */
+	enum emu_result r = RUN(f, 0x0f, 0x0d, 0x08); /* prefetchw [rax] */
 	g_assert_cmpint(r, ==, EMU_UNHANDLED);
 	g_assert_nonnull(strstr(f->detail, "0f 0d 08"));
 	g_assert_cmphex(f->cpu.regs.rip, ==, CODE_VA);
 	g_assert_false(f->cpu.regs_changed);
-	r = RUN(f, 0x90);                                      /* nop: not ours either */
+	r = RUN(f, 0x90); /* nop: not ours either */
 	g_assert_cmpint(r, ==, EMU_UNHANDLED);
 	g_assert_nonnull(strstr(f->detail, "90"));
 	/* 15 prefixes and no end: #GP(0) for an over-long instruction */
-	r = RUN(f, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66);
+	r = RUN(f, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66, 0x66,
+		0x66);
 	assert_fault(f, r, 13, true, 0);
 	fx_free(f);
 }
@@ -1236,7 +1257,7 @@ static void test_unhandled_opcode(void)
 static void set_prot32(struct fx *f)
 {
 	struct kvm_sregs *s = &f->cpu.sregs;
-	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE;  /* paging off: identity */
+	s->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE; /* paging off: identity */
 	s->cr4 = CR4_OSFXSR | CR4_OSXMMEXCPT;
 	s->efer = 0;
 	s->cs = (struct kvm_segment){ .selector = 0x08, .type = 11, .present = 1, .s = 1, .db = 1, .g = 1 };

@@ -59,16 +59,19 @@ static void expect_error(const char *text, const char *message)
 static void test_errors(void)
 {
 	expect_error("num_cvd_accounts=0\n", "cfg line 1: num_cvd_accounts: '0' is not a number in 1..64");
-	expect_error("\nnum_cvd_accounts=65\n", "cfg line 2: num_cvd_accounts: '65' is not a number in 1..64");
+	expect_error("\nnum_cvd_accounts=65\n",
+		     "cfg line 2: num_cvd_accounts: '65' is not a number in 1..64");
 	expect_error("wifi_bridge=maybe\n",
 		     "cfg line 1: wifi_bridge: 'maybe' is not one of 1/0, yes/no, true/false, on/off");
-	expect_error("dns_servers=dns.google\n", "cfg line 1: dns_servers: 'dns.google' is not an IP address");
+	expect_error("dns_servers=dns.google\n",
+		     "cfg line 1: dns_servers: 'dns.google' is not an IP address");
 	expect_error("dns_servers=\"8.8.8.8\n", "cfg line 1: dns_servers: unterminated quote");
 	expect_error("dns_servers=8.8.8.8 8.8.4.4\n",
 		     "cfg line 1: dns_servers: text after the value (quote values with blanks)");
 	expect_error("just words\n", "cfg line 1: expected KEY=value");
 	expect_error("bridge_interface=a-very-long-bridge-name\n",
-		     "cfg line 1: bridge_interface: 'a-very-long-bridge-name' is longer than an interface name can be");
+		     "cfg line 1: bridge_interface: 'a-very-long-bridge-name' is longer than an interface "
+		     "name can be");
 }
 
 static void test_missing_file(void)

@@ -103,10 +103,10 @@ static uint32_t mmio_read32(struct fx *f, uint64_t addr, bool *claimed)
 static void test_host_bridge(struct fx *f, gconstpointer data)
 {
 	g_assert_cmpuint(cfg_read(f, 0, PCI_VENDOR_ID, 4), ==, 0x00081b36);
-	g_assert_cmpuint(cfg_read(f, 0, PCI_DEVICE_ID, 2), ==, 0x0008);    /* word at 0xcfe */
-	g_assert_cmpuint(cfg_read(f, 0, PCI_VENDOR_ID + 1, 1), ==, 0x1b);  /* byte at 0xcfd */
-	g_assert_cmpuint(cfg_read(f, 0, PCI_REVISION_ID, 4) >> 8, ==, 0x060000);  /* host bridge */
-	g_assert_cmpuint(cfg_read(f, 0, PCI_HEADER_TYPE, 1), ==, 0);       /* single function */
+	g_assert_cmpuint(cfg_read(f, 0, PCI_DEVICE_ID, 2), ==, 0x0008);          /* word at 0xcfe */
+	g_assert_cmpuint(cfg_read(f, 0, PCI_VENDOR_ID + 1, 1), ==, 0x1b);        /* byte at 0xcfd */
+	g_assert_cmpuint(cfg_read(f, 0, PCI_REVISION_ID, 4) >> 8, ==, 0x060000); /* host bridge */
+	g_assert_cmpuint(cfg_read(f, 0, PCI_HEADER_TYPE, 1), ==, 0);             /* single function */
 	/* The address register reads back. */
 	uint32_t addr = conf1_address(0, 3, 0, 0x10), back = 0;
 	bus_write(&f->vm->pio, PORT_PCI_CONFIG_ADDR, &addr, 4);
@@ -120,11 +120,11 @@ static void test_host_bridge(struct fx *f, gconstpointer data)
 /* What does not exist reads all-ones: a probe takes vendor 0xffff as "nothing here". */
 static void test_absent(struct fx *f, gconstpointer data)
 {
-	g_assert_cmpuint(cfg_read(f, 5, PCI_VENDOR_ID, 4), ==, 0xffffffff);    /* empty slot */
+	g_assert_cmpuint(cfg_read(f, 5, PCI_VENDOR_ID, 4), ==, 0xffffffff); /* empty slot */
 	g_assert_cmpuint(cfg_read(f, 31, PCI_VENDOR_ID, 2), ==, 0xffff);
-	g_assert_cmpuint(cfg_read_bdf(f, 1, 0, 0, PCI_VENDOR_ID, 4), ==, 0xffffffff);  /* bus 1 */
-	g_assert_cmpuint(cfg_read_bdf(f, 0, 0, 1, PCI_VENDOR_ID, 4), ==, 0xffffffff);  /* 00.1 */
-	g_assert_cmpuint(cfg_read_bdf(f, 0, 0, 7, PCI_VENDOR_ID, 4), ==, 0xffffffff);  /* 00.7 */
+	g_assert_cmpuint(cfg_read_bdf(f, 1, 0, 0, PCI_VENDOR_ID, 4), ==, 0xffffffff); /* bus 1 */
+	g_assert_cmpuint(cfg_read_bdf(f, 0, 0, 1, PCI_VENDOR_ID, 4), ==, 0xffffffff); /* 00.1 */
+	g_assert_cmpuint(cfg_read_bdf(f, 0, 0, 7, PCI_VENDOR_ID, 4), ==, 0xffffffff); /* 00.7 */
 	/* Without the enable bit the data port addresses nothing. */
 	uint32_t addr = 0, v = 0;
 	bus_write(&f->vm->pio, PORT_PCI_CONFIG_ADDR, &addr, 4);
@@ -135,7 +135,8 @@ static void test_absent(struct fx *f, gconstpointer data)
 static struct pci_device *add_device(struct fx *f, struct fakedev *d)
 {
 	GError *error = NULL;
-	struct pci_device *dev = pci_device_add(f->pci, "fake", 0x1af4, 0x1042, 0x010000, 0x1af4, 0x0002, 1, &error);
+	struct pci_device *dev = pci_device_add(f->pci, "fake", 0x1af4, 0x1042, 0x010000, 0x1af4, 0x0002, 1,
+						&error);
 	g_assert_no_error(error);
 	dev->opaque = d;
 	dev->bar_moved = fake_bar_moved;
@@ -168,7 +169,8 @@ static void test_device_add(struct fx *f, gconstpointer data)
 
 static uint64_t bar_addr(struct fx *f, unsigned int slot, unsigned int bar)
 {
-	uint32_t lo = cfg_read(f, slot, PCI_BAR0 + 4 * bar, 4), hi = cfg_read(f, slot, PCI_BAR0 + 4 * bar + 4, 4);
+	uint32_t lo = cfg_read(f, slot, PCI_BAR0 + 4 * bar, 4),
+		 hi = cfg_read(f, slot, PCI_BAR0 + 4 * bar + 4, 4);
 	return ((uint64_t)hi << 32) | (lo & ~0xfu);
 }
 
@@ -189,7 +191,7 @@ static void test_bar64(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(a2, >=, LAYOUT_PCI_MMIO_BASE);
 	g_assert_cmpuint(a2 + 0x100000, <=, LAYOUT_PCI_MMIO_BASE + LAYOUT_PCI_MMIO_SIZE);
 	g_assert_true(a0 + 0x4000 <= a2 || a2 + 0x100000 <= a0);
-	g_assert_cmpuint(cfg_read(f, 1, PCI_BAR0, 4) & 0xf, ==, 0x4);       /* 64-bit memory */
+	g_assert_cmpuint(cfg_read(f, 1, PCI_BAR0, 4) & 0xf, ==, 0x4); /* 64-bit memory */
 	g_assert_cmpuint(cfg_read(f, 1, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY, !=, 0);
 
 	/* The handler sees offsets relative to its BAR. */
@@ -205,7 +207,8 @@ static void test_bar64(struct fx *f, gconstpointer data)
 
 	/* A BAR bigger than what is left of the hole. */
 	GError *error = NULL;
-	g_assert_false(pci_device_add_bar64(dev, 4, LAYOUT_PCI_MMIO_SIZE, fake_read, fake_write, &d0, &error));
+	g_assert_false(
+		pci_device_add_bar64(dev, 4, LAYOUT_PCI_MMIO_SIZE, fake_read, fake_write, &d0, &error));
 	g_assert_error(error, SEPIA_ERROR, ENOSPC);
 	g_error_free(error);
 }
@@ -223,7 +226,7 @@ static void test_bar_sizing(struct fx *f, gconstpointer data)
 
 	cfg_write(f, 1, PCI_COMMAND, cmd & ~PCI_COMMAND_MEMORY, 2);
 	cfg_write(f, 1, PCI_BAR0, 0xffffffff, 4);
-	g_assert_cmpuint(cfg_read(f, 1, PCI_BAR0, 4), ==, (uint32_t)~(0x4000 - 1) | 0x4);
+	g_assert_cmpuint(cfg_read(f, 1, PCI_BAR0, 4), ==, (uint32_t) ~(0x4000 - 1) | 0x4);
 	cfg_write(f, 1, PCI_BAR0 + 4, 0xffffffff, 4);
 	g_assert_cmpuint(cfg_read(f, 1, PCI_BAR0 + 4, 4), ==, 0xffffffff);
 	cfg_write(f, 1, PCI_BAR0, lo, 4);
@@ -250,7 +253,7 @@ static void test_bar_sizing_decode_on(struct fx *f, gconstpointer data)
 	cfg_write(f, 1, PCI_BAR0, 0xffffffff, 4);
 	bool claimed;
 	mmio_read32(f, addr, &claimed);
-	g_assert_true(claimed);                 /* still where it was while the mask is read */
+	g_assert_true(claimed); /* still where it was while the mask is read */
 	g_assert_cmpuint(d.moves, ==, 0);
 	cfg_write(f, 1, PCI_BAR0, lo, 4);
 	g_assert_cmpuint(dev->bar[0].addr, ==, addr);
@@ -265,7 +268,7 @@ static void test_bar_move(struct fx *f, gconstpointer data)
 	bool claimed;
 
 	/* Decode on: the write alone moves the range. */
-	cfg_write(f, 1, PCI_BAR0, (uint32_t)new, 4);
+	cfg_write(f, 1, PCI_BAR0, (uint32_t) new, 4);
 	g_assert_cmpuint(bar_addr(f, 1, 0), ==, new);
 	g_assert_cmpuint(mmio_read32(f, new + 8, &claimed), ==, 0xa5a50008);
 	g_assert_true(claimed);
@@ -364,7 +367,7 @@ static void test_capabilities_full(struct fx *f, gconstpointer data)
 		g_assert_cmpuint(pci_device_add_capability(dev, cap, sizeof(cap)), !=, 0);
 		n++;
 	}
-	g_assert_cmpuint(n, ==, 3);                     /* 0x40, 0x80, 0xc0: exactly full */
+	g_assert_cmpuint(n, ==, 3); /* 0x40, 0x80, 0xc0: exactly full */
 	uint8_t before[256];
 	memcpy(before, dev->config, sizeof(before));
 	static const uint8_t small[4] = { 0x05, 0, 0, 0 };
@@ -391,8 +394,9 @@ static void test_bus(void)
 	struct bus_range r = { 0x1000, 0x100, "a", noop_read, NULL, &bus };
 	g_assert_cmpint(bus_register(&bus, &r), ==, 0);
 	/* Any overlap is refused: inside, across either end, covering. */
-	static const uint64_t clash[][2] = { { 0x1000, 0x100 }, { 0x1080, 1 }, { 0xf00, 0x101 },
-					     { 0x10ff, 0x10 }, { 0x0, 0x10000 } };
+	static const uint64_t clash[][2] = {
+		{ 0x1000, 0x100 }, { 0x1080, 1 }, { 0xf00, 0x101 }, { 0x10ff, 0x10 }, { 0x0, 0x10000 }
+	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(clash); i++) {
 		struct bus_range c = { clash[i][0], clash[i][1], "clash", noop_read, NULL, NULL };
 		g_assert_cmpint(bus_register(&bus, &c), ==, -EBUSY);
@@ -407,7 +411,7 @@ static void test_bus(void)
 	uint32_t v = 0;
 	g_assert_true(bus_read(&bus, 0x10fc, &v, 4));
 	g_assert_cmpuint(v, ==, 0x11111111);
-	g_assert_false(bus_read(&bus, 0x10fe, &v, 4));   /* straddles "a" and "above" */
+	g_assert_false(bus_read(&bus, 0x10fe, &v, 4)); /* straddles "a" and "above" */
 	g_assert_cmpuint(v, ==, 0xffffffff);
 	g_assert_false(bus_read(&bus, 0x5000, &v, 4));
 	g_assert_cmpuint(v, ==, 0xffffffff);

@@ -55,7 +55,8 @@ static void fill_ui(struct picture *p, guint32 seed)
 				rr = 30;
 			} else if ((y / 160) % 2 && x > 24 && x + 24 < p->width) {
 				b = 0xff, g = 0xe8, rr = 0xd8;
-				if (y % 160 > 40 && y % 160 < 120 && y % 20 < 12 && x % 9 < 6 && g_rand_int_range(r, 0, 3))
+				if (y % 160 > 40 && y % 160 < 120 && y % 20 < 12 && x % 9 < 6 &&
+				    g_rand_int_range(r, 0, 3))
 					b = g = rr = (uint8_t)g_rand_int_range(r, 0, 90);
 			}
 			q[0] = b, q[1] = g, q[2] = rr, q[3] = (uint8_t)g_rand_int(r);
@@ -94,8 +95,8 @@ static void assert_same_pixels(const struct picture *p, const uint8_t *rgb, uint
 			const uint8_t *s = p->px + (size_t)y * p->stride + (size_t)x * 4;
 			const uint8_t *d = rgb + ((size_t)y * w + x) * 3;
 			if (d[0] != s[2] || d[1] != s[1] || d[2] != s[0])
-				g_error("pixel %u,%u of %ux%u: decoded %02x%02x%02x, want %02x%02x%02x", x, y, w, h, d[0], d[1],
-					d[2], s[2], s[1], s[0]);
+				g_error("pixel %u,%u of %ux%u: decoded %02x%02x%02x, want %02x%02x%02x", x, y,
+					w, h, d[0], d[1], d[2], s[2], s[1], s[0]);
 		}
 }
 
@@ -126,7 +127,9 @@ static void test_one_pixel(void)
  * row checks that padding is skipped. */
 static void test_odd_sizes(void)
 {
-	static const uint32_t sizes[][2] = { { 2, 1 }, { 1, 7 }, { 3, 5 }, { 17, 1 }, { 127, 63 }, { 33, 97 } };
+	static const uint32_t sizes[][2] = {
+		{ 2, 1 }, { 1, 7 }, { 3, 5 }, { 17, 1 }, { 127, 63 }, { 33, 97 }
+	};
 	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
 		for (int kind = 0; kind < 2; kind++) {
 			struct picture p = picture_new(sizes[i][0], sizes[i][1], kind ? 12 : 0);
@@ -150,7 +153,8 @@ static void test_large(void)
 	g_autoptr(GRand) r = g_rand_new_with_seed(3);
 	for (uint32_t y = 600; y < 1000; y++)
 		for (uint32_t x = 1000; x < 1600; x++)
-			memset(p.px + (size_t)y * p.stride + (size_t)x * 4, (int)g_rand_int_range(r, 0, 256), 3);
+			memset(p.px + (size_t)y * p.stride + (size_t)x * 4, (int)g_rand_int_range(r, 0, 256),
+			       3);
 	roundtrip(&p, PNGENC_FILTER_ADAPTIVE, 6);
 	roundtrip(&p, pngenc_default_options.filter, pngenc_default_options.level);
 	g_free(p.px);
@@ -343,9 +347,10 @@ static void test_speed(void)
 		for (int f = PNGENC_FILTER_NONE; f <= PNGENC_FILTER_ADAPTIVE; f++) {
 			struct pngenc_options opt = { .filter = (enum pngenc_filter)f, .level = level };
 			size_t ui_size, noise_size;
-			double ui_ms = encode_ms(&ui, &opt, &ui_size), noise_ms = encode_ms(&noise, &opt, &noise_size);
-			g_test_message("level %d %-8s UI %7.1f ms %8zu bytes | noise %7.1f ms %8zu bytes", level, names[f],
-				       ui_ms, ui_size, noise_ms, noise_size);
+			double ui_ms = encode_ms(&ui, &opt, &ui_size),
+			       noise_ms = encode_ms(&noise, &opt, &noise_size);
+			g_test_message("level %d %-8s UI %7.1f ms %8zu bytes | noise %7.1f ms %8zu bytes",
+				       level, names[f], ui_ms, ui_size, noise_ms, noise_size);
 		}
 	g_free(ui.px);
 	g_free(noise.px);

@@ -35,7 +35,7 @@ static void test_long_lengths(void)
 	size_t i = 2;
 	for (int k = 0; k < 20; k++)
 		in[i++] = (uint8_t)('A' + k);
-	in[i++] = 20;   /* offset: copy the 20 literals again */
+	in[i++] = 20; /* offset: copy the 20 literals again */
 	in[i++] = 0;
 	in[i++] = 1;    /* match length extension */
 	in[i++] = 0x00; /* final token: no literals */
@@ -55,10 +55,15 @@ static void test_corrupt(void)
 	const uint8_t literals_past_end[] = { 0x50, 'a', 'b' };
 	const uint8_t truncated_length[] = { 0xf0, 255 };
 	const uint8_t too_big[] = { 0x1f, 'x', 0x01, 0x00, 200 };
-	g_assert_cmpint(unpack_lz4_block(offset_zero, sizeof(offset_zero), out, sizeof(out), &n), ==, -EINVAL);
-	g_assert_cmpint(unpack_lz4_block(offset_before_start, sizeof(offset_before_start), out, sizeof(out), &n), ==, -EINVAL);
-	g_assert_cmpint(unpack_lz4_block(literals_past_end, sizeof(literals_past_end), out, sizeof(out), &n), ==, -EINVAL);
-	g_assert_cmpint(unpack_lz4_block(truncated_length, sizeof(truncated_length), out, sizeof(out), &n), ==, -EINVAL);
+	g_assert_cmpint(unpack_lz4_block(offset_zero, sizeof(offset_zero), out, sizeof(out), &n), ==,
+			-EINVAL);
+	g_assert_cmpint(
+		unpack_lz4_block(offset_before_start, sizeof(offset_before_start), out, sizeof(out), &n), ==,
+		-EINVAL);
+	g_assert_cmpint(unpack_lz4_block(literals_past_end, sizeof(literals_past_end), out, sizeof(out), &n),
+			==, -EINVAL);
+	g_assert_cmpint(unpack_lz4_block(truncated_length, sizeof(truncated_length), out, sizeof(out), &n),
+			==, -EINVAL);
 	g_assert_cmpint(unpack_lz4_block(too_big, sizeof(too_big), out, sizeof(out), &n), ==, -EINVAL);
 }
 
@@ -93,7 +98,8 @@ static void test_gzip(void)
 	uint8_t packed[256];
 	gsize read = 0, written = 0;
 	g_assert_cmpint(g_converter_convert(G_CONVERTER(z), text, sizeof(text), packed, sizeof(packed),
-					    G_CONVERTER_INPUT_AT_END, &read, &written, NULL), ==, G_CONVERTER_FINISHED);
+					    G_CONVERTER_INPUT_AT_END, &read, &written, NULL),
+			==, G_CONVERTER_FINISHED);
 	const char *format = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) out = unpack_kernel_payload(packed, written, &format, &error);

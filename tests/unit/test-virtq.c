@@ -12,34 +12,31 @@
 #include "devices/virtio/queue.h"
 #include "tests/unit/fakemem.h"
 
-#define RAM_SIZE   0x100000ULL
-#define QSIZE      16
-#define DESC_GPA   0x1000ULL
-#define AVAIL_GPA  0x2000ULL
-#define USED_GPA   0x3000ULL
-#define INDIR_GPA  0x8000ULL    /* indirect descriptor tables */
-#define BUF_GPA    0x10000ULL   /* data buffers */
+#define RAM_SIZE  0x100000ULL
+#define QSIZE     16
+#define DESC_GPA  0x1000ULL
+#define AVAIL_GPA 0x2000ULL
+#define USED_GPA  0x3000ULL
+#define INDIR_GPA 0x8000ULL  /* indirect descriptor tables */
+#define BUF_GPA   0x10000ULL /* data buffers */
 
 /* Ring words as the virtio 1.x spec (2.7) lays them out. */
-#define AVAIL_IDX        (AVAIL_GPA + 2)
-#define AVAIL_RING(i)    (AVAIL_GPA + 4 + 2 * (i))
-#define USED_EVENT       AVAIL_RING(QSIZE)
-#define USED_FLAGS       USED_GPA
-#define USED_IDX         (USED_GPA + 2)
-#define USED_ELEM(i)     (USED_GPA + 4 + 8 * (i))
-#define AVAIL_EVENT      USED_ELEM(QSIZE)
+#define AVAIL_IDX     (AVAIL_GPA + 2)
+#define AVAIL_RING(i) (AVAIL_GPA + 4 + 2 * (i))
+#define USED_EVENT    AVAIL_RING(QSIZE)
+#define USED_FLAGS    USED_GPA
+#define USED_IDX      (USED_GPA + 2)
+#define USED_ELEM(i)  (USED_GPA + 4 + 8 * (i))
+#define AVAIL_EVENT   USED_ELEM(QSIZE)
 
 struct fx {
 	struct guest_mem mem;
 	struct virtq q;
-	struct virtq_chain *c;  /* 16 KiB of iovecs: on the heap */
-	uint16_t avail_idx;     /* the driver's avail->idx */
+	struct virtq_chain *c; /* 16 KiB of iovecs: on the heap */
+	uint16_t avail_idx;    /* the driver's avail->idx */
 };
 
-static uint8_t *host(struct fx *f, uint64_t gpa)
-{
-	return fakemem_at(&f->mem, gpa, 1);
-}
+static uint8_t *host(struct fx *f, uint64_t gpa) { return fakemem_at(&f->mem, gpa, 1); }
 
 static void put16(struct fx *f, uint64_t gpa, uint16_t v) { memcpy(host(f, gpa), &v, 2); }
 static uint16_t get16(struct fx *f, uint64_t gpa) { return fakemem_rd16(&f->mem, gpa); }
@@ -212,13 +209,13 @@ static void test_indirect_bad_len(struct fx *f, gconstpointer data)
 	f->q.indirect = true;
 	for (unsigned int i = 0; i < 4; i++)
 		desc_at(f, INDIR_GPA, i, BUF_GPA, 10, 0, 0);
-	desc(f, 2, INDIR_GPA, 40, VIRTQ_DESC_F_INDIRECT, 0);      /* not a multiple of 16 */
+	desc(f, 2, INDIR_GPA, 40, VIRTQ_DESC_F_INDIRECT, 0); /* not a multiple of 16 */
 	expect_refused(f, 2);
-	desc(f, 2, INDIR_GPA, 0, VIRTQ_DESC_F_INDIRECT, 0);       /* empty table */
+	desc(f, 2, INDIR_GPA, 0, VIRTQ_DESC_F_INDIRECT, 0); /* empty table */
 	expect_refused(f, 2);
-	desc(f, 2, INDIR_GPA, (VIRTQ_MAX_SEGS + 1) * 16, VIRTQ_DESC_F_INDIRECT, 0);  /* too long */
+	desc(f, 2, INDIR_GPA, (VIRTQ_MAX_SEGS + 1) * 16, VIRTQ_DESC_F_INDIRECT, 0); /* too long */
 	expect_refused(f, 2);
-	desc(f, 2, RAM_SIZE - 16, 32, VIRTQ_DESC_F_INDIRECT, 0);  /* table leaves RAM */
+	desc(f, 2, RAM_SIZE - 16, 32, VIRTQ_DESC_F_INDIRECT, 0); /* table leaves RAM */
 	expect_refused(f, 2);
 }
 
@@ -271,7 +268,7 @@ static void test_loop(struct fx *f, gconstpointer data)
 	desc(f, 0, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 1);
 	desc(f, 1, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 0);
 	expect_refused(f, 0);
-	desc(f, 6, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 6);   /* a descriptor pointing at itself */
+	desc(f, 6, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 6); /* a descriptor pointing at itself */
 	expect_refused(f, 6);
 }
 
@@ -297,7 +294,7 @@ static void test_avail_idx_jump(struct fx *f, gconstpointer data)
 		desc(f, i, BUF_GPA + 8 * i, 8, 0, 0);
 	put16(f, AVAIL_IDX, QSIZE + 1);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, -EFAULT);
-	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, -EFAULT);   /* and stays refused */
+	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, -EFAULT); /* and stays refused */
 	/* Exactly a full ring is legal: all QSIZE entries come out. */
 	for (unsigned int i = 0; i < QSIZE; i++)
 		put16(f, AVAIL_RING(i), QSIZE - 1 - i);
@@ -320,17 +317,24 @@ static void test_activate(void)
 {
 	struct guest_mem mem = { 0 };
 	fakemem_add(&mem, 0, RAM_SIZE);
-	struct virtq good = { .size = QSIZE, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA, .used_gpa = USED_GPA };
+	struct virtq good = {
+		.size = QSIZE, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA, .used_gpa = USED_GPA
+	};
 	struct virtq q = good;
 	g_assert_true(virtq_activate(&q, &mem));
 	g_assert_true(q.ready);
 
 	/* Each ring may end at the end of RAM, trailing event word included, but not
 	 * reach past it (the used ring's 134 bytes end 2 short to keep 4-byte alignment). */
-	static const struct { size_t field; uint64_t fits, past; } edge[] = {
+	static const struct {
+		size_t field;
+		uint64_t fits, past;
+	} edge[] = {
 		{ offsetof(struct virtq, desc_gpa), RAM_SIZE - 16 * QSIZE, RAM_SIZE - 16 * QSIZE + 16 },
-		{ offsetof(struct virtq, avail_gpa), RAM_SIZE - (6 + 2 * QSIZE), RAM_SIZE - (6 + 2 * QSIZE) + 2 },
-		{ offsetof(struct virtq, used_gpa), RAM_SIZE - (8 + 8 * QSIZE), RAM_SIZE - (8 + 8 * QSIZE) + 4 },
+		{ offsetof(struct virtq, avail_gpa), RAM_SIZE - (6 + 2 * QSIZE),
+		  RAM_SIZE - (6 + 2 * QSIZE) + 2 },
+		{ offsetof(struct virtq, used_gpa), RAM_SIZE - (8 + 8 * QSIZE),
+		  RAM_SIZE - (8 + 8 * QSIZE) + 4 },
 		{ offsetof(struct virtq, desc_gpa), DESC_GPA, 4 * RAM_SIZE },
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(edge); i++) {
@@ -342,14 +346,28 @@ static void test_activate(void)
 		g_assert_false(q.ready);
 	}
 	/* Alignment: descriptors 16, available ring 2, used ring 4 (spec 2.7). */
-	q = good; q.desc_gpa += 8;  g_assert_false(virtq_activate(&q, &mem));
-	q = good; q.avail_gpa += 1; g_assert_false(virtq_activate(&q, &mem));
-	q = good; q.used_gpa += 2;  g_assert_false(virtq_activate(&q, &mem));
+	q = good;
+	q.desc_gpa += 8;
+	g_assert_false(virtq_activate(&q, &mem));
+	q = good;
+	q.avail_gpa += 1;
+	g_assert_false(virtq_activate(&q, &mem));
+	q = good;
+	q.used_gpa += 2;
+	g_assert_false(virtq_activate(&q, &mem));
 	/* Size: a power of two from 1 to VIRTQ_MAX_SIZE. */
-	q = good; q.size = 0;  g_assert_false(virtq_activate(&q, &mem));
-	q = good; q.size = 12; g_assert_false(virtq_activate(&q, &mem));
-	q = good; q.size = 2 * VIRTQ_MAX_SIZE; g_assert_false(virtq_activate(&q, &mem));
-	q = good; q.size = 1;  g_assert_true(virtq_activate(&q, &mem));
+	q = good;
+	q.size = 0;
+	g_assert_false(virtq_activate(&q, &mem));
+	q = good;
+	q.size = 12;
+	g_assert_false(virtq_activate(&q, &mem));
+	q = good;
+	q.size = 2 * VIRTQ_MAX_SIZE;
+	g_assert_false(virtq_activate(&q, &mem));
+	q = good;
+	q.size = 1;
+	g_assert_true(virtq_activate(&q, &mem));
 	fakemem_free(&mem);
 }
 
@@ -395,22 +413,22 @@ static void test_event_idx_needs_interrupt(struct fx *f, gconstpointer data)
 	f->q.event_idx = true;
 	put16(f, USED_EVENT, 0);
 	virtq_push(&f->q, 0, 0);
-	g_assert_true(virtq_needs_interrupt(&f->q));    /* first one: nothing signalled yet */
+	g_assert_true(virtq_needs_interrupt(&f->q)); /* first one: nothing signalled yet */
 	put16(f, USED_EVENT, 1);
-	virtq_push(&f->q, 0, 0);                         /* idx 1 -> 2 passes 1 */
+	virtq_push(&f->q, 0, 0); /* idx 1 -> 2 passes 1 */
 	g_assert_true(virtq_needs_interrupt(&f->q));
 	put16(f, USED_EVENT, 4);
-	virtq_push(&f->q, 0, 0);                         /* 3 */
+	virtq_push(&f->q, 0, 0); /* 3 */
 	g_assert_false(virtq_needs_interrupt(&f->q));
-	virtq_push(&f->q, 0, 0);                         /* 4 */
+	virtq_push(&f->q, 0, 0); /* 4 */
 	g_assert_false(virtq_needs_interrupt(&f->q));
-	virtq_push(&f->q, 0, 0);                         /* 5: entry 4 was used */
+	virtq_push(&f->q, 0, 0); /* 5: entry 4 was used */
 	g_assert_true(virtq_needs_interrupt(&f->q));
-	g_assert_false(virtq_needs_interrupt(&f->q));   /* nothing new since */
+	g_assert_false(virtq_needs_interrupt(&f->q)); /* nothing new since */
 	/* A batch of three that crosses used_event in the middle. */
 	put16(f, USED_EVENT, 6);
 	for (int i = 0; i < 3; i++)
-		virtq_push(&f->q, 0, 0);                 /* 8 */
+		virtq_push(&f->q, 0, 0); /* 8 */
 	g_assert_true(virtq_needs_interrupt(&f->q));
 	/* used_event behind the window: the driver has not caught up, stay quiet. */
 	put16(f, USED_EVENT, 2);
@@ -421,9 +439,9 @@ static void test_event_idx_needs_interrupt(struct fx *f, gconstpointer data)
 		virtq_push(&f->q, 0, 0);
 	put16(f, USED_EVENT, 0xffff);
 	g_assert_false(virtq_needs_interrupt(&f->q));
-	virtq_push(&f->q, 0, 0);                         /* 0xffff */
+	virtq_push(&f->q, 0, 0); /* 0xffff */
 	g_assert_false(virtq_needs_interrupt(&f->q));
-	virtq_push(&f->q, 0, 0);                         /* 0x0000: entry 0xffff used */
+	virtq_push(&f->q, 0, 0); /* 0x0000: entry 0xffff used */
 	g_assert_true(virtq_needs_interrupt(&f->q));
 	/* The driver's flags are ignored with event-idx. */
 	put16(f, AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
@@ -451,10 +469,10 @@ static void test_set_notification(struct fx *f, gconstpointer data)
 	desc(f, 0, BUF_GPA, 8, 0, 0);
 	g_assert_false(virtq_set_notification(&f->q, false));
 	g_assert_cmpuint(get16(f, USED_FLAGS), ==, VIRTQ_USED_F_NO_NOTIFY);
-	g_assert_false(virtq_set_notification(&f->q, true));   /* nothing arrived */
+	g_assert_false(virtq_set_notification(&f->q, true)); /* nothing arrived */
 	g_assert_cmpuint(get16(f, USED_FLAGS), ==, 0);
 	virtq_set_notification(&f->q, false);
-	offer(f, 0);                                            /* arrives while suppressed */
+	offer(f, 0); /* arrives while suppressed */
 	g_assert_true(virtq_set_notification(&f->q, true));
 	g_assert_cmpuint(get16(f, USED_FLAGS), ==, 0);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
@@ -473,7 +491,7 @@ static void test_set_notification_event_idx(struct fx *f, gconstpointer data)
 	put16(f, AVAIL_EVENT, 0);
 	g_assert_true(virtq_set_notification(&f->q, true));
 	g_assert_cmpuint(get16(f, AVAIL_EVENT), ==, 1);
-	g_assert_cmpuint(get16(f, USED_FLAGS), ==, 0);          /* flags untouched with event-idx */
+	g_assert_cmpuint(get16(f, USED_FLAGS), ==, 0); /* flags untouched with event-idx */
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
 	g_assert_false(virtq_set_notification(&f->q, true));
 	g_assert_cmpuint(get16(f, AVAIL_EVENT), ==, 2);
@@ -506,17 +524,20 @@ static void test_copy(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(virtq_copy_from_out(f->c, 2, buf, 10), ==, 10);
 	g_assert_cmpstr(buf, ==, "cdefghijkl");
 	memset(buf, 0, sizeof(buf));
-	g_assert_cmpuint(virtq_copy_from_out(f->c, 0, buf, sizeof(buf)), ==, 16);  /* short */
+	g_assert_cmpuint(virtq_copy_from_out(f->c, 0, buf, sizeof(buf)), ==, 16); /* short */
 	g_assert_cmpstr(buf, ==, "abcdefghijklmnop");
-	g_assert_cmpuint(virtq_copy_from_out(f->c, 8, buf, 4), ==, 4);             /* on a boundary */
+	g_assert_cmpuint(virtq_copy_from_out(f->c, 8, buf, 4), ==, 4); /* on a boundary */
 	g_assert_cmpmem(buf, 4, "ijkl", 4);
-	g_assert_cmpuint(virtq_copy_from_out(f->c, 16, buf, 4), ==, 0);            /* past the end */
+	g_assert_cmpuint(virtq_copy_from_out(f->c, 16, buf, 4), ==, 0); /* past the end */
 
 	g_assert_cmpuint(virtq_copy_to_in(f->c, 3, "0123456789", 10), ==, 10);
-	g_assert_cmpmem(in_host[0], 5, "\xee\xee\xee" "0\xee", 5);
+	g_assert_cmpmem(in_host[0], 5,
+			"\xee\xee\xee"
+			"0\xee",
+			5);
 	g_assert_cmpmem(in_host[1], 5, "1234\xee", 5);
 	g_assert_cmpmem(in_host[2], 6, "56789\xee", 6);
-	g_assert_cmpuint(virtq_copy_to_in(f->c, 12, "ABCDEFGHIJ", 10), ==, 6);     /* short */
+	g_assert_cmpuint(virtq_copy_to_in(f->c, 12, "ABCDEFGHIJ", 10), ==, 6); /* short */
 	g_assert_cmpmem(in_host[2], 11, "5678ABCDEF\xee", 11);
 	/* Past the end of the writable part nothing is copied, and never into the readable part. */
 	g_assert_cmpuint(virtq_copy_to_in(f->c, 18, "x", 1), ==, 0);

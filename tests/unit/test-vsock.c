@@ -66,9 +66,16 @@ static void guest_send(struct fx *f, uint16_t op, uint32_t guest_port, uint32_t 
 		       uint32_t buf_alloc, uint32_t fwd_cnt, const void *data, uint32_t len)
 {
 	struct virtio_vsock_hdr h = {
-		.src_cid = GUEST_CID, .dst_cid = VSOCK_HOST_CID, .src_port = guest_port, .dst_port = host_port,
-		.len = len, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op, .flags = flags,
-		.buf_alloc = buf_alloc, .fwd_cnt = fwd_cnt,
+		.src_cid = GUEST_CID,
+		.dst_cid = VSOCK_HOST_CID,
+		.src_port = guest_port,
+		.dst_port = host_port,
+		.len = len,
+		.type = VIRTIO_VSOCK_TYPE_STREAM,
+		.op = op,
+		.flags = flags,
+		.buf_alloc = buf_alloc,
+		.fwd_cnt = fwd_cnt,
 	};
 	vsock_core_lock(f->core);
 	vsock_core_from_guest(f->core, &h, data, len);
@@ -184,11 +191,11 @@ static void test_host_connect(struct fx *f, gconstpointer data)
 static void test_host_credit(struct fx *f, gconstpointer data)
 {
 	uint32_t port;
-	int fd = establish(f, 10, &port);   /* the guest can take 10 bytes */
+	int fd = establish(f, 10, &port); /* the guest can take 10 bytes */
 	host_write(fd, "0123456789abcdefghij");
 	struct virtio_vsock_hdr h;
 	uint32_t total = 0;
-	while (guest_take(f, &h, 4)) {      /* 4-byte rx buffers */
+	while (guest_take(f, &h, 4)) { /* 4-byte rx buffers */
 		if (h.op == VIRTIO_VSOCK_OP_CREDIT_REQUEST)
 			break;
 		g_assert_cmpuint(h.op, ==, VIRTIO_VSOCK_OP_RW);
@@ -196,7 +203,7 @@ static void test_host_credit(struct fx *f, gconstpointer data)
 	}
 	g_assert_cmpuint(h.op, ==, VIRTIO_VSOCK_OP_CREDIT_REQUEST);
 	g_assert_cmpuint(total, ==, 10);
-	g_assert_false(guest_take(f, &h, 4096));   /* no credit: nothing, and one request only */
+	g_assert_false(guest_take(f, &h, 4096)); /* no credit: nothing, and one request only */
 	/* The guest read 10: credit for 10 more. */
 	guest_send(f, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 7000, port, 0, 10, 10, NULL, 0);
 	g_assert_true(guest_take(f, &h, 4096));
@@ -254,7 +261,8 @@ static void test_guest_rst_on_request(struct fx *f, gconstpointer data)
 
 static void test_malformed_connect(struct fx *f, gconstpointer data)
 {
-	static const char *const lines[] = { "CONNECT\n", "CONNECT x\n", "connect 5\n", "CONNECT 99999999999\n",
+	static const char *const lines[] = { "CONNECT\n",     "CONNECT x\n",
+					     "connect 5\n",   "CONNECT 99999999999\n",
 					     "CONNECT 5 6\n", "GET / HTTP/1.0\r\n" };
 	for (unsigned int i = 0; i < G_N_ELEMENTS(lines); i++) {
 		int fd = host_connect(f->path);
@@ -287,8 +295,14 @@ static void test_unknown_connection(struct fx *f, gconstpointer data)
 	uint32_t port;
 	int fd = establish(f, 4096, &port);
 	struct virtio_vsock_hdr bad = {
-		.src_cid = GUEST_CID, .dst_cid = VSOCK_HOST_CID, .src_port = 7000, .dst_port = port,
-		.len = 100, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = VIRTIO_VSOCK_OP_RW, .buf_alloc = 4096,
+		.src_cid = GUEST_CID,
+		.dst_cid = VSOCK_HOST_CID,
+		.src_port = 7000,
+		.dst_port = port,
+		.len = 100,
+		.type = VIRTIO_VSOCK_TYPE_STREAM,
+		.op = VIRTIO_VSOCK_OP_RW,
+		.buf_alloc = 4096,
 	};
 	vsock_core_lock(f->core);
 	vsock_core_from_guest(f->core, &bad, "short", 5);
