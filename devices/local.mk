@@ -28,9 +28,16 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/gpu.c devices/virtio/gpu.h devices/virtio/gpu_internal.h \
 	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c
 
+# The sandbox (devices/sandbox/sandbox.h): jail, resource caps, per-thread seccomp filters.
+devices_libsepiavmm_a_SOURCES += \
+	devices/sandbox/sandbox.c devices/sandbox/sandbox.h devices/sandbox/sandbox_internal.h \
+	devices/sandbox/seccomp.c devices/sandbox/syscalls.c devices/sandbox/jail.c devices/sandbox/limits.c
+devices_libsepiavmm_a_CFLAGS += $(SECCOMP_CFLAGS)
+EXTRA_DIST += devices/sandbox/learn-syscalls.py
+
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c
 sepia_vmm_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 VMM_LIBS = devices/libsepiavmm.a block/libsepiablock.a display/libsepiadisplay.a common/libsepiacommon.a \
-	$(GLIB_LIBS) $(ZLIB_LIBS) $(VIRGL_LIBS) $(EGL_LIBS) -lpthread
+	$(GLIB_LIBS) $(ZLIB_LIBS) $(VIRGL_LIBS) $(EGL_LIBS) $(SECCOMP_LIBS) -lpthread
 sepia_vmm_LDADD = $(VMM_LIBS)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "devices/chardev.h"
+#include "devices/sandbox/sandbox.h"
 #include "display/scanouts.h"
 #include "devices/vm.h"
 
@@ -250,6 +251,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- boot a guest kernel under KVM");
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_option_context_add_group(ctx, sandbox_option_group());
 	g_option_context_set_description(ctx, exit_status_help);
 	if (!g_option_context_parse(ctx, &argc, &argv, error))
 		return false;
@@ -378,13 +380,18 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return STATUS_USAGE;
 	}
+	if (!sandbox_prepare(&error)) { /* while there is one thread: namespaces */
+		fprintf(stderr, "sepia-vmm: error: %s\n", error->message);
+		config_free(&cfg);
+		return STATUS_ERROR;
+	}
 	/* Blocked before any thread exists, so every thread inherits the mask and a stop
 	 * signal reaches only vm_run's signalfd (one that came during vm_build waits there). */
 	sigset_t stop;
 	vm_stop_signals(&stop);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	struct vm vm;
-	if (!vm_build(&vm, &cfg, &error)) {
+	if (!vm_build(&vm, &cfg, &error) || !sandbox_lock_down(&cfg, &error)) {
 		fprintf(stderr, "sepia-vmm: error: %s\n", error->message);
 		vm_destroy(&vm);
 		config_free(&cfg);

@@ -11,6 +11,7 @@
 
 #include "devices/emulate.h"
 #include "devices/layout.h"
+#include "devices/sandbox/sandbox.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
 #define APIC_LVT_LINT0   0x350
@@ -234,6 +235,7 @@ static void *vcpu_thread(void *data)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	sandbox_enter_role(SANDBOX_ROLE_VCPU);
 	while (atomic_load(&v->vm->exit_reason) == VM_RUNNING) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)

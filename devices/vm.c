@@ -21,6 +21,7 @@
 #include "devices/pci.h"
 #include "devices/power.h"
 #include "devices/rtc.h"
+#include "devices/sandbox/sandbox.h"
 #include "devices/serial.h"
 #include "devices/vcpu.h"
 #include "devices/virtio/blk.h"
@@ -192,6 +193,7 @@ int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
 static gpointer vm_io_thread(gpointer data)
 {
 	struct vm *vm = data;
+	sandbox_enter_role(SANDBOX_ROLE_IO);
 	g_main_context_push_thread_default(vm->io_ctx);
 	g_main_loop_run(vm->io_loop);
 	g_main_context_pop_thread_default(vm->io_ctx);
@@ -403,6 +405,7 @@ enum vm_exit_reason vm_run(struct vm *vm)
 	vm->io_thread = g_thread_new("sepia-io", vm_io_thread, vm);
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_start(&vm->vcpu[i]);
+	sandbox_enter_role(SANDBOX_ROLE_MAIN); /* its threads started, inheriting none of this */
 	vm_wait_for_exit(vm);
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_stop(&vm->vcpu[i]);

@@ -35,6 +35,7 @@ typedef struct {
 	bool daemon, console, resume, restart_subprocesses, start_webview;
 	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi;
 	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key;
+	const char *sandbox; /* auto or off: sepia-vmm's jail and filters (devices/sandbox/) */
 	const char *display[LAUNCHER_MAX_DISPLAYS];
 	char *displays; /* for run_cvd: the scanouts as sepia-vmm --display specs, ';'-separated */
 } LaunchConfig;
@@ -118,6 +119,8 @@ static bool check_values(LaunchConfig *c, GError **error)
 		g_set_error(error, LAUNCHER_ERROR, EINVAL,
 			    "--data_policy=%s: give use_existing, always_create or resize_up_to",
 			    c->data_policy);
+	else if (strcmp(c->sandbox, "auto") && strcmp(c->sandbox, "off"))
+		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", c->sandbox);
 	else if (c->extra_cmdline && strchr(c->extra_cmdline, '\n'))
 		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--extra_kernel_cmdline holds a newline");
 	return !*error;
@@ -257,6 +260,7 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 	g_ptr_array_add(argv, g_strdup_printf("--gpu_mode=%s", c->gpu_mode));
 	g_ptr_array_add(argv, g_strdup_printf("--displays=%s", c->displays));
 	g_ptr_array_add(argv, g_strdup_printf("--start_webview=%s", c->start_webview ? "true" : "false"));
+	g_ptr_array_add(argv, g_strdup_printf("--sandbox=%s", c->sandbox));
 	g_ptr_array_add(argv, NULL);
 
 	fflush(NULL);
@@ -435,6 +439,7 @@ int main(int argc, char **argv)
 			   .dpi = 320,
 			   .data_policy = "use_existing",
 			   .gpu_mode = "auto",
+			   .sandbox = "auto",
 			   .vm_manager = "sepia" };
 	const char *instance_nums = NULL, *usage_stats = NULL;
 	guint64 num_instances = 1, base = 1;
@@ -473,6 +478,9 @@ int main(int argc, char **argv)
 		FLAG_BOOL("restart_subprocesses", &c.restart_subprocesses,
 			  "start a guest again when its VMM dies"),
 		FLAG_STRING("avb_key", &c.avb_key, "trusted AVB key: verified boot green instead of yellow"),
+		FLAG_STRING("sandbox", &c.sandbox,
+			    "auto (default): each VMM jailed (as root) and its system calls filtered; off: "
+			    "neither"),
 		FLAG_STRING("report_anonymous_usage_stats", &usage_stats,
 			    "" /* accepted; sepia reports nothing */),
 	};
@@ -487,6 +495,9 @@ int main(int argc, char **argv)
 		say("%s (see --help)", err->message);
 		return 2;
 	}
+	if (!strcmp(c.sandbox, "off"))
+		say("--sandbox=off: each VMM runs unjailed and unfiltered, with every right of uid %u",
+		    (unsigned int)geteuid());
 	g_autofree char *default_dir = c.system_image_dir ? NULL : default_system_image_dir();
 	if (!c.system_image_dir)
 		c.system_image_dir = default_dir;

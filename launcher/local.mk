@@ -39,7 +39,8 @@ launch_cvd_SOURCES = launcher/launch_cvd.c launcher/vmm_child.h
 launch_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DSEPIA_PKGDATADIR='"$(pkgdatadir)"'
 launch_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 launch_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)
-run_cvd_SOURCES = launcher/run_cvd.c launcher/vmm_child.c launcher/vmm_child.h
+run_cvd_SOURCES = launcher/run_cvd.c launcher/vmm_child.c launcher/vmm_child.h launcher/vmm_jail.c \
+	launcher/vmm_jail.h
 run_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 run_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 run_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)

@@ -34,6 +34,7 @@
 #include "launcher/helper_child.h"
 #include "launcher/instance.h"
 #include "launcher/vmm_child.h"
+#include "launcher/vmm_jail.h"
 
 #define SIGTERM_GRACE_S         10 /* after SIGTERM, the VMM gets this long before SIGKILL */
 #define DEFAULT_GUEST_TIMEOUT_S 20
@@ -73,6 +74,7 @@ typedef struct {
 	const char *gpu;        /* sepia-vmm's --gpu mode */
 	char **displays;        /* its --display specs */
 	bool start_webview;
+	const char *sandbox;  /* sepia-vmm's --sandbox (launcher/vmm_jail.h) */
 	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
 	bool adb_connected;   /* the local adb server was told about the device */
 	guint adb_connect_timer, adb_connect_tries;
@@ -206,6 +208,8 @@ static bool start_boot(Monitor *m)
 		.gpu = m->gpu,
 		.displays = (const char *const *)m->displays,
 		.framebuffer_dir = m->inst.dir,
+		.sandbox = m->sandbox,
+		.instance_num = m->inst.num,
 	};
 	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
 	if (!m->vmm) {
@@ -651,7 +655,7 @@ int main(int argc, char **argv)
 	guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048;
 	bool console = false, restart = false, webview = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
-		   *displays = NULL;
+		   *displays = NULL, *sandbox = "auto";
 	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
 		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -668,6 +672,7 @@ int main(int argc, char **argv)
 		FLAG_STRING("gpu_mode", &gpu_mode, "auto, drm_virgl, guest_swiftshader or none"),
 		FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
 		FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
+		FLAG_STRING("sandbox", &sandbox, "auto (jail and filter the VMM) or off"),
 	};
 	g_autoptr(GError) err = NULL;
 	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
@@ -680,6 +685,8 @@ int main(int argc, char **argv)
 	else if (r == CLI_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL,
 			    "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
+	else if (r == CLI_FLAGS_OK && !vmm_jail_valid_mode(sandbox))
+		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", sandbox);
 	if (err) {
 		fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);
 		return 2;
@@ -692,6 +699,7 @@ int main(int argc, char **argv)
 	m.ready_fd = ready_fd == G_MAXUINT64 ? -1 : (int)ready_fd;
 	m.displays = displays && *displays ? g_strsplit(displays, ";", LAUNCHER_MAX_DISPLAYS) : NULL;
 	m.start_webview = webview && strcmp(m.gpu, "none");
+	m.sandbox = sandbox;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();
 	m.exit_status = 1;

@@ -16,6 +16,7 @@
 #include <glib-unix.h>
 
 #include "launcher/instance.h"
+#include "launcher/vmm_jail.h"
 
 struct VmmChild {
 	const VmmChildEvents *events;
@@ -198,12 +199,19 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 		g_ptr_array_add(argv, "--framebuffer-dir");
 		g_ptr_array_add(argv, (gpointer)cfg->framebuffer_dir);
 	}
+	/* As root, the VMM is jailed: a PID namespace from us, the rest by itself (vmm_jail.h). */
+	bool jailed = vmm_jail_wanted(cfg->sandbox);
+	g_autofree char *jail_user = jailed ? vmm_jail_user_arg(cfg->instance_num) : NULL;
+	g_ptr_array_add(argv, jailed ? "--sandbox-user" : "--sandbox");
+	g_ptr_array_add(argv, jailed ? jail_user : (cfg->sandbox ? (gpointer)cfg->sandbox : "auto"));
 	g_ptr_array_add(argv, NULL);
 	int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
-	if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,
-					      G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, -1, -1,
-					      source_fds, target_fds, cfg->console_link ? 2 : 1, pid, NULL,
-					      &c->serial_fd, NULL, error)) {
+	if (jailed ? !vmm_jail_spawn((const char *const *)argv->pdata, source_fds, target_fds,
+				     cfg->console_link ? 2 : 1, pid, &c->serial_fd, error)
+		   : !g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,
+						       G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, -1,
+						       -1, source_fds, target_fds, cfg->console_link ? 2 : 1,
+						       pid, NULL, &c->serial_fd, NULL, error)) {
 		g_prefix_error(error, "%s: cannot start %s: ", c->name, cfg->vmm_path);
 		return false;
 	}

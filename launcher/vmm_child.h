@@ -39,6 +39,8 @@ typedef struct {
 	const char *gpu;             /* sepia-vmm's --gpu mode; NULL or "none": no GPU */
 	const char *const *displays; /* NULL-terminated --display specs (width=W,height=H,dpi=D) */
 	const char *framebuffer_dir; /* where the scanouts are published */
+	const char *sandbox;         /* sepia-vmm's --sandbox: auto (NULL) or off; jailed as root */
+	guint instance_num;          /* for the jail's uid (vmm_jail.h) */
 } VmmChildConfig;
 
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque,

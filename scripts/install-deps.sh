@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what sepia needs to build and test: apt on Debian/Ubuntu, dnf on CentOS/Fedora.
 # Run as root. Idempotent: packages already present are left alone.
+# strace: devices/sandbox/learn-syscalls.py learns the VMM's system calls from its traces.
 # Test-only: libpng (tests/unit/test-png decodes sepia's PNGs with it), python3's PIL and
 # chromium (the display tools' end-to-end tests check pixels and load the web view's page).
 # dnsmasq-base (not dnsmasq) on Debian: sepia-host-resources runs its own dnsmasq per bridge and
@@ -10,7 +11,7 @@ set -eu
 DEBIAN_PACKAGES="
   build-essential autoconf automake libtool pkg-config linux-libc-dev rsync lz4 kmod
   libglib2.0-dev zlib1g-dev libnl-3-dev libnl-route-3-dev libprotobuf-c-dev protobuf-c-compiler
-  libvirglrenderer-dev libegl-dev libegl-mesa0 libgl1-mesa-dri
+  libvirglrenderer-dev libegl-dev libegl-mesa0 libgl1-mesa-dri libseccomp-dev strace
   linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
   e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb procps patch fdisk
   dnsmasq-base iproute2 nftables systemd
@@ -22,7 +23,7 @@ DEBIAN_PACKAGES="
 RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers rsync lz4 kmod
   glib2-devel zlib-devel libnl3-devel protobuf-c-devel protobuf-c-compiler virglrenderer-devel
-  libglvnd-devel mesa-libEGL mesa-dri-drivers
+  libglvnd-devel mesa-libEGL mesa-dri-drivers libseccomp-devel strace
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
   qemu-kvm qemu-img android-tools procps-ng patch util-linux python3
   dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros

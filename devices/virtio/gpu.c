@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "devices/virtio/gpu_internal.h"
+#include "devices/sandbox/sandbox.h"
 
 #define CTRL_QUEUE    0
 #define CURSOR_QUEUE  1
@@ -366,6 +367,7 @@ static gpointer gpu_thread(gpointer data)
 	g_main_context_push_thread_default(g->ctx);
 	bool ok = !start->want_virgl || gpu_virgl_init(g, &start->error);
 	g->virgl = start->want_virgl && ok;
+	sandbox_defer_role(g->ctx, SANDBOX_ROLE_GPU); /* virglrenderer is loaded: filtered from here */
 	g_mutex_lock(&start->lock);
 	start->done = true;
 	g_cond_signal(&start->cond);

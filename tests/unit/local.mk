@@ -142,3 +142,9 @@ tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c
 tests_unit_test_gpu_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gpu_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-gpu
+
+check_PROGRAMS += tests/unit/test-sandbox
+tests_unit_test_sandbox_SOURCES = tests/unit/test-sandbox.c
+tests_unit_test_sandbox_CFLAGS = $(UNIT_CFLAGS) $(SECCOMP_CFLAGS)
+tests_unit_test_sandbox_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-sandbox

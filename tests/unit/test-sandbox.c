@@ -1,0 +1,290 @@
+/* Unit tests of sepia-vmm's system-call filters (devices/sandbox/seccomp.c, syscalls.c):
+ * each case runs in a child process that installs the real filters, as sepia-vmm's
+ * threads do, and makes one call; the parent checks how the child ended and what it wrote
+ * on stderr. A call outside a thread's allowlist must end the process by SIGSYS with a
+ * line naming the call and the thread; a call inside it must work. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "devices/sandbox/sandbox_internal.h"
+
+#define CHILD_SKIP 77
+
+struct outcome {
+	int status; /* from waitpid */
+	char *err;  /* what the child wrote on stderr */
+};
+
+typedef int (*child_body)(void);
+
+static void outcome_clear(struct outcome *o) { g_free(o->err); }
+
+/* Runs body in a child whose filters are the process-wide one plus role's (none for
+ * SANDBOX_ROLE_ANY); mode on or log. */
+static struct outcome run_filtered(enum sandbox_role role, enum sandbox_seccomp_mode mode, child_body body)
+{
+	int err_pipe[2];
+	g_assert_cmpint(pipe(err_pipe), ==, 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		dup2(err_pipe[1], STDERR_FILENO);
+		close(err_pipe[0]);
+		g_autoptr(GError) error = NULL;
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || !sandbox_seccomp_build(mode, &error) ||
+		    !sandbox_seccomp_install_process(&error))
+			_exit(CHILD_SKIP);
+		if (role != SANDBOX_ROLE_ANY && sandbox_seccomp_install_role(role) < 0)
+			_exit(CHILD_SKIP);
+		_exit(body());
+	}
+	close(err_pipe[1]);
+	GString *err = g_string_new(NULL);
+	char buf[512];
+	ssize_t n;
+	while ((n = read(err_pipe[0], buf, sizeof(buf))) > 0)
+		g_string_append_len(err, buf, n);
+	close(err_pipe[0]);
+	struct outcome o = { 0 };
+	g_assert_cmpint(waitpid(pid, &o.status, 0), ==, pid);
+	o.err = g_string_free(err, FALSE);
+	return o;
+}
+
+static bool seccomp_available(void)
+{
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL) {
+		g_test_skip("this kernel has no seccomp");
+		return false;
+	}
+	return true;
+}
+
+static void assert_killed_naming(struct outcome *o, const char *role, const char *call, long nr)
+{
+	if (WIFEXITED(o->status) && WEXITSTATUS(o->status) == CHILD_SKIP) {
+		g_test_skip("cannot install seccomp filters here");
+		return;
+	}
+	g_test_message("child: status 0x%x, stderr: %s", o->status, o->err);
+	g_assert_true(WIFSIGNALED(o->status));
+	g_assert_cmpint(WTERMSIG(o->status), ==, SIGSYS);
+	g_autofree char *want = g_strdup_printf("the %s thread called %s (%ld)", role, call, nr);
+	g_assert_nonnull(strstr(o->err, want));
+	g_assert_nonnull(strstr(o->err, "sepia-vmm: error: seccomp:"));
+	/* One line. */
+	g_assert_cmpint(strchr(o->err, '\n') - o->err, ==, (long)strlen(o->err) - 1);
+}
+
+static void assert_exited(struct outcome *o, int code)
+{
+	if (WIFEXITED(o->status) && WEXITSTATUS(o->status) == CHILD_SKIP) {
+		g_test_skip("cannot install seccomp filters here");
+		return;
+	}
+	g_test_message("child: status 0x%x, stderr: %s", o->status, o->err);
+	g_assert_true(WIFEXITED(o->status));
+	g_assert_cmpint(WEXITSTATUS(o->status), ==, code);
+	g_assert_cmpstr(o->err, ==, "");
+}
+
+/* ---- bodies: each returns its exit status, or dies ---- */
+
+static int open_root(void) { return syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_CLOEXEC) >= 0 ? 0 : 3; }
+
+static int plain_work(void)
+{
+	/* What every thread does: memory, time, descriptors. */
+	void *p = malloc(1 << 20);
+	struct timespec ts;
+	int fds[2];
+	if (!p || clock_gettime(CLOCK_MONOTONIC, &ts) < 0 || pipe2(fds, O_CLOEXEC) < 0 ||
+	    write(fds[1], "x", 1) != 1)
+		return 3;
+	char c;
+	if (read(fds[0], &c, 1) != 1 || c != 'x')
+		return 4;
+	close(fds[0]);
+	close(fds[1]);
+	free(p);
+	return 0;
+}
+
+static int ioctl_unlisted(void)
+{
+	ioctl(STDIN_FILENO, FIOCLEX);
+	return 0;
+}
+
+static int ioctl_kvm_run_bad_fd(void)
+{
+	/* Listed for vCPUs: reaches the kernel, which answers EBADF. */
+	return ioctl(-1, KVM_RUN, 0) < 0 && errno == EBADF ? 0 : 3;
+}
+
+static int map_executable(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? 3 : 0;
+}
+
+static int inet_socket(void) { return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 3; }
+
+static int unix_socket(void) { return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0) >= 0 ? 0 : 3; }
+
+static int make_process(void)
+{
+	/* A new process, not a thread: glibc's fork is clone(SIGCHLD). */
+	return syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0) >= 0 ? 0 : 3;
+}
+
+static int kill_other(void) { return syscall(SYS_tgkill, 1, 1, 0) == 0 ? 0 : 3; }
+
+static void *thread_opens(void *unused)
+{
+	syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY | O_CLOEXEC);
+	return NULL;
+}
+
+static int start_thread_that_opens(void)
+{
+	/* A thread started under the filters (the way llvmpipe's start under the GPU thread). */
+	pthread_t t;
+	if (pthread_create(&t, NULL, thread_opens, NULL))
+		return 3;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_vcpu_open_kills(void)
+{
+	if (!seccomp_available())
+		return;
+	struct outcome o = run_filtered(SANDBOX_ROLE_VCPU, SANDBOX_SECCOMP_ON, open_root);
+	assert_killed_naming(&o, "vCPU", "openat", SYS_openat);
+	outcome_clear(&o);
+}
+
+static void test_roles_allow_their_work(void)
+{
+	if (!seccomp_available())
+		return;
+	for (int role = 0; role < SANDBOX_NR_ROLES; role++) {
+		struct outcome o = run_filtered(role, SANDBOX_SECCOMP_ON, plain_work);
+		assert_exited(&o, 0);
+		outcome_clear(&o);
+	}
+}
+
+static void test_ioctl_by_request(void)
+{
+	if (!seccomp_available())
+		return;
+	struct outcome o = run_filtered(SANDBOX_ROLE_VCPU, SANDBOX_SECCOMP_ON, ioctl_kvm_run_bad_fd);
+	assert_exited(&o, 0);
+	outcome_clear(&o);
+	o = run_filtered(SANDBOX_ROLE_VCPU, SANDBOX_SECCOMP_ON, ioctl_unlisted);
+	assert_killed_naming(&o, "vCPU", "ioctl", SYS_ioctl);
+	outcome_clear(&o);
+	/* KVM_RUN is a vCPU's, not the I/O thread's. */
+	o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, ioctl_kvm_run_bad_fd);
+	assert_killed_naming(&o, "I/O", "ioctl", SYS_ioctl);
+	outcome_clear(&o);
+}
+
+static void test_no_executable_memory_outside_gpu(void)
+{
+	if (!seccomp_available())
+		return;
+	struct outcome o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, map_executable);
+	assert_killed_naming(&o, "I/O", "mmap", SYS_mmap);
+	outcome_clear(&o);
+	o = run_filtered(SANDBOX_ROLE_GPU, SANDBOX_SECCOMP_ON, map_executable);
+	assert_exited(&o, 0);
+	outcome_clear(&o);
+}
+
+static void test_sockets_unix_only(void)
+{
+	if (!seccomp_available())
+		return;
+	struct outcome o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, unix_socket);
+	assert_exited(&o, 0);
+	outcome_clear(&o);
+	o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, inet_socket);
+	assert_killed_naming(&o, "I/O", "socket", SYS_socket);
+	outcome_clear(&o);
+}
+
+static void test_no_new_process(void)
+{
+	if (!seccomp_available())
+		return;
+	/* Not even under the process-wide filter, which lets threads be made. */
+	struct outcome o = run_filtered(SANDBOX_ROLE_ANY, SANDBOX_SECCOMP_ON, make_process);
+	assert_killed_naming(&o, "main", "clone", SYS_clone);
+	outcome_clear(&o);
+	o = run_filtered(SANDBOX_ROLE_MAIN, SANDBOX_SECCOMP_ON, kill_other);
+	assert_killed_naming(&o, "main", "tgkill", SYS_tgkill);
+	outcome_clear(&o);
+}
+
+static void test_threads_inherit_filters(void)
+{
+	if (!seccomp_available())
+		return;
+	struct outcome o = run_filtered(SANDBOX_ROLE_ANY, SANDBOX_SECCOMP_ON, start_thread_that_opens);
+	assert_killed_naming(&o, "library", "openat", SYS_openat);
+	outcome_clear(&o);
+}
+
+static void test_log_mode_lets_calls_run(void)
+{
+	if (!seccomp_available())
+		return;
+	struct outcome o = run_filtered(SANDBOX_ROLE_VCPU, SANDBOX_SECCOMP_LOG, open_root);
+	assert_exited(&o, 0);
+	outcome_clear(&o);
+}
+
+/* Every name in the tables is a system call libseccomp knows (a typo would stop the VMM
+ * at its lock-down). */
+static void test_tables_resolve(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sandbox_seccomp_build(SANDBOX_SECCOMP_ON, &error));
+	g_assert_no_error(error);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sandbox/tables-resolve", test_tables_resolve);
+	g_test_add_func("/sandbox/vcpu-open-kills", test_vcpu_open_kills);
+	g_test_add_func("/sandbox/roles-allow-their-work", test_roles_allow_their_work);
+	g_test_add_func("/sandbox/ioctl-by-request", test_ioctl_by_request);
+	g_test_add_func("/sandbox/no-executable-memory-outside-gpu", test_no_executable_memory_outside_gpu);
+	g_test_add_func("/sandbox/sockets-unix-only", test_sockets_unix_only);
+	g_test_add_func("/sandbox/no-new-process", test_no_new_process);
+	g_test_add_func("/sandbox/threads-inherit-filters", test_threads_inherit_filters);
+	g_test_add_func("/sandbox/log-mode-lets-calls-run", test_log_mode_lets_calls_run);
+	return g_test_run();
+}
