@@ -191,6 +191,10 @@ bool sandbox_jail_drop_privileges(const struct sandbox_jail *jail, GError **erro
 		prctl(PR_CAPBSET_DROP, cap);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (jail->drop_ids) {
+		/* A change of ids clears the parent-death signal: the monitor's SIGTERM when it
+		 * dies (the VMM never outlives it) is set again. */
+		int parent_death = 0;
+		prctl(PR_GET_PDEATHSIG, &parent_death);
 		/* glibc changes the ids of every thread; leaving uid 0 empties their capability
 		 * sets (no SECBIT_KEEP_CAPS). */
 		if (setgroups(0, NULL) < 0 || setresgid(jail->gid, jail->gid, jail->gid) < 0 ||
@@ -199,6 +203,8 @@ bool sandbox_jail_drop_privileges(const struct sandbox_jail *jail, GError **erro
 				    (unsigned int)jail->uid, (unsigned int)jail->gid, g_strerror(errno));
 			return false;
 		}
+		if (parent_death)
+			prctl(PR_SET_PDEATHSIG, parent_death);
 	}
 	if (!clear_thread_capabilities(error))
 		return false;
