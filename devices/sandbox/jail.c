@@ -70,6 +70,8 @@ static bool enter_user_namespace(struct sandbox_jail *jail, GError **error)
 
 bool sandbox_jail_enter_namespaces(struct sandbox_jail *jail, GError **error)
 {
+	/* Root gives up root with or without namespaces. */
+	jail->drop_ids = geteuid() == 0;
 	if (geteuid() != 0) {
 		if (!enter_user_namespace(jail, error))
 			return false;
@@ -81,8 +83,6 @@ bool sandbox_jail_enter_namespaces(struct sandbox_jail *jail, GError **error)
 			  "system-call filters still apply",
 			  g_strerror(errno));
 		return true;
-	} else {
-		jail->drop_ids = true;
 	}
 	/* Nothing mounted or unmounted here reaches the host, and nothing of the host's
 	 * later mounts reaches the jail. */

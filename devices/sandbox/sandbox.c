@@ -118,7 +118,8 @@ bool sandbox_prepare(GError **error)
 	return sandbox_jail_enter_namespaces(&sb.jail, error);
 }
 
-static void log_lock_down(const char *kept, const struct sandbox_limits *limits)
+/* Written before the filters, logged after them: ids are not read under the filters. */
+static char *lock_down_summary(const char *kept, const struct sandbox_limits *limits)
 {
 	g_autoptr(GString) what = g_string_new(NULL);
 	if (sb.jail.namespaces)
@@ -137,7 +138,7 @@ static void log_lock_down(const char *kept, const struct sandbox_limits *limits)
 	if (sb.seccomp != SANDBOX_SECCOMP_OFF)
 		g_string_append_printf(what, "; system calls filtered per thread%s",
 				       sb.seccomp == SANDBOX_SECCOMP_LOG ? " (log mode)" : "");
-	g_message("sandbox: %s", what->str);
+	return g_string_free(g_steal_pointer(&what), FALSE);
 }
 
 /* Lets the threads that deferred their role install it, and waits until they have. */
@@ -174,6 +175,7 @@ bool sandbox_lock_down(const struct vm_config *cfg, GError **error)
 	g_autofree char *cwd = g_get_current_dir();
 	g_autofree char *sock = cfg->vsock_socket ? g_canonicalize_filename(cfg->vsock_socket, cwd) : NULL;
 	g_autofree char *kept = sock ? g_path_get_dirname(sock) : NULL;
+	g_autofree char *summary = NULL;
 	if (sb.on) {
 		if (!sandbox_limits_measure(cfg, sb.jail.drop_ids && sb.user_given, &limits, error))
 			return false;
@@ -187,6 +189,7 @@ bool sandbox_lock_down(const struct vm_config *cfg, GError **error)
 		if (!sandbox_limits_apply(&limits, error) || !sandbox_jail_drop_privileges(&sb.jail, error))
 			return false;
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		summary = lock_down_summary(sb.jail.namespaces ? kept : NULL, &limits);
 	}
 	if (sb.seccomp != SANDBOX_SECCOMP_OFF) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -202,8 +205,8 @@ bool sandbox_lock_down(const struct vm_config *cfg, GError **error)
 	sb.locked = true;
 	if (!release_deferred(error))
 		return false;
-	if (sb.on)
-		log_lock_down(sb.jail.namespaces ? kept : NULL, &limits);
+	if (summary)
+		g_message("sandbox: %s", summary);
 	return true;
 }
 
