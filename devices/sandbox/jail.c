@@ -134,6 +134,13 @@ static bool bind_kept_dir(const char *root, const char *keep_dir, int keep_fd, G
 
 bool sandbox_jail_pivot(const struct sandbox_jail *jail, const char *keep_dir, GError **error)
 {
+	if (keep_dir && !strcmp(keep_dir, "/")) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "sandbox: the vsock socket is in /, which the jail would have to hold whole: put "
+			    "it in "
+			    "a directory of its own");
+		return false;
+	}
 	/* Opened before the tmpfs may cover it (a socket directory under /tmp). */
 	int keep_fd = keep_dir ? open(keep_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (keep_dir && keep_fd < 0) {

@@ -22,6 +22,7 @@ enum sandbox_arg_check {
 	SANDBOX_ARG_SECCOMP_FILTER, /* seccomp: SECCOMP_SET_MODE_FILTER without flags */
 	SANDBOX_ARG_NOT_SIGSYS,     /* rt_sigaction: any signal but SIGSYS (the reporter stays) */
 	SANDBOX_ARG_IOCTL,          /* ioctl: a request of the role's list (sandbox_ioctls) */
+	SANDBOX_FAILS_EROFS,        /* not run: fails with EROFS, as it would in the read-only jail */
 };
 
 struct sandbox_rule {

@@ -99,6 +99,10 @@ const struct sandbox_rule sandbox_rules[] = {
 	{ "shutdown", I | V, SANDBOX_ARG_NONE },
 	{ "getsockopt", I | V, SANDBOX_ARG_NONE },
 
+	/* virtio-vsock removes its socket at the end; the jail's root is read-only, so that
+	 * fails (the monitor removes it), and without a jail it fails the same way. */
+	{ "unlink", M, SANDBOX_FAILS_EROFS },
+
 	/* The GPU thread installs its own filter from its loop once the process is locked. */
 	{ "seccomp", L, SANDBOX_ARG_SECCOMP_FILTER },
 	/* In a user-namespace jail, the GPU thread drops the capabilities of that namespace
