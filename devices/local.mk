@@ -18,7 +18,7 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/vcpu.c devices/vcpu.h \
 	devices/vm.c devices/vm.h \
 	devices/virtio/virtio.h \
-	devices/virtio/queue.c devices/virtio/queue.h \
+	devices/virtio/queue.c devices/virtio/queue.h devices/virtio/chain.c devices/virtio/chain.h \
 	devices/virtio/pci.c \
 	devices/virtio/blk.c devices/virtio/blk.h \
 	devices/virtio/console.c devices/virtio/console.h \

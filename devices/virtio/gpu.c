@@ -47,10 +47,8 @@ static uint32_t cmd_display_info(struct virtio_gpu *g, struct gpu_request *req)
 		resp.pmodes[i].r.height = g->scanout[i].height;
 		resp.pmodes[i].enabled = 1;
 	}
-	if (req->chain->in_len < sizeof(resp))
+	if (!virtq_write_obj(&req->resp, &resp.pmodes, sizeof(resp.pmodes)))
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	virtq_copy_to_in(req->chain, sizeof(resp.hdr), &resp.pmodes, sizeof(resp.pmodes));
-	req->resp_len = sizeof(resp);
 	return VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
 }
 
@@ -61,11 +59,8 @@ static uint32_t cmd_edid(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
 	struct virtio_gpu_resp_edid resp = { .size = 128 };
 	gpu_edid_build(resp.edid, g->scanout[id].width, g->scanout[id].height, g->scanout[id].dpi, id);
-	if (req->chain->in_len < sizeof(resp))
+	if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr), sizeof(resp) - sizeof(resp.hdr)))
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	virtq_copy_to_in(req->chain, sizeof(resp.hdr), (uint8_t *)&resp + sizeof(resp.hdr),
-			 sizeof(resp) - sizeof(resp.hdr));
-	req->resp_len = sizeof(resp);
 	return VIRTIO_GPU_RESP_OK_EDID;
 }
 
@@ -178,15 +173,18 @@ static bool fence_retired(const struct virtio_gpu *g, uint32_t fence_id)
 static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len)
 {
 	struct gpu_request req = { .chain = c };
+	struct virtq_cursor answer_hdr;
+	virtq_reader(c, &req.body);
+	virtq_writer(c, &req.resp);
+	virtq_split_at(&req.resp, sizeof(struct virtio_gpu_ctrl_hdr), &answer_hdr);
 	uint32_t resp = VIRTIO_GPU_RESP_ERR_UNSPEC;
 	gint64 t0 = g_get_monotonic_time();
-	if (c->out_len >= sizeof(req.hdr)) {
-		virtq_copy_from_out(c, 0, &req.hdr, sizeof(req.hdr));
+	struct virtq_cursor peek = req.body;
+	if (virtq_read_obj(&peek, &req.hdr, sizeof(req.hdr))) {
 		size_t need = request_size(req.hdr.type);
-		if (need && c->out_len >= need) {
-			virtq_copy_from_out(c, 0, &req.u, need);
+		/* The command's fixed part, its header included; body goes on after it. */
+		if (need && virtq_read_obj(&req.body, &req.u, need))
 			resp = gpu_dispatch(g, &req);
-		}
 	}
 	g->commands++;
 	g->busy_usec += (uint64_t)(g_get_monotonic_time() - t0);
@@ -199,7 +197,7 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 		g->errors++;
 	}
 	*len = 0;
-	if (c->in_len < sizeof(struct virtio_gpu_ctrl_hdr))
+	if (virtq_cursor_left(&answer_hdr) < sizeof(struct virtio_gpu_ctrl_hdr))
 		return true; /* nowhere to answer: return the buffer empty */
 	struct virtio_gpu_ctrl_hdr out = { .type = resp };
 	bool fenced = req.hdr.flags & VIRTIO_GPU_FLAG_FENCE;
@@ -208,8 +206,9 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 		out.fence_id = req.hdr.fence_id;
 		out.ctx_id = req.hdr.ctx_id;
 	}
-	virtq_copy_to_in(c, 0, &out, sizeof(out));
-	*len = req.resp_len ? req.resp_len : sizeof(out);
+	virtq_write_obj(&answer_hdr, &out, sizeof(out));
+	/* An error answer is the header alone, whatever a handler wrote before failing. */
+	*len = (uint32_t)(sizeof(out) + (resp < VIRTIO_GPU_RESP_ERR_UNSPEC ? virtq_cursor_done(&req.resp) : 0));
 	if (!fenced || !g->virgl)
 		return true;
 	gpu_virgl_create_fence((uint32_t)req.hdr.fence_id, req.hdr.ctx_id);
@@ -252,11 +251,7 @@ static void gpu_retire_fences(struct virtio_gpu *g, struct virtq *q)
 static void gpu_process_ctrl(struct virtio_gpu *g, struct virtq *q)
 {
 	int r;
-	while ((r = virtq_pop(q, &g->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(g->vp, "control queue: available ring is corrupt");
-			return;
-		}
+	while ((r = virtq_take(q, &g->chain)) != 0) {
 		uint32_t len = 0;
 		if (r < 0) {
 			virtq_push(q, g->chain.head, 0); /* a broken chain: nothing to read or answer */
@@ -274,14 +269,11 @@ static void gpu_process_ctrl(struct virtio_gpu *g, struct virtq *q)
 static void gpu_process_cursor(struct virtio_gpu *g, struct virtq *q)
 {
 	int r;
-	while ((r = virtq_pop(q, &g->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(g->vp, "cursor queue: available ring is corrupt");
-			return;
-		}
+	while ((r = virtq_take(q, &g->chain)) != 0) {
 		struct virtio_gpu_update_cursor cur;
-		if (r > 0 && g->chain.out_len >= sizeof(cur)) {
-			virtq_copy_from_out(&g->chain, 0, &cur, sizeof(cur));
+		struct virtq_cursor in;
+		virtq_reader(&g->chain, &in);
+		if (r > 0 && virtq_read_obj(&in, &cur, sizeof(cur))) {
 			if (cur.pos.scanout_id >= g->nr_scanouts) {
 				g->errors++;
 			} else if (cur.hdr.type == VIRTIO_GPU_CMD_UPDATE_CURSOR) {

@@ -38,6 +38,10 @@ struct gpu_scanout {
 
 struct gpu_request {
 	const struct virtq_chain *chain;
+	/* What follows the command's fixed part (attach_backing's entries, submit_3d's command
+	 * stream), and the room after the response header for a handler's larger answer. */
+	struct virtq_cursor body;
+	struct virtq_cursor resp;
 	struct virtio_gpu_ctrl_hdr hdr;
 	union {
 		struct virtio_gpu_resource_create_2d create_2d;
@@ -57,7 +61,6 @@ struct gpu_request {
 		struct virtio_gpu_cmd_submit submit;
 		uint8_t bytes[128];
 	} u;
-	uint32_t resp_len; /* a handler that wrote a larger response sets its length */
 };
 
 struct virtio_gpu {

@@ -220,10 +220,10 @@ uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req)
 	if (res->backing || !a->nr_entries || a->nr_entries > GPU_MAX_BACKING_ENTRIES)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	size_t table = (size_t)a->nr_entries * sizeof(struct virtio_gpu_mem_entry);
-	if (req->chain->out_len < sizeof(*a) + table)
+	if (virtq_cursor_left(&req->body) < table)
 		return VIRTIO_GPU_RESP_ERR_UNSPEC; /* fewer entries than it says */
 	g_autofree struct virtio_gpu_mem_entry *e = g_malloc(table);
-	virtq_copy_from_out(req->chain, sizeof(*a), e, table);
+	virtq_read_obj(&req->body, e, table);
 	struct iovec *iov = g_new(struct iovec, a->nr_entries);
 	size_t total = 0;
 	for (uint32_t i = 0; i < a->nr_entries; i++) {

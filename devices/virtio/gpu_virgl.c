@@ -227,11 +227,8 @@ static uint32_t cmd_capset_info(struct virtio_gpu *g, struct gpu_request *req)
 			.capset_max_version = max_ver,
 			.capset_max_size = max_size,
 		};
-		if (req->chain->in_len < sizeof(resp))
+		if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr), sizeof(resp) - sizeof(resp.hdr)))
 			return VIRTIO_GPU_RESP_ERR_UNSPEC;
-		virtq_copy_to_in(req->chain, sizeof(resp.hdr), (uint8_t *)&resp + sizeof(resp.hdr),
-				 sizeof(resp) - sizeof(resp.hdr));
-		req->resp_len = sizeof(resp);
 		return VIRTIO_GPU_RESP_OK_CAPSET_INFO;
 	}
 	return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
@@ -245,13 +242,11 @@ static uint32_t cmd_capset(struct virtio_gpu *g, struct gpu_request *req)
 		virgl_renderer_get_cap_set(id, &max_ver, &max_size);
 	if (!max_ver || !max_size || version > max_ver)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-	size_t hdr = sizeof(struct virtio_gpu_ctrl_hdr);
-	if (req->chain->in_len < hdr + max_size)
+	if (virtq_cursor_left(&req->resp) < max_size)
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	g_autofree uint8_t *caps = g_malloc0(max_size);
 	virgl_renderer_fill_caps(id, version, caps);
-	virtq_copy_to_in(req->chain, hdr, caps, max_size);
-	req->resp_len = (uint32_t)(hdr + max_size);
+	virtq_write_obj(&req->resp, caps, max_size);
 	return VIRTIO_GPU_RESP_OK_CAPSET;
 }
 
@@ -343,14 +338,14 @@ static uint32_t cmd_submit(struct virtio_gpu *g, struct gpu_request *req)
 	uint32_t size = req->u.submit.size;
 	if (!context_known(g, req->hdr.ctx_id))
 		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
-	if (size % 4 || size > req->chain->out_len - sizeof(req->u.submit))
+	if (size % 4 || size > virtq_cursor_left(&req->body))
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	if (!size)
 		return VIRTIO_GPU_RESP_OK_NODATA;
 	g_autofree uint8_t *cs = g_try_malloc(size);
 	if (!cs)
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-	virtq_copy_from_out(req->chain, sizeof(req->u.submit), cs, size);
+	virtq_read_obj(&req->body, cs, size);
 	if (virgl_renderer_submit_cmd(cs, (int)req->hdr.ctx_id, (int)(size / 4))) {
 		if (gpu_guest_error_logged(g))
 			g_message("%s: context %u: virglrenderer rejected a %u-byte command stream", g->name,

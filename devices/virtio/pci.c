@@ -217,9 +217,10 @@ static gboolean virtio_pci_kicked(gint fd, GIOCondition cond, gpointer data)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return G_SOURCE_CONTINUE;
 	pthread_mutex_lock(&vp->lock);
-	if ((vp->status & VIRTIO_STATUS_DRIVER_OK) && !(vp->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	if ((vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
 	    vp->queue[k->q].vq.ready)
-		vp->ops->queue_notify(vp->dev, k->q);
+		if (vp->ops->queue_notify)
+			vp->ops->queue_notify(vp->dev, k->q);
 	pthread_mutex_unlock(&vp->lock);
 	return G_SOURCE_CONTINUE;
 }
@@ -246,11 +247,11 @@ void virtio_pci_queue_interrupt(struct virtio_pci_dev *vp, unsigned int q)
 
 void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why)
 {
-	if (vp->status & VIRTIO_STATUS_NEEDS_RESET)
+	if (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	g_warning("%s: %s; device needs reset", vp->name, why);
-	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
-	if (vp->status & VIRTIO_STATUS_DRIVER_OK) {
+	vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) {
 		vp->isr |= 2;
 		vp->config_generation++;
 		msix_signal(vp, vp->msix_config);
@@ -261,7 +262,8 @@ void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why)
 
 static void virtio_pci_reset(struct virtio_pci_dev *vp)
 {
-	vp->ops->reset(vp->dev);
+	if (vp->ops->reset)
+		vp->ops->reset(vp->dev);
 	vp->status = 0;
 	vp->driver_features = 0;
 	vp->dfselect = vp->gfselect = 0;
@@ -285,20 +287,21 @@ static void virtio_pci_set_status(struct virtio_pci_dev *vp, uint8_t status)
 		virtio_pci_reset(vp);
 		return;
 	}
-	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
+	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		/* Accept only a subset of what was offered, and only modern drivers. */
 		if ((vp->driver_features & ~vp->device_features) ||
 		    !(vp->driver_features & (1ULL << VIRTIO_F_VERSION_1)))
-			status &= ~VIRTIO_STATUS_FEATURES_OK;
+			status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 	}
-	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(vp->status & VIRTIO_STATUS_DRIVER_OK)) {
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
-			vp->queue[q].vq.event_idx = vp->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
-			vp->queue[q].vq.indirect = vp->driver_features & (1ULL << VIRTIO_F_INDIRECT_DESC);
+			vp->queue[q].vq.event_idx = vp->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+			vp->queue[q].vq.indirect = vp->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 		}
-		vp->ops->activate(vp->dev, vp->driver_features);
+		if (vp->ops->activate)
+			vp->ops->activate(vp->dev, vp->driver_features);
 	}
-	vp->status = status | (vp->status & VIRTIO_STATUS_NEEDS_RESET);
+	vp->status = status | (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 static uint64_t set_half(uint64_t old, uint32_t v, bool high)
@@ -308,8 +311,8 @@ static uint64_t set_half(uint64_t old, uint32_t v, bool high)
 
 static void queue_enable(struct virtio_pci_dev *vp, struct vp_queue *q, unsigned int idx)
 {
-	q->vq.event_idx = vp->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
-	q->vq.indirect = vp->driver_features & (1ULL << VIRTIO_F_INDIRECT_DESC);
+	q->vq.event_idx = vp->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	q->vq.indirect = vp->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	if (!virtq_activate(&q->vq, &vp->vm->mem)) {
 		g_autofree char *why = g_strdup_printf(
 			"queue %u: size %u or ring addresses outside guest RAM", idx, q->vq.size);
@@ -330,7 +333,7 @@ static void common_write(struct virtio_pci_dev *vp, uint64_t off, uint64_t v, un
 		vp->gfselect = (uint32_t)v;
 		break;
 	case CC_GF:
-		if (vp->gfselect < 2 && !(vp->status & VIRTIO_STATUS_FEATURES_OK))
+		if (vp->gfselect < 2 && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
 			vp->driver_features = set_half(vp->driver_features, (uint32_t)v, vp->gfselect);
 		break;
 	case CC_MSIX_CONFIG:
@@ -438,7 +441,7 @@ static void bar_read(void *opaque, uint64_t off, void *data, unsigned int len)
 		vp->isr = 0; /* reading ISR acknowledges it */
 	} else if (off >= DEVICE_OFF && off < DEVICE_OFF + DEVICE_LEN) {
 		uint32_t doff = (uint32_t)(off - DEVICE_OFF);
-		if (doff < vp->ops->config_size && len <= vp->ops->config_size - doff)
+		if (vp->ops->config_read && doff < vp->ops->config_size && len <= vp->ops->config_size - doff)
 			vp->ops->config_read(vp->dev, doff, data, len);
 	} else if (off >= MSIX_TABLE_OFF && off < BAR_SIZE) {
 		msix_table_read(vp, off, data, len);
@@ -501,10 +504,18 @@ static bool setup_vectors(struct virtio_pci_dev *vp, GError **error)
 	return true;
 }
 
+/* The queue layer found the guest's ring broken: the device needs a reset. */
+static void queue_broken(void *opaque, const char *why)
+{
+	virtio_pci_set_needs_reset(opaque, why);
+}
+
 static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 {
 	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
 		struct vp_queue *vq = &vp->queue[q];
+		g_autofree char *qname = g_strdup_printf("%s queue %u", vp->name, q);
+		virtq_set_broken_handler(&vq->vq, qname, queue_broken, vp);
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vq->kick_fd < 0) {
 			g_set_error(error, SEPIA_ERROR, errno, "%s: queue %u: eventfd: %s", vp->name, q,
@@ -541,8 +552,8 @@ struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, co
 	vp->name = name;
 	vp->ops = ops;
 	vp->dev = dev;
-	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_INDIRECT_DESC) |
-			      (1ULL << VIRTIO_F_EVENT_IDX);
+	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
+			      (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	pthread_mutex_init(&vp->lock, NULL);
 
 	/* Modern-only device IDs are 0x1040 + type; revision 1 says "no legacy". */

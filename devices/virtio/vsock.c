@@ -47,29 +47,26 @@ static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 {
 	bool was_stalled = vsock_core_tx_stalled(v->core);
 	while (vsock_core_rx_ready(v->core)) {
-		int r = virtq_pop(q, &v->chain);
+		int r = virtq_take(q, &v->chain);
 		if (r == 0)
 			break; /* no buffers: the guest kicks rx when it posts some */
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(v->vp, "rx queue: available ring is corrupt");
-			return;
-		}
-		if (r < 0 || v->chain.in_len < HDR_SIZE) {
-			g_warning("virtio-vsock: rx buffer %u refused: %s", v->chain.head,
-				  r < 0 ? "descriptor chain breaks the virtio rules"
-					: "shorter than a header");
+		struct virtq_cursor in;
+		virtq_writer(&v->chain, &in);
+		if (r < 0 || virtq_cursor_left(&in) < HDR_SIZE) {
+			if (r > 0)
+				g_warning("virtio-vsock: rx buffer %u refused: shorter than a header", v->chain.head);
 			virtq_push(q, v->chain.head, 0);
 			continue;
 		}
 		struct virtio_vsock_hdr hdr;
-		size_t cap = MIN(v->chain.in_len - HDR_SIZE, sizeof(v->payload));
+		size_t cap = MIN(virtq_cursor_left(&in) - HDR_SIZE, sizeof(v->payload));
 		if (!vsock_core_to_guest(v->core, &hdr, v->payload, cap)) {
 			virtq_unpop(q, 1); /* nothing after all: the buffer stays the guest's */
 			break;
 		}
-		virtq_copy_to_in(&v->chain, 0, &hdr, HDR_SIZE);
-		virtq_copy_to_in(&v->chain, HDR_SIZE, v->payload, hdr.len);
-		virtq_push(q, v->chain.head, (uint32_t)(HDR_SIZE + hdr.len));
+		virtq_write_obj(&in, &hdr, HDR_SIZE);
+		virtq_write(&in, v->payload, hdr.len);
+		virtq_push(q, v->chain.head, (uint32_t)virtq_cursor_done(&in));
 		v->packets_out++;
 	}
 	virtio_pci_queue_interrupt(v->vp, RX_QUEUE);
@@ -80,19 +77,16 @@ static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 static void vsock_transmit(struct virtio_vsock *v, struct virtq *q)
 {
 	int r;
-	while (!vsock_core_tx_stalled(v->core) && (r = virtq_pop(q, &v->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(v->vp, "tx queue: available ring is corrupt");
-			return;
-		}
+	while (!vsock_core_tx_stalled(v->core) && (r = virtq_take(q, &v->chain)) != 0) {
+		struct virtq_cursor out;
+		virtq_reader(&v->chain, &out);
 		struct virtio_vsock_hdr hdr;
-		if (r < 0 || virtq_copy_from_out(&v->chain, 0, &hdr, HDR_SIZE) != HDR_SIZE) {
-			g_warning("virtio-vsock: tx packet %u dropped: %s", v->chain.head,
-				  r < 0 ? "descriptor chain breaks the virtio rules"
-					: "shorter than a header");
+		if (r < 0) {
+			/* refused and logged by the queue layer */
+		} else if (!virtq_read_obj(&out, &hdr, HDR_SIZE)) {
+			g_warning("virtio-vsock: tx packet %u dropped: shorter than a header", v->chain.head);
 		} else {
-			size_t avail = virtq_copy_from_out(&v->chain, HDR_SIZE, v->payload,
-							   MIN((size_t)hdr.len, sizeof(v->payload)));
+			size_t avail = virtq_read(&out, v->payload, MIN((size_t)hdr.len, sizeof(v->payload)));
 			vsock_core_from_guest(v->core, &hdr, v->payload, avail);
 			v->packets_in++;
 		}
@@ -127,8 +121,6 @@ static void vsock_queue_notify(void *dev, unsigned int qi)
 	vsock_core_unlock(v->core);
 }
 
-static void vsock_activate(void *dev, uint64_t features) {}
-
 static void vsock_reset(void *dev)
 {
 	struct virtio_vsock *v = dev;
@@ -145,7 +137,6 @@ static const struct virtio_device_ops vsock_ops = {
 	.config_size = 8,
 	.config_read = vsock_config_read,
 	.queue_notify = vsock_queue_notify,
-	.activate = vsock_activate,
 	.reset = vsock_reset,
 };
 

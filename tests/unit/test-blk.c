@@ -96,7 +96,7 @@ static void submit(struct fx *f, const struct desc *d, unsigned int n)
 	for (unsigned int i = 0; i < n; i++) {
 		struct desc e = d[i];
 		if (i + 1 < n) {
-			e.flags |= VIRTQ_DESC_F_NEXT;
+			e.flags |= VRING_DESC_F_NEXT;
 			e.next = (uint16_t)(i + 1);
 		}
 		memcpy(f->ram + DESC + 16 * i, &e, sizeof(e));
@@ -117,7 +117,7 @@ static uint32_t used_len(struct fx *f, unsigned int i)
 
 static void put_header(struct fx *f, uint64_t gpa, uint32_t type, uint64_t sector)
 {
-	struct blk_req_header h = { .type = type, .sector = sector };
+	struct virtio_blk_outhdr h = { .type = type, .sector = sector };
 	memcpy(f->ram + gpa, &h, sizeof(h));
 }
 
@@ -128,8 +128,8 @@ static void test_read(void)
 	put_header(&f, 0x10000, VIRTIO_BLK_T_IN, 2);
 	f.ram[0x12000] = 0xee;
 	struct desc d[] = { { 0x10000, 16, 0, 0 },
-			    { 0x11000, 1024, VIRTQ_DESC_F_WRITE, 0 },
-			    { 0x12000, 1, VIRTQ_DESC_F_WRITE, 0 } };
+			    { 0x11000, 1024, VRING_DESC_F_WRITE, 0 },
+			    { 0x12000, 1, VRING_DESC_F_WRITE, 0 } };
 	submit(&f, d, 3);
 	g_assert_cmpuint(f.ram[0x12000], ==, VIRTIO_BLK_S_OK);
 	g_assert_cmpmem(f.ram + 0x11000, 1024, disk_bytes + 1024, 1024);
@@ -146,7 +146,7 @@ static void test_write_and_readonly(void)
 		memset(f.ram + 0x11000, 0x5a, 512);
 		struct desc d[] = { { 0x10000, 16, 0, 0 },
 				    { 0x11000, 512, 0, 0 },
-				    { 0x12000, 1, VIRTQ_DESC_F_WRITE, 0 } };
+				    { 0x12000, 1, VRING_DESC_F_WRITE, 0 } };
 		submit(&f, d, 3);
 		g_assert_cmpuint(f.ram[0x12000], ==, ro ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
 		g_assert_cmpuint(disk_bytes[512], ==, ro ? (uint8_t)(512 * 7) : 0x5a);
@@ -160,15 +160,16 @@ static void test_out_of_range(void)
 	fx_init(&f, false);
 	put_header(&f, 0x10000, VIRTIO_BLK_T_IN, 63); /* the last sector, then one past it */
 	struct desc d[] = { { 0x10000, 16, 0, 0 },
-			    { 0x11000, 1024, VIRTQ_DESC_F_WRITE, 0 },
-			    { 0x12000, 1, VIRTQ_DESC_F_WRITE, 0 } };
+			    { 0x11000, 1024, VRING_DESC_F_WRITE, 0 },
+			    { 0x12000, 1, VRING_DESC_F_WRITE, 0 } };
 	submit(&f, d, 3);
 	g_assert_cmpuint(f.ram[0x12000], ==, VIRTIO_BLK_S_IOERR);
 	fx_fini(&f);
 }
 
-/* A chain whose last writable descriptor is empty has no status byte: the request is
- * completed with length 0 and nothing is written (it once wrote through a NULL base). */
+/* The status byte is the last byte of the writable part, however the guest split it: an
+ * empty last descriptor is never written through (it once wrote through a NULL base), and
+ * a writable part that is all empty descriptors gets length 0 and no status. */
 static void test_empty_last_writable(void)
 {
 	struct fx f;
@@ -176,10 +177,17 @@ static void test_empty_last_writable(void)
 	put_header(&f, 0x10000, VIRTIO_BLK_T_FLUSH, 0);
 	f.ram[0x11000] = 0xee;
 	struct desc d[] = { { 0x10000, 16, 0, 0 },
-			    { 0x11000, 1, VIRTQ_DESC_F_WRITE, 0 },
-			    { 0x12000, 0, VIRTQ_DESC_F_WRITE, 0 } };
+			    { 0x11000, 1, VRING_DESC_F_WRITE, 0 },
+			    { 0x12000, 0, VRING_DESC_F_WRITE, 0 } };
 	submit(&f, d, 3);
-	g_assert_cmpuint(used_len(&f, 0), ==, 0);
+	g_assert_cmpuint(used_len(&f, 0), ==, 1);
+	g_assert_cmpuint(f.ram[0x11000], ==, VIRTIO_BLK_S_OK);
+	f.ram[0x11000] = 0xee;
+	struct desc all_empty[] = { { 0x10000, 16, 0, 0 },
+				    { 0x11000, 0, VRING_DESC_F_WRITE, 0 },
+				    { 0x12000, 0, VRING_DESC_F_WRITE, 0 } };
+	submit(&f, all_empty, 3);
+	g_assert_cmpuint(used_len(&f, 1), ==, 0);
 	g_assert_cmpuint(f.ram[0x11000], ==, 0xee);
 	fx_fini(&f);
 }
@@ -194,12 +202,12 @@ static void test_malformed(void)
 	submit(&f, no_status, 1);
 	g_assert_cmpuint(used_len(&f, 0), ==, 0);
 	f.ram[0x12000] = 0xee;
-	struct desc short_header[] = { { 0x10000, 8, 0, 0 }, { 0x12000, 1, VIRTQ_DESC_F_WRITE, 0 } };
+	struct desc short_header[] = { { 0x10000, 8, 0, 0 }, { 0x12000, 1, VRING_DESC_F_WRITE, 0 } };
 	submit(&f, short_header, 2);
 	g_assert_cmpuint(used_len(&f, 1), ==, 0);
 	g_assert_cmpuint(f.ram[0x12000], ==, 0xee);
 	/* A buffer outside guest RAM: the chain is refused, the request completed empty. */
-	struct desc outside[] = { { 0x10000, 16, 0, 0 }, { RAM - 8, 64, VIRTQ_DESC_F_WRITE, 0 } };
+	struct desc outside[] = { { 0x10000, 16, 0, 0 }, { RAM - 8, 64, VRING_DESC_F_WRITE, 0 } };
 	submit(&f, outside, 2);
 	g_assert_cmpuint(used_len(&f, 2), ==, 0);
 	g_assert_cmpint(needs_reset, ==, 0);
