@@ -8,6 +8,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/error.h"
+
 static struct termios saved_termios;
 static bool termios_saved;
 

@@ -6,8 +6,15 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "devices/vm.h"
+enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY, SINK_FD };
+
+struct vm_sink {
+	enum vm_sink_kind kind;
+	char *path; /* SINK_FILE */
+	int fd;     /* SINK_FD: inherited, for input and output */
+};
 
 typedef void (*chardev_input_fn)(void *opaque, const uint8_t *buf, size_t len);
 

@@ -8,6 +8,7 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/chardev.c devices/chardev.h \
 	devices/emulate.c devices/emulate.h devices/emulate_sse.c devices/emulate_mem.c \
 	devices/guestmem.c devices/guestmem.h \
+	devices/host.c devices/host.h \
 	devices/hostcheck.c devices/hostcheck.h \
 	devices/unpack.c devices/unpack.h \
 	devices/layout.h \

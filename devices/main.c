@@ -166,7 +166,7 @@ static bool parse_net(const char *spec, struct vm_config *cfg, GError **error)
 /* width=W,height=H[,dpi=D]: one scanout. */
 static bool parse_display(const char *spec, struct vm_config *cfg, GError **error)
 {
-	if (cfg->nr_displays == VM_MAX_DISPLAYS) {
+	if (cfg->gpu.nr_displays == VM_MAX_DISPLAYS) {
 		g_set_error(error, SEPIA_ERROR, E2BIG, "--display: at most %d displays", VM_MAX_DISPLAYS);
 		return false;
 	}
@@ -176,7 +176,7 @@ static bool parse_display(const char *spec, struct vm_config *cfg, GError **erro
 		return false;
 	}
 	struct vm_display_config d = { m.width, m.height, m.dpi };
-	cfg->display[cfg->nr_displays++] = d;
+	cfg->gpu.display[cfg->gpu.nr_displays++] = d;
 	return true;
 }
 
@@ -193,7 +193,7 @@ static bool parse_gpu_mode(const char *mode, struct vm_config *cfg, GError **err
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(modes); i++)
 		if (!strcmp(mode, modes[i].name)) {
-			cfg->gpu_mode = modes[i].mode;
+			cfg->gpu.mode = modes[i].mode;
 			return true;
 		}
 	g_set_error(error, SEPIA_ERROR, EINVAL, "--gpu '%s': give none, 2d, virgl or auto", mode);
@@ -240,7 +240,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		{ "display", 0, 0, G_OPTION_ARG_STRING_ARRAY, &displays,
 		  "A virtio-gpu scanout (default one, 720x1280 at 320 dpi); repeatable, up to 16",
 		  "width=W,height=H[,dpi=D]" },
-		{ "framebuffer-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->framebuffer_dir,
+		{ "framebuffer-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->gpu.framebuffer_dir,
 		  "Publish scanout N as DIR/display<N>.fb for cvd_display and the web view", "DIR" },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit,
 		  "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
@@ -318,7 +318,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	for (unsigned int i = 0; displays && displays[i]; i++)
 		if (!parse_display(displays[i], cfg, error))
 			return false;
-	if ((cfg->nr_displays || cfg->framebuffer_dir) && cfg->gpu_mode == GPU_NONE) {
+	if ((cfg->gpu.nr_displays || cfg->gpu.framebuffer_dir) && cfg->gpu.mode == GPU_NONE) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--display and --framebuffer-dir need --gpu");
 		return false;
 	}
@@ -343,7 +343,7 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->console.path);
 	g_free(cfg->control.path);
 	g_free(cfg->vsock_socket);
-	g_free(cfg->framebuffer_dir);
+	g_free(cfg->gpu.framebuffer_dir);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)

@@ -17,7 +17,8 @@
 #define MAX_DISCARD_SEGS    16
 /* The config space the guest sees ends after write_zeroes_may_unmap and its padding: the
  * fields past it belong to features sepia does not offer. */
-#define CONFIG_SIZE offsetof(struct virtio_blk_config, unused1) + sizeof(((struct virtio_blk_config *)0)->unused1)
+#define CONFIG_SIZE \
+	offsetof(struct virtio_blk_config, unused1) + sizeof(((struct virtio_blk_config *)0)->unused1)
 
 struct virtio_blk {
 	struct virtio_pci_dev *vp;
@@ -155,9 +156,11 @@ static const struct virtio_device_ops blk_ops = {
 	.queue_notify = blk_queue_notify,
 };
 
-struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const char *path, bool readonly,
-				     GError **error)
+struct virtio_blk *virtio_blk_create(struct vm_host *host, unsigned int index,
+				     const struct vm_disk_config *cfg, GError **error)
 {
+	const char *path = cfg->path;
+	bool readonly = cfg->readonly;
 	struct virtio_blk *b = g_new0(struct virtio_blk, 1);
 	b->name = g_strdup_printf("virtio-blk%u", index);
 	b->readonly = readonly;
@@ -190,7 +193,7 @@ struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const ch
 		features |= 1ULL << VIRTIO_BLK_F_RO;
 	else
 		features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
-	b->vp = virtio_pci_create(vm, b->name, &blk_ops, features, b, error);
+	b->vp = virtio_pci_create(host, b->name, &blk_ops, features, b, error);
 	if (!b->vp)
 		goto fail;
 	g_message("%s: %s (%s), %" G_GUINT64_FORMAT " sectors%s", b->name, path, b->disk->format, b->capacity,

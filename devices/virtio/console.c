@@ -21,7 +21,7 @@ struct virtio_console {
 	struct virtio_pci_dev *vp;
 	struct chardev cd;
 	struct virtio_console_config config;
-	GMutex input_lock;  /* input arrives on the I/O thread, outside the device lock */
+	GMutex input_lock; /* input arrives on the I/O thread, outside the device lock */
 	GByteArray *input;
 	uint64_t dropped;
 	struct virtq_chain chain;
@@ -110,7 +110,6 @@ static void console_input(void *opaque, const uint8_t *buf, size_t len)
 	virtio_pci_kick(c->vp, RX_QUEUE);
 }
 
-
 static const struct virtio_device_ops console_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
 	.pci_class = 0x078000, /* communication, other */
@@ -122,8 +121,8 @@ static const struct virtio_device_ops console_ops = {
 	.queue_notify = console_queue_notify,
 };
 
-struct virtio_console *virtio_console_create(struct vm *vm, const char *name, const struct vm_sink *sink,
-					     GError **error)
+struct virtio_console *virtio_console_create(struct vm_host *host, const char *name,
+					     const struct vm_sink *sink, GError **error)
 {
 	struct virtio_console *c = g_new0(struct virtio_console, 1);
 	c->name = name;
@@ -134,12 +133,12 @@ struct virtio_console *virtio_console_create(struct vm *vm, const char *name, co
 		virtio_console_destroy(c);
 		return NULL;
 	}
-	c->vp = virtio_pci_create(vm, c->name, &console_ops, 0, c, error);
+	c->vp = virtio_pci_create(host, c->name, &console_ops, 0, c, error);
 	if (!c->vp) {
 		virtio_console_destroy(c);
 		return NULL;
 	}
-	chardev_attach_input(&c->cd, vm->io_ctx, console_input, c);
+	chardev_attach_input(&c->cd, host->io_ctx, console_input, c);
 	return c;
 }
 

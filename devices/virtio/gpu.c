@@ -59,7 +59,8 @@ static uint32_t cmd_edid(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
 	struct virtio_gpu_resp_edid resp = { .size = 128 };
 	gpu_edid_build(resp.edid, g->scanout[id].width, g->scanout[id].height, g->scanout[id].dpi, id);
-	if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr), sizeof(resp) - sizeof(resp.hdr)))
+	if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr),
+			     sizeof(resp) - sizeof(resp.hdr)))
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	return VIRTIO_GPU_RESP_OK_EDID;
 }
@@ -208,7 +209,8 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 	}
 	virtq_write_obj(&answer_hdr, &out, sizeof(out));
 	/* An error answer is the header alone, whatever a handler wrote before failing. */
-	*len = (uint32_t)(sizeof(out) + (resp < VIRTIO_GPU_RESP_ERR_UNSPEC ? virtq_cursor_done(&req.resp) : 0));
+	*len = (uint32_t)(sizeof(out) +
+			  (resp < VIRTIO_GPU_RESP_ERR_UNSPEC ? virtq_cursor_done(&req.resp) : 0));
 	if (!fenced || !g->virgl)
 		return true;
 	gpu_virgl_create_fence((uint32_t)req.hdr.fence_id, req.hdr.ctx_id);
@@ -411,11 +413,11 @@ static bool gpu_open_framebuffers(struct virtio_gpu *g, const char *dir, GError 
 	return true;
 }
 
-struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg, GError **error)
+struct virtio_gpu *virtio_gpu_create(struct vm_host *host, const struct vm_gpu_config *cfg, GError **error)
 {
 	struct virtio_gpu *g = g_new0(struct virtio_gpu, 1);
 	g->name = "virtio-gpu";
-	g->vm = vm;
+	g->host = host;
 	g->resources = g_hash_table_new_full(NULL, NULL, NULL, gpu_resource_free);
 	g->pending = g_array_new(FALSE, FALSE, sizeof(struct gpu_pending));
 	g->nr_scanouts = MAX(cfg->nr_displays, 1u);
@@ -431,9 +433,9 @@ struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg,
 	g->ctx = g_main_context_new();
 	g->loop = g_main_loop_new(g->ctx, FALSE);
 	g_autoptr(GError) virgl_error = NULL;
-	bool want_virgl = cfg->gpu_mode == GPU_VIRGL || cfg->gpu_mode == GPU_AUTO;
+	bool want_virgl = cfg->mode == GPU_VIRGL || cfg->mode == GPU_AUTO;
 	if (!gpu_start_thread(g, want_virgl, &virgl_error)) {
-		if (cfg->gpu_mode == GPU_VIRGL) {
+		if (cfg->mode == GPU_VIRGL) {
 			g_propagate_error(error, g_steal_pointer(&virgl_error));
 			goto fail;
 		}
@@ -445,7 +447,7 @@ struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg,
 	uint64_t features = 1ULL << VIRTIO_GPU_F_EDID;
 	if (g->virgl)
 		features |= 1ULL << VIRTIO_GPU_F_VIRGL;
-	g->vp = virtio_pci_create_on(vm, g->ctx, g->name, &gpu_ops, features, g, error);
+	g->vp = virtio_pci_create_on(host, g->ctx, g->name, &gpu_ops, features, g, error);
 	if (!g->vp)
 		goto fail;
 	GString *modes = g_string_new(NULL);

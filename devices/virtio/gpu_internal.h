@@ -65,7 +65,7 @@ struct gpu_request {
 
 struct virtio_gpu {
 	const char *name;
-	struct vm *vm;
+	struct vm_host *host;
 	struct virtio_pci_dev *vp;
 	bool virgl; /* 3D through virglrenderer */
 	struct virtio_gpu_config config;

@@ -227,7 +227,7 @@ uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req)
 	struct iovec *iov = g_new(struct iovec, a->nr_entries);
 	size_t total = 0;
 	for (uint32_t i = 0; i < a->nr_entries; i++) {
-		void *host = e[i].length ? guest_mem_ptr(&g->vm->mem, e[i].addr, e[i].length) : NULL;
+		void *host = e[i].length ? guest_mem_ptr(&g->host->mem, e[i].addr, e[i].length) : NULL;
 		if (!host) {
 			if (gpu_guest_error_logged(g))
 				g_message("%s: resource %u: backing entry %u (0x%" G_GINT64_MODIFIER

@@ -11,6 +11,7 @@
  * virglrenderer 0.10 crashes inside its init when EGL itself cannot start (no vendor
  * library, no Mesa), so sepia first opens the surfaceless platform itself and reports
  * what is missing. */
+#include "common/error.h"
 #include "devices/virtio/gpu_internal.h"
 
 #include <EGL/egl.h>
@@ -227,7 +228,8 @@ static uint32_t cmd_capset_info(struct virtio_gpu *g, struct gpu_request *req)
 			.capset_max_version = max_ver,
 			.capset_max_size = max_size,
 		};
-		if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr), sizeof(resp) - sizeof(resp.hdr)))
+		if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr),
+				     sizeof(resp) - sizeof(resp.hdr)))
 			return VIRTIO_GPU_RESP_ERR_UNSPEC;
 		return VIRTIO_GPU_RESP_OK_CAPSET_INFO;
 	}

@@ -4,6 +4,7 @@
  * requests on transmit and fills the header on receive: offloads cost the VMM nothing.
  * Receive reads the TAP only while the guest has buffers posted; otherwise frames wait
  * in the TAP's own queue (bounded by the host kernel), never in the VMM. */
+#include "common/error.h"
 #include "devices/virtio/net.h"
 
 #include <errno.h>
@@ -21,13 +22,13 @@
 
 #include "devices/virtio/virtio.h"
 
-#define RX_QUEUE        0
-#define TX_QUEUE        1
-#define QUEUE_SIZE      256
-#define HDR_LEN         sizeof(struct virtio_net_hdr_mrg_rxbuf) /* the virtio 1.x header */
-#define ETH_HDR_LEN     14
-#define FRAME_MAX       (HDR_LEN + 65550) /* a 64 KiB GSO frame and its Ethernet header */
-#define RX_BUDGET       128               /* frames per run before other I/O-thread work gets a turn */
+#define RX_QUEUE    0
+#define TX_QUEUE    1
+#define QUEUE_SIZE  256
+#define HDR_LEN     sizeof(struct virtio_net_hdr_mrg_rxbuf) /* the virtio 1.x header */
+#define ETH_HDR_LEN 14
+#define FRAME_MAX   (HDR_LEN + 65550) /* a 64 KiB GSO frame and its Ethernet header */
+#define RX_BUDGET   128               /* frames per run before other I/O-thread work gets a turn */
 
 struct virtio_net {
 	char *name;
@@ -43,8 +44,8 @@ struct virtio_net {
 	size_t frame_len;
 	uint16_t heads[QUEUE_SIZE]; /* the buffers one frame fills (mergeable rx) */
 	uint32_t lens[QUEUE_SIZE];
-	struct virtq_chain first; /* the rx buffer that carries the header */
-	struct virtq_chain chain; /* tx requests, and rx buffers after the first */
+	struct virtq_chain first;            /* the rx buffer that carries the header */
+	struct virtq_chain chain;            /* tx requests, and rx buffers after the first */
 	struct iovec tx_iov[VIRTQ_MAX_SEGS]; /* one tx request's header and frame, for writev */
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_errors;
 };
@@ -334,9 +335,11 @@ static bool net_open_tap(struct virtio_net *n, const char *tap, GError **error)
 	return true;
 }
 
-struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const char *tap, const uint8_t mac[6],
-				     GError **error)
+struct virtio_net *virtio_net_create(struct vm_host *host, unsigned int index,
+				     const struct vm_net_config *cfg, GError **error)
 {
+	const char *tap = cfg->tap;
+	const uint8_t *mac = cfg->mac;
 	struct virtio_net *n = g_new0(struct virtio_net, 1);
 	n->name = g_strdup_printf("virtio-net%u", index);
 	n->tap_fd = -1;
@@ -353,13 +356,13 @@ struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const ch
 			    (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
 			    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
 			    (1ULL << VIRTIO_NET_F_GUEST_ECN);
-	n->vp = virtio_pci_create(vm, n->name, &net_ops, features, n, error);
+	n->vp = virtio_pci_create(host, n->name, &net_ops, features, n, error);
 	if (!n->vp)
 		goto fail;
 	n->tap_source = g_source_new(&tap_source_funcs, sizeof(GSource));
 	n->tap_tag = g_source_add_unix_fd(n->tap_source, n->tap_fd, 0);
 	g_source_set_callback(n->tap_source, net_tap_readable, n, NULL);
-	g_source_attach(n->tap_source, vm->io_ctx);
+	g_source_attach(n->tap_source, host->io_ctx);
 	g_message("%s: TAP %s, MAC %02x:%02x:%02x:%02x:%02x:%02x", n->name, n->ifname, mac[0], mac[1], mac[2],
 		  mac[3], mac[4], mac[5]);
 	return n;

@@ -1,15 +1,14 @@
 /* virtio 1.x PCI transport (virtio spec 4.1): modern capabilities in one 64-bit BAR,
  * MSI-X through KVM GSI routes and irqfds, queue notifications through ioeventfds that
  * wake the VM's I/O thread. */
+#include "common/error.h"
 #include "devices/virtio/virtio.h"
 
 #include <errno.h>
 #include <glib-unix.h>
-#include <linux/kvm.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "devices/pci.h"
@@ -70,7 +69,7 @@ struct vp_queue {
 };
 
 struct virtio_pci_dev {
-	struct vm *vm;
+	struct vm_host *host;
 	GMainContext *ctx; /* where the queue notifications run */
 	const char *name;
 	const struct virtio_device_ops *ops;
@@ -135,7 +134,7 @@ static void msix_update(struct virtio_pci_dev *vp, unsigned int v)
 {
 	struct msix_vector *m = &vp->vector[v];
 	uint64_t addr = ((uint64_t)m->addr_hi << 32) | m->addr_lo;
-	if (vm_set_msi_route(vp->vm, m->gsi, addr, m->data) < 0)
+	if (vm_host_set_msi_route(vp->host, m->gsi, addr, m->data) < 0)
 		g_warning("%s: MSI-X vector %u: cannot route to 0x%" G_GINT64_MODIFIER "x", vp->name, v,
 			  addr);
 	if (m->pending && !msix_vector_masked(vp, v)) {
@@ -189,13 +188,8 @@ static void virtio_pci_config_written(struct pci_device *dev, unsigned int offse
 
 static int ioeventfd_set(struct virtio_pci_dev *vp, unsigned int q, uint64_t base, bool assign)
 {
-	struct kvm_ioeventfd io = {
-		.addr = base + NOTIFY_OFF + q * NOTIFY_MULT,
-		.len = 2,
-		.fd = vp->queue[q].kick_fd,
-		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
-	};
-	return ioctl(vp->vm->vm_fd, KVM_IOEVENTFD, &io);
+	return vm_host_ioeventfd(vp->host, base + NOTIFY_OFF + q * NOTIFY_MULT, 2, vp->queue[q].kick_fd,
+				 assign);
 }
 
 static void virtio_pci_bar_moved(struct pci_device *dev, unsigned int bar, uint64_t old, uint64_t new)
@@ -296,7 +290,8 @@ static void virtio_pci_set_status(struct virtio_pci_dev *vp, uint8_t status)
 	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
 			vp->queue[q].vq.event_idx = vp->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
-			vp->queue[q].vq.indirect = vp->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+			vp->queue[q].vq.indirect = vp->driver_features &
+						   (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 		}
 		if (vp->ops->activate)
 			vp->ops->activate(vp->dev, vp->driver_features);
@@ -313,7 +308,7 @@ static void queue_enable(struct virtio_pci_dev *vp, struct vp_queue *q, unsigned
 {
 	q->vq.event_idx = vp->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	q->vq.indirect = vp->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
-	if (!virtq_activate(&q->vq, &vp->vm->mem)) {
+	if (!virtq_activate(&q->vq, &vp->host->mem)) {
 		g_autofree char *why = g_strdup_printf(
 			"queue %u: size %u or ring addresses outside guest RAM", idx, q->vq.size);
 		virtio_pci_set_needs_reset(vp, why);
@@ -492,10 +487,11 @@ static bool setup_vectors(struct virtio_pci_dev *vp, GError **error)
 	for (unsigned int v = 0; v < vp->nr_vectors; v++) {
 		struct msix_vector *m = &vp->vector[v];
 		m->ctrl = 1; /* masked until the guest programs it */
-		m->gsi = vm_alloc_gsi(vp->vm);
+		m->gsi = vm_host_alloc_gsi(vp->host);
 		m->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		struct kvm_irqfd irqfd = { .fd = (uint32_t)m->irqfd, .gsi = m->gsi };
-		if (m->irqfd < 0 || ioctl(vp->vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		int r = m->irqfd < 0 ? -errno : vm_host_irqfd(vp->host, m->irqfd, m->gsi, true);
+		if (r < 0) {
+			errno = -r;
 			g_set_error(error, SEPIA_ERROR, errno, "%s: MSI-X vector %u: irqfd for GSI %u: %s",
 				    vp->name, v, m->gsi, g_strerror(errno));
 			return false;
@@ -505,10 +501,7 @@ static bool setup_vectors(struct virtio_pci_dev *vp, GError **error)
 }
 
 /* The queue layer found the guest's ring broken: the device needs a reset. */
-static void queue_broken(void *opaque, const char *why)
-{
-	virtio_pci_set_needs_reset(opaque, why);
-}
+static void queue_broken(void *opaque, const char *why) { virtio_pci_set_needs_reset(opaque, why); }
 
 static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 {
@@ -535,29 +528,30 @@ static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 	return true;
 }
 
-struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
-					 uint64_t features, void *dev, GError **error)
+struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,
+					 const struct virtio_device_ops *ops, uint64_t features, void *dev,
+					 GError **error)
 {
-	return virtio_pci_create_on(vm, vm->io_ctx, name, ops, features, dev, error);
+	return virtio_pci_create_on(host, host->io_ctx, name, ops, features, dev, error);
 }
 
-struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
+struct virtio_pci_dev *virtio_pci_create_on(struct vm_host *host, GMainContext *ctx, const char *name,
 					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
 					    GError **error)
 {
 	g_assert(ops->num_queues <= VIRTIO_MAX_QUEUES);
 	struct virtio_pci_dev *vp = g_new0(struct virtio_pci_dev, 1);
-	vp->vm = vm;
+	vp->host = host;
 	vp->ctx = ctx;
 	vp->name = name;
 	vp->ops = ops;
 	vp->dev = dev;
-	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) |
-			      (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) |
+			      (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	pthread_mutex_init(&vp->lock, NULL);
 
 	/* Modern-only device IDs are 0x1040 + type; revision 1 says "no legacy". */
-	vp->pci = pci_device_add(vm->pci, name, 0x1af4, 0x1040 + ops->device_id, ops->pci_class, 0x1af4,
+	vp->pci = pci_device_add(host->pci, name, 0x1af4, 0x1040 + ops->device_id, ops->pci_class, 0x1af4,
 				 0x1040 + ops->device_id, 1, error);
 	if (!vp->pci)
 		goto fail;

@@ -48,8 +48,8 @@ void virtq_reset(struct virtq *q)
 	memcpy(q->name, keep.name, sizeof(q->name));
 }
 
-void virtq_set_broken_handler(struct virtq *q, const char *name, void (*on_broken)(void *opaque, const char *why),
-			      void *opaque)
+void virtq_set_broken_handler(struct virtq *q, const char *name,
+			      void (*on_broken)(void *opaque, const char *why), void *opaque)
 {
 	g_strlcpy(q->name, name, sizeof(q->name));
 	q->on_broken = on_broken;
@@ -139,8 +139,9 @@ int virtq_take(struct virtq *q, struct virtq_chain *c)
 	if (r == -EFAULT) {
 		q->broken = true;
 		q->ready = false;
-		const char *why = "the available ring is corrupt (more entries than the ring holds, or a head "
-				  "outside it)";
+		const char *why =
+			"the available ring is corrupt (more entries than the ring holds, or a head "
+			"outside it)";
 		g_warning("%s: %s; the queue is stopped until the driver resets the device", q->name, why);
 		if (q->on_broken)
 			q->on_broken(q->broken_opaque, why);
@@ -149,7 +150,8 @@ int virtq_take(struct virtq *q, struct virtq_chain *c)
 	if (r < 0) {
 		q->refused++;
 		if (q->refused <= REFUSALS_LOGGED || q->refused % 1000 == 0)
-			g_warning("%s: chain %u refused: it breaks the virtio descriptor rules (%u refused so far)",
+			g_warning("%s: chain %u refused: it breaks the virtio descriptor rules (%u refused "
+				  "so far)",
 				  q->name, c->head, q->refused);
 		return -EINVAL;
 	}

@@ -12,7 +12,6 @@
 
 #define VIRTQ_MAX_SIZE 1024
 
-
 struct virtq {
 	const struct guest_mem *mem;
 	uint16_t size; /* entries, a power of two */
@@ -34,8 +33,8 @@ struct virtq {
 };
 
 /* Sets who is told when the guest breaks the ring, and the queue's name (kept across resets). */
-void virtq_set_broken_handler(struct virtq *q, const char *name, void (*on_broken)(void *opaque, const char *why),
-			      void *opaque);
+void virtq_set_broken_handler(struct virtq *q, const char *name,
+			      void (*on_broken)(void *opaque, const char *why), void *opaque);
 
 /* Checks that the rings lie in guest RAM; false leaves the queue not ready. */
 bool virtq_activate(struct virtq *q, const struct guest_mem *mem);
@@ -75,4 +74,3 @@ bool virtq_needs_interrupt(struct virtq *q);
 /* Suppress (false) or request (true) notifications while the device drains the queue;
  * re-enabling returns true when more entries arrived meanwhile. */
 bool virtq_set_notification(struct virtq *q, bool enable);
-

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "devices/virtio/queue.h"
-#include "devices/vm.h"
+#include "devices/host.h"
 
 #define VIRTIO_MAX_QUEUES 8
 
@@ -35,11 +35,12 @@ struct virtio_device_ops {
 	void (*reset)(void *dev);
 };
 
-struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
-					 uint64_t features, void *dev, GError **error);
+struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,
+					 const struct virtio_device_ops *ops, uint64_t features, void *dev,
+					 GError **error);
 /* The same, with the queues' notifications run on ctx's thread instead of the VM's I/O
  * thread (a device whose requests take long, such as the GPU, runs its own). */
-struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
+struct virtio_pci_dev *virtio_pci_create_on(struct vm_host *host, GMainContext *ctx, const char *name,
 					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
 					    GError **error);
 void virtio_pci_destroy(struct virtio_pci_dev *vp);

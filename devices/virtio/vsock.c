@@ -54,7 +54,8 @@ static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 		virtq_writer(&v->chain, &in);
 		if (r < 0 || virtq_cursor_left(&in) < HDR_SIZE) {
 			if (r > 0)
-				g_warning("virtio-vsock: rx buffer %u refused: shorter than a header", v->chain.head);
+				g_warning("virtio-vsock: rx buffer %u refused: shorter than a header",
+					  v->chain.head);
 			virtq_push(q, v->chain.head, 0);
 			continue;
 		}
@@ -140,14 +141,14 @@ static const struct virtio_device_ops vsock_ops = {
 	.reset = vsock_reset,
 };
 
-struct virtio_vsock *virtio_vsock_create(struct vm *vm, uint64_t cid, const char *path, GError **error)
+struct virtio_vsock *virtio_vsock_create(struct vm_host *host, uint64_t cid, const char *path, GError **error)
 {
 	struct virtio_vsock *v = g_new0(struct virtio_vsock, 1);
 	v->cid = cid;
-	v->core = vsock_core_new("virtio-vsock", cid, path, vm->io_ctx, vsock_rx_kick, v, error);
+	v->core = vsock_core_new("virtio-vsock", cid, path, host->io_ctx, vsock_rx_kick, v, error);
 	if (!v->core)
 		goto fail;
-	v->vp = virtio_pci_create(vm, "virtio-vsock", &vsock_ops, 1ULL << VIRTIO_VSOCK_F_STREAM, v, error);
+	v->vp = virtio_pci_create(host, "virtio-vsock", &vsock_ops, 1ULL << VIRTIO_VSOCK_F_STREAM, v, error);
 	if (!v->vp)
 		goto fail;
 	g_message("virtio-vsock: guest CID %" G_GUINT64_FORMAT ", host side %s", cid, path);

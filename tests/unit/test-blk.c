@@ -18,8 +18,9 @@ static int needs_reset;
 struct virtq *virtio_pci_queue(struct virtio_pci_dev *vp, unsigned int q) { return test_queue; }
 void virtio_pci_queue_interrupt(struct virtio_pci_dev *vp, unsigned int q) {}
 void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why) { needs_reset++; }
-struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
-					 uint64_t features, void *dev, GError **error)
+struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,
+					 const struct virtio_device_ops *ops, uint64_t features, void *dev,
+					 GError **error)
 {
 	return NULL;
 }

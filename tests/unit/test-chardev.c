@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "common/error.h"
 #include "devices/chardev.h"
 
 static void test_parse_kinds(void)

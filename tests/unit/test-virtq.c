@@ -343,7 +343,8 @@ static void test_take(struct fx *f, gconstpointer data)
 	g_assert_false(told);
 
 	put16(f, AVAIL_IDX, (uint16_t)(get16(f, AVAIL_IDX) + QSIZE + 1)); /* claims more than the ring */
-	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "test queue 0: the available ring is corrupt*");
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+			      "test queue 0: the available ring is corrupt*");
 	g_assert_cmpint(virtq_take(&f->q, f->c), ==, 0);
 	g_test_assert_expected_messages();
 	g_assert_true(told);
