@@ -8,6 +8,7 @@
  *   header points at it, and the old table is freed only afterwards.
  * Refcount updates are written through (two bytes at a time); a tiny cache keeps the last
  * few blocks so allocation scans do not re-read them. */
+#include "common/byteorder.h"
 #include "block/qcow2.h"
 
 #include <errno.h>
@@ -16,14 +17,6 @@
 #include "common/error.h"
 
 #define QCOW2_MAX_RT_BYTES (8u << 20)
-
-static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* The cached refcount block for table index r, or *out = NULL when it is not allocated. */
 static int rb_get(struct qcow2 *q, uint64_t r, struct qcow2_rb_slot **out)

@@ -3,6 +3,7 @@
  * a write to the FADT reset register, both I/O ports of power.c. The MADT announces the
  * vCPUs (their in-kernel LAPICs) and the in-kernel IOAPIC. Layouts from the ACPI 6.x
  * specification. */
+#include "common/byteorder.h"
 #include "devices/acpi.h"
 
 #include <errno.h>
@@ -37,20 +38,16 @@ static uint64_t acpi_alloc(struct acpi_builder *b, size_t len, uint8_t **host)
 	return LAYOUT_ACPI_TABLES + off;
 }
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
 static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, len);
+	put_le32(t + 4, len);
 	t[8] = rev;
 	memcpy(t + 10, "SEPIA ", 6);
 	memcpy(t + 16, "SEPIAVMM", 8);
-	put32(t + 24, 1);
+	put_le32(t + 24, 1);
 	memcpy(t + 28, "SEPA", 4);
-	put32(t + 32, 1);
+	put_le32(t + 32, 1);
 }
 
 static void acpi_finish(uint8_t *t, uint32_t len)
@@ -66,7 +63,7 @@ static void acpi_gas_io8(uint8_t *p, uint16_t port)
 	p[1] = 8; /* bit width */
 	p[2] = 0; /* bit offset */
 	p[3] = 1; /* byte access */
-	put64(p + 4, port);
+	put_le64(p + 4, port);
 }
 
 /* ---- a little AML (ACPI Machine Language), enough for the DSDT ---- */
@@ -262,15 +259,15 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt)
 	if (!gpa)
 		return 0;
 	acpi_header(t, "FACP", len, 6);
-	put32(t + 40, (uint32_t)dsdt);
+	put_le32(t + 40, (uint32_t)dsdt);
 	/* IAPC_BOOT_ARCH: no VGA, no CMOS RTC for ACPI to drive (the RTC stays for reads). */
-	put16(t + 109, (1u << 2));
+	put_le16(t + 109, (1u << 2));
 	/* Flags: WBINVD, RESET_REG_SUP, HW_REDUCED_ACPI. */
-	put32(t + 112, (1u << 0) | (1u << 10) | (1u << 20));
+	put_le32(t + 112, (1u << 0) | (1u << 10) | (1u << 20));
 	acpi_gas_io8(t + 116, PORT_ACPI_RESET);
 	t[128] = ACPI_RESET_VALUE;
 	t[131] = 3; /* FADT minor version: 6.3 */
-	put64(t + 140, dsdt);
+	put_le64(t + 140, dsdt);
 	acpi_gas_io8(t + 244, PORT_ACPI_SLEEP_CTL);
 	acpi_gas_io8(t + 256, PORT_ACPI_SLEEP_STS);
 	memcpy(t + 268, "SEPIAVMM", 8);
@@ -286,33 +283,33 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned int cpus)
 	if (!gpa)
 		return 0;
 	acpi_header(t, "APIC", len, 5);
-	put32(t + 36, (uint32_t)LAYOUT_LAPIC);
-	put32(t + 40, 1); /* PCAT_COMPAT: the in-kernel 8259s exist */
+	put_le32(t + 36, (uint32_t)LAYOUT_LAPIC);
+	put_le32(t + 40, 1); /* PCAT_COMPAT: the in-kernel 8259s exist */
 	uint8_t *e = t + 44;
 	for (unsigned int i = 0; i < cpus; i++, e += 8) {
 		e[0] = 0; /* processor local APIC */
 		e[1] = 8;
-		e[2] = i;        /* ACPI processor UID */
-		e[3] = i;        /* APIC ID */
-		put32(e + 4, 1); /* enabled */
+		e[2] = i;           /* ACPI processor UID */
+		e[3] = i;           /* APIC ID */
+		put_le32(e + 4, 1); /* enabled */
 	}
 	e[0] = 1; /* I/O APIC */
 	e[1] = 12;
 	e[2] = 0; /* id: after nothing; Linux renumbers if it clashes */
-	put32(e + 4, (uint32_t)LAYOUT_IOAPIC);
-	put32(e + 8, 0); /* GSI base */
+	put_le32(e + 4, (uint32_t)LAYOUT_IOAPIC);
+	put_le32(e + 8, 0); /* GSI base */
 	e += 12;
 	e[0] = 2; /* interrupt source override: ISA IRQ0 (PIT) -> GSI 2 */
 	e[1] = 10;
 	e[2] = 0;
 	e[3] = 0;
-	put32(e + 4, 2);
-	put16(e + 8, 0);
+	put_le32(e + 4, 2);
+	put_le16(e + 8, 0);
 	e += 10;
 	e[0] = 4; /* local APIC NMI: all processors, LINT1 */
 	e[1] = 6;
 	e[2] = 0xff;
-	put16(e + 3, 0);
+	put_le16(e + 3, 0);
 	e[5] = 1;
 	acpi_finish(t, len);
 	return gpa;
@@ -337,15 +334,15 @@ uint64_t acpi_build(const struct guest_mem *mem, unsigned int cpus, GError **err
 		return 0;
 	}
 	acpi_header(xsdt, "XSDT", 36 + 16, 1);
-	put64(xsdt + 36, fadt);
-	put64(xsdt + 44, madt);
+	put_le64(xsdt + 36, fadt);
+	put_le64(xsdt + 44, madt);
 	acpi_finish(xsdt, 36 + 16);
 
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, "SEPIA ", 6);
 	rsdp[15] = 2; /* ACPI 2.0+ */
-	put32(rsdp + 20, 36);
-	put64(rsdp + 24, xsdt_gpa);
+	put_le32(rsdp + 20, 36);
+	put_le64(rsdp + 24, xsdt_gpa);
 	rsdp[8] = acpi_checksum(rsdp, 20);
 	rsdp[32] = acpi_checksum(rsdp, 36);
 	return rsdp_gpa;

@@ -20,6 +20,7 @@
 
 #include "devices/chardev.h"
 #include "display/scanouts.h"
+#include "common/log.h"
 #include "devices/vm.h"
 
 #define STATUS_OK    0
@@ -38,16 +39,6 @@ static const char exit_status_help[] =
 	"SINK is one of stdio, file:PATH (output only), pty (--console and --control), fd:N\n"
 	"(an inherited file descriptor used for input and output, such as one end of a\n"
 	"socketpair) or none.";
-
-static void log_line(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-	const char *prefix = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? "error: "
-			     : (level & G_LOG_LEVEL_WARNING)                      ? "warning: "
-										  : "";
-	if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("SEPIA_DEBUG"))
-		return;
-	fprintf(stderr, "sepia-vmm: %s%s\n", prefix, message);
-}
 
 static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 {
@@ -367,7 +358,7 @@ static int exit_status_of(const struct vm *vm, enum vm_exit_reason reason)
 
 int main(int argc, char **argv)
 {
-	g_log_set_default_handler(log_line, NULL);
+	log_route_glib("sepia-vmm", NULL);
 	/* A --control or --serial peer that goes away must not kill the VMM: writes to it
 	 * fail with EPIPE and the output is dropped. */
 	signal(SIGPIPE, SIG_IGN);

@@ -113,6 +113,7 @@ initramfs_key=$( {
 	echo "linux-source-6.1 $linux_version patches $patch_key" # gen_init_cpio, UAPI headers
 	for f in "$init_dir"/*.c "$init_dir"/*.h; do echo "== ${f##*/}"; cat "$f"; done
 	for f in "$adbd_dir"/*.c "$adbd_dir"/*.h; do echo "== adbd/${f##*/}"; cat "$f"; done
+	echo "== common/byteorder.h"; cat "$here/../common/byteorder.h" # adbd includes it
 	for f in "$tools_dir"/*.c "$tools_dir"/*.h; do echo "== tools/${f##*/}"; cat "$f"; done
 	(cd "$rootfs_dir" && find . -type f | sort | while read -r f; do
 		echo "== rootfs/$f $(stat -c %a "$f")"; cat "$f"; done)
@@ -310,7 +311,7 @@ build_initramfs() {
 	strip "$work/init"
 	say "building the guest adbd (gcc -static -Os; log $log)"
 	run_logged "compiling guest/adbd" "$log" \
-		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I "$here/.." \
 		-o "$work/adbd" "$adbd_dir"/*.c
 	strip "$work/adbd"
 	# The tools share one static binary, /bin/sepia-tools, called through a link per tool

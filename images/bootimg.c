@@ -88,17 +88,17 @@ static GBytes *read_section(const ImgSource *src, uint64_t *off, uint32_t size, 
 
 static SepiaBootImage *parse_v0_v2(const ImgSource *src, const guint8 *h, uint32_t version, GError **error)
 {
-	uint32_t page = img_le32(h + V0_PAGE_SIZE);
+	uint32_t page = get_le32(h + V0_PAGE_SIZE);
 	if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_FORMAT, src->name, error))
 		return NULL;
 	g_autoptr(SepiaBootImage) img = sepia_boot_image_new();
 	img->header_version = version;
 	img->page_size = page;
-	img->kernel_addr = img_le32(h + V0_KERNEL_ADDR);
-	img->ramdisk_addr = img_le32(h + V0_RAMDISK_ADDR);
-	img->second_addr = img_le32(h + V0_SECOND_ADDR);
-	img->tags_addr = img_le32(h + V0_TAGS_ADDR);
-	img->os_version = img_le32(h + V0_OS_VERSION);
+	img->kernel_addr = get_le32(h + V0_KERNEL_ADDR);
+	img->ramdisk_addr = get_le32(h + V0_RAMDISK_ADDR);
+	img->second_addr = get_le32(h + V0_SECOND_ADDR);
+	img->tags_addr = get_le32(h + V0_TAGS_ADDR);
+	img->os_version = get_le32(h + V0_OS_VERSION);
 	g_free(img->name);
 	img->name = img_strndup_field(h + V0_NAME, SEPIA_BOOT_NAME_SIZE);
 	g_free(img->cmdline);
@@ -109,21 +109,21 @@ static SepiaBootImage *parse_v0_v2(const ImgSource *src, const guint8 *h, uint32
 
 	uint32_t recovery_size = 0, dtb_size = 0;
 	if (version >= 1) {
-		recovery_size = img_le32(h + V1_RECOVERY_DTBO_SIZE);
-		img->recovery_dtbo_offset = img_le64(h + V1_RECOVERY_DTBO_OFFSET);
-		img->header_size = img_le32(h + V1_HEADER_SIZE);
+		recovery_size = get_le32(h + V1_RECOVERY_DTBO_SIZE);
+		img->recovery_dtbo_offset = get_le64(h + V1_RECOVERY_DTBO_OFFSET);
+		img->header_size = get_le32(h + V1_HEADER_SIZE);
 	}
 	if (version >= 2) {
-		dtb_size = img_le32(h + V2_DTB_SIZE);
-		img->dtb_addr = img_le64(h + V2_DTB_ADDR);
+		dtb_size = get_le32(h + V2_DTB_SIZE);
+		img->dtb_addr = get_le64(h + V2_DTB_ADDR);
 	}
 
 	uint64_t off = page; /* the header takes one page */
-	if (!(img->kernel = read_section(src, &off, img_le32(h + V0_KERNEL_SIZE), page, "kernel_size",
+	if (!(img->kernel = read_section(src, &off, get_le32(h + V0_KERNEL_SIZE), page, "kernel_size",
 					 error)) ||
-	    !(img->ramdisk = read_section(src, &off, img_le32(h + V0_RAMDISK_SIZE), page, "ramdisk_size",
+	    !(img->ramdisk = read_section(src, &off, get_le32(h + V0_RAMDISK_SIZE), page, "ramdisk_size",
 					  error)) ||
-	    !(img->second = read_section(src, &off, img_le32(h + V0_SECOND_SIZE), page, "second_size",
+	    !(img->second = read_section(src, &off, get_le32(h + V0_SECOND_SIZE), page, "second_size",
 					 error)))
 		return NULL;
 	if (recovery_size && img->recovery_dtbo_offset != off) {
@@ -147,16 +147,16 @@ static SepiaBootImage *parse_v3_v4(const ImgSource *src, const guint8 *h, uint32
 	g_autoptr(SepiaBootImage) img = sepia_boot_image_new();
 	img->header_version = version;
 	img->page_size = page;
-	img->os_version = img_le32(h + V3_OS_VERSION);
-	img->header_size = img_le32(h + V3_HEADER_SIZE);
+	img->os_version = get_le32(h + V3_OS_VERSION);
+	img->header_size = get_le32(h + V3_HEADER_SIZE);
 	g_free(img->cmdline);
 	img->cmdline = img_strndup_field(h + V3_CMDLINE, SEPIA_BOOT_V3_ARGS_SIZE);
 
-	uint32_t sig_size = version >= 4 ? img_le32(h + V4_SIGNATURE_SIZE) : 0;
+	uint32_t sig_size = version >= 4 ? get_le32(h + V4_SIGNATURE_SIZE) : 0;
 	uint64_t off = page;
-	if (!(img->kernel = read_section(src, &off, img_le32(h + V3_KERNEL_SIZE), page, "kernel_size",
+	if (!(img->kernel = read_section(src, &off, get_le32(h + V3_KERNEL_SIZE), page, "kernel_size",
 					 error)) ||
-	    !(img->ramdisk = read_section(src, &off, img_le32(h + V3_RAMDISK_SIZE), page, "ramdisk_size",
+	    !(img->ramdisk = read_section(src, &off, get_le32(h + V3_RAMDISK_SIZE), page, "ramdisk_size",
 					  error)) ||
 	    !(img->signature = read_section(src, &off, sig_size, page, "signature_size", error)))
 		return NULL;
@@ -182,7 +182,7 @@ static SepiaBootImage *boot_image_parse(const ImgSource *src, GError **error)
 		img_fail(error, src->name, "bad magic (not \"ANDROID!\"): not an Android boot image");
 		return NULL;
 	}
-	uint32_t version = img_le32(h + HDR_VERSION);
+	uint32_t version = get_le32(h + HDR_VERSION);
 	if (version > SEPIA_BOOT_MAX_HEADER_VERSION) {
 		img_fail_code(error, SEPIA_IMAGES_ERROR_UNSUPPORTED, src->name,
 			      "header_version %u is not supported (0-%d)", version,
@@ -283,7 +283,7 @@ static void compute_image_id(const SepiaBootImage *img, guint8 id[SEPIA_BOOT_ID_
 		gsize n = bytes_len(parts[i]);
 		if (n)
 			g_checksum_update(sha, g_bytes_get_data(parts[i], NULL), n);
-		img_put_le32(le, (uint32_t)n);
+		put_le32(le, (uint32_t)n);
 		g_checksum_update(sha, le, 4);
 	}
 	gsize dlen = 20;
@@ -365,26 +365,26 @@ static GBytes *serialize(const SepiaBootImage *img, const char *who, GError **er
 		return NULL;
 	}
 	memcpy(out, SEPIA_BOOT_MAGIC, SEPIA_BOOT_MAGIC_SIZE);
-	img_put_le32(out + HDR_VERSION, v);
+	put_le32(out + HDR_VERSION, v);
 	uint32_t hsize = img->header_size ? img->header_size : header_struct_size[v];
 	if (v >= 3) {
-		img_put_le32(out + V3_KERNEL_SIZE, (uint32_t)bytes_len(img->kernel));
-		img_put_le32(out + V3_RAMDISK_SIZE, (uint32_t)bytes_len(img->ramdisk));
-		img_put_le32(out + V3_OS_VERSION, img->os_version);
-		img_put_le32(out + V3_HEADER_SIZE, hsize);
+		put_le32(out + V3_KERNEL_SIZE, (uint32_t)bytes_len(img->kernel));
+		put_le32(out + V3_RAMDISK_SIZE, (uint32_t)bytes_len(img->ramdisk));
+		put_le32(out + V3_OS_VERSION, img->os_version);
+		put_le32(out + V3_HEADER_SIZE, hsize);
 		put_str(out + V3_CMDLINE, img->cmdline);
 		if (v == 4)
-			img_put_le32(out + V4_SIGNATURE_SIZE, (uint32_t)bytes_len(img->signature));
+			put_le32(out + V4_SIGNATURE_SIZE, (uint32_t)bytes_len(img->signature));
 	} else {
-		img_put_le32(out + V0_KERNEL_SIZE, (uint32_t)bytes_len(img->kernel));
-		img_put_le32(out + V0_KERNEL_ADDR, img->kernel_addr);
-		img_put_le32(out + V0_RAMDISK_SIZE, (uint32_t)bytes_len(img->ramdisk));
-		img_put_le32(out + V0_RAMDISK_ADDR, img->ramdisk_addr);
-		img_put_le32(out + V0_SECOND_SIZE, (uint32_t)bytes_len(img->second));
-		img_put_le32(out + V0_SECOND_ADDR, img->second_addr);
-		img_put_le32(out + V0_TAGS_ADDR, img->tags_addr);
-		img_put_le32(out + V0_PAGE_SIZE, page);
-		img_put_le32(out + V0_OS_VERSION, img->os_version);
+		put_le32(out + V0_KERNEL_SIZE, (uint32_t)bytes_len(img->kernel));
+		put_le32(out + V0_KERNEL_ADDR, img->kernel_addr);
+		put_le32(out + V0_RAMDISK_SIZE, (uint32_t)bytes_len(img->ramdisk));
+		put_le32(out + V0_RAMDISK_ADDR, img->ramdisk_addr);
+		put_le32(out + V0_SECOND_SIZE, (uint32_t)bytes_len(img->second));
+		put_le32(out + V0_SECOND_ADDR, img->second_addr);
+		put_le32(out + V0_TAGS_ADDR, img->tags_addr);
+		put_le32(out + V0_PAGE_SIZE, page);
+		put_le32(out + V0_OS_VERSION, img->os_version);
 		put_str(out + V0_NAME, img->name);
 		put_str(out + V0_CMDLINE, img->cmdline);
 		put_str(out + V0_EXTRA_CMDLINE, img->extra_cmdline);
@@ -398,13 +398,13 @@ static GBytes *serialize(const SepiaBootImage *img, const char *who, GError **er
 	for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
 		gsize n = bytes_len(parts[i].b);
 		if (i == 3 && v >= 1 && v <= 2) { /* recovery dtbo/acpio: record where it lands */
-			img_put_le32(out + V1_RECOVERY_DTBO_SIZE, (uint32_t)n);
-			img_put_le64(out + V1_RECOVERY_DTBO_OFFSET, n ? off : 0);
-			img_put_le32(out + V1_HEADER_SIZE, hsize);
+			put_le32(out + V1_RECOVERY_DTBO_SIZE, (uint32_t)n);
+			put_le64(out + V1_RECOVERY_DTBO_OFFSET, n ? off : 0);
+			put_le32(out + V1_HEADER_SIZE, hsize);
 		}
 		if (i == 4 && v == 2) {
-			img_put_le32(out + V2_DTB_SIZE, (uint32_t)n);
-			img_put_le64(out + V2_DTB_ADDR, img->dtb_addr);
+			put_le32(out + V2_DTB_SIZE, (uint32_t)n);
+			put_le64(out + V2_DTB_ADDR, img->dtb_addr);
 		}
 		if (n)
 			memcpy(out + off, g_bytes_get_data(parts[i].b, NULL), n);

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/byteorder.h"
+
 #define SEPIA_IMAGES_ERROR (sepia_images_error_quark())
 GQuark sepia_images_error_quark(void);
 
@@ -18,44 +20,6 @@ typedef enum {
 	SEPIA_IMAGES_ERROR_UNSUPPORTED, /* a valid image of a version or kind sepia does not handle */
 	SEPIA_IMAGES_ERROR_INVALID,     /* the caller asked a writer for something impossible */
 } SepiaImagesError;
-
-/* Little- and big-endian field access on byte buffers (no alignment assumptions). */
-static inline uint16_t img_le16(const guint8 *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t img_le32(const guint8 *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t img_le64(const guint8 *p) { return img_le32(p) | (uint64_t)img_le32(p + 4) << 32; }
-static inline uint32_t img_be32(const guint8 *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-static inline uint64_t img_be64(const guint8 *p) { return (uint64_t)img_be32(p) << 32 | img_be32(p + 4); }
-static inline void img_put_le16(guint8 *p, uint16_t v)
-{
-	p[0] = (guint8)v;
-	p[1] = (guint8)(v >> 8);
-}
-static inline void img_put_le32(guint8 *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (guint8)(v >> (8 * i));
-}
-static inline void img_put_le64(guint8 *p, uint64_t v)
-{
-	img_put_le32(p, (uint32_t)v);
-	img_put_le32(p + 4, (uint32_t)(v >> 32));
-}
-static inline void img_put_be32(guint8 *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (guint8)(v >> (24 - 8 * i));
-}
-static inline void img_put_be64(guint8 *p, uint64_t v)
-{
-	img_put_be32(p, (uint32_t)(v >> 32));
-	img_put_be32(p + 4, (uint32_t)v);
-}
 
 /* Checked arithmetic: false on overflow, *out untouched then. */
 static inline bool img_add(uint64_t a, uint64_t b, uint64_t *out)

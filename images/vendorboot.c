@@ -102,7 +102,7 @@ static bool parse_table(const ImgSource *src, SepiaVendorBootImage *img, GBytes 
 	gsize section_size = bytes_len(img->vendor_ramdisk);
 	for (uint32_t i = 0; i < num; i++) {
 		const guint8 *e = t + (gsize)i * entry_size;
-		uint32_t size = img_le32(e + VRE_SIZE), offset = img_le32(e + VRE_OFFSET);
+		uint32_t size = get_le32(e + VRE_SIZE), offset = get_le32(e + VRE_OFFSET);
 		if ((uint64_t)offset + size > section_size)
 			return img_fail(error, src->name,
 					"vendor ramdisk %u (0x%x bytes at offset 0x%x) runs "
@@ -111,10 +111,10 @@ static bool parse_table(const ImgSource *src, SepiaVendorBootImage *img, GBytes 
 		SepiaVendorRamdisk *r = g_new0(SepiaVendorRamdisk, 1);
 		r->size = size;
 		r->offset = offset;
-		r->type = img_le32(e + VRE_TYPE);
+		r->type = get_le32(e + VRE_TYPE);
 		r->name = img_strndup_field(e + VRE_NAME, SEPIA_VENDOR_RAMDISK_NAME_SIZE);
 		for (int w = 0; w < SEPIA_VENDOR_RAMDISK_BOARD_ID_SIZE; w++)
-			r->board_id[w] = img_le32(e + VRE_BOARD_ID + 4 * w);
+			r->board_id[w] = get_le32(e + VRE_BOARD_ID + 4 * w);
 		r->data = g_bytes_new_from_bytes(img->vendor_ramdisk, offset, size);
 		g_ptr_array_add(img->ramdisks, r);
 	}
@@ -137,7 +137,7 @@ static SepiaVendorBootImage *vendor_boot_parse(const ImgSource *src, GError **er
 		img_fail(error, src->name, "bad magic (not \"VNDRBOOT\"): not a vendor_boot image");
 		return NULL;
 	}
-	uint32_t version = img_le32(h + VB_VERSION);
+	uint32_t version = get_le32(h + VB_VERSION);
 	if (version != 3 && version != 4) {
 		img_fail_code(error, SEPIA_IMAGES_ERROR_UNSUPPORTED, src->name,
 			      "vendor_boot header_version %u is not supported (3 or 4)", version);
@@ -153,17 +153,17 @@ static SepiaVendorBootImage *vendor_boot_parse(const ImgSource *src, GError **er
 	}
 	if (!img_source_read_into(src, 0, h, hsize, "header", error))
 		return NULL;
-	uint32_t page = img_le32(h + VB_PAGE_SIZE);
+	uint32_t page = get_le32(h + VB_PAGE_SIZE);
 	if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_FORMAT, src->name, error))
 		return NULL;
 	g_autoptr(SepiaVendorBootImage) img = sepia_vendor_boot_image_new();
 	img->header_version = version;
 	img->page_size = page;
-	img->kernel_addr = img_le32(h + VB_KERNEL_ADDR);
-	img->ramdisk_addr = img_le32(h + VB_RAMDISK_ADDR);
-	img->tags_addr = img_le32(h + VB_TAGS_ADDR);
-	img->dtb_addr = img_le64(h + VB_DTB_ADDR);
-	img->header_size = img_le32(h + VB_HEADER_SIZE);
+	img->kernel_addr = get_le32(h + VB_KERNEL_ADDR);
+	img->ramdisk_addr = get_le32(h + VB_RAMDISK_ADDR);
+	img->tags_addr = get_le32(h + VB_TAGS_ADDR);
+	img->dtb_addr = get_le64(h + VB_DTB_ADDR);
+	img->header_size = get_le32(h + VB_HEADER_SIZE);
 	g_free(img->name);
 	img->name = img_strndup_field(h + VB_NAME, SEPIA_VENDOR_BOOT_NAME_SIZE);
 	g_free(img->cmdline);
@@ -171,21 +171,21 @@ static SepiaVendorBootImage *vendor_boot_parse(const ImgSource *src, GError **er
 
 	uint64_t off;
 	img_align_up(hsize, page, &off);
-	if (!(img->vendor_ramdisk = read_section(src, &off, img_le32(h + VB_RAMDISK_SIZE), page,
+	if (!(img->vendor_ramdisk = read_section(src, &off, get_le32(h + VB_RAMDISK_SIZE), page,
 						 "vendor_ramdisk_size", error)) ||
-	    !(img->dtb = read_section(src, &off, img_le32(h + VB_DTB_SIZE), page, "dtb_size", error)))
+	    !(img->dtb = read_section(src, &off, get_le32(h + VB_DTB_SIZE), page, "dtb_size", error)))
 		return NULL;
 	if (version == 3) {
 		img->bootconfig = g_bytes_new(NULL, 0);
 		return g_steal_pointer(&img);
 	}
-	g_autoptr(GBytes) table = read_section(src, &off, img_le32(h + VB4_TABLE_SIZE), page,
+	g_autoptr(GBytes) table = read_section(src, &off, get_le32(h + VB4_TABLE_SIZE), page,
 					       "vendor_ramdisk_table_size", error);
 	if (!table ||
-	    !(img->bootconfig = read_section(src, &off, img_le32(h + VB4_BOOTCONFIG_SIZE), page,
+	    !(img->bootconfig = read_section(src, &off, get_le32(h + VB4_BOOTCONFIG_SIZE), page,
 					     "bootconfig_size", error)) ||
-	    !parse_table(src, img, table, img_le32(h + VB4_TABLE_ENTRY_NUM),
-			 img_le32(h + VB4_TABLE_ENTRY_SIZE), error))
+	    !parse_table(src, img, table, get_le32(h + VB4_TABLE_ENTRY_NUM),
+			 get_le32(h + VB4_TABLE_ENTRY_SIZE), error))
 		return NULL;
 	return g_steal_pointer(&img);
 }
@@ -303,24 +303,24 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
 		return NULL;
 	}
 	memcpy(out, SEPIA_VENDOR_BOOT_MAGIC, SEPIA_VENDOR_BOOT_MAGIC_SIZE);
-	img_put_le32(out + VB_VERSION, v);
-	img_put_le32(out + VB_PAGE_SIZE, page);
-	img_put_le32(out + VB_KERNEL_ADDR, img->kernel_addr);
-	img_put_le32(out + VB_RAMDISK_ADDR, img->ramdisk_addr);
-	img_put_le32(out + VB_RAMDISK_SIZE, (uint32_t)lens[0]);
+	put_le32(out + VB_VERSION, v);
+	put_le32(out + VB_PAGE_SIZE, page);
+	put_le32(out + VB_KERNEL_ADDR, img->kernel_addr);
+	put_le32(out + VB_RAMDISK_ADDR, img->ramdisk_addr);
+	put_le32(out + VB_RAMDISK_SIZE, (uint32_t)lens[0]);
 	if (img->cmdline)
 		memcpy(out + VB_CMDLINE, img->cmdline, strlen(img->cmdline));
-	img_put_le32(out + VB_TAGS_ADDR, img->tags_addr);
+	put_le32(out + VB_TAGS_ADDR, img->tags_addr);
 	if (img->name)
 		memcpy(out + VB_NAME, img->name, strlen(img->name));
-	img_put_le32(out + VB_HEADER_SIZE, img->header_size ? img->header_size : hsize);
-	img_put_le32(out + VB_DTB_SIZE, (uint32_t)lens[1]);
-	img_put_le64(out + VB_DTB_ADDR, img->dtb_addr);
+	put_le32(out + VB_HEADER_SIZE, img->header_size ? img->header_size : hsize);
+	put_le32(out + VB_DTB_SIZE, (uint32_t)lens[1]);
+	put_le64(out + VB_DTB_ADDR, img->dtb_addr);
 	if (v == 4) {
-		img_put_le32(out + VB4_TABLE_SIZE, (uint32_t)table_size);
-		img_put_le32(out + VB4_TABLE_ENTRY_NUM, n);
-		img_put_le32(out + VB4_TABLE_ENTRY_SIZE, SEPIA_VENDOR_RAMDISK_ENTRY_V4_SIZE);
-		img_put_le32(out + VB4_BOOTCONFIG_SIZE, (uint32_t)lens[3]);
+		put_le32(out + VB4_TABLE_SIZE, (uint32_t)table_size);
+		put_le32(out + VB4_TABLE_ENTRY_NUM, n);
+		put_le32(out + VB4_TABLE_ENTRY_SIZE, SEPIA_VENDOR_RAMDISK_ENTRY_V4_SIZE);
+		put_le32(out + VB4_BOOTCONFIG_SIZE, (uint32_t)lens[3]);
 	}
 	uint64_t off;
 	img_align_up(hsize, page, &off);
@@ -336,13 +336,13 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
 					invalid(error, who, "a vendor ramdisk name is longer than 32 bytes");
 					return NULL;
 				}
-				img_put_le32(e + VRE_SIZE, sizes[k]);
-				img_put_le32(e + VRE_OFFSET, offs[k]);
-				img_put_le32(e + VRE_TYPE, r->type);
+				put_le32(e + VRE_SIZE, sizes[k]);
+				put_le32(e + VRE_OFFSET, offs[k]);
+				put_le32(e + VRE_TYPE, r->type);
 				if (r->name)
 					memcpy(e + VRE_NAME, r->name, strlen(r->name));
 				for (int w = 0; w < SEPIA_VENDOR_RAMDISK_BOARD_ID_SIZE; w++)
-					img_put_le32(e + VRE_BOARD_ID + 4 * w, r->board_id[w]);
+					put_le32(e + VRE_BOARD_ID + 4 * w, r->board_id[w]);
 			}
 		} else if (lens[i]) {
 			memcpy(dst, g_bytes_get_data(blobs[i], NULL), (gsize)lens[i]);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "display/framebuffer.h"
 
 G_DEFINE_QUARK(sepia - launcher - error - quark, launcher_error)
@@ -158,9 +159,7 @@ char *launcher_describe_wait_status(int st)
 
 void launcher_log_text(const char *instance, const char *message)
 {
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
-	fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, instance, message);
+	log_line("run_cvd", instance, "%s", message);
 }
 
 void launcher_log(const char *instance, const char *fmt, ...)

@@ -68,7 +68,7 @@ const char *launcher_vmm_gpu_mode(const char *gpu_mode);
 /* "exited with status 3" / "killed by signal 9 (Killed)", from a waitpid status. */
 char *launcher_describe_wait_status(int wait_status);
 
-/* One line of an instance's log on stderr: "YYYY-MM-DD HH:MM:SS.mmm cvd-N run_cvd: message". */
+/* One line of an instance's log on stderr (common/log.h): "2026-12-07T03:55:26.123Z cvd-N run_cvd: message". */
 void launcher_log(const char *instance, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void launcher_log_text(const char *instance, const char *message);
 

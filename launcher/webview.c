@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "display/framebuffer.h"
 #include "launcher/http.h"
 #include "display/png.h"
@@ -48,18 +49,6 @@ struct webview {
 	char *dir;
 	bool verbose;
 };
-
-static void log_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void log_line(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-	g_autofree char *stamp = g_date_time_format(now, "%FT%T.%f");
-	fprintf(stderr, "%.23sZ sepia-webview: %s\n", stamp, msg);
-}
 
 /* ---- the page ---- */
 
@@ -302,8 +291,9 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 			break;
 		}
 		if (r == HTTP_READ_BAD) {
-			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method ? req.method : "?",
-				 req.target ? req.target : "?", status, err->message);
+			log_line("sepia-webview", NULL, "client %s: %s %s: answered %d: %s", c.peer,
+				 req.method ? req.method : "?", req.target ? req.target : "?", status,
+				 err->message);
 			g_autofree char *text = g_strdup_printf("%s\n", err->message);
 			req.keep_alive = false;
 			http_respond(&c, &req, status, "text/plain; charset=utf-8", text, strlen(text), NULL,
@@ -321,13 +311,14 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		const void *body = g_bytes_get_data(a.body, &len);
 		bool sent = http_respond(&c, &req, a.status, a.type, body, len, a.extra_headers, &err);
 		if (a.failure)
-			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method, req.target,
-				 a.status, a.failure);
+			log_line("sepia-webview", NULL, "client %s: %s %s: answered %d: %s", c.peer,
+				 req.method, req.target, a.status, a.failure);
 		if (!sent)
-			log_line("client %s: %s %s: cannot send the answer: %s", c.peer, req.method,
-				 req.target, err->message);
+			log_line("sepia-webview", NULL, "client %s: %s %s: cannot send the answer: %s",
+				 c.peer, req.method, req.target, err->message);
 		else if (wv->verbose)
-			log_line("client %s: %s %s: %d, %" G_GSIZE_FORMAT " bytes, %.1f ms", c.peer,
+			log_line("sepia-webview", NULL,
+				 "client %s: %s %s: %d, %" G_GSIZE_FORMAT " bytes, %.1f ms", c.peer,
 				 req.method, req.target, a.status, len,
 				 (g_get_monotonic_time() - t0) / 1000.0);
 		bool keep = sent && req.keep_alive;
@@ -345,7 +336,7 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 
 static gboolean on_signal(gpointer data)
 {
-	log_line("stopping on a signal");
+	log_line("sepia-webview", NULL, "stopping on a signal");
 	g_main_loop_quit(data);
 	return G_SOURCE_REMOVE;
 }
@@ -385,7 +376,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
-		log_line("warning: %s is not a directory (yet); the page will say there is no display", dir);
+		log_line("sepia-webview", NULL,
+			 "warning: %s is not a directory (yet); the page will say there is no display", dir);
 
 	/* static: connection threads may still use it while the process exits. */
 	static struct webview wv;
@@ -405,7 +397,7 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_signal, loop);
 	g_unix_signal_add(SIGINT, on_signal, loop);
 	g_socket_service_start(service);
-	log_line("serving the displays in %s on http://%s/", dir, where);
+	log_line("sepia-webview", NULL, "serving the displays in %s on http://%s/", dir, where);
 	g_main_loop_run(loop);
 	g_socket_service_stop(service);
 	g_socket_listener_close(G_SOCKET_LISTENER(service));

@@ -370,9 +370,9 @@ static void test_key_encoding(Fixture *f, gconstpointer data)
 	gsize len;
 	const guint8 *k = g_bytes_get_data(key, &len);
 	g_assert_cmpuint(len, ==, 8 + 2 * 256);
-	g_assert_cmpuint(img_be32(k), ==, 2048);
+	g_assert_cmpuint(get_be32(k), ==, 2048);
 	const guint8 *n = k + 8, *rr = n + 256;
-	g_assert_cmpuint((uint32_t)(img_be32(k + 4) * img_be32(n + 252)), ==, 0xffffffffu);
+	g_assert_cmpuint((uint32_t)(get_be32(k + 4) * get_be32(n + 252)), ==, 0xffffffffu);
 
 	/* The modulus is the PEM key's. */
 	g_autofree char *pem = NULL;

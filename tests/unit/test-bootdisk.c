@@ -345,9 +345,9 @@ static void rewrite_gpt(Fixture *f, void (*edit)(guint8 *h, guint8 *e), bool fix
 	guint8 *h = buf + 512, *e = buf + 1024;
 	edit(h, e);
 	if (fix_crcs) {
-		img_put_le32(h + 88, sepia_crc32_update(0, e, 128 * 128));
-		img_put_le32(h + 16, 0);
-		img_put_le32(h + 16, sepia_crc32_update(0, h, img_le32(h + 12)));
+		put_le32(h + 88, sepia_crc32_update(0, e, 128 * 128));
+		put_le32(h + 16, 0);
+		put_le32(h + 16, sepia_crc32_update(0, h, get_le32(h + 12)));
 	}
 	g_assert_cmpint(b->ops->pwritev(b, &iov, 1, 0), ==, 0);
 	g_assert_cmpint(b->ops->flush(b), ==, 0);
@@ -367,22 +367,22 @@ static void flip_entry_name(guint8 *h, guint8 *e)
 static void entry_past_end(guint8 *h, guint8 *e)
 {
 	(void)h;
-	img_put_le64(e + 40, 1ull << 40);
+	put_le64(e + 40, 1ull << 40);
 }
 static void entry_overlaps(guint8 *h, guint8 *e)
 {
 	(void)h;
-	img_put_le64(e + 128 + 32, img_le64(e + 40)); /* boot_a starts on misc's last LBA */
+	put_le64(e + 128 + 32, get_le64(e + 40)); /* boot_a starts on misc's last LBA */
 }
 static void bad_entry_size(guint8 *h, guint8 *e)
 {
 	(void)e;
-	img_put_le32(h + 84, 96);
+	put_le32(h + 84, 96);
 }
 static void huge_array(guint8 *h, guint8 *e)
 {
 	(void)e;
-	img_put_le32(h + 80, 1u << 24);
+	put_le32(h + 80, 1u << 24);
 }
 static void no_signature(guint8 *h, guint8 *e)
 {

@@ -159,7 +159,7 @@ static void test_ab_layout_and_crc(Fixture *f, gconstpointer data)
 	guint8 buf[SEPIA_AB_CONTROL_SIZE];
 	sepia_ab_control_encode(&ctl, buf);
 	g_assert_cmpmem(buf, 3, "_a", 3);
-	g_assert_cmpuint(img_le32(buf + 4), ==, 0x42414342);
+	g_assert_cmpuint(get_le32(buf + 4), ==, 0x42414342);
 	g_assert_cmpmem(buf + 4, 4, "BCAB", 4); /* the magic's bytes, little-endian */
 	g_assert_cmpuint(buf[8], ==, 1);
 	g_assert_cmpuint(buf[9], ==, (2 | 3 << 3 | (5 & 3) << 6));
@@ -167,7 +167,7 @@ static void test_ab_layout_and_crc(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(buf[12], ==, 15 | 7 << 4);        /* slot a */
 	g_assert_cmpuint(buf[14], ==, 14 | 7 << 4 | 0x80); /* slot b, successful */
 	g_assert_cmpuint(buf[15], ==, 1);
-	g_assert_cmpuint(img_le32(buf + 28), ==, sepia_crc32_update(0, buf, 28));
+	g_assert_cmpuint(get_le32(buf + 28), ==, sepia_crc32_update(0, buf, 28));
 
 	SepiaAbControl back;
 	g_autoptr(GError) error = NULL;
@@ -271,8 +271,8 @@ static void check_ramdisk(Fixture *f, const SepiaBootResult *r, const char *gene
 	/* Trailer: le32 size, le32 checksum, "#BOOTCONFIG\n", whole file 4-byte aligned. */
 	g_assert_cmpuint(len % 4, ==, 0);
 	g_assert_cmpmem(rd + len - 12, 12, "#BOOTCONFIG\n", 12);
-	uint32_t size = img_le32((guint8 *)rd + len - 20);
-	uint32_t csum = img_le32((guint8 *)rd + len - 16);
+	uint32_t size = get_le32((guint8 *)rd + len - 20);
+	uint32_t csum = get_le32((guint8 *)rd + len - 16);
 	g_assert_cmpuint(prefix + size + 20, ==, len);
 	const guint8 *bc = (guint8 *)rd + prefix;
 	uint32_t sum = 0;

@@ -146,17 +146,17 @@ static void check_disk_bytes(Fixture *f, const CompositeDisk *d, GBytes *disk)
 		guint8 hc[92];
 		memcpy(hc, h, 92);
 		memset(hc + 16, 0, 4);
-		g_assert_cmpuint(img_le32(h + 16), ==, sepia_crc32_update(0, hc, 92));
-		g_assert_cmpuint(img_le64(h + 24), ==, copy ? last : 1);
-		g_assert_cmpuint(img_le64(h + 32), ==, copy ? 1 : last);
-		const guint8 *e = b + img_le64(h + 72) * 512;
-		g_assert_cmpuint(img_le32(h + 88), ==, sepia_crc32_update(0, e, 128 * 128));
+		g_assert_cmpuint(get_le32(h + 16), ==, sepia_crc32_update(0, hc, 92));
+		g_assert_cmpuint(get_le64(h + 24), ==, copy ? last : 1);
+		g_assert_cmpuint(get_le64(h + 32), ==, copy ? 1 : last);
+		const guint8 *e = b + get_le64(h + 72) * 512;
+		g_assert_cmpuint(get_le32(h + 88), ==, sepia_crc32_update(0, e, 128 * 128));
 		for (int i = 0; i < 4; i++) {
 			const guint8 *ent = e + 128 * i;
-			g_assert_cmpuint(img_le64(ent + 32) * 512, ==, d->parts[i].offset);
-			g_assert_cmpuint((img_le64(ent + 40) + 1) * 512, ==,
+			g_assert_cmpuint(get_le64(ent + 32) * 512, ==, d->parts[i].offset);
+			g_assert_cmpuint((get_le64(ent + 40) + 1) * 512, ==,
 					 d->parts[i].offset + d->parts[i].size);
-			g_assert_cmpuint(img_le16(ent + 56), ==, (guint8)part_names[i][0]);
+			g_assert_cmpuint(get_le16(ent + 56), ==, (guint8)part_names[i][0]);
 		}
 		g_assert_true(all_zero(e + 128 * 4, 128 * 124));
 	}

@@ -44,9 +44,9 @@ static void add_chunk_header(Builder *b, uint16_t type, uint32_t blocks, uint32_
 	g_byte_array_set_size(b->sparse, len + b->chunk_hdr_sz);
 	guint8 *h = b->sparse->data + len;
 	memset(h, 0, b->chunk_hdr_sz);
-	img_put_le16(h, type);
-	img_put_le32(h + 4, blocks);
-	img_put_le32(h + 8, b->chunk_hdr_sz + data_len);
+	put_le16(h, type);
+	put_le32(h + 4, blocks);
+	put_le32(h + 8, b->chunk_hdr_sz + data_len);
 	b->chunks++;
 	b->blocks += blocks;
 }
@@ -65,7 +65,7 @@ static void add_raw(Builder *b, uint32_t blocks, guint8 seed)
 static void add_fill(Builder *b, uint32_t blocks, uint32_t pattern_le)
 {
 	guint8 p[4];
-	img_put_le32(p, pattern_le);
+	put_le32(p, pattern_le);
 	add_chunk_header(b, SEPIA_SPARSE_CHUNK_FILL, blocks, 4);
 	g_byte_array_append(b->sparse, p, 4);
 	for (gsize i = 0; i < (gsize)blocks * b->blk_sz / 4; i++)
@@ -84,7 +84,7 @@ static void add_crc(Builder *b, bool correct)
 {
 	guint8 v[4];
 	uint32_t crc = sepia_crc32_update(0, b->raw->data, b->raw->len);
-	img_put_le32(v, correct ? crc : crc ^ 1);
+	put_le32(v, correct ? crc : crc ^ 1);
 	add_chunk_header(b, SEPIA_SPARSE_CHUNK_CRC32, 0, 4);
 	g_byte_array_append(b->sparse, v, 4);
 }
@@ -92,15 +92,15 @@ static void add_crc(Builder *b, bool correct)
 static void finish(Builder *b)
 {
 	guint8 *h = b->sparse->data;
-	img_put_le32(h, SEPIA_SPARSE_MAGIC);
-	img_put_le16(h + 4, 1);
-	img_put_le16(h + 6, 0);
-	img_put_le16(h + 8, b->file_hdr_sz);
-	img_put_le16(h + 10, b->chunk_hdr_sz);
-	img_put_le32(h + 12, b->blk_sz);
-	img_put_le32(h + 16, b->blocks);
-	img_put_le32(h + 20, b->chunks);
-	img_put_le32(h + 24, 0);
+	put_le32(h, SEPIA_SPARSE_MAGIC);
+	put_le16(h + 4, 1);
+	put_le16(h + 6, 0);
+	put_le16(h + 8, b->file_hdr_sz);
+	put_le16(h + 10, b->chunk_hdr_sz);
+	put_le32(h + 12, b->blk_sz);
+	put_le32(h + 16, b->blocks);
+	put_le32(h + 20, b->chunks);
+	put_le32(h + 24, 0);
 }
 
 static Builder *sample(uint16_t file_hdr_sz, uint16_t chunk_hdr_sz)
@@ -240,7 +240,7 @@ static void test_holes(void)
 		g_assert_cmpuint((uint64_t)st.st_blocks * 512, <, 1024 * 1024);
 		guint8 tail[4096];
 		g_assert_cmpint(pread(fd, tail, 4096, st.st_size - 4096), ==, 4096);
-		g_assert_cmphex(img_le32(tail + 4092), ==, 0x01020304);
+		g_assert_cmphex(get_le32(tail + 4092), ==, 0x01020304);
 	}
 	close(fd);
 	/* A limit refuses it before anything is written. */
@@ -306,11 +306,11 @@ static void test_corrupt(void)
 	d[0] ^= 1;
 	expect_error(d, len, "bad magic");
 	memcpy(d, orig, len);
-#define FIELD(off, bits, val, needle)               \
-	do {                                        \
-		memcpy(d, orig, len);               \
-		img_put_le##bits(d + (off), (val)); \
-		expect_error(d, len, needle);       \
+#define FIELD(off, bits, val, needle)           \
+	do {                                    \
+		memcpy(d, orig, len);           \
+		put_le##bits(d + (off), (val)); \
+		expect_error(d, len, needle);   \
 	} while (0)
 	FIELD(4, 16, 2, "major version 2");
 	FIELD(8, 16, 20, "file_hdr_sz 20");
@@ -330,7 +330,7 @@ static void test_corrupt(void)
 	FIELD(28 + 12 + 8192 + 8, 32, 12 + 8, "FILL");
 	/* The CRC32 chunk: wrong value, non-zero chunk_sz. */
 	gsize crc_at = 28 + 12 + 8192 + 16 + 12;
-	g_assert_cmphex(img_le16(orig + crc_at), ==, SEPIA_SPARSE_CHUNK_CRC32);
+	g_assert_cmphex(get_le16(orig + crc_at), ==, SEPIA_SPARSE_CHUNK_CRC32);
 	FIELD(crc_at + 12, 32, 0x12345678, "does not match the data");
 	FIELD(crc_at + 4, 32, 1, "chunk_sz 1 is not 0");
 	g_autoptr(Builder) bad = builder_new(4096, 28, 12);
@@ -395,7 +395,7 @@ static void test_img2simg(void)
 	for (guint i = 0; i < 40000; i++)
 		want->data[i] = (guint8)(i * 13 + 1);
 	for (guint i = 300000; i < 500000; i += 4)
-		img_put_le32(want->data + i, 0xa5a5a5a5);
+		put_le32(want->data + i, 0xa5a5a5a5);
 	for (guint i = 700000; i < 720001; i++)
 		want->data[i] = (guint8)(i ^ 0x5a);
 	g_assert_true(g_file_set_contents(raw, (char *)want->data, want->len, NULL));
