@@ -69,7 +69,7 @@ fuzz-run: fuzz
 	for t in $(FUZZ_NAMES); do \
 	  case $$t in \
 	  bootimg|vendorboot|sparse|vbmeta|qcow2) max=65536;; vmdk|manifest) max=4096;; \
-	  abmisc) max=64;; gpt) max=32768;; esac; \
+	  abmisc) max=64;; gpt) max=32768;; *) max=4096;; esac; \
 	  mkdir -p tests/fuzz/corpus-$$t; \
 	  echo "== fuzz-$$t: $(FUZZ_RUNS) runs, max_len $$max"; \
 	  nice -n 19 tests/fuzz/fuzz-$$t -runs=$(FUZZ_RUNS) -max_len=$$max -rss_limit_mb=2048 \

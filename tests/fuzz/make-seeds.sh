@@ -161,3 +161,5 @@ open(f"{out}/gpt/small.img", "wb").write(disk)
 mbr[0] = 0x13 | 0x20  # fix both CRCs, mark slot 1 successful through a writable open
 open(f"{out}/gpt/small-flags.img", "wb").write(bytes(mbr) + disk[512:])
 PY
+# The virtio device targets (fuzz-blk, fuzz-net, fuzz-console): chains a driver would post.
+python3 "$(dirname "$0")/make-virtio-seeds.py" "$out"
