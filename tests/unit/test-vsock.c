@@ -1,7 +1,8 @@
-/* Unit tests of virtio-vsock's connection layer (devices/virtio/vsock_conn.c) without PCI
- * or virtqueues: the test plays the guest by handing the core packets and taking the ones
- * it owes, and plays host programs with real unix sockets in a temporary directory. The
- * core's socket watches run on a private GMainContext the test iterates. */
+/* Unit tests of virtio-vsock's muxer and connections (devices/virtio/vsock_muxer.c,
+ * vsock_connection.c) without PCI or virtqueues: the test plays the guest by handing the
+ * muxer packets and taking the ones it owes, and plays host programs with real unix
+ * sockets in a temporary directory. The muxer's socket watches run on a private
+ * GMainContext the test iterates. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "devices/virtio/vsock_conn.h"
+#include "devices/virtio/vsock_muxer.h"
 
 #define GUEST_CID 3
 
@@ -20,7 +21,7 @@ struct fx {
 	char *dir;
 	char *path;
 	GMainContext *ctx;
-	struct vsock_core *core;
+	struct vsock_muxer *mux;
 	unsigned int kicks;
 	uint8_t buf[VSOCK_MAX_PAYLOAD];
 };
@@ -38,13 +39,13 @@ static void fx_setup(struct fx *f, gconstpointer data)
 	f->path = g_build_filename(f->dir, "vsock.sock", NULL);
 	f->ctx = g_main_context_new();
 	GError *error = NULL;
-	f->core = vsock_core_new("test-vsock", GUEST_CID, f->path, f->ctx, kick, f, &error);
+	f->mux = vsock_muxer_new("test-vsock", GUEST_CID, f->path, f->ctx, kick, f, &error);
 	g_assert_no_error(error);
 }
 
 static void fx_teardown(struct fx *f, gconstpointer data)
 {
-	vsock_core_free(f->core);
+	vsock_muxer_free(f->mux);
 	while (g_main_context_iteration(f->ctx, FALSE))
 		;
 	g_main_context_unref(f->ctx);
@@ -54,7 +55,7 @@ static void fx_teardown(struct fx *f, gconstpointer data)
 	g_free(f->dir);
 }
 
-/* Runs the core's socket events until nothing is left to do. */
+/* Runs the muxer's socket events until nothing is left to do. */
 static void iterate(struct fx *f)
 {
 	for (int i = 0; i < 10; i++)
@@ -77,18 +78,18 @@ static void guest_send(struct fx *f, uint16_t op, uint32_t guest_port, uint32_t 
 		.buf_alloc = buf_alloc,
 		.fwd_cnt = fwd_cnt,
 	};
-	vsock_core_lock(f->core);
-	vsock_core_from_guest(f->core, &h, data, len);
-	vsock_core_unlock(f->core);
+	vsock_muxer_lock(f->mux);
+	vsock_muxer_from_guest(f->mux, &h, data, len);
+	vsock_muxer_unlock(f->mux);
 }
 
 /* The next packet for the guest (false: none), its payload in f->buf. */
 static bool guest_take(struct fx *f, struct virtio_vsock_hdr *h, size_t cap)
 {
 	iterate(f);
-	vsock_core_lock(f->core);
-	bool got = vsock_core_to_guest(f->core, h, f->buf, cap);
-	vsock_core_unlock(f->core);
+	vsock_muxer_lock(f->mux);
+	bool got = vsock_muxer_to_guest(f->mux, h, f->buf, cap);
+	vsock_muxer_unlock(f->mux);
 	if (got) {
 		g_assert_cmpuint(h->src_cid, ==, VSOCK_HOST_CID);
 		g_assert_cmpuint(h->dst_cid, ==, GUEST_CID);
@@ -173,7 +174,7 @@ static void test_host_connect(struct fx *f, gconstpointer data)
 	uint32_t port2;
 	int fd2 = establish(f, 65536, &port2);
 	g_assert_cmpuint(port2, !=, port);
-	g_assert_cmpuint(vsock_core_nr_conns(f->core), ==, 2);
+	g_assert_cmpuint(vsock_muxer_nr_conns(f->mux), ==, 2);
 	/* The host program goes: SHUTDOWN(SEND) to the guest, then the guest's full shutdown
 	 * is answered with RST and the connection is gone. */
 	close(fd);
@@ -184,7 +185,7 @@ static void test_host_connect(struct fx *f, gconstpointer data)
 	g_assert_true(guest_take(f, &h, 4096));
 	g_assert_cmpuint(h.op, ==, VIRTIO_VSOCK_OP_RST);
 	g_assert_cmpuint(h.src_port, ==, port);
-	g_assert_cmpuint(vsock_core_nr_conns(f->core), ==, 1);
+	g_assert_cmpuint(vsock_muxer_nr_conns(f->mux), ==, 1);
 	close(fd2);
 }
 
@@ -242,7 +243,7 @@ static void test_guest_overrun(struct fx *f, gconstpointer data)
 	/* The RST came once the socket's buffer plus our 256 KiB were full, not later. */
 	g_test_message("RST after %" G_GUINT64_FORMAT " bytes", sent);
 	g_assert_cmpuint(sent, <=, (uint64_t)VSOCK_BUF_ALLOC + 4ULL * 1024 * 1024);
-	g_assert_cmpuint(vsock_core_nr_conns(f->core), ==, 0);
+	g_assert_cmpuint(vsock_muxer_nr_conns(f->mux), ==, 0);
 	close(fd);
 }
 
@@ -255,7 +256,7 @@ static void test_guest_rst_on_request(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(h.op, ==, VIRTIO_VSOCK_OP_REQUEST);
 	guest_send(f, VIRTIO_VSOCK_OP_RST, 9, h.src_port, 0, 0, 0, NULL, 0);
 	g_assert_true(host_sees_eof(f, fd));
-	g_assert_cmpuint(vsock_core_nr_conns(f->core), ==, 0);
+	g_assert_cmpuint(vsock_muxer_nr_conns(f->mux), ==, 0);
 	close(fd);
 }
 
@@ -277,7 +278,7 @@ static void test_malformed_connect(struct fx *f, gconstpointer data)
 	close(fd);
 	struct virtio_vsock_hdr h;
 	g_assert_false(guest_take(f, &h, 4096));
-	g_assert_cmpuint(vsock_core_nr_conns(f->core), ==, 0);
+	g_assert_cmpuint(vsock_muxer_nr_conns(f->mux), ==, 0);
 }
 
 static void test_unknown_connection(struct fx *f, gconstpointer data)
@@ -304,9 +305,9 @@ static void test_unknown_connection(struct fx *f, gconstpointer data)
 		.op = VIRTIO_VSOCK_OP_RW,
 		.buf_alloc = 4096,
 	};
-	vsock_core_lock(f->core);
-	vsock_core_from_guest(f->core, &bad, "short", 5);
-	vsock_core_unlock(f->core);
+	vsock_muxer_lock(f->mux);
+	vsock_muxer_from_guest(f->mux, &bad, "short", 5);
+	vsock_muxer_unlock(f->mux);
 	g_assert_true(guest_take(f, &h, 4096));
 	g_assert_cmpuint(h.op, ==, VIRTIO_VSOCK_OP_RST);
 	g_assert_true(host_sees_eof(f, fd));
@@ -355,7 +356,7 @@ static void test_guest_connect(struct fx *f, gconstpointer data)
 	guest_send(f, VIRTIO_VSOCK_OP_RW, 40001, 81, 0, 4096, 3, "x", 1);
 	g_assert_true(guest_take(f, &h, 4096));
 	g_assert_cmpuint(h.op, ==, VIRTIO_VSOCK_OP_RST);
-	g_assert_cmpuint(vsock_core_nr_conns(f->core), ==, 0);
+	g_assert_cmpuint(vsock_muxer_nr_conns(f->mux), ==, 0);
 	close(fd);
 	close(lfd);
 }
@@ -364,11 +365,11 @@ static void test_reset(struct fx *f, gconstpointer data)
 {
 	uint32_t port;
 	int fd = establish(f, 4096, &port);
-	vsock_core_lock(f->core);
-	vsock_core_reset(f->core);
-	vsock_core_unlock(f->core);
+	vsock_muxer_lock(f->mux);
+	vsock_muxer_reset(f->mux);
+	vsock_muxer_unlock(f->mux);
 	g_assert_true(host_sees_eof(f, fd));
-	g_assert_cmpuint(vsock_core_nr_conns(f->core), ==, 0);
+	g_assert_cmpuint(vsock_muxer_nr_conns(f->mux), ==, 0);
 	close(fd);
 }
 
