@@ -27,6 +27,7 @@ struct virtio_vsock {
 	uint8_t payload[VSOCK_MAX_PAYLOAD]; /* one packet's data, either way */
 	struct virtq_chain chain;
 	uint64_t packets_in, packets_out;
+	bool warned_header_only;
 };
 
 static void vsock_config_read(void *dev, uint32_t off, void *data, unsigned int len)
@@ -65,6 +66,18 @@ static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 		struct virtio_vsock_hdr hdr;
 		size_t cap = MIN(v->chain.in_len - HDR_SIZE, sizeof(v->payload));
 		if (!vsock_muxer_to_guest(v->mux, &hdr, v->payload, cap)) {
+			if (!cap && vsock_muxer_rx_ready(v->mux)) {
+				/* Data is owed and this buffer holds a header only: give it back
+				 * empty (the driver drops it) so that the next one can carry it. */
+				if (!v->warned_header_only)
+					g_warning(
+						"virtio-vsock: rx buffer %u holds only a header; given back "
+						"unused (warned once)",
+						v->chain.head);
+				v->warned_header_only = true;
+				virtq_push(q, v->chain.head, 0);
+				continue;
+			}
 			virtq_unpop(q, 1); /* nothing after all: the buffer stays the guest's */
 			break;
 		}

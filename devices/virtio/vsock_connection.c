@@ -235,6 +235,7 @@ static void conn_event(struct conn *c, GIOCondition cond)
 		g_mutex_unlock(lock);
 		return;
 	}
+	(*c->owner->socket_wakeups)++;
 	if (c->state == CONN_ESTABLISHED) {
 		if ((cond & (G_IO_OUT | G_IO_ERR | G_IO_HUP)) && c->out->len)
 			conn_flush(c);
@@ -242,10 +243,12 @@ static void conn_event(struct conn *c, GIOCondition cond)
 		    conn_wants_input(c)) {
 			/* Read later, into the guest's own rx buffer, as much as its credit allows. */
 			c->readable = true;
-			conn_update_watch(c);
 			conn_owe(c, 0);
 		}
 	}
+	/* Whatever the event, the socket stays watched only for what c can act on now. */
+	if (!c->pub.dead)
+		conn_update_watch(c);
 	g_mutex_unlock(lock);
 }
 
@@ -260,9 +263,10 @@ static void credit_from(struct conn *c, const struct virtio_vsock_hdr *h)
 		c->credit_requested = false;
 		if (!had && c->readable)
 			conn_owe(c, 0); /* input was waiting for this credit */
-		else if (!had)
-			conn_update_watch(c);
 	}
+	/* Credit can shrink too (a smaller buf_alloc, a fwd_cnt that goes back): then the
+	 * socket must leave the watch, or its input would wake us again and again. */
+	conn_update_watch(c);
 }
 
 struct vsock_connection *vsock_connection_new_request(const struct vsock_connection_owner *owner, int fd,
@@ -401,6 +405,10 @@ static bool conn_read_host(struct conn *c, struct virtio_vsock_hdr *h, void *buf
 		}
 		return false;
 	}
+	/* A buffer with room for the header only: the data waits for one that can hold it.
+	 * (A read of 0 bytes would return 0, which means end of file.) */
+	if (!cap)
+		return false;
 	size_t want = MIN(cap, (size_t)credit);
 	ssize_t n = recv(c->fd, buf, want, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {

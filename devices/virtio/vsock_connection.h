@@ -52,8 +52,9 @@ struct vsock_connection;
 struct vsock_connection_owner {
 	const char *name; /* for messages */
 	uint64_t guest_cid;
-	GMainContext *ctx; /* host sockets are watched here */
-	GMutex *lock;      /* held by every entry point; socket events take it themselves */
+	GMainContext *ctx;        /* host sockets are watched here */
+	GMutex *lock;             /* held by every entry point; socket events take it themselves */
+	uint64_t *socket_wakeups; /* counts the host socket events connections handle (tests) */
 	void *opaque;
 	/* c owes the guest packets: queue it for the rx path (once) and tell the device. */
 	void (*owes)(void *opaque, struct vsock_connection *c);
@@ -90,7 +91,8 @@ void vsock_connection_from_guest(struct vsock_connection *c, const struct virtio
 				 const void *payload, size_t avail);
 
 /* Builds the next packet c owes the guest, control packets first: header in *hdr, payload
- * (up to cap bytes) in buf. False when c has nothing to send now. */
+ * (up to cap bytes) in buf. False when c has nothing to send now, or only data and cap is
+ * 0 (the data waits for a buffer that can hold some). */
 bool vsock_connection_next_packet(struct vsock_connection *c, struct virtio_vsock_hdr *hdr, void *buf,
 				  size_t cap);
 

@@ -9,6 +9,15 @@
  * to CID 2 port P reaches the unix socket "PATH_P" (a nonblocking connect; if nothing
  * listens there, or the connect would block, the guest gets RST).
  *
+ * Handshakes. Until its line is whole a host program is a handshake, not a connection:
+ * the bytes that came are kept (and consumed from the socket, so it wakes the muxer only
+ * when more come or the program goes), the program is closed if the line is not whole
+ * within VSOCK_HANDSHAKE_TIMEOUT_MS, and at most VSOCK_MAX_HANDSHAKES wait at once (a new
+ * one pushes out the oldest). They do not count against VSOCK_MAX_CONNS, so silent or slow
+ * clients cannot shut out the ones that speak (the adb proxy). When accept() fails for
+ * want of file descriptors the listening socket is left unwatched for
+ * VSOCK_ACCEPT_RETRY_MS instead of waking the muxer in a loop.
+ *
  * Routing. A guest packet goes to the connection its (host port, guest port) pair names;
  * a packet for no connection is answered with RST from a queue of VSOCK_MAX_ORPHAN_RST
  * entries, and while that queue is full the device stops taking tx. Packets for the guest
@@ -35,14 +44,20 @@
 
 #define FIRST_HOST_PORT  1024
 #define CONNECT_LINE_MAX 64
+/* How long accepting pauses after accept() failed for want of resources. */
+#define VSOCK_ACCEPT_RETRY_MS 200
 
 /* A host program that has connected but not sent its CONNECT line yet. */
 struct handshake {
-	GSource base;
+	GSource base; /* its socket, and a ready time at its deadline */
 	struct vsock_muxer *mux;
+	GList link; /* in mux->handshakes, oldest first */
 	int fd;
 	gpointer tag;
 	bool dead;
+	char line[CONNECT_LINE_MAX]; /* what came of the line so far */
+	size_t len;
+	gint64 deadline; /* monotonic, microseconds */
 };
 
 struct orphan_rst {
@@ -62,13 +77,20 @@ struct vsock_muxer {
 	GSource *listen_src;
 	GHashTable *conns;      /* key (local_port << 32 | peer_port) -> connection */
 	GHashTable *host_ports; /* allocated local ports */
-	GList *handshakes;      /* host programs that have not sent CONNECT yet */
-	GQueue work;            /* connections that owe the guest something */
+	GQueue handshakes;      /* host programs that have not sent CONNECT yet, oldest first */
+	unsigned int handshake_timeout_ms;
+	uint64_t handshakes_dropped; /* timed out or pushed out by newer ones */
+	GQueue work;                 /* connections that owe the guest something */
 	struct orphan_rst orphan[VSOCK_MAX_ORPHAN_RST];
 	unsigned int orphan_head, orphan_len;
 	uint32_t next_port;
 	GList *graveyard; /* closed connections, freed on the I/O thread */
 	GSource *reaper;
+	GSource *accept_retry; /* accepting paused after an error (out of file descriptors) */
+	uint64_t accept_failures;
+	uint64_t handshake_wakeups;
+	uint64_t accept_wakeups;
+	uint64_t conn_wakeups; /* host socket events of connections */
 };
 
 static uint64_t conn_key(uint32_t local_port, uint32_t peer_port)
@@ -79,9 +101,23 @@ static uint64_t conn_key(uint32_t local_port, uint32_t peer_port)
 void vsock_muxer_lock(struct vsock_muxer *mux) { g_mutex_lock(&mux->lock); }
 void vsock_muxer_unlock(struct vsock_muxer *mux) { g_mutex_unlock(&mux->lock); }
 
-unsigned int vsock_muxer_nr_conns(struct vsock_muxer *mux)
+unsigned int vsock_muxer_nr_conns(struct vsock_muxer *mux) { return g_hash_table_size(mux->conns); }
+
+unsigned int vsock_muxer_nr_handshakes(struct vsock_muxer *mux) { return mux->handshakes.length; }
+uint64_t vsock_muxer_handshake_wakeups(struct vsock_muxer *mux) { return mux->handshake_wakeups; }
+uint64_t vsock_muxer_accept_wakeups(struct vsock_muxer *mux) { return mux->accept_wakeups; }
+uint64_t vsock_muxer_conn_wakeups(struct vsock_muxer *mux) { return mux->conn_wakeups; }
+
+void vsock_muxer_set_handshake_timeout(struct vsock_muxer *mux, unsigned int ms)
 {
-	return g_hash_table_size(mux->conns) + g_list_length(mux->handshakes);
+	mux->handshake_timeout_ms = ms;
+}
+
+/* For events a host program can repeat at will: true on the 1st, 2nd, 4th, 8th... */
+static bool worth_a_message(uint64_t *count)
+{
+	uint64_t n = ++*count;
+	return (n & (n - 1)) == 0;
 }
 
 /* ---- the connection table ---- */
@@ -191,35 +227,33 @@ static void handshake_end(struct handshake *hs, bool keep_fd)
 	if (hs->dead)
 		return;
 	hs->dead = true;
-	hs->mux->handshakes = g_list_remove(hs->mux->handshakes, hs);
+	g_queue_unlink(&hs->mux->handshakes, &hs->link);
 	if (!keep_fd)
 		close(hs->fd);
 	g_source_destroy(&hs->base);
 	g_source_unref(&hs->base); /* GLib holds its own reference through a dispatch */
 }
 
-/* The host program's first line; bytes after it stay in the socket for the guest. */
-static void handshake_read(struct handshake *hs)
+/* A host program is shut out before it finished its line: too slow, or pushed out. */
+static void handshake_drop(struct handshake *hs, const char *why)
 {
 	struct vsock_muxer *mux = hs->mux;
-	char line[CONNECT_LINE_MAX];
-	ssize_t n = recv(hs->fd, line, sizeof(line), MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	char *nl = n > 0 ? memchr(line, '\n', (size_t)n) : NULL;
-	if (!nl) {
-		if (n <= 0 || n == (ssize_t)sizeof(line))
-			handshake_end(hs, false); /* gone, or no line within the limit */
-		return;
-	}
-	size_t len = (size_t)(nl - line) + 1;
-	uint32_t port;
-	if (recv(hs->fd, line, len, MSG_DONTWAIT) != (ssize_t)len || !parse_connect_line(line, len, &port)) {
+	if (worth_a_message(&mux->handshakes_dropped))
+		g_message("%s: closed a host program that %s (%" G_GUINT64_FORMAT " so far)", mux->name, why,
+			  mux->handshakes_dropped);
+	handshake_end(hs, false);
+}
+
+/* The line is whole: a connection owing the guest a REQUEST takes the socket. */
+static void handshake_done(struct handshake *hs)
+{
+	struct vsock_muxer *mux = hs->mux;
+	uint32_t port, local;
+	if (!parse_connect_line(hs->line, hs->len, &port)) {
 		g_message("%s: a host program sent a malformed CONNECT line; closed", mux->name);
 		handshake_end(hs, false);
 		return;
 	}
-	uint32_t local;
 	if (g_hash_table_size(mux->conns) >= VSOCK_MAX_CONNS || !allocate_host_port(mux, port, &local)) {
 		g_message("%s: CONNECT %u refused: too many connections", mux->name, port);
 		handshake_end(hs, false);
@@ -232,35 +266,106 @@ static void handshake_read(struct handshake *hs)
 	insert_conn(mux, c);
 }
 
+/* Takes what the host program sent of its line, up to and with the newline: bytes after
+ * it stay in the socket for the guest. Every byte read is consumed, so the socket is
+ * readable again only when more comes (or the program goes): no wakeup repeats. */
+static void handshake_read(struct handshake *hs)
+{
+	char *at = hs->line + hs->len;
+	size_t room = sizeof(hs->line) - hs->len;
+	ssize_t n = recv(hs->fd, at, room, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {
+		handshake_end(hs, false); /* gone before the line was whole */
+		return;
+	}
+	char *nl = memchr(at, '\n', (size_t)n);
+	size_t take = nl ? (size_t)(nl - at) + 1 : (size_t)n;
+	if (recv(hs->fd, at, take, MSG_DONTWAIT) != (ssize_t)take) {
+		handshake_end(hs, false);
+		return;
+	}
+	hs->len += take;
+	if (nl)
+		handshake_done(hs);
+	else if (hs->len == sizeof(hs->line))
+		handshake_done(hs); /* no newline within the limit: malformed */
+}
+
 static gboolean handshake_dispatch(GSource *s, GSourceFunc cb, gpointer data)
 {
 	struct handshake *hs = (struct handshake *)s;
 	struct vsock_muxer *mux = hs->mux;
 	vsock_muxer_lock(mux);
+	mux->handshake_wakeups++;
 	if (!hs->dead && g_source_query_unix_fd(s, hs->tag))
 		handshake_read(hs);
+	if (!hs->dead && g_get_monotonic_time() >= hs->deadline) {
+		g_autofree char *why = g_strdup_printf("sent no CONNECT line within %u ms",
+						       mux->handshake_timeout_ms);
+		handshake_drop(hs, why);
+	}
 	vsock_muxer_unlock(mux);
 	return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs handshake_funcs = { .dispatch = handshake_dispatch };
 
+static void handshake_new(struct vsock_muxer *mux, int fd)
+{
+	if (mux->handshakes.length >= VSOCK_MAX_HANDSHAKES)
+		handshake_drop(g_queue_peek_head(&mux->handshakes), "was still sending its CONNECT line "
+								    "when too many others were");
+	struct handshake *hs = (struct handshake *)g_source_new(&handshake_funcs, sizeof(*hs));
+	hs->mux = mux;
+	hs->fd = fd;
+	hs->link.data = hs;
+	hs->tag = g_source_add_unix_fd(&hs->base, fd, G_IO_IN);
+	hs->deadline = g_get_monotonic_time() + (gint64)mux->handshake_timeout_ms * 1000;
+	g_source_set_ready_time(&hs->base, hs->deadline);
+	g_queue_push_tail_link(&mux->handshakes, &hs->link);
+	g_source_attach(&hs->base, mux->ctx);
+}
+
+static gboolean muxer_accept(gint fd, GIOCondition cond, gpointer data);
+
+static gboolean muxer_accept_again(gpointer data)
+{
+	struct vsock_muxer *mux = data;
+	vsock_muxer_lock(mux);
+	mux->accept_retry = NULL;
+	mux->listen_src = g_unix_fd_source_new(mux->listen_fd, G_IO_IN);
+	g_source_set_callback(mux->listen_src, G_SOURCE_FUNC(muxer_accept), mux, NULL);
+	g_source_attach(mux->listen_src, mux->ctx);
+	vsock_muxer_unlock(mux);
+	return G_SOURCE_REMOVE;
+}
+
 static gboolean muxer_accept(gint fd, GIOCondition cond, gpointer data)
 {
 	struct vsock_muxer *mux = data;
-	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
-		return G_SOURCE_CONTINUE;
 	vsock_muxer_lock(mux);
-	if (vsock_muxer_nr_conns(mux) >= VSOCK_MAX_CONNS) {
-		close(cfd);
-	} else {
-		struct handshake *hs = (struct handshake *)g_source_new(&handshake_funcs, sizeof(*hs));
-		hs->mux = mux;
-		hs->fd = cfd;
-		hs->tag = g_source_add_unix_fd(&hs->base, cfd, G_IO_IN);
-		mux->handshakes = g_list_prepend(mux->handshakes, hs);
-		g_source_attach(&hs->base, mux->ctx);
+	mux->accept_wakeups++;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd >= 0) {
+		handshake_new(mux, cfd);
+	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+		/* Out of file descriptors, say: the pending client stays in the backlog and keeps
+		 * the socket readable, so stop watching it for a while rather than spin. */
+		if (worth_a_message(&mux->accept_failures))
+			g_message("%s: cannot accept a host program on %s: %s; trying again in %u ms "
+				  "(%" G_GUINT64_FORMAT " so far)",
+				  mux->name, mux->socket_path, g_strerror(errno), VSOCK_ACCEPT_RETRY_MS,
+				  mux->accept_failures);
+		g_source_unref(mux->listen_src);
+		mux->listen_src = NULL;
+		mux->accept_retry = g_timeout_source_new(VSOCK_ACCEPT_RETRY_MS);
+		g_source_set_callback(mux->accept_retry, muxer_accept_again, mux, NULL);
+		g_source_attach(mux->accept_retry, mux->ctx);
+		g_source_unref(mux->accept_retry);
+		vsock_muxer_unlock(mux);
+		return G_SOURCE_REMOVE;
 	}
 	vsock_muxer_unlock(mux);
 	return G_SOURCE_CONTINUE;
@@ -337,12 +442,17 @@ bool vsock_muxer_to_guest(struct vsock_muxer *mux, struct virtio_vsock_hdr *h, v
 		mux->orphan_len--;
 		return true;
 	}
-	/* Round robin: a connection sends one packet, then goes to the back of the line. */
+	/* Round robin: a connection sends one packet, then goes to the back of the line. Each
+	 * gets one turn per call: one that cannot send into this buffer (data owed, cap 0)
+	 * stays in line without making the call go round forever. */
 	struct vsock_connection *c;
-	while ((c = g_queue_pop_head(&mux->work)) != NULL) {
+	unsigned int turns = g_queue_get_length(&mux->work);
+	while (turns-- > 0 && (c = g_queue_pop_head(&mux->work)) != NULL) {
 		c->queued = false;
 		bool got = vsock_connection_next_packet(c, h, buf, cap);
-		if (vsock_connection_has_work(c)) {
+		/* Building the packet may have queued c again (a failed read resets it and
+		 * owes an RST): once only, or the second entry outlives it. */
+		if (!c->queued && vsock_connection_has_work(c)) {
 			c->queued = true;
 			g_queue_push_tail(&mux->work, c);
 		}
@@ -360,8 +470,8 @@ void vsock_muxer_reset(struct vsock_muxer *mux)
 	for (GList *l = all; l; l = l->next)
 		vsock_connection_close(l->data);
 	g_list_free(all);
-	while (mux->handshakes)
-		handshake_end(mux->handshakes->data, false);
+	while (mux->handshakes.head)
+		handshake_end(mux->handshakes.head->data, false);
 	mux->orphan_len = mux->orphan_head = 0;
 }
 
@@ -402,6 +512,7 @@ struct vsock_muxer *vsock_muxer_new(const char *name, uint64_t guest_cid, const 
 		.guest_cid = guest_cid,
 		.ctx = ctx,
 		.lock = &mux->lock,
+		.socket_wakeups = &mux->conn_wakeups,
 		.opaque = mux,
 		.owes = muxer_conn_owes,
 		.closed = muxer_conn_closed,
@@ -410,6 +521,8 @@ struct vsock_muxer *vsock_muxer_new(const char *name, uint64_t guest_cid, const 
 	mux->conns = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	mux->host_ports = g_hash_table_new(NULL, NULL);
 	g_queue_init(&mux->work);
+	g_queue_init(&mux->handshakes);
+	mux->handshake_timeout_ms = VSOCK_HANDSHAKE_TIMEOUT_MS;
 	mux->next_port = FIRST_HOST_PORT;
 	mux->listen_src = g_unix_fd_source_new(fd, G_IO_IN);
 	g_source_set_callback(mux->listen_src, G_SOURCE_FUNC(muxer_accept), mux, NULL);
@@ -421,9 +534,13 @@ void vsock_muxer_free(struct vsock_muxer *mux)
 {
 	if (!mux)
 		return;
-	g_source_destroy(mux->listen_src);
-	g_source_unref(mux->listen_src);
 	vsock_muxer_lock(mux);
+	if (mux->listen_src) {
+		g_source_destroy(mux->listen_src);
+		g_source_unref(mux->listen_src);
+	}
+	if (mux->accept_retry)
+		g_source_destroy(mux->accept_retry);
 	vsock_muxer_reset(mux);
 	vsock_muxer_unlock(mux);
 	if (mux->reaper)

@@ -16,6 +16,11 @@
 
 /* Connections (established or being set up) at once; more are refused. */
 #define VSOCK_MAX_CONNS 1024
+/* Host programs connected but still sending their CONNECT line, counted apart from the
+ * connections; when full, the one that has waited longest is closed for a new one. */
+#define VSOCK_MAX_HANDSHAKES 64
+/* How long a host program may take to send its CONNECT line. */
+#define VSOCK_HANDSHAKE_TIMEOUT_MS 5000
 /* RSTs owed for packets of unknown connections; when full the guest's tx waits. */
 #define VSOCK_MAX_ORPHAN_RST 256
 
@@ -45,7 +50,8 @@ void vsock_muxer_from_guest(struct vsock_muxer *mux, const struct virtio_vsock_h
 bool vsock_muxer_rx_ready(struct vsock_muxer *mux);
 
 /* Builds the next packet for the guest: header in *hdr, payload (up to cap bytes) in buf.
- * False when nothing is owed after all. */
+ * False when nothing is owed after all, or (with vsock_muxer_rx_ready still true) when
+ * only data is owed and cap is 0: a buffer with room for a header only cannot carry it. */
 bool vsock_muxer_to_guest(struct vsock_muxer *mux, struct virtio_vsock_hdr *hdr, void *buf, size_t cap);
 
 /* True while the guest's tx queue must wait: the RSTs owed for unknown connections fill
@@ -55,6 +61,16 @@ bool vsock_muxer_tx_stalled(struct vsock_muxer *mux);
 /* Device reset: every connection is dropped (host sockets closed), nothing is owed. */
 void vsock_muxer_reset(struct vsock_muxer *mux);
 
-/* Live connections, host programs still sending their CONNECT line included (for tests
- * and messages). */
+/* Live connections (for tests and messages). */
 unsigned int vsock_muxer_nr_conns(struct vsock_muxer *mux);
+/* Host programs still sending their CONNECT line. */
+unsigned int vsock_muxer_nr_handshakes(struct vsock_muxer *mux);
+/* How many times a handshaking host program's socket woke the muxer (for tests: one
+ * partial line must not wake it again and again). */
+uint64_t vsock_muxer_handshake_wakeups(struct vsock_muxer *mux);
+/* How many times the listening socket woke the muxer (for tests, likewise). */
+uint64_t vsock_muxer_accept_wakeups(struct vsock_muxer *mux);
+/* How many times connections' host sockets woke the muxer (for tests, likewise). */
+uint64_t vsock_muxer_conn_wakeups(struct vsock_muxer *mux);
+/* Changes VSOCK_HANDSHAKE_TIMEOUT_MS for host programs that connect from now on (tests). */
+void vsock_muxer_set_handshake_timeout(struct vsock_muxer *mux, unsigned int ms);
