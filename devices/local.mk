@@ -24,7 +24,8 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/blk.c devices/virtio/blk.h \
 	devices/virtio/console.c devices/virtio/console.h \
 	devices/virtio/vsock.c devices/virtio/vsock.h \
-	devices/virtio/vsock_conn.c devices/virtio/vsock_conn.h \
+	devices/virtio/vsock_muxer.c devices/virtio/vsock_muxer.h \
+	devices/virtio/vsock_connection.c devices/virtio/vsock_connection.h \
 	devices/virtio/net.c devices/virtio/net.h \
 	devices/virtio/gpu.c devices/virtio/gpu.h devices/virtio/gpu_internal.h \
 	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c

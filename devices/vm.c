@@ -395,8 +395,11 @@ enum vm_exit_reason vm_run(struct vm *vm)
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_stop(&vm->vcpu[i]);
 	/* Quit from inside the loop: a quit issued before the I/O thread entered
-	 * g_main_loop_run() would be lost. */
+	 * g_main_loop_run() would be lost. The quit outranks every device source: GLib
+	 * dispatches only the highest-priority ready sources, so at idle priority it would
+	 * wait forever behind a device source that stays ready (a handler that loops). */
 	GSource *quit = g_idle_source_new();
+	g_source_set_priority(quit, G_PRIORITY_HIGH);
 	g_source_set_callback(quit, vm_io_quit, vm, NULL);
 	g_source_attach(quit, vm->host.io_ctx);
 	g_source_unref(quit);

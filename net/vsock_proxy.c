@@ -1,5 +1,5 @@
 /* sepia-vsock-proxy: TCP clients to a guest's vsock port, through sepia-vmm's vsock unix
- * socket (devices/virtio/vsock_conn.c has the protocol: "CONNECT <port>\n", then
+ * socket (devices/virtio/vsock_muxer.c has the protocol: "CONNECT <port>\n", then
  * "OK <hostport>\n" and the byte stream, or a closed socket when nothing listens).
  *
  *   sepia-vsock-proxy --listen=127.0.0.1:6520 --vsock_socket=PATH --port=5555

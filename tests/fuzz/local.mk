@@ -18,14 +18,26 @@ FUZZ_MANIFEST_SRCS = $(srcdir)/images/manifest.c $(srcdir)/images/composite.c $(
 FUZZ_ABMISC_SRCS = $(srcdir)/images/abmisc.c $(srcdir)/images/common.c $(srcdir)/images/crc32.c
 FUZZ_BOOTDISK_SRCS = $(srcdir)/bootloader/bootdisk.c $(srcdir)/images/abmisc.c \
 	$(srcdir)/bootloader/bootloader.c $(srcdir)/images/avb.c $(FUZZ_LIB_SRCS) $(FUZZ_BLOCK_SRCS)
+# virtio-vsock's muxer and connections: guest packets and host CONNECT lines.
+FUZZ_VSOCK_CORPUS = tests/fuzz/corpus/vsock/credit-overrun \
+	tests/fuzz/corpus/vsock/guest-connect-listener \
+	tests/fuzz/corpus/vsock/header-only-buffer \
+	tests/fuzz/corpus/vsock/host-connect-exchange \
+	tests/fuzz/corpus/vsock/partial-and-malformed-lines \
+	tests/fuzz/corpus/vsock/raw-headers-that-lie \
+	tests/fuzz/regressions/vsock/host-input-without-credit-spins \
+	tests/fuzz/regressions/vsock/queued-twice-after-a-failed-host-read
+FUZZ_VSOCK_SRCS = $(srcdir)/devices/virtio/vsock_muxer.c $(srcdir)/devices/virtio/vsock_connection.c \
+	$(srcdir)/common/error.c
 FUZZ_TARGETS = tests/fuzz/fuzz-bootimg tests/fuzz/fuzz-vendorboot tests/fuzz/fuzz-sparse \
 	tests/fuzz/fuzz-vbmeta tests/fuzz/fuzz-qcow2 tests/fuzz/fuzz-vmdk tests/fuzz/fuzz-manifest \
-	tests/fuzz/fuzz-abmisc tests/fuzz/fuzz-gpt
+	tests/fuzz/fuzz-abmisc tests/fuzz/fuzz-gpt tests/fuzz/fuzz-vsock
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/make-seeds.sh tests/fuzz/fuzz-common.h \
 	tests/fuzz/fuzz-bootimg.c tests/fuzz/fuzz-vendorboot.c tests/fuzz/fuzz-sparse.c \
 	tests/fuzz/fuzz-vbmeta.c tests/fuzz/fuzz-qcow2.c tests/fuzz/fuzz-vmdk.c \
-	tests/fuzz/fuzz-manifest.c tests/fuzz/fuzz-abmisc.c tests/fuzz/fuzz-gpt.c \
-	tests/fuzz/regressions/qcow2/refcount-block-with-refcount-0.qcow2
+	tests/fuzz/fuzz-manifest.c tests/fuzz/fuzz-abmisc.c tests/fuzz/fuzz-gpt.c tests/fuzz/fuzz-vsock.c \
+	tests/fuzz/regressions/qcow2/refcount-block-with-refcount-0.qcow2 \
+	$(FUZZ_VSOCK_CORPUS)
 CLEANFILES += $(FUZZ_TARGETS)
 FUZZ_HDR = $(srcdir)/tests/fuzz/fuzz-common.h
 
@@ -59,11 +71,14 @@ tests/fuzz/fuzz-gpt: $(srcdir)/tests/fuzz/fuzz-gpt.c $(FUZZ_HDR) $(FUZZ_BOOTDISK
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-gpt.c $(FUZZ_BOOTDISK_SRCS) \
 	  $(GLIB_LIBS) $(ZLIB_LIBS) $(CRYPTO_LIBS)
+tests/fuzz/fuzz-vsock: $(srcdir)/tests/fuzz/fuzz-vsock.c $(FUZZ_HDR) $(FUZZ_VSOCK_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-vsock.c $(FUZZ_VSOCK_SRCS) $(GLIB_LIBS)
 
 # One at a time, at the lowest CPU priority (the machine's cores are shared); corpora and seeds
 # live in the build tree. Each target has its own input bound: images are cut to 64 KiB, the
 # text and metadata targets need far less. `make fuzz-run FUZZ_NAMES="qcow2 gpt"` runs some.
-FUZZ_NAMES = bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt
+FUZZ_NAMES = bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock
 fuzz-run: fuzz
 	@set -e; $(SHELL) $(srcdir)/tests/fuzz/make-seeds.sh tests/fuzz/seeds; \
 	for t in $(FUZZ_NAMES); do \
