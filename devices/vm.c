@@ -239,7 +239,8 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 			return false;
 	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		vm->disk[i] = virtio_blk_create(vm, i, cfg->disk[i].path, cfg->disk[i].readonly, error);
+		vm->disk[i] = virtio_blk_create(vm, i, cfg->disk[i].path, cfg->disk[i].format,
+						cfg->disk[i].readonly, error);
 		if (!vm->disk[i])
 			return false;
 	}

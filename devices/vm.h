@@ -28,6 +28,7 @@ struct vm_sink {
 
 struct vm_disk_config {
 	char *path;
+	const char *format; /* "raw", "qcow2", "vmdk" (static); NULL: probed */
 	bool readonly;
 };
 

@@ -210,13 +210,13 @@ static const struct virtio_device_ops blk_ops = {
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 
-struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const char *path, bool readonly,
-				     GError **error)
+struct virtio_blk *virtio_blk_create(struct vm *vm, unsigned int index, const char *path, const char *format,
+				     bool readonly, GError **error)
 {
 	struct virtio_blk *b = g_new0(struct virtio_blk, 1);
 	b->name = g_strdup_printf("virtio-blk%u", index);
 	b->readonly = readonly;
-	b->disk = block_open(path, readonly, error);
+	b->disk = block_open_format(path, format, readonly, error);
 	if (!b->disk) {
 		g_prefix_error(error, "%s: ", b->name);
 		goto fail;
