@@ -183,24 +183,33 @@ static bool path_under(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '/' || path[n] == 0);
 }
 
-/* Checks real (a real path) against the allowed directories; on refusal the error lists them. */
+/* Appends dir to list unless it is there. */
+static void add_dir(GPtrArray *list, const char *dir)
+{
+	for (guint i = 0; dir && i < list->len; i++)
+		if (!strcmp(list->pdata[i], dir))
+			return;
+	if (dir)
+		g_ptr_array_add(list, g_strdup(dir));
+}
+
+/* Whether real (a real path) lies under an allowed directory; listing gets them all. */
 static bool allowed(const struct block_chain *chain, const char *parent_dir, const char *real,
 		    GString *listing)
 {
-	const char *own[] = { chain->top_dirs[0], chain->top_dirs[1], parent_dir };
-	bool ok = false;
-	for (size_t i = 0; i < G_N_ELEMENTS(own); i++) {
-		ok |= path_under(real, own[i]);
-		if (own[i] && !strstr(listing->str, own[i]))
-			g_string_append_printf(listing, "%s%s", listing->len ? ", " : "", own[i]);
-	}
+	g_autoptr(GPtrArray) dirs = g_ptr_array_new_with_free_func(g_free);
+	add_dir(dirs, chain->top_dirs[0]);
+	add_dir(dirs, chain->top_dirs[1]);
+	add_dir(dirs, parent_dir);
 	g_mutex_lock(&allowed_lock);
-	for (guint i = 0; allowed_dirs && i < allowed_dirs->len; i++) {
-		const char *d = allowed_dirs->pdata[i];
-		ok |= path_under(real, d);
-		g_string_append_printf(listing, "%s%s", listing->len ? ", " : "", d);
-	}
+	for (guint i = 0; allowed_dirs && i < allowed_dirs->len; i++)
+		add_dir(dirs, allowed_dirs->pdata[i]);
 	g_mutex_unlock(&allowed_lock);
+	bool ok = false;
+	for (guint i = 0; i < dirs->len; i++) {
+		ok |= path_under(real, dirs->pdata[i]);
+		g_string_append_printf(listing, "%s%s", i ? ", " : "", (const char *)dirs->pdata[i]);
+	}
 	return ok;
 }
 
