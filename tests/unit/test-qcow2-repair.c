@@ -23,11 +23,11 @@
 #define KiB        1024u
 #define MiB        (1024u * 1024u)
 #define CLUSTER    (64 * KiB)
-#define DISK_SIZE  (64 * MiB)
+#define DISK_SIZE  (16 * MiB)
 #define BURST      (2 * MiB) /* written and never flushed by the writer that crashes */
 #define BURST_AT   (8 * MiB)
 #define FLUSHED    (1 * MiB) /* written and flushed before the crash */
-#define FLUSHED_AT (40 * MiB)
+#define FLUSHED_AT (12 * MiB)
 
 static int io(struct block_backend *b, void *buf, size_t len, uint64_t off, bool write)
 {
