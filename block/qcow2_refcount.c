@@ -55,7 +55,7 @@ static int rb_get(struct qcow2 *q, uint64_t r, struct qcow2_rb_slot **out)
 	return 0;
 }
 
-static void rb_forget(struct qcow2 *q, uint64_t off)
+void qcow2_refcount_forget(struct qcow2 *q, uint64_t off)
 {
 	for (int i = 0; i < QCOW2_RB_CACHE; i++)
 		if (q->rb[i].offset == off)
@@ -72,8 +72,7 @@ static int get_refcount(struct qcow2 *q, uint64_t idx, uint16_t *rc)
 	return 0;
 }
 
-/* The refcount block for idx must exist. */
-static int set_refcount(struct qcow2 *q, uint64_t idx, uint16_t v)
+int qcow2_set_refcount(struct qcow2 *q, uint64_t idx, uint16_t v)
 {
 	struct qcow2_rb_slot *s;
 	int ret = rb_get(q, idx / q->rb_entries, &s);
@@ -157,7 +156,7 @@ static int grow_table(struct qcow2 *q, uint64_t need_entries)
 		if (j < bn)
 			put_be16(blocks + j * cs + (x % rbe) * 2, 1);
 		else
-			ret = set_refcount(q, x, 1);
+			ret = qcow2_set_refcount(q, x, 1);
 	}
 	if (ret == 0 && bn)
 		ret = qcow2_pwrite(q, blocks, bn * cs, (start + tn) * cs);
@@ -233,7 +232,7 @@ static int ensure_block(struct qcow2 *q, uint64_t idx)
 	if (ret < 0)
 		return ret;
 	q->rt[r] = off;
-	rb_forget(q, off);
+	qcow2_refcount_forget(q, off);
 	if (b + 1 > q->alloc_end)
 		q->alloc_end = b + 1;
 	return 0;
@@ -289,9 +288,10 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *out)
 			qcow2_report(q, "metadata cluster 0x%" PRIx64 " has refcount 0", off);
 			return -EIO;
 		}
-		if ((ret = set_refcount(q, idx, 1)) < 0)
+		if ((ret = qcow2_set_refcount(q, idx, 1)) < 0)
 			return ret;
 		q->free_hint = idx + 1;
+		q->allocs++;
 		*out = off;
 		return 0;
 	}
@@ -308,7 +308,7 @@ int qcow2_free_cluster(struct qcow2 *q, uint64_t off)
 		qcow2_report(q, "freeing cluster 0x%" PRIx64 " whose refcount is already 0", off);
 		return -EIO;
 	}
-	if ((ret = set_refcount(q, idx, (uint16_t)(rc - 1))) < 0)
+	if ((ret = qcow2_set_refcount(q, idx, (uint16_t)(rc - 1))) < 0)
 		return ret;
 	if (rc == 1 && idx < q->free_hint)
 		q->free_hint = idx;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "devices/chardev.h"
 #include "display/scanouts.h"
 #include "common/log.h"
@@ -54,10 +55,18 @@ static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 	}
 	d->path = g_strdup(parts[0]);
 	for (unsigned int i = 1; parts[i]; i++) {
-		if (!strcmp(parts[i], "ro"))
+		if (!strcmp(parts[i], "ro")) {
 			d->readonly = true;
-		else if (strcmp(parts[i], "rw")) {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "--disk '%s': unknown option '%s' (ro or rw)",
+		} else if (g_str_has_prefix(parts[i], "format=")) {
+			if (!(d->format = block_format_name(parts[i] + 7))) {
+				g_set_error(error, SEPIA_ERROR, EINVAL,
+					    "--disk '%s': format '%s' is not supported (raw, qcow2 or vmdk)",
+					    spec, parts[i] + 7);
+				return false;
+			}
+		} else if (strcmp(parts[i], "rw")) {
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "--disk '%s': unknown option '%s' (ro, rw or format=raw|qcow2|vmdk)",
 				    spec, parts[i]);
 			return false;
 		}
@@ -195,7 +204,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 {
 	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
 	g_autofree gchar *gpu = NULL;
-	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL;
+	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL, image_dirs = NULL;
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE;
 	GOptionEntry entries[] = {
@@ -213,8 +222,15 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  "A second virtio-console for host commands, the guest's hvc1 (hvc0 without --console): "
 		  "stdio|file:PATH|pty|fd:N|none (default none)",
 		  "SINK" },
-		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks, "virtio-blk disk, raw file; repeatable",
-		  "PATH[,ro]" },
+		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks,
+		  "virtio-blk disk: a raw file or block device, a qcow2 image or a VMDK descriptor; without "
+		  "format= the format is probed, and a disk probed as raw refuses guest writes that would "
+		  "make it probe as another format; repeatable",
+		  "PATH[,format=raw|qcow2|vmdk][,ro]" },
+		{ "allowed-image-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_dirs,
+		  "A directory (with its subdirectories) where qcow2 backing files and VMDK extents may be, "
+		  "besides the directory of the image naming them; repeatable",
+		  "DIR" },
 		{ "vsock", 0, 0, G_OPTION_ARG_STRING, &vsock,
 		  "virtio-vsock for guest CID N (3 or more); host programs reach guest ports through the "
 		  "unix "
@@ -313,6 +329,11 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--display and --framebuffer-dir need --gpu");
 		return false;
 	}
+	for (unsigned int i = 0; image_dirs && image_dirs[i]; i++)
+		if (!block_allow_image_dir(image_dirs[i], error)) {
+			g_prefix_error(error, "--allowed-image-dir: ");
+			return false;
+		}
 	for (unsigned int i = 0; disks && disks[i]; i++)
 		if (!parse_disk(disks[i], cfg, error))
 			return false;

@@ -26,6 +26,7 @@
 
 #include "images/avb.h"
 #include "launcher/assemble.h"
+#include "block/block.h"
 #include "bootloader/bootdisk.h"
 #include "launcher/control.h"
 #include "launcher/adb_connector.h"
@@ -168,6 +169,13 @@ static bool start_boot(Monitor *m)
 		set_failed(m, why);
 		return false;
 	}
+	/* Where the overlay's backing chain lives: its composite and the files that maps. */
+	const char *image_dirs[] = { m->inst.dir, m->inst.assembly_dir, m->system_image_dir, NULL };
+	for (guint i = 0; image_dirs[i]; i++)
+		if (!block_allow_image_dir(image_dirs[i], &err)) {
+			set_failed(m, err->message);
+			return false;
+		}
 	if (!sepia_bootdisk_run_bootloader(m->inst.overlay_path, work, &opts, &res, &err)) {
 		set_failed(m, err->message);
 		return false;
@@ -195,6 +203,8 @@ static bool start_boot(Monitor *m)
 		.initrd = res->ramdisk_path,
 		.cmdline = cmdline->str,
 		.disk = m->inst.overlay_path,
+		.disk_format = "qcow2",
+		.allowed_image_dirs = image_dirs,
 		.cpus = m->cpus,
 		.memory_mb = m->memory_mb,
 		.kernel_log = kernel_log,

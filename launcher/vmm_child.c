@@ -173,13 +173,19 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 	g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus),
 			*mem = g_strdup_printf("%u", cfg->memory_mb);
 	g_autofree char *vsock = g_strdup_printf("cid=%u,socket=%s", cfg->vsock_cid, cfg->vsock_socket);
+	/* The format is always named: a probed disk could be turned into another format by its guest. */
+	g_autofree char *disk = g_strdup_printf("%s,format=%s", cfg->disk, cfg->disk_format);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd,
 				"--cmdline",   cmdline,    "--cpus",    cpus,       "--mem",
-				mem,           "--disk",   cfg->disk,   "--serial", "stdio",
+				mem,           "--disk",   disk,        "--serial", "stdio",
 				"--control",   "fd:3",     "--vsock",   vsock };
 	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
 		g_ptr_array_add(argv, (gpointer)fixed[i]);
+	for (guint i = 0; cfg->allowed_image_dirs && cfg->allowed_image_dirs[i]; i++) {
+		g_ptr_array_add(argv, "--allowed-image-dir");
+		g_ptr_array_add(argv, (gpointer)cfg->allowed_image_dirs[i]);
+	}
 	if (cfg->console_link) {
 		g_ptr_array_add(argv, "--console");
 		g_ptr_array_add(argv, "fd:4");

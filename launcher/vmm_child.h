@@ -29,6 +29,8 @@ typedef struct {
 	const char *vmm_path;
 	const char *kernel, *initrd, *cmdline; /* cmdline without the control/console words */
 	const char *disk;
+	const char *disk_format;               /* "qcow2", "raw" or "vmdk": always given to sepia-vmm */
+	const char *const *allowed_image_dirs; /* NULL-terminated: where the disk's backing files may be */
 	guint cpus, memory_mb;
 	const char *kernel_log;   /* appended */
 	const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */

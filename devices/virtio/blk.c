@@ -164,7 +164,7 @@ struct virtio_blk *virtio_blk_create(struct vm_host *host, unsigned int index,
 	struct virtio_blk *b = g_new0(struct virtio_blk, 1);
 	b->name = g_strdup_printf("virtio-blk%u", index);
 	b->readonly = readonly;
-	b->disk = block_open(path, readonly, error);
+	b->disk = block_open_format(path, cfg->format, readonly, error);
 	if (!b->disk) {
 		g_prefix_error(error, "%s: ", b->name);
 		goto fail;

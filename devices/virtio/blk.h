@@ -8,6 +8,7 @@
 
 struct vm_disk_config {
 	char *path;
+	const char *format; /* "raw", "qcow2", "vmdk" (static); NULL: probed (block_open_format) */
 	bool readonly;
 };
 

@@ -11,9 +11,10 @@ FUZZ_LIB_SRCS = $(srcdir)/images/common.c $(srcdir)/images/bootimg.c \
 	$(srcdir)/images/vendorboot.c $(srcdir)/images/crc32.c $(srcdir)/images/sparse.c \
 	$(srcdir)/images/vbmeta.c
 # The VMM's disk backends (qcow2, VMDK descriptors, raw) and the error quark they use.
-FUZZ_BLOCK_SRCS = $(srcdir)/block/block.c $(srcdir)/block/raw.c \
+FUZZ_BLOCK_SRCS = $(srcdir)/block/block.c $(srcdir)/block/image_lock.c $(srcdir)/block/raw.c \
 	$(srcdir)/block/qcow2.c $(srcdir)/block/qcow2_open.c \
-	$(srcdir)/block/qcow2_refcount.c $(srcdir)/block/vmdk.c $(srcdir)/common/error.c
+	$(srcdir)/block/qcow2_refcount.c $(srcdir)/block/qcow2_repair.c $(srcdir)/block/vmdk.c \
+	$(srcdir)/common/error.c
 FUZZ_MANIFEST_SRCS = $(srcdir)/images/manifest.c $(srcdir)/images/composite.c $(FUZZ_LIB_SRCS)
 FUZZ_ABMISC_SRCS = $(srcdir)/images/abmisc.c $(srcdir)/images/common.c $(srcdir)/images/crc32.c
 FUZZ_BOOTDISK_SRCS = $(srcdir)/bootloader/bootdisk.c $(srcdir)/images/abmisc.c \

@@ -50,6 +50,20 @@ tests_unit_test_block_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_block_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-block
 
+check_PROGRAMS += tests/unit/test-image-access
+tests_unit_test_image_access_SOURCES = tests/unit/test-image-access.c tests/unit/imagefiles.c \
+	tests/unit/imagefiles.h
+tests_unit_test_image_access_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_image_access_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-image-access
+
+check_PROGRAMS += tests/unit/test-qcow2-repair
+tests_unit_test_qcow2_repair_SOURCES = tests/unit/test-qcow2-repair.c tests/unit/imagefiles.c \
+	tests/unit/imagefiles.h
+tests_unit_test_qcow2_repair_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_qcow2_repair_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-qcow2-repair
+
 check_PROGRAMS += tests/unit/test-bootimg
 tests_unit_test_bootimg_SOURCES = tests/unit/test-bootimg.c
 tests_unit_test_bootimg_CFLAGS = $(UNIT_CFLAGS)
