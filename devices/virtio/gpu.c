@@ -175,7 +175,7 @@ static bool fence_retired(const struct virtio_gpu *g, uint32_t fence_id)
 
 /* Runs one request and writes its response; returns false when the response waits for
  * its fence (then it is in g->pending). */
-static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len)
+bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len)
 {
 	struct gpu_request req = { .chain = c };
 	uint32_t resp = VIRTIO_GPU_RESP_ERR_UNSPEC;
@@ -484,8 +484,10 @@ void virtio_gpu_destroy(struct virtio_gpu *g)
 	}
 	if (g->commands)
 		g_message("%s: %" G_GUINT64_FORMAT " commands in %.1f ms, %" G_GUINT64_FORMAT
-			  " flushes, %" G_GUINT64_FORMAT " answered with an error",
-			  g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors);
+			  " flushes, %" G_GUINT64_FORMAT " answered with an error (%" G_GUINT64_FORMAT
+			  " for want of host memory)",
+			  g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors,
+			  g->refusals);
 	virtio_pci_destroy(g->vp);
 	for (unsigned int i = 0; i < g->nr_scanouts; i++)
 		fb_file_close(g->scanout[i].fb);
