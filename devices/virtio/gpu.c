@@ -421,6 +421,8 @@ static bool gpu_open_framebuffers(struct virtio_gpu *g, const char *dir, GError 
 
 struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg, GError **error)
 {
+	/* Declared before the first goto: jumping past it would free an uninitialised pointer. */
+	g_autoptr(GError) virgl_error = NULL;
 	struct virtio_gpu *g = g_new0(struct virtio_gpu, 1);
 	g->name = "virtio-gpu";
 	g->vm = vm;
@@ -438,7 +440,6 @@ struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg,
 
 	g->ctx = g_main_context_new();
 	g->loop = g_main_loop_new(g->ctx, FALSE);
-	g_autoptr(GError) virgl_error = NULL;
 	bool want_virgl = cfg->gpu_mode == GPU_VIRGL || cfg->gpu_mode == GPU_AUTO;
 	if (!gpu_start_thread(g, want_virgl, &virgl_error)) {
 		if (cfg->gpu_mode == GPU_VIRGL) {

@@ -20,8 +20,10 @@
  * virgl resources by their size, backing iovec arrays, contexts and command streams in
  * flight. A command past it is answered VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY; unref, detach
  * and destroy give back what they held. */
-#define GPU_MAX_HOSTMEM      (256u << 20)
-#define GPU_MAX_RESOURCES    16384      /* resources the guest may hold at once */
+#ifndef GPU_MAX_HOSTMEM /* the fuzzer builds with smaller limits, so small inputs reach them */
+#define GPU_MAX_HOSTMEM   (256u << 20)
+#define GPU_MAX_RESOURCES 16384 /* resources the guest may hold at once */
+#endif
 #define GPU_MAX_CONTEXTS     64         /* virgl contexts the guest may hold at once */
 #define GPU_RESOURCE_COST    1024       /* bookkeeping charged per resource, beyond its pixels */
 #define GPU_CONTEXT_COST     (1u << 20) /* charged per virgl context: its GL state */

@@ -8,7 +8,7 @@
 #   (creates OUTDIR/{bootimg,vendorboot,sparse,vbmeta,qcow2,vmdk,manifest,abmisc,gpt})
 set -eu
 out=$1
-for d in bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt; do mkdir -p "$out/$d"; done
+for d in bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt gpu; do mkdir -p "$out/$d"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 3000 /dev/urandom > "$tmp/k"; head -c 1500 /dev/urandom > "$tmp/r"
@@ -89,6 +89,8 @@ fi
 # Inputs that once found bugs (see README.md), kept as seeds.
 here=$(dirname "$0")
 cp "$here"/regressions/qcow2/* "$out/qcow2/"
+# virtio-gpu command runs (fuzz-gpu.c's record format), kept in the tree.
+cp "$here"/corpus/gpu/* "$out/gpu/"
 # GPT: sfdisk's table (128 entries) with misc first, cut to the first 32 KiB the target reads.
 if command -v sfdisk > /dev/null; then
     truncate -s 1M "$tmp/gpt.img"
