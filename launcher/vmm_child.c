@@ -132,7 +132,8 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 
 static bool open_console_pty(VmmChild *c, const char *link, GError **error)
 {
-	c->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* Non-blocking: the VMM writes the guest's console to it and must not wait for a reader. */
+	c->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (c->pty_master < 0 || grantpt(c->pty_master) < 0 || unlockpt(c->pty_master) < 0) {
 		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot make a console pty: %s", c->name,
 			    g_strerror(errno));

@@ -79,6 +79,7 @@ void virtq_split_at(struct virtq_cursor *cur, size_t len, struct virtq_cursor *h
 	head->left = len;
 	head->done = 0;
 	virtq_skip(cur, len);
+	cur->done = 0; /* the rest is a view of its own from here */
 }
 
 int virtq_cursor_iov(const struct virtq_cursor *cur, struct iovec *out, unsigned int max)

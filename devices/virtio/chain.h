@@ -45,7 +45,7 @@ bool virtq_write_obj(struct virtq_cursor *w, const void *obj, size_t size);
 /* Advances by up to len bytes without copying; returns how many. */
 size_t virtq_skip(struct virtq_cursor *cur, size_t len);
 /* Splits the view: *head gets its first len bytes (all of it when fewer are left), and cur
- * continues after them. */
+ * continues after them; each is a view of its own (virtq_cursor_done counts from the split). */
 void virtq_split_at(struct virtq_cursor *cur, size_t len, struct virtq_cursor *head);
 /* The view's bytes as at most max iovecs in out, for preadv/pwritev/readv/writev. Returns the
  * count, or -1 when the view needs more than max entries (it never truncates silently). */

@@ -171,7 +171,7 @@ static bool fence_retired(const struct virtio_gpu *g, uint32_t fence_id)
 
 /* Runs one request and writes its response; returns false when the response waits for
  * its fence (then it is in g->pending). */
-static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len)
+bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len)
 {
 	struct gpu_request req = { .chain = c };
 	struct virtq_cursor answer_hdr;
@@ -415,6 +415,8 @@ static bool gpu_open_framebuffers(struct virtio_gpu *g, const char *dir, GError 
 
 struct virtio_gpu *virtio_gpu_create(struct vm_host *host, const struct vm_gpu_config *cfg, GError **error)
 {
+	/* Declared before the first goto: jumping past it would free an uninitialised pointer. */
+	g_autoptr(GError) virgl_error = NULL;
 	struct virtio_gpu *g = g_new0(struct virtio_gpu, 1);
 	g->name = "virtio-gpu";
 	g->host = host;
@@ -432,7 +434,6 @@ struct virtio_gpu *virtio_gpu_create(struct vm_host *host, const struct vm_gpu_c
 
 	g->ctx = g_main_context_new();
 	g->loop = g_main_loop_new(g->ctx, FALSE);
-	g_autoptr(GError) virgl_error = NULL;
 	bool want_virgl = cfg->mode == GPU_VIRGL || cfg->mode == GPU_AUTO;
 	if (!gpu_start_thread(g, want_virgl, &virgl_error)) {
 		if (cfg->mode == GPU_VIRGL) {
@@ -478,8 +479,10 @@ void virtio_gpu_destroy(struct virtio_gpu *g)
 	}
 	if (g->commands)
 		g_message("%s: %" G_GUINT64_FORMAT " commands in %.1f ms, %" G_GUINT64_FORMAT
-			  " flushes, %" G_GUINT64_FORMAT " answered with an error",
-			  g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors);
+			  " flushes, %" G_GUINT64_FORMAT " answered with an error (%" G_GUINT64_FORMAT
+			  " for want of host memory)",
+			  g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors,
+			  g->refusals);
 	virtio_pci_destroy(g->vp);
 	for (unsigned int i = 0; i < g->nr_scanouts; i++)
 		fb_file_close(g->scanout[i].fb);

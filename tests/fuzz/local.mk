@@ -32,13 +32,26 @@ FUZZ_VSOCK_SRCS = $(srcdir)/devices/virtio/vsock_muxer.c $(srcdir)/devices/virti
 	$(srcdir)/common/error.c
 FUZZ_TARGETS = tests/fuzz/fuzz-bootimg tests/fuzz/fuzz-vendorboot tests/fuzz/fuzz-sparse \
 	tests/fuzz/fuzz-vbmeta tests/fuzz/fuzz-qcow2 tests/fuzz/fuzz-vmdk tests/fuzz/fuzz-manifest \
-	tests/fuzz/fuzz-abmisc tests/fuzz/fuzz-gpt tests/fuzz/fuzz-vsock
+	tests/fuzz/fuzz-abmisc tests/fuzz/fuzz-gpt tests/fuzz/fuzz-vsock tests/fuzz/fuzz-gpu
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/make-seeds.sh tests/fuzz/fuzz-common.h \
 	tests/fuzz/fuzz-bootimg.c tests/fuzz/fuzz-vendorboot.c tests/fuzz/fuzz-sparse.c \
 	tests/fuzz/fuzz-vbmeta.c tests/fuzz/fuzz-qcow2.c tests/fuzz/fuzz-vmdk.c \
 	tests/fuzz/fuzz-manifest.c tests/fuzz/fuzz-abmisc.c tests/fuzz/fuzz-gpt.c tests/fuzz/fuzz-vsock.c \
 	tests/fuzz/regressions/qcow2/refcount-block-with-refcount-0.qcow2 \
-	$(FUZZ_VSOCK_CORPUS)
+	$(FUZZ_VSOCK_CORPUS) tests/fuzz/fuzz-gpu.c $(FUZZ_GPU_CORPUS)
+# virtio-gpu's command handler in 2D mode over fake guest RAM (the transport and virglrenderer
+# are stubbed in the target), built with a 4 MiB budget and 64 resources so that small inputs
+# reach both limits (and big resources do not make every run slow).
+FUZZ_GPU_LIMITS = '-DGPU_MAX_HOSTMEM=(4u << 20)' -DGPU_MAX_RESOURCES=64
+FUZZ_GPU_SRCS = $(srcdir)/devices/virtio/gpu.c $(srcdir)/devices/virtio/gpu_resource.c \
+	$(srcdir)/devices/virtio/gpu_edid.c $(srcdir)/devices/virtio/queue.c $(srcdir)/devices/virtio/chain.c \
+	$(srcdir)/devices/guestmem.c \
+	$(srcdir)/display/framebuffer.c $(srcdir)/common/error.c $(srcdir)/tests/unit/fakegpu.c \
+	$(srcdir)/tests/unit/fakemem.c
+FUZZ_GPU_CORPUS = tests/fuzz/corpus/gpu/queries tests/fuzz/corpus/gpu/show-pattern \
+	tests/fuzz/corpus/gpu/two-scanouts tests/fuzz/corpus/gpu/formats tests/fuzz/corpus/gpu/malformed \
+	tests/fuzz/corpus/gpu/segments tests/fuzz/corpus/gpu/budget tests/fuzz/corpus/gpu/typed \
+	tests/fuzz/corpus/gpu/resource-count
 CLEANFILES += $(FUZZ_TARGETS)
 FUZZ_HDR = $(srcdir)/tests/fuzz/fuzz-common.h
 
@@ -75,17 +88,21 @@ tests/fuzz/fuzz-gpt: $(srcdir)/tests/fuzz/fuzz-gpt.c $(FUZZ_HDR) $(FUZZ_BOOTDISK
 tests/fuzz/fuzz-vsock: $(srcdir)/tests/fuzz/fuzz-vsock.c $(FUZZ_HDR) $(FUZZ_VSOCK_SRCS)
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-vsock.c $(FUZZ_VSOCK_SRCS) $(GLIB_LIBS)
+tests/fuzz/fuzz-gpu: $(srcdir)/tests/fuzz/fuzz-gpu.c $(FUZZ_HDR) $(FUZZ_GPU_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) $(FUZZ_GPU_LIMITS) -o $@ $(srcdir)/tests/fuzz/fuzz-gpu.c \
+	  $(FUZZ_GPU_SRCS) $(GLIB_LIBS)
 
 # One at a time, at the lowest CPU priority (the machine's cores are shared); corpora and seeds
 # live in the build tree. Each target has its own input bound: images are cut to 64 KiB, the
 # text and metadata targets need far less. `make fuzz-run FUZZ_NAMES="qcow2 gpt"` runs some.
-FUZZ_NAMES = bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock
+FUZZ_NAMES = bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock gpu
 fuzz-run: fuzz
 	@set -e; $(SHELL) $(srcdir)/tests/fuzz/make-seeds.sh tests/fuzz/seeds; \
 	for t in $(FUZZ_NAMES); do \
 	  case $$t in \
 	  bootimg|vendorboot|sparse|vbmeta|qcow2) max=65536;; vmdk|manifest) max=4096;; \
-	  abmisc) max=64;; gpt) max=32768;; *) max=4096;; esac; \
+	  abmisc) max=64;; gpt) max=32768;; gpu) max=8192;; *) max=4096;; esac; \
 	  mkdir -p tests/fuzz/corpus-$$t; \
 	  echo "== fuzz-$$t: $(FUZZ_RUNS) runs, max_len $$max"; \
 	  nice -n 19 tests/fuzz/fuzz-$$t -runs=$(FUZZ_RUNS) -max_len=$$max -rss_limit_mb=2048 \

@@ -8,7 +8,7 @@
 #   (creates OUTDIR/{bootimg,vendorboot,sparse,vbmeta,qcow2,vmdk,manifest,abmisc,gpt,vsock})
 set -eu
 out=$1
-for d in bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock; do mkdir -p "$out/$d"; done
+for d in bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock gpu; do mkdir -p "$out/$d"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 3000 /dev/urandom > "$tmp/k"; head -c 1500 /dev/urandom > "$tmp/r"
@@ -91,6 +91,8 @@ here=$(dirname "$0")
 cp "$here"/regressions/qcow2/* "$out/qcow2/"
 # vsock: the hand-made corpus in the tree (tests/fuzz/corpus/vsock) and its regressions.
 cp "$here"/corpus/vsock/* "$here"/regressions/vsock/* "$out/vsock/"
+# virtio-gpu command runs (fuzz-gpu.c's record format), kept in the tree.
+cp "$here"/corpus/gpu/* "$out/gpu/"
 # GPT: sfdisk's table (128 entries) with misc first, cut to the first 32 KiB the target reads.
 if command -v sfdisk > /dev/null; then
     truncate -s 1M "$tmp/gpt.img"

@@ -152,7 +152,8 @@ endif
 TESTS += tests/unit/test-png
 
 check_PROGRAMS += tests/unit/test-gpu
-tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c
+tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c tests/unit/fakegpu.c tests/unit/fakegpu.h \
+	tests/unit/fakemem.c tests/unit/fakemem.h
 tests_unit_test_gpu_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gpu_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-gpu

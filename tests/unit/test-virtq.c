@@ -596,6 +596,7 @@ static void test_copy(struct fx *f, gconstpointer data)
 	virtq_split_at(&r, 8, &head);
 	g_assert_cmpuint(virtq_cursor_left(&head), ==, 8);
 	g_assert_cmpuint(virtq_cursor_left(&r), ==, 8);
+	g_assert_cmpuint(virtq_cursor_done(&r), ==, 0); /* a view of its own from the split */
 	memset(buf, 0, sizeof(buf));
 	g_assert_cmpuint(virtq_read(&head, buf, sizeof(buf)), ==, 8);
 	g_assert_cmpstr(buf, ==, "abcdefgh");
