@@ -20,7 +20,9 @@ launcher_libsepiacontrol_a_CFLAGS = $(LAUNCHER_CFLAGS)
 launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
 	launcher/control.c launcher/control.h launcher/select.c launcher/select.h \
 	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h \
-	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h
+	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h \
+	launcher/control_server.c launcher/control_server.h launcher/file_modes.c launcher/file_modes.h \
+	launcher/capped_log.c launcher/capped_log.h
 CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(DISPLAY_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
 # ---- assemble_cvd and sepia-bootloader: the assembly and the bootloader step as commands.

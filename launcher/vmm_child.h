@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define VMM_EXIT_POWEROFF 0
@@ -30,7 +31,8 @@ typedef struct {
 	const char *kernel, *initrd, *cmdline; /* cmdline without the control/console words */
 	const char *disk;
 	guint cpus, memory_mb;
-	const char *kernel_log;   /* appended */
+	const char *kernel_log; /* appended, rotated to kernel_log.1 at kernel_log_max_bytes */
+	uint64_t kernel_log_max_bytes;
 	const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
 	const char *name;         /* instance name for log lines */
 	guint vsock_cid;          /* virtio-vsock: the guest's CID and the host side's unix socket */
