@@ -83,7 +83,12 @@ cvd_display_SOURCES = launcher/cvd_display.c
 cvd_display_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 cvd_display_CFLAGS = $(LAUNCHER_CFLAGS)
 cvd_display_LDADD = $(CONTROL_LIBS)
-sepia_webview_SOURCES = launcher/webview.c launcher/http.c launcher/http.h
+# launcher/http.c is a library of its own: the unit tests check its parser and guards.
+noinst_LIBRARIES += launcher/libsepiahttp.a
+launcher_libsepiahttp_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(GIO_CFLAGS)
+launcher_libsepiahttp_a_SOURCES = launcher/http.c launcher/http.h
+HTTP_LIBS = launcher/libsepiahttp.a $(GIO_LIBS)
+sepia_webview_SOURCES = launcher/webview.c
 sepia_webview_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 sepia_webview_CFLAGS = $(LAUNCHER_CFLAGS) $(GIO_CFLAGS)
-sepia_webview_LDADD = $(CONTROL_LIBS) $(GIO_LIBS)
+sepia_webview_LDADD = $(HTTP_LIBS) $(CONTROL_LIBS) $(GIO_LIBS)
