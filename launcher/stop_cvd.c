@@ -83,7 +83,14 @@ int main(int argc, char **argv)
 		case LAUNCHER_STOP_NOT_RUNNING:
 			break;
 		}
-		if (clear && res != LAUNCHER_STOP_FAILED) {
+		pid_t holder = clear && res != LAUNCHER_STOP_FAILED ? launcher_instance_lock_holder(&inst)
+								    : 0;
+		if (holder) {
+			/* A launch of it under way (the lock is taken before anything else). */
+			fprintf(stderr, "stop_cvd: %s: not removed: pid %d holds %s\n", inst.name,
+				(int)holder, inst.lock_path);
+			failed++;
+		} else if (clear && res != LAUNCHER_STOP_FAILED) {
 			g_autofree char *link = g_strdup_printf("%s/cuttlefish_runtime.%u", home, inst.num);
 			unlink(link);
 			if (!launcher_remove_tree(inst.dir, &e)) {

@@ -1,6 +1,7 @@
 /* launcher/webview.c — sepia-webview: a device's displays in a web browser.
  *
- *   sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--verbose]
+ *   sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--allowed-hosts=N,...]
+ *                 [--verbose]
  *
  * Serves, over HTTP/1.1 (launcher/http.c), for every scanout file DIR/display<K>.fb:
  *   /                    a page with an <img> per display, following each display live
@@ -25,7 +26,18 @@
  *
  * One thread per connection (GThreadedSocketService): long polls block only their own client.
  * It logs one line when it starts and one per failure (naming the client and path); with
- * --verbose one per request. SIGTERM or SIGINT ends it with status 0. */
+ * --verbose one per request. SIGTERM or SIGINT ends it with status 0.
+ *
+ * Only this host's browsers and programs are served, even though a web page elsewhere can make
+ * a browser here send requests:
+ *   - a request whose Host is not localhost, a loopback address, the --address it listens on or
+ *     one of --allowed-hosts gets 403: a page that rebinds its own name to 127.0.0.1 (DNS
+ *     rebinding) sends its own name as Host, and so never reads the screen;
+ *   - at most WEBVIEW_MAX_PER_CLIENT connections per client address and WEBVIEW_MAX_CONNECTIONS
+ *     in all (as many as there are threads, so none waits for one); beyond, a 503 and close,
+ *     decided on the accepting thread before any thread is given;
+ *   - a request head must arrive whole within HTTP_HEAD_TIMEOUT_MS (5 s), or the connection is
+ *     closed: clients that connect and send nothing, or a byte at a time, hold a thread 5 s. */
 #include <errno.h>
 #include <signal.h>
 #include <glib-unix.h>
@@ -40,14 +52,17 @@
 #include "display/scanouts.h"
 #include "common/flags.h"
 
-#define WEBVIEW_MAX_THREADS    64
-#define WEBVIEW_IDLE_TIMEOUT_S 60u
-#define WEBVIEW_MAX_HOLD_MS    25000u
-#define WEBVIEW_HOLD_POLL_MS   15u
+#define WEBVIEW_MAX_CONNECTIONS 64u
+#define WEBVIEW_MAX_PER_CLIENT  8u
+#define WEBVIEW_SEND_TIMEOUT_S  30u
+#define WEBVIEW_MAX_HOLD_MS     25000u
+#define WEBVIEW_HOLD_POLL_MS    15u
 
 struct webview {
 	char *dir;
 	bool verbose;
+	char **allowed_hosts; /* besides localhost and loopback addresses */
+	struct http_limits limits;
 };
 
 /* ---- the page ---- */
@@ -156,7 +171,8 @@ struct answer {
 	const char *type;
 	GBytes *body;
 	char *extra_headers;
-	char *failure; /* logged: why a request failed on our side */
+	char *failure; /* logged: why a request failed on our side, or was refused */
+	bool close;    /* close the connection after answering */
 };
 
 static void answer_text(struct answer *a, int status, const char *type, char *text)
@@ -252,6 +268,15 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 
 static void route(const struct webview *wv, const struct http_request *req, struct answer *a)
 {
+	if (req->host && !http_host_allowed(req->host, (const char *const *)wv->allowed_hosts)) {
+		answer_text(a, 403, "text/plain; charset=utf-8",
+			    g_strdup("this web view answers requests for localhost, 127.0.0.1 and [::1] only "
+				     "(sepia-webview --allowed-hosts, launch_cvd --webview_allowed_hosts add "
+				     "names)\n"));
+		a->failure = g_strdup_printf("Host '%s' is not allowed", req->host);
+		a->close = true;
+		return;
+	}
 	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
 		answer_text(a, 405, "text/plain; charset=utf-8", g_strdup("only GET and HEAD\n"));
 		a->extra_headers = g_strdup("Allow: GET, HEAD\r\n");
@@ -277,8 +302,8 @@ static void route(const struct webview *wv, const struct http_request *req, stru
 static gboolean serve_connection(GThreadedSocketService *service, GSocketConnection *conn, GObject *source,
 				 gpointer user_data)
 {
-	const struct webview *wv = user_data;
-	g_socket_set_timeout(g_socket_connection_get_socket(conn), WEBVIEW_IDLE_TIMEOUT_S);
+	struct webview *wv = user_data;
+	g_socket_set_timeout(g_socket_connection_get_socket(conn), WEBVIEW_SEND_TIMEOUT_S);
 	struct http_conn c;
 	http_conn_init(&c, conn);
 	for (;;) {
@@ -286,7 +311,10 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		int status = 0;
 		g_autoptr(GError) err = NULL;
 		enum http_read_result r = http_read_request(&c, &req, &status, &err);
-		if (r == HTTP_READ_EOF) {
+		if (r == HTTP_READ_EOF || r == HTTP_READ_TIMEOUT) {
+			if (r == HTTP_READ_TIMEOUT)
+				log_line("sepia-webview", NULL, "client %s: no request within %u ms: closed",
+					 c.peer, c.head_timeout_ms);
 			http_request_clear(&req);
 			break;
 		}
@@ -305,7 +333,7 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		gint64 t0 = g_get_monotonic_time();
 		route(wv, &req, &a);
 		/* A body we do not read would be taken for the next request: close after answering. */
-		if (req.has_body)
+		if (req.has_body || a.close)
 			req.keep_alive = false;
 		gsize len;
 		const void *body = g_bytes_get_data(a.body, &len);
@@ -329,9 +357,37 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		if (!keep)
 			break;
 	}
+	/* Uncounted before the client sees the close: it may connect again at once. */
+	http_limits_leave(&wv->limits, c.peer_address);
 	g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
 	http_conn_clear(&c);
 	return TRUE;
+}
+
+/* On the accepting (main) thread, before a connection gets a thread: the connection bounds.
+ * Returning TRUE keeps the threaded service from serving it. */
+static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source,
+			    gpointer user_data)
+{
+	struct webview *wv = user_data;
+	struct http_conn c;
+	http_conn_init(&c, conn);
+	const char *reason = NULL;
+	bool ok = http_limits_enter(&wv->limits, c.peer_address, &reason);
+	if (!ok) {
+		log_line("sepia-webview", NULL, "client %s: refused with 503: %s (%u per address, %u in all)",
+			 c.peer, reason, WEBVIEW_MAX_PER_CLIENT, WEBVIEW_MAX_CONNECTIONS);
+		/* Without waiting: a client that does not read gets nothing. */
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
+					   "charset=utf-8\r\nContent-Length: 18\r\nRetry-After: 5\r\n"
+					   "Connection: close\r\n\r\ntoo many requests\n";
+		g_socket_set_blocking(c.socket, FALSE);
+		g_socket_send(c.socket, busy, sizeof(busy) - 1, NULL, NULL);
+		g_socket_shutdown(c.socket, FALSE, TRUE, NULL);
+		g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+	}
+	http_conn_clear(&c);
+	return !ok;
 }
 
 static gboolean on_signal(gpointer data)
@@ -342,13 +398,15 @@ static gboolean on_signal(gpointer data)
 }
 
 static const char synopsis[] =
-	"usage: sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--verbose]\n"
+	"usage: sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1]\n"
+	"                     [--allowed-hosts=NAME,...] [--verbose]\n"
 	"Serves the displays of DIR/display<K>.fb (a device's instance directory) over HTTP: open\n"
-	"http://ADDRESS:P/ in a browser. Listens on 127.0.0.1 unless --address says otherwise.";
+	"http://ADDRESS:P/ in a browser. Listens on 127.0.0.1 unless --address says otherwise, and\n"
+	"answers requests for localhost, loopback addresses, ADDRESS and --allowed-hosts only.";
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL, *address = "127.0.0.1";
+	const char *dir = NULL, *address = "127.0.0.1", *allowed_hosts = NULL;
 	guint64 port = 0;
 	bool verbose = false;
 	struct cli_flag flags[] = {
@@ -357,6 +415,9 @@ int main(int argc, char **argv)
 		FLAG_UINT("port", &port, 1, 65535, "the TCP port (launch_cvd --start_webview: 8443+N-1)"),
 		FLAG_STRING("address", &address,
 			    "the address to listen on (default 127.0.0.1: this host only)"),
+		FLAG_STRING("allowed-hosts", &allowed_hosts,
+			    "host names (or addresses) to answer besides localhost and loopback, "
+			    "comma-separated"),
 		FLAG_BOOL("verbose", &verbose, "log one line per request"),
 	};
 	g_autoptr(GError) err = NULL;
@@ -382,7 +443,19 @@ int main(int argc, char **argv)
 	/* static: connection threads may still use it while the process exits. */
 	static struct webview wv;
 	wv = (struct webview){ .dir = g_strdup(dir), .verbose = verbose };
-	g_autoptr(GSocketService) service = g_threaded_socket_service_new(WEBVIEW_MAX_THREADS);
+	g_autoptr(GPtrArray) hosts = g_ptr_array_new();
+	g_auto(GStrv) given = g_strsplit(allowed_hosts ? allowed_hosts : "", ",", -1);
+	for (char **h = given; *h; h++)
+		if (*g_strstrip(*h))
+			g_ptr_array_add(hosts, g_strdup(*h));
+	/* The address it listens on, when it is one (not 0.0.0.0 or ::): an address cannot be
+	 * rebound, and a browser given http://ADDRESS:P/ sends it as Host. */
+	if (!g_inet_address_get_is_any(ia))
+		g_ptr_array_add(hosts, g_strdup(address));
+	g_ptr_array_add(hosts, NULL);
+	wv.allowed_hosts = (char **)g_ptr_array_free(g_steal_pointer(&hosts), FALSE);
+	http_limits_init(&wv.limits, WEBVIEW_MAX_PER_CLIENT, WEBVIEW_MAX_CONNECTIONS);
+	g_autoptr(GSocketService) service = g_threaded_socket_service_new(WEBVIEW_MAX_CONNECTIONS);
 	g_autoptr(GSocketAddress) sa = g_inet_socket_address_new(ia, (guint16)port);
 	g_autofree char *where = g_strdup_printf(
 		g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", address,
@@ -392,6 +465,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sepia-webview: cannot listen on %s: %s\n", where, err->message);
 		return 1;
 	}
+	g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), &wv);
 	g_signal_connect(service, "run", G_CALLBACK(serve_connection), &wv);
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGTERM, on_signal, loop);

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -492,7 +493,9 @@ struct vsock_muxer *vsock_muxer_new(const char *name, uint64_t guest_cid, const 
 		return NULL;
 	}
 	unlink(socket_path); /* a stale socket from an earlier run */
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+	/* 0660: the owner and the group reach the guest, as the launcher's sockets (README). */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(socket_path, 0660) < 0 ||
+	    listen(fd, 64) < 0) {
 		int e = errno;
 		g_set_error(error, SEPIA_ERROR, e, "%s: cannot listen on %s: %s", name, socket_path,
 			    g_strerror(e));

@@ -135,7 +135,7 @@ status_is "unknown paths are 404: /nope, /display7.png, /display00.png, /display
 status_is "two pipelined requests on one connection get two answers in order" 0 "HTTP/1.1 200 OK.*HTTP/1.1 404 Not Found" \
 	sh -c "'$PY' '$CHECK' pipeline 127.0.0.1 $PORT /display0/frames /nope | tr '\n' ' '"
 status_is "a malformed request gets 400" 0 "HTTP/1.1 400" "$PY" "$CHECK" raw 127.0.0.1 "$PORT" 'GARBAGE\r\n\r\n'
-status_is "POST gets 405" 0 "HTTP/1.1 405" "$PY" "$CHECK" raw 127.0.0.1 "$PORT" 'POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n'
+status_is "POST gets 405" 0 "HTTP/1.1 405" "$PY" "$CHECK" raw 127.0.0.1 "$PORT" 'POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n'
 check "the failure was logged naming the client and what it sent" grep -Eq "client 127.0.0.1:[0-9]+: .*answered 400" "$T/webview.log"
 
 # A held poll answers when the VMM publishes a frame.

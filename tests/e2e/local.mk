@@ -1,7 +1,7 @@
 # End-to-end boots of real kernels under sepia-vmm (they skip without /dev/kvm).
 E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/boot-reference.sh tests/e2e/boot-stock-kernel.sh \
 	tests/e2e/vmm-control.sh tests/e2e/vsock.sh tests/e2e/adb.sh tests/e2e/lifecycle.sh \
-	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh
+	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
 
@@ -9,6 +9,7 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e
 # `make -j` they take turns. launch-net.sh runs in a network namespace of its own.
 tests/e2e/adb.log: tests/e2e/lifecycle.log
 tests/e2e/gpu-device.log: tests/e2e/adb.log
+tests/e2e/launch-guard.log: tests/e2e/gpu-device.log
 
 # Run inside the reference guest by boot-reference.sh (static: the guest has no libc).
 check_PROGRAMS += tests/e2e/vector-probe
@@ -21,7 +22,7 @@ check_PROGRAMS += tests/e2e/fb-fill
 tests_e2e_fb_fill_SOURCES = tests/e2e/fb-fill.c
 tests_e2e_fb_fill_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
-DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh
+DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh
 TESTS += $(DISPLAY_E2E_TESTS)
 EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
-	tests/e2e/device-lib.sh
+	tests/e2e/device-lib.sh tests/e2e/webview-guard.py

@@ -127,13 +127,21 @@ tests_unit_test_adbd_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_adbd_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/unit/test-adbd
 
-# The launcher's flags, instance selection, control framing and status JSON.
+# The launcher's flags, instance selection, control framing and status JSON, the instance
+# lock, file modes, the monitor's control server and kernel.log's cap.
 check_PROGRAMS += tests/unit/test-launcher
 tests_unit_test_launcher_SOURCES = tests/unit/test-launcher.c
 tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
 tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
 TESTS += tests/unit/test-launcher
+
+# The web view's HTTP: head parser, Host check, connection bounds.
+check_PROGRAMS += tests/unit/test-http
+tests_unit_test_http_SOURCES = tests/unit/test-http.c
+tests_unit_test_http_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_http_LDADD = $(HTTP_LIBS)
+TESTS += tests/unit/test-http
 
 check_PROGRAMS += tests/unit/test-vsock
 tests_unit_test_vsock_SOURCES = tests/unit/test-vsock.c
