@@ -51,8 +51,9 @@ done
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it makes a root file system, mounts and chroots)"
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-command -v git >/dev/null 2>&1 && git -C "$top" rev-parse --git-dir >/dev/null 2>&1 ||
+if ! command -v git >/dev/null 2>&1 || ! git -C "$top" rev-parse --git-dir >/dev/null 2>&1; then
 	die "$top is not a git checkout (the copy is made from git's list of files)"
+fi
 [ -c /dev/kvm ] || say "warning: no /dev/kvm on this machine: the device inside cannot boot"
 
 if ! command -v mmdebstrap >/dev/null 2>&1; then
@@ -131,6 +132,7 @@ else
 fi
 status=1
 mounted=()
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	local rc=$? m i pid
 	trap - EXIT INT TERM HUP
@@ -146,10 +148,11 @@ cleanup() {
 			sh -c 'cd /root/sepia && ./cvd_status >/dev/null 2>&1 && ./stop_cvd' >&2 || true
 	fi
 	for i in 1 2; do
-		for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+		for pid in /proc/[0-9]*; do
+			pid=${pid#/proc/}
 			[ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] || continue
 			say "ending process $pid left in the root: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80)"
-			kill "$([ $i = 1 ] && echo -TERM || echo -KILL)" "$pid" 2>/dev/null || true
+			kill "$([ "$i" = 1 ] && echo -TERM || echo -KILL)" "$pid" 2>/dev/null || true
 		done
 		sleep 1
 	done
