@@ -10,6 +10,11 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e
 tests/e2e/adb.log: tests/e2e/lifecycle.log
 tests/e2e/gpu-device.log: tests/e2e/adb.log
 
+# boot-reference.sh's verdict on the guest's vector-probe line, on the lines each kind of host
+# makes it print (no KVM needed).
+TESTS += tests/e2e/vector-probe-verdict-test.sh
+EXTRA_DIST += tests/e2e/vector-probe-verdict-test.sh tests/e2e/vector-probe-verdict.sh
+
 # Run inside the reference guest by boot-reference.sh (static: the guest has no libc).
 check_PROGRAMS += tests/e2e/vector-probe
 tests_e2e_vector_probe_SOURCES = tests/e2e/vector-probe.c
