@@ -1,6 +1,6 @@
 # tests/e2e/device-lib.sh — what the tests that launch the reference guest with launch_cvd and
-# reach it with the real adb client share (adb.sh, gpu-device.sh; lifecycle.sh its port check). Sourced (bash), after B is
-# the build tree and skip() is defined.
+# reach it with the real adb client share (adb.sh, gpu-device.sh; lifecycle.sh its port check).
+# Sourced (bash), after B is the build tree and skip() is defined.
 
 # require_free_ports WHAT PORT...: skips unless every PORT of 127.0.0.1 is free, as launch_cvd
 # tests them (bind with SO_REUSEADDR), naming the one that is taken. Devices take fixed ports
