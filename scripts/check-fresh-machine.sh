@@ -169,13 +169,30 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+# The long steps run as a child this shell waits for, so that a signal ends the run at once (bash
+# runs a trap only after a foreground child ends): the child is told first, and the cleanup ends
+# whatever still runs inside the root.
+child=
+# shellcheck disable=SC2317 # called by the traps
+on_signal() {
+	[ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true
+	exit "$1"
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'on_signal 129' HUP
+run_child() {
+	local rc=0
+	"$@" &
+	child=$!
+	wait "$child" || rc=$?
+	child=
+	return "$rc"
+}
 
 start=$(date +%s)
 say "making a minimal Debian 12 root in $root from ${sources[0]%% bookworm*}"
-mmdebstrap "${mmdebstrap_opts[@]}" bookworm "$root" "${sources[@]}" >&2 ||
+run_child mmdebstrap "${mmdebstrap_opts[@]}" bookworm "$root" "${sources[@]}" >&2 ||
 	{ status=1; die "mmdebstrap failed (see above)"; }
 made=$(date +%s)
 say "root made in $((made - start)) s"
@@ -206,7 +223,7 @@ run=(chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbi
 [ -z "$lock" ] || run=(flock "$lock" "${run[@]}")
 cmd_start=$(date +%s)
 set +e
-"${run[@]}"
+run_child "${run[@]}"
 status=$?
 set -e
 end=$(date +%s)
