@@ -23,7 +23,9 @@
 # apt uses (read from /etc/apt/sources.list and /etc/apt/sources.list.d/). Installs mmdebstrap
 # on this machine if it is missing. Prints the time taken and exits with the command's status.
 set -euo pipefail
-
+# The whole script is one block, read before it runs: a run takes half an hour, and bash reads a
+# script as it goes, so an edit of this file meanwhile would otherwise change the running copy.
+{
 prog=check-fresh-machine
 say() { echo "$prog: $*" >&2; }
 die() { echo "$prog: error: $*" >&2; exit 1; }
@@ -230,3 +232,4 @@ end=$(date +%s)
 say "'$command' exited $status after $((end - cmd_start)) s; total with the root $((end - start)) s" \
 	"($(((end - start) / 60)) min $(((end - start) % 60)) s)"
 exit "$status"
+}
