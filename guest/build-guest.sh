@@ -71,12 +71,13 @@ busybox_version=$(pkg_version busybox-static)
 missing=
 [ -n "$linux_version" ] && [ -f "$linux_tarball" ] || missing="$missing linux-source-6.1"
 [ -n "$busybox_version" ] && [ -x "$busybox_bin" ] || missing="$missing busybox-static"
-for tool in make gcc ld bc flex bison perl cpio sha256sum readelf xz lz4; do
+# Every tool the build calls that a minimal Debian 12 may lack (rsync: the kernel's headers_install).
+for tool in make gcc ld strip readelf bc flex bison perl cpio sha256sum xz lz4 rsync patch flock tar; do
 	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -f /usr/include/libelf.h ] || missing="$missing libelf-dev"
 if [ -n "$missing" ]; then
-	die "missing:$missing (apt-get install linux-source-6.1 busybox-static build-essential bc flex bison libelf-dev cpio xz-utils liblz4-tool)"
+	die "missing:$missing (scripts/install-deps.sh installs them all; by hand: apt-get install linux-source-6.1 busybox-static build-essential bc flex bison libelf-dev cpio xz-utils lz4 rsync patch)"
 fi
 [ -f "$kernel_fragment" ] || die "kernel config fragment $kernel_fragment not found"
 fragments=("$kernel_fragment")

@@ -11,6 +11,15 @@ tests/e2e/adb.log: tests/e2e/lifecycle.log
 tests/e2e/gpu-device.log: tests/e2e/adb.log
 tests/e2e/launch-guard.log: tests/e2e/gpu-device.log
 
+# boot-reference.sh's verdict on the guest's vector-probe line, on the lines each kind of host
+# makes it print (no KVM needed).
+TESTS += tests/e2e/vector-probe-verdict-test.sh
+EXTRA_DIST += tests/e2e/vector-probe-verdict-test.sh tests/e2e/vector-probe-verdict.sh
+
+# guest/build-guest.sh names a missing tool before it starts (no KVM, no guest build needed).
+TESTS += tests/e2e/guest-build-deps.sh
+EXTRA_DIST += tests/e2e/guest-build-deps.sh
+
 # Run inside the reference guest by boot-reference.sh (static: the guest has no libc).
 check_PROGRAMS += tests/e2e/vector-probe
 tests_e2e_vector_probe_SOURCES = tests/e2e/vector-probe.c
