@@ -18,7 +18,8 @@
  * (32 bits); 16 MXCSR; 20 CS, DS, SS, ES bases (32 bits each); 36 FS and GS bases;
  * 52 the 16 GPRs; 180 CR3, 188 CR0, 192 CR4, 196 EFER (mode 6, whose bits 0 and 1 also
  * give CS.L and CS.D); 200 a 16-byte xmm seed
- * (xmm n is the seed plus n); 216 15 instruction bytes, written at RIP when it translates;
+ * (xmm n is the seed plus n); 216 15 instruction bytes, each written at RIP + i where that
+ * translates;
  * 232 on: the memory image.
  *
  * Oracle beyond ASan/UBSan: the result is one of the three; EMU_UNHANDLED and EMU_FAULT
@@ -288,11 +289,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		};
 		cpu.sregs.cr3 = build_tables(mode, &f);
 	}
-	/* The instruction at CS:RIP where it translates (the page walk is the emulator's). */
+	/* The instruction at CS:RIP where it translates (the page walk is the emulator's), byte by
+	 * byte: its start may lie on a page whose successor is not mapped. */
 	uint64_t la = cpu.regs.rip;
 	if (!(cpu.sregs.efer & EFER_LMA) || !cpu.sregs.cs.l)
 		la = (cpu.sregs.cs.base + (la & 0xffffffffull)) & 0xffffffffull;
-	(void)emu_write_virt(&mem, &cpu.sregs, la, data + 216, EMU_MAX_INSN);
+	for (int i = 0; i < EMU_MAX_INSN; i++)
+		(void)emu_write_virt(&mem, &cpu.sregs, la + i, data + 216 + i, 1);
 
 	struct emu_vcpu before = cpu;
 	char detail[129];

@@ -16,7 +16,8 @@
  * as many segments as its table (the queue's, or the indirect table its head names) and at
  * most VIRTQ_MAX_SEGS, every segment lies wholly inside one RAM region, out_len and in_len
  * are the sums of their segments; the copy helpers copy exactly what the chain holds from
- * the offset on, and read out the bytes in segment order; a push lands in the used ring. */
+ * the offset on, and read out the bytes in segment order; a push lands in the used ring; a
+ * queue that fails activation stays inert (pops nothing, pushes nothing, asks for nothing). */
 #include "tests/fuzz/fuzz-common.h"
 
 #include <errno.h>
@@ -174,7 +175,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool sane = q.size && q.size <= VIRTQ_MAX_SIZE && !(q.size & (q.size - 1)) && !(q.desc_gpa & 15) &&
 		    !(q.avail_gpa & 1) && !(q.used_gpa & 3);
 	if (!virtq_activate(&q, &mem)) {
-		if (q.ready)
+		/* A queue the guest did not set up right stays inert: nothing touches its rings. */
+		uint16_t head = 0;
+		uint32_t len = 0;
+		if (q.ready || virtq_pop(&q, chain) != 0 || !virtq_empty(&q) || virtq_needs_interrupt(&q) ||
+		    virtq_set_notification(&q, true))
+			abort();
+		q.mem = &mem; /* even with a memory map (a queue reset after use) */
+		virtq_push_many(&q, &head, &len, 1);
+		if (q.used_idx)
 			abort();
 		return 0;
 	}

@@ -93,10 +93,17 @@ tests/fuzz/fuzz-adbd: $(srcdir)/tests/fuzz/fuzz-adbd.c $(FUZZ_HDR) $(FUZZ_ADBD_S
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-adbd.c $(FUZZ_ADBD_SRCS) \
 	  $(GLIB_LIBS) $(CRYPTO_LIBS)
+# FUZZ_PROTOBUF_C_SRC=DIR, a protobuf-c source tree of the installed version: fuzz-control then
+# compiles DIR/protobuf-c/protobuf-c.c with the sanitizers and coverage instead of linking the
+# system's uninstrumented library, so that the fuzzer sees inside the decoder.
+FUZZ_PROTOBUF_C_SRC =
 tests/fuzz/fuzz-control: $(srcdir)/tests/fuzz/fuzz-control.c $(FUZZ_HDR) $(FUZZ_CONTROL_SRCS) proto/control.pb-c.h
 	@$(MKDIR_P) tests/fuzz
-	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-control.c $(FUZZ_CONTROL_SRCS) \
-	  $(GLIB_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
+	$(AM_V_CC)pbc='$(PROTOBUF_C_LIBS)'; \
+	if test -n '$(FUZZ_PROTOBUF_C_SRC)'; then \
+	  pbc='-I$(FUZZ_PROTOBUF_C_SRC) $(FUZZ_PROTOBUF_C_SRC)/protobuf-c/protobuf-c.c'; fi; \
+	$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-control.c $(FUZZ_CONTROL_SRCS) \
+	  $$pbc $(GLIB_LIBS) $(CRYPTO_LIBS)
 
 # One at a time, at the lowest CPU priority (the machine's cores are shared); growing corpora
 # live in the build tree, seeded from make-seeds.sh's images (the image targets), the committed

@@ -137,6 +137,9 @@ def emulate_seeds():
     write("emulate", "flat32-int3", emulate(0, b"\xcc", bases=(0x1000, 0, 0, 0, 0, 0), rip=0x8000))
     write("emulate", "user-smap-fault", emulate(3, b"\x0f\xae\x18", cpl3=True, page=2))
     write("emulate", "ts-nm", emulate(3, b"\x0f\xae\x00", flags1=1))
+    # Odd pages not present: instructions that run into the unmapped page after 0x8000.
+    write("emulate", "partial-modrm", emulate(3, b"\x0f\xae\x10", page=4, rip=0x8FFE))
+    write("emulate", "partial-sib-disp32", emulate(3, b"\x0f\xae\x14\x25\x00\x10", page=4, rip=0x8FFC))
     # Raw control registers, 4-level paging over tables in the image itself (identity 2 MiB).
     img = bytearray(0x3000)
     img[0x1000:0x1008] = struct.pack("<Q", 0x2003)
