@@ -207,7 +207,7 @@ def loader(flags, kernel, initrd=b"", cmdline_units=0):
 
 
 def loader_seeds():
-    vmlinux = elf([(0x100000, bytes(range(256)) * 2, 0x800), (0x200000, b"\xcc" * 64, 64)])
+    vmlinux = elf([(0x100000, bytes(range(256)) * 2, 0x800), (0x180000, b"\xcc" * 64, 64)])
     pvh_note = struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", 0x100040)
     pvh = elf([(0x100000, b"\xf4" * 128, 128)], notes=pvh_note)
     write("loader", "vmlinux", loader(0, vmlinux))
