@@ -130,7 +130,7 @@ fuzz-run: fuzz
 # `make check` runs too); a crash fails it and is kept as tests/fuzz/smoke-<target>-crash-*.
 FUZZ_SMOKE_SECONDS = 5
 fuzz-smoke: fuzz
-	@FUZZ_NAMES="$(FUZZ_NAMES)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_SMOKE_BUILT=1 \
+	@FUZZ_NAMES="$(FUZZ_NAMES)" FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) FUZZ_SMOKE_BUILT=1 FUZZ_CC=$(FUZZ_CC) \
 	  top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(SHELL) $(srcdir)/tests/fuzz/smoke.sh
 fuzz-names:
 	@echo $(FUZZ_NAMES)

@@ -16,14 +16,14 @@ skip() {
 	exit 77
 }
 
+cc=${FUZZ_CC:-clang}
+command -v "$cc" >/dev/null 2>&1 || skip "$cc not found (apt-get install clang libclang-rt-14-dev)"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sepia-fuzz-smoke.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-
-command -v clang >/dev/null 2>&1 || skip "clang not found (apt-get install clang libclang-rt-14-dev)"
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
 	>"$tmp/probe.c"
-clang -fsanitize=fuzzer,address,undefined -o "$tmp/probe" "$tmp/probe.c" >"$tmp/probe.log" 2>&1 ||
-	skip "clang cannot link a libFuzzer target with ASan and UBSan: $(head -n 1 "$tmp/probe.log") (apt-get install libclang-rt-14-dev)"
+"$cc" -fsanitize=fuzzer,address,undefined -o "$tmp/probe" "$tmp/probe.c" >"$tmp/probe.log" 2>&1 ||
+	skip "$cc cannot link a libFuzzer target with ASan and UBSan: $(head -n 1 "$tmp/probe.log") (apt-get install clang libclang-rt-14-dev)"
 
 # The make inside make check must not look for the outer make's job server.
 unset MAKEFLAGS MFLAGS MAKELEVEL
@@ -83,7 +83,9 @@ for t in "$@"; do
 			keep=$top_builddir/tests/fuzz/smoke-$t-$(basename "$a" | sed "s/^$t-//")
 			cp "$a" "$keep" && echo "# input kept as $keep (replay: $bin $keep)"
 		done
-		grep -E 'ERROR|SUMMARY|#[0-9]+ 0x|abort|runtime error' "$tmp/$t.log" | head -n 25 | sed 's/^/# /'
+		grep -E 'ERROR|SUMMARY|#[0-9]+ 0x|runtime error' "$tmp/$t.log" |
+			grep -v -E 'fuzzer::|__sanitizer_print|libc\.so|libc_start|_start |pthread_kill|raise' |
+			head -n 25 | sed 's/^/# /'
 	fi
 done
 [ "$failed" -eq 0 ]
