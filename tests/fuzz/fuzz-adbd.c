@@ -11,8 +11,9 @@
  *   1 a stream of shell v2 packets; 2 a window size string; 3 a service name (OPEN payload);
  *   4 base64 (byte 1: the output buffer's size / 8, 0 = large); 5 an adbkey.pub line, also
  *     parsed as an adb_keys file and used to check a signature (the bytes after a NUL);
- *   6 byte 1 picks a key, then a 20-byte token and a signature: adbd's verdict must be
- *     OpenSSL's (RSA PKCS#1 v1.5 over SHA-1 DigestInfo, as adb clients sign);
+ *   6 byte 1 picks a key, then a 20-byte token and a signature (with bit 7 of byte 1: the
+ *     modulus plus the signed byte that follows): adbd's verdict must be OpenSSL's (RSA
+ *     PKCS#1 v1.5 over SHA-1 DigestInfo, as adb clients sign);
  *   7 byte 1 picks a key, then a 20-byte token and (position le16, xor byte) edits applied to
  *     the correctly padded message, which is then signed raw with the private key: adbd
  *     must accept exactly the unedited encoding.
@@ -343,6 +344,21 @@ static void fuzz_verify(const uint8_t *in, size_t len)
 	int k = in[0] % NKEYS;
 	const uint8_t *token = in + 1, *sig = in + 1 + ADB_AUTH_TOKEN_SIZE;
 	size_t sig_len = len - 1 - ADB_AUTH_TOKEN_SIZE;
+	uint8_t near_n[ADB_RSA_MAX_WORDS * 4];
+	if (in[0] & 0x80) {
+		/* The modulus plus a small signed delta (the next byte): signatures at the bound. */
+		size_t bytes = keys[k].words * 4;
+		for (size_t i = 0; i < bytes; i++)
+			near_n[bytes - 1 - i] = (uint8_t)(keys[k].n[i / 4] >> (8 * (i % 4)));
+		int carry = sig_len ? (int8_t)sig[0] : 0;
+		for (size_t i = bytes; i-- > 0 && carry;) {
+			int v = near_n[i] + carry;
+			near_n[i] = (uint8_t)v;
+			carry = v < 0 ? -1 : v > 255;
+		}
+		sig = near_n;
+		sig_len = bytes;
+	}
 	bool ours = adb_rsa_verify(&keys[k], token, ADB_AUTH_TOKEN_SIZE, sig, sig_len);
 	if (ours != openssl_verify(pkeys[k], token, sig, sig_len))
 		abort();

@@ -252,6 +252,7 @@ def adbd_seeds():
     write("adbd", "base64", b"\4\1" + b"c2VwaWE=")
     write("adbd", "adbkey-pub", b"\5" + adbkey_pub(16, 1) + b"# comment\n" + adbkey_pub(64, 2))
     write("adbd", "verify-2048", b"\6\2" + bytes(range(20)) + bytes(range(256)))
+    write("adbd", "verify-modulus-minus-1", b"\6\x80" + bytes(range(20)) + b"\xff")
     write("adbd", "padding-valid", b"\7\0" + bytes(range(20)))
     write("adbd", "padding-edit", b"\7\1" + bytes(range(20)) + b"\x05\x00\x01")
 
