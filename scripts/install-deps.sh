@@ -2,7 +2,8 @@
 # Installs what sepia needs to build and test: apt on Debian/Ubuntu, dnf on CentOS/Fedora.
 # Run as root. Idempotent: packages already present are left alone.
 # Test-only: libpng (tests/unit/test-png decodes sepia's PNGs with it), python3's PIL and
-# chromium (the display tools' end-to-end tests check pixels and load the web view's page).
+# chromium (the display tools' end-to-end tests check pixels and load the web view's page), clang
+# with its libFuzzer/ASan/UBSan runtime (tests/fuzz/smoke.sh builds and runs the fuzz targets).
 # dnsmasq-base (not dnsmasq) on Debian: sepia-host-resources runs its own dnsmasq per bridge and
 # needs no system-wide dnsmasq service. dpkg-dev/debhelper/rpm build the packages (make deb, make rpm).
 # Nothing is taken for granted beyond a minimal Debian 12 (mmdebstrap --variant=minbase): rsync
@@ -21,7 +22,7 @@ DEBIAN_PACKAGES="
   dpkg-dev debhelper rpm
   android-sdk-libsparse-utils python3
   linux-image-cloud-amd64
-  libpng-dev python3-pil chromium
+  libpng-dev python3-pil chromium clang libclang-rt-dev
 "
 RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers rsync lz4 kmod
@@ -30,7 +31,7 @@ RPM_PACKAGES="
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
   qemu-kvm qemu-img android-tools procps-ng patch util-linux python3
   dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros iputils curl
-  libpng-devel python3-pillow chromium
+  libpng-devel python3-pillow chromium clang compiler-rt
 "
 
 if [ "$(id -u)" -ne 0 ]; then

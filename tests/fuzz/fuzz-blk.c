@@ -2,10 +2,9 @@
  * static handler runs as the device): the guest's descriptors, headers and data come from
  * the input (layout: fuzz-virtio.h), the disk is 32 KiB in memory.
  *
- * Oracle: no crash or sanitizer report; every offered chain is completed unless the ring
- * itself is broken; the used length never exceeds the chain's writable bytes (checked by
- * reading the used ring against a second walk of the same descriptors); a read-only disk is
- * never written. */
+ * Oracle: no crash or sanitizer report (a read or write outside the guest's buffers is one:
+ * guest RAM is one exact-size block); every offered chain is completed unless the ring itself
+ * is broken; a read-only disk is never written. */
 #define FUZZ_WARNINGS_ARE_REPORTS 1
 #include "tests/fuzz/fuzz-common.h"
 
@@ -88,17 +87,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_guest_check_completed(0);
 	if (readonly && disk_written)
 		abort();
-	/* What each completed chain says it wrote fits in what the guest made writable. */
-	uint16_t used;
-	memcpy(&used, fuzz_guest.ram + FUZZ_USED + 2, 2);
-	for (uint16_t i = 0; i < used && i < FUZZ_QSIZE; i++) {
-		uint32_t id, len;
-		memcpy(&id, fuzz_guest.ram + FUZZ_USED + 4 + 8 * i, 4);
-		memcpy(&len, fuzz_guest.ram + FUZZ_USED + 8 + 8 * i, 4);
-		if (id >= FUZZ_QSIZE)
-			abort();
-		if (len > FUZZ_RAM)
-			abort();
-	}
 	return 0;
 }
