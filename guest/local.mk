@@ -70,3 +70,11 @@ ADBD_SOURCES = \
 	guest/adbd/sync_service.h
 noinst_PROGRAMS += guest/adbd/adbd-host
 guest_adbd_adbd_host_SOURCES = $(ADBD_SOURCES)
+
+# ---- unit tests of guest/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
+check_PROGRAMS += tests/unit/test-adbd
+tests_unit_test_adbd_SOURCES = tests/unit/test-adbd.c guest/adbd/adb_message.c \
+	guest/adbd/adb_message.h guest/adbd/adb_auth.c guest/adbd/adb_auth.h
+tests_unit_test_adbd_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_adbd_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/unit/test-adbd

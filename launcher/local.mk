@@ -92,3 +92,20 @@ sepia_webview_SOURCES = launcher/webview.c
 sepia_webview_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 sepia_webview_CFLAGS = $(LAUNCHER_CFLAGS) $(GIO_CFLAGS)
 sepia_webview_LDADD = $(HTTP_LIBS) $(CONTROL_LIBS) $(GIO_LIBS)
+
+# ---- unit tests of launcher/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
+# The launcher's flags, instance selection, control framing and status JSON, the instance
+# lock, file modes, the monitor's control server and kernel.log's cap.
+check_PROGRAMS += tests/unit/test-launcher
+tests_unit_test_launcher_SOURCES = tests/unit/test-launcher.c
+tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
+tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
+TESTS += tests/unit/test-launcher
+
+# The web view's HTTP: head parser, Host check, connection bounds.
+check_PROGRAMS += tests/unit/test-http
+tests_unit_test_http_SOURCES = tests/unit/test-http.c
+tests_unit_test_http_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_http_LDADD = $(HTTP_LIBS)
+TESTS += tests/unit/test-http
