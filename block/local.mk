@@ -10,21 +10,17 @@ BLOCK_LIBS = block/libsepiablock.a common/libsepiacommon.a $(GLIB_LIBS) $(ZLIB_L
 
 # ---- unit tests of block/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
 check_PROGRAMS += tests/unit/test-block
-tests_unit_test_block_SOURCES = tests/unit/test-block.c
-tests_unit_test_block_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_block_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-block
 
 check_PROGRAMS += tests/unit/test-image-access
 tests_unit_test_image_access_SOURCES = tests/unit/test-image-access.c tests/unit/imagefiles.c \
 	tests/unit/imagefiles.h
-tests_unit_test_image_access_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_image_access_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-image-access
 
 check_PROGRAMS += tests/unit/test-qcow2-repair
 tests_unit_test_qcow2_repair_SOURCES = tests/unit/test-qcow2-repair.c tests/unit/imagefiles.c \
 	tests/unit/imagefiles.h
-tests_unit_test_qcow2_repair_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_qcow2_repair_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-qcow2-repair

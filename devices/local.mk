@@ -39,63 +39,47 @@ sepia_vmm_LDADD = $(VMM_LIBS)
 
 # ---- unit tests of devices/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
 check_PROGRAMS += tests/unit/test-emulate
-tests_unit_test_emulate_SOURCES = tests/unit/test-emulate.c
-tests_unit_test_emulate_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_emulate_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-emulate
 
 check_PROGRAMS += tests/unit/test-virtq
 tests_unit_test_virtq_SOURCES = tests/unit/test-virtq.c tests/unit/fakemem.c tests/unit/fakemem.h
-tests_unit_test_virtq_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_virtq_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-virtq
 
 check_PROGRAMS += tests/unit/test-boot
 tests_unit_test_boot_SOURCES = tests/unit/test-boot.c tests/unit/fakemem.c tests/unit/fakemem.h
-tests_unit_test_boot_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_boot_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-boot
 
 check_PROGRAMS += tests/unit/test-acpi
 tests_unit_test_acpi_SOURCES = tests/unit/test-acpi.c tests/unit/fakemem.c tests/unit/fakemem.h
-tests_unit_test_acpi_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_acpi_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-acpi
 
 check_PROGRAMS += tests/unit/test-chardev
-tests_unit_test_chardev_SOURCES = tests/unit/test-chardev.c
-tests_unit_test_chardev_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_chardev_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-chardev
 
 check_PROGRAMS += tests/unit/test-pci
-tests_unit_test_pci_SOURCES = tests/unit/test-pci.c
-tests_unit_test_pci_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_pci_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-pci
 
 check_PROGRAMS += tests/unit/test-unpack
-tests_unit_test_unpack_SOURCES = tests/unit/test-unpack.c
-tests_unit_test_unpack_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_unpack_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-unpack
 
 # virtio-blk's request handler with the PCI transport stubbed (the test includes blk.c).
 check_PROGRAMS += tests/unit/test-blk
-tests_unit_test_blk_SOURCES = tests/unit/test-blk.c
-tests_unit_test_blk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_blk_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-blk
 
 check_PROGRAMS += tests/unit/test-vsock
-tests_unit_test_vsock_SOURCES = tests/unit/test-vsock.c
-tests_unit_test_vsock_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_vsock_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-vsock
 
 check_PROGRAMS += tests/unit/test-gpu
 tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c tests/unit/fakegpu.c tests/unit/fakegpu.h \
 	tests/unit/fakemem.c tests/unit/fakemem.h
-tests_unit_test_gpu_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gpu_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-gpu

@@ -12,7 +12,6 @@ DISPLAY_LIBS = display/libsepiadisplay.a common/libsepiacommon.a $(GLIB_LIBS) $(
 # ---- unit tests of display/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
 # sepia's PNG encoder against libpng's decoder, and a framebuffer file to PNG end to end.
 check_PROGRAMS += tests/unit/test-png
-tests_unit_test_png_SOURCES = tests/unit/test-png.c
 tests_unit_test_png_CFLAGS = $(UNIT_CFLAGS) $(ZLIB_CFLAGS) $(LIBPNG_CFLAGS)
 tests_unit_test_png_LDADD = $(DISPLAY_LIBS) $(LIBPNG_LIBS)
 if HAVE_LIBPNG

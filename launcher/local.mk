@@ -97,7 +97,6 @@ sepia_webview_LDADD = $(HTTP_LIBS) $(CONTROL_LIBS) $(GIO_LIBS)
 # The launcher's flags, instance selection, control framing and status JSON, the instance
 # lock, file modes, the monitor's control server and kernel.log's cap.
 check_PROGRAMS += tests/unit/test-launcher
-tests_unit_test_launcher_SOURCES = tests/unit/test-launcher.c
 tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
 tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
@@ -105,7 +104,5 @@ TESTS += tests/unit/test-launcher
 
 # The web view's HTTP: head parser, Host check, connection bounds.
 check_PROGRAMS += tests/unit/test-http
-tests_unit_test_http_SOURCES = tests/unit/test-http.c
-tests_unit_test_http_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_http_LDADD = $(HTTP_LIBS)
 TESTS += tests/unit/test-http
