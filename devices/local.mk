@@ -71,6 +71,7 @@ TESTS += tests/unit/test-unpack
 
 # virtio-blk's request handler with the PCI transport stubbed (the test includes blk.c).
 check_PROGRAMS += tests/unit/test-blk
+tests_unit_test_blk_SOURCES = tests/unit/test-blk.c tests/unit/memdisk.h
 tests_unit_test_blk_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-blk
 

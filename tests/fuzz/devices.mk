@@ -9,7 +9,7 @@ FUZZ_NAMES += blk net console
 EXTRA_DIST += tests/fuzz/devices.mk tests/fuzz/make-virtio-seeds.py tests/fuzz/fuzz-virtio.h tests/fuzz/fuzz-blk.c tests/fuzz/fuzz-net.c \
 	tests/fuzz/fuzz-console.c
 
-tests/fuzz/fuzz-blk: $(srcdir)/tests/fuzz/fuzz-blk.c $(srcdir)/devices/virtio/blk.c $(FUZZ_VIRTIO_HDR) \
+tests/fuzz/fuzz-blk: $(srcdir)/tests/fuzz/fuzz-blk.c $(srcdir)/devices/virtio/blk.c $(srcdir)/tests/unit/memdisk.h $(FUZZ_VIRTIO_HDR) \
 		$(FUZZ_VIRTIO_SRCS) $(FUZZ_BLOCK_SRCS)
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-blk.c $(FUZZ_VIRTIO_SRCS) \

@@ -27,32 +27,7 @@ struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,
 void virtio_pci_destroy(struct virtio_pci_dev *vp) {}
 
 /* ---- a backend in memory ---- */
-static uint8_t disk_bytes[64 * 512];
-static int mem_io(const struct iovec *iov, int n, uint64_t off, bool write)
-{
-	for (int i = 0; i < n; i++) {
-		if (off + iov[i].iov_len > sizeof(disk_bytes))
-			return -EIO;
-		if (write)
-			memcpy(disk_bytes + off, iov[i].iov_base, iov[i].iov_len);
-		else
-			memcpy(iov[i].iov_base, disk_bytes + off, iov[i].iov_len);
-		off += iov[i].iov_len;
-	}
-	return 0;
-}
-static int mem_preadv(struct block_backend *b, const struct iovec *iov, int n, uint64_t off)
-{
-	return mem_io(iov, n, off, false);
-}
-static int mem_pwritev(struct block_backend *b, const struct iovec *iov, int n, uint64_t off)
-{
-	return mem_io(iov, n, off, true);
-}
-static int mem_flush(struct block_backend *b) { return 0; }
-static const struct block_backend_ops mem_ops = { .preadv = mem_preadv,
-						  .pwritev = mem_pwritev,
-						  .flush = mem_flush };
+#include "tests/unit/memdisk.h"
 
 struct fx {
 	uint8_t *ram;
@@ -79,14 +54,15 @@ static void fx_init(struct fx *f, bool readonly)
 	g_assert_true(virtq_activate(&f->q, &f->mem));
 	test_queue = &f->q;
 	needs_reset = 0;
-	f->backend =
-		(struct block_backend){ .ops = &mem_ops, .size = sizeof(disk_bytes), .readonly = readonly };
+	f->backend = (struct block_backend){ .ops = &memdisk_ops,
+					     .size = sizeof(memdisk_bytes),
+					     .readonly = readonly };
 	f->blk = (struct virtio_blk){ .name = "test-blk",
 				      .disk = &f->backend,
 				      .readonly = readonly,
-				      .capacity = sizeof(disk_bytes) / 512 };
-	for (size_t i = 0; i < sizeof(disk_bytes); i++)
-		disk_bytes[i] = (uint8_t)(i * 7);
+				      .capacity = sizeof(memdisk_bytes) / 512 };
+	for (size_t i = 0; i < sizeof(memdisk_bytes); i++)
+		memdisk_bytes[i] = (uint8_t)(i * 7);
 }
 
 static void fx_fini(struct fx *f) { munmap(f->ram, RAM); }
@@ -133,7 +109,7 @@ static void test_read(void)
 			    { 0x12000, 1, VRING_DESC_F_WRITE, 0 } };
 	submit(&f, d, 3);
 	g_assert_cmpuint(f.ram[0x12000], ==, VIRTIO_BLK_S_OK);
-	g_assert_cmpmem(f.ram + 0x11000, 1024, disk_bytes + 1024, 1024);
+	g_assert_cmpmem(f.ram + 0x11000, 1024, memdisk_bytes + 1024, 1024);
 	g_assert_cmpuint(used_len(&f, 0), ==, 1025);
 	fx_fini(&f);
 }
@@ -150,7 +126,7 @@ static void test_write_and_readonly(void)
 				    { 0x12000, 1, VRING_DESC_F_WRITE, 0 } };
 		submit(&f, d, 3);
 		g_assert_cmpuint(f.ram[0x12000], ==, ro ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
-		g_assert_cmpuint(disk_bytes[512], ==, ro ? (uint8_t)(512 * 7) : 0x5a);
+		g_assert_cmpuint(memdisk_bytes[512], ==, ro ? (uint8_t)(512 * 7) : 0x5a);
 		fx_fini(&f);
 	}
 }
