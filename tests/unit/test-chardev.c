@@ -130,7 +130,8 @@ static void test_fd_both_ways(void)
  * is a watchdog, not a speed limit: it only fires when a write never returns. */
 static void watchdog_fired(int sig)
 {
-	static const char msg[] = "test-chardev: watchdog: chardev_write blocked, or held output was never flushed\n";
+	static const char msg[] =
+		"test-chardev: watchdog: chardev_write blocked, or held output was never flushed\n";
 	(void)sig;
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
 		_exit(1);
