@@ -12,9 +12,12 @@
 #   --root DIR       where the minimal root is made (default: a new /var/tmp/sepia-fresh.XXXXXX).
 #                    It must not exist yet, or be empty.
 #   --keep           keep the root after a passing run too (a failing run always keeps it).
-#   --lock FILE      hold FILE with flock(1) while the command runs, e.g. the lock that the
+#   --lock FILE      hold FILE with flock(1) while a device can run, e.g. the lock that the
 #                    machine's guest-booting tests share: the device inside takes adb port 6520
-#                    of this machine's network.
+#                    of this machine's network. It is taken when the command starts packing the
+#                    Android images (make-android-images.sh) or launching (launch_cvd): the
+#                    processes in the root are paused until it is free, and it is let go once the
+#                    device is stopped. The half hour of building before needs no lock.
 #   --leave-running  do not stop the device afterwards (implies --keep; the root stays mounted).
 #   --command CMD    run CMD (a shell command, from the tree's top) instead of
 #                    scripts/run-device.sh.
@@ -134,6 +137,40 @@ else
 fi
 status=1
 mounted=()
+# The processes whose root is the new root: those the command started.
+pids_in_root() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"
+	done
+}
+# --lock: waits (in the background) until the command starts packing or launching a device,
+# pauses everything in the root, takes the lock, lets it all go on, and holds the lock until the
+# cleanup ends this process.
+locker=
+lock_when_launching() {
+	local p found=
+	set +e # a process that ends while it is paused or let go is no error here
+	exec 8>>"$lock" || { say "cannot open the lock $lock"; return 1; }
+	trap 'exit 0' TERM
+	while [ -z "$found" ]; do
+		for p in $(pids_in_root); do
+			case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in
+			*make-android-images.sh* | *launch_cvd*) found=$p ;;
+			esac
+		done
+		[ -n "$found" ] || sleep 0.5 8>&-
+	done
+	if ! flock -n 8; then
+		for p in $(pids_in_root) $(pids_in_root); do kill -STOP "$p" 2>/dev/null; done
+		say "a device is about to launch: the root's processes wait for the lock $lock"
+		flock 8
+		for p in $(pids_in_root) $(pids_in_root); do kill -CONT "$p" 2>/dev/null; done
+	fi
+	say "holding the lock $lock until the device is stopped"
+	while :; do sleep 5 8>&- & wait $!; done
+}
+
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	local rc=$? m i pid
@@ -141,6 +178,7 @@ cleanup() {
 	[ "$leave_running" = yes ] && [ "$status" -eq 0 ] && {
 		say "the device runs inside $root (mounts kept): stop it with" \
 			"chroot $root sh -c 'cd /root/sepia && ./stop_cvd', then umount -R $root/{dev,proc,sys}"
+		[ -z "$locker" ] || say "process $locker holds the lock $lock until you end it (kill $locker)"
 		return
 	}
 	# Whatever still runs inside the root was started by this script (the device's monitor,
@@ -150,14 +188,16 @@ cleanup() {
 			sh -c 'cd /root/sepia && ./cvd_status >/dev/null 2>&1 && ./stop_cvd' >&2 || true
 	fi
 	for i in 1 2; do
-		for pid in /proc/[0-9]*; do
-			pid=${pid#/proc/}
-			[ "$(readlink "/proc/$pid/root" 2>/dev/null)" = "$root" ] || continue
+		for pid in $(pids_in_root); do
 			say "ending process $pid left in the root: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80)"
 			kill "$([ "$i" = 1 ] && echo -TERM || echo -KILL)" "$pid" 2>/dev/null || true
 		done
 		sleep 1
 	done
+	if [ -n "$locker" ]; then
+		kill -TERM "$locker" 2>/dev/null || true
+		wait "$locker" 2>/dev/null || true
+	fi
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		m=${mounted[i]}
 		umount -R "$m" 2>/dev/null || umount -R -l "$m" || say "could not unmount $m"
@@ -222,8 +262,8 @@ done
 say "running '$command' in $root/root/sepia (env -i, HOME=/root)"
 run=(chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	HOME=/root LANG=C.UTF-8 TERM=dumb /bin/sh -c "cd /root/sepia && $command")
-[ -z "$lock" ] || run=(flock "$lock" "${run[@]}")
 cmd_start=$(date +%s)
+[ -z "$lock" ] || { lock_when_launching & locker=$!; }
 set +e
 run_child "${run[@]}"
 status=$?
