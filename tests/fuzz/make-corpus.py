@@ -292,6 +292,9 @@ def control_seeds():
               + pb_bytes(14, "q\"uote\\ \t\x01 \u2028 é".encode() + b" \xff\xc3"))
     write("control", "response-status", framed(1, pb_int(1, 1) + pb_bytes(3, status)))
     write("control", "response-refusal", framed(1, pb_bytes(2, b"the instance is stopping")))
+    # A 5-byte field tag whose last byte has all bits set: protobuf-c shifts them into an
+    # int's sign bit (undefined behaviour in the library; see README.md).
+    write("control", "request-five-byte-tag", framed(0, pb_int(1, 1) + b"\xff\xff\xff\xff\xff\x01"))
 
 
 if __name__ == "__main__":
