@@ -7,3 +7,7 @@ bootloader_libsepiabootloader_a_SOURCES = \
 	bootloader/bootloader.c bootloader/bootloader.h \
 	bootloader/bootdisk.c bootloader/bootdisk.h
 BOOTLOADER_LIBS = bootloader/libsepiabootloader.a images/libsepiaimages.a $(BLOCK_LIBS) $(CRYPTO_LIBS)
+
+# The header-only helpers the unit tests of bootloader/ and images/ share (tests/unit/*.c include
+# it); listed here so that `make dist` carries it. Its natural home is tests/unit/local.mk.
+EXTRA_DIST += tests/unit/image-testlib.h
