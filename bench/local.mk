@@ -5,8 +5,8 @@
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
 BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh \
-	bench/gpu.sh bench/gpu-memory-attack.sh
-EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/rss-probe.c bench/copy-probe.c bench/README.md
+	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh
+EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
 BENCH_BOOT_FLAGS =

@@ -50,6 +50,16 @@ static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev
 	put_le32(t + 32, 1);
 }
 
+/* Reserves a table of len bytes and writes its header; returns its guest address or 0 when full. */
+static uint64_t acpi_new_table(struct acpi_builder *b, const char sig[4], uint32_t len, uint8_t rev,
+			       uint8_t **t)
+{
+	uint64_t gpa = acpi_alloc(b, len, t);
+	if (gpa)
+		acpi_header(*t, sig, len, rev);
+	return gpa;
+}
+
 static void acpi_finish(uint8_t *t, uint32_t len)
 {
 	t[9] = 0;
@@ -93,6 +103,15 @@ static void aml_prepend_pkglength(GByteArray *body)
 	g_byte_array_prepend(body, enc, n);
 }
 
+/* Appends op (op_len bytes), then body behind its PkgLength, and frees body. */
+static void aml_package(GByteArray *out, const char *op, guint op_len, GByteArray *body)
+{
+	aml_prepend_pkglength(body);
+	g_byte_array_append(out, (const uint8_t *)op, op_len);
+	g_byte_array_append(out, body->data, body->len);
+	g_byte_array_unref(body);
+}
+
 static void aml_name(GByteArray *out, const char name[4])
 {
 	g_byte_array_append(out, (const uint8_t *)"\x08", 1); /* NameOp */
@@ -107,6 +126,18 @@ static void aml_dword(GByteArray *out, uint32_t v)
 
 static void aml_zero(GByteArray *out) { g_byte_array_append(out, (const uint8_t *)"\x00", 1); }
 
+/* Name(name, v) and Name(name, Zero). */
+static void aml_name_dword(GByteArray *out, const char name[4], uint32_t v)
+{
+	aml_name(out, name);
+	aml_dword(out, v);
+}
+static void aml_name_zero(GByteArray *out, const char name[4])
+{
+	aml_name(out, name);
+	aml_zero(out);
+}
+
 /* Buffer (resource template) holding data. */
 static void aml_buffer(GByteArray *out, const uint8_t *data, guint len)
 {
@@ -114,10 +145,7 @@ static void aml_buffer(GByteArray *out, const uint8_t *data, guint len)
 	uint8_t size[3] = { 0x0b, (uint8_t)len, (uint8_t)(len >> 8) }; /* WordConst */
 	g_byte_array_append(body, size, 3);
 	g_byte_array_append(body, data, len);
-	aml_prepend_pkglength(body);
-	g_byte_array_append(out, (const uint8_t *)"\x11", 1); /* BufferOp */
-	g_byte_array_append(out, body->data, body->len);
-	g_byte_array_unref(body);
+	aml_package(out, "\x11", 1, body); /* BufferOp */
 }
 
 /* Word address space descriptor (bus numbers or I/O ports), a producer with fixed ends. */
@@ -159,10 +187,7 @@ static void aml_device(GByteArray *out, const char name[4], GByteArray *body)
 	GByteArray *dev = g_byte_array_new();
 	g_byte_array_append(dev, (const uint8_t *)name, 4);
 	g_byte_array_append(dev, body->data, body->len);
-	aml_prepend_pkglength(dev);
-	g_byte_array_append(out, (const uint8_t *)"\x5b\x82", 2); /* DeviceOp */
-	g_byte_array_append(out, dev->data, dev->len);
-	g_byte_array_unref(dev);
+	aml_package(out, "\x5b\x82", 2, dev); /* DeviceOp */
 }
 
 /* PCI0: the host bridge on bus 0 with its windows. With ACPI, Linux finds PCI only
@@ -181,14 +206,10 @@ static void aml_pci_root(GByteArray *out)
 	g_byte_array_append(crs, end_tag, sizeof(end_tag));
 
 	GByteArray *body = g_byte_array_new();
-	aml_name(body, "_HID");
-	aml_dword(body, 0x030ad041); /* EISAID("PNP0A03") */
-	aml_name(body, "_UID");
-	aml_zero(body);
-	aml_name(body, "_SEG");
-	aml_zero(body);
-	aml_name(body, "_BBN");
-	aml_zero(body);
+	aml_name_dword(body, "_HID", 0x030ad041); /* EISAID("PNP0A03") */
+	aml_name_zero(body, "_UID");
+	aml_name_zero(body, "_SEG");
+	aml_name_zero(body, "_BBN");
 	aml_name(body, "_CRS");
 	aml_buffer(body, crs->data, crs->len);
 	aml_device(out, "PCI0", body);
@@ -206,10 +227,8 @@ static void aml_com1(GByteArray *out)
 		0x79, 0,
 	};
 	GByteArray *body = g_byte_array_new();
-	aml_name(body, "_HID");
-	aml_dword(body, 0x0105d041); /* EISAID("PNP0501") */
-	aml_name(body, "_UID");
-	aml_zero(body);
+	aml_name_dword(body, "_HID", 0x0105d041); /* EISAID("PNP0501") */
+	aml_name_zero(body, "_UID");
 	aml_name(body, "_CRS");
 	aml_buffer(body, crs, sizeof(crs));
 	aml_device(out, "COM1", body);
@@ -223,10 +242,7 @@ static void aml_system_bus(GByteArray *out)
 	g_byte_array_append(scope, (const uint8_t *)"_SB_", 4);
 	aml_pci_root(scope);
 	aml_com1(scope);
-	aml_prepend_pkglength(scope);
-	g_byte_array_append(out, (const uint8_t *)"\x10", 1); /* ScopeOp */
-	g_byte_array_append(out, scope->data, scope->len);
-	g_byte_array_unref(scope);
+	aml_package(out, "\x10", 1, scope); /* ScopeOp */
 }
 
 /* DSDT: \_S5 (SLP_TYPa, SLP_TYPb, reserved, reserved), which Linux needs before it offers
@@ -241,9 +257,8 @@ static uint64_t acpi_build_dsdt(struct acpi_builder *b)
 	aml_system_bus(aml);
 	uint32_t len = 36 + aml->len;
 	uint8_t *t;
-	uint64_t gpa = acpi_alloc(b, len, &t);
+	uint64_t gpa = acpi_new_table(b, "DSDT", len, 2, &t);
 	if (gpa) {
-		acpi_header(t, "DSDT", len, 2);
 		memcpy(t + 36, aml->data, aml->len);
 		acpi_finish(t, len);
 	}
@@ -255,10 +270,9 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt)
 {
 	const uint32_t len = 276;
 	uint8_t *t;
-	uint64_t gpa = acpi_alloc(b, len, &t);
+	uint64_t gpa = acpi_new_table(b, "FACP", len, 6, &t);
 	if (!gpa)
 		return 0;
-	acpi_header(t, "FACP", len, 6);
 	put_le32(t + 40, (uint32_t)dsdt);
 	/* IAPC_BOOT_ARCH: no VGA, no CMOS RTC for ACPI to drive (the RTC stays for reads). */
 	put_le16(t + 109, (1u << 2));
@@ -279,10 +293,9 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned int cpus)
 {
 	uint32_t len = 44 + cpus * 8 + 12 + 10 + 6;
 	uint8_t *t;
-	uint64_t gpa = acpi_alloc(b, len, &t);
+	uint64_t gpa = acpi_new_table(b, "APIC", len, 5, &t);
 	if (!gpa)
 		return 0;
-	acpi_header(t, "APIC", len, 5);
 	put_le32(t + 36, (uint32_t)LAYOUT_LAPIC);
 	put_le32(t + 40, 1); /* PCAT_COMPAT: the in-kernel 8259s exist */
 	uint8_t *e = t + 44;
@@ -327,13 +340,12 @@ uint64_t acpi_build(const struct guest_mem *mem, unsigned int cpus, GError **err
 	uint64_t dsdt = rsdp_gpa ? acpi_build_dsdt(&b) : 0;
 	uint64_t fadt = dsdt ? acpi_build_fadt(&b, dsdt) : 0;
 	uint64_t madt = fadt ? acpi_build_madt(&b, cpus) : 0;
-	uint64_t xsdt_gpa = madt ? acpi_alloc(&b, 36 + 2 * 8, &xsdt) : 0;
+	uint64_t xsdt_gpa = madt ? acpi_new_table(&b, "XSDT", 36 + 2 * 8, 1, &xsdt) : 0;
 	if (!xsdt_gpa) {
 		g_set_error(error, SEPIA_ERROR, ENOSPC, "ACPI tables for %u vCPUs do not fit below 1 MiB",
 			    cpus);
 		return 0;
 	}
-	acpi_header(xsdt, "XSDT", 36 + 16, 1);
 	put_le64(xsdt + 36, fadt);
 	put_le64(xsdt + 44, madt);
 	acpi_finish(xsdt, 36 + 16);

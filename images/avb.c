@@ -161,11 +161,8 @@ GBytes *sepia_avb_load_public_key(const char *path, GError **error)
 {
 	g_autofree char *data = NULL;
 	gsize len;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &data, &len, &local)) {
-		img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot read: %s", local->message);
+	if (!img_read_file(path, &data, &len, error))
 		return NULL;
-	}
 	if (len >= 8 && get_be32((const guint8 *)data) != 0 &&
 	    g_strstr_len(data, (gssize)len, "-----BEGIN") == NULL) {
 		g_autoptr(GBytes) k = g_bytes_new(data, len);

@@ -88,11 +88,8 @@ static EVP_PKEY *load_private_key(const char *path, GError **error)
 {
 	g_autofree char *pem = NULL;
 	gsize len;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &pem, &len, &local)) {
-		img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot read: %s", local->message);
+	if (!img_read_file(path, &pem, &len, error))
 		return NULL;
-	}
 	BIO *bio = BIO_new_mem_buf(pem, (int)MIN(len, (gsize)G_MAXINT));
 	EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
 	BIO_free(bio);
@@ -219,9 +216,5 @@ GBytes *sepia_avb_make_vbmeta(const SepiaAvbSignOptions *opts, GError **error)
 bool sepia_avb_write_vbmeta(const char *path, const SepiaAvbSignOptions *opts, GError **error)
 {
 	g_autoptr(GBytes) img = sepia_avb_make_vbmeta(opts, error);
-	if (!img)
-		return false;
-	gsize len;
-	const guint8 *data = g_bytes_get_data(img, &len);
-	return img_write_atomic(path, data, len, error);
+	return img_write_bytes(path, img, error);
 }

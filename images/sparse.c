@@ -140,18 +140,11 @@ static bool out_fill(SparseOut *out, const guint8 pattern[4], uint64_t n, GError
 
 static const char *chunk_type_name(uint16_t type)
 {
-	switch (type) {
-	case SEPIA_SPARSE_CHUNK_RAW:
-		return "RAW";
-	case SEPIA_SPARSE_CHUNK_FILL:
-		return "FILL";
-	case SEPIA_SPARSE_CHUNK_DONT_CARE:
-		return "DONT_CARE";
-	case SEPIA_SPARSE_CHUNK_CRC32:
-		return "CRC32";
-	default:
-		return "unknown";
-	}
+	/* The chunk types are consecutive, from SEPIA_SPARSE_CHUNK_RAW on. */
+	static const char *const names[] = { "RAW", "FILL", "DONT_CARE", "CRC32" };
+	G_STATIC_ASSERT(SEPIA_SPARSE_CHUNK_CRC32 - SEPIA_SPARSE_CHUNK_RAW == G_N_ELEMENTS(names) - 1);
+	unsigned i = (unsigned)type - SEPIA_SPARSE_CHUNK_RAW;
+	return i < G_N_ELEMENTS(names) ? names[i] : "unknown";
 }
 
 static bool expand(SparseIn *in, SparseOut *out, uint64_t max_raw_size, SepiaSparseInfo *info, GError **error)

@@ -112,6 +112,24 @@ static char *desc_string(const char *name, const guint8 *p, uint64_t len, const 
 	return g_strndup((const char *)p, (gsize)len);
 }
 
+/* The length fields of each known descriptor's variable parts, by tag, as errors name them. */
+static const char *const len_names[][3] = {
+	[SEPIA_AVB_DESCRIPTOR_PROPERTY] = { "key_num_bytes", "value_num_bytes" },
+	[SEPIA_AVB_DESCRIPTOR_HASHTREE] = { "partition_name_len", "salt_len", "root_digest_len" },
+	[SEPIA_AVB_DESCRIPTOR_HASH] = { "partition_name_len", "salt_len", "digest_len" },
+	[SEPIA_AVB_DESCRIPTOR_KERNEL_CMDLINE] = { "kernel_cmdline_length" },
+	[SEPIA_AVB_DESCRIPTOR_CHAIN_PARTITION] = { "partition_name_len", "public_key_len" },
+};
+
+/* The fields hash and hashtree descriptors share, at f: hash_algorithm[32], then u32
+ * partition_name_len, salt_len, digest_len (into lens) and flags. */
+static void parse_digest_fields(SepiaAvbDescriptor *d, const guint8 *f, uint64_t lens[3])
+{
+	d->hash_algorithm = img_strndup_field(f, 32);
+	lens[0] = get_be32(f + 32), lens[1] = get_be32(f + 36), lens[2] = get_be32(f + 40);
+	d->flags = get_be32(f + 44);
+}
+
 /* Parses one descriptor d of `total` bytes (header included) at image offset `off`. */
 static bool parse_descriptor(const char *name, GBytes *image, uint64_t off, uint64_t total,
 			     SepiaAvbDescriptor *d, GError **error)
@@ -140,14 +158,11 @@ static bool parse_descriptor(const char *name, GBytes *image, uint64_t off, uint
 				" bytes, smaller than its fixed part (%" G_GUINT64_FORMAT ")",
 				what, (guint64)off, (guint64)total, (guint64)fixed[d->tag].fixed);
 	uint64_t var_off = fixed[d->tag].fixed, lens[3] = { 0, 0, 0 };
-	const char *names[3] = { NULL, NULL, NULL };
+	const char *const *names = len_names[d->tag];
 	switch (d->tag) {
 	case SEPIA_AVB_DESCRIPTOR_HASH:
 		d->image_size = get_be64(p + 16);
-		d->hash_algorithm = img_strndup_field(p + 24, 32);
-		lens[0] = get_be32(p + 56), lens[1] = get_be32(p + 60), lens[2] = get_be32(p + 64);
-		d->flags = get_be32(p + 68);
-		names[0] = "partition_name_len", names[1] = "salt_len", names[2] = "digest_len";
+		parse_digest_fields(d, p + 24, lens);
 		break;
 	case SEPIA_AVB_DESCRIPTOR_HASHTREE:
 		d->dm_verity_version = get_be32(p + 16);
@@ -159,26 +174,20 @@ static bool parse_descriptor(const char *name, GBytes *image, uint64_t off, uint
 		d->fec_num_roots = get_be32(p + 52);
 		d->fec_offset = get_be64(p + 56);
 		d->fec_size = get_be64(p + 64);
-		d->hash_algorithm = img_strndup_field(p + 72, 32);
-		lens[0] = get_be32(p + 104), lens[1] = get_be32(p + 108), lens[2] = get_be32(p + 112);
-		d->flags = get_be32(p + 116);
-		names[0] = "partition_name_len", names[1] = "salt_len", names[2] = "root_digest_len";
+		parse_digest_fields(d, p + 72, lens);
 		break;
 	case SEPIA_AVB_DESCRIPTOR_KERNEL_CMDLINE:
 		d->flags = get_be32(p + 16);
 		lens[0] = get_be32(p + 20);
-		names[0] = "kernel_cmdline_length";
 		break;
 	case SEPIA_AVB_DESCRIPTOR_CHAIN_PARTITION:
 		d->rollback_index_location = get_be32(p + 16);
 		lens[0] = get_be32(p + 20), lens[1] = get_be32(p + 24);
 		d->flags = get_be32(p + 28);
-		names[0] = "partition_name_len", names[1] = "public_key_len";
 		break;
 	case SEPIA_AVB_DESCRIPTOR_PROPERTY:
 		/* key, NUL, value, NUL */
 		lens[0] = get_be64(p + 16), lens[1] = get_be64(p + 24);
-		names[0] = "key_num_bytes", names[1] = "value_num_bytes";
 		break;
 	}
 	/* The variable parts must fit in what num_bytes_following claims. */
@@ -380,8 +389,20 @@ SepiaVbmeta *sepia_vbmeta_parse_buffer(const void *data, gsize len, const char *
 	return g_steal_pointer(&vb);
 }
 
+/* Parses the vbmeta image in [off, off+size) of src (`what` names the range in errors). */
+static SepiaVbmeta *parse_range(const ImgSource *src, uint64_t off, uint64_t size, const char *what,
+				GError **error)
+{
+	g_autoptr(GBytes) b = img_source_read(src, off, size, what, error);
+	if (!b)
+		return NULL;
+	gsize len;
+	const void *d = g_bytes_get_data(b, &len);
+	return sepia_vbmeta_parse_buffer(d, len, src->name, error);
+}
+
 /* Reads the vbmeta from an ImgSource: at its start, or where its AVB footer says. */
-static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
+static void *parse_source(const ImgSource *src, GError **error)
 {
 	guint8 head[SEPIA_AVB_HEADER_SIZE];
 	bool at_start = src->size >= 4 && img_source_read_into(src, 0, head, 4, "magic", NULL) &&
@@ -395,12 +416,7 @@ static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
 		if (img_add(SEPIA_AVB_HEADER_SIZE, get_be64(head + H_AUTH_SIZE), &claimed) &&
 		    img_add(claimed, get_be64(head + H_AUX_SIZE), &claimed) && claimed < want)
 			want = claimed;
-		g_autoptr(GBytes) b = img_source_read(src, 0, want, "vbmeta image", error);
-		if (!b)
-			return NULL;
-		gsize len;
-		const void *d = g_bytes_get_data(b, &len);
-		return sepia_vbmeta_parse_buffer(d, len, src->name, error);
+		return parse_range(src, 0, want, "vbmeta image", error);
 	}
 	guint8 f[SEPIA_AVB_FOOTER_SIZE];
 	if (src->size < SEPIA_AVB_FOOTER_SIZE ||
@@ -432,12 +448,7 @@ static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
 			 (guint64)size, SEPIA_AVB_MAX_VBMETA_SIZE);
 		return NULL;
 	}
-	g_autoptr(GBytes) b = img_source_read(src, off, size, "vbmeta_size", error);
-	if (!b)
-		return NULL;
-	gsize len;
-	const void *d = g_bytes_get_data(b, &len);
-	SepiaVbmeta *vb = sepia_vbmeta_parse_buffer(d, len, src->name, error);
+	SepiaVbmeta *vb = parse_range(src, off, size, "vbmeta_size", error);
 	if (vb) {
 		vb->has_footer = true;
 		vb->footer_original_image_size = get_be64(f + F_ORIG_SIZE);
@@ -449,20 +460,13 @@ static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
 
 SepiaVbmeta *sepia_vbmeta_parse_file(const char *path, GError **error)
 {
-	ImgSource src;
-	if (!img_source_open(&src, path, error))
-		return NULL;
-	SepiaVbmeta *vb = parse_source(&src, error);
-	img_source_close(&src);
-	return vb;
+	return img_parse_file(path, parse_source, error);
 }
 
 SepiaVbmeta *sepia_vbmeta_parse_partition_buffer(const void *data, gsize len, const char *name,
 						 GError **error)
 {
-	ImgSource src;
-	img_source_init_buffer(&src, name, data, len);
-	return parse_source(&src, error);
+	return img_parse_buffer(data, len, name, parse_source, error);
 }
 
 const SepiaAvbDescriptor *sepia_vbmeta_find_hash(const SepiaVbmeta *vb, const char *partition)

@@ -67,7 +67,7 @@ powerwash_cvd_LDADD = $(CONTROL_LIBS)
 # boot-android.sh: the reference guest as Android images, assembled, booted through the
 # bootloader step on the overlay, then slot b after boot_a is corrupted (skips without /dev/kvm).
 TESTS += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh
-EXTRA_DIST += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh bench/assemble.sh
+EXTRA_DIST += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh
 
 # `make bench-assemble`: bench/assemble.sh, assembly vs a plain copy into one raw disk.
 bench-assemble: assemble_cvd$(EXEEXT)

@@ -3,6 +3,7 @@
  * with one-line errors that name the file. */
 #include "images/bootimg.h"
 #include "images/vendorboot.h"
+#include "tests/unit/image-testlib.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -11,21 +12,11 @@ typedef struct {
 	char *dir;
 } Fixture;
 
-static void fixture_setup(Fixture *f, gconstpointer data)
-{
-	f->dir = g_dir_make_tmp("sepia-bootimg-XXXXXX", NULL);
-	g_assert_nonnull(f->dir);
-}
+static void fixture_setup(Fixture *f, gconstpointer data) { f->dir = make_tmp_dir("sepia-bootimg"); }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GDir) d = g_dir_open(f->dir, 0, NULL);
-	const char *n;
-	while (d && (n = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(f->dir, n, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(f->dir);
+	rm_tree(f->dir);
 	g_free(f->dir);
 }
 
@@ -46,10 +37,7 @@ static GBytes *make_payload(Fixture *f, const char *name, gsize len, guint32 see
 
 static bool have_mkbootimg(void)
 {
-	g_autofree char *p = g_find_program_in_path("mkbootimg");
-	if (!p)
-		g_test_skip("mkbootimg not installed (Debian package mkbootimg)");
-	return p != NULL;
+	return have_program("mkbootimg", "mkbootimg not installed (Debian package mkbootimg)");
 }
 
 /* Runs mkbootimg in f->dir with the given arguments (NULL-terminated). */
@@ -378,12 +366,8 @@ static void expect_boot_error(const guint8 *d, gsize len, const char *needle)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SepiaBootImage) img = sepia_boot_image_parse_buffer(d, len, "boot.img", &error);
 	g_assert_null(img);
-	g_assert_nonnull(error);
+	assert_one_line_error(error, "boot.img", needle);
 	g_assert_true(error->domain == SEPIA_IMAGES_ERROR);
-	g_assert_true(g_str_has_prefix(error->message, "boot.img: "));
-	g_assert_null(strchr(error->message, '\n'));
-	if (needle && !strstr(error->message, needle))
-		g_error("expected \"%s\" in \"%s\"", needle, error->message);
 }
 
 static void expect_vendor_error(const guint8 *d, gsize len, const char *needle)
@@ -392,10 +376,7 @@ static void expect_vendor_error(const guint8 *d, gsize len, const char *needle)
 	g_autoptr(SepiaVendorBootImage)
 		img = sepia_vendor_boot_image_parse_buffer(d, len, "vendor_boot.img", &error);
 	g_assert_null(img);
-	g_assert_nonnull(error);
-	g_assert_true(g_str_has_prefix(error->message, "vendor_boot.img: "));
-	if (needle && !strstr(error->message, needle))
-		g_error("expected \"%s\" in \"%s\"", needle, error->message);
+	assert_one_line_error(error, "vendor_boot.img", needle);
 }
 
 static GBytes *sample_boot(Fixture *f, uint32_t version)

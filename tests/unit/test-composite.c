@@ -18,6 +18,7 @@
 #include "images/crc32.h"
 #include "images/manifest.h"
 #include "images/overlay.h"
+#include "tests/unit/image-testlib.h"
 
 #define MiB (1024u * 1024u)
 
@@ -33,8 +34,7 @@ static const gsize part_sizes[4] = { 1000, MiB, 3 * MiB + 7, 0 };
 static void fixture_setup(Fixture *f, gconstpointer unused)
 {
 	(void)unused;
-	f->dir = g_dir_make_tmp("sepia-composite-XXXXXX", NULL);
-	g_assert_nonnull(f->dir);
+	f->dir = make_tmp_dir("sepia-composite");
 	g_autoptr(GRand) r = g_rand_new_with_seed(42);
 	for (int i = 0; i < 4; i++) {
 		guint8 *b = g_malloc(part_sizes[i] ? part_sizes[i] : 1);
@@ -49,8 +49,7 @@ static void fixture_setup(Fixture *f, gconstpointer unused)
 static void fixture_teardown(Fixture *f, gconstpointer unused)
 {
 	(void)unused;
-	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-	g_assert_cmpint(system(cmd), ==, 0);
+	rm_tree(f->dir);
 	for (int i = 0; i < 4; i++) {
 		g_free(f->paths[i]);
 		g_bytes_unref(f->data[i]);
@@ -332,7 +331,7 @@ static void test_overlay(Fixture *f, gconstpointer unused)
 
 static void test_overlay_sizes(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("sepia-overlay-XXXXXX", NULL);
+	g_autofree char *dir = make_tmp_dir("sepia-overlay");
 	g_autofree char *ov = g_build_filename(dir, "o.qcow2", NULL);
 	const uint64_t sizes[] = { 0, 512, 512ull * MiB, 512ull * MiB + 512, 10ull * 1024 * MiB, 5ull << 40 };
 	for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
@@ -351,8 +350,7 @@ static void test_overlay_sizes(void)
 		}
 	}
 	g_assert_false(overlay_create(ov, NULL, NULL, 1000, NULL));
-	g_unlink(ov);
-	g_rmdir(dir);
+	rm_tree(dir);
 }
 
 static void test_manifest(Fixture *f, gconstpointer unused)

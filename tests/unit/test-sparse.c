@@ -3,6 +3,7 @@
  * and malformed images fail with one-line errors and leave nothing behind. */
 #include "images/crc32.h"
 #include "images/sparse.h"
+#include "tests/unit/image-testlib.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -118,24 +119,6 @@ static Builder *sample(uint16_t file_hdr_sz, uint16_t chunk_hdr_sz)
 	return b;
 }
 
-static char *tmp_dir(void)
-{
-	char *d = g_dir_make_tmp("sepia-sparse-XXXXXX", NULL);
-	g_assert_nonnull(d);
-	return d;
-}
-
-static void rm_dir(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *n;
-	while (d && (n = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, n, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(dir);
-}
-
 static guint count_entries(const char *dir)
 {
 	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
@@ -177,7 +160,7 @@ static void test_expand_all_chunk_types(void)
 	const uint16_t hdr_sizes[][2] = { { 28, 12 }, { 32, 16 } }; /* larger headers are skipped */
 	for (size_t k = 0; k < G_N_ELEMENTS(hdr_sizes); k++) {
 		g_autoptr(Builder) b = sample(hdr_sizes[k][0], hdr_sizes[k][1]);
-		g_autofree char *dir = tmp_dir();
+		g_autofree char *dir = make_tmp_dir("sepia-sparse");
 		g_autofree char *out = g_build_filename(dir, "raw.img", NULL);
 		int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644);
 		g_assert_cmpint(fd, >=, 0);
@@ -212,7 +195,7 @@ static void test_expand_all_chunk_types(void)
 		close(out_fd);
 		assert_file_eq(out, b->raw);
 		g_assert_cmpuint(count_entries(dir), ==, 3);
-		rm_dir(dir);
+		rm_tree(dir);
 	}
 }
 
@@ -224,7 +207,7 @@ static void test_holes(void)
 	add_chunk_header(b, SEPIA_SPARSE_CHUNK_DONT_CARE, 1u << 28, 0);
 	add_fill(b, 1, 0x01020304);
 	finish(b);
-	g_autofree char *dir = tmp_dir();
+	g_autofree char *dir = make_tmp_dir("sepia-sparse");
 	g_autofree char *out = g_build_filename(dir, "big.img", NULL);
 	int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	SepiaSparseInfo info;
@@ -248,7 +231,7 @@ static void test_holes(void)
 	g_assert_false(sepia_sparse_expand_buffer(b->sparse->data, b->sparse->len, "big", -1, 1 << 30, NULL,
 						  &error));
 	g_assert_nonnull(strstr(error->message, "more than the limit"));
-	rm_dir(dir);
+	rm_tree(dir);
 }
 
 /* Output to a pipe: holes are written as zeros, in order. */
@@ -284,11 +267,7 @@ static void expect_error(const guint8 *d, gsize len, const char *needle)
 {
 	g_autoptr(GError) error = NULL;
 	g_assert_false(sepia_sparse_expand_buffer(d, len, "s.img", -1, 0, NULL, &error));
-	g_assert_nonnull(error);
-	g_assert_true(g_str_has_prefix(error->message, "s.img: "));
-	g_assert_null(strchr(error->message, '\n'));
-	if (needle && !strstr(error->message, needle))
-		g_error("expected \"%s\" in \"%s\"", needle, error->message);
+	assert_one_line_error(error, "s.img", needle);
 }
 
 static void test_corrupt(void)
@@ -355,7 +334,7 @@ static void test_corrupt(void)
 
 static void test_expand_file_errors(void)
 {
-	g_autofree char *dir = tmp_dir();
+	g_autofree char *dir = make_tmp_dir("sepia-sparse");
 	g_autofree char *in = g_build_filename(dir, "bad.img", NULL);
 	g_autofree char *out = g_build_filename(dir, "raw.img", NULL);
 	g_autoptr(Builder) b = sample(28, 12);
@@ -373,7 +352,7 @@ static void test_expand_file_errors(void)
 	g_autofree char *missing = g_build_filename(dir, "missing.img", NULL);
 	g_assert_false(sepia_sparse_expand_file(missing, out, 0, NULL, &error));
 	g_assert_error(error, SEPIA_IMAGES_ERROR, SEPIA_IMAGES_ERROR_IO);
-	rm_dir(dir);
+	rm_tree(dir);
 }
 
 /* img2simg (android-sdk-libsparse-utils) output expands back to the original. */
@@ -384,7 +363,7 @@ static void test_img2simg(void)
 		g_test_skip("img2simg not installed (android-sdk-libsparse-utils)");
 		return;
 	}
-	g_autofree char *dir = tmp_dir();
+	g_autofree char *dir = make_tmp_dir("sepia-sparse");
 	g_autofree char *raw = g_build_filename(dir, "raw.img", NULL);
 	g_autofree char *sparse = g_build_filename(dir, "sparse.img", NULL);
 	g_autofree char *back = g_build_filename(dir, "back.img", NULL);
@@ -412,7 +391,7 @@ static void test_img2simg(void)
 	g_assert_cmpuint(info.raw_size, ==, 1 << 20);
 	g_assert_cmpuint(info.hole_bytes, >, 0);
 	g_byte_array_unref(want);
-	rm_dir(dir);
+	rm_tree(dir);
 }
 
 int main(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* vbmeta: hand-built AVB images (big-endian header, every descriptor type, footers) parse field
  * for field; lying sizes and lengths fail with one-line errors naming the file. */
 #include "images/vbmeta.h"
+#include "tests/unit/image-testlib.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -240,7 +241,7 @@ static void test_footer(void)
 	put_be64(f + 12, 5000);
 	put_be64(f + 20, 4096);
 	put_be64(f + 28, vbm->len);
-	g_autofree char *dir = g_dir_make_tmp("sepia-vbmeta-XXXXXX", NULL);
+	g_autofree char *dir = make_tmp_dir("sepia-vbmeta");
 	g_autofree char *path = g_build_filename(dir, "boot.img", NULL);
 	g_assert_true(g_file_set_contents(path, (char *)part->data, part->len, NULL));
 	g_autoptr(GError) error = NULL;
@@ -279,11 +280,7 @@ static void expect_error(const GByteArray *a, const char *needle)
 	g_autoptr(SepiaVbmeta) vb = sepia_vbmeta_parse_buffer(a->data, a->len, "vbmeta.img", &error);
 	if (vb)
 		g_error("parsed, but expected an error \"%s\" (%u bytes)", needle ? needle : "", a->len);
-	g_assert_nonnull(error);
-	g_assert_true(g_str_has_prefix(error->message, "vbmeta.img: "));
-	g_assert_null(strchr(error->message, '\n'));
-	if (needle && !strstr(error->message, needle))
-		g_error("expected \"%s\" in \"%s\"", needle, error->message);
+	assert_one_line_error(error, "vbmeta.img", needle);
 }
 
 static void test_header_lies(void)
