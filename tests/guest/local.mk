@@ -66,9 +66,17 @@ tests_guest_usermode_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_usermode_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
 EXTRA_tests_guest_usermode_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
 
+# serial32.elf: the serial payload as a 32-bit ELF (elf32-i386). PVH enters a kernel in
+# 32-bit protected mode, so its ELF may be of either class: the code is the same (the
+# 32-bit entry stub switches to long mode), only the headers are ELF32.
+check_DATA += tests/guest/serial32.elf
+CLEANFILES += tests/guest/serial32.elf
+tests/guest/serial32.elf: tests/guest/serial.elf
+	$(AM_V_GEN)$(OBJCOPY) -O elf32-i386 --strip-debug tests/guest/serial.elf $@
+
 # One wrapper per payload under sepia-vmm (each skips without /dev/kvm or sepia-vmm),
 # and every payload under QEMU TCG (skips without QEMU) to keep the payloads honest.
-GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/bootparams.sh tests/guest/pci.sh \
+GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/serial-elf32.sh tests/guest/bootparams.sh tests/guest/pci.sh \
 	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/msix.sh \
 	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/emulation-failure.sh \
 	tests/guest/qemu-selftest.sh tests/guest/gpu.sh tests/guest/gpu-virgl.sh \
