@@ -4,8 +4,8 @@
 # serial and console logs, the disk image on the host).
 #
 # usage: run-payload.sh NAME...
-#   NAME: serial serial-elf32 bootparams pci blk blk-ro console msix smp usermode gpu
-#         gpu-virgl, and under QEMU also serial-microvm and serial-elf32-microvm (on
+#   NAME: serial serial-elf32 bootparams pci blk blk-ro console msix smp usermode uart-irq
+#         gpu gpu-virgl, and under QEMU also serial-microvm and serial-elf32-microvm (on
 #         -M microvm). serial-elf32 is the serial payload as a 32-bit ELF (serial32.elf).
 #         gpu and gpu-virgl run under sepia-vmm only (their error checks follow sepia's
 #         answers).
@@ -124,6 +124,7 @@ run_one() {
 	msix) disk=$work/msix.img ;;
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
 	usermode) ;;
+	uart-irq) ;;
 	gpu) gpu=2d cmdline="$cmdline width=64 height=48 w1=40 h1=24" ;;
 	gpu-virgl) elf=gpu gpu=virgl cmdline="$cmdline width=64 height=48 virgl=1" ;;
 	# --gpu auto on a host whose EGL has no vendor library: 2D, and the log says why.
