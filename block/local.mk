@@ -10,6 +10,7 @@ BLOCK_LIBS = block/libsepiablock.a common/libsepiacommon.a $(GLIB_LIBS) $(ZLIB_L
 
 # ---- unit tests of block/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
 check_PROGRAMS += tests/unit/test-block
+tests_unit_test_block_SOURCES = tests/unit/test-block.c tests/unit/imagefiles.c tests/unit/imagefiles.h
 tests_unit_test_block_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-block
 

@@ -12,10 +12,8 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 vmm=$top_builddir/sepia-vmm
 guest=${SEPIA_GUEST_DIR:-$top_builddir/guest/out}
 
-skip() { echo "1..0 # SKIP $1"; exit 77; }
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
-[ -x "$vmm" ] || skip "sepia-vmm not built"
-[ -r "$guest/vmlinux" ] && [ -r "$guest/initramfs.cpio" ] || skip "no reference guest in $guest (run make guest)"
+. "$top_srcdir/tests/e2e/require.sh"
+require_reference_guest
 probe=$top_builddir/tests/e2e/vector-probe
 [ -x "$probe" ] && command -v cpio > /dev/null || skip "tests/e2e/vector-probe or cpio missing"
 

@@ -12,13 +12,10 @@
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 B=$top_builddir
+top_srcdir=${top_srcdir:-$top_builddir}
 
-skip() { echo "1..0 # SKIP $1"; exit 77; }
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
-for p in launch_cvd run_cvd stop_cvd cvd_status sepia-vmm; do [ -x "$B/$p" ] || skip "$p not built"; done
-[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images in $B/guest/out/android (make guest-android)"
-command -v qemu-img >/dev/null && command -v mke2fs >/dev/null && command -v python3 >/dev/null ||
-	skip "qemu-img, mke2fs and python3 are needed"
+. "$top_srcdir/tests/e2e/require.sh"
+require_device_tools
 
 work=$(mktemp -d /tmp/sepia-launch-guard.XXXXXX)
 export HOME=$work/home
@@ -26,10 +23,7 @@ mkdir -p "$HOME"
 umask 022
 cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
-n=0
-failed=0
-check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-note() { sed 's/^/# /' "$@"; }
+tap_begin
 CF=$HOME/cuttlefish
 inst=$CF/instances/cvd-1
 status_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0][sys.argv[2]])' "$@"; }

@@ -4,7 +4,7 @@ E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/boot-reference.sh tests/e2e/boot-st
 	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh \
 	tests/e2e/run-output.sh
 TESTS += $(E2E_TESTS)
-EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
+EXTRA_DIST += $(E2E_TESTS) tests/e2e/require.sh tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
 
 # Tests that launch devices with launch_cvd use the host's own adb ports (6520+N-1): under
 # `make -j` they take turns. launch-net.sh runs in a network namespace of its own.

@@ -13,10 +13,9 @@ top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 vmm=$top_builddir/sepia-vmm
 guest=${SEPIA_GUEST_DIR:-$top_builddir/guest/out}
 
-skip() { echo "1..0 # SKIP $1"; exit 77; }
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
-[ -x "$vmm" ] || skip "sepia-vmm not built"
-[ -r "$guest/vmlinux" ] && [ -r "$guest/initramfs.cpio" ] || skip "no reference guest in $guest (run make guest)"
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$top_srcdir/tests/e2e/require.sh"
+require_reference_guest
 command -v cpio > /dev/null && command -v seq > /dev/null || skip "cpio or seq missing"
 cpio -it --quiet < "$guest/initramfs.cpio" 2> /dev/null | grep -qx 'bin/tty-held-output' ||
 	skip "the guest in $guest has no /bin/tty-held-output (built before it; run make guest)"

@@ -377,16 +377,25 @@ static void test_reset(struct fx *f, gconstpointer data)
 	close(fd);
 }
 
+/* A host program connects and sends part of its CONNECT line: one half-open handshake.
+ * Returns the fd and, in *woke, how often the muxer's handler has run so far. */
+static int host_partial_line(struct fx *f, const char *part, uint64_t *woke)
+{
+	int fd = host_connect(f->path);
+	host_write(fd, part);
+	iterate(f);
+	g_assert_cmpuint(vsock_muxer_nr_handshakes(f->mux), ==, 1);
+	*woke = vsock_muxer_handshake_wakeups(f->mux);
+	return fd;
+}
+
 /* A host program sends part of its CONNECT line and waits: the muxer takes the bytes and
  * sleeps until more come (its handler woke once, not in a loop), then the rest of the
  * line finishes the handshake. */
 static void test_partial_line(struct fx *f, gconstpointer data)
 {
-	int fd = host_connect(f->path);
-	host_write(fd, "CONNECT 70");
-	iterate(f);
-	g_assert_cmpuint(vsock_muxer_nr_handshakes(f->mux), ==, 1);
-	uint64_t woke = vsock_muxer_handshake_wakeups(f->mux);
+	uint64_t woke;
+	int fd = host_partial_line(f, "CONNECT 70", &woke);
 	g_test_message("handler ran %" G_GUINT64_FORMAT " times for one partial line", woke);
 	g_assert_cmpuint(woke, >=, 1);
 	g_assert_cmpuint(woke, <=, 2);
@@ -406,11 +415,8 @@ static void test_partial_line(struct fx *f, gconstpointer data)
  * socket's end of file wakes the muxer once, not in a loop. */
 static void test_partial_line_close(struct fx *f, gconstpointer data)
 {
-	int fd = host_connect(f->path);
-	host_write(fd, "CONNECT 7");
-	iterate(f);
-	g_assert_cmpuint(vsock_muxer_nr_handshakes(f->mux), ==, 1);
-	uint64_t woke = vsock_muxer_handshake_wakeups(f->mux);
+	uint64_t woke;
+	int fd = host_partial_line(f, "CONNECT 7", &woke);
 	close(fd);
 	iterate(f);
 	g_assert_cmpuint(vsock_muxer_nr_handshakes(f->mux), ==, 0);
