@@ -157,8 +157,7 @@ static int l2_get(struct qcow2 *q, uint64_t i, bool alloc, struct qcow2_l2_slot 
 		q->l1_dirty_lo = MIN(q->l1_dirty_lo, (uint32_t)i);
 		q->l1_dirty_hi = MAX(q->l1_dirty_hi, (uint32_t)i + 1);
 		fresh = true;
-	} else if ((off & (q->cluster_size - 1)) || off > q->file_size ||
-		   q->file_size - off < q->cluster_size) {
+	} else if (!qcow2_cluster_in_file(q, off)) {
 		qcow2_report(q,
 			     "L2 table at 0x%" PRIx64 " (L1 index %" PRIu64
 			     ") is misaligned or past the end of the file",

@@ -73,6 +73,13 @@ struct qcow2 {
 	struct block_backend *backing;
 };
 
+/* Whether a cluster of metadata at file offset off is cluster-aligned and wholly inside the
+ * file (an L2 table or refcount block a hostile image points elsewhere is refused). */
+static inline bool qcow2_cluster_in_file(const struct qcow2 *q, uint64_t off)
+{
+	return !(off & (q->cluster_size - 1)) && off <= q->file_size && q->file_size - off >= q->cluster_size;
+}
+
 /* pread/pwrite of all of buf at off: 0 or -errno (short reads past EOF give zeroes). */
 int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);

@@ -25,8 +25,7 @@ static int rb_get(struct qcow2 *q, uint64_t r, struct qcow2_rb_slot **out)
 	if (r >= q->rt_entries || q->rt[r] == 0)
 		return 0;
 	uint64_t off = q->rt[r];
-	if ((off & ~QCOW2_RT_OFFSET_MASK) || (off & (q->cluster_size - 1)) || off > q->file_size ||
-	    q->file_size - off < q->cluster_size) {
+	if ((off & ~QCOW2_RT_OFFSET_MASK) || !qcow2_cluster_in_file(q, off)) {
 		qcow2_report(q,
 			     "refcount block %" PRIu64 " at offset 0x%" PRIx64
 			     " is misaligned or past the end of the file",
