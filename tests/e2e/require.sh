@@ -40,3 +40,12 @@ require_device_tools() {
 	command -v qemu-img > /dev/null && command -v mke2fs > /dev/null && command -v python3 > /dev/null ||
 		skip "qemu-img, mke2fs and python3 are needed"
 }
+
+# sepia-webview and fb-fill (which writes scanout files without a guest), as WEBVIEW and FB_FILL.
+require_webview_tools() {
+	WEBVIEW=$top_builddir/sepia-webview
+	FB_FILL=$top_builddir/tests/e2e/fb-fill
+	for p in "$WEBVIEW" "$FB_FILL"; do
+		[ -x "$p" ] || skip "$p not built"
+	done
+}
