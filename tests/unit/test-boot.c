@@ -464,14 +464,20 @@ static size_t put_note(uint8_t *p, const char *name, uint32_t type, const void *
 	return d + ((descsz + 3) & ~3u);
 }
 
+/* The identification bytes of a little-endian ELF of class cls (ELFCLASS32 or ELFCLASS64). */
+static void put_elf_ident(unsigned char *ident, unsigned char cls)
+{
+	memcpy(ident, ELFMAG, SELFMAG);
+	ident[EI_CLASS] = cls;
+	ident[EI_DATA] = ELFDATA2LSB;
+	ident[EI_VERSION] = EV_CURRENT;
+}
+
 static uint8_t *make_elf(bool pvh)
 {
 	uint8_t *img = g_malloc0(ELF_LEN);
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	put_elf_ident(eh->e_ident, ELFCLASS64);
 	eh->e_type = ET_EXEC;
 	eh->e_machine = EM_X86_64;
 	eh->e_version = EV_CURRENT;
@@ -616,10 +622,7 @@ static uint8_t *make_elf32(bool pvh, uint32_t descsz)
 {
 	uint8_t *img = g_malloc0(ELF_LEN);
 	Elf32_Ehdr *eh = (Elf32_Ehdr *)img;
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS32;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	put_elf_ident(eh->e_ident, ELFCLASS32);
 	eh->e_type = ET_EXEC;
 	eh->e_machine = EM_386;
 	eh->e_version = EV_CURRENT;
