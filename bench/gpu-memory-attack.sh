@@ -10,7 +10,10 @@
 # Environment: SEPIA_VMM (another build to compare, e.g. one from before the budget).
 # A measurement, not a test (`make bench-gpu-memory`).
 set -u
-top_builddir=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
+prog=gpu-memory-attack
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/bench-lib.sh
+. "$here/bench-lib.sh"
 vmm=${SEPIA_VMM:-$top_builddir/sepia-vmm}
 payload=$top_builddir/tests/guest/gpu.elf
 n=2000
@@ -20,8 +23,8 @@ while getopts n: opt; do
 	*) echo "usage: $0 [-n N]" >&2; exit 2 ;;
 	esac
 done
-[ -x /usr/bin/time ] || { echo "bench/gpu-memory-attack.sh: needs GNU time (apt-get install time)"; exit 77; }
-[ -r /dev/kvm ] || { echo "bench/gpu-memory-attack.sh: needs /dev/kvm"; exit 77; }
+have_gnu_time || skip "needs GNU time (apt-get install time)"
+have_kvm || skip "needs /dev/kvm"
 [ -x "$vmm" ] || { echo "bench/gpu-memory-attack.sh: no sepia-vmm at $vmm"; exit 77; }
 [ -f "$payload" ] || { echo "bench/gpu-memory-attack.sh: build $payload first (make check builds it)"; exit 77; }
 work=$(mktemp -d /tmp/sepia-bench-gpu-memory.XXXXXX)
