@@ -45,6 +45,7 @@ fi
 
 prio=
 command -v nice >/dev/null 2>&1 && prio="nice -n 19"
+# shellcheck disable=SC2086 # one word per target name
 set -- $names
 echo "1..$#"
 n=0
