@@ -155,7 +155,7 @@ lock_when_launching() {
 	trap 'exit 0' TERM
 	while [ -z "$found" ]; do
 		for p in $(pids_in_root); do
-			case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in
+			case $(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") in
 			*make-android-images.sh* | *launch_cvd*) found=$p ;;
 			esac
 		done
@@ -189,7 +189,7 @@ cleanup() {
 	fi
 	for i in 1 2; do
 		for pid in $(pids_in_root); do
-			say "ending process $pid left in the root: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80)"
+			say "ending process $pid left in the root: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-80)"
 			kill "$([ "$i" = 1 ] && echo -TERM || echo -KILL)" "$pid" 2>/dev/null || true
 		done
 		sleep 1
