@@ -14,10 +14,11 @@
 #   --keep           keep the root after a passing run too (a failing run always keeps it).
 #   --lock FILE      hold FILE with flock(1) while a device can run, e.g. the lock that the
 #                    machine's guest-booting tests share: the device inside takes adb port 6520
-#                    of this machine's network. It is taken when the command starts packing the
-#                    Android images (make-android-images.sh) or launching (launch_cvd): the
-#                    processes in the root are paused until it is free, and it is let go once the
-#                    device is stopped. The half hour of building before needs no lock.
+#                    of this machine's network. It is taken once the reference guest is built
+#                    (guest/out/build-info.txt; the images and the launch follow): the command,
+#                    in a cgroup freezer of its own, is frozen until the lock is free, and the
+#                    lock is let go once the device is stopped. The half hour of building before
+#                    needs no lock. Without a cgroup freezer it is held for the whole command.
 #   --leave-running  do not stop the device afterwards (implies --keep; the root stays mounted).
 #   --command CMD    run CMD (a shell command, from the tree's top) instead of
 #                    scripts/run-device.sh.
@@ -138,34 +139,54 @@ fi
 status=1
 mounted=()
 # The processes whose root is the new root: those the command started.
+# shellcheck disable=SC2317 # called by cleanup
 pids_in_root() {
 	local p
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && echo "${p#/proc/}"
 	done
 }
-# --lock: waits (in the background) until the command starts packing or launching a device,
-# pauses everything in the root, takes the lock, lets it all go on, and holds the lock until the
-# cleanup ends this process.
+# --lock: the command runs in a freezer cgroup of its own. A watcher (in the background) waits
+# until the reference guest build has delivered its result (guest/out/build-info.txt: the Android
+# images and the launch follow within seconds), freezes the whole command at once if the lock is
+# taken, takes it, thaws the command, and holds the lock until the cleanup ends the watcher.
+# Without a cgroup freezer the lock is held for the whole command instead.
 locker=
+freezer=
+freezer_state=
+make_freezer() {
+	local base
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		base=/sys/fs/cgroup # cgroup v2: cgroup.freeze in every non-root group
+		mkdir "$base/sepia-fresh-$$" 2>/dev/null && [ -f "$base/sepia-fresh-$$/cgroup.freeze" ] &&
+			{ freezer=$base/sepia-fresh-$$; freezer_state=cgroup.freeze; return 0; }
+	elif [ -d /sys/fs/cgroup/freezer ]; then
+		base=/sys/fs/cgroup/freezer # cgroup v1
+		mkdir "$base/sepia-fresh-$$" 2>/dev/null && [ -f "$base/sepia-fresh-$$/freezer.state" ] &&
+			{ freezer=$base/sepia-fresh-$$; freezer_state=freezer.state; return 0; }
+	fi
+	rmdir "$base/sepia-fresh-$$" 2>/dev/null
+	return 1
+}
+freeze() { # freeze 1|0
+	if [ "$freezer_state" = cgroup.freeze ]; then
+		echo "$1" >"$freezer/cgroup.freeze"
+	else
+		if [ "$1" = 1 ]; then echo FROZEN; else echo THAWED; fi >"$freezer/freezer.state"
+	fi
+}
 lock_when_launching() {
-	local p found=
-	set +e # a process that ends while it is paused or let go is no error here
+	set +e
 	exec 8>>"$lock" || { say "cannot open the lock $lock"; return 1; }
 	trap 'exit 0' TERM
-	while [ -z "$found" ]; do
-		for p in $(pids_in_root); do
-			case $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) in
-			*make-android-images.sh* | *launch_cvd*) found=$p ;;
-			esac
-		done
-		[ -n "$found" ] || sleep 0.5 8>&-
+	while [ ! -e "$root/root/sepia/guest/out/build-info.txt" ]; do
+		sleep 0.2 8>&- & wait $!
 	done
 	if ! flock -n 8; then
-		for p in $(pids_in_root) $(pids_in_root); do kill -STOP "$p" 2>/dev/null; done
-		say "a device is about to launch: the root's processes wait for the lock $lock"
+		freeze 1
+		say "the guest is built and a device is about to launch: the command waits for the lock $lock"
 		flock 8
-		for p in $(pids_in_root) $(pids_in_root); do kill -CONT "$p" 2>/dev/null; done
+		freeze 0
 	fi
 	say "holding the lock $lock until the device is stopped"
 	while :; do sleep 5 8>&- & wait $!; done
@@ -181,6 +202,8 @@ cleanup() {
 		[ -z "$locker" ] || say "process $locker holds the lock $lock until you end it (kill $locker)"
 		return
 	}
+	# A frozen command can neither stop nor die: thaw it first.
+	[ -z "$freezer" ] || freeze 0 2>/dev/null || true
 	# Whatever still runs inside the root was started by this script (the device's monitor,
 	# its VMM, an adb server): ask the device to stop, then end what remains, by pid.
 	if [ ${#mounted[@]} -gt 0 ] && [ -x "$root/root/sepia/stop_cvd" ]; then
@@ -189,7 +212,7 @@ cleanup() {
 	fi
 	for i in 1 2; do
 		for pid in $(pids_in_root); do
-			say "ending process $pid left in the root: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | cut -c1-80)"
+			say "ending process $pid left in the root: $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | cut -c1-80)"
 			kill "$([ "$i" = 1 ] && echo -TERM || echo -KILL)" "$pid" 2>/dev/null || true
 		done
 		sleep 1
@@ -198,6 +221,7 @@ cleanup() {
 		kill -TERM "$locker" 2>/dev/null || true
 		wait "$locker" 2>/dev/null || true
 	fi
+	[ -z "$freezer" ] || rmdir "$freezer" 2>/dev/null || say "could not remove the cgroup $freezer"
 	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
 		m=${mounted[i]}
 		umount -R "$m" 2>/dev/null || umount -R -l "$m" || say "could not unmount $m"
@@ -262,8 +286,19 @@ done
 say "running '$command' in $root/root/sepia (env -i, HOME=/root)"
 run=(chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	HOME=/root LANG=C.UTF-8 TERM=dumb /bin/sh -c "cd /root/sepia && $command")
+if [ -n "$lock" ]; then
+	if make_freezer; then
+		# The command joins the cgroup before it starts, so that all it starts is in it too.
+		# shellcheck disable=SC2016 # expanded by that sh
+		run=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$freezer" "${run[@]}")
+		lock_when_launching &
+		locker=$!
+	else
+		say "no cgroup freezer here: holding the lock $lock for the whole command"
+		run=(flock "$lock" "${run[@]}")
+	fi
+fi
 cmd_start=$(date +%s)
-[ -z "$lock" ] || { lock_when_launching & locker=$!; }
 set +e
 run_child "${run[@]}"
 status=$?
