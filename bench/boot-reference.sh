@@ -30,8 +30,8 @@ set -uo pipefail
 
 prog='boot-reference'
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$here/..}
-top_builddir=${top_builddir:-$top_srcdir}
+# shellcheck source=bench/bench-lib.sh
+. "$here/bench-lib.sh"
 
 runs=3
 dir=$top_builddir/guest/out
@@ -39,11 +39,6 @@ timeout_s=900
 keep=no
 MARKER=VIRTUAL_DEVICE_BOOT_COMPLETED
 base_cmdline="console=ttyS0 panic=-1 sepia.run=poweroff"
-
-say() { echo "$prog: $*" >&2; }
-die() { echo "$prog: error: $*" >&2; exit 2; }
-skip() { echo "$prog: SKIP: $*"; exit 77; }
-usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
 while getopts "n:d:t:kh" opt; do
 	case $opt in
@@ -58,25 +53,18 @@ done
 shift $((OPTIND - 1))
 [ "${1:-}" != -- ] || shift
 cmdline=$base_cmdline${*:+ $*}
-case $runs in '' | *[!0-9]*) die "-n needs a number" ;; esac
+need_number "$runs" "-n needs a number"
 [ "$runs" -ge 1 ] || die "-n needs at least 1"
-case $timeout_s in '' | *[!0-9]*) die "-t needs a number of seconds" ;; esac
+need_number "$timeout_s" "-t needs a number of seconds"
 
 SEPIA_VMM=${SEPIA_VMM:-$top_builddir/sepia-vmm}
 for f in vmlinux initramfs.cpio; do
 	[ -f "$dir/$f" ] || skip "$dir/$f not found: build the reference guest with 'make guest' (or pass -d DIR)"
 done
 [ -x "$SEPIA_VMM" ] || skip "no sepia-vmm at $SEPIA_VMM (make sepia-vmm)"
-{ [ -r /dev/kvm ] && [ -w /dev/kvm ]; } || skip "/dev/kvm is missing or not read-writable"
-{ [ -x /usr/bin/time ] && /usr/bin/time -f '%M' true >/dev/null 2>&1; } ||
-	die "GNU time not found as /usr/bin/time (apt-get install time)"
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/sepia-boot-ref.XXXXXX") || exit 1
-if [ "$keep" = yes ]; then
-	trap 'say "logs kept in $work"' EXIT
-else
-	trap 'rm -rf "$work"' EXIT
-fi
+have_kvm || skip "/dev/kvm is missing or not read-writable"
+have_gnu_time || die "GNU time not found as /usr/bin/time (apt-get install time)"
+bench_workdir sepia-boot-ref
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -132,11 +120,6 @@ for ((i = 1; i <= runs; i++)); do
 done
 echo "load at end:$(uptime | sed 's/.*load average//')"
 
-median() {
-	sort -n | awk '{ a[NR] = $1 } END {
-		if (NR == 0) { print "n/a"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 touch "$work/samples"
 passed=$(wc -l <"$work/samples")
 echo

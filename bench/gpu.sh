@@ -14,7 +14,10 @@
 # Usage: bench/gpu.sh [-n FRAMES] [-W WIDTH] [-H HEIGHT]   (default 300 frames, 720x1280)
 # Environment: SEPIA_VMM, QEMU, CC, SKIP_QEMU=1. Timings, not a test (`make bench-gpu`).
 set -u
-top_builddir=${top_builddir:-$(cd "$(dirname "$0")/.." && pwd)}
+prog=gpu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/bench-lib.sh
+. "$here/bench-lib.sh"
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 vmm=${SEPIA_VMM:-$top_builddir/sepia-vmm}
 qemu=${QEMU:-qemu-system-x86_64}
@@ -28,8 +31,8 @@ while getopts n:W:H: opt; do
 	*) echo "usage: $0 [-n FRAMES] [-W WIDTH] [-H HEIGHT]" >&2; exit 2 ;;
 	esac
 done
-[ -x /usr/bin/time ] || { echo "bench/gpu.sh: needs GNU time (apt-get install time)"; exit 77; }
-[ -r /dev/kvm ] || { echo "bench/gpu.sh: needs /dev/kvm"; exit 77; }
+have_gnu_time || skip "needs GNU time (apt-get install time)"
+have_kvm || skip "needs /dev/kvm"
 [ -f "$payload" ] || { echo "bench/gpu.sh: build $payload first (make check builds it)"; exit 77; }
 work=$(mktemp -d /tmp/sepia-bench-gpu.XXXXXX)
 trap 'rm -rf "$work"' EXIT

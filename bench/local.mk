@@ -5,8 +5,8 @@
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
 BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh \
-	bench/gpu.sh bench/sandbox.sh
-EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/rss-probe.c bench/copy-probe.c bench/README.md
+	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh
+EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
 BENCH_BOOT_FLAGS =
@@ -49,3 +49,10 @@ BENCH_SANDBOX_FLAGS =
 .PHONY: bench-sandbox
 bench-sandbox: sepia-vmm$(EXEEXT) tests/guest/serial.elf$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/sandbox.sh $(BENCH_SANDBOX_FLAGS) || test $$? -eq 77
+
+# `make bench-gpu-memory`: bench/gpu-memory-attack.sh, sepia-vmm's peak RSS while a guest piles up
+# virtio-gpu resources with the largest backing (issue 13, defect 3).
+BENCH_GPU_MEMORY_FLAGS =
+.PHONY: bench-gpu-memory
+bench-gpu-memory: sepia-vmm$(EXEEXT) tests/guest/gpu.elf$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/gpu-memory-attack.sh $(BENCH_GPU_MEMORY_FLAGS) || test $$? -eq 77

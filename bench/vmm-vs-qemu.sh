@@ -43,8 +43,8 @@ set -uo pipefail
 
 prog='vmm-vs-qemu'
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-top_srcdir=${top_srcdir:-$here/..}
-top_builddir=${top_builddir:-$top_srcdir}
+# shellcheck source=bench/bench-lib.sh
+. "$here/bench-lib.sh"
 
 runs=5
 payload=serial
@@ -56,10 +56,6 @@ keep=no
 timeout_s=${BENCH_TIMEOUT:-60}
 SERIAL_LINE='guest-kit serial: hello from a PVH payload, 0123456789 ABCDEF'
 STATUS_PASS=33
-
-say() { echo "$prog: $*" >&2; }
-die() { echo "$prog: error: $*" >&2; exit 2; }
-usage() { sed -n '2,/^set -uo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
 while getopts "n:p:c:l:m:Tkh" opt; do
 	case $opt in
@@ -76,9 +72,9 @@ while getopts "n:p:c:l:m:Tkh" opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || die "unexpected argument '$1' (see -h)"
-case $runs in '' | *[!0-9]*) die "-n needs a number" ;; esac
+need_number "$runs" "-n needs a number"
 [ "$runs" -ge 1 ] || die "-n needs at least 1"
-case $mem in '' | *[!0-9]*) die "-m needs a number of MiB" ;; esac
+need_number "$mem" "-m needs a number of MiB"
 
 case $payload in
 */* | *.elf) elf=$payload ;;
@@ -92,21 +88,15 @@ fi
 
 SEPIA_VMM=${SEPIA_VMM:-$top_builddir/sepia-vmm}
 [ -x "$SEPIA_VMM" ] || die "no sepia-vmm at $SEPIA_VMM (cd $top_builddir && make sepia-vmm)"
-{ [ -r /dev/kvm ] && [ -w /dev/kvm ]; } || die "/dev/kvm is missing or not read-writable"
-{ [ -x /usr/bin/time ] && /usr/bin/time -f '%M' true >/dev/null 2>&1; } ||
-	die "GNU time not found as /usr/bin/time (apt-get install time)"
+have_kvm || die "/dev/kvm is missing or not read-writable"
+have_gnu_time || die "GNU time not found as /usr/bin/time (apt-get install time)"
 QEMU=${QEMU:-$(command -v qemu-system-x86_64 || true)}
 if [ -z "$QEMU" ] || [ ! -x "$QEMU" ]; then
 	say "qemu-system-x86_64 not found: measuring sepia-vmm alone"
 	QEMU=
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/sepia-bench.XXXXXX") || exit 1
-if [ "$keep" = yes ]; then
-	trap 'say "logs kept in $work"' EXIT
-else
-	trap 'rm -rf "$work"' EXIT
-fi
+bench_workdir sepia-bench
 
 # The RSS probe (optional: without a C compiler the guest-RAM column says n/a).
 probe=
@@ -264,11 +254,6 @@ echo "load at end:$(uptime | sed 's/.*load average//')"
 
 # ---- The table --------------------------------------------------------------------
 
-median() { # median of the numbers on stdin
-	sort -n | awk '{ a[NR] = $1 } END {
-		if (NR == 0) { print "n/a"; exit }
-		if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 ratio() { # ratio A B
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f\n", a / b }'
 }

@@ -1,6 +1,17 @@
 /* Disk image backends behind virtio-blk: raw files, qcow2 (with backing chains) and VMDK
  * descriptors with FLAT/ZERO extents (the composite disk). A backend presents a flat
- * array of bytes; virtio-blk deals in sectors and requests. */
+ * array of bytes; virtio-blk deals in sectors and requests.
+ *
+ * What an image may reach: a qcow2 backing file or a VMDK extent is named inside an image,
+ * so its name is not trusted. Relative names resolve against the directory of the image
+ * that names them; the result (with symlinks and `..` resolved) must lie under an allowed
+ * directory: the top image's own directory, the naming image's directory, or one given to
+ * block_allow_image_dir. Anything else is refused with an error naming both files.
+ *
+ * Locks: every image file a backend opens (the top image, backing files, extents, VMDK
+ * descriptors) carries an OFD lock for as long as it is open: shared for read-only opens,
+ * exclusive for writable ones. A conflicting open fails at once, naming the file and,
+ * where it can be found, the pid holding it. */
 #pragma once
 
 #include <glib.h>
@@ -31,10 +42,23 @@ struct block_backend {
 	bool readonly;
 };
 
-/* Opens path, recognising the format by its contents (qcow2 magic, VMDK descriptor,
- * otherwise raw). Errors name the file and what is wrong with it. */
+/* Opens path as format: "raw", "qcow2" or "vmdk". With format NULL the format is probed
+ * from the file's first bytes (qcow2 magic, VMDK descriptor, otherwise raw), a warning says
+ * so, and a disk probed as raw refuses (-EIO) guest writes that would make its first
+ * sector probe as another format: a guest must not turn its raw disk into a qcow2 image
+ * naming a host file as backing. Errors name the file and what is wrong with it. */
+struct block_backend *block_open_format(const char *path, const char *format, bool readonly, GError **error);
+/* block_open_format(path, NULL, readonly, error). */
 struct block_backend *block_open(const char *path, bool readonly, GError **error);
 void block_close(struct block_backend *b);
+/* Whether name is one of "raw", "qcow2", "vmdk"; returns the static copy, or NULL. */
+const char *block_format_name(const char *name);
+
+/* Allows backing files and extents under dir (and its subdirectories) for every image this
+ * process opens afterwards. dir must exist; it is kept as its real path. */
+bool block_allow_image_dir(const char *dir, GError **error);
+/* Forgets the directories block_allow_image_dir added (for tests). */
+void block_forget_image_dirs(void);
 
 /* Helpers the backends share. */
 /* The part [skip, skip+len) of an iovec as a new iovec in out (room for cnt entries);
@@ -46,7 +70,7 @@ uint64_t block_iov_length(const struct iovec *iov, int cnt);
  * reads past the end of the file give zeroes. 0 or -errno. */
 int block_fd_rw(int fd, struct iovec *iov, int n, uint64_t off, bool write);
 
-/* Backends, for block_open and for tests. */
+/* Backends, for block_open and for tests: each opens path as the top of its chain. */
 struct block_backend *block_raw_open(const char *path, bool readonly, GError **error);
 struct block_backend *block_qcow2_open(const char *path, bool readonly, GError **error);
 struct block_backend *block_vmdk_open(const char *path, bool readonly, GError **error);

@@ -6,7 +6,9 @@
  * entries for new L2 tables) stay in a small write-back cache and reach the file only
  * after an fdatasync — on a guest flush, on cache eviction, or at close. A crash therefore
  * loses unflushed guest writes (as a disk's write cache does) but can at worst leak
- * clusters, never point at unwritten data or uncounted clusters.
+ * clusters, never point at unwritten data or uncounted clusters. The dirty bit a writable
+ * open sets stays set after a crash (or a failed update), and the next writable open gives
+ * the leaked clusters back (qcow2_repair.c).
  *
  * Not supported: compressed clusters (read as EIO), encryption, external data files,
  * extended L2 entries, refcount widths other than 16 bits, writing images with internal
@@ -155,8 +157,7 @@ static int l2_get(struct qcow2 *q, uint64_t i, bool alloc, struct qcow2_l2_slot 
 		q->l1_dirty_lo = MIN(q->l1_dirty_lo, (uint32_t)i);
 		q->l1_dirty_hi = MAX(q->l1_dirty_hi, (uint32_t)i + 1);
 		fresh = true;
-	} else if ((off & (q->cluster_size - 1)) || off > q->file_size ||
-		   q->file_size - off < q->cluster_size) {
+	} else if (!qcow2_cluster_in_file(q, off)) {
 		qcow2_report(q,
 			     "L2 table at 0x%" PRIx64 " (L1 index %" PRIu64
 			     ") is misaligned or past the end of the file",
@@ -399,12 +400,15 @@ static int qcow2_pwritev(struct block_backend *b, const struct iovec *iov, int i
 	uint8_t *cow = g_malloc(q->cluster_size);
 	int ret = 0;
 	g_mutex_lock(&q->lock);
+	uint64_t allocs = q->allocs;
 	for (uint64_t done = 0; done < len && ret == 0;) {
 		uint64_t pos = off + done;
 		uint64_t n = MIN(len - done, q->cluster_size - pos % q->cluster_size);
 		ret = write_chunk(q, pos, n, iov, iovcnt, done, sub, cow);
 		done += n;
 	}
+	if (ret < 0 && q->allocs != allocs)
+		q->may_leak = true; /* a cluster counted for this write may be referenced by nothing */
 	g_mutex_unlock(&q->lock);
 	g_free(cow);
 	g_free(sub);
@@ -435,6 +439,7 @@ static int zero_or_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool unm
 	GArray *to_free = g_array_new(false, false, sizeof(uint64_t));
 	int ret = 0;
 	g_mutex_lock(&q->lock);
+	uint64_t allocs = q->allocs;
 	for (uint64_t done = 0; done < len && ret == 0;) {
 		uint64_t pos = off + done, in = pos % cs;
 		uint64_t n = MIN(len - done, cs - in);
@@ -476,6 +481,8 @@ static int zero_or_discard(struct qcow2 *q, uint64_t off, uint64_t len, bool unm
 	}
 	if (ret == 0)
 		ret = free_after_flush(q, to_free);
+	if (ret < 0 && (q->allocs != allocs || to_free->len))
+		q->may_leak = true;
 	g_mutex_unlock(&q->lock);
 	g_array_free(to_free, true);
 	g_free(zero);
@@ -500,6 +507,8 @@ static int qcow2_flush(struct block_backend *b)
 		return 0;
 	g_mutex_lock(&q->lock);
 	int ret = qcow2_flush_locked(q);
+	if (ret < 0)
+		q->may_leak = true;
 	g_mutex_unlock(&q->lock);
 	return ret;
 }
@@ -512,6 +521,18 @@ static void qcow2_close(struct block_backend *b)
 		if (ret < 0)
 			g_warning("qcow2 image %s: cannot write metadata at close: %s", b->path,
 				  g_strerror(-ret));
+		/* A clean close: the refcounts are exact again. */
+		if (ret == 0 && q->clean_at_close && !q->may_leak) {
+			q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
+			ret = qcow2_write_incompat(q);
+			if (ret < 0)
+				g_warning("qcow2 image %s: cannot clear the dirty bit at close: %s", b->path,
+					  g_strerror(-ret));
+		} else if (q->clean_at_close) {
+			g_warning("qcow2 image %s: an update failed, so it stays marked dirty; its next "
+				  "writable open repairs its refcounts",
+				  b->path);
+		}
 	}
 	for (unsigned int k = 0; q->l2 && k < q->n_l2; k++)
 		g_free(q->l2[k].table);

@@ -3,7 +3,7 @@
  * everything outside block/ goes through block.h. */
 #pragma once
 
-#include "block/block.h"
+#include "block/chain.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -15,6 +15,9 @@
 #define QCOW2_OFLAG_ZERO       1ULL                  /* v3: the cluster reads as zeroes */
 #define QCOW2_OFFSET_MASK      0x00fffffffffffe00ULL /* bits 9-55 */
 #define QCOW2_RT_OFFSET_MASK   0xfffffffffffffe00ULL /* refcount table: bits 9-63 */
+
+#define QCOW2_INCOMPAT_DIRTY   (1ULL << 0) /* refcounts may be wrong: repaired on a writable open */
+#define QCOW2_INCOMPAT_CORRUPT (1ULL << 1)
 
 #define QCOW2_L2_CACHE_BYTES (4u << 20) /* L2 tables kept: 4 MiB worth, 4 to 256 of them */
 #define QCOW2_RB_CACHE       4
@@ -62,9 +65,20 @@ struct qcow2 {
 	struct qcow2_rb_slot rb[QCOW2_RB_CACHE];
 	uint64_t clock;
 
-	uint64_t autoclear; /* header autoclear bits as read */
+	uint64_t autoclear;  /* header autoclear bits as read */
+	uint64_t incompat;   /* header incompatible feature bits as on disk now */
+	uint64_t allocs;     /* clusters allocated so far */
+	bool may_leak;       /* a failed update may have leaked clusters: stay dirty at close */
+	bool clean_at_close; /* this open set the dirty bit (or repaired): a clean close clears it */
 	struct block_backend *backing;
 };
+
+/* Whether a cluster of metadata at file offset off is cluster-aligned and wholly inside the
+ * file (an L2 table or refcount block a hostile image points elsewhere is refused). */
+static inline bool qcow2_cluster_in_file(const struct qcow2 *q, uint64_t off)
+{
+	return !(off & (q->cluster_size - 1)) && off <= q->file_size && q->file_size - off >= q->cluster_size;
+}
 
 /* pread/pwrite of all of buf at off: 0 or -errno (short reads past EOF give zeroes). */
 int qcow2_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
@@ -77,9 +91,21 @@ extern const struct block_backend_ops qcow2_ops;
 
 /* qcow2_refcount.c */
 int qcow2_refcount_init(struct qcow2 *q, GError **error);
+/* Sets the refcount of cluster index idx, whose refcount block must exist. 0 or -errno. */
+int qcow2_set_refcount(struct qcow2 *q, uint64_t idx, uint16_t v);
+/* Drops the cached copy of the refcount block at host offset off. */
+void qcow2_refcount_forget(struct qcow2 *q, uint64_t off);
 void qcow2_refcount_free(struct qcow2 *q);
 /* One new cluster with refcount 1, its host offset in *off. 0 or -errno. */
 int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *off);
 int qcow2_get_refcount(struct qcow2 *q, uint64_t off, uint16_t *rc);
 /* Drops one reference to the cluster at host offset off (freeing it at 0). */
 int qcow2_free_cluster(struct qcow2 *q, uint64_t off);
+
+/* qcow2_repair.c: recounts every cluster the image's metadata references and rewrites the
+ * refcounts that differ (leaked clusters are freed, under-counted ones fixed), then cuts
+ * free clusters off the end of the file. For writable opens of an image marked dirty (it
+ * was not closed cleanly). Errors name the image and what cannot be repaired. */
+bool qcow2_repair_refcounts(struct qcow2 *q, GError **error);
+/* Writes the header's incompatible feature bits (q->incompat) and syncs. 0 or -errno. */
+int qcow2_write_incompat(struct qcow2 *q);

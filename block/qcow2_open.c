@@ -1,6 +1,12 @@
 /* Opening qcow2 images: the header and its extensions are checked field by field (a
  * corrupt image is a one-line error naming the file and the field), then the L1 table,
- * the refcount table (writable opens) and the backing file are loaded. */
+ * the refcount table (writable opens) and the backing file are loaded.
+ *
+ * Writable opens of version 3 images set the dirty bit (incompatible feature bit 0) until a
+ * clean close clears it. An image found dirty was not closed cleanly (a crash, SIGKILL):
+ * clusters allocated for writes whose L2 entries never reached the file are leaked, so the
+ * refcounts are rebuilt from the metadata before the image is written (qcow2_repair.c), as
+ * QEMU does for dirty images. */
 #include "block/qcow2.h"
 
 #include <errno.h>
@@ -14,17 +20,11 @@
 #define QCOW2_MAGIC        0x514649fbu /* "QFI\xfb" */
 #define QCOW2_MAX_L1_BYTES (32u << 20)
 #define QCOW2_MAX_SIZE     (1ULL << 56) /* 64 PiB: keeps offset arithmetic far from overflow */
-#define QCOW2_MAX_CHAIN    16
-
-#define INCOMPAT_DIRTY   (1ULL << 0)
-#define INCOMPAT_CORRUPT (1ULL << 1)
 
 #define EXT_END            0x00000000u
 #define EXT_BACKING_FORMAT 0xe2792acau
 #define EXT_EXTERNAL_DATA  0x44415441u
 #define EXT_CRYPTO         0x0537be77u
-
-static __thread unsigned int chain_depth; /* backing files being opened on this thread */
 
 static uint32_t be32_at(const uint8_t *p)
 {
@@ -67,12 +67,9 @@ static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char 
 	}
 	if (crypt != 0)
 		UNSUPPORTED("encrypted images (method %u) are not supported", crypt);
-	if (incompat & INCOMPAT_CORRUPT)
+	if (incompat & QCOW2_INCOMPAT_CORRUPT)
 		UNSUPPORTED("the image is marked corrupt; repair it with qemu-img check -r all");
-	if ((incompat & INCOMPAT_DIRTY) && !q->b.readonly)
-		UNSUPPORTED("the image is marked dirty (lazy refcounts not written back); "
-			    "run qemu-img check -r all before opening it writable");
-	uint64_t unknown = incompat & ~(INCOMPAT_DIRTY | INCOMPAT_CORRUPT);
+	uint64_t unknown = incompat & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT);
 	if (unknown)
 		UNSUPPORTED("incompatible features 0x%" PRIx64 " are not supported "
 			    "(bit 2 external data file, 3 compression type, 4 extended L2)",
@@ -134,44 +131,70 @@ static bool parse_header(struct qcow2 *q, const uint8_t *h, uint64_t hlen, char 
 	    (q->l1_offset > q->file_size || q->file_size - q->l1_offset < (uint64_t)q->l1_size * 8))
 		CORRUPT("L1 table at 0x%" PRIx64 " extends past the end of the file", q->l1_offset);
 	q->autoclear = autoclear;
+	q->incompat = incompat;
 	return true;
 #undef CORRUPT
 #undef UNSUPPORTED
 }
 
-static struct block_backend *open_backing(struct qcow2 *q, const char *name, const char *fmt, GError **error)
+static struct block_backend *open_backing(const struct block_chain *chain, struct qcow2 *q, const char *name,
+					  const char *fmt, GError **error)
 {
-	g_autofree char *dir = g_path_get_dirname(q->b.path);
-	g_autofree char *path = g_path_is_absolute(name) ? g_strdup(name) : g_build_filename(dir, name, NULL);
-	GError *err = NULL;
-	struct block_backend *b = NULL;
-	if (chain_depth >= QCOW2_MAX_CHAIN) {
-		g_set_error(error, SEPIA_ERROR, ELOOP,
-			    "qcow2 image %s: backing chain deeper than %d (a loop?)", q->b.path,
-			    QCOW2_MAX_CHAIN);
+	if (fmt && !block_format_name(fmt)) {
+		g_set_error(error, SEPIA_ERROR, ENOTSUP,
+			    "qcow2 image %s: backing format '%s' is not supported", q->b.path, fmt);
 		return NULL;
 	}
-	chain_depth++;
-	if (!fmt)
-		b = block_open(path, true, &err);
-	else if (!strcmp(fmt, "raw"))
-		b = block_raw_open(path, true, &err);
-	else if (!strcmp(fmt, "qcow2"))
-		b = block_qcow2_open(path, true, &err);
-	else if (!strcmp(fmt, "vmdk"))
-		b = block_vmdk_open(path, true, &err);
-	else
-		g_set_error(&err, SEPIA_ERROR, ENOTSUP, "backing format '%s' is not supported", fmt);
-	chain_depth--;
-	if (!b) {
-		g_set_error(error, SEPIA_ERROR, err->code, "qcow2 image %s: cannot open backing file %s: %s",
-			    q->b.path, path, err->message);
-		g_error_free(err);
+	return block_open_child(chain, "qcow2 image", q->b.path, "backing file", name, fmt, true, error);
+}
+
+/* Writable opens: a dirty image is repaired, stale autoclear bits are dropped, and a
+ * version 3 image is marked dirty until its clean close. */
+static bool prepare_writes(struct qcow2 *q, GError **error)
+{
+	if ((q->incompat & QCOW2_INCOMPAT_DIRTY) && !qcow2_repair_refcounts(q, error))
+		return false;
+	/* Autoclear bits describe data (e.g. bitmaps) that our writes make stale. */
+	int ret = 0;
+	if (q->autoclear) {
+		uint64_t zero = 0;
+		ret = qcow2_pwrite(q, &zero, 8, 88);
+		if (ret == 0)
+			q->autoclear = 0;
 	}
-	return b;
+	if (ret == 0 && q->version >= 3 && !(q->incompat & QCOW2_INCOMPAT_DIRTY)) {
+		q->incompat |= QCOW2_INCOMPAT_DIRTY;
+		ret = qcow2_write_incompat(q);
+	} else if (ret == 0) {
+		ret = qcow2_sync(q);
+	}
+	if (ret < 0) {
+		g_set_error(error, SEPIA_ERROR, -ret, "cannot update the header of %s: %s", q->b.path,
+			    g_strerror(-ret));
+		return false;
+	}
+	q->clean_at_close = q->version >= 3;
+	return true;
+}
+
+int qcow2_write_incompat(struct qcow2 *q)
+{
+	uint64_t be = GUINT64_TO_BE(q->incompat);
+	int ret = qcow2_pwrite(q, &be, 8, 72);
+	return ret < 0 ? ret : qcow2_sync(q);
 }
 
 struct block_backend *block_qcow2_open(const char *path, bool readonly, GError **error)
+{
+	struct block_chain chain;
+	block_chain_init(&chain, path);
+	struct block_backend *b = block_qcow2_open_in(&chain, path, readonly, error);
+	block_chain_clear(&chain);
+	return b;
+}
+
+struct block_backend *block_qcow2_open_in(const struct block_chain *chain, const char *path, bool readonly,
+					  GError **error)
 {
 	struct qcow2 *q = g_new0(struct qcow2, 1);
 	q->b.ops = &qcow2_ops;
@@ -194,6 +217,8 @@ struct block_backend *block_qcow2_open(const char *path, bool readonly, GError *
 			    path);
 		goto fail;
 	}
+	if (!block_lock_image(q->fd, path, !readonly, error))
+		goto fail;
 	q->file_size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : (uint64_t)lseek(q->fd, 0, SEEK_END);
 	uint8_t fixed[104] = { 0 };
 	int ret = qcow2_pread(q, fixed, sizeof(fixed), 0);
@@ -245,20 +270,9 @@ struct block_backend *block_qcow2_open(const char *path, bool readonly, GError *
 	}
 	for (uint32_t i = 0; i < q->l1_size; i++)
 		q->l1[i] = GUINT64_FROM_BE(q->l1[i]);
-	if (!readonly) {
-		if (qcow2_refcount_init(q, error) < 0)
-			goto fail;
-		/* Autoclear bits describe data (e.g. bitmaps) that our writes make stale. */
-		if (q->autoclear) {
-			uint64_t zero = 0;
-			if ((ret = qcow2_pwrite(q, &zero, 8, 88)) < 0 || (ret = qcow2_sync(q)) < 0) {
-				g_set_error(error, SEPIA_ERROR, -ret, "cannot update the header of %s: %s",
-					    path, g_strerror(-ret));
-				goto fail;
-			}
-		}
-	}
-	if (backing && !(q->backing = open_backing(q, backing, backing_fmt, error)))
+	if (backing && !(q->backing = open_backing(chain, q, backing, backing_fmt, error)))
+		goto fail;
+	if (!readonly && (qcow2_refcount_init(q, error) < 0 || !prepare_writes(q, error)))
 		goto fail;
 	return &q->b;
 fail:

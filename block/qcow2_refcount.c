@@ -8,6 +8,7 @@
  *   header points at it, and the old table is freed only afterwards.
  * Refcount updates are written through (two bytes at a time); a tiny cache keeps the last
  * few blocks so allocation scans do not re-read them. */
+#include "common/byteorder.h"
 #include "block/qcow2.h"
 
 #include <errno.h>
@@ -17,14 +18,6 @@
 
 #define QCOW2_MAX_RT_BYTES (8u << 20)
 
-static uint16_t get_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 /* The cached refcount block for table index r, or *out = NULL when it is not allocated. */
 static int rb_get(struct qcow2 *q, uint64_t r, struct qcow2_rb_slot **out)
 {
@@ -32,8 +25,7 @@ static int rb_get(struct qcow2 *q, uint64_t r, struct qcow2_rb_slot **out)
 	if (r >= q->rt_entries || q->rt[r] == 0)
 		return 0;
 	uint64_t off = q->rt[r];
-	if ((off & ~QCOW2_RT_OFFSET_MASK) || (off & (q->cluster_size - 1)) || off > q->file_size ||
-	    q->file_size - off < q->cluster_size) {
+	if ((off & ~QCOW2_RT_OFFSET_MASK) || !qcow2_cluster_in_file(q, off)) {
 		qcow2_report(q,
 			     "refcount block %" PRIu64 " at offset 0x%" PRIx64
 			     " is misaligned or past the end of the file",
@@ -62,7 +54,7 @@ static int rb_get(struct qcow2 *q, uint64_t r, struct qcow2_rb_slot **out)
 	return 0;
 }
 
-static void rb_forget(struct qcow2 *q, uint64_t off)
+void qcow2_refcount_forget(struct qcow2 *q, uint64_t off)
 {
 	for (int i = 0; i < QCOW2_RB_CACHE; i++)
 		if (q->rb[i].offset == off)
@@ -79,8 +71,7 @@ static int get_refcount(struct qcow2 *q, uint64_t idx, uint16_t *rc)
 	return 0;
 }
 
-/* The refcount block for idx must exist. */
-static int set_refcount(struct qcow2 *q, uint64_t idx, uint16_t v)
+int qcow2_set_refcount(struct qcow2 *q, uint64_t idx, uint16_t v)
 {
 	struct qcow2_rb_slot *s;
 	int ret = rb_get(q, idx / q->rb_entries, &s);
@@ -164,7 +155,7 @@ static int grow_table(struct qcow2 *q, uint64_t need_entries)
 		if (j < bn)
 			put_be16(blocks + j * cs + (x % rbe) * 2, 1);
 		else
-			ret = set_refcount(q, x, 1);
+			ret = qcow2_set_refcount(q, x, 1);
 	}
 	if (ret == 0 && bn)
 		ret = qcow2_pwrite(q, blocks, bn * cs, (start + tn) * cs);
@@ -240,7 +231,7 @@ static int ensure_block(struct qcow2 *q, uint64_t idx)
 	if (ret < 0)
 		return ret;
 	q->rt[r] = off;
-	rb_forget(q, off);
+	qcow2_refcount_forget(q, off);
 	if (b + 1 > q->alloc_end)
 		q->alloc_end = b + 1;
 	return 0;
@@ -296,9 +287,10 @@ int qcow2_alloc_cluster(struct qcow2 *q, uint64_t *out)
 			qcow2_report(q, "metadata cluster 0x%" PRIx64 " has refcount 0", off);
 			return -EIO;
 		}
-		if ((ret = set_refcount(q, idx, 1)) < 0)
+		if ((ret = qcow2_set_refcount(q, idx, 1)) < 0)
 			return ret;
 		q->free_hint = idx + 1;
+		q->allocs++;
 		*out = off;
 		return 0;
 	}
@@ -315,7 +307,7 @@ int qcow2_free_cluster(struct qcow2 *q, uint64_t off)
 		qcow2_report(q, "freeing cluster 0x%" PRIx64 " whose refcount is already 0", off);
 		return -EIO;
 	}
-	if ((ret = set_refcount(q, idx, (uint16_t)(rc - 1))) < 0)
+	if ((ret = qcow2_set_refcount(q, idx, (uint16_t)(rc - 1))) < 0)
 		return ret;
 	if (rc == 1 && idx < q->free_hint)
 		q->free_hint = idx;

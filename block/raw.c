@@ -1,5 +1,7 @@
-/* Raw image files and block devices: the guest's bytes are the file's bytes. */
-#include "block/block.h"
+/* Raw image files and block devices: the guest's bytes are the file's bytes. A raw disk
+ * whose format was probed refuses writes that would make its first sector probe as another
+ * format (block_raw_guard_probe). */
+#include "block/chain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +17,9 @@ struct raw_backend {
 	struct block_backend b;
 	int fd;
 	bool can_punch;
+	bool guard_probe;   /* writes must keep sector 0 probing as raw */
+	bool guard_refused; /* a refusal was logged */
+	GMutex guard_lock;  /* orders the check and the write of sector-0 writes */
 };
 
 static struct raw_backend *to_raw(struct block_backend *b) { return (struct raw_backend *)b; }
@@ -34,8 +39,46 @@ static int raw_preadv(struct block_backend *b, const struct iovec *iov, int iovc
 	return raw_transfer(b, iov, iovcnt, off, false);
 }
 
+/* A write touching sector 0 of a guarded disk: sector 0 as it would be afterwards must
+ * still probe as raw. Zeroes can never make a format's magic appear, so write_zeroes and
+ * discard need no check. */
+static int guarded_write(struct raw_backend *r, const struct iovec *iov, int iovcnt, uint64_t off)
+{
+	uint8_t head[512] = { 0 };
+	struct iovec cur = { head, sizeof(head) };
+	g_mutex_lock(&r->guard_lock);
+	int ret = block_fd_rw(r->fd, &cur, 1, 0, false);
+	if (ret == 0) {
+		uint64_t pos = off;
+		for (int i = 0; i < iovcnt && pos < sizeof(head); i++) {
+			memcpy(head + pos, iov[i].iov_base, (size_t)MIN(iov[i].iov_len, sizeof(head) - pos));
+			pos += iov[i].iov_len;
+		}
+		const char *as = block_probe_bytes(head, sizeof(head));
+		if (strcmp(as, "raw")) {
+			if (!r->guard_refused)
+				g_warning("disk %s: refused a guest write to its first sector that would "
+					  "make it "
+					  "probe as %s (the format was probed; give format=raw to allow such "
+					  "writes)",
+					  r->b.path, as);
+			r->guard_refused = true;
+			ret = -EIO;
+		} else {
+			ret = raw_transfer(&r->b, iov, iovcnt, off, true);
+		}
+	}
+	g_mutex_unlock(&r->guard_lock);
+	return ret;
+}
+
 static int raw_pwritev(struct block_backend *b, const struct iovec *iov, int iovcnt, uint64_t off)
 {
+	struct raw_backend *r = to_raw(b);
+	if (b->readonly)
+		return -EROFS;
+	if (r->guard_probe && off < 512)
+		return guarded_write(r, iov, iovcnt, off);
 	return raw_transfer(b, iov, iovcnt, off, true);
 }
 
@@ -76,6 +119,7 @@ static void raw_close(struct block_backend *b)
 	struct raw_backend *r = to_raw(b);
 	if (r->fd >= 0)
 		close(r->fd);
+	g_mutex_clear(&r->guard_lock);
 	g_free(r->b.path);
 	g_free(r);
 }
@@ -89,6 +133,12 @@ static const struct block_backend_ops raw_ops = {
 	.close = raw_close,
 };
 
+void block_raw_guard_probe(struct block_backend *b)
+{
+	if (b->ops == &raw_ops)
+		to_raw(b)->guard_probe = true;
+}
+
 struct block_backend *block_raw_open(const char *path, bool readonly, GError **error)
 {
 	struct raw_backend *r = g_new0(struct raw_backend, 1);
@@ -96,6 +146,7 @@ struct block_backend *block_raw_open(const char *path, bool readonly, GError **e
 	r->b.format = "raw";
 	r->b.path = g_strdup(path);
 	r->b.readonly = readonly;
+	g_mutex_init(&r->guard_lock);
 	r->fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	struct stat st;
 	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
@@ -107,6 +158,10 @@ struct block_backend *block_raw_open(const char *path, bool readonly, GError **e
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "disk %s is not a regular file or block device",
 			    path);
+		raw_close(&r->b);
+		return NULL;
+	}
+	if (!block_lock_image(r->fd, path, !readonly, error)) {
 		raw_close(&r->b);
 		return NULL;
 	}

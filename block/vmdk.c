@@ -12,7 +12,9 @@
  *   RDONLY 100 FLAT "/abs/part2.img" 10
  *
  * Extent sizes and offsets are in 512-byte sectors; relative file names are relative to
- * the descriptor's directory.
+ * the descriptor's directory, and every extent must lie under an allowed directory (block.h).
+ * A file named by several extents is opened once (writable when one of them is RW), so its
+ * image lock does not conflict with itself; the descriptor keeps a read lock.
  *
  * Interoperability (QEMU 7.2's vmdk driver, checked by tests/unit/test-block.c): QEMU
  * accepts createType monolithicFlat, twoGbMaxExtentFlat, vmfs (and sparse types) only, and
@@ -20,7 +22,7 @@
  * and NOACCESS extents vanish there and shift everything after them. A descriptor meant
  * for both should use monolithicFlat and only RW FLAT extents (a gap can be a FLAT extent
  * over a sparse file). */
-#include "block/block.h"
+#include "block/chain.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,11 +44,15 @@ struct vmdk_extent {
 	uint64_t len;      /* bytes */
 	uint64_t file_off; /* byte offset in the extent file */
 	enum vmdk_access access;
+	char *name;                 /* the file as the descriptor names it; NULL for a ZERO extent */
+	char *real;                 /* its real path, once resolved */
 	struct block_backend *file; /* NULL for a ZERO extent */
+	bool shared;                /* file belongs to an earlier extent */
 };
 
 struct vmdk {
 	struct block_backend b;
+	int fd; /* the descriptor, holding its read lock */
 	struct vmdk_extent *ext;
 	unsigned int n_ext;
 };
@@ -132,7 +138,7 @@ static int vmdk_flush(struct block_backend *b)
 	int ret = 0;
 	for (unsigned int i = 0; i < v->n_ext; i++) {
 		struct block_backend *f = v->ext[i].file;
-		if (f && !f->readonly) {
+		if (f && !f->readonly && !v->ext[i].shared) {
 			int r = f->ops->flush(f);
 			if (r < 0)
 				ret = r;
@@ -181,8 +187,14 @@ static int vmdk_discard(struct block_backend *b, uint64_t off, uint64_t len)
 static void vmdk_close(struct block_backend *b)
 {
 	struct vmdk *v = to_vmdk(b);
-	for (unsigned int i = 0; i < v->n_ext; i++)
-		block_close(v->ext[i].file);
+	for (unsigned int i = 0; i < v->n_ext; i++) {
+		if (!v->ext[i].shared)
+			block_close(v->ext[i].file);
+		g_free(v->ext[i].name);
+		g_free(v->ext[i].real);
+	}
+	if (v->fd >= 0)
+		close(v->fd);
 	g_free(v->ext);
 	g_free(v->b.path);
 	g_free(v);
@@ -211,7 +223,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 }
 
 /* One extent line: ACCESS SECTORS TYPE ["FILE" [OFFSET]]. */
-static bool parse_extent(struct vmdk *v, const char *line, const char *dir, GError **error)
+static bool parse_extent(struct vmdk *v, const char *line, GError **error)
 {
 	const char *path = v->b.path;
 	g_autofree char *fname = NULL;
@@ -303,21 +315,11 @@ static bool parse_extent(struct vmdk *v, const char *line, const char *dir, GErr
 			    path);
 		return false;
 	}
-	struct vmdk_extent e = {
-		.start = v->b.size, .len = len, .file_off = offset * VMDK_SECTOR, .access = access
-	};
-	if (flat) {
-		g_autofree char *fpath = g_path_is_absolute(fname) ? g_strdup(fname)
-								   : g_build_filename(dir, fname, NULL);
-		GError *err = NULL;
-		e.file = block_raw_open(fpath, v->b.readonly || access != VMDK_RW, &err);
-		if (!e.file) {
-			g_set_error(error, SEPIA_ERROR, err->code, "VMDK descriptor %s: extent: %s", path,
-				    err->message);
-			g_error_free(err);
-			return false;
-		}
-	}
+	struct vmdk_extent e = { .start = v->b.size,
+				 .len = len,
+				 .file_off = offset * VMDK_SECTOR,
+				 .access = access,
+				 .name = g_steal_pointer(&fname) };
 	v->ext = g_renew(struct vmdk_extent, v->ext, v->n_ext + 1);
 	v->ext[v->n_ext++] = e;
 	v->b.size += len;
@@ -327,7 +329,6 @@ static bool parse_extent(struct vmdk *v, const char *line, const char *dir, GErr
 static bool parse_descriptor(struct vmdk *v, char *text, GError **error)
 {
 	const char *path = v->b.path;
-	g_autofree char *dir = g_path_get_dirname(path);
 	bool have_type = false;
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
@@ -336,7 +337,7 @@ static bool parse_descriptor(struct vmdk *v, char *text, GError **error)
 			continue;
 		if (g_str_has_prefix(line, "RW ") || g_str_has_prefix(line, "RW\t") ||
 		    g_str_has_prefix(line, "RDONLY") || g_str_has_prefix(line, "NOACCESS")) {
-			if (!parse_extent(v, line, dir, error))
+			if (!parse_extent(v, line, error))
 				return false;
 			continue;
 		}
@@ -374,7 +375,49 @@ static bool parse_descriptor(struct vmdk *v, char *text, GError **error)
 	return true;
 }
 
+/* Opens the extents' files: each once, writable when the disk is and one of its extents is RW. */
+static bool open_extents(struct vmdk *v, const struct block_chain *chain, GError **error)
+{
+	for (unsigned int i = 0; i < v->n_ext; i++) {
+		struct vmdk_extent *e = &v->ext[i];
+		if (e->name && !(e->real = block_resolve_child(chain, "VMDK descriptor", v->b.path, "extent",
+							       e->name, error)))
+			return false;
+	}
+	for (unsigned int i = 0; i < v->n_ext; i++) {
+		struct vmdk_extent *e = &v->ext[i];
+		if (!e->real)
+			continue;
+		for (unsigned int j = 0; j < i && !e->file; j++)
+			if (v->ext[j].real && !strcmp(v->ext[j].real, e->real)) {
+				e->file = v->ext[j].file;
+				e->shared = true;
+			}
+		if (e->file)
+			continue;
+		bool writable = false;
+		for (unsigned int j = i; j < v->n_ext && !v->b.readonly; j++)
+			writable |= v->ext[j].real && !strcmp(v->ext[j].real, e->real) &&
+				    v->ext[j].access == VMDK_RW;
+		e->file = block_open_child(chain, "VMDK descriptor", v->b.path, "extent", e->real, "raw",
+					   !writable, error);
+		if (!e->file)
+			return false;
+	}
+	return true;
+}
+
 struct block_backend *block_vmdk_open(const char *path, bool readonly, GError **error)
+{
+	struct block_chain chain;
+	block_chain_init(&chain, path);
+	struct block_backend *b = block_vmdk_open_in(&chain, path, readonly, error);
+	block_chain_clear(&chain);
+	return b;
+}
+
+struct block_backend *block_vmdk_open_in(const struct block_chain *chain, const char *path, bool readonly,
+					 GError **error)
 {
 	struct vmdk *v = g_new0(struct vmdk, 1);
 	v->b.ops = &vmdk_ops;
@@ -382,7 +425,7 @@ struct block_backend *block_vmdk_open(const char *path, bool readonly, GError **
 	v->b.path = g_strdup(path);
 	v->b.readonly = readonly;
 	g_autofree char *text = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = v->fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		g_set_error(error, SEPIA_ERROR, errno, "cannot open disk %s: %s", path, g_strerror(errno));
@@ -395,6 +438,8 @@ struct block_backend *block_vmdk_open(const char *path, bool readonly, GError **
 			    path);
 		goto fail;
 	}
+	if (!block_lock_image(fd, path, false, error))
+		goto fail;
 	text = g_malloc0((size_t)st.st_size + 1);
 	size_t got = 0;
 	while (got < (size_t)st.st_size) {
@@ -409,14 +454,10 @@ struct block_backend *block_vmdk_open(const char *path, bool readonly, GError **
 		g_set_error(error, SEPIA_ERROR, EINVAL, "VMDK descriptor %s is unreadable or not text", path);
 		goto fail;
 	}
-	close(fd);
-	fd = -1;
-	if (!parse_descriptor(v, text, error))
+	if (!parse_descriptor(v, text, error) || !open_extents(v, chain, error))
 		goto fail;
 	return &v->b;
 fail:
-	if (fd >= 0)
-		close(fd);
 	vmdk_close(&v->b);
 	return NULL;
 }

@@ -55,7 +55,7 @@ static char *entry_name(const guint8 *e)
 	gunichar2 units[GPT_ENTRY_NAME_UNITS];
 	glong n = 0;
 	for (; n < (glong)GPT_ENTRY_NAME_UNITS; n++) {
-		units[n] = img_le16(e + GPT_ENTRY_NAME_OFF + 2 * n);
+		units[n] = get_le16(e + GPT_ENTRY_NAME_OFF + 2 * n);
 		if (!units[n])
 			break;
 	}
@@ -81,22 +81,22 @@ static bool read_gpt(SepiaBootDisk *d, GError **error)
 		return false;
 	if (memcmp(h, "EFI PART", 8) != 0)
 		return disk_fail(error, d, "no GPT: LBA 1 lacks the \"EFI PART\" signature");
-	if (img_le16(h + 10) != 1)
+	if (get_le16(h + 10) != 1)
 		return disk_fail(error, d, "GPT header revision %u.%u is not supported (1.x)",
-				 img_le16(h + 10), img_le16(h + 8));
-	uint32_t hsize = img_le32(h + 12);
+				 get_le16(h + 10), get_le16(h + 8));
+	uint32_t hsize = get_le32(h + 12);
 	if (hsize < GPT_HEADER_MIN || hsize > GPT_LBA)
 		return disk_fail(error, d, "GPT header_size %u is outside %u..%u", hsize, GPT_HEADER_MIN,
 				 GPT_LBA);
-	uint32_t want_crc = img_le32(h + 16);
+	uint32_t want_crc = get_le32(h + 16);
 	guint8 hc[GPT_LBA];
 	memcpy(hc, h, hsize);
-	img_put_le32(hc + 16, 0);
+	put_le32(hc + 16, 0);
 	if (sepia_crc32_update(0, hc, hsize) != want_crc)
 		return disk_fail(error, d, "GPT header CRC-32 mismatch (corrupt partition table)");
-	uint64_t my_lba = img_le64(h + 24), first_usable = img_le64(h + 40), last_usable = img_le64(h + 48),
-		 entries_lba = img_le64(h + 72);
-	uint32_t n_entries = img_le32(h + 80), entry_size = img_le32(h + 84);
+	uint64_t my_lba = get_le64(h + 24), first_usable = get_le64(h + 40), last_usable = get_le64(h + 48),
+		 entries_lba = get_le64(h + 72);
+	uint32_t n_entries = get_le32(h + 80), entry_size = get_le32(h + 84);
 	if (my_lba != 1)
 		return disk_fail(error, d, "GPT header at LBA 1 says it is at LBA %" G_GUINT64_FORMAT,
 				 (guint64)my_lba);
@@ -120,14 +120,14 @@ static bool read_gpt(SepiaBootDisk *d, GError **error)
 	g_autofree guint8 *ents = g_malloc(array_bytes ? array_bytes : 1);
 	if (!disk_pread(d, array_off, ents, array_bytes, "the GPT entries", error))
 		return false;
-	if (sepia_crc32_update(0, ents, array_bytes) != img_le32(h + 88))
+	if (sepia_crc32_update(0, ents, array_bytes) != get_le32(h + 88))
 		return disk_fail(error, d, "GPT entry array CRC-32 mismatch (corrupt partition table)");
 
 	for (uint32_t i = 0; i < n_entries; i++) {
 		const guint8 *e = ents + (gsize)i * entry_size;
 		if (all_zero(e, 16))
 			continue;
-		uint64_t first = img_le64(e + 32), last = img_le64(e + 40);
+		uint64_t first = get_le64(e + 32), last = get_le64(e + 40);
 		if (first > last || first < first_usable || last > last_usable)
 			return disk_fail(error, d,
 					 "GPT entry %u: LBAs %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT

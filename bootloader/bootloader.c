@@ -58,8 +58,8 @@ void sepia_bootconfig_append(GByteArray *ramdisk, const guint8 *config, gsize le
 	static const guint8 zeros[4];
 	g_byte_array_append(ramdisk, zeros, (guint)pad);
 	guint8 trailer[8];
-	img_put_le32(trailer, (uint32_t)(len + pad));
-	img_put_le32(trailer + 4, sum);
+	put_le32(trailer, (uint32_t)(len + pad));
+	put_le32(trailer + 4, sum);
 	g_byte_array_append(ramdisk, trailer, sizeof(trailer));
 	g_byte_array_append(ramdisk, (const guint8 *)BOOTCONFIG_MAGIC, BOOTCONFIG_MAGIC_LEN);
 }

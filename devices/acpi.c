@@ -3,6 +3,7 @@
  * a write to the FADT reset register, both I/O ports of power.c. The MADT announces the
  * vCPUs (their in-kernel LAPICs) and the in-kernel IOAPIC. Layouts from the ACPI 6.x
  * specification. */
+#include "common/byteorder.h"
 #include "devices/acpi.h"
 
 #include <errno.h>
@@ -37,20 +38,26 @@ static uint64_t acpi_alloc(struct acpi_builder *b, size_t len, uint8_t **host)
 	return LAYOUT_ACPI_TABLES + off;
 }
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-
 static void acpi_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, len);
+	put_le32(t + 4, len);
 	t[8] = rev;
 	memcpy(t + 10, "SEPIA ", 6);
 	memcpy(t + 16, "SEPIAVMM", 8);
-	put32(t + 24, 1);
+	put_le32(t + 24, 1);
 	memcpy(t + 28, "SEPA", 4);
-	put32(t + 32, 1);
+	put_le32(t + 32, 1);
+}
+
+/* Reserves a table of len bytes and writes its header; returns its guest address or 0 when full. */
+static uint64_t acpi_new_table(struct acpi_builder *b, const char sig[4], uint32_t len, uint8_t rev,
+			       uint8_t **t)
+{
+	uint64_t gpa = acpi_alloc(b, len, t);
+	if (gpa)
+		acpi_header(*t, sig, len, rev);
+	return gpa;
 }
 
 static void acpi_finish(uint8_t *t, uint32_t len)
@@ -66,7 +73,7 @@ static void acpi_gas_io8(uint8_t *p, uint16_t port)
 	p[1] = 8; /* bit width */
 	p[2] = 0; /* bit offset */
 	p[3] = 1; /* byte access */
-	put64(p + 4, port);
+	put_le64(p + 4, port);
 }
 
 /* ---- a little AML (ACPI Machine Language), enough for the DSDT ---- */
@@ -96,6 +103,15 @@ static void aml_prepend_pkglength(GByteArray *body)
 	g_byte_array_prepend(body, enc, n);
 }
 
+/* Appends op (op_len bytes), then body behind its PkgLength, and frees body. */
+static void aml_package(GByteArray *out, const char *op, guint op_len, GByteArray *body)
+{
+	aml_prepend_pkglength(body);
+	g_byte_array_append(out, (const uint8_t *)op, op_len);
+	g_byte_array_append(out, body->data, body->len);
+	g_byte_array_unref(body);
+}
+
 static void aml_name(GByteArray *out, const char name[4])
 {
 	g_byte_array_append(out, (const uint8_t *)"\x08", 1); /* NameOp */
@@ -110,6 +126,18 @@ static void aml_dword(GByteArray *out, uint32_t v)
 
 static void aml_zero(GByteArray *out) { g_byte_array_append(out, (const uint8_t *)"\x00", 1); }
 
+/* Name(name, v) and Name(name, Zero). */
+static void aml_name_dword(GByteArray *out, const char name[4], uint32_t v)
+{
+	aml_name(out, name);
+	aml_dword(out, v);
+}
+static void aml_name_zero(GByteArray *out, const char name[4])
+{
+	aml_name(out, name);
+	aml_zero(out);
+}
+
 /* Buffer (resource template) holding data. */
 static void aml_buffer(GByteArray *out, const uint8_t *data, guint len)
 {
@@ -117,10 +145,7 @@ static void aml_buffer(GByteArray *out, const uint8_t *data, guint len)
 	uint8_t size[3] = { 0x0b, (uint8_t)len, (uint8_t)(len >> 8) }; /* WordConst */
 	g_byte_array_append(body, size, 3);
 	g_byte_array_append(body, data, len);
-	aml_prepend_pkglength(body);
-	g_byte_array_append(out, (const uint8_t *)"\x11", 1); /* BufferOp */
-	g_byte_array_append(out, body->data, body->len);
-	g_byte_array_unref(body);
+	aml_package(out, "\x11", 1, body); /* BufferOp */
 }
 
 /* Word address space descriptor (bus numbers or I/O ports), a producer with fixed ends. */
@@ -162,10 +187,7 @@ static void aml_device(GByteArray *out, const char name[4], GByteArray *body)
 	GByteArray *dev = g_byte_array_new();
 	g_byte_array_append(dev, (const uint8_t *)name, 4);
 	g_byte_array_append(dev, body->data, body->len);
-	aml_prepend_pkglength(dev);
-	g_byte_array_append(out, (const uint8_t *)"\x5b\x82", 2); /* DeviceOp */
-	g_byte_array_append(out, dev->data, dev->len);
-	g_byte_array_unref(dev);
+	aml_package(out, "\x5b\x82", 2, dev); /* DeviceOp */
 }
 
 /* PCI0: the host bridge on bus 0 with its windows. With ACPI, Linux finds PCI only
@@ -184,14 +206,10 @@ static void aml_pci_root(GByteArray *out)
 	g_byte_array_append(crs, end_tag, sizeof(end_tag));
 
 	GByteArray *body = g_byte_array_new();
-	aml_name(body, "_HID");
-	aml_dword(body, 0x030ad041); /* EISAID("PNP0A03") */
-	aml_name(body, "_UID");
-	aml_zero(body);
-	aml_name(body, "_SEG");
-	aml_zero(body);
-	aml_name(body, "_BBN");
-	aml_zero(body);
+	aml_name_dword(body, "_HID", 0x030ad041); /* EISAID("PNP0A03") */
+	aml_name_zero(body, "_UID");
+	aml_name_zero(body, "_SEG");
+	aml_name_zero(body, "_BBN");
 	aml_name(body, "_CRS");
 	aml_buffer(body, crs->data, crs->len);
 	aml_device(out, "PCI0", body);
@@ -209,10 +227,8 @@ static void aml_com1(GByteArray *out)
 		0x79, 0,
 	};
 	GByteArray *body = g_byte_array_new();
-	aml_name(body, "_HID");
-	aml_dword(body, 0x0105d041); /* EISAID("PNP0501") */
-	aml_name(body, "_UID");
-	aml_zero(body);
+	aml_name_dword(body, "_HID", 0x0105d041); /* EISAID("PNP0501") */
+	aml_name_zero(body, "_UID");
 	aml_name(body, "_CRS");
 	aml_buffer(body, crs, sizeof(crs));
 	aml_device(out, "COM1", body);
@@ -226,10 +242,7 @@ static void aml_system_bus(GByteArray *out)
 	g_byte_array_append(scope, (const uint8_t *)"_SB_", 4);
 	aml_pci_root(scope);
 	aml_com1(scope);
-	aml_prepend_pkglength(scope);
-	g_byte_array_append(out, (const uint8_t *)"\x10", 1); /* ScopeOp */
-	g_byte_array_append(out, scope->data, scope->len);
-	g_byte_array_unref(scope);
+	aml_package(out, "\x10", 1, scope); /* ScopeOp */
 }
 
 /* DSDT: \_S5 (SLP_TYPa, SLP_TYPb, reserved, reserved), which Linux needs before it offers
@@ -244,9 +257,8 @@ static uint64_t acpi_build_dsdt(struct acpi_builder *b)
 	aml_system_bus(aml);
 	uint32_t len = 36 + aml->len;
 	uint8_t *t;
-	uint64_t gpa = acpi_alloc(b, len, &t);
+	uint64_t gpa = acpi_new_table(b, "DSDT", len, 2, &t);
 	if (gpa) {
-		acpi_header(t, "DSDT", len, 2);
 		memcpy(t + 36, aml->data, aml->len);
 		acpi_finish(t, len);
 	}
@@ -258,19 +270,18 @@ static uint64_t acpi_build_fadt(struct acpi_builder *b, uint64_t dsdt)
 {
 	const uint32_t len = 276;
 	uint8_t *t;
-	uint64_t gpa = acpi_alloc(b, len, &t);
+	uint64_t gpa = acpi_new_table(b, "FACP", len, 6, &t);
 	if (!gpa)
 		return 0;
-	acpi_header(t, "FACP", len, 6);
-	put32(t + 40, (uint32_t)dsdt);
+	put_le32(t + 40, (uint32_t)dsdt);
 	/* IAPC_BOOT_ARCH: no VGA, no CMOS RTC for ACPI to drive (the RTC stays for reads). */
-	put16(t + 109, (1u << 2));
+	put_le16(t + 109, (1u << 2));
 	/* Flags: WBINVD, RESET_REG_SUP, HW_REDUCED_ACPI. */
-	put32(t + 112, (1u << 0) | (1u << 10) | (1u << 20));
+	put_le32(t + 112, (1u << 0) | (1u << 10) | (1u << 20));
 	acpi_gas_io8(t + 116, PORT_ACPI_RESET);
 	t[128] = ACPI_RESET_VALUE;
 	t[131] = 3; /* FADT minor version: 6.3 */
-	put64(t + 140, dsdt);
+	put_le64(t + 140, dsdt);
 	acpi_gas_io8(t + 244, PORT_ACPI_SLEEP_CTL);
 	acpi_gas_io8(t + 256, PORT_ACPI_SLEEP_STS);
 	memcpy(t + 268, "SEPIAVMM", 8);
@@ -282,37 +293,36 @@ static uint64_t acpi_build_madt(struct acpi_builder *b, unsigned int cpus)
 {
 	uint32_t len = 44 + cpus * 8 + 12 + 10 + 6;
 	uint8_t *t;
-	uint64_t gpa = acpi_alloc(b, len, &t);
+	uint64_t gpa = acpi_new_table(b, "APIC", len, 5, &t);
 	if (!gpa)
 		return 0;
-	acpi_header(t, "APIC", len, 5);
-	put32(t + 36, (uint32_t)LAYOUT_LAPIC);
-	put32(t + 40, 1); /* PCAT_COMPAT: the in-kernel 8259s exist */
+	put_le32(t + 36, (uint32_t)LAYOUT_LAPIC);
+	put_le32(t + 40, 1); /* PCAT_COMPAT: the in-kernel 8259s exist */
 	uint8_t *e = t + 44;
 	for (unsigned int i = 0; i < cpus; i++, e += 8) {
 		e[0] = 0; /* processor local APIC */
 		e[1] = 8;
-		e[2] = i;        /* ACPI processor UID */
-		e[3] = i;        /* APIC ID */
-		put32(e + 4, 1); /* enabled */
+		e[2] = i;           /* ACPI processor UID */
+		e[3] = i;           /* APIC ID */
+		put_le32(e + 4, 1); /* enabled */
 	}
 	e[0] = 1; /* I/O APIC */
 	e[1] = 12;
 	e[2] = 0; /* id: after nothing; Linux renumbers if it clashes */
-	put32(e + 4, (uint32_t)LAYOUT_IOAPIC);
-	put32(e + 8, 0); /* GSI base */
+	put_le32(e + 4, (uint32_t)LAYOUT_IOAPIC);
+	put_le32(e + 8, 0); /* GSI base */
 	e += 12;
 	e[0] = 2; /* interrupt source override: ISA IRQ0 (PIT) -> GSI 2 */
 	e[1] = 10;
 	e[2] = 0;
 	e[3] = 0;
-	put32(e + 4, 2);
-	put16(e + 8, 0);
+	put_le32(e + 4, 2);
+	put_le16(e + 8, 0);
 	e += 10;
 	e[0] = 4; /* local APIC NMI: all processors, LINT1 */
 	e[1] = 6;
 	e[2] = 0xff;
-	put16(e + 3, 0);
+	put_le16(e + 3, 0);
 	e[5] = 1;
 	acpi_finish(t, len);
 	return gpa;
@@ -330,22 +340,21 @@ uint64_t acpi_build(const struct guest_mem *mem, unsigned int cpus, GError **err
 	uint64_t dsdt = rsdp_gpa ? acpi_build_dsdt(&b) : 0;
 	uint64_t fadt = dsdt ? acpi_build_fadt(&b, dsdt) : 0;
 	uint64_t madt = fadt ? acpi_build_madt(&b, cpus) : 0;
-	uint64_t xsdt_gpa = madt ? acpi_alloc(&b, 36 + 2 * 8, &xsdt) : 0;
+	uint64_t xsdt_gpa = madt ? acpi_new_table(&b, "XSDT", 36 + 2 * 8, 1, &xsdt) : 0;
 	if (!xsdt_gpa) {
 		g_set_error(error, SEPIA_ERROR, ENOSPC, "ACPI tables for %u vCPUs do not fit below 1 MiB",
 			    cpus);
 		return 0;
 	}
-	acpi_header(xsdt, "XSDT", 36 + 16, 1);
-	put64(xsdt + 36, fadt);
-	put64(xsdt + 44, madt);
+	put_le64(xsdt + 36, fadt);
+	put_le64(xsdt + 44, madt);
 	acpi_finish(xsdt, 36 + 16);
 
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, "SEPIA ", 6);
 	rsdp[15] = 2; /* ACPI 2.0+ */
-	put32(rsdp + 20, 36);
-	put64(rsdp + 24, xsdt_gpa);
+	put_le32(rsdp + 20, 36);
+	put_le64(rsdp + 24, xsdt_gpa);
 	rsdp[8] = acpi_checksum(rsdp, 20);
 	rsdp[32] = acpi_checksum(rsdp, 36);
 	return rsdp_gpa;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "common/byteorder.h"
 #include "devices/layout.h"
 #include "devices/unpack.h"
 #include "common/error.h"
@@ -57,28 +58,6 @@ struct hvm_memmap_entry {
 	uint64_t addr, size;
 	uint32_t type, reserved;
 };
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return v;
-}
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-static void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void wr64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
 static uint64_t low_ram_end(const struct guest_mem *mem) { return mem->region[0].gpa + mem->region[0].size; }
 
@@ -157,13 +136,13 @@ static void write_zero_page_common(const struct guest_mem *mem, uint8_t *zp, con
 	unsigned int n = boot_e820(mem, e, 8);
 	zp[BP_E820_ENTRIES] = n;
 	memcpy(zp + BP_E820_TABLE, e, n * sizeof(e[0]));
-	wr64(zp + BP_ACPI_RSDP, in->rsdp);
+	put_le64(zp + BP_ACPI_RSDP, in->rsdp);
 	zp[BP_LOADER_TYPE] = 0xff;
 	zp[BP_LOADFLAGS] |= LOADED_HIGH | CAN_USE_HEAP;
-	wr16(zp + BP_HEAP_END, 0xfe00);
-	wr32(zp + BP_CMDLINE_PTR, LAYOUT_CMDLINE);
-	wr32(zp + BP_RAMDISK_IMAGE, initrd_gpa);
-	wr32(zp + BP_RAMDISK_SIZE, initrd_size);
+	put_le16(zp + BP_HEAP_END, 0xfe00);
+	put_le32(zp + BP_CMDLINE_PTR, LAYOUT_CMDLINE);
+	put_le32(zp + BP_RAMDISK_IMAGE, initrd_gpa);
+	put_le32(zp + BP_RAMDISK_SIZE, initrd_size);
 }
 
 static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img, size_t len,
@@ -177,7 +156,7 @@ static int load_bzimage_unpacked(const struct guest_mem *mem, const char *path, 
 				 size_t len, size_t setup_size, uint64_t *entry, uint64_t *end,
 				 const char **format, GError **error)
 {
-	uint32_t off = rd32(img + BP_PAYLOAD_OFF), plen = rd32(img + BP_PAYLOAD_LEN);
+	uint32_t off = get_le32(img + BP_PAYLOAD_OFF), plen = get_le32(img + BP_PAYLOAD_LEN);
 	if (off > len - setup_size || plen > len - setup_size - off) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
 			    "%s: payload (offset %u, %u bytes) runs past the end of the file", path, off,
@@ -210,12 +189,12 @@ static int load_bzimage_unpacked(const struct guest_mem *mem, const char *path, 
 static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_in *in, const uint8_t *img,
 			 size_t len, struct boot_info *out, GError **error)
 {
-	if (len < 0x300 || rd32(img + BP_HEADER) != 0x53726448 /* "HdrS" */) {
+	if (len < 0x300 || get_le32(img + BP_HEADER) != 0x53726448 /* "HdrS" */) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "%s: not a bzImage (no HdrS signature)", in->kernel);
 		return false;
 	}
-	uint16_t version = rd16(img + BP_VERSION);
-	if (version < 0x20c || !(rd16(img + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
+	uint16_t version = get_le16(img + BP_VERSION);
+	if (version < 0x20c || !(get_le16(img + BP_XLOADFLAGS) & XLF_KERNEL_64)) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
 			    "%s: boot protocol %u.%02u without a 64-bit entry point; sepia-vmm needs 2.12+ "
 			    "(Linux 3.8+)",
@@ -242,8 +221,8 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 			   format);
 	} else {
 		/* Loading at the preferred address spares the decompressor a move of itself. */
-		uint64_t load = rd64(img + BP_PREF_ADDRESS);
-		uint64_t init_size = rd32(img + BP_INIT_SIZE);
+		uint64_t load = get_le64(img + BP_PREF_ADDRESS);
+		uint64_t init_size = get_le32(img + BP_INIT_SIZE);
 		if (load < LAYOUT_HIGH_MEM || load + MAX(init_size, len) > low_ram_end(mem))
 			load = LAYOUT_HIGH_MEM;
 		if (!copy_to_guest(mem, load, img + setup_size, len - setup_size, in->kernel, error))
@@ -254,10 +233,10 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 	}
 
 	uint64_t initrd_gpa = 0, initrd_size = 0;
-	if (in->initrd &&
-	    !load_initrd(mem, in->initrd, rd32(img + BP_INITRD_MAX), end, &initrd_gpa, &initrd_size, error))
+	if (in->initrd && !load_initrd(mem, in->initrd, get_le32(img + BP_INITRD_MAX), end, &initrd_gpa,
+				       &initrd_size, error))
 		return false;
-	if (!load_cmdline(mem, in->cmdline, rd32(img + BP_CMDLINE_SIZE) + 1, error))
+	if (!load_cmdline(mem, in->cmdline, get_le32(img + BP_CMDLINE_SIZE) + 1, error))
 		return false;
 
 	uint8_t *zp = guest_mem_ptr(mem, LAYOUT_ZERO_PAGE, 4096);
@@ -316,14 +295,16 @@ static uint64_t find_pvh_entry(const uint8_t *img, size_t len)
 			continue;
 		uint64_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
 		while (end - off >= 12) {
-			uint32_t namesz = rd32(img + off), descsz = rd32(img + off + 4),
-				 type = rd32(img + off + 8);
+			uint32_t namesz = get_le32(img + off), descsz = get_le32(img + off + 4),
+				 type = get_le32(img + off + 8);
 			uint64_t name = off + 12, desc = name + ((namesz + 3ULL) & ~3ULL);
 			uint64_t next = desc + ((descsz + 3ULL) & ~3ULL);
 			if (next > end)
 				break;
 			if (type == XEN_ELFNOTE_PHYS32_ENTRY && namesz == 4 && !memcmp(img + name, "Xen", 4))
-				return descsz >= 8 ? rd64(img + desc) : descsz >= 4 ? rd32(img + desc) : 0;
+				return descsz >= 8   ? get_le64(img + desc)
+				       : descsz >= 4 ? get_le32(img + desc)
+						     : 0;
 			off = next;
 		}
 	}
@@ -399,10 +380,10 @@ static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *i
 	/* A vmlinux without the PVH note: 64-bit boot protocol with a synthetic header. */
 	uint8_t *zp = guest_mem_ptr(mem, LAYOUT_ZERO_PAGE, 4096);
 	memset(zp, 0, 4096);
-	wr16(zp + BP_BOOT_FLAG, 0xaa55);
-	wr32(zp + BP_HEADER, 0x53726448);
-	wr16(zp + BP_VERSION, 0x20c);
-	wr32(zp + BP_KERNEL_ALIGN, 0x1000000);
+	put_le16(zp + BP_BOOT_FLAG, 0xaa55);
+	put_le32(zp + BP_HEADER, 0x53726448);
+	put_le16(zp + BP_VERSION, 0x20c);
+	put_le32(zp + BP_KERNEL_ALIGN, 0x1000000);
 	write_zero_page_common(mem, zp, in, initrd_gpa, initrd_size);
 	out->protocol = BOOT_LINUX64;
 	out->entry = eh->e_entry;

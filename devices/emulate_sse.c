@@ -4,6 +4,7 @@
  * state lives in struct kvm_fpu (KVM_GET_FPU/KVM_SET_FPU); decoding and memory access
  * come from emulate.c. */
 #define SEPIA_EMULATE_INTERNAL
+#include "common/byteorder.h"
 #include "devices/emulate.h"
 
 #include <string.h>
@@ -65,28 +66,6 @@ static enum emu_result emu_stmxcsr(struct emu_ctx *c)
 
 /* ---------------------------------------------------------------- fxsave/fxrstor */
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return v;
-}
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /* How many xmm registers fxsave/fxrstor move: 16 in 64-bit mode, 8 outside it, none
  * with AMD's fast FXSAVE (EFER.FFXSR) in 64-bit mode at CPL 0. */
 static int fx_xmm_count(const struct emu_ctx *c)
@@ -125,19 +104,19 @@ static enum emu_result emu_fxsave(struct emu_ctx *c)
 
 	uint8_t img[FXSAVE_SIZE];
 	memset(img, 0, sizeof(img));
-	put16(img + 0, f->fcw);
-	put16(img + 2, f->fsw);
+	put_le16(img + 0, f->fcw);
+	put_le16(img + 2, f->fsw);
 	img[4] = f->ftwx;
-	put16(img + 6, f->last_opcode);
+	put_le16(img + 6, f->last_opcode);
 	if (c->rex_w) {
-		put64(img + 8, f->last_ip);
-		put64(img + 16, f->last_dp);
+		put_le64(img + 8, f->last_ip);
+		put_le64(img + 16, f->last_dp);
 	} else {
-		put32(img + 8, (uint32_t)f->last_ip);
-		put32(img + 16, (uint32_t)f->last_dp);
+		put_le32(img + 8, (uint32_t)f->last_ip);
+		put_le32(img + 16, (uint32_t)f->last_dp);
 	}
-	put32(img + 24, f->mxcsr);
-	put32(img + 28, EMU_MXCSR_MASK);
+	put_le32(img + 24, f->mxcsr);
+	put_le32(img + 28, EMU_MXCSR_MASK);
 	for (int i = 0; i < 8; i++)
 		memcpy(img + 32 + 16 * i, f->fpr[i], 10); /* 80-bit registers, 6 bytes reserved */
 	int nxmm = fx_xmm_count(c);
@@ -159,20 +138,20 @@ static enum emu_result emu_fxrstor(struct emu_ctx *c)
 
 	uint8_t img[FXSAVE_SIZE];
 	emu_span_read(&sp, img, sizeof(img));
-	uint32_t mxcsr = get32(img + 24);
+	uint32_t mxcsr = get_le32(img + 24);
 	if (mxcsr & ~EMU_MXCSR_MASK)
 		return raise(c, VEC_GP, true);
 
-	f->fcw = get16(img + 0);
-	f->fsw = get16(img + 2);
+	f->fcw = get_le16(img + 0);
+	f->fsw = get_le16(img + 2);
 	f->ftwx = img[4];
-	f->last_opcode = get16(img + 6);
+	f->last_opcode = get_le16(img + 6);
 	if (c->rex_w) {
-		f->last_ip = get64(img + 8);
-		f->last_dp = get64(img + 16);
+		f->last_ip = get_le64(img + 8);
+		f->last_dp = get_le64(img + 16);
 	} else {
-		f->last_ip = get32(img + 8);
-		f->last_dp = get32(img + 16);
+		f->last_ip = get_le32(img + 8);
+		f->last_dp = get_le32(img + 16);
 	}
 	f->mxcsr = mxcsr;
 	for (int i = 0; i < 8; i++) {

@@ -45,8 +45,10 @@ const char *hostcheck_reason(void) { return reason; }
  * copy), none of the instructions the interpreter refuses (popcnt, cmpxchg16b), no
  * SSSE3/SSE4/AES-NI/SHA (the kernel's SIMD crypto, e.g. the RNG's BLAKE2s, would run
  * instruction by instruction through the fallback emulator), no KASLR (relocating the
- * kernel is millions of interpreted instructions), and no lockup watchdog (interpreted
- * kernel code is slow enough to trip it).
+ * kernel is millions of interpreted instructions), no lockup watchdog and no RCU stall
+ * warnings (interpreted kernel code is slow enough to trip both; a stall warning's NMI
+ * backtraces enter the kernel through paranoid_entry, whose `lsl` the interpreter refuses:
+ * seen in a boot on a loaded host, stopped after 891 s).
  * Guest user space still runs on the host CPU with the host's XCR0, so AVX and AVX-512
  * work there, but a kernel without XSAVE switches only the x87/SSE state between
  * processes: measured, three processes that yield to each other on one vCPU found their
@@ -59,6 +61,7 @@ static const char *const interpreting_host_flags[] = {
 	"nosmap",
 	"nokaslr",
 	"nowatchdog",
+	"rcupdate.rcu_cpu_stall_suppress=1",
 	"clearcpuid=popcnt,cx16,ssse3,sse4_1,sse4_2,avx,avx2,avx512f,aes,pclmulqdq,sha_ni,rdrand,rdseed",
 	"GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX,-AVX2,-AVX512F,-AVX512VL,-AVX512BW,-AVX512DQ,-AVX512CD,"
 	"-AVX_Fast_Unaligned_Load",

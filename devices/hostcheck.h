@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "devices/vm.h"
+enum vm_fallback_mode { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
 
 /* Decides for mode AUTO by looking at the host; ON and OFF force the answer. */
 bool hostcheck_interpreting(enum vm_fallback_mode mode);

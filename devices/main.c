@@ -18,9 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "devices/chardev.h"
 #include "devices/sandbox/sandbox.h"
 #include "display/scanouts.h"
+#include "common/log.h"
 #include "devices/vm.h"
 
 #define STATUS_OK    0
@@ -40,16 +42,6 @@ static const char exit_status_help[] =
 	"(an inherited file descriptor used for input and output, such as one end of a\n"
 	"socketpair) or none.";
 
-static void log_line(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data)
-{
-	const char *prefix = (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? "error: "
-			     : (level & G_LOG_LEVEL_WARNING)                      ? "warning: "
-										  : "";
-	if ((level & G_LOG_LEVEL_DEBUG) && !g_getenv("SEPIA_DEBUG"))
-		return;
-	fprintf(stderr, "sepia-vmm: %s%s\n", prefix, message);
-}
-
 static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 {
 	if (cfg->nr_disks == VM_MAX_DISKS) {
@@ -64,10 +56,18 @@ static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 	}
 	d->path = g_strdup(parts[0]);
 	for (unsigned int i = 1; parts[i]; i++) {
-		if (!strcmp(parts[i], "ro"))
+		if (!strcmp(parts[i], "ro")) {
 			d->readonly = true;
-		else if (strcmp(parts[i], "rw")) {
-			g_set_error(error, SEPIA_ERROR, EINVAL, "--disk '%s': unknown option '%s' (ro or rw)",
+		} else if (g_str_has_prefix(parts[i], "format=")) {
+			if (!(d->format = block_format_name(parts[i] + 7))) {
+				g_set_error(error, SEPIA_ERROR, EINVAL,
+					    "--disk '%s': format '%s' is not supported (raw, qcow2 or vmdk)",
+					    spec, parts[i] + 7);
+				return false;
+			}
+		} else if (strcmp(parts[i], "rw")) {
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "--disk '%s': unknown option '%s' (ro, rw or format=raw|qcow2|vmdk)",
 				    spec, parts[i]);
 			return false;
 		}
@@ -167,7 +167,7 @@ static bool parse_net(const char *spec, struct vm_config *cfg, GError **error)
 /* width=W,height=H[,dpi=D]: one scanout. */
 static bool parse_display(const char *spec, struct vm_config *cfg, GError **error)
 {
-	if (cfg->nr_displays == VM_MAX_DISPLAYS) {
+	if (cfg->gpu.nr_displays == VM_MAX_DISPLAYS) {
 		g_set_error(error, SEPIA_ERROR, E2BIG, "--display: at most %d displays", VM_MAX_DISPLAYS);
 		return false;
 	}
@@ -177,7 +177,7 @@ static bool parse_display(const char *spec, struct vm_config *cfg, GError **erro
 		return false;
 	}
 	struct vm_display_config d = { m.width, m.height, m.dpi };
-	cfg->display[cfg->nr_displays++] = d;
+	cfg->gpu.display[cfg->gpu.nr_displays++] = d;
 	return true;
 }
 
@@ -194,7 +194,7 @@ static bool parse_gpu_mode(const char *mode, struct vm_config *cfg, GError **err
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(modes); i++)
 		if (!strcmp(mode, modes[i].name)) {
-			cfg->gpu_mode = modes[i].mode;
+			cfg->gpu.mode = modes[i].mode;
 			return true;
 		}
 	g_set_error(error, SEPIA_ERROR, EINVAL, "--gpu '%s': give none, 2d, virgl or auto", mode);
@@ -205,7 +205,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 {
 	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
 	g_autofree gchar *gpu = NULL;
-	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL;
+	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL, image_dirs = NULL;
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE;
 	GOptionEntry entries[] = {
@@ -223,8 +223,15 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  "A second virtio-console for host commands, the guest's hvc1 (hvc0 without --console): "
 		  "stdio|file:PATH|pty|fd:N|none (default none)",
 		  "SINK" },
-		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks, "virtio-blk disk, raw file; repeatable",
-		  "PATH[,ro]" },
+		{ "disk", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &disks,
+		  "virtio-blk disk: a raw file or block device, a qcow2 image or a VMDK descriptor; without "
+		  "format= the format is probed, and a disk probed as raw refuses guest writes that would "
+		  "make it probe as another format; repeatable",
+		  "PATH[,format=raw|qcow2|vmdk][,ro]" },
+		{ "allowed-image-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &image_dirs,
+		  "A directory (with its subdirectories) where qcow2 backing files and VMDK extents may be, "
+		  "besides the directory of the image naming them; repeatable",
+		  "DIR" },
 		{ "vsock", 0, 0, G_OPTION_ARG_STRING, &vsock,
 		  "virtio-vsock for guest CID N (3 or more); host programs reach guest ports through the "
 		  "unix "
@@ -241,7 +248,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		{ "display", 0, 0, G_OPTION_ARG_STRING_ARRAY, &displays,
 		  "A virtio-gpu scanout (default one, 720x1280 at 320 dpi); repeatable, up to 16",
 		  "width=W,height=H[,dpi=D]" },
-		{ "framebuffer-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->framebuffer_dir,
+		{ "framebuffer-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->gpu.framebuffer_dir,
 		  "Publish scanout N as DIR/display<N>.fb for cvd_display and the web view", "DIR" },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit,
 		  "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
@@ -320,10 +327,15 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	for (unsigned int i = 0; displays && displays[i]; i++)
 		if (!parse_display(displays[i], cfg, error))
 			return false;
-	if ((cfg->nr_displays || cfg->framebuffer_dir) && cfg->gpu_mode == GPU_NONE) {
+	if ((cfg->gpu.nr_displays || cfg->gpu.framebuffer_dir) && cfg->gpu.mode == GPU_NONE) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--display and --framebuffer-dir need --gpu");
 		return false;
 	}
+	for (unsigned int i = 0; image_dirs && image_dirs[i]; i++)
+		if (!block_allow_image_dir(image_dirs[i], error)) {
+			g_prefix_error(error, "--allowed-image-dir: ");
+			return false;
+		}
 	for (unsigned int i = 0; disks && disks[i]; i++)
 		if (!parse_disk(disks[i], cfg, error))
 			return false;
@@ -345,7 +357,7 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->console.path);
 	g_free(cfg->control.path);
 	g_free(cfg->vsock_socket);
-	g_free(cfg->framebuffer_dir);
+	g_free(cfg->gpu.framebuffer_dir);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
@@ -369,7 +381,7 @@ static int exit_status_of(const struct vm *vm, enum vm_exit_reason reason)
 
 int main(int argc, char **argv)
 {
-	g_log_set_default_handler(log_line, NULL);
+	log_route_glib("sepia-vmm", NULL);
 	/* A --control or --serial peer that goes away must not kill the VMM: writes to it
 	 * fail with EPIPE and the output is dropped. */
 	signal(SIGPIPE, SIG_IGN);

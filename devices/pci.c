@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "devices/layout.h"
-#include "devices/vm.h"
+#include "common/error.h"
+#include "devices/host.h"
 
 #define CONFIG_ENABLE 0x80000000u
 
@@ -33,7 +34,7 @@ static void pci_update_mappings(struct pci_device *dev)
 			continue; /* the low dword is being sized: keep the mapping */
 		if (addr == b->addr || addr == 0 || addr + b->size < addr || addr + b->size > (1ULL << 46))
 			continue;
-		if (bus_move(&dev->bus->vm->mmio, b->range.opaque, b->addr, addr) < 0) {
+		if (bus_move(&dev->bus->host->mmio, b->range.opaque, b->addr, addr) < 0) {
 			g_warning("pci %02x.0 %s: BAR%u at 0x%" G_GINT64_MODIFIER
 				  "x overlaps another device; keeping 0x%" G_GINT64_MODIFIER "x",
 				  dev->slot, dev->name, i, addr, b->addr);
@@ -141,16 +142,16 @@ static struct pci_device *pci_device_new(struct pci_bus *bus, unsigned int slot,
 	return dev;
 }
 
-struct pci_bus *pci_bus_create(struct vm *vm, GError **error)
+struct pci_bus *pci_bus_create(struct vm_host *host, GError **error)
 {
 	struct pci_bus *bus = g_new0(struct pci_bus, 1);
-	bus->vm = vm;
+	bus->host = host;
 	bus->next_mmio = LAYOUT_PCI_MMIO_BASE;
 	pthread_mutex_init(&bus->lock, NULL);
 	/* Host bridge: class 06.00.00, like every PC's 00.0. */
 	pci_device_new(bus, 0, "host-bridge", 0x1b36, 0x0008, 0x060000, 0x1b36, 0x0008, 0);
 	struct bus_range r = { PORT_PCI_CONFIG_ADDR, 8, "pci-conf1", pci_io_read, pci_io_write, bus };
-	int ret = bus_register(&vm->pio, &r);
+	int ret = bus_register(&host->pio, &r);
 	if (ret < 0) {
 		g_set_error(error, SEPIA_ERROR, -ret, "pci: cannot claim ports 0xcf8-0xcff: %s",
 			    g_strerror(-ret));
@@ -197,7 +198,7 @@ bool pci_device_add_bar64(struct pci_device *dev, unsigned int bar, uint64_t siz
 	b->size = size;
 	b->addr = addr;
 	b->range = (struct bus_range){ addr, size, dev->name, read, write, opaque };
-	int ret = bus_register(&bus->vm->mmio, &b->range);
+	int ret = bus_register(&bus->host->mmio, &b->range);
 	if (ret < 0) {
 		g_set_error(error, SEPIA_ERROR, -ret, "pci %s: BAR%u: %s", dev->name, bar, g_strerror(-ret));
 		return false;

@@ -29,7 +29,7 @@
 #define PCI_STATUS_CAP_LIST     0x10
 
 struct pci_device;
-struct vm;
+struct vm_host;
 
 /* Called after the guest wrote config bytes [offset, offset+len). */
 typedef void (*pci_config_written_fn)(struct pci_device *dev, unsigned int offset, unsigned int len);
@@ -57,14 +57,14 @@ struct pci_device {
 };
 
 struct pci_bus {
-	struct vm *vm;
+	struct vm_host *host;
 	pthread_mutex_t lock; /* config space of every device */
 	uint32_t config_address;
 	struct pci_device *slot[PCI_MAX_SLOTS];
 	uint64_t next_mmio; /* BAR allocator */
 };
 
-struct pci_bus *pci_bus_create(struct vm *vm, GError **error);
+struct pci_bus *pci_bus_create(struct vm_host *host, GError **error);
 void pci_bus_destroy(struct pci_bus *bus);
 
 /* A new function 0 in the next free slot. class is (base << 16) | (sub << 8) | prog-if. */

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "devices/layout.h"
-#include "devices/vm.h"
+#include "common/error.h"
+#include "devices/host.h"
 
 /* ACPI sleep control: SLP_TYP in bits 2-4, SLP_EN in bit 5. */
 #define SLP_EN     (1u << 5)
@@ -13,13 +14,13 @@
 
 static void acpi_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
 {
-	struct vm *vm = opaque;
+	struct vm_host *host = opaque;
 	uint8_t v = *(const uint8_t *)data;
 	uint16_t port = PORT_ACPI_SLEEP_CTL + offset;
 	if (port == PORT_ACPI_SLEEP_CTL && (v & SLP_EN) && SLP_TYP(v) == ACPI_S5_SLP_TYP)
-		vm_request_exit(vm, VM_EXIT_POWEROFF, 0);
+		vm_host_request_exit(host, VM_EXIT_POWEROFF, 0);
 	else if (port == PORT_ACPI_RESET && v == ACPI_RESET_VALUE)
-		vm_request_exit(vm, VM_EXIT_RESET, 0);
+		vm_host_request_exit(host, VM_EXIT_RESET, 0);
 }
 
 static void acpi_read(void *opaque, uint64_t offset, void *data, unsigned int len) { memset(data, 0, len); }
@@ -29,31 +30,31 @@ static void i8042_read(void *opaque, uint64_t offset, void *data, unsigned int l
 
 static void i8042_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
 {
-	struct vm *vm = opaque;
+	struct vm_host *host = opaque;
 	if (offset == PORT_I8042_CMD - PORT_I8042_DATA && *(const uint8_t *)data == 0xfe)
-		vm_request_exit(vm, VM_EXIT_RESET, 0);
+		vm_host_request_exit(host, VM_EXIT_RESET, 0);
 }
 
 /* Same contract as QEMU's isa-debug-exit: the process exits with (value << 1) | 1. */
 static void debug_exit_write(void *opaque, uint64_t offset, const void *data, unsigned int len)
 {
-	struct vm *vm = opaque;
+	struct vm_host *host = opaque;
 	uint32_t v = 0;
 	memcpy(&v, data, MIN(len, sizeof(v)));
-	vm_request_exit(vm, VM_EXIT_DEBUG, (int)(((v << 1) | 1) & 0xff));
+	vm_host_request_exit(host, VM_EXIT_DEBUG, (int)(((v << 1) | 1) & 0xff));
 }
 
-bool power_register(struct vm *vm, bool debug_exit, GError **error)
+bool power_register(struct vm_host *host, bool debug_exit, GError **error)
 {
 	const struct bus_range ranges[] = {
-		{ PORT_ACPI_SLEEP_CTL, 3, "acpi-pm", acpi_read, acpi_write, vm },
-		{ PORT_I8042_DATA, 5, "i8042", i8042_read, i8042_write, vm },
-		{ PORT_DEBUG_EXIT, 4, "debug-exit", NULL, debug_exit_write, vm },
+		{ PORT_ACPI_SLEEP_CTL, 3, "acpi-pm", acpi_read, acpi_write, host },
+		{ PORT_I8042_DATA, 5, "i8042", i8042_read, i8042_write, host },
+		{ PORT_DEBUG_EXIT, 4, "debug-exit", NULL, debug_exit_write, host },
 	};
 	for (unsigned int i = 0; i < G_N_ELEMENTS(ranges); i++) {
 		if (i == 2 && !debug_exit)
 			break;
-		int ret = bus_register(&vm->pio, &ranges[i]);
+		int ret = bus_register(&host->pio, &ranges[i]);
 		if (ret < 0) {
 			g_set_error(error, SEPIA_ERROR, -ret,
 				    "%s: cannot claim port 0x%" G_GINT64_MODIFIER "x: %s", ranges[i].name,

@@ -5,5 +5,5 @@
 #include <glib.h>
 #include <stdbool.h>
 
-struct vm;
-bool power_register(struct vm *vm, bool debug_exit, GError **error);
+struct vm_host;
+bool power_register(struct vm_host *host, bool debug_exit, GError **error);

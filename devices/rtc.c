@@ -5,7 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "devices/vm.h"
+#include "common/error.h"
+#include "devices/host.h"
 
 #define PORT_RTC_INDEX 0x70
 
@@ -61,10 +62,10 @@ static void rtc_write(void *opaque, uint64_t offset, const void *data, unsigned 
 		atomic_store(&rtc_index, *(const uint8_t *)data & 0x7f); /* bit 7 masks NMI */
 }
 
-bool rtc_register(struct vm *vm, GError **error)
+bool rtc_register(struct vm_host *host, GError **error)
 {
 	struct bus_range r = { PORT_RTC_INDEX, 2, "rtc", rtc_read, rtc_write, NULL };
-	int ret = bus_register(&vm->pio, &r);
+	int ret = bus_register(&host->pio, &r);
 	if (ret < 0) {
 		g_set_error(error, SEPIA_ERROR, -ret, "rtc: cannot claim ports 0x70-0x71: %s",
 			    g_strerror(-ret));

@@ -5,5 +5,5 @@
 #include <glib.h>
 #include <stdbool.h>
 
-struct vm;
-bool rtc_register(struct vm *vm, GError **error);
+struct vm_host;
+bool rtc_register(struct vm_host *host, GError **error);

@@ -3,11 +3,10 @@
 #include "devices/serial.h"
 
 #include <errno.h>
-#include <linux/kvm.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
+#include "common/error.h"
 #include "devices/chardev.h"
 #include "devices/layout.h"
 
@@ -27,7 +26,7 @@
 #define RX_FIFO_SIZE      64
 
 struct serial {
-	struct vm *vm;
+	struct vm_host *host;
 	struct chardev out;
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
@@ -44,8 +43,7 @@ static void serial_update_irq(struct serial *s)
 	if (level == s->irq_level)
 		return;
 	s->irq_level = level;
-	struct kvm_irq_level irq = { .irq = IRQ_COM1, .level = level };
-	ioctl(s->vm->vm_fd, KVM_IRQ_LINE, &irq);
+	vm_host_irq_line(s->host, IRQ_COM1, level);
 }
 
 static void serial_rx_push(struct serial *s, uint8_t c)
@@ -177,24 +175,24 @@ static void serial_input(void *opaque, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&s->lock);
 }
 
-struct serial *serial_create(struct vm *vm, const struct vm_sink *sink, GError **error)
+struct serial *serial_create(struct vm_host *host, const struct vm_sink *sink, GError **error)
 {
 	struct serial *s = g_new0(struct serial, 1);
-	s->vm = vm;
+	s->host = host;
 	pthread_mutex_init(&s->lock, NULL);
 	if (!chardev_open(&s->out, "serial", sink, error)) {
 		g_free(s);
 		return NULL;
 	}
 	struct bus_range r = { PORT_COM1, 8, "serial", serial_read, serial_write, s };
-	int ret = bus_register(&vm->pio, &r);
+	int ret = bus_register(&host->pio, &r);
 	if (ret < 0) {
 		g_set_error(error, SEPIA_ERROR, -ret, "serial: cannot claim ports 0x3f8-0x3ff: %s",
 			    g_strerror(-ret));
 		serial_destroy(s);
 		return NULL;
 	}
-	chardev_attach_input(&s->out, vm->io_ctx, serial_input, s);
+	chardev_attach_input(&s->out, host->io_ctx, serial_input, s);
 	return s;
 }
 

@@ -5,7 +5,8 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#include "devices/vm.h"
+#include "devices/chardev.h"
+#include "devices/host.h"
 
-struct serial *serial_create(struct vm *vm, const struct vm_sink *sink, GError **error);
+struct serial *serial_create(struct vm_host *host, const struct vm_sink *sink, GError **error);
 void serial_destroy(struct serial *s);

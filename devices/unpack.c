@@ -3,6 +3,7 @@
  * here it costs milliseconds. Formats: LZ4 legacy frames (the LZ4 block format, as
  * documented in lz4's lz4_Block_format.md) and gzip (through zlib).
  * Anything else is left to the kernel's decompressor. */
+#include "common/byteorder.h"
 #include "devices/unpack.h"
 
 #include <errno.h>
@@ -13,11 +14,6 @@
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 #define LZ4_LEGACY_BLOCK (8u << 20) /* uncompressed bytes per legacy block */
 #define UNPACK_MAX       (1u << 30) /* no kernel is larger; a bigger output is a bomb */
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* Reads an LZ4 length: the nibble, plus extension bytes while they are 255. */
 static bool lz4_length(const uint8_t **p, const uint8_t *end, size_t *len)
@@ -71,7 +67,7 @@ static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 	GByteArray *out = g_byte_array_new();
 	size_t pos = 4;
 	while (len - pos >= 4) {
-		uint32_t chunk = le32(in + pos);
+		uint32_t chunk = get_le32(in + pos);
 		if (chunk == LZ4_LEGACY_MAGIC) { /* concatenated frames */
 			pos += 4;
 			continue;
@@ -139,7 +135,7 @@ static GBytes *unpack_gzip(const uint8_t *in, size_t len, GError **error)
 
 GBytes *unpack_kernel_payload(const uint8_t *payload, size_t len, const char **format, GError **error)
 {
-	if (len >= 8 && le32(payload) == LZ4_LEGACY_MAGIC) {
+	if (len >= 8 && get_le32(payload) == LZ4_LEGACY_MAGIC) {
 		*format = "lz4";
 		return unpack_lz4_legacy(payload, len, error);
 	}

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/error.h"
 #include "devices/emulate.h"
 #include "devices/layout.h"
 #include "devices/sandbox/sandbox.h"
@@ -104,9 +105,9 @@ static void vcpu_handle_io(struct vcpu *v)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (run->io.direction == KVM_EXIT_IO_OUT)
-			bus_write(&v->vm->pio, run->io.port, data, run->io.size);
+			bus_write(&v->vm->host.pio, run->io.port, data, run->io.size);
 		else
-			bus_read(&v->vm->pio, run->io.port, data, run->io.size);
+			bus_read(&v->vm->host.pio, run->io.port, data, run->io.size);
 	}
 }
 
@@ -114,16 +115,16 @@ static void vcpu_handle_mmio(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	if (run->mmio.is_write)
-		bus_write(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
+		bus_write(&v->vm->host.mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
 	else
-		bus_read(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
+		bus_read(&v->vm->host.mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len);
 }
 
 static void vcpu_report_failure(struct vcpu *v, const char *what, const struct emu_vcpu *cpu,
 				const char *detail)
 {
 	uint8_t bytes[EMU_MAX_INSN];
-	size_t n = emu_fetch_insn(&v->vm->mem, cpu, bytes);
+	size_t n = emu_fetch_insn(&v->vm->host.mem, cpu, bytes);
 	GString *hex = g_string_new(NULL);
 	for (size_t i = 0; i < n; i++)
 		g_string_append_printf(hex, "%s%02x", i ? " " : "", bytes[i]);
@@ -148,7 +149,7 @@ static bool vcpu_handle_emulation_failure(struct vcpu *v)
 		return false;
 	}
 	char detail[128] = "";
-	enum emu_result r = emu_step(&cpu, &v->vm->mem, detail, sizeof(detail));
+	enum emu_result r = emu_step(&cpu, &v->vm->host.mem, detail, sizeof(detail));
 	if (r != EMU_HANDLED) {
 		vcpu_report_failure(v,
 				    r == EMU_FAULT ? "unreadable instruction"

@@ -30,7 +30,6 @@
 #include "devices/virtio/net.h"
 #include "devices/virtio/gpu.h"
 
-#define MAX_ROUTES    1024
 #define IOAPIC_PINS   24
 #define FIRST_MSI_GSI 24
 
@@ -102,7 +101,8 @@ static bool vm_setup_memory(struct vm *vm, GError **error)
 		if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r),
 				  "KVM_SET_USER_MEMORY_REGION", error))
 			return false;
-		vm->mem.region[vm->mem.nr_regions++] = (struct guest_mem_region){ bases[i], sizes[i], host };
+		vm->host.mem.region[vm->host.mem.nr_regions++] = (struct guest_mem_region){ bases[i],
+											    sizes[i], host };
 	}
 	return true;
 }
@@ -111,7 +111,8 @@ static bool vm_setup_memory(struct vm *vm, GError **error)
 
 static bool vm_commit_routes(struct vm *vm, GError **error)
 {
-	return kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->routes), "KVM_SET_GSI_ROUTING", error);
+	return kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->host.routes), "KVM_SET_GSI_ROUTING",
+			    error);
 }
 
 /* The PC wiring: ISA IRQs to both 8259s and the IOAPIC, IRQ0 (PIT) to IOAPIC pin 2 as
@@ -130,8 +131,7 @@ static bool vm_setup_irqchip(struct vm *vm, GError **error)
 	if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit), "KVM_CREATE_PIT2", error))
 		return false;
 
-	vm->routes = g_malloc0(sizeof(*vm->routes) + MAX_ROUTES * sizeof(struct kvm_irq_routing_entry));
-	struct kvm_irq_routing_entry *e = vm->routes->entries;
+	struct kvm_irq_routing_entry *e = vm->host.routes->entries;
 	unsigned int n = 0;
 	for (uint32_t irq = 0; irq < 16; irq++) {
 		if (irq == 2)
@@ -150,42 +150,9 @@ static bool vm_setup_irqchip(struct vm *vm, GError **error)
 							 .u.irqchip = { KVM_IRQCHIP_IOAPIC,
 									pin == 0 ? 2 : pin } };
 	}
-	vm->routes->nr = n;
-	vm->next_gsi = FIRST_MSI_GSI;
+	vm->host.routes->nr = n;
+	vm->host.next_gsi = FIRST_MSI_GSI;
 	return vm_commit_routes(vm, error);
-}
-
-uint32_t vm_alloc_gsi(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->gsi_lock);
-	uint32_t gsi = vm->next_gsi++;
-	pthread_mutex_unlock(&vm->gsi_lock);
-	return gsi;
-}
-
-int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data)
-{
-	int ret = 0;
-	pthread_mutex_lock(&vm->gsi_lock);
-	struct kvm_irq_routing_entry *e = NULL;
-	for (unsigned int i = 0; i < vm->routes->nr; i++)
-		if (vm->routes->entries[i].gsi == gsi && vm->routes->entries[i].type == KVM_IRQ_ROUTING_MSI)
-			e = &vm->routes->entries[i];
-	if (!e && vm->routes->nr < MAX_ROUTES)
-		e = &vm->routes->entries[vm->routes->nr++];
-	if (!e) {
-		ret = -ENOSPC;
-	} else {
-		*e = (struct kvm_irq_routing_entry){ .gsi = gsi,
-						     .type = KVM_IRQ_ROUTING_MSI,
-						     .u.msi = { .address_lo = (uint32_t)addr,
-								.address_hi = (uint32_t)(addr >> 32),
-								.data = data } };
-		if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, vm->routes) < 0)
-			ret = -errno;
-	}
-	pthread_mutex_unlock(&vm->gsi_lock);
-	return ret;
 }
 
 /* ---- the I/O thread ---- */
@@ -194,9 +161,9 @@ static gpointer vm_io_thread(gpointer data)
 {
 	struct vm *vm = data;
 	sandbox_enter_role(SANDBOX_ROLE_IO);
-	g_main_context_push_thread_default(vm->io_ctx);
+	g_main_context_push_thread_default(vm->host.io_ctx);
 	g_main_loop_run(vm->io_loop);
-	g_main_context_pop_thread_default(vm->io_ctx);
+	g_main_context_pop_thread_default(vm->host.io_ctx);
 	return NULL;
 }
 
@@ -218,47 +185,67 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status)
 		g_warning("vm: cannot wake the main thread: %s", g_strerror(errno));
 }
 
+static void vm_host_exit(void *opaque, enum vm_exit_reason reason, int status)
+{
+	vm_request_exit(opaque, reason, status);
+}
+
 /* ---- assembly ---- */
+
+/* Each device goes on the host's list as it is made; vm_destroy() takes them down in
+ * reverse. The order here is the guest's view: PCI slots, hvc and eth numbering. */
+static bool vm_keep(struct vm_host *h, const char *name, void *dev, void (*destroy)(void *))
+{
+	if (!dev)
+		return false;
+	vm_host_add_device(h, name, dev, destroy);
+	return true;
+}
+#define VM_ADD(dev, destroy_fn) vm_keep(h, #dev, (dev), (void (*)(void *))(destroy_fn))
 
 static bool vm_add_devices(struct vm *vm, GError **error)
 {
 	struct vm_config *cfg = vm->cfg;
-	vm->serial = serial_create(vm, &cfg->serial, error);
-	if (!vm->serial || !rtc_register(vm, error) || !power_register(vm, cfg->debug_exit, error))
+	struct vm_host *h = &vm->host;
+	struct serial *serial = serial_create(h, &cfg->serial, error);
+	if (!VM_ADD(serial, serial_destroy) || !rtc_register(h, error) ||
+	    !power_register(h, cfg->debug_exit, error))
 		return false;
-	vm->pci = pci_bus_create(vm, error);
-	if (!vm->pci)
+	h->pci = pci_bus_create(h, error);
+	if (!VM_ADD(h->pci, pci_bus_destroy))
 		return false;
 	/* The console first, so the guest numbers it hvc0 and the control channel after it. */
 	if (cfg->console.kind != SINK_NONE) {
-		vm->console = virtio_console_create(vm, "virtio-console", &cfg->console, error);
-		if (!vm->console)
+		struct virtio_console *console = virtio_console_create(h, "virtio-console", &cfg->console,
+								       error);
+		if (!VM_ADD(console, virtio_console_destroy))
 			return false;
 	}
 	if (cfg->control.kind != SINK_NONE) {
-		vm->control = virtio_console_create(vm, "virtio-console-control", &cfg->control, error);
-		if (!vm->control)
+		struct virtio_console *control = virtio_console_create(h, "virtio-console-control",
+								       &cfg->control, error);
+		if (!VM_ADD(control, virtio_console_destroy))
 			return false;
 	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		vm->disk[i] = virtio_blk_create(vm, i, cfg->disk[i].path, cfg->disk[i].readonly, error);
-		if (!vm->disk[i])
+		struct virtio_blk *disk = virtio_blk_create(h, i, &cfg->disk[i], error);
+		if (!VM_ADD(disk, virtio_blk_destroy))
 			return false;
 	}
 	/* The NICs after the disks: the guest names them eth0, eth1, ... in this order. */
 	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
-		vm->net[i] = virtio_net_create(vm, i, cfg->net[i].tap, cfg->net[i].mac, error);
-		if (!vm->net[i])
+		struct virtio_net *net = virtio_net_create(h, i, &cfg->net[i], error);
+		if (!VM_ADD(net, virtio_net_destroy))
 			return false;
 	}
 	if (cfg->vsock_cid) {
-		vm->vsock = virtio_vsock_create(vm, cfg->vsock_cid, cfg->vsock_socket, error);
-		if (!vm->vsock)
+		struct virtio_vsock *vsock = virtio_vsock_create(h, cfg->vsock_cid, cfg->vsock_socket, error);
+		if (!VM_ADD(vsock, virtio_vsock_destroy))
 			return false;
 	}
-	if (cfg->gpu_mode != GPU_NONE) {
-		vm->gpu = virtio_gpu_create(vm, cfg, error);
-		if (!vm->gpu)
+	if (cfg->gpu.mode != GPU_NONE) {
+		struct virtio_gpu *gpu = virtio_gpu_create(h, &cfg->gpu, error);
+		if (!VM_ADD(gpu, virtio_gpu_destroy))
 			return false;
 	}
 	return true;
@@ -281,7 +268,7 @@ static void vm_append_tsc_khz(struct vm *vm, GString *cmdline)
 
 static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
 {
-	uint64_t rsdp = acpi_build(&vm->mem, vm->cfg->cpus, error);
+	uint64_t rsdp = acpi_build(&vm->host.mem, vm->cfg->cpus, error);
 	if (!rsdp)
 		return false;
 	GString *cmdline = g_string_new(vm->cfg->cmdline ? vm->cfg->cmdline : "");
@@ -297,7 +284,7 @@ static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
 		/* The kernel's own decompressor is minutes of interpreted code on such hosts. */
 		.unpack_on_host = vm->interpreting_host,
 	};
-	if (!boot_load(&vm->mem, &in, boot, error))
+	if (!boot_load(&vm->host.mem, &in, boot, error))
 		return false;
 	g_message("vm: %s %s, entry 0x%" G_GINT64_MODIFIER "x, %u vCPUs, %" G_GUINT64_FORMAT
 		  " MiB, cmdline \"%s\"",
@@ -348,11 +335,11 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = vm->signal_fd = -1;
-	bus_init(&vm->pio);
-	bus_init(&vm->mmio);
-	pthread_mutex_init(&vm->gsi_lock, NULL);
-	vm->io_ctx = g_main_context_new();
-	vm->io_loop = g_main_loop_new(vm->io_ctx, FALSE);
+	vm_host_init(&vm->host, -1);
+	vm->host.request_exit = vm_host_exit;
+	vm->host.exit_opaque = vm;
+	vm->host.io_ctx = g_main_context_new();
+	vm->io_loop = g_main_loop_new(vm->host.io_ctx, FALSE);
 	vm->stop_eventfd = eventfd(0, EFD_CLOEXEC);
 	struct boot_info boot;
 
@@ -362,6 +349,7 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	}
 	if (!vm_open_signalfd(vm, error) || !vm_open_kvm(vm, error))
 		return false;
+	vm->host.vm_fd = vm->vm_fd;
 	vm->interpreting_host = hostcheck_interpreting(cfg->fallback);
 	if (vm->interpreting_host)
 		g_message("vm: this host's KVM interprets guest kernel code (%s); the fallback emulator "
@@ -373,7 +361,7 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	for (unsigned int i = 0; i < cfg->cpus; i++)
 		if (!vcpu_create(vm, i, error))
 			return false;
-	return boot_setup_cpu(&vm->mem, vm->vcpu[0].fd, &boot, error);
+	return boot_setup_cpu(&vm->host.mem, vm->vcpu[0].fd, &boot, error);
 }
 
 /* Sleeps until a device or vCPU ends the VM (vm_request_exit sets the reason, then
@@ -410,10 +398,13 @@ enum vm_exit_reason vm_run(struct vm *vm)
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_stop(&vm->vcpu[i]);
 	/* Quit from inside the loop: a quit issued before the I/O thread entered
-	 * g_main_loop_run() would be lost. */
+	 * g_main_loop_run() would be lost. The quit outranks every device source: GLib
+	 * dispatches only the highest-priority ready sources, so at idle priority it would
+	 * wait forever behind a device source that stays ready (a handler that loops). */
 	GSource *quit = g_idle_source_new();
+	g_source_set_priority(quit, G_PRIORITY_HIGH);
 	g_source_set_callback(quit, vm_io_quit, vm, NULL);
-	g_source_attach(quit, vm->io_ctx);
+	g_source_attach(quit, vm->host.io_ctx);
 	g_source_unref(quit);
 	g_thread_join(vm->io_thread);
 	vm->io_thread = NULL;
@@ -442,26 +433,17 @@ enum vm_exit_reason vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-	virtio_gpu_destroy(vm->gpu);
-	virtio_vsock_destroy(vm->vsock);
-	for (unsigned int i = 0; i < VM_MAX_NETS; i++)
-		virtio_net_destroy(vm->net[i]);
-	for (unsigned int i = 0; i < VM_MAX_DISKS; i++)
-		virtio_blk_destroy(vm->disk[i]);
-	virtio_console_destroy(vm->control);
-	virtio_console_destroy(vm->console);
-	serial_destroy(vm->serial);
-	pci_bus_destroy(vm->pci);
+	vm_host_destroy_devices(&vm->host);
 	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
 		vcpu_destroy(&vm->vcpu[i]);
-	for (unsigned int i = 0; i < vm->mem.nr_regions; i++)
-		munmap(vm->mem.region[i].host, vm->mem.region[i].size);
-	g_free(vm->routes);
+	for (unsigned int i = 0; i < vm->host.mem.nr_regions; i++)
+		munmap(vm->host.mem.region[i].host, vm->host.mem.region[i].size);
+	vm_host_fini(&vm->host);
 	g_free(vm->effective_cmdline);
 	if (vm->io_loop)
 		g_main_loop_unref(vm->io_loop);
-	if (vm->io_ctx)
-		g_main_context_unref(vm->io_ctx);
+	if (vm->host.io_ctx)
+		g_main_context_unref(vm->host.io_ctx);
 	if (vm->stop_eventfd >= 0)
 		close(vm->stop_eventfd);
 	if (vm->signal_fd >= 0)

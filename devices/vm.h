@@ -1,5 +1,6 @@
-/* The virtual machine: its configuration, KVM handles, memory, buses and devices.
- * vm_build() assembles it in one readable order; vm_run() runs it to the end. */
+/* The virtual machine: its configuration, KVM handles, vCPUs, and the host interface its
+ * devices see (host.h). vm_build() assembles it in one readable order; vm_run() runs it to
+ * the end. Only the machine's core (vm.c, vcpu.c, main.c) includes this. */
 #pragma once
 
 #include <glib.h>
@@ -11,40 +12,16 @@
 #include <stdint.h>
 
 #include "common/error.h"
-#include "devices/bus.h"
-#include "devices/guestmem.h"
+#include "devices/chardev.h"
+#include "devices/host.h"
+#include "devices/hostcheck.h"
+#include "devices/virtio/blk.h"
+#include "devices/virtio/gpu.h"
+#include "devices/virtio/net.h"
 
 #define VM_MAX_CPUS  32
 #define VM_MAX_DISKS 8
 #define VM_MAX_NETS  4
-
-enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY, SINK_FD };
-
-struct vm_sink {
-	enum vm_sink_kind kind;
-	char *path; /* SINK_FILE */
-	int fd;     /* SINK_FD: inherited, for input and output */
-};
-
-struct vm_disk_config {
-	char *path;
-	bool readonly;
-};
-
-struct vm_net_config {
-	char *tap;      /* host TAP interface name */
-	uint8_t mac[6]; /* the guest's MAC address */
-};
-
-enum vm_fallback_mode { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
-
-/* virtio-gpu: none, 2D only, 3D through virglrenderer, or 3D when it initialises. */
-enum vm_gpu_mode { GPU_NONE, GPU_2D, GPU_VIRGL, GPU_AUTO };
-#define VM_MAX_DISPLAYS 16
-
-struct vm_display_config {
-	uint32_t width, height, dpi;
-};
 
 struct vm_config {
 	char *kernel;
@@ -61,22 +38,9 @@ struct vm_config {
 	char *vsock_socket; /* its host side: a unix socket path */
 	struct vm_net_config net[VM_MAX_NETS];
 	unsigned int nr_nets;
-	enum vm_gpu_mode gpu_mode;
-	struct vm_display_config display[VM_MAX_DISPLAYS];
-	unsigned int nr_displays;
-	char *framebuffer_dir; /* where scanouts are published (display<N>.fb); NULL: not */
+	struct vm_gpu_config gpu;
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
-};
-
-/* Why the VM stopped; main.c's exit-status contract maps each to a status. */
-enum vm_exit_reason {
-	VM_RUNNING = 0,
-	VM_EXIT_POWEROFF,  /* ACPI S5: status 0 */
-	VM_EXIT_RESET,     /* i8042, ACPI reset or triple fault: status 4, the monitor reboots */
-	VM_EXIT_DEBUG,     /* --debug-exit port write: (V << 1) | 1 */
-	VM_EXIT_ERROR,     /* unrecoverable vCPU error, message logged: status 1 */
-	VM_EXIT_HOST_STOP, /* SIGTERM, SIGINT or SIGHUP to sepia-vmm: status 0 */
 };
 
 struct vm;
@@ -92,34 +56,16 @@ struct vcpu {
 	bool started;
 };
 
-struct virtio_pci_dev;
-struct serial;
-
 struct vm {
 	struct vm_config *cfg;
 	int kvm_fd;
 	int vm_fd;
-	struct guest_mem mem;
-	struct bus pio;
-	struct bus mmio;
+	struct vm_host host; /* what the devices see of the VM, and the device list */
 	struct vcpu vcpu[VM_MAX_CPUS];
 	bool interpreting_host;  /* KVM interprets kernel code: fallback emulator on */
 	char *effective_cmdline; /* what the guest was given, incl. host workarounds */
 
-	struct serial *serial;
-	struct pci_bus *pci;
-	struct virtio_console *console;
-	struct virtio_console *control;
-	struct virtio_blk *disk[VM_MAX_DISKS];
-	struct virtio_vsock *vsock;
-	struct virtio_net *net[VM_MAX_NETS];
-	struct virtio_gpu *gpu;
-	uint32_t next_gsi;        /* KVM GSIs handed to MSI-X vectors */
-	pthread_mutex_t gsi_lock; /* next_gsi and the routing table */
-	struct kvm_irq_routing *routes;
-
-	GMainContext *io_ctx; /* the I/O thread: queue notifications, console input */
-	GMainLoop *io_loop;
+	GMainLoop *io_loop; /* runs host.io_ctx on the I/O thread */
 	GThread *io_thread;
 
 	atomic_int exit_reason; /* enum vm_exit_reason */
@@ -138,10 +84,6 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error);
 enum vm_exit_reason vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* Called by devices and vCPUs to end the VM. The first reason wins. */
+/* Called by vCPUs (and, through the host interface, devices) to end the VM. The first
+ * reason wins. */
 void vm_request_exit(struct vm *vm, enum vm_exit_reason reason, int status);
-
-/* Allocates a KVM GSI for an MSI route. */
-uint32_t vm_alloc_gsi(struct vm *vm);
-/* Points gsi at an MSI address/data pair (KVM GSI routing). 0 or -errno. */
-int vm_set_msi_route(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data);

@@ -8,3 +8,13 @@ display_libsepiadisplay_a_SOURCES = \
 	display/png.c display/png.h \
 	display/scanouts.c display/scanouts.h
 DISPLAY_LIBS = display/libsepiadisplay.a common/libsepiacommon.a $(GLIB_LIBS) $(ZLIB_LIBS)
+
+# ---- unit tests of display/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
+# sepia's PNG encoder against libpng's decoder, and a framebuffer file to PNG end to end.
+check_PROGRAMS += tests/unit/test-png
+tests_unit_test_png_CFLAGS = $(UNIT_CFLAGS) $(ZLIB_CFLAGS) $(LIBPNG_CFLAGS)
+tests_unit_test_png_LDADD = $(DISPLAY_LIBS) $(LIBPNG_LIBS)
+if HAVE_LIBPNG
+tests_unit_test_png_CFLAGS += -DSEPIA_HAVE_LIBPNG
+endif
+TESTS += tests/unit/test-png

@@ -14,6 +14,7 @@
  * the smallest and as fast as no filter; the adaptive heuristic costs 2.6x and gained nothing
  * here. Hence Sub at level 1.
  * `tests/unit/test-png -m perf` prints such a table for synthetic pictures. */
+#include "common/byteorder.h"
 #include "display/png.h"
 
 #include <errno.h>
@@ -28,14 +29,6 @@
 const struct pngenc_options pngenc_default_options = { .filter = PNGENC_FILTER_SUB, .level = 1 };
 
 static const uint8_t png_signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* Appends the length and type of a chunk; returns the offset of its type, where the CRC starts. */
 static size_t chunk_begin(GByteArray *out, const char type[4], uint32_t length)

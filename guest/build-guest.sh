@@ -71,12 +71,13 @@ busybox_version=$(pkg_version busybox-static)
 missing=
 [ -n "$linux_version" ] && [ -f "$linux_tarball" ] || missing="$missing linux-source-6.1"
 [ -n "$busybox_version" ] && [ -x "$busybox_bin" ] || missing="$missing busybox-static"
-for tool in make gcc ld bc flex bison perl cpio sha256sum readelf xz lz4; do
+# Every tool the build calls that a minimal Debian 12 may lack (rsync: the kernel's headers_install).
+for tool in make gcc ld strip readelf bc flex bison perl cpio sha256sum xz lz4 rsync patch flock tar; do
 	command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 [ -f /usr/include/libelf.h ] || missing="$missing libelf-dev"
 if [ -n "$missing" ]; then
-	die "missing:$missing (apt-get install linux-source-6.1 busybox-static build-essential bc flex bison libelf-dev cpio xz-utils liblz4-tool)"
+	die "missing:$missing (scripts/install-deps.sh installs them all; by hand: apt-get install linux-source-6.1 busybox-static build-essential bc flex bison libelf-dev cpio xz-utils lz4 rsync patch)"
 fi
 [ -f "$kernel_fragment" ] || die "kernel config fragment $kernel_fragment not found"
 fragments=("$kernel_fragment")
@@ -113,6 +114,7 @@ initramfs_key=$( {
 	echo "linux-source-6.1 $linux_version patches $patch_key" # gen_init_cpio, UAPI headers
 	for f in "$init_dir"/*.c "$init_dir"/*.h; do echo "== ${f##*/}"; cat "$f"; done
 	for f in "$adbd_dir"/*.c "$adbd_dir"/*.h; do echo "== adbd/${f##*/}"; cat "$f"; done
+	echo "== common/byteorder.h"; cat "$here/../common/byteorder.h" # adbd includes it
 	for f in "$tools_dir"/*.c "$tools_dir"/*.h; do echo "== tools/${f##*/}"; cat "$f"; done
 	(cd "$rootfs_dir" && find . -type f | sort | while read -r f; do
 		echo "== rootfs/$f $(stat -c %a "$f")"; cat "$f"; done)
@@ -310,7 +312,7 @@ build_initramfs() {
 	strip "$work/init"
 	say "building the guest adbd (gcc -static -Os; log $log)"
 	run_logged "compiling guest/adbd" "$log" \
-		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		gcc -static -Os -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I "$here/.." \
 		-o "$work/adbd" "$adbd_dir"/*.c
 	strip "$work/adbd"
 	# The tools share one static binary, /bin/sepia-tools, called through a link per tool

@@ -23,6 +23,7 @@ GUEST_FILES = \
 	guest/tools/gpu-pattern.c \
 	guest/tools/gpu-clear3d.c \
 	guest/tools/drm-util.h \
+	guest/tools/fd-util.h \
 	guest/init/net.c \
 	guest/init/net.h \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
@@ -70,3 +71,11 @@ ADBD_SOURCES = \
 	guest/adbd/sync_service.h
 noinst_PROGRAMS += guest/adbd/adbd-host
 guest_adbd_adbd_host_SOURCES = $(ADBD_SOURCES)
+
+# ---- unit tests of guest/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
+check_PROGRAMS += tests/unit/test-adbd
+tests_unit_test_adbd_SOURCES = tests/unit/test-adbd.c guest/adbd/adb_message.c \
+	guest/adbd/adb_message.h guest/adbd/adb_auth.c guest/adbd/adb_auth.h
+tests_unit_test_adbd_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
+tests_unit_test_adbd_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
+TESTS += tests/unit/test-adbd

@@ -31,11 +31,11 @@ void sepia_ab_control_init_default(SepiaAbControl *ctl)
 bool sepia_ab_control_decode(const guint8 buf[SEPIA_AB_CONTROL_SIZE], SepiaAbControl *ctl, const char *name,
 			     GError **error)
 {
-	uint32_t magic = img_le32(buf + 4);
+	uint32_t magic = get_le32(buf + 4);
 	if (magic != SEPIA_AB_MAGIC)
 		return img_fail(error, name, "A/B metadata at offset %d: bad magic 0x%08x",
 				SEPIA_AB_MISC_OFFSET, magic);
-	uint32_t want = img_le32(buf + 28);
+	uint32_t want = get_le32(buf + 28);
 	uint32_t got = sepia_crc32_update(0, buf, 28);
 	if (want != got)
 		return img_fail(error, name, "A/B metadata: crc32 0x%08x recorded, 0x%08x computed", want,
@@ -71,7 +71,7 @@ void sepia_ab_control_encode(const SepiaAbControl *ctl, guint8 buf[SEPIA_AB_CONT
 	memcpy(buf, ctl->raw, SEPIA_AB_CONTROL_SIZE); /* reserved bytes and bits as read */
 	memset(buf, 0, 4);
 	memcpy(buf, ctl->slot_suffix, strnlen(ctl->slot_suffix, 3));
-	img_put_le32(buf + 4, SEPIA_AB_MAGIC);
+	put_le32(buf + 4, SEPIA_AB_MAGIC);
 	buf[8] = ctl->version;
 	unsigned bits = (ctl->nb_slot & 7u) | (ctl->recovery_tries_remaining & 7u) << 3 |
 			(ctl->merge_status & 7u) << 6;
@@ -84,7 +84,7 @@ void sepia_ab_control_encode(const SepiaAbControl *ctl, guint8 buf[SEPIA_AB_CONT
 				(sl->successful_boot ? 0x80 : 0));
 		s[1] = (guint8)((s[1] & ~1u) | (sl->verity_corrupted ? 1 : 0));
 	}
-	img_put_le32(buf + 28, sepia_crc32_update(0, buf, 28));
+	put_le32(buf + 28, sepia_crc32_update(0, buf, 28));
 }
 
 static bool misc_check_size(int fd, const char *name, GError **error)

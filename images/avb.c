@@ -93,13 +93,13 @@ GBytes *avb_public_key_encode_bn(const BIGNUM *n, const BIGNUM *e, const char *n
 	}
 	gsize nbytes = (gsize)bits / 8, len = 8 + 2 * nbytes;
 	guint8 *k = g_malloc0(len);
-	img_put_be32(k, (uint32_t)bits);
+	put_be32(k, (uint32_t)bits);
 	if (BN_bn2binpad(n, k + 8, (int)nbytes) != (int)nbytes || !rr_of(n, (uint32_t)bits, k + 8 + nbytes)) {
 		g_free(k);
 		img_fail(error, name, "cannot encode the RSA modulus");
 		return NULL;
 	}
-	img_put_be32(k + 4, n0inv_of(img_be32(k + 8 + nbytes - 4)));
+	put_be32(k + 4, n0inv_of(get_be32(k + 8 + nbytes - 4)));
 	return g_bytes_new_take(k, len);
 }
 
@@ -110,7 +110,7 @@ bool sepia_avb_public_key_check(GBytes *key, const char *name, GError **error)
 	if (len < 8)
 		return img_fail(error, name, "public key of %zu bytes is shorter than its 8-byte header",
 				len);
-	uint32_t bits = img_be32(k);
+	uint32_t bits = get_be32(k);
 	if (bits != 2048 && bits != 4096 && bits != 8192)
 		return img_fail(error, name,
 				"public key says key_num_bits %u: AVB takes 2048, 4096 or "
@@ -123,9 +123,9 @@ bool sepia_avb_public_key_check(GBytes *key, const char *name, GError **error)
 	const guint8 *n = k + 8, *rr = n + nbytes;
 	if (!(n[0] & 0x80) || !(n[nbytes - 1] & 1))
 		return img_fail(error, name, "public key modulus is not an odd %u-bit number", bits);
-	if (img_be32(k + 4) != n0inv_of(img_be32(n + nbytes - 4)))
+	if (get_be32(k + 4) != n0inv_of(get_be32(n + nbytes - 4)))
 		return img_fail(error, name, "public key n0inv 0x%08x is wrong (0x%08x expected)",
-				img_be32(k + 4), n0inv_of(img_be32(n + nbytes - 4)));
+				get_be32(k + 4), n0inv_of(get_be32(n + nbytes - 4)));
 	g_autoptr(BIGNUM) bn = BN_bin2bn(n, (int)nbytes, NULL);
 	g_autofree guint8 *want = g_malloc(nbytes);
 	if (!bn || !rr_of(bn, bits, want))
@@ -161,12 +161,9 @@ GBytes *sepia_avb_load_public_key(const char *path, GError **error)
 {
 	g_autofree char *data = NULL;
 	gsize len;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &data, &len, &local)) {
-		img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot read: %s", local->message);
+	if (!img_read_file(path, &data, &len, error))
 		return NULL;
-	}
-	if (len >= 8 && img_be32((const guint8 *)data) != 0 &&
+	if (len >= 8 && get_be32((const guint8 *)data) != 0 &&
 	    g_strstr_len(data, (gssize)len, "-----BEGIN") == NULL) {
 		g_autoptr(GBytes) k = g_bytes_new(data, len);
 		if (!sepia_avb_public_key_check(k, path, error))
@@ -180,9 +177,9 @@ bool sepia_avb_public_key_equal(GBytes *a, GBytes *b)
 {
 	gsize la, lb;
 	const guint8 *pa = g_bytes_get_data(a, &la), *pb = g_bytes_get_data(b, &lb);
-	if (la < 8 || la != lb || img_be32(pa) != img_be32(pb))
+	if (la < 8 || la != lb || get_be32(pa) != get_be32(pb))
 		return false;
-	gsize nbytes = img_be32(pa) / 8;
+	gsize nbytes = get_be32(pa) / 8;
 	return la >= 8 + nbytes && memcmp(pa + 8, pb + 8, nbytes) == 0;
 }
 
@@ -230,7 +227,7 @@ SepiaAvbResult sepia_avb_verify_vbmeta(const SepiaVbmeta *vb, const char *name, 
 	/* libavb uses n0inv and rr as stored: a key with wrong ones never verifies there. */
 	g_autoptr(GError) key_error = NULL;
 	if (!sepia_avb_public_key_check(vb->public_key, name, &key_error) ||
-	    img_be32(g_bytes_get_data(vb->public_key, NULL)) != bits) {
+	    get_be32(g_bytes_get_data(vb->public_key, NULL)) != bits) {
 		img_fail(error, name, "signature invalid: embedded public key unusable for %s (%s)", alg,
 			 key_error ? key_error->message : "wrong size");
 		return SEPIA_AVB_SIGNATURE_INVALID;
@@ -409,9 +406,9 @@ EVP_PKEY *avb_public_key_decode(GBytes *key)
 {
 	gsize len;
 	const guint8 *k = g_bytes_get_data(key, &len);
-	if (len < 8 || len < 8 + (gsize)img_be32(k) / 8)
+	if (len < 8 || len < 8 + (gsize)get_be32(k) / 8)
 		return NULL;
-	g_autoptr(BIGNUM) n = BN_bin2bn(k + 8, (int)(img_be32(k) / 8), NULL);
+	g_autoptr(BIGNUM) n = BN_bin2bn(k + 8, (int)(get_be32(k) / 8), NULL);
 	g_autoptr(BIGNUM) e = BN_new();
 	if (!n || !e || !BN_set_word(e, AVB_RSA_EXPONENT))
 		return NULL;

@@ -24,8 +24,8 @@ static void append_descriptor(GByteArray *out, uint64_t tag, const guint8 *fixed
 {
 	gsize body = fixed_len + var->len, padded = (body + 7) & ~(gsize)7;
 	guint8 h[DESC_HEADER];
-	img_put_be64(h, tag);
-	img_put_be64(h + 8, padded);
+	put_be64(h, tag);
+	put_be64(h + 8, padded);
 	g_byte_array_append(out, h, sizeof h);
 	g_byte_array_append(out, fixed, (guint)fixed_len);
 	g_byte_array_append(out, var->data, var->len);
@@ -60,12 +60,12 @@ static bool append_hash_descriptor(GByteArray *out, const SepiaAvbHashPartition 
 		return false;
 
 	guint8 f[HASH_DESC_FIXED - DESC_HEADER] = { 0 };
-	img_put_be64(f, image_size);
+	put_be64(f, image_size);
 	memcpy(f + 8, hash_algorithm, strlen(hash_algorithm)); /* NUL-padded, 32 bytes */
-	img_put_be32(f + 40, (uint32_t)name_len);
-	img_put_be32(f + 44, (uint32_t)g_bytes_get_size(salt));
-	img_put_be32(f + 48, (uint32_t)got);
-	img_put_be32(f + 52, 0); /* flags */
+	put_be32(f + 40, (uint32_t)name_len);
+	put_be32(f + 44, (uint32_t)g_bytes_get_size(salt));
+	put_be32(f + 48, (uint32_t)got);
+	put_be32(f + 52, 0); /* flags */
 	g_autoptr(GByteArray) var = g_byte_array_new();
 	g_byte_array_append(var, (const guint8 *)p->partition_name, (guint)name_len);
 	g_byte_array_append(var, g_bytes_get_data(salt, NULL), (guint)g_bytes_get_size(salt));
@@ -77,8 +77,8 @@ static bool append_hash_descriptor(GByteArray *out, const SepiaAvbHashPartition 
 static void append_cmdline_descriptor(GByteArray *out, const char *cmdline)
 {
 	guint8 f[CMDLINE_DESC_FIXED - DESC_HEADER];
-	img_put_be32(f, 0); /* flags: use whatever the hashtree state */
-	img_put_be32(f + 4, (uint32_t)strlen(cmdline));
+	put_be32(f, 0); /* flags: use whatever the hashtree state */
+	put_be32(f + 4, (uint32_t)strlen(cmdline));
 	g_autoptr(GByteArray) var = g_byte_array_new();
 	g_byte_array_append(var, (const guint8 *)cmdline, (guint)strlen(cmdline));
 	append_descriptor(out, SEPIA_AVB_DESCRIPTOR_KERNEL_CMDLINE, f, sizeof f, var);
@@ -88,11 +88,8 @@ static EVP_PKEY *load_private_key(const char *path, GError **error)
 {
 	g_autofree char *pem = NULL;
 	gsize len;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &pem, &len, &local)) {
-		img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot read: %s", local->message);
+	if (!img_read_file(path, &pem, &len, error))
 		return NULL;
-	}
 	BIO *bio = BIO_new_mem_buf(pem, (int)MIN(len, (gsize)G_MAXINT));
 	EVP_PKEY *pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"") : NULL;
 	BIO_free(bio);
@@ -142,7 +139,7 @@ GBytes *sepia_avb_make_vbmeta(const SepiaAvbSignOptions *opts, GError **error)
 		if (!(pkey = load_private_key(opts->key_path, error)) ||
 		    !(public_key = avb_public_key_encode(pkey, opts->key_path, error)))
 			return NULL;
-		uint32_t bits = img_be32(g_bytes_get_data(public_key, NULL));
+		uint32_t bits = get_be32(g_bytes_get_data(public_key, NULL));
 		if (bits != key_bits) {
 			img_fail_code(error, SEPIA_IMAGES_ERROR_INVALID, opts->key_path,
 				      "a %u-bit key cannot "
@@ -173,25 +170,25 @@ GBytes *sepia_avb_make_vbmeta(const SepiaAvbSignOptions *opts, GError **error)
 	guint8 *img = g_malloc0((gsize)total);
 	guint8 *h = img, *ab = img + SEPIA_AVB_HEADER_SIZE, *xb = ab + auth;
 	memcpy(h, SEPIA_AVB_MAGIC, 4);
-	img_put_be32(h + 4, SEPIA_AVB_VERSION_MAJOR);
+	put_be32(h + 4, SEPIA_AVB_VERSION_MAJOR);
 	/* avbtool asks for libavb 1.2 when a rollback index location is used, else 1.0. */
-	img_put_be32(h + 8, opts->rollback_index_location ? 2 : 0);
-	img_put_be64(h + 12, auth);
-	img_put_be64(h + 20, aux);
-	img_put_be32(h + 28, opts->algorithm);
-	img_put_be64(h + 32, 0);        /* hash offset */
-	img_put_be64(h + 40, hash_len); /* hash size */
-	img_put_be64(h + 48, hash_len); /* signature offset */
-	img_put_be64(h + 56, sig_len);
-	img_put_be64(h + 64, descs->len); /* public key offset */
-	img_put_be64(h + 72, pk_len);
-	img_put_be64(h + 80, descs->len + pk_len); /* public key metadata offset */
-	img_put_be64(h + 88, 0);
-	img_put_be64(h + 96, 0); /* descriptors offset */
-	img_put_be64(h + 104, descs->len);
-	img_put_be64(h + 112, opts->rollback_index);
-	img_put_be32(h + 120, opts->flags);
-	img_put_be32(h + 124, opts->rollback_index_location);
+	put_be32(h + 8, opts->rollback_index_location ? 2 : 0);
+	put_be64(h + 12, auth);
+	put_be64(h + 20, aux);
+	put_be32(h + 28, opts->algorithm);
+	put_be64(h + 32, 0);        /* hash offset */
+	put_be64(h + 40, hash_len); /* hash size */
+	put_be64(h + 48, hash_len); /* signature offset */
+	put_be64(h + 56, sig_len);
+	put_be64(h + 64, descs->len); /* public key offset */
+	put_be64(h + 72, pk_len);
+	put_be64(h + 80, descs->len + pk_len); /* public key metadata offset */
+	put_be64(h + 88, 0);
+	put_be64(h + 96, 0); /* descriptors offset */
+	put_be64(h + 104, descs->len);
+	put_be64(h + 112, opts->rollback_index);
+	put_be32(h + 120, opts->flags);
+	put_be32(h + 124, opts->rollback_index_location);
 	memcpy(h + 128, release, strlen(release));
 	memcpy(xb, descs->data, descs->len);
 	if (public_key)
@@ -219,9 +216,5 @@ GBytes *sepia_avb_make_vbmeta(const SepiaAvbSignOptions *opts, GError **error)
 bool sepia_avb_write_vbmeta(const char *path, const SepiaAvbSignOptions *opts, GError **error)
 {
 	g_autoptr(GBytes) img = sepia_avb_make_vbmeta(opts, error);
-	if (!img)
-		return false;
-	gsize len;
-	const guint8 *data = g_bytes_get_data(img, &len);
-	return img_write_atomic(path, data, len, error);
+	return img_write_bytes(path, img, error);
 }

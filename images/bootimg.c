@@ -65,66 +65,42 @@ void sepia_boot_image_free(SepiaBootImage *img)
 	g_free(img);
 }
 
-static gsize bytes_len(GBytes *b) { return b ? g_bytes_get_size(b) : 0; }
-
-/* Reads the section of `size` bytes at *off (named by its size field, for errors) and advances
- * *off to the next page boundary. */
-static GBytes *read_section(const ImgSource *src, uint64_t *off, uint32_t size, uint32_t page,
-			    const char *field, GError **error)
-{
-	if (size == 0) /* an absent section may sit past the end of an unpadded file */
-		return g_bytes_new(NULL, 0);
-	GBytes *b = img_source_read(src, *off, size, field, error);
-	if (!b)
-		return NULL;
-	uint64_t end = *off + size; /* cannot overflow: checked inside img_source_read */
-	if (!img_align_up(end, page, off)) {
-		g_bytes_unref(b);
-		img_fail(error, src->name, "%s 0x%x: image layout overflows", field, size);
-		return NULL;
-	}
-	return b;
-}
-
 static SepiaBootImage *parse_v0_v2(const ImgSource *src, const guint8 *h, uint32_t version, GError **error)
 {
-	uint32_t page = img_le32(h + V0_PAGE_SIZE);
+	uint32_t page = get_le32(h + V0_PAGE_SIZE);
 	if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_FORMAT, src->name, error))
 		return NULL;
 	g_autoptr(SepiaBootImage) img = sepia_boot_image_new();
 	img->header_version = version;
 	img->page_size = page;
-	img->kernel_addr = img_le32(h + V0_KERNEL_ADDR);
-	img->ramdisk_addr = img_le32(h + V0_RAMDISK_ADDR);
-	img->second_addr = img_le32(h + V0_SECOND_ADDR);
-	img->tags_addr = img_le32(h + V0_TAGS_ADDR);
-	img->os_version = img_le32(h + V0_OS_VERSION);
-	g_free(img->name);
-	img->name = img_strndup_field(h + V0_NAME, SEPIA_BOOT_NAME_SIZE);
-	g_free(img->cmdline);
-	img->cmdline = img_strndup_field(h + V0_CMDLINE, SEPIA_BOOT_ARGS_SIZE);
-	g_free(img->extra_cmdline);
-	img->extra_cmdline = img_strndup_field(h + V0_EXTRA_CMDLINE, SEPIA_BOOT_EXTRA_ARGS_SIZE);
+	img->kernel_addr = get_le32(h + V0_KERNEL_ADDR);
+	img->ramdisk_addr = get_le32(h + V0_RAMDISK_ADDR);
+	img->second_addr = get_le32(h + V0_SECOND_ADDR);
+	img->tags_addr = get_le32(h + V0_TAGS_ADDR);
+	img->os_version = get_le32(h + V0_OS_VERSION);
+	img_set_field(&img->name, h + V0_NAME, SEPIA_BOOT_NAME_SIZE);
+	img_set_field(&img->cmdline, h + V0_CMDLINE, SEPIA_BOOT_ARGS_SIZE);
+	img_set_field(&img->extra_cmdline, h + V0_EXTRA_CMDLINE, SEPIA_BOOT_EXTRA_ARGS_SIZE);
 	memcpy(img->id, h + V0_ID, SEPIA_BOOT_ID_SIZE);
 
 	uint32_t recovery_size = 0, dtb_size = 0;
 	if (version >= 1) {
-		recovery_size = img_le32(h + V1_RECOVERY_DTBO_SIZE);
-		img->recovery_dtbo_offset = img_le64(h + V1_RECOVERY_DTBO_OFFSET);
-		img->header_size = img_le32(h + V1_HEADER_SIZE);
+		recovery_size = get_le32(h + V1_RECOVERY_DTBO_SIZE);
+		img->recovery_dtbo_offset = get_le64(h + V1_RECOVERY_DTBO_OFFSET);
+		img->header_size = get_le32(h + V1_HEADER_SIZE);
 	}
 	if (version >= 2) {
-		dtb_size = img_le32(h + V2_DTB_SIZE);
-		img->dtb_addr = img_le64(h + V2_DTB_ADDR);
+		dtb_size = get_le32(h + V2_DTB_SIZE);
+		img->dtb_addr = get_le64(h + V2_DTB_ADDR);
 	}
 
 	uint64_t off = page; /* the header takes one page */
-	if (!(img->kernel = read_section(src, &off, img_le32(h + V0_KERNEL_SIZE), page, "kernel_size",
-					 error)) ||
-	    !(img->ramdisk = read_section(src, &off, img_le32(h + V0_RAMDISK_SIZE), page, "ramdisk_size",
-					  error)) ||
-	    !(img->second = read_section(src, &off, img_le32(h + V0_SECOND_SIZE), page, "second_size",
-					 error)))
+	if (!(img->kernel = img_read_section(src, &off, get_le32(h + V0_KERNEL_SIZE), page, "kernel_size",
+					     error)) ||
+	    !(img->ramdisk = img_read_section(src, &off, get_le32(h + V0_RAMDISK_SIZE), page, "ramdisk_size",
+					      error)) ||
+	    !(img->second = img_read_section(src, &off, get_le32(h + V0_SECOND_SIZE), page, "second_size",
+					     error)))
 		return NULL;
 	if (recovery_size && img->recovery_dtbo_offset != off) {
 		img_fail(error, src->name,
@@ -133,9 +109,9 @@ static SepiaBootImage *parse_v0_v2(const ImgSource *src, const guint8 *h, uint32
 			 (guint64)img->recovery_dtbo_offset, (guint64)off);
 		return NULL;
 	}
-	if (!(img->recovery_dtbo = read_section(src, &off, recovery_size, page, "recovery_dtbo_size",
-						error)) ||
-	    !(img->dtb = read_section(src, &off, dtb_size, page, "dtb_size", error)))
+	if (!(img->recovery_dtbo = img_read_section(src, &off, recovery_size, page, "recovery_dtbo_size",
+						    error)) ||
+	    !(img->dtb = img_read_section(src, &off, dtb_size, page, "dtb_size", error)))
 		return NULL;
 	img->signature = g_bytes_new(NULL, 0);
 	return g_steal_pointer(&img);
@@ -147,18 +123,17 @@ static SepiaBootImage *parse_v3_v4(const ImgSource *src, const guint8 *h, uint32
 	g_autoptr(SepiaBootImage) img = sepia_boot_image_new();
 	img->header_version = version;
 	img->page_size = page;
-	img->os_version = img_le32(h + V3_OS_VERSION);
-	img->header_size = img_le32(h + V3_HEADER_SIZE);
-	g_free(img->cmdline);
-	img->cmdline = img_strndup_field(h + V3_CMDLINE, SEPIA_BOOT_V3_ARGS_SIZE);
+	img->os_version = get_le32(h + V3_OS_VERSION);
+	img->header_size = get_le32(h + V3_HEADER_SIZE);
+	img_set_field(&img->cmdline, h + V3_CMDLINE, SEPIA_BOOT_V3_ARGS_SIZE);
 
-	uint32_t sig_size = version >= 4 ? img_le32(h + V4_SIGNATURE_SIZE) : 0;
+	uint32_t sig_size = version >= 4 ? get_le32(h + V4_SIGNATURE_SIZE) : 0;
 	uint64_t off = page;
-	if (!(img->kernel = read_section(src, &off, img_le32(h + V3_KERNEL_SIZE), page, "kernel_size",
-					 error)) ||
-	    !(img->ramdisk = read_section(src, &off, img_le32(h + V3_RAMDISK_SIZE), page, "ramdisk_size",
-					  error)) ||
-	    !(img->signature = read_section(src, &off, sig_size, page, "signature_size", error)))
+	if (!(img->kernel = img_read_section(src, &off, get_le32(h + V3_KERNEL_SIZE), page, "kernel_size",
+					     error)) ||
+	    !(img->ramdisk = img_read_section(src, &off, get_le32(h + V3_RAMDISK_SIZE), page, "ramdisk_size",
+					      error)) ||
+	    !(img->signature = img_read_section(src, &off, sig_size, page, "signature_size", error)))
 		return NULL;
 	img->second = g_bytes_new(NULL, 0);
 	img->recovery_dtbo = g_bytes_new(NULL, 0);
@@ -166,23 +141,16 @@ static SepiaBootImage *parse_v3_v4(const ImgSource *src, const guint8 *h, uint32
 	return g_steal_pointer(&img);
 }
 
-static SepiaBootImage *boot_image_parse(const ImgSource *src, GError **error)
+static void *boot_image_parse(const ImgSource *src, GError **error)
 {
 	guint8 h[SEPIA_BOOT_HEADER_V2_SIZE] = { 0 }; /* the largest header structure */
-	if (src->size < HDR_VERSION + 4) {
-		img_fail(error, src->name,
-			 "file is %" G_GUINT64_FORMAT " bytes, too short for a boot "
-			 "image header",
-			 (guint64)src->size);
-		return NULL;
-	}
-	if (!img_source_read_into(src, 0, h, HDR_VERSION + 4, "header", error))
+	if (!img_read_header(src, h, HDR_VERSION + 4, "a boot image header", error))
 		return NULL;
 	if (memcmp(h, SEPIA_BOOT_MAGIC, SEPIA_BOOT_MAGIC_SIZE) != 0) {
 		img_fail(error, src->name, "bad magic (not \"ANDROID!\"): not an Android boot image");
 		return NULL;
 	}
-	uint32_t version = img_le32(h + HDR_VERSION);
+	uint32_t version = get_le32(h + HDR_VERSION);
 	if (version > SEPIA_BOOT_MAX_HEADER_VERSION) {
 		img_fail_code(error, SEPIA_IMAGES_ERROR_UNSUPPORTED, src->name,
 			      "header_version %u is not supported (0-%d)", version,
@@ -190,33 +158,20 @@ static SepiaBootImage *boot_image_parse(const ImgSource *src, GError **error)
 		return NULL;
 	}
 	uint32_t hsize = header_struct_size[version];
-	if (src->size < hsize) {
-		img_fail(error, src->name,
-			 "file is %" G_GUINT64_FORMAT " bytes, too short for a version "
-			 "%u header (%u bytes)",
-			 (guint64)src->size, version, hsize);
-		return NULL;
-	}
-	if (!img_source_read_into(src, 0, h, hsize, "header", error))
+	g_autofree char *what = g_strdup_printf("a version %u header", version);
+	if (!img_read_header(src, h, hsize, what, error))
 		return NULL;
 	return version >= 3 ? parse_v3_v4(src, h, version, error) : parse_v0_v2(src, h, version, error);
 }
 
 SepiaBootImage *sepia_boot_image_parse_buffer(const void *data, gsize len, const char *name, GError **error)
 {
-	ImgSource src;
-	img_source_init_buffer(&src, name, data, len);
-	return boot_image_parse(&src, error);
+	return img_parse_buffer(data, len, name, boot_image_parse, error);
 }
 
 SepiaBootImage *sepia_boot_image_parse_file(const char *path, GError **error)
 {
-	ImgSource src;
-	if (!img_source_open(&src, path, error))
-		return NULL;
-	SepiaBootImage *img = boot_image_parse(&src, error);
-	img_source_close(&src);
-	return img;
+	return img_parse_file(path, boot_image_parse, error);
 }
 
 static SepiaBootImage *check_init_boot(SepiaBootImage *img, const char *name, GError **error)
@@ -226,10 +181,10 @@ static SepiaBootImage *check_init_boot(SepiaBootImage *img, const char *name, GE
 	if (img->header_version < 3)
 		img_fail(error, name, "init_boot needs boot header version 3 or 4, found %u",
 			 img->header_version);
-	else if (bytes_len(img->kernel) != 0)
+	else if (img_bytes_len(img->kernel) != 0)
 		img_fail(error, name, "init_boot must not hold a kernel (kernel_size 0x%zx)",
-			 bytes_len(img->kernel));
-	else if (bytes_len(img->ramdisk) == 0)
+			 img_bytes_len(img->kernel));
+	else if (img_bytes_len(img->ramdisk) == 0)
 		img_fail(error, name, "init_boot holds no ramdisk (ramdisk_size 0)");
 	else
 		return img;
@@ -280,10 +235,10 @@ static void compute_image_id(const SepiaBootImage *img, guint8 id[SEPIA_BOOT_ID_
 	g_autoptr(GChecksum) sha = g_checksum_new(G_CHECKSUM_SHA1);
 	for (int i = 0; i < nparts; i++) {
 		guint8 le[4];
-		gsize n = bytes_len(parts[i]);
+		gsize n = img_bytes_len(parts[i]);
 		if (n)
 			g_checksum_update(sha, g_bytes_get_data(parts[i], NULL), n);
-		img_put_le32(le, (uint32_t)n);
+		put_le32(le, (uint32_t)n);
 		g_checksum_update(sha, le, 4);
 	}
 	gsize dlen = 20;
@@ -327,7 +282,7 @@ static GBytes *serialize(const SepiaBootImage *img, const char *who, GError **er
 	};
 	uint64_t total = page;
 	for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
-		gsize n = bytes_len(parts[i].b);
+		gsize n = img_bytes_len(parts[i].b);
 		if (n && !parts[i].allowed) {
 			img_fail_code(error, SEPIA_IMAGES_ERROR_INVALID, who,
 				      "header version %u cannot carry a %s", v, parts[i].field);
@@ -365,26 +320,26 @@ static GBytes *serialize(const SepiaBootImage *img, const char *who, GError **er
 		return NULL;
 	}
 	memcpy(out, SEPIA_BOOT_MAGIC, SEPIA_BOOT_MAGIC_SIZE);
-	img_put_le32(out + HDR_VERSION, v);
+	put_le32(out + HDR_VERSION, v);
 	uint32_t hsize = img->header_size ? img->header_size : header_struct_size[v];
 	if (v >= 3) {
-		img_put_le32(out + V3_KERNEL_SIZE, (uint32_t)bytes_len(img->kernel));
-		img_put_le32(out + V3_RAMDISK_SIZE, (uint32_t)bytes_len(img->ramdisk));
-		img_put_le32(out + V3_OS_VERSION, img->os_version);
-		img_put_le32(out + V3_HEADER_SIZE, hsize);
+		put_le32(out + V3_KERNEL_SIZE, (uint32_t)img_bytes_len(img->kernel));
+		put_le32(out + V3_RAMDISK_SIZE, (uint32_t)img_bytes_len(img->ramdisk));
+		put_le32(out + V3_OS_VERSION, img->os_version);
+		put_le32(out + V3_HEADER_SIZE, hsize);
 		put_str(out + V3_CMDLINE, img->cmdline);
 		if (v == 4)
-			img_put_le32(out + V4_SIGNATURE_SIZE, (uint32_t)bytes_len(img->signature));
+			put_le32(out + V4_SIGNATURE_SIZE, (uint32_t)img_bytes_len(img->signature));
 	} else {
-		img_put_le32(out + V0_KERNEL_SIZE, (uint32_t)bytes_len(img->kernel));
-		img_put_le32(out + V0_KERNEL_ADDR, img->kernel_addr);
-		img_put_le32(out + V0_RAMDISK_SIZE, (uint32_t)bytes_len(img->ramdisk));
-		img_put_le32(out + V0_RAMDISK_ADDR, img->ramdisk_addr);
-		img_put_le32(out + V0_SECOND_SIZE, (uint32_t)bytes_len(img->second));
-		img_put_le32(out + V0_SECOND_ADDR, img->second_addr);
-		img_put_le32(out + V0_TAGS_ADDR, img->tags_addr);
-		img_put_le32(out + V0_PAGE_SIZE, page);
-		img_put_le32(out + V0_OS_VERSION, img->os_version);
+		put_le32(out + V0_KERNEL_SIZE, (uint32_t)img_bytes_len(img->kernel));
+		put_le32(out + V0_KERNEL_ADDR, img->kernel_addr);
+		put_le32(out + V0_RAMDISK_SIZE, (uint32_t)img_bytes_len(img->ramdisk));
+		put_le32(out + V0_RAMDISK_ADDR, img->ramdisk_addr);
+		put_le32(out + V0_SECOND_SIZE, (uint32_t)img_bytes_len(img->second));
+		put_le32(out + V0_SECOND_ADDR, img->second_addr);
+		put_le32(out + V0_TAGS_ADDR, img->tags_addr);
+		put_le32(out + V0_PAGE_SIZE, page);
+		put_le32(out + V0_OS_VERSION, img->os_version);
 		put_str(out + V0_NAME, img->name);
 		put_str(out + V0_CMDLINE, img->cmdline);
 		put_str(out + V0_EXTRA_CMDLINE, img->extra_cmdline);
@@ -396,15 +351,15 @@ static GBytes *serialize(const SepiaBootImage *img, const char *who, GError **er
 	}
 	uint64_t off = page;
 	for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
-		gsize n = bytes_len(parts[i].b);
+		gsize n = img_bytes_len(parts[i].b);
 		if (i == 3 && v >= 1 && v <= 2) { /* recovery dtbo/acpio: record where it lands */
-			img_put_le32(out + V1_RECOVERY_DTBO_SIZE, (uint32_t)n);
-			img_put_le64(out + V1_RECOVERY_DTBO_OFFSET, n ? off : 0);
-			img_put_le32(out + V1_HEADER_SIZE, hsize);
+			put_le32(out + V1_RECOVERY_DTBO_SIZE, (uint32_t)n);
+			put_le64(out + V1_RECOVERY_DTBO_OFFSET, n ? off : 0);
+			put_le32(out + V1_HEADER_SIZE, hsize);
 		}
 		if (i == 4 && v == 2) {
-			img_put_le32(out + V2_DTB_SIZE, (uint32_t)n);
-			img_put_le64(out + V2_DTB_ADDR, img->dtb_addr);
+			put_le32(out + V2_DTB_SIZE, (uint32_t)n);
+			put_le64(out + V2_DTB_ADDR, img->dtb_addr);
 		}
 		if (n)
 			memcpy(out + off, g_bytes_get_data(parts[i].b, NULL), n);
@@ -421,9 +376,5 @@ GBytes *sepia_boot_image_serialize(const SepiaBootImage *img, GError **error)
 bool sepia_boot_image_write(const SepiaBootImage *img, const char *path, GError **error)
 {
 	g_autoptr(GBytes) bytes = serialize(img, path, error);
-	if (!bytes)
-		return false;
-	gsize len;
-	const guint8 *data = g_bytes_get_data(bytes, &len);
-	return img_write_atomic(path, data, len, error);
+	return img_write_bytes(path, bytes, error);
 }

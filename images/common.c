@@ -150,12 +150,61 @@ GBytes *img_source_read(const ImgSource *src, uint64_t off, uint64_t len, const 
 	return g_bytes_new_take(buf, (gsize)len);
 }
 
+bool img_read_header(const ImgSource *src, void *buf, uint32_t len, const char *what, GError **error)
+{
+	if (src->size < len)
+		return img_fail(error, src->name,
+				"file is %" G_GUINT64_FORMAT " bytes, too short for %s (%u bytes)",
+				(guint64)src->size, what, len);
+	return img_source_read_into(src, 0, buf, len, "header", error);
+}
+
+GBytes *img_read_section(const ImgSource *src, uint64_t *off, uint32_t size, uint32_t page, const char *field,
+			 GError **error)
+{
+	if (size == 0) /* an absent section may sit past the end of an unpadded file */
+		return g_bytes_new(NULL, 0);
+	GBytes *b = img_source_read(src, *off, size, field, error);
+	if (!b)
+		return NULL;
+	uint64_t end = *off + size; /* cannot overflow: checked inside img_source_read */
+	if (!img_align_up(end, page, off)) {
+		g_bytes_unref(b);
+		img_fail(error, src->name, "%s 0x%x: image layout overflows", field, size);
+		return NULL;
+	}
+	return b;
+}
+
+void *img_parse_buffer(const void *data, gsize len, const char *name, ImgParseFn parse, GError **error)
+{
+	ImgSource src;
+	img_source_init_buffer(&src, name, data, len);
+	return parse(&src, error);
+}
+
+void *img_parse_file(const char *path, ImgParseFn parse, GError **error)
+{
+	ImgSource src;
+	if (!img_source_open(&src, path, error))
+		return NULL;
+	void *parsed = parse(&src, error);
+	img_source_close(&src);
+	return parsed;
+}
+
 char *img_strndup_field(const guint8 *field, gsize max)
 {
 	gsize n = 0;
 	while (n < max && field[n])
 		n++;
 	return g_strndup((const char *)field, n);
+}
+
+void img_set_field(char **dst, const guint8 *field, gsize max)
+{
+	g_free(*dst);
+	*dst = img_strndup_field(field, max);
 }
 
 bool img_write_atomic(const char *path, const guint8 *data, gsize len, GError **error)
@@ -165,6 +214,23 @@ bool img_write_atomic(const char *path, const guint8 *data, gsize len, GError **
 	if (!g_file_set_contents_full(path, (const char *)data, (gssize)len, G_FILE_SET_CONTENTS_CONSISTENT,
 				      0644, &local))
 		return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot write: %s", local->message);
+	return true;
+}
+
+bool img_write_bytes(const char *path, GBytes *bytes, GError **error)
+{
+	if (!bytes)
+		return false;
+	gsize len;
+	const guint8 *data = g_bytes_get_data(bytes, &len);
+	return img_write_atomic(path, data, len, error);
+}
+
+bool img_read_file(const char *path, char **data, gsize *len, GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	if (!g_file_get_contents(path, data, len, &local))
+		return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot read: %s", local->message);
 	return true;
 }
 

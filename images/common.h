@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/byteorder.h"
+
 #define SEPIA_IMAGES_ERROR (sepia_images_error_quark())
 GQuark sepia_images_error_quark(void);
 
@@ -18,44 +20,6 @@ typedef enum {
 	SEPIA_IMAGES_ERROR_UNSUPPORTED, /* a valid image of a version or kind sepia does not handle */
 	SEPIA_IMAGES_ERROR_INVALID,     /* the caller asked a writer for something impossible */
 } SepiaImagesError;
-
-/* Little- and big-endian field access on byte buffers (no alignment assumptions). */
-static inline uint16_t img_le16(const guint8 *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t img_le32(const guint8 *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint64_t img_le64(const guint8 *p) { return img_le32(p) | (uint64_t)img_le32(p + 4) << 32; }
-static inline uint32_t img_be32(const guint8 *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-static inline uint64_t img_be64(const guint8 *p) { return (uint64_t)img_be32(p) << 32 | img_be32(p + 4); }
-static inline void img_put_le16(guint8 *p, uint16_t v)
-{
-	p[0] = (guint8)v;
-	p[1] = (guint8)(v >> 8);
-}
-static inline void img_put_le32(guint8 *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (guint8)(v >> (8 * i));
-}
-static inline void img_put_le64(guint8 *p, uint64_t v)
-{
-	img_put_le32(p, (uint32_t)v);
-	img_put_le32(p + 4, (uint32_t)(v >> 32));
-}
-static inline void img_put_be32(guint8 *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (guint8)(v >> (24 - 8 * i));
-}
-static inline void img_put_be64(guint8 *p, uint64_t v)
-{
-	img_put_be32(p, (uint32_t)(v >> 32));
-	img_put_be32(p + 4, (uint32_t)v);
-}
 
 /* Checked arithmetic: false on overflow, *out untouched then. */
 static inline bool img_add(uint64_t a, uint64_t b, uint64_t *out)
@@ -97,6 +61,23 @@ GBytes *img_source_read(const ImgSource *src, uint64_t off, uint64_t len, const 
 /* Reads exactly len bytes at off into buf (len small, e.g. a header). */
 bool img_source_read_into(const ImgSource *src, uint64_t off, void *buf, gsize len, const char *what,
 			  GError **error);
+/* Reads the first len bytes of src into buf; a shorter source is an error that calls the header
+ * `what` ("a boot image header"). */
+bool img_read_header(const ImgSource *src, void *buf, uint32_t len, const char *what, GError **error);
+/* Reads a page-aligned section of `size` bytes at *off (`field` names its size field in errors)
+ * and advances *off to the next multiple of page. A size of 0 gives empty bytes, wherever *off is. */
+GBytes *img_read_section(const ImgSource *src, uint64_t *off, uint32_t size, uint32_t page, const char *field,
+			 GError **error);
+
+/* A format's parser over an ImgSource; it returns the format's own struct, or NULL with *error set. */
+typedef void *(*ImgParseFn)(const ImgSource *src, GError **error);
+/* Runs parse over a memory buffer (named `name` in errors) or over the file at path: the
+ * _parse_buffer() and _parse_file() of each format. */
+void *img_parse_buffer(const void *data, gsize len, const char *name, ImgParseFn parse, GError **error);
+void *img_parse_file(const char *path, ImgParseFn parse, GError **error);
+
+/* The size of b, 0 for NULL (an absent section). */
+static inline gsize img_bytes_len(GBytes *b) { return b ? g_bytes_get_size(b) : 0; }
 
 /* Android boot images use page sizes that are powers of two from 2 KiB to 64 KiB; any
  * other is an error with the given code, naming the image. */
@@ -111,10 +92,16 @@ bool img_fail_code(GError **error, SepiaImagesError code, const char *name, cons
 
 /* A fixed-size, NUL-padded string field to a C string (stops at the first NUL or at max). */
 char *img_strndup_field(const guint8 *field, gsize max);
+/* Replaces the string *dst with img_strndup_field(field, max). */
+void img_set_field(char **dst, const guint8 *field, gsize max);
 
 /* Writes data to path through a temporary file in the same directory, renamed on success; on
  * failure nothing new is left at path or beside it. */
 bool img_write_atomic(const char *path, const guint8 *data, gsize len, GError **error);
+/* img_write_atomic of a serialized image; NULL bytes (the serializer failed and set *error) is false. */
+bool img_write_bytes(const char *path, GBytes *bytes, GError **error);
+/* Reads a whole (small) file, such as a key; the error names path. */
+bool img_read_file(const char *path, char **data, gsize *len, GError **error);
 
 /* Temp-file-and-rename for streaming writers: img_tmp_create makes "<path>.XXXXXX" beside path
  * and returns its fd; img_tmp_commit fsyncs, closes and renames it over path; img_tmp_abort

@@ -196,13 +196,13 @@ static GBytes *entry_array(const CompositeDisk *d)
 		guint8 *ent = e + i * COMPOSITE_GPT_ENTRY_SIZE;
 		memcpy(ent, p->type_guid, 16);
 		memcpy(ent + 16, p->part_guid, 16);
-		img_put_le64(ent + 32, p->offset / SECTOR);
-		img_put_le64(ent + 40, (p->offset + p->size) / SECTOR - 1); /* inclusive */
-		img_put_le64(ent + 48, p->attributes);
+		put_le64(ent + 32, p->offset / SECTOR);
+		put_le64(ent + 40, (p->offset + p->size) / SECTOR - 1); /* inclusive */
+		put_le64(ent + 48, p->attributes);
 		glong units = 0;
 		g_autofree gunichar2 *u16 = g_utf8_to_utf16(p->name, -1, NULL, &units, NULL);
 		for (glong k = 0; k < units && k < (glong)COMPOSITE_GPT_NAME_UNITS; k++)
-			img_put_le16(ent + 56 + 2 * k, u16[k]);
+			put_le16(ent + 56 + 2 * k, u16[k]);
 	}
 	return g_bytes_new_take(e, ENTRY_BYTES);
 }
@@ -212,19 +212,18 @@ static void gpt_header(const CompositeDisk *d, guint8 *h, bool primary, uint32_t
 	uint64_t last = d->disk_size / SECTOR - 1;
 	memset(h, 0, SECTOR);
 	memcpy(h, "EFI PART", 8);
-	img_put_le32(h + 8, 0x00010000); /* revision 1.0 */
-	img_put_le32(h + 12, GPT_HEADER_SIZE);
-	img_put_le64(h + 24, primary ? 1 : last);
-	img_put_le64(h + 32, primary ? last : 1);
-	img_put_le64(h + 40, HEADER_SECTORS);        /* first usable LBA */
-	img_put_le64(h + 48, last - FOOTER_SECTORS); /* last usable LBA */
+	put_le32(h + 8, 0x00010000); /* revision 1.0 */
+	put_le32(h + 12, GPT_HEADER_SIZE);
+	put_le64(h + 24, primary ? 1 : last);
+	put_le64(h + 32, primary ? last : 1);
+	put_le64(h + 40, HEADER_SECTORS);        /* first usable LBA */
+	put_le64(h + 48, last - FOOTER_SECTORS); /* last usable LBA */
 	memcpy(h + 56, d->disk_guid, 16);
-	img_put_le64(h + 72, primary ? 2 : last - ENTRY_SECTORS);
-	img_put_le32(h + 80, COMPOSITE_GPT_ENTRIES);
-	img_put_le32(h + 84, COMPOSITE_GPT_ENTRY_SIZE);
-	img_put_le32(h + 88, entries_crc);
-	img_put_le32(h + 16,
-		     sepia_crc32_update(0, h, GPT_HEADER_SIZE)); /* CRC field is zero while computed */
+	put_le64(h + 72, primary ? 2 : last - ENTRY_SECTORS);
+	put_le32(h + 80, COMPOSITE_GPT_ENTRIES);
+	put_le32(h + 84, COMPOSITE_GPT_ENTRY_SIZE);
+	put_le32(h + 88, entries_crc);
+	put_le32(h + 16, sepia_crc32_update(0, h, GPT_HEADER_SIZE)); /* CRC field is zero while computed */
 }
 
 GBytes *composite_gpt_header(const CompositeDisk *d)
@@ -236,8 +235,8 @@ GBytes *composite_gpt_header(const CompositeDisk *d)
 	pe[1] = 0x00, pe[2] = 0x02, pe[3] = 0x00; /* CHS of LBA 1 */
 	pe[4] = 0xEE;
 	pe[5] = 0xFF, pe[6] = 0xFF, pe[7] = 0xFF;
-	img_put_le32(pe + 8, 1);
-	img_put_le32(pe + 12, sectors - 1 > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(sectors - 1));
+	put_le32(pe + 8, 1);
+	put_le32(pe + 12, sectors - 1 > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)(sectors - 1));
 	buf[510] = 0x55, buf[511] = 0xAA;
 
 	g_autoptr(GBytes) entries = entry_array(d);

@@ -233,33 +233,16 @@ void manifest_json_string(GString *out, const char *text)
 			p++;
 			continue;
 		}
-		switch (c) {
-		case '"':
-			g_string_append(out, "\\\"");
-			break;
-		case '\\':
-			g_string_append(out, "\\\\");
-			break;
-		case '\n':
-			g_string_append(out, "\\n");
-			break;
-		case '\r':
-			g_string_append(out, "\\r");
-			break;
-		case '\t':
-			g_string_append(out, "\\t");
-			break;
-		case '\b':
-			g_string_append(out, "\\b");
-			break;
-		case '\f':
-			g_string_append(out, "\\f");
-			break;
-		default:
-			if (c < 0x20 || c == 0x2028 || c == 0x2029)
-				g_string_append_printf(out, "\\u%04x", c);
-			else
-				g_string_append_len(out, p, g_utf8_next_char(p) - p);
+		/* JSON's two-character escapes: json_escaped[i] is written as '\\' json_escape_as[i]. */
+		static const char json_escaped[] = "\"\\\n\r\t\b\f", json_escape_as[] = "\"\\nrtbf";
+		const char *esc = c != 0 && c < 0x80 ? strchr(json_escaped, (int)c) : NULL;
+		if (esc) {
+			g_string_append_c(out, '\\');
+			g_string_append_c(out, json_escape_as[esc - json_escaped]);
+		} else if (c < 0x20 || c == 0x2028 || c == 0x2029) {
+			g_string_append_printf(out, "\\u%04x", c);
+		} else {
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
 		}
 		p = g_utf8_next_char(p);
 	}

@@ -59,31 +59,31 @@ bool overlay_create(const char *path, const char *backing, const char *backing_f
 	g_autofree guint8 *c = g_malloc0(3 * CLUSTER);
 	guint8 *h = c, *rt = c + CLUSTER, *rb = c + 2 * CLUSTER;
 	memcpy(h, "QFI\xfb", 4);
-	img_put_be32(h + 4, 3);
-	img_put_be32(h + 20, OVERLAY_CLUSTER_BITS);
-	img_put_be64(h + 24, size);
-	img_put_be32(h + 32, 0); /* no encryption */
-	img_put_be32(h + 36, (uint32_t)l1_size);
-	img_put_be64(h + 40, 3 * CLUSTER); /* L1 table */
-	img_put_be64(h + 48, CLUSTER);     /* refcount table */
-	img_put_be32(h + 56, 1);           /* refcount table clusters */
+	put_be32(h + 4, 3);
+	put_be32(h + 20, OVERLAY_CLUSTER_BITS);
+	put_be64(h + 24, size);
+	put_be32(h + 32, 0); /* no encryption */
+	put_be32(h + 36, (uint32_t)l1_size);
+	put_be64(h + 40, 3 * CLUSTER); /* L1 table */
+	put_be64(h + 48, CLUSTER);     /* refcount table */
+	put_be32(h + 56, 1);           /* refcount table clusters */
 	/* no snapshots; incompatible/compatible/autoclear features all 0 */
-	img_put_be32(h + 96, REFCOUNT_ORDER);
-	img_put_be32(h + 100, HEADER_LENGTH);
+	put_be32(h + 96, REFCOUNT_ORDER);
+	put_be32(h + 100, HEADER_LENGTH);
 	size_t off = HEADER_LENGTH;
 	if (backing_format) {
-		img_put_be32(h + off, EXT_BACKING_FORMAT);
-		img_put_be32(h + off + 4, (uint32_t)flen);
+		put_be32(h + off, EXT_BACKING_FORMAT);
+		put_be32(h + off + 4, (uint32_t)flen);
 		memcpy(h + off + 8, backing_format, flen);
 		off += 8 + ((flen + 7) & ~(size_t)7);
 	}
 	off += 8; /* end-of-extensions: type 0, length 0 */
 	if (backing) {
-		img_put_be64(h + 8, off);
-		img_put_be32(h + 16, (uint32_t)blen);
+		put_be64(h + 8, off);
+		put_be32(h + 16, (uint32_t)blen);
 		memcpy(h + off, backing, blen);
 	}
-	img_put_be64(rt, 2 * CLUSTER); /* the one refcount block */
+	put_be64(rt, 2 * CLUSTER); /* the one refcount block */
 	for (uint64_t i = 0; i < n_clusters; i++)
 		rb[2 * i + 1] = 1; /* 16-bit big-endian refcount 1 */
 

@@ -140,18 +140,11 @@ static bool out_fill(SparseOut *out, const guint8 pattern[4], uint64_t n, GError
 
 static const char *chunk_type_name(uint16_t type)
 {
-	switch (type) {
-	case SEPIA_SPARSE_CHUNK_RAW:
-		return "RAW";
-	case SEPIA_SPARSE_CHUNK_FILL:
-		return "FILL";
-	case SEPIA_SPARSE_CHUNK_DONT_CARE:
-		return "DONT_CARE";
-	case SEPIA_SPARSE_CHUNK_CRC32:
-		return "CRC32";
-	default:
-		return "unknown";
-	}
+	/* The chunk types are consecutive, from SEPIA_SPARSE_CHUNK_RAW on. */
+	static const char *const names[] = { "RAW", "FILL", "DONT_CARE", "CRC32" };
+	G_STATIC_ASSERT(SEPIA_SPARSE_CHUNK_CRC32 - SEPIA_SPARSE_CHUNK_RAW == G_N_ELEMENTS(names) - 1);
+	unsigned i = (unsigned)type - SEPIA_SPARSE_CHUNK_RAW;
+	return i < G_N_ELEMENTS(names) ? names[i] : "unknown";
 }
 
 static bool expand(SparseIn *in, SparseOut *out, uint64_t max_raw_size, SepiaSparseInfo *info, GError **error)
@@ -160,18 +153,18 @@ static bool expand(SparseIn *in, SparseOut *out, uint64_t max_raw_size, SepiaSpa
 	guint8 h[SEPIA_SPARSE_HEADER_SIZE];
 	if (!in_read(in, h, sizeof h, "sparse header", error))
 		return false;
-	if (img_le32(h) != SEPIA_SPARSE_MAGIC)
+	if (get_le32(h) != SEPIA_SPARSE_MAGIC)
 		return img_fail(error, name, "bad magic 0x%08x (not 0x%08x): not an Android sparse image",
-				img_le32(h), SEPIA_SPARSE_MAGIC);
+				get_le32(h), SEPIA_SPARSE_MAGIC);
 	SepiaSparseInfo si = {
-		.major_version = img_le16(h + 4),
-		.minor_version = img_le16(h + 6),
-		.blk_sz = img_le32(h + 12),
-		.total_blks = img_le32(h + 16),
-		.total_chunks = img_le32(h + 20),
-		.image_checksum = img_le32(h + 24),
+		.major_version = get_le16(h + 4),
+		.minor_version = get_le16(h + 6),
+		.blk_sz = get_le32(h + 12),
+		.total_blks = get_le32(h + 16),
+		.total_chunks = get_le32(h + 20),
+		.image_checksum = get_le32(h + 24),
 	};
-	uint16_t file_hdr_sz = img_le16(h + 8), chunk_hdr_sz = img_le16(h + 10);
+	uint16_t file_hdr_sz = get_le16(h + 8), chunk_hdr_sz = get_le16(h + 10);
 	if (si.major_version != 1)
 		return img_fail_code(error, SEPIA_IMAGES_ERROR_UNSUPPORTED, name,
 				     "sparse major version %u is not supported (1)", si.major_version);
@@ -200,8 +193,8 @@ static bool expand(SparseIn *in, SparseOut *out, uint64_t max_raw_size, SepiaSpa
 		if (!in_read(in, c, sizeof c, "chunk header", error) ||
 		    !in_skip(in, out, chunk_hdr_sz - SEPIA_SPARSE_CHUNK_HEADER_SIZE, "chunk header", error))
 			return false;
-		uint16_t type = img_le16(c);
-		uint32_t chunk_sz = img_le32(c + 4), total_sz = img_le32(c + 8);
+		uint16_t type = get_le16(c);
+		uint32_t chunk_sz = get_le32(c + 4), total_sz = get_le32(c + 8);
 		const char *tn = chunk_type_name(type);
 		if (total_sz < chunk_hdr_sz)
 			return img_fail(error, name,
@@ -268,11 +261,11 @@ static bool expand(SparseIn *in, SparseOut *out, uint64_t max_raw_size, SepiaSpa
 						"chunk %u (CRC32 at offset 0x%" G_GINT64_MODIFIER
 						"x): chunk_sz %u is not 0",
 						i, (guint64)chunk_off, chunk_sz);
-			if (img_le32(v) != crc)
+			if (get_le32(v) != crc)
 				return img_fail(error, name,
 						"chunk %u (CRC32 at offset 0x%" G_GINT64_MODIFIER
 						"x): CRC 0x%08x does not match the data (0x%08x)",
-						i, (guint64)chunk_off, img_le32(v), crc);
+						i, (guint64)chunk_off, get_le32(v), crc);
 			si.crc_chunks++;
 			break;
 		}
@@ -367,7 +360,7 @@ bool sepia_sparse_expand_file(const char *in_path, const char *out_path, uint64_
 
 bool sepia_sparse_is_sparse_buffer(const void *data, gsize len)
 {
-	return len >= 4 && img_le32(data) == SEPIA_SPARSE_MAGIC;
+	return len >= 4 && get_le32(data) == SEPIA_SPARSE_MAGIC;
 }
 
 bool sepia_sparse_is_sparse_file(const char *path)
@@ -376,7 +369,7 @@ bool sepia_sparse_is_sparse_file(const char *path)
 	if (fd < 0)
 		return false;
 	guint8 m[4];
-	bool yes = pread(fd, m, 4, 0) == 4 && img_le32(m) == SEPIA_SPARSE_MAGIC;
+	bool yes = pread(fd, m, 4, 0) == 4 && get_le32(m) == SEPIA_SPARSE_MAGIC;
 	close(fd);
 	return yes;
 }

@@ -112,6 +112,24 @@ static char *desc_string(const char *name, const guint8 *p, uint64_t len, const 
 	return g_strndup((const char *)p, (gsize)len);
 }
 
+/* The length fields of each known descriptor's variable parts, by tag, as errors name them. */
+static const char *const len_names[][3] = {
+	[SEPIA_AVB_DESCRIPTOR_PROPERTY] = { "key_num_bytes", "value_num_bytes" },
+	[SEPIA_AVB_DESCRIPTOR_HASHTREE] = { "partition_name_len", "salt_len", "root_digest_len" },
+	[SEPIA_AVB_DESCRIPTOR_HASH] = { "partition_name_len", "salt_len", "digest_len" },
+	[SEPIA_AVB_DESCRIPTOR_KERNEL_CMDLINE] = { "kernel_cmdline_length" },
+	[SEPIA_AVB_DESCRIPTOR_CHAIN_PARTITION] = { "partition_name_len", "public_key_len" },
+};
+
+/* The fields hash and hashtree descriptors share, at f: hash_algorithm[32], then u32
+ * partition_name_len, salt_len, digest_len (into lens) and flags. */
+static void parse_digest_fields(SepiaAvbDescriptor *d, const guint8 *f, uint64_t lens[3])
+{
+	d->hash_algorithm = img_strndup_field(f, 32);
+	lens[0] = get_be32(f + 32), lens[1] = get_be32(f + 36), lens[2] = get_be32(f + 40);
+	d->flags = get_be32(f + 44);
+}
+
 /* Parses one descriptor d of `total` bytes (header included) at image offset `off`. */
 static bool parse_descriptor(const char *name, GBytes *image, uint64_t off, uint64_t total,
 			     SepiaAvbDescriptor *d, GError **error)
@@ -128,7 +146,7 @@ static bool parse_descriptor(const char *name, GBytes *image, uint64_t off, uint
 		{ SEPIA_AVB_DESCRIPTOR_KERNEL_CMDLINE, CMDLINE_DESC_SIZE, "kernel cmdline" },
 		{ SEPIA_AVB_DESCRIPTOR_CHAIN_PARTITION, CHAIN_DESC_SIZE, "chain partition" },
 	};
-	d->tag = img_be64(p);
+	d->tag = get_be64(p);
 	d->offset = off;
 	d->raw = g_bytes_new_from_bytes(image, (gsize)off, (gsize)total);
 	if (d->tag >= G_N_ELEMENTS(fixed))
@@ -140,45 +158,36 @@ static bool parse_descriptor(const char *name, GBytes *image, uint64_t off, uint
 				" bytes, smaller than its fixed part (%" G_GUINT64_FORMAT ")",
 				what, (guint64)off, (guint64)total, (guint64)fixed[d->tag].fixed);
 	uint64_t var_off = fixed[d->tag].fixed, lens[3] = { 0, 0, 0 };
-	const char *names[3] = { NULL, NULL, NULL };
+	const char *const *names = len_names[d->tag];
 	switch (d->tag) {
 	case SEPIA_AVB_DESCRIPTOR_HASH:
-		d->image_size = img_be64(p + 16);
-		d->hash_algorithm = img_strndup_field(p + 24, 32);
-		lens[0] = img_be32(p + 56), lens[1] = img_be32(p + 60), lens[2] = img_be32(p + 64);
-		d->flags = img_be32(p + 68);
-		names[0] = "partition_name_len", names[1] = "salt_len", names[2] = "digest_len";
+		d->image_size = get_be64(p + 16);
+		parse_digest_fields(d, p + 24, lens);
 		break;
 	case SEPIA_AVB_DESCRIPTOR_HASHTREE:
-		d->dm_verity_version = img_be32(p + 16);
-		d->image_size = img_be64(p + 20);
-		d->tree_offset = img_be64(p + 28);
-		d->tree_size = img_be64(p + 36);
-		d->data_block_size = img_be32(p + 44);
-		d->hash_block_size = img_be32(p + 48);
-		d->fec_num_roots = img_be32(p + 52);
-		d->fec_offset = img_be64(p + 56);
-		d->fec_size = img_be64(p + 64);
-		d->hash_algorithm = img_strndup_field(p + 72, 32);
-		lens[0] = img_be32(p + 104), lens[1] = img_be32(p + 108), lens[2] = img_be32(p + 112);
-		d->flags = img_be32(p + 116);
-		names[0] = "partition_name_len", names[1] = "salt_len", names[2] = "root_digest_len";
+		d->dm_verity_version = get_be32(p + 16);
+		d->image_size = get_be64(p + 20);
+		d->tree_offset = get_be64(p + 28);
+		d->tree_size = get_be64(p + 36);
+		d->data_block_size = get_be32(p + 44);
+		d->hash_block_size = get_be32(p + 48);
+		d->fec_num_roots = get_be32(p + 52);
+		d->fec_offset = get_be64(p + 56);
+		d->fec_size = get_be64(p + 64);
+		parse_digest_fields(d, p + 72, lens);
 		break;
 	case SEPIA_AVB_DESCRIPTOR_KERNEL_CMDLINE:
-		d->flags = img_be32(p + 16);
-		lens[0] = img_be32(p + 20);
-		names[0] = "kernel_cmdline_length";
+		d->flags = get_be32(p + 16);
+		lens[0] = get_be32(p + 20);
 		break;
 	case SEPIA_AVB_DESCRIPTOR_CHAIN_PARTITION:
-		d->rollback_index_location = img_be32(p + 16);
-		lens[0] = img_be32(p + 20), lens[1] = img_be32(p + 24);
-		d->flags = img_be32(p + 28);
-		names[0] = "partition_name_len", names[1] = "public_key_len";
+		d->rollback_index_location = get_be32(p + 16);
+		lens[0] = get_be32(p + 20), lens[1] = get_be32(p + 24);
+		d->flags = get_be32(p + 28);
 		break;
 	case SEPIA_AVB_DESCRIPTOR_PROPERTY:
 		/* key, NUL, value, NUL */
-		lens[0] = img_be64(p + 16), lens[1] = img_be64(p + 24);
-		names[0] = "key_num_bytes", names[1] = "value_num_bytes";
+		lens[0] = get_be64(p + 16), lens[1] = get_be64(p + 24);
 		break;
 	}
 	/* The variable parts must fit in what num_bytes_following claims. */
@@ -241,7 +250,7 @@ static bool parse_descriptors(const char *name, SepiaVbmeta *vb, GError **error)
 					"x: only %" G_GUINT64_FORMAT
 					" bytes left, less than a descriptor header",
 					(guint64)pos, (guint64)left);
-		uint64_t tag = img_be64(base + pos), nbf = img_be64(base + pos + 8);
+		uint64_t tag = get_be64(base + pos), nbf = get_be64(base + pos + 8);
 		if (nbf % 8 != 0)
 			return img_fail(
 				error, name,
@@ -285,8 +294,8 @@ static bool check_signing_fields(const char *name, SepiaVbmeta *vb, GError **err
 		return img_fail(error, name, "public_key_size %" G_GUINT64_FORMAT " does not match %s (%u)",
 				(guint64)vb->public_key_size, algorithms[alg].name, 8 + 2 * (bits / 8));
 	const guint8 *pk = g_bytes_get_data(vb->public_key, NULL);
-	if (img_be32(pk) != bits)
-		return img_fail(error, name, "public key says %u bits, %s needs %u", img_be32(pk),
+	if (get_be32(pk) != bits)
+		return img_fail(error, name, "public key says %u bits, %s needs %u", get_be32(pk),
 				algorithms[alg].name, bits);
 	return true;
 }
@@ -305,14 +314,14 @@ SepiaVbmeta *sepia_vbmeta_parse_buffer(const void *data, gsize len, const char *
 	}
 	g_autoptr(SepiaVbmeta) vb = g_new0(SepiaVbmeta, 1);
 	vb->descriptors = g_ptr_array_new_with_free_func(descriptor_free);
-	vb->required_libavb_version_major = img_be32(h + H_MAJOR);
-	vb->required_libavb_version_minor = img_be32(h + H_MINOR);
-	vb->authentication_data_block_size = img_be64(h + H_AUTH_SIZE);
-	vb->auxiliary_data_block_size = img_be64(h + H_AUX_SIZE);
-	vb->algorithm_type = img_be32(h + H_ALGORITHM);
-	vb->rollback_index = img_be64(h + H_ROLLBACK_INDEX);
-	vb->flags = img_be32(h + H_FLAGS);
-	vb->rollback_index_location = img_be32(h + H_ROLLBACK_LOCATION);
+	vb->required_libavb_version_major = get_be32(h + H_MAJOR);
+	vb->required_libavb_version_minor = get_be32(h + H_MINOR);
+	vb->authentication_data_block_size = get_be64(h + H_AUTH_SIZE);
+	vb->auxiliary_data_block_size = get_be64(h + H_AUX_SIZE);
+	vb->algorithm_type = get_be32(h + H_ALGORITHM);
+	vb->rollback_index = get_be64(h + H_ROLLBACK_INDEX);
+	vb->flags = get_be32(h + H_FLAGS);
+	vb->rollback_index_location = get_be32(h + H_ROLLBACK_LOCATION);
 	vb->release_string = img_strndup_field(h + H_RELEASE, SEPIA_AVB_RELEASE_STRING_SIZE);
 	if (vb->required_libavb_version_major != SEPIA_AVB_VERSION_MAJOR) {
 		img_fail_code(error, SEPIA_IMAGES_ERROR_UNSUPPORTED, name,
@@ -363,8 +372,8 @@ SepiaVbmeta *sepia_vbmeta_parse_buffer(const void *data, gsize len, const char *
 		{ H_DESC_OFF, "descriptors", true, &vb->descriptors_offset, &vb->descriptors_size, NULL },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(ranges); i++) {
-		uint64_t off = img_be64(h + ranges[i].off_field),
-			 size = img_be64(h + ranges[i].off_field + 8);
+		uint64_t off = get_be64(h + ranges[i].off_field),
+			 size = get_be64(h + ranges[i].off_field + 8);
 		if (!in_block(name, ranges[i].what, off, size,
 			      ranges[i].in_aux ? "auxiliary" : "authentication",
 			      ranges[i].in_aux ? aux : auth, error))
@@ -380,8 +389,20 @@ SepiaVbmeta *sepia_vbmeta_parse_buffer(const void *data, gsize len, const char *
 	return g_steal_pointer(&vb);
 }
 
+/* Parses the vbmeta image in [off, off+size) of src (`what` names the range in errors). */
+static SepiaVbmeta *parse_range(const ImgSource *src, uint64_t off, uint64_t size, const char *what,
+				GError **error)
+{
+	g_autoptr(GBytes) b = img_source_read(src, off, size, what, error);
+	if (!b)
+		return NULL;
+	gsize len;
+	const void *d = g_bytes_get_data(b, &len);
+	return sepia_vbmeta_parse_buffer(d, len, src->name, error);
+}
+
 /* Reads the vbmeta from an ImgSource: at its start, or where its AVB footer says. */
-static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
+static void *parse_source(const ImgSource *src, GError **error)
 {
 	guint8 head[SEPIA_AVB_HEADER_SIZE];
 	bool at_start = src->size >= 4 && img_source_read_into(src, 0, head, 4, "magic", NULL) &&
@@ -392,15 +413,10 @@ static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
 		/* Read header + blocks, but never more than the vbmeta limit; the parser checks. */
 		uint64_t want = MIN(src->size, (uint64_t)SEPIA_AVB_MAX_VBMETA_SIZE);
 		uint64_t claimed;
-		if (img_add(SEPIA_AVB_HEADER_SIZE, img_be64(head + H_AUTH_SIZE), &claimed) &&
-		    img_add(claimed, img_be64(head + H_AUX_SIZE), &claimed) && claimed < want)
+		if (img_add(SEPIA_AVB_HEADER_SIZE, get_be64(head + H_AUTH_SIZE), &claimed) &&
+		    img_add(claimed, get_be64(head + H_AUX_SIZE), &claimed) && claimed < want)
 			want = claimed;
-		g_autoptr(GBytes) b = img_source_read(src, 0, want, "vbmeta image", error);
-		if (!b)
-			return NULL;
-		gsize len;
-		const void *d = g_bytes_get_data(b, &len);
-		return sepia_vbmeta_parse_buffer(d, len, src->name, error);
+		return parse_range(src, 0, want, "vbmeta image", error);
 	}
 	guint8 f[SEPIA_AVB_FOOTER_SIZE];
 	if (src->size < SEPIA_AVB_FOOTER_SIZE ||
@@ -411,13 +427,13 @@ static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
 			 "footer at the end");
 		return NULL;
 	}
-	if (img_be32(f + F_MAJOR) != 1) {
+	if (get_be32(f + F_MAJOR) != 1) {
 		img_fail_code(error, SEPIA_IMAGES_ERROR_UNSUPPORTED, src->name,
-			      "AVB footer version %u.%u is not supported (major 1)", img_be32(f + F_MAJOR),
-			      img_be32(f + F_MINOR));
+			      "AVB footer version %u.%u is not supported (major 1)", get_be32(f + F_MAJOR),
+			      get_be32(f + F_MINOR));
 		return NULL;
 	}
-	uint64_t off = img_be64(f + F_VBMETA_OFF), size = img_be64(f + F_VBMETA_SIZE), end;
+	uint64_t off = get_be64(f + F_VBMETA_OFF), size = get_be64(f + F_VBMETA_SIZE), end;
 	if (!img_add(off, size, &end) || end > src->size - SEPIA_AVB_FOOTER_SIZE) {
 		img_fail(error, src->name,
 			 "AVB footer: vbmeta (0x%" G_GINT64_MODIFIER "x bytes at offset "
@@ -432,15 +448,10 @@ static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
 			 (guint64)size, SEPIA_AVB_MAX_VBMETA_SIZE);
 		return NULL;
 	}
-	g_autoptr(GBytes) b = img_source_read(src, off, size, "vbmeta_size", error);
-	if (!b)
-		return NULL;
-	gsize len;
-	const void *d = g_bytes_get_data(b, &len);
-	SepiaVbmeta *vb = sepia_vbmeta_parse_buffer(d, len, src->name, error);
+	SepiaVbmeta *vb = parse_range(src, off, size, "vbmeta_size", error);
 	if (vb) {
 		vb->has_footer = true;
-		vb->footer_original_image_size = img_be64(f + F_ORIG_SIZE);
+		vb->footer_original_image_size = get_be64(f + F_ORIG_SIZE);
 		vb->footer_vbmeta_offset = off;
 		vb->footer_vbmeta_size = size;
 	}
@@ -449,20 +460,13 @@ static SepiaVbmeta *parse_source(const ImgSource *src, GError **error)
 
 SepiaVbmeta *sepia_vbmeta_parse_file(const char *path, GError **error)
 {
-	ImgSource src;
-	if (!img_source_open(&src, path, error))
-		return NULL;
-	SepiaVbmeta *vb = parse_source(&src, error);
-	img_source_close(&src);
-	return vb;
+	return img_parse_file(path, parse_source, error);
 }
 
 SepiaVbmeta *sepia_vbmeta_parse_partition_buffer(const void *data, gsize len, const char *name,
 						 GError **error)
 {
-	ImgSource src;
-	img_source_init_buffer(&src, name, data, len);
-	return parse_source(&src, error);
+	return img_parse_buffer(data, len, name, parse_source, error);
 }
 
 const SepiaAvbDescriptor *sepia_vbmeta_find_hash(const SepiaVbmeta *vb, const char *partition)

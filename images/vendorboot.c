@@ -67,22 +67,6 @@ SepiaVendorRamdisk *sepia_vendor_boot_image_add_ramdisk(SepiaVendorBootImage *im
 	return r;
 }
 
-static gsize bytes_len(GBytes *b) { return b ? g_bytes_get_size(b) : 0; }
-
-static GBytes *read_section(const ImgSource *src, uint64_t *off, uint32_t size, uint32_t page,
-			    const char *field, GError **error)
-{
-	if (size == 0) /* an absent section may sit past the end of an unpadded file */
-		return g_bytes_new(NULL, 0);
-	GBytes *b = img_source_read(src, *off, size, field, error);
-	if (b && !img_align_up(*off + size, page, off)) {
-		g_bytes_unref(b);
-		img_fail(error, src->name, "%s 0x%x: image layout overflows", field, size);
-		return NULL;
-	}
-	return b;
-}
-
 static bool parse_table(const ImgSource *src, SepiaVendorBootImage *img, GBytes *table, uint32_t num,
 			uint32_t entry_size, GError **error)
 {
@@ -99,10 +83,10 @@ static bool parse_table(const ImgSource *src, SepiaVendorBootImage *img, GBytes 
 				"vendor ramdisk table of %u entries of %u bytes does not "
 				"fit in vendor_ramdisk_table_size 0x%zx",
 				num, entry_size, table_size);
-	gsize section_size = bytes_len(img->vendor_ramdisk);
+	gsize section_size = img_bytes_len(img->vendor_ramdisk);
 	for (uint32_t i = 0; i < num; i++) {
 		const guint8 *e = t + (gsize)i * entry_size;
-		uint32_t size = img_le32(e + VRE_SIZE), offset = img_le32(e + VRE_OFFSET);
+		uint32_t size = get_le32(e + VRE_SIZE), offset = get_le32(e + VRE_OFFSET);
 		if ((uint64_t)offset + size > section_size)
 			return img_fail(error, src->name,
 					"vendor ramdisk %u (0x%x bytes at offset 0x%x) runs "
@@ -111,81 +95,66 @@ static bool parse_table(const ImgSource *src, SepiaVendorBootImage *img, GBytes 
 		SepiaVendorRamdisk *r = g_new0(SepiaVendorRamdisk, 1);
 		r->size = size;
 		r->offset = offset;
-		r->type = img_le32(e + VRE_TYPE);
+		r->type = get_le32(e + VRE_TYPE);
 		r->name = img_strndup_field(e + VRE_NAME, SEPIA_VENDOR_RAMDISK_NAME_SIZE);
 		for (int w = 0; w < SEPIA_VENDOR_RAMDISK_BOARD_ID_SIZE; w++)
-			r->board_id[w] = img_le32(e + VRE_BOARD_ID + 4 * w);
+			r->board_id[w] = get_le32(e + VRE_BOARD_ID + 4 * w);
 		r->data = g_bytes_new_from_bytes(img->vendor_ramdisk, offset, size);
 		g_ptr_array_add(img->ramdisks, r);
 	}
 	return true;
 }
 
-static SepiaVendorBootImage *vendor_boot_parse(const ImgSource *src, GError **error)
+static void *vendor_boot_parse(const ImgSource *src, GError **error)
 {
 	guint8 h[SEPIA_VENDOR_BOOT_HEADER_V4_SIZE] = { 0 };
-	if (src->size < VB_VERSION + 4) {
-		img_fail(error, src->name,
-			 "file is %" G_GUINT64_FORMAT " bytes, too short for a "
-			 "vendor_boot header",
-			 (guint64)src->size);
-		return NULL;
-	}
-	if (!img_source_read_into(src, 0, h, VB_VERSION + 4, "header", error))
+	if (!img_read_header(src, h, VB_VERSION + 4, "a vendor_boot header", error))
 		return NULL;
 	if (memcmp(h, SEPIA_VENDOR_BOOT_MAGIC, SEPIA_VENDOR_BOOT_MAGIC_SIZE) != 0) {
 		img_fail(error, src->name, "bad magic (not \"VNDRBOOT\"): not a vendor_boot image");
 		return NULL;
 	}
-	uint32_t version = img_le32(h + VB_VERSION);
+	uint32_t version = get_le32(h + VB_VERSION);
 	if (version != 3 && version != 4) {
 		img_fail_code(error, SEPIA_IMAGES_ERROR_UNSUPPORTED, src->name,
 			      "vendor_boot header_version %u is not supported (3 or 4)", version);
 		return NULL;
 	}
 	uint32_t hsize = version == 3 ? SEPIA_VENDOR_BOOT_HEADER_V3_SIZE : SEPIA_VENDOR_BOOT_HEADER_V4_SIZE;
-	if (src->size < hsize) {
-		img_fail(error, src->name,
-			 "file is %" G_GUINT64_FORMAT " bytes, too short for a "
-			 "version %u vendor_boot header (%u bytes)",
-			 (guint64)src->size, version, hsize);
+	g_autofree char *what = g_strdup_printf("a version %u vendor_boot header", version);
+	if (!img_read_header(src, h, hsize, what, error))
 		return NULL;
-	}
-	if (!img_source_read_into(src, 0, h, hsize, "header", error))
-		return NULL;
-	uint32_t page = img_le32(h + VB_PAGE_SIZE);
+	uint32_t page = get_le32(h + VB_PAGE_SIZE);
 	if (!img_check_page_size(page, SEPIA_IMAGES_ERROR_FORMAT, src->name, error))
 		return NULL;
 	g_autoptr(SepiaVendorBootImage) img = sepia_vendor_boot_image_new();
 	img->header_version = version;
 	img->page_size = page;
-	img->kernel_addr = img_le32(h + VB_KERNEL_ADDR);
-	img->ramdisk_addr = img_le32(h + VB_RAMDISK_ADDR);
-	img->tags_addr = img_le32(h + VB_TAGS_ADDR);
-	img->dtb_addr = img_le64(h + VB_DTB_ADDR);
-	img->header_size = img_le32(h + VB_HEADER_SIZE);
-	g_free(img->name);
-	img->name = img_strndup_field(h + VB_NAME, SEPIA_VENDOR_BOOT_NAME_SIZE);
-	g_free(img->cmdline);
-	img->cmdline = img_strndup_field(h + VB_CMDLINE, SEPIA_VENDOR_BOOT_ARGS_SIZE);
+	img->kernel_addr = get_le32(h + VB_KERNEL_ADDR);
+	img->ramdisk_addr = get_le32(h + VB_RAMDISK_ADDR);
+	img->tags_addr = get_le32(h + VB_TAGS_ADDR);
+	img->dtb_addr = get_le64(h + VB_DTB_ADDR);
+	img->header_size = get_le32(h + VB_HEADER_SIZE);
+	img_set_field(&img->name, h + VB_NAME, SEPIA_VENDOR_BOOT_NAME_SIZE);
+	img_set_field(&img->cmdline, h + VB_CMDLINE, SEPIA_VENDOR_BOOT_ARGS_SIZE);
 
 	uint64_t off;
 	img_align_up(hsize, page, &off);
-	if (!(img->vendor_ramdisk = read_section(src, &off, img_le32(h + VB_RAMDISK_SIZE), page,
-						 "vendor_ramdisk_size", error)) ||
-	    !(img->dtb = read_section(src, &off, img_le32(h + VB_DTB_SIZE), page, "dtb_size", error)))
+	if (!(img->vendor_ramdisk = img_read_section(src, &off, get_le32(h + VB_RAMDISK_SIZE), page,
+						     "vendor_ramdisk_size", error)) ||
+	    !(img->dtb = img_read_section(src, &off, get_le32(h + VB_DTB_SIZE), page, "dtb_size", error)))
 		return NULL;
 	if (version == 3) {
 		img->bootconfig = g_bytes_new(NULL, 0);
 		return g_steal_pointer(&img);
 	}
-	g_autoptr(GBytes) table = read_section(src, &off, img_le32(h + VB4_TABLE_SIZE), page,
-					       "vendor_ramdisk_table_size", error);
+	g_autoptr(GBytes) table = img_read_section(src, &off, get_le32(h + VB4_TABLE_SIZE), page,
+						   "vendor_ramdisk_table_size", error);
 	if (!table ||
-	    !(img->bootconfig = read_section(src, &off, img_le32(h + VB4_BOOTCONFIG_SIZE), page,
-					     "bootconfig_size", error)) ||
-	    !parse_table(src, img, table, img_le32(h + VB4_TABLE_ENTRY_NUM),
-			 img_le32(h + VB4_TABLE_ENTRY_SIZE), error))
+	    !(img->bootconfig = img_read_section(src, &off, get_le32(h + VB4_BOOTCONFIG_SIZE), page,
+						 "bootconfig_size", error)) ||
+	    !parse_table(src, img, table, get_le32(h + VB4_TABLE_ENTRY_NUM),
+			 get_le32(h + VB4_TABLE_ENTRY_SIZE), error))
 		return NULL;
 	return g_steal_pointer(&img);
 }
@@ -193,19 +162,12 @@ static SepiaVendorBootImage *vendor_boot_parse(const ImgSource *src, GError **er
 SepiaVendorBootImage *sepia_vendor_boot_image_parse_buffer(const void *data, gsize len, const char *name,
 							   GError **error)
 {
-	ImgSource src;
-	img_source_init_buffer(&src, name, data, len);
-	return vendor_boot_parse(&src, error);
+	return img_parse_buffer(data, len, name, vendor_boot_parse, error);
 }
 
 SepiaVendorBootImage *sepia_vendor_boot_image_parse_file(const char *path, GError **error)
 {
-	ImgSource src;
-	if (!img_source_open(&src, path, error))
-		return NULL;
-	SepiaVendorBootImage *img = vendor_boot_parse(&src, error);
-	img_source_close(&src);
-	return img;
+	return img_parse_file(path, vendor_boot_parse, error);
 }
 
 static bool invalid(GError **error, const char *who, const char *what)
@@ -238,7 +200,7 @@ static GBytes *build_section(const SepiaVendorBootImage *img, const char *who, u
 	GByteArray *cat = g_byte_array_new();
 	for (guint i = 0; i < n; i++) {
 		const SepiaVendorRamdisk *r = g_ptr_array_index(img->ramdisks, i);
-		gsize len = bytes_len(r->data);
+		gsize len = img_bytes_len(r->data);
 		if ((uint64_t)cat->len + len > UINT32_MAX) {
 			g_byte_array_unref(cat);
 			invalid(error, who, "vendor ramdisks are too large");
@@ -271,7 +233,7 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
 		invalid(error, who, "vendor_boot v3 has no vendor ramdisk table (use v4)");
 		return NULL;
 	}
-	if (v == 3 && bytes_len(img->bootconfig)) {
+	if (v == 3 && img_bytes_len(img->bootconfig)) {
 		invalid(error, who, "vendor_boot v3 has no bootconfig section (use v4)");
 		return NULL;
 	}
@@ -283,8 +245,8 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
 		return NULL;
 	uint64_t table_size = (uint64_t)n * SEPIA_VENDOR_RAMDISK_ENTRY_V4_SIZE;
 	uint32_t hsize = v == 3 ? SEPIA_VENDOR_BOOT_HEADER_V3_SIZE : SEPIA_VENDOR_BOOT_HEADER_V4_SIZE;
-	uint64_t lens[4] = { g_bytes_get_size(section), bytes_len(img->dtb), v == 4 ? table_size : 0,
-			     bytes_len(img->bootconfig) };
+	uint64_t lens[4] = { g_bytes_get_size(section), img_bytes_len(img->dtb), v == 4 ? table_size : 0,
+			     img_bytes_len(img->bootconfig) };
 	uint64_t total = 0, padded;
 	if (!img_align_up(hsize, page, &total)) {
 		invalid(error, who, "the header does not fit the vendor_boot format");
@@ -303,24 +265,24 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
 		return NULL;
 	}
 	memcpy(out, SEPIA_VENDOR_BOOT_MAGIC, SEPIA_VENDOR_BOOT_MAGIC_SIZE);
-	img_put_le32(out + VB_VERSION, v);
-	img_put_le32(out + VB_PAGE_SIZE, page);
-	img_put_le32(out + VB_KERNEL_ADDR, img->kernel_addr);
-	img_put_le32(out + VB_RAMDISK_ADDR, img->ramdisk_addr);
-	img_put_le32(out + VB_RAMDISK_SIZE, (uint32_t)lens[0]);
+	put_le32(out + VB_VERSION, v);
+	put_le32(out + VB_PAGE_SIZE, page);
+	put_le32(out + VB_KERNEL_ADDR, img->kernel_addr);
+	put_le32(out + VB_RAMDISK_ADDR, img->ramdisk_addr);
+	put_le32(out + VB_RAMDISK_SIZE, (uint32_t)lens[0]);
 	if (img->cmdline)
 		memcpy(out + VB_CMDLINE, img->cmdline, strlen(img->cmdline));
-	img_put_le32(out + VB_TAGS_ADDR, img->tags_addr);
+	put_le32(out + VB_TAGS_ADDR, img->tags_addr);
 	if (img->name)
 		memcpy(out + VB_NAME, img->name, strlen(img->name));
-	img_put_le32(out + VB_HEADER_SIZE, img->header_size ? img->header_size : hsize);
-	img_put_le32(out + VB_DTB_SIZE, (uint32_t)lens[1]);
-	img_put_le64(out + VB_DTB_ADDR, img->dtb_addr);
+	put_le32(out + VB_HEADER_SIZE, img->header_size ? img->header_size : hsize);
+	put_le32(out + VB_DTB_SIZE, (uint32_t)lens[1]);
+	put_le64(out + VB_DTB_ADDR, img->dtb_addr);
 	if (v == 4) {
-		img_put_le32(out + VB4_TABLE_SIZE, (uint32_t)table_size);
-		img_put_le32(out + VB4_TABLE_ENTRY_NUM, n);
-		img_put_le32(out + VB4_TABLE_ENTRY_SIZE, SEPIA_VENDOR_RAMDISK_ENTRY_V4_SIZE);
-		img_put_le32(out + VB4_BOOTCONFIG_SIZE, (uint32_t)lens[3]);
+		put_le32(out + VB4_TABLE_SIZE, (uint32_t)table_size);
+		put_le32(out + VB4_TABLE_ENTRY_NUM, n);
+		put_le32(out + VB4_TABLE_ENTRY_SIZE, SEPIA_VENDOR_RAMDISK_ENTRY_V4_SIZE);
+		put_le32(out + VB4_BOOTCONFIG_SIZE, (uint32_t)lens[3]);
 	}
 	uint64_t off;
 	img_align_up(hsize, page, &off);
@@ -336,13 +298,13 @@ static GBytes *serialize(const SepiaVendorBootImage *img, const char *who, GErro
 					invalid(error, who, "a vendor ramdisk name is longer than 32 bytes");
 					return NULL;
 				}
-				img_put_le32(e + VRE_SIZE, sizes[k]);
-				img_put_le32(e + VRE_OFFSET, offs[k]);
-				img_put_le32(e + VRE_TYPE, r->type);
+				put_le32(e + VRE_SIZE, sizes[k]);
+				put_le32(e + VRE_OFFSET, offs[k]);
+				put_le32(e + VRE_TYPE, r->type);
 				if (r->name)
 					memcpy(e + VRE_NAME, r->name, strlen(r->name));
 				for (int w = 0; w < SEPIA_VENDOR_RAMDISK_BOARD_ID_SIZE; w++)
-					img_put_le32(e + VRE_BOARD_ID + 4 * w, r->board_id[w]);
+					put_le32(e + VRE_BOARD_ID + 4 * w, r->board_id[w]);
 			}
 		} else if (lens[i]) {
 			memcpy(dst, g_bytes_get_data(blobs[i], NULL), (gsize)lens[i]);
@@ -360,9 +322,5 @@ GBytes *sepia_vendor_boot_image_serialize(const SepiaVendorBootImage *img, GErro
 bool sepia_vendor_boot_image_write(const SepiaVendorBootImage *img, const char *path, GError **error)
 {
 	g_autoptr(GBytes) bytes = serialize(img, path, error);
-	if (!bytes)
-		return false;
-	gsize len;
-	const guint8 *data = g_bytes_get_data(bytes, &len);
-	return img_write_atomic(path, data, len, error);
+	return img_write_bytes(path, bytes, error);
 }

@@ -13,6 +13,7 @@
 #include "images/sparse.h"
 #include "images/vbmeta.h"
 #include "images/vendorboot.h"
+#include "launcher/file_modes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -603,7 +604,7 @@ static bool write_manifest(Ctx *c, GError **error)
 static bool assemble_run(Ctx *c, GError **error)
 {
 	const AssembleOptions *o = c->o;
-	if (g_mkdir_with_parents(c->asm_dir, 0755) < 0)
+	if (g_mkdir_with_parents(c->asm_dir, LAUNCHER_DIR_MODE) < 0)
 		return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, c->asm_dir, "cannot create: %s",
 				     g_strerror(errno));
 	/* Phase 1: inputs. */
@@ -614,7 +615,7 @@ static bool assemble_run(Ctx *c, GError **error)
 		guint n = o->instance_nums[i];
 		Instance *ins = &c->inst[i];
 		ins->dir = g_strdup_printf("%s/instances/cvd-%u", c->cf_dir, n);
-		if (g_mkdir_with_parents(ins->dir, 0755) < 0)
+		if (g_mkdir_with_parents(ins->dir, LAUNCHER_DIR_MODE) < 0)
 			return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, ins->dir, "cannot create: %s",
 					     g_strerror(errno));
 		if (!plan_instance_data(c, n, ins, error))
@@ -631,7 +632,10 @@ static bool assemble_run(Ctx *c, GError **error)
 		return false;
 	g_autofree char *asm_link = g_build_filename(o->home, "cuttlefish_assembly", NULL);
 	g_autofree char *rt_link = g_build_filename(o->home, "cuttlefish_runtime", NULL);
-	return update_link(asm_link, c->asm_dir, error) && update_link(rt_link, c->inst[0].dir, error);
+	/* The user's data and screens are not for other users, whatever the umask was and whatever
+	 * an earlier sepia left (launcher/file_modes.h). */
+	return update_link(asm_link, c->asm_dir, error) && update_link(rt_link, c->inst[0].dir, error) &&
+	       launcher_restrict_tree(c->cf_dir, error);
 }
 
 bool assemble_device(const AssembleOptions *o, AssembleStats *stats, GError **error)

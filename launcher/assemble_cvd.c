@@ -4,12 +4,14 @@
 #include "launcher/assemble.h"
 #include "common/flags.h"
 #include "launcher/select.h"
+#include "launcher/file_modes.h"
 #include "launcher/instance.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_BLANK_DATA_MB 2048u
@@ -55,8 +57,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "assemble_cvd: %s (see --help)\n", err->message);
 		return 2;
 	}
+	umask(LAUNCHER_UMASK); /* launcher/file_modes.h */
 	o.system_image_dir = dir;
 	o.home = launcher_home();
+	/* Never under a running device: its VMM has the overlay open. */
+	for (guint i = 0; i < nums->len; i++) {
+		g_auto(LauncherInstance) inst = { 0 };
+		launcher_instance_init(&inst, o.home, g_array_index(nums, guint, i));
+		pid_t holder = launcher_instance_lock_holder(&inst);
+		if (holder) {
+			fprintf(stderr,
+				"assemble_cvd: %s is running (pid %d holds %s); stop it with stop_cvd "
+				"first\n",
+				inst.name, (int)holder, inst.lock_path);
+			return 1;
+		}
+	}
 	o.instance_nums = (const guint *)(void *)nums->data;
 	o.n_instances = nums->len;
 	o.blank_data_image_mb = data_mb;

@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "images/manifest.h"
+#include "launcher/file_modes.h"
 #include "launcher/instance.h"
 
 static bool wait_fd(int fd, short events, gint64 deadline, const char *peer, GError **error)
@@ -56,19 +58,43 @@ static bool io_all(int fd, void *buf, size_t len, bool write_mode, gint64 deadli
 	return true;
 }
 
-bool control_send(int fd, const ProtobufCMessage *msg, const char *peer, GError **error)
+GBytes *control_frame(const ProtobufCMessage *msg, const char *peer, GError **error)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
 	if (len > CONTROL_MAX_MESSAGE) {
 		g_set_error(error, LAUNCHER_ERROR, EMSGSIZE, "%s: message of %zu bytes is too large", peer,
 			    len);
-		return false;
+		return NULL;
 	}
-	g_autofree guint8 *buf = g_malloc(len + 4);
+	guint8 *buf = g_malloc(len + 4);
 	buf[0] = (guint8)(len >> 24), buf[1] = (guint8)(len >> 16), buf[2] = (guint8)(len >> 8),
 	buf[3] = (guint8)len;
 	protobuf_c_message_pack(msg, buf + 4);
-	return io_all(fd, buf, len + 4, true, g_get_monotonic_time() + 5 * G_USEC_PER_SEC, peer, error);
+	return g_bytes_new_take(buf, len + 4);
+}
+
+gssize control_frame_complete(const guint8 *buf, gsize len, const char *peer, GError **error)
+{
+	if (len < 4)
+		return 0;
+	guint32 n = (guint32)buf[0] << 24 | (guint32)buf[1] << 16 | (guint32)buf[2] << 8 | buf[3];
+	if (n > CONTROL_MAX_MESSAGE) {
+		g_set_error(error, LAUNCHER_ERROR, EMSGSIZE,
+			    "%s: message of %u bytes announced, at most %u allowed", peer, n,
+			    CONTROL_MAX_MESSAGE);
+		return -1;
+	}
+	return len - 4 >= n ? (gssize)n + 4 : 0;
+}
+
+bool control_send(int fd, const ProtobufCMessage *msg, const char *peer, GError **error)
+{
+	g_autoptr(GBytes) frame = control_frame(msg, peer, error);
+	if (!frame)
+		return false;
+	gsize len;
+	const void *data = g_bytes_get_data(frame, &len);
+	return io_all(fd, (void *)data, len, true, g_get_monotonic_time() + 5 * G_USEC_PER_SEC, peer, error);
 }
 
 GBytes *control_recv(int fd, int timeout_ms, const char *peer, GError **error)
@@ -117,7 +143,8 @@ int control_listen(const char *path, GError **error)
 		return -1;
 	}
 	unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, LAUNCHER_SOCKET_MODE) < 0 ||
+	    listen(fd, 16) < 0) {
 		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot listen: %s", path, g_strerror(errno));
 		close(fd);
 		return -1;
@@ -165,6 +192,29 @@ void control_response_free(ControlResponse *resp)
 {
 	if (resp)
 		sepia__control__response__free_unpacked(resp, NULL);
+}
+
+bool control_peer_check(int fd, uid_t owner, pid_t *peer_pid, uid_t *peer_uid, GError **error)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+		g_set_error(error, LAUNCHER_ERROR, errno,
+			    "control client: cannot tell who it is (SO_PEERCRED): %s", g_strerror(errno));
+		return false;
+	}
+	if (peer_pid)
+		*peer_pid = cred.pid;
+	if (peer_uid)
+		*peer_uid = cred.uid;
+	if (cred.uid != owner && cred.uid != 0) {
+		g_set_error(error, LAUNCHER_ERROR, EACCES,
+			    "control client pid %d (uid %u) refused: only uid %u (the instance's owner) and "
+			    "root may control it",
+			    (int)cred.pid, (unsigned)cred.uid, (unsigned)owner);
+		return false;
+	}
+	return true;
 }
 
 const char *control_state_name(Sepia__Control__State state)

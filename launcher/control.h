@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "proto/control.pb-c.h"
 
@@ -16,10 +17,16 @@ typedef Sepia__Control__InstanceStatus ControlStatus;
 
 /* Writes one framed message; false with an error naming `peer`. */
 bool control_send(int fd, const ProtobufCMessage *msg, const char *peer, GError **error);
+/* The framed message (length prefix and bytes); NULL with an error naming `peer` when too large. */
+GBytes *control_frame(const ProtobufCMessage *msg, const char *peer, GError **error);
+/* How much of buf is the first whole framed message: its length with the prefix, 0 when more
+ * bytes are needed, -1 (error naming `peer`) when it announces more than CONTROL_MAX_MESSAGE. */
+gssize control_frame_complete(const guint8 *buf, gsize len, const char *peer, GError **error);
 /* Reads one framed message within timeout_ms (-1: no limit). */
 GBytes *control_recv(int fd, int timeout_ms, const char *peer, GError **error);
 
-/* Binds and listens on path (a stale socket file there is replaced). */
+/* Binds and listens on path (a stale socket file there is replaced); the socket file gets
+ * LAUNCHER_SOCKET_MODE (launcher/file_modes.h). */
 int control_listen(const char *path, GError **error);
 
 /* Connects to the monitor at socket_path, sends the command and waits up to timeout_ms for the
@@ -29,6 +36,11 @@ ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__
 			      guint32 guest_timeout_s, int timeout_ms, GError **error);
 void control_response_free(ControlResponse *resp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlResponse, control_response_free)
+
+/* Who is at the other end of the unix socket fd (SO_PEERCRED), and whether it may control an
+ * instance owned by uid `owner`: only that uid and root may. A refusal is LAUNCHER_ERROR / EACCES
+ * naming the client's pid and uid. */
+bool control_peer_check(int fd, uid_t owner, pid_t *peer_pid, uid_t *peer_uid, GError **error);
 
 const char *control_state_name(Sepia__Control__State state); /* "Running", "Booting", ... */
 /* Appends the status as one JSON object (cvd_status --print), indented by `indent` spaces. */

@@ -31,24 +31,20 @@ static const char synopsis[] = "usage: " PROGRAM
 
 int main(int argc, char **argv)
 {
-	const char *instance_nums = NULL;
-	guint64 num_instances = 1, base = 1, wait_s = 60;
+	struct instance_flags sel = { NULL, 1, 1 };
+	guint64 wait_s = 60;
 	struct cli_flag flags[] = {
-		FLAG_STRING("instance_nums", &instance_nums, "the instances, e.g. 1,3"),
-		FLAG_UINT("num_instances", &num_instances, 1, LAUNCHER_MAX_INSTANCE,
-			  "N instances from the base one"),
-		FLAG_UINT("base_instance_num", &base, 1, LAUNCHER_MAX_INSTANCE,
-			  "first instance (default $CUTTLEFISH_INSTANCE or 1)"),
+		INSTANCE_FLAGS(&sel),
 		FLAG_UINT("wait_for_launcher", &wait_s, 1, 3600,
 			  "seconds to wait for each monitor (default 60)"),
 	};
 	g_autoptr(GError) err = NULL;
-	g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_autoptr(GArray) nums = NULL;
 	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
 	if (r == CLI_FLAGS_HELP)
 		return 0;
 	if (r == CLI_FLAGS_OK)
-		launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, &err);
+		nums = launcher_instances_from_flags(flags, false, launcher_home(), &err);
 	if (err) {
 		fprintf(stderr, PROGRAM ": %s (see --help)\n", err->message);
 		return 2;

@@ -17,15 +17,11 @@ static const char synopsis[] =
 
 int main(int argc, char **argv)
 {
-	const char *instance_nums = NULL;
-	guint64 num_instances = 1, base = 1, wait_s = 5;
+	struct instance_flags sel = { NULL, 1, 1 };
+	guint64 wait_s = 5;
 	bool all = false, print = false;
 	struct cli_flag flags[] = {
-		FLAG_STRING("instance_nums", &instance_nums, "the instances, e.g. 1,3"),
-		FLAG_UINT("num_instances", &num_instances, 1, LAUNCHER_MAX_INSTANCE,
-			  "N instances from the base one"),
-		FLAG_UINT("base_instance_num", &base, 1, LAUNCHER_MAX_INSTANCE,
-			  "first instance (default $CUTTLEFISH_INSTANCE or 1)"),
+		INSTANCE_FLAGS(&sel),
 		FLAG_BOOL("all_instances", &all, "every instance that has a monitor"),
 		FLAG_BOOL("print", &print, "print the status as JSON"),
 		FLAG_UINT("wait_for_launcher", &wait_s, 1, 3600,
@@ -38,15 +34,11 @@ int main(int argc, char **argv)
 	const char *home = launcher_home();
 	g_autoptr(GArray) nums = NULL;
 	if (r == CLI_FLAGS_OK) {
-		if (all && (flags[0].seen || flags[1].seen || flags[2].seen)) {
+		if (all && (flags[0].seen || flags[1].seen || flags[2].seen))
 			g_set_error(&err, LAUNCHER_ERROR, EINVAL,
 				    "--all_instances cannot be combined with instance flags");
-		} else if (all) {
-			nums = launcher_list_instances(home);
-		} else {
-			nums = g_array_new(FALSE, FALSE, sizeof(guint));
-			launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, &err);
-		}
+		else
+			nums = launcher_instances_from_flags(flags, all, home, &err);
 	}
 	if (err) {
 		fprintf(stderr, "cvd_status: %s (see --help)\n", err->message);

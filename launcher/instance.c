@@ -2,15 +2,18 @@
 #include "launcher/instance.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "display/framebuffer.h"
 
 G_DEFINE_QUARK(sepia - launcher - error - quark, launcher_error)
@@ -33,6 +36,7 @@ void launcher_instance_init(LauncherInstance *inst, const char *home, guint num)
 	inst->console_link = g_build_filename(inst->dir, "console", NULL);
 	inst->overlay_path = g_build_filename(inst->dir, "overlay.qcow2", NULL);
 	inst->vsock_socket = g_build_filename(inst->dir, "vsock.sock", NULL);
+	inst->lock_path = g_build_filename(inst->dir, "instance.lock", NULL);
 	inst->assembly_dir = g_build_filename(home, "cuttlefish", "assembly", NULL);
 	inst->adb_port = LAUNCHER_ADB_BASE_PORT + num - 1;
 	inst->webview_port = LAUNCHER_WEBVIEW_BASE_PORT + num - 1;
@@ -50,6 +54,7 @@ void launcher_instance_clear(LauncherInstance *inst)
 	g_free(inst->console_link);
 	g_free(inst->overlay_path);
 	g_free(inst->vsock_socket);
+	g_free(inst->lock_path);
 	g_free(inst->assembly_dir);
 	memset(inst, 0, sizeof(*inst));
 }
@@ -133,6 +138,131 @@ void launcher_remove_runtime_files(const LauncherInstance *inst)
 	}
 }
 
+/* ---- the instance lock */
+
+static int ofd_lock(int fd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+static bool write_holder_pid(int fd)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	return ftruncate(fd, 0) == 0 && pwrite(fd, text, (size_t)n, 0) == n;
+}
+
+static pid_t read_holder_pid(const char *path)
+{
+	g_autofree char *text = NULL;
+	guint64 pid;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	g_strstrip(text);
+	if (!g_ascii_string_to_unsigned(text, 10, 2, G_MAXINT32, &pid, NULL))
+		return 0;
+	return (pid_t)pid;
+}
+
+static bool pid_exists(pid_t pid) { return pid > 1 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+/* The holder writes its pid right after it took the lock: a loser that looks in between sees
+ * the previous holder's pid or none, so it looks again for a moment. */
+static pid_t wait_holder_pid(const char *path)
+{
+	pid_t pid = 0;
+	for (guint i = 0; i < 50; i++) {
+		pid = read_holder_pid(path);
+		if (pid_exists(pid))
+			return pid;
+		g_usleep(10 * 1000);
+	}
+	return pid_exists(pid) ? pid : -1;
+}
+
+static void set_busy_error(const LauncherInstance *inst, GError **error)
+{
+	pid_t pid = wait_holder_pid(inst->lock_path);
+	g_autofree char *who = pid > 0 ? g_strdup_printf("pid %d", (int)pid) : g_strdup("a process");
+	g_set_error(error, LAUNCHER_ERROR, EBUSY,
+		    "%s is already running (%s holds %s); stop it with stop_cvd first", inst->name, who,
+		    inst->lock_path);
+}
+
+int launcher_instance_lock(const LauncherInstance *inst, GError **error)
+{
+	if (g_mkdir_with_parents(inst->dir, 0750) < 0) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot create %s: %s", inst->name, inst->dir,
+			    g_strerror(errno));
+		return -1;
+	}
+	int fd = open(inst->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot open %s: %s", inst->name,
+			    inst->lock_path, g_strerror(errno));
+		return -1;
+	}
+	if (ofd_lock(fd, F_WRLCK) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EAGAIN || e == EACCES)
+			set_busy_error(inst, error);
+		else
+			g_set_error(error, LAUNCHER_ERROR, e, "%s: cannot lock %s: %s", inst->name,
+				    inst->lock_path, g_strerror(e));
+		return -1;
+	}
+	if (!write_holder_pid(fd)) {
+		int e = errno;
+		close(fd);
+		g_set_error(error, LAUNCHER_ERROR, e, "%s: cannot write %s: %s", inst->name, inst->lock_path,
+			    g_strerror(e));
+		return -1;
+	}
+	return fd;
+}
+
+bool launcher_instance_lock_adopt(const LauncherInstance *inst, int fd, GError **error)
+{
+	struct stat held, named;
+	if (fstat(fd, &held) < 0 || stat(inst->lock_path, &named) < 0 || held.st_dev != named.st_dev ||
+	    held.st_ino != named.st_ino) {
+		g_set_error(error, LAUNCHER_ERROR, EBADF,
+			    "%s: fd %d is not %s (start the device with launch_cvd)", inst->name, fd,
+			    inst->lock_path);
+		return false;
+	}
+	/* Taking it again through the same open file description succeeds only when it holds it. */
+	if (ofd_lock(fd, F_WRLCK) < 0) {
+		if (errno == EAGAIN || errno == EACCES)
+			set_busy_error(inst, error);
+		else
+			g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot lock %s: %s", inst->name,
+				    inst->lock_path, g_strerror(errno));
+		return false;
+	}
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !write_holder_pid(fd)) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot write %s: %s", inst->name,
+			    inst->lock_path, g_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+pid_t launcher_instance_lock_holder(const LauncherInstance *inst)
+{
+	int fd = open(inst->lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int r = fcntl(fd, F_OFD_GETLK, &fl);
+	close(fd);
+	if (r < 0 || fl.l_type == F_UNLCK)
+		return 0;
+	return wait_holder_pid(inst->lock_path);
+}
+
 const char *launcher_vmm_gpu_mode(const char *gpu_mode)
 {
 	static const char *const map[][2] = {
@@ -158,9 +288,7 @@ char *launcher_describe_wait_status(int st)
 
 void launcher_log_text(const char *instance, const char *message)
 {
-	g_autoptr(GDateTime) now = g_date_time_new_now_local();
-	g_autofree char *ts = g_date_time_format(now, "%F %T.%f");
-	fprintf(stderr, "%.23s %s run_cvd: %s\n", ts, instance, message);
+	log_line("run_cvd", instance, "%s", message);
 }
 
 void launcher_log(const char *instance, const char *fmt, ...)

@@ -6,6 +6,7 @@
  *     launcher_monitor.sock                run_cvd's control socket (proto/control.proto)
  *     vsock.sock                           the host side of the guest's virtio-vsock (sepia-vmm)
  *     run_cvd.pid                          the monitor's pid = the instance's process group
+ *     instance.lock                        locked by the launch, then the monitor (holder's pid)
  *     cuttlefish_config.json               the effective configuration
  *     console -> /dev/pts/K                with --console
  *     display<K>.fb                        scanout K as sepia-vmm publishes it (with a GPU)
@@ -39,6 +40,7 @@ typedef struct {
 	char *console_link;
 	char *overlay_path;
 	char *vsock_socket; /* the VMM's host side of virtio-vsock */
+	char *lock_path;    /* instance.lock */
 	char *assembly_dir;
 	guint adb_port;
 	guint vsock_cid;
@@ -61,6 +63,20 @@ bool launcher_group_alive(pid_t pgid);
  * console link), for stop_cvd after a monitor that died without cleaning up. */
 void launcher_remove_runtime_files(const LauncherInstance *inst);
 
+/* The instance lock: an open file description (OFD) write lock on <dir>/instance.lock. launch_cvd
+ * takes it before it checks or touches anything of the instance and hands it to the monitor,
+ * which holds it for the device's life; so of two launches of one instance exactly one goes on,
+ * and the other stops before it could disturb the first. The file holds the holder's pid.
+ * Creates the instance directory when missing. Returns the locked fd (close-on-exec), or -1 with
+ * EBUSY naming the instance and the holder's pid. */
+int launcher_instance_lock(const LauncherInstance *inst, GError **error);
+/* For the monitor: checks that fd (inherited from launch_cvd) is the instance's lock file and
+ * holds its lock, makes it close-on-exec and writes the monitor's pid into it. */
+bool launcher_instance_lock_adopt(const LauncherInstance *inst, int fd, GError **error);
+/* The pid of whoever holds the instance's lock (-1 when it is held and no pid is known), or 0 when
+ * nobody holds it. */
+pid_t launcher_instance_lock_holder(const LauncherInstance *inst);
+
 /* launch_cvd's --gpu_mode (Cuttlefish's names) as sepia-vmm's --gpu: auto, drm_virgl -> virgl,
  * guest_swiftshader -> 2d (the guest renders, the device only shows), none; NULL when unknown. */
 const char *launcher_vmm_gpu_mode(const char *gpu_mode);
@@ -68,7 +84,7 @@ const char *launcher_vmm_gpu_mode(const char *gpu_mode);
 /* "exited with status 3" / "killed by signal 9 (Killed)", from a waitpid status. */
 char *launcher_describe_wait_status(int wait_status);
 
-/* One line of an instance's log on stderr: "YYYY-MM-DD HH:MM:SS.mmm cvd-N run_cvd: message". */
+/* One line of an instance's log on stderr (common/log.h): "2026-12-07T03:55:26.123Z cvd-N run_cvd: message". */
 void launcher_log(const char *instance, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 void launcher_log_text(const char *instance, const char *message);
 

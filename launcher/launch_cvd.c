@@ -14,13 +14,16 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "display/scanouts.h"
 #include "images/manifest.h"
 #include "launcher/assemble.h"
+#include "launcher/capped_log.h"
 #include "launcher/control.h"
+#include "launcher/file_modes.h"
 #include "common/flags.h"
 #include "launcher/select.h"
 #include "launcher/instance.h"
@@ -33,8 +36,9 @@
 
 typedef struct {
 	bool daemon, console, resume, restart_subprocesses, start_webview;
-	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi;
-	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key;
+	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi, kernel_log_max_mb;
+	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key,
+		*webview_allowed_hosts;
 	const char *sandbox; /* auto or off: sepia-vmm's jail and filters (devices/sandbox/) */
 	const char *display[LAUNCHER_MAX_DISPLAYS];
 	char *displays; /* for run_cvd: the scanouts as sepia-vmm --display specs, ';'-separated */
@@ -43,6 +47,7 @@ typedef struct {
 typedef struct {
 	LauncherInstance inst;
 	pid_t monitor;
+	int lock_fd;    /* the instance lock, from before the host checks; the monitor inherits it */
 	int ready_fd;   /* read end; -1 once the monitor said its word */
 	GString *ready; /* what it said */
 	bool ok, done;
@@ -146,8 +151,9 @@ static bool port_free(const LauncherInstance *inst, const char *what, guint port
 	return r == 0;
 }
 
-/* Host checks before anything is written: KVM access, nothing of the instances running, free
- * adb ports. */
+/* Host checks before anything is written: KVM access, each instance's lock (so exactly one of
+ * two launches of an instance goes on, and the other stops here, before it touched anything of
+ * the one running), nothing of the instances running, free adb ports. */
 static bool check_host(const LaunchConfig *c, GArray *instances, GError **error)
 {
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -158,6 +164,11 @@ static bool check_host(const LaunchConfig *c, GArray *instances, GError **error)
 		return false;
 	}
 	close(kvm);
+	for (guint i = 0; i < instances->len; i++) {
+		Launched *l = &g_array_index(instances, Launched, i);
+		if ((l->lock_fd = launcher_instance_lock(&l->inst, error)) < 0)
+			return false;
+	}
 	for (guint i = 0; i < instances->len; i++) {
 		const LauncherInstance *inst = &g_array_index(instances, Launched, i).inst;
 		g_autoptr(ControlResponse) st = control_call(
@@ -200,6 +211,8 @@ static bool write_config(const LaunchConfig *c, const LauncherInstance *inst, GE
 	json_field(o, "data_policy", c->data_policy, false);
 	json_field(o, "extra_kernel_cmdline", c->extra_cmdline, false);
 	json_field(o, "avb_key", c->avb_key, false);
+	json_field(o, "webview_allowed_hosts", c->webview_allowed_hosts, false);
+	g_string_append_printf(o, "  \"kernel_log_max_mb\": %" G_GUINT64_FORMAT ",\n", c->kernel_log_max_mb);
 	g_string_append_printf(o,
 			       "  \"instance_num\": %u,\n  \"adb_port\": %u,\n  \"vsock_guest_cid\": %u,\n",
 			       inst->num, inst->adb_port, inst->vsock_cid);
@@ -221,7 +234,7 @@ static bool write_config(const LaunchConfig *c, const LauncherInstance *inst, GE
 
 static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 {
-	if (g_mkdir_with_parents(l->inst.logs_dir, 0755) < 0) {
+	if (g_mkdir_with_parents(l->inst.logs_dir, LAUNCHER_DIR_MODE) < 0) {
 		g_set_error(error, LAUNCHER_ERROR, errno, "%s: %s", l->inst.logs_dir, g_strerror(errno));
 		return false;
 	}
@@ -232,7 +245,7 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 	if (!launcher_replace_symlink(runtime_link, l->inst.dir, error))
 		return false;
 	g_autofree char *log_path = g_build_filename(l->inst.logs_dir, "launcher.log", NULL);
-	int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, LAUNCHER_FILE_MODE);
 	int pipefd[2];
 	if (log_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
 		g_set_error(error, LAUNCHER_ERROR, errno, "%s: %s", log_path, g_strerror(errno));
@@ -253,6 +266,12 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 	g_ptr_array_add(argv, g_strdup_printf("--blank_data_image_mb=%" G_GUINT64_FORMAT, c->blank_data_mb));
 	g_ptr_array_add(argv, g_strdup_printf("--data_policy=%s", c->data_policy));
 	g_ptr_array_add(argv, g_strdup_printf("--ready_fd=%d", pipefd[1]));
+	g_ptr_array_add(argv, g_strdup_printf("--instance_lock_fd=%d", l->lock_fd));
+	g_ptr_array_add(argv,
+			g_strdup_printf("--kernel_log_max_mb=%" G_GUINT64_FORMAT, c->kernel_log_max_mb));
+	if (c->webview_allowed_hosts)
+		g_ptr_array_add(argv,
+				g_strdup_printf("--webview_allowed_hosts=%s", c->webview_allowed_hosts));
 	if (c->extra_cmdline)
 		g_ptr_array_add(argv, g_strdup_printf("--extra_kernel_cmdline=%s", c->extra_cmdline));
 	if (c->avb_key)
@@ -274,6 +293,7 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 		dup2(log_fd, 1);
 		dup2(log_fd, 2);
 		fcntl(pipefd[1], F_SETFD, 0);
+		fcntl(l->lock_fd, F_SETFD, 0); /* the monitor holds the instance lock from here on */
 		signal(SIGPIPE, SIG_DFL);
 		sigset_t none;
 		sigemptyset(&none);
@@ -437,6 +457,7 @@ int main(int argc, char **argv)
 			   .x_res = 720,
 			   .y_res = 1280,
 			   .dpi = 320,
+			   .kernel_log_max_mb = CAPPED_LOG_DEFAULT_MAX_MB,
 			   .data_policy = "use_existing",
 			   .gpu_mode = "auto",
 			   .sandbox = "auto",
@@ -472,6 +493,11 @@ int main(int argc, char **argv)
 		FLAG_STRING("display3", &c.display[3], "fourth display"),
 		FLAG_BOOL("start_webview", &c.start_webview,
 			  "serve the screen to a browser on http://127.0.0.1:<8443+N-1>/"),
+		FLAG_STRING("webview_allowed_hosts", &c.webview_allowed_hosts,
+			    "host names (comma-separated) the web view answers besides localhost, 127.0.0.1, "
+			    "[::1]"),
+		FLAG_UINT("kernel_log_max_mb", &c.kernel_log_max_mb, 1, 1u << 20,
+			  "logs/kernel.log rotates to kernel.log.1 at this size (default 64)"),
 		FLAG_STRING("vm_manager", &c.vm_manager, "sepia"),
 		FLAG_STRING("extra_kernel_cmdline", &c.extra_cmdline,
 			    "words added to the kernel command line"),
@@ -508,8 +534,9 @@ int main(int argc, char **argv)
 
 	const char *home = launcher_home();
 	g_autoptr(GArray) launched = g_array_new(FALSE, TRUE, sizeof(Launched));
+	umask(LAUNCHER_UMASK); /* launcher/file_modes.h */
 	for (guint i = 0; i < nums->len; i++) {
-		Launched l = { .ready_fd = -1, .ready = g_string_new(NULL) };
+		Launched l = { .ready_fd = -1, .lock_fd = -1, .ready = g_string_new(NULL) };
 		launcher_instance_init(&l.inst, home, g_array_index(nums, guint, i));
 		g_array_append_val(launched, l);
 	}
@@ -595,6 +622,8 @@ out:
 		Launched *l = &g_array_index(launched, Launched, i);
 		if (l->ready_fd >= 0)
 			close(l->ready_fd);
+		if (l->lock_fd >= 0)
+			close(l->lock_fd);
 		g_string_free(l->ready, TRUE);
 		launcher_instance_clear(&l->inst);
 	}

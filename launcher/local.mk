@@ -20,7 +20,9 @@ launcher_libsepiacontrol_a_CFLAGS = $(LAUNCHER_CFLAGS)
 launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
 	launcher/control.c launcher/control.h launcher/select.c launcher/select.h \
 	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h \
-	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h
+	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h \
+	launcher/control_server.c launcher/control_server.h launcher/file_modes.c launcher/file_modes.h \
+	launcher/capped_log.c launcher/capped_log.h
 CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(DISPLAY_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
 # ---- assemble_cvd and sepia-bootloader: the assembly and the bootloader step as commands.
@@ -66,7 +68,7 @@ powerwash_cvd_LDADD = $(CONTROL_LIBS)
 # boot-android.sh: the reference guest as Android images, assembled, booted through the
 # bootloader step on the overlay, then slot b after boot_a is corrupted (skips without /dev/kvm).
 TESTS += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh
-EXTRA_DIST += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh bench/assemble.sh
+EXTRA_DIST += tests/e2e/assemble-cvd.sh tests/e2e/boot-android.sh
 
 # `make bench-assemble`: bench/assemble.sh, assembly vs a plain copy into one raw disk.
 bench-assemble: assemble_cvd$(EXEEXT)
@@ -82,7 +84,26 @@ cvd_display_SOURCES = launcher/cvd_display.c
 cvd_display_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 cvd_display_CFLAGS = $(LAUNCHER_CFLAGS)
 cvd_display_LDADD = $(CONTROL_LIBS)
-sepia_webview_SOURCES = launcher/webview.c launcher/http.c launcher/http.h
+# launcher/http.c is a library of its own: the unit tests check its parser and guards.
+noinst_LIBRARIES += launcher/libsepiahttp.a
+launcher_libsepiahttp_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(GIO_CFLAGS)
+launcher_libsepiahttp_a_SOURCES = launcher/http.c launcher/http.h
+HTTP_LIBS = launcher/libsepiahttp.a $(GIO_LIBS)
+sepia_webview_SOURCES = launcher/webview.c
 sepia_webview_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 sepia_webview_CFLAGS = $(LAUNCHER_CFLAGS) $(GIO_CFLAGS)
-sepia_webview_LDADD = $(CONTROL_LIBS) $(GIO_LIBS)
+sepia_webview_LDADD = $(HTTP_LIBS) $(CONTROL_LIBS) $(GIO_LIBS)
+
+# ---- unit tests of launcher/ (sources in tests/unit/; UNIT_CFLAGS and UNIT_LDADD there)
+# The launcher's flags, instance selection, control framing and status JSON, the instance
+# lock, file modes, the monitor's control server and kernel.log's cap.
+check_PROGRAMS += tests/unit/test-launcher
+tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
+tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
+TESTS += tests/unit/test-launcher
+
+# The web view's HTTP: head parser, Host check, connection bounds.
+check_PROGRAMS += tests/unit/test-http
+tests_unit_test_http_LDADD = $(HTTP_LIBS)
+TESTS += tests/unit/test-http

@@ -8,8 +8,11 @@
  *     --restart_subprocesses),
  *   - marks the slot successful in misc after a boot that reached the marker, once the VMM is
  *     gone (so misc has one writer at a time),
+ *   - holds the instance lock (launcher/instance.h) from launch_cvd, or takes it when run by hand,
+ *     for as long as it runs,
  *   - answers the control protocol (launcher/control.h) on <instance_dir>/launcher_monitor.sock:
- *     status, stop, powerwash, restart,
+ *     status, stop, powerwash, restart, served without blocking (launcher/control_server.h) to
+ *     the owner's uid and root only,
  *   - tells launch_cvd through --ready_fd whether the first boot completed.
  * Its log is its stderr (launch_cvd points it at logs/launcher.log). */
 #include <errno.h>
@@ -20,19 +23,24 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
 
 #include "images/avb.h"
 #include "launcher/assemble.h"
+#include "block/block.h"
 #include "bootloader/bootdisk.h"
 #include "launcher/control.h"
+#include "launcher/control_server.h"
+#include "launcher/file_modes.h"
 #include "launcher/adb_connector.h"
 #include "common/flags.h"
 #include "launcher/select.h"
 #include "launcher/helper_child.h"
 #include "launcher/instance.h"
+#include "launcher/capped_log.h"
 #include "launcher/vmm_child.h"
 #include "launcher/vmm_jail.h"
 
@@ -57,6 +65,10 @@ typedef struct {
 	int exit_status;
 	int ready_fd;
 	int listen_fd;
+	int lock_fd; /* the instance lock, held while the monitor runs */
+	ControlServer *control;
+	guint64 kernel_log_max_mb;
+	const char *webview_allowed_hosts;
 	VmmChild *vmm;
 	Sepia__Control__State state;
 	char *failure;
@@ -165,11 +177,18 @@ static bool start_boot(Monitor *m)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(SepiaBootResult) res = NULL;
 	gint64 t0 = g_get_monotonic_time();
-	if (g_mkdir_with_parents(work, 0755) < 0) {
+	if (g_mkdir_with_parents(work, LAUNCHER_DIR_MODE) < 0) {
 		g_autofree char *why = g_strdup_printf("%s: %s", work, g_strerror(errno));
 		set_failed(m, why);
 		return false;
 	}
+	/* Where the overlay's backing chain lives: its composite and the files that maps. */
+	const char *image_dirs[] = { m->inst.dir, m->inst.assembly_dir, m->system_image_dir, NULL };
+	for (guint i = 0; image_dirs[i]; i++)
+		if (!block_allow_image_dir(image_dirs[i], &err)) {
+			set_failed(m, err->message);
+			return false;
+		}
 	if (!sepia_bootdisk_run_bootloader(m->inst.overlay_path, work, &opts, &res, &err)) {
 		set_failed(m, err->message);
 		return false;
@@ -197,9 +216,12 @@ static bool start_boot(Monitor *m)
 		.initrd = res->ramdisk_path,
 		.cmdline = cmdline->str,
 		.disk = m->inst.overlay_path,
+		.disk_format = "qcow2",
+		.allowed_image_dirs = image_dirs,
 		.cpus = m->cpus,
 		.memory_mb = m->memory_mb,
 		.kernel_log = kernel_log,
+		.kernel_log_max_bytes = m->kernel_log_max_mb << 20,
 		.console_link = m->console ? m->inst.console_link : NULL,
 		.name = m->inst.name,
 		.vsock_cid = m->inst.vsock_cid,
@@ -312,7 +334,9 @@ static bool start_webview(Monitor *m, GError **error)
 	g_autofree char *program = launcher_sibling_program("sepia-webview");
 	g_autofree char *dir = g_strdup_printf("--framebuffer-dir=%s", m->inst.dir);
 	g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
-	const char *argv[] = { program, dir, port, NULL };
+	g_autofree char *hosts = g_strdup_printf("--allowed-hosts=%s",
+						 m->webview_allowed_hosts ? m->webview_allowed_hosts : "");
+	const char *argv[] = { program, dir, port, hosts, NULL };
 	m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
 	if (!m->webview)
 		return false;
@@ -439,9 +463,8 @@ static void answer(Monitor *m, int fd, bool ok, const char *error_text)
 	resp.error = (char *)(error_text ? error_text : "");
 	resp.status = &st;
 	g_autoptr(GError) err = NULL;
-	if (!control_send(fd, &resp.base, "control client", &err))
+	if (!control_server_answer(fd, &resp.base, &err))
 		mlog(m, "%s", err->message);
-	close(fd);
 }
 
 static void answer_waiting(Monitor *m, bool ok, const char *error_text)
@@ -463,26 +486,12 @@ static void finish(Monitor *m, int status)
 	g_main_loop_quit(m->loop);
 }
 
-static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
+static void on_control_log(void *opaque, const char *message) { mlog(opaque, "%s", message); }
+
+/* A whole request from the control server (launcher/control_server.h); c is the client's fd. */
+static void on_request(void *data, int c, const ControlRequest *req)
 {
 	Monitor *m = data;
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return G_SOURCE_CONTINUE;
-	g_autoptr(GError) err = NULL;
-	g_autoptr(GBytes) msg = control_recv(c, 2000, "control client", &err);
-	if (!msg) {
-		mlog(m, "%s", err->message);
-		close(c);
-		return G_SOURCE_CONTINUE;
-	}
-	gsize len;
-	const guint8 *bytes = g_bytes_get_data(msg, &len);
-	ControlRequest *req = sepia__control__request__unpack(NULL, len, bytes);
-	if (!req) {
-		answer(m, c, false, "not a control Request");
-		return G_SOURCE_CONTINUE;
-	}
 	guint guest_timeout = req->guest_timeout_s ? req->guest_timeout_s : DEFAULT_GUEST_TIMEOUT_S;
 	switch (req->command) {
 	case SEPIA__CONTROL__REQUEST__COMMAND__STATUS:
@@ -511,8 +520,6 @@ static gboolean on_client(gint fd, GIOCondition cond, gpointer data)
 		answer(m, c, false, "unknown command");
 		break;
 	}
-	sepia__control__request__free_unpacked(req, NULL);
-	return G_SOURCE_CONTINUE;
 }
 
 /* ---- what happens when the VMM is gone */
@@ -651,11 +658,12 @@ static bool write_pid_file(const Monitor *m, GError **error)
 
 int main(int argc, char **argv)
 {
-	Monitor m = { .ready_fd = -1, .listen_fd = -1, .slot = -1 };
-	guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048;
+	Monitor m = { .ready_fd = -1, .listen_fd = -1, .lock_fd = -1, .slot = -1 };
+	guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048, lock_fd = G_MAXUINT64,
+		log_mb = CAPPED_LOG_DEFAULT_MAX_MB;
 	bool console = false, restart = false, webview = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
-		   *displays = NULL, *sandbox = "auto";
+		   *displays = NULL, *allowed_hosts = NULL, *sandbox = "auto";
 	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
 		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -673,6 +681,12 @@ int main(int argc, char **argv)
 		FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
 		FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
 		FLAG_STRING("sandbox", &sandbox, "auto (jail and filter the VMM) or off"),
+		FLAG_STRING("webview_allowed_hosts", &allowed_hosts,
+			    "host names the web view answers besides localhost, comma-separated"),
+		FLAG_UINT("instance_lock_fd", &lock_fd, 0, 1024,
+			  "the instance lock launch_cvd took (without it, run_cvd takes it)"),
+		FLAG_UINT("kernel_log_max_mb", &log_mb, 1, 1u << 20,
+			  "logs/kernel.log rotates to kernel.log.1 at this size (default 64)"),
 	};
 	g_autoptr(GError) err = NULL;
 	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
@@ -691,6 +705,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);
 		return 2;
 	}
+	umask(LAUNCHER_UMASK);
 	m.home = launcher_home();
 	launcher_instance_init(&m.inst, m.home, (guint)num);
 	g_log_set_default_handler(glib_log, m.inst.name);
@@ -700,11 +715,27 @@ int main(int argc, char **argv)
 	m.displays = displays && *displays ? g_strsplit(displays, ";", LAUNCHER_MAX_DISPLAYS) : NULL;
 	m.start_webview = webview && strcmp(m.gpu, "none");
 	m.sandbox = sandbox;
+	m.webview_allowed_hosts = allowed_hosts;
+	m.kernel_log_max_mb = log_mb;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();
 	m.exit_status = 1;
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The instance lock first: with it, nothing else of this instance runs, so what a killed
+	 * monitor left may be replaced. Without it, the one running is left alone. */
+	if (lock_fd != G_MAXUINT64) {
+		m.lock_fd = (int)lock_fd;
+		if (!launcher_instance_lock_adopt(&m.inst, m.lock_fd, &err))
+			m.lock_fd = -1;
+	} else {
+		m.lock_fd = launcher_instance_lock(&m.inst, &err);
+	}
+	if (m.lock_fd < 0) {
+		report_ready(&m, err->message);
+		fprintf(stderr, "run_cvd: %s\n", err->message);
+		return 1;
+	}
 	g_autoptr(ControlResponse) other = control_call(
 		m.inst.socket_path, SEPIA__CONTROL__REQUEST__COMMAND__STATUS, 0, 2000, NULL);
 	if (other) {
@@ -731,8 +762,9 @@ int main(int argc, char **argv)
 	     m.memory_mb, m.inst.socket_path);
 
 	m.loop = g_main_loop_new(NULL, FALSE);
+	m.control = control_server_new(m.listen_fd, geteuid(), CONTROL_SERVER_TIMEOUT_MS, on_request,
+				       on_control_log, &m);
 	guint sources[] = {
-		g_unix_fd_add(m.listen_fd, G_IO_IN, on_client, &m),
 		g_unix_signal_add(SIGTERM, on_signal, &m),
 		g_unix_signal_add(SIGINT, on_signal, &m),
 		g_unix_signal_add(SIGHUP, on_signal, &m),
@@ -747,6 +779,7 @@ int main(int argc, char **argv)
 
 	for (guint i = 0; i < G_N_ELEMENTS(sources); i++)
 		g_source_remove(sources[i]);
+	control_server_free(m.control);
 	close(m.listen_fd);
 	launcher_remove_runtime_files(&m.inst);
 	mlog(&m, "monitor exits with status %d", m.exit_status);
@@ -757,5 +790,6 @@ int main(int argc, char **argv)
 	g_free(m.failure);
 	g_strfreev(m.displays);
 	launcher_instance_clear(&m.inst);
+	close(m.lock_fd); /* last: the instance is free once everything of it is gone */
 	return m.exit_status;
 }

@@ -75,3 +75,14 @@ bool launcher_select_instances(const struct cli_flag *instance_nums, const struc
 	}
 	return true;
 }
+
+GArray *launcher_instances_from_flags(const struct cli_flag *flags, bool every_when_unnamed, const char *home,
+				      GError **error)
+{
+	if (every_when_unnamed && !flags[0].seen && !flags[1].seen && !flags[2].seen)
+		return launcher_list_instances(home);
+	g_autoptr(GArray) nums = g_array_new(FALSE, FALSE, sizeof(guint));
+	if (!launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, error))
+		return NULL;
+	return g_steal_pointer(&nums);
+}

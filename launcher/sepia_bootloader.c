@@ -6,6 +6,8 @@
  *   sepia-bootloader --disk OVERLAY [--avb_key PATH] [--unlocked] --out DIR
  *   sepia-bootloader --disk OVERLAY --mark_successful SLOT
  *   sepia-bootloader --disk OVERLAY --list_partitions
+ *   (each --disk form also takes --allowed_image_dir DIR, repeatable: where the disk's
+ *   backing files and extents may be besides its own directory, as sepia-vmm's option)
  *
  * With --disk the step runs as a real bootloader does, on the device's disk (bootloader/bootdisk.h):
  * misc is read and written through the overlay, the slots' images are read from its boot_a,
@@ -24,6 +26,7 @@
 #include "images/avb.h"
 #include "bootloader/bootloader.h"
 #include "bootloader/bootdisk.h"
+#include "block/block.h"
 
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -37,6 +40,7 @@ static const char usage_text[] =
 	"                        [--slot_b ...] [--avb_key PATH] [--unlocked] --out DIR\n"
 	"       sepia-bootloader --disk OVERLAY [--avb_key PATH] [--unlocked] --out DIR\n"
 	"       sepia-bootloader --disk OVERLAY --mark_successful SLOT | --list_partitions\n"
+	"       (with --disk: [--allowed_image_dir DIR]..., where its backing files may be)\n"
 	"Chooses the A/B slot from misc, verifies it with AVB and writes DIR/kernel, DIR/initrd,\n"
 	"DIR/cmdline (and DIR/bootconfig) for sepia-vmm. Prints slot=_x state=... cmdline=...\n"
 	"With --disk, misc and the slot images are the disk's GPT partitions (misc written through\n"
@@ -176,7 +180,11 @@ int main(int argc, char **argv)
 			avb_key = value;
 		else if (!strcmp(flag, "out"))
 			out = value;
-		else if (!strcmp(flag, "slot_a") || !strcmp(flag, "slot_b")) {
+		else if (!strcmp(flag, "allowed_image_dir") || !strcmp(flag, "allowed-image-dir")) {
+			g_autoptr(GError) dir_error = NULL;
+			if (!block_allow_image_dir(value, &dir_error))
+				return usage_error(dir_error->message, NULL);
+		} else if (!strcmp(flag, "slot_a") || !strcmp(flag, "slot_b")) {
 			if (!parse_slot(value, &slots[flag[5] - 'a'], keep))
 				return usage_error(
 					"bad slot images (want boot=P,vendor_boot=P,...,vbmeta=P):", value);

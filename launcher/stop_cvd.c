@@ -18,15 +18,11 @@ static const char synopsis[] =
 
 int main(int argc, char **argv)
 {
-	const char *instance_nums = NULL;
-	guint64 num_instances = 1, base = 1, wait_s = 40, guest_s = 20;
+	struct instance_flags sel = { NULL, 1, 1 };
+	guint64 wait_s = 40, guest_s = 20;
 	bool clear = false;
 	struct cli_flag flags[] = {
-		FLAG_STRING("instance_nums", &instance_nums, "the instances to stop, e.g. 1,3"),
-		FLAG_UINT("num_instances", &num_instances, 1, LAUNCHER_MAX_INSTANCE,
-			  "stop N instances from the base one"),
-		FLAG_UINT("base_instance_num", &base, 1, LAUNCHER_MAX_INSTANCE,
-			  "first instance with --num_instances"),
+		INSTANCE_FLAGS(&sel),
 		FLAG_UINT("wait_for_launcher", &wait_s, 1, 3600,
 			  "seconds to wait for a monitor (default 40), then kill"),
 		FLAG_UINT("guest_timeout_secs", &guest_s, 1, 3600,
@@ -39,14 +35,8 @@ int main(int argc, char **argv)
 		return 0;
 	g_autoptr(GArray) nums = NULL;
 	const char *home = launcher_home();
-	if (r == CLI_FLAGS_OK) {
-		if (flags[0].seen || flags[1].seen || flags[2].seen) {
-			nums = g_array_new(FALSE, FALSE, sizeof(guint));
-			launcher_select_instances(&flags[0], &flags[1], &flags[2], nums, &err);
-		} else {
-			nums = launcher_list_instances(home);
-		}
-	}
+	if (r == CLI_FLAGS_OK)
+		nums = launcher_instances_from_flags(flags, true, home, &err);
 	if (err) {
 		fprintf(stderr, "stop_cvd: %s (see --help)\n", err->message);
 		return 2;
@@ -83,7 +73,14 @@ int main(int argc, char **argv)
 		case LAUNCHER_STOP_NOT_RUNNING:
 			break;
 		}
-		if (clear && res != LAUNCHER_STOP_FAILED) {
+		pid_t holder = clear && res != LAUNCHER_STOP_FAILED ? launcher_instance_lock_holder(&inst)
+								    : 0;
+		if (holder) {
+			/* A launch of it under way (the lock is taken before anything else). */
+			fprintf(stderr, "stop_cvd: %s: not removed: pid %d holds %s\n", inst.name,
+				(int)holder, inst.lock_path);
+			failed++;
+		} else if (clear && res != LAUNCHER_STOP_FAILED) {
 			g_autofree char *link = g_strdup_printf("%s/cuttlefish_runtime.%u", home, inst.num);
 			unlink(link);
 			if (!launcher_remove_tree(inst.dir, &e)) {

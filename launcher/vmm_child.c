@@ -15,6 +15,7 @@
 
 #include <glib-unix.h>
 
+#include "launcher/capped_log.h"
 #include "launcher/instance.h"
 #include "launcher/vmm_jail.h"
 
@@ -27,12 +28,13 @@ struct VmmChild {
 	gint64 started_us;
 	int serial_fd;  /* read end of the VMM's stdout */
 	int control_fd; /* our end of the control socketpair */
-	int kernel_log_fd;
+	CappedLog *kernel_log;
 	int pty_master, pty_slave; /* -1 without a console */
 	guint serial_src, control_src, child_src;
 	GString *serial_line; /* the serial console's current line, for the marker scan */
 	GString *control_line;
 	bool marker_seen;
+	bool kernel_log_failed;
 };
 
 /* The guest console's lines: into kernel.log as they come, and scanned for the markers. */
@@ -54,24 +56,26 @@ static void serial_scan(VmmChild *c, const char *buf, gssize n)
 	}
 }
 
-static void write_all(int fd, const char *buf, gssize n)
+/* Into kernel.log, within its cap; a rotation and a failed write are logged once each. */
+static void kernel_log_append(VmmChild *c, const char *buf, gssize n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, buf, (size_t)n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		buf += w;
-		n -= w;
+	guint rotations = capped_log_rotations(c->kernel_log);
+	g_autoptr(GError) err = NULL;
+	if (!capped_log_write(c->kernel_log, buf, (size_t)n, &err) && !c->kernel_log_failed) {
+		launcher_log(c->name, "guest console: %s", err->message);
+		c->kernel_log_failed = true;
 	}
+	if (capped_log_rotations(c->kernel_log) != rotations)
+		launcher_log(c->name,
+			     "guest console: kernel.log reached its cap; the part before is kernel.log.1");
 }
 
-/* Reads what is there; false at end of file. */
+/* Reads what is there, up to 256 KiB so that a guest that never stops writing cannot keep the
+ * monitor's loop from its other work (the main loop calls again); false at end of file. */
 static bool serial_drain(VmmChild *c)
 {
 	char buf[16384];
-	for (;;) {
+	for (guint reads = 0; reads < 16; reads++) {
 		ssize_t n = read(c->serial_fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -79,9 +83,10 @@ static bool serial_drain(VmmChild *c)
 			return true;
 		if (n <= 0)
 			return false;
-		write_all(c->kernel_log_fd, buf, n);
+		kernel_log_append(c, buf, n);
 		serial_scan(c, buf, n);
 	}
+	return true;
 }
 
 static gboolean on_serial(gint fd, GIOCondition cond, gpointer data)
@@ -133,7 +138,8 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 
 static bool open_console_pty(VmmChild *c, const char *link, GError **error)
 {
-	c->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	/* Non-blocking: the VMM writes the guest's console to it and must not wait for a reader. */
+	c->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (c->pty_master < 0 || grantpt(c->pty_master) < 0 || unlockpt(c->pty_master) < 0) {
 		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot make a console pty: %s", c->name,
 			    g_strerror(errno));
@@ -174,13 +180,19 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 	g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus),
 			*mem = g_strdup_printf("%u", cfg->memory_mb);
 	g_autofree char *vsock = g_strdup_printf("cid=%u,socket=%s", cfg->vsock_cid, cfg->vsock_socket);
+	/* The format is always named: a probed disk could be turned into another format by its guest. */
+	g_autofree char *disk = g_strdup_printf("%s,format=%s", cfg->disk, cfg->disk_format);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
 	const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd,
 				"--cmdline",   cmdline,    "--cpus",    cpus,       "--mem",
-				mem,           "--disk",   cfg->disk,   "--serial", "stdio",
+				mem,           "--disk",   disk,        "--serial", "stdio",
 				"--control",   "fd:3",     "--vsock",   vsock };
 	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
 		g_ptr_array_add(argv, (gpointer)fixed[i]);
+	for (guint i = 0; cfg->allowed_image_dirs && cfg->allowed_image_dirs[i]; i++) {
+		g_ptr_array_add(argv, "--allowed-image-dir");
+		g_ptr_array_add(argv, (gpointer)cfg->allowed_image_dirs[i]);
+	}
 	if (cfg->console_link) {
 		g_ptr_array_add(argv, "--console");
 		g_ptr_array_add(argv, "fd:4");
@@ -229,9 +241,12 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
 	c->serial_line = g_string_new(NULL);
 	c->control_line = g_string_new(NULL);
 	int sv[2] = { -1, -1 };
-	c->kernel_log_fd = open(cfg->kernel_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (c->kernel_log_fd < 0) {
-		g_set_error(error, LAUNCHER_ERROR, errno, "%s: %s", cfg->kernel_log, g_strerror(errno));
+	c->kernel_log = capped_log_open(cfg->kernel_log,
+					cfg->kernel_log_max_bytes ? cfg->kernel_log_max_bytes
+								  : (uint64_t)CAPPED_LOG_DEFAULT_MAX_MB << 20,
+					error);
+	if (!c->kernel_log) {
+		g_prefix_error(error, "%s: ", c->name);
 		goto fail;
 	}
 	if (cfg->console_link && !open_console_pty(c, cfg->console_link, error))
@@ -290,7 +305,8 @@ void vmm_child_free(VmmChild *c)
 		g_source_remove(c->control_src);
 	if (c->child_src)
 		g_source_remove(c->child_src);
-	int fds[] = { c->serial_fd, c->control_fd, c->kernel_log_fd, c->pty_master, c->pty_slave };
+	capped_log_free(c->kernel_log);
+	int fds[] = { c->serial_fd, c->control_fd, c->pty_master, c->pty_slave };
 	for (guint i = 0; i < G_N_ELEMENTS(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

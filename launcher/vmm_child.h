@@ -9,6 +9,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define VMM_EXIT_POWEROFF 0
@@ -29,8 +30,11 @@ typedef struct {
 	const char *vmm_path;
 	const char *kernel, *initrd, *cmdline; /* cmdline without the control/console words */
 	const char *disk;
+	const char *disk_format;               /* "qcow2", "raw" or "vmdk": always given to sepia-vmm */
+	const char *const *allowed_image_dirs; /* NULL-terminated: where the disk's backing files may be */
 	guint cpus, memory_mb;
-	const char *kernel_log;   /* appended */
+	const char *kernel_log; /* appended, rotated to kernel_log.1 at kernel_log_max_bytes */
+	uint64_t kernel_log_max_bytes;
 	const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
 	const char *name;         /* instance name for log lines */
 	guint vsock_cid;          /* virtio-vsock: the guest's CID and the host side's unix socket */

@@ -1,6 +1,7 @@
 /* launcher/webview.c — sepia-webview: a device's displays in a web browser.
  *
- *   sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--verbose]
+ *   sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--allowed-hosts=N,...]
+ *                 [--verbose]
  *
  * Serves, over HTTP/1.1 (launcher/http.c), for every scanout file DIR/display<K>.fb:
  *   /                    a page with an <img> per display, following each display live
@@ -25,7 +26,18 @@
  *
  * One thread per connection (GThreadedSocketService): long polls block only their own client.
  * It logs one line when it starts and one per failure (naming the client and path); with
- * --verbose one per request. SIGTERM or SIGINT ends it with status 0. */
+ * --verbose one per request. SIGTERM or SIGINT ends it with status 0.
+ *
+ * Only this host's browsers and programs are served, even though a web page elsewhere can make
+ * a browser here send requests:
+ *   - a request whose Host is not localhost, a loopback address, the --address it listens on or
+ *     one of --allowed-hosts gets 403: a page that rebinds its own name to 127.0.0.1 (DNS
+ *     rebinding) sends its own name as Host, and so never reads the screen;
+ *   - at most WEBVIEW_MAX_PER_CLIENT connections per client address and WEBVIEW_MAX_CONNECTIONS
+ *     in all (as many as there are threads, so none waits for one); beyond, a 503 and close,
+ *     decided on the accepting thread before any thread is given;
+ *   - a request head must arrive whole within HTTP_HEAD_TIMEOUT_MS (5 s), or the connection is
+ *     closed: clients that connect and send nothing, or a byte at a time, hold a thread 5 s. */
 #include <errno.h>
 #include <signal.h>
 #include <glib-unix.h>
@@ -33,33 +45,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "display/framebuffer.h"
 #include "launcher/http.h"
 #include "display/png.h"
 #include "display/scanouts.h"
 #include "common/flags.h"
 
-#define WEBVIEW_MAX_THREADS    64
-#define WEBVIEW_IDLE_TIMEOUT_S 60u
-#define WEBVIEW_MAX_HOLD_MS    25000u
-#define WEBVIEW_HOLD_POLL_MS   15u
+#define WEBVIEW_MAX_CONNECTIONS 64u
+#define WEBVIEW_MAX_PER_CLIENT  8u
+#define WEBVIEW_SEND_TIMEOUT_S  30u
+#define WEBVIEW_MAX_HOLD_MS     25000u
+#define WEBVIEW_HOLD_POLL_MS    15u
 
 struct webview {
 	char *dir;
 	bool verbose;
+	char **allowed_hosts; /* besides localhost and loopback addresses */
+	struct http_limits limits;
 };
-
-static void log_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void log_line(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
-	g_autofree char *stamp = g_date_time_format(now, "%FT%T.%f");
-	fprintf(stderr, "%.23sZ sepia-webview: %s\n", stamp, msg);
-}
 
 /* ---- the page ---- */
 
@@ -167,7 +171,8 @@ struct answer {
 	const char *type;
 	GBytes *body;
 	char *extra_headers;
-	char *failure; /* logged: why a request failed on our side */
+	char *failure; /* logged: why a request failed on our side, or was refused */
+	bool close;    /* close the connection after answering */
 };
 
 static void answer_text(struct answer *a, int status, const char *type, char *text)
@@ -263,6 +268,15 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 
 static void route(const struct webview *wv, const struct http_request *req, struct answer *a)
 {
+	if (req->host && !http_host_allowed(req->host, (const char *const *)wv->allowed_hosts)) {
+		answer_text(a, 403, "text/plain; charset=utf-8",
+			    g_strdup("this web view answers requests for localhost, 127.0.0.1 and [::1] only "
+				     "(sepia-webview --allowed-hosts, launch_cvd --webview_allowed_hosts add "
+				     "names)\n"));
+		a->failure = g_strdup_printf("Host '%s' is not allowed", req->host);
+		a->close = true;
+		return;
+	}
 	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
 		answer_text(a, 405, "text/plain; charset=utf-8", g_strdup("only GET and HEAD\n"));
 		a->extra_headers = g_strdup("Allow: GET, HEAD\r\n");
@@ -288,8 +302,8 @@ static void route(const struct webview *wv, const struct http_request *req, stru
 static gboolean serve_connection(GThreadedSocketService *service, GSocketConnection *conn, GObject *source,
 				 gpointer user_data)
 {
-	const struct webview *wv = user_data;
-	g_socket_set_timeout(g_socket_connection_get_socket(conn), WEBVIEW_IDLE_TIMEOUT_S);
+	struct webview *wv = user_data;
+	g_socket_set_timeout(g_socket_connection_get_socket(conn), WEBVIEW_SEND_TIMEOUT_S);
 	struct http_conn c;
 	http_conn_init(&c, conn);
 	for (;;) {
@@ -297,13 +311,17 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		int status = 0;
 		g_autoptr(GError) err = NULL;
 		enum http_read_result r = http_read_request(&c, &req, &status, &err);
-		if (r == HTTP_READ_EOF) {
+		if (r == HTTP_READ_EOF || r == HTTP_READ_TIMEOUT) {
+			if (r == HTTP_READ_TIMEOUT)
+				log_line("sepia-webview", NULL, "client %s: no request within %u ms: closed",
+					 c.peer, c.head_timeout_ms);
 			http_request_clear(&req);
 			break;
 		}
 		if (r == HTTP_READ_BAD) {
-			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method ? req.method : "?",
-				 req.target ? req.target : "?", status, err->message);
+			log_line("sepia-webview", NULL, "client %s: %s %s: answered %d: %s", c.peer,
+				 req.method ? req.method : "?", req.target ? req.target : "?", status,
+				 err->message);
 			g_autofree char *text = g_strdup_printf("%s\n", err->message);
 			req.keep_alive = false;
 			http_respond(&c, &req, status, "text/plain; charset=utf-8", text, strlen(text), NULL,
@@ -315,19 +333,20 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		gint64 t0 = g_get_monotonic_time();
 		route(wv, &req, &a);
 		/* A body we do not read would be taken for the next request: close after answering. */
-		if (req.has_body)
+		if (req.has_body || a.close)
 			req.keep_alive = false;
 		gsize len;
 		const void *body = g_bytes_get_data(a.body, &len);
 		bool sent = http_respond(&c, &req, a.status, a.type, body, len, a.extra_headers, &err);
 		if (a.failure)
-			log_line("client %s: %s %s: answered %d: %s", c.peer, req.method, req.target,
-				 a.status, a.failure);
+			log_line("sepia-webview", NULL, "client %s: %s %s: answered %d: %s", c.peer,
+				 req.method, req.target, a.status, a.failure);
 		if (!sent)
-			log_line("client %s: %s %s: cannot send the answer: %s", c.peer, req.method,
-				 req.target, err->message);
+			log_line("sepia-webview", NULL, "client %s: %s %s: cannot send the answer: %s",
+				 c.peer, req.method, req.target, err->message);
 		else if (wv->verbose)
-			log_line("client %s: %s %s: %d, %" G_GSIZE_FORMAT " bytes, %.1f ms", c.peer,
+			log_line("sepia-webview", NULL,
+				 "client %s: %s %s: %d, %" G_GSIZE_FORMAT " bytes, %.1f ms", c.peer,
 				 req.method, req.target, a.status, len,
 				 (g_get_monotonic_time() - t0) / 1000.0);
 		bool keep = sent && req.keep_alive;
@@ -338,26 +357,56 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		if (!keep)
 			break;
 	}
+	/* Uncounted before the client sees the close: it may connect again at once. */
+	http_limits_leave(&wv->limits, c.peer_address);
 	g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
 	http_conn_clear(&c);
 	return TRUE;
 }
 
+/* On the accepting (main) thread, before a connection gets a thread: the connection bounds.
+ * Returning TRUE keeps the threaded service from serving it. */
+static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source,
+			    gpointer user_data)
+{
+	struct webview *wv = user_data;
+	struct http_conn c;
+	http_conn_init(&c, conn);
+	const char *reason = NULL;
+	bool ok = http_limits_enter(&wv->limits, c.peer_address, &reason);
+	if (!ok) {
+		log_line("sepia-webview", NULL, "client %s: refused with 503: %s (%u per address, %u in all)",
+			 c.peer, reason, WEBVIEW_MAX_PER_CLIENT, WEBVIEW_MAX_CONNECTIONS);
+		/* Without waiting: a client that does not read gets nothing. */
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; "
+					   "charset=utf-8\r\nContent-Length: 18\r\nRetry-After: 5\r\n"
+					   "Connection: close\r\n\r\ntoo many requests\n";
+		g_socket_set_blocking(c.socket, FALSE);
+		g_socket_send(c.socket, busy, sizeof(busy) - 1, NULL, NULL);
+		g_socket_shutdown(c.socket, FALSE, TRUE, NULL);
+		g_io_stream_close(G_IO_STREAM(conn), NULL, NULL);
+	}
+	http_conn_clear(&c);
+	return !ok;
+}
+
 static gboolean on_signal(gpointer data)
 {
-	log_line("stopping on a signal");
+	log_line("sepia-webview", NULL, "stopping on a signal");
 	g_main_loop_quit(data);
 	return G_SOURCE_REMOVE;
 }
 
 static const char synopsis[] =
-	"usage: sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1] [--verbose]\n"
+	"usage: sepia-webview --framebuffer-dir=DIR --port=P [--address=127.0.0.1]\n"
+	"                     [--allowed-hosts=NAME,...] [--verbose]\n"
 	"Serves the displays of DIR/display<K>.fb (a device's instance directory) over HTTP: open\n"
-	"http://ADDRESS:P/ in a browser. Listens on 127.0.0.1 unless --address says otherwise.";
+	"http://ADDRESS:P/ in a browser. Listens on 127.0.0.1 unless --address says otherwise, and\n"
+	"answers requests for localhost, loopback addresses, ADDRESS and --allowed-hosts only.";
 
 int main(int argc, char **argv)
 {
-	const char *dir = NULL, *address = "127.0.0.1";
+	const char *dir = NULL, *address = "127.0.0.1", *allowed_hosts = NULL;
 	guint64 port = 0;
 	bool verbose = false;
 	struct cli_flag flags[] = {
@@ -366,6 +415,9 @@ int main(int argc, char **argv)
 		FLAG_UINT("port", &port, 1, 65535, "the TCP port (launch_cvd --start_webview: 8443+N-1)"),
 		FLAG_STRING("address", &address,
 			    "the address to listen on (default 127.0.0.1: this host only)"),
+		FLAG_STRING("allowed-hosts", &allowed_hosts,
+			    "host names (or addresses) to answer besides localhost and loopback, "
+			    "comma-separated"),
 		FLAG_BOOL("verbose", &verbose, "log one line per request"),
 	};
 	g_autoptr(GError) err = NULL;
@@ -385,12 +437,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
-		log_line("warning: %s is not a directory (yet); the page will say there is no display", dir);
+		log_line("sepia-webview", NULL,
+			 "warning: %s is not a directory (yet); the page will say there is no display", dir);
 
 	/* static: connection threads may still use it while the process exits. */
 	static struct webview wv;
 	wv = (struct webview){ .dir = g_strdup(dir), .verbose = verbose };
-	g_autoptr(GSocketService) service = g_threaded_socket_service_new(WEBVIEW_MAX_THREADS);
+	g_autoptr(GPtrArray) hosts = g_ptr_array_new();
+	g_auto(GStrv) given = g_strsplit(allowed_hosts ? allowed_hosts : "", ",", -1);
+	for (char **h = given; *h; h++)
+		if (*g_strstrip(*h))
+			g_ptr_array_add(hosts, g_strdup(*h));
+	/* The address it listens on, when it is one (not 0.0.0.0 or ::): an address cannot be
+	 * rebound, and a browser given http://ADDRESS:P/ sends it as Host. */
+	if (!g_inet_address_get_is_any(ia))
+		g_ptr_array_add(hosts, g_strdup(address));
+	g_ptr_array_add(hosts, NULL);
+	wv.allowed_hosts = (char **)g_ptr_array_free(g_steal_pointer(&hosts), FALSE);
+	http_limits_init(&wv.limits, WEBVIEW_MAX_PER_CLIENT, WEBVIEW_MAX_CONNECTIONS);
+	g_autoptr(GSocketService) service = g_threaded_socket_service_new(WEBVIEW_MAX_CONNECTIONS);
 	g_autoptr(GSocketAddress) sa = g_inet_socket_address_new(ia, (guint16)port);
 	g_autofree char *where = g_strdup_printf(
 		g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV6 ? "[%s]:%u" : "%s:%u", address,
@@ -400,12 +465,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sepia-webview: cannot listen on %s: %s\n", where, err->message);
 		return 1;
 	}
+	g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), &wv);
 	g_signal_connect(service, "run", G_CALLBACK(serve_connection), &wv);
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
 	g_unix_signal_add(SIGTERM, on_signal, loop);
 	g_unix_signal_add(SIGINT, on_signal, loop);
 	g_socket_service_start(service);
-	log_line("serving the displays in %s on http://%s/", dir, where);
+	log_line("sepia-webview", NULL, "serving the displays in %s on http://%s/", dir, where);
 	g_main_loop_run(loop);
 	g_socket_service_stop(service);
 	g_socket_listener_close(G_SOCKET_LISTENER(service));

@@ -3,4 +3,4 @@
 bin_PROGRAMS += sepia-vsock-proxy
 sepia_vsock_proxy_SOURCES = net/vsock_proxy.c
 sepia_vsock_proxy_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-sepia_vsock_proxy_LDADD = $(GLIB_LIBS)
+sepia_vsock_proxy_LDADD = $(COMMON_LIBS)

@@ -1,5 +1,5 @@
 /* sepia-vsock-proxy: TCP clients to a guest's vsock port, through sepia-vmm's vsock unix
- * socket (devices/virtio/vsock_conn.c has the protocol: "CONNECT <port>\n", then
+ * socket (devices/virtio/vsock_muxer.c has the protocol: "CONNECT <port>\n", then
  * "OK <hostport>\n" and the byte stream, or a closed socket when nothing listens).
  *
  *   sepia-vsock-proxy --listen=127.0.0.1:6520 --vsock_socket=PATH --port=5555
@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 #define MAX_CLIENTS 256
 #define RELAY_BUF   (128 * 1024)
 #define LINE_MAX_OK 64
@@ -55,22 +57,6 @@ struct proxy {
 	struct client *client[MAX_CLIENTS];
 	unsigned int nr;
 };
-
-static void log_line(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void log_line(const char *fmt, ...)
-{
-	char stamp[32];
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	va_list ap;
-	va_start(ap, fmt);
-	g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s.%03ldZ sepia-vsock-proxy: %s\n", stamp, ts.tv_nsec / 1000000, msg);
-}
 
 static bool open_listener(struct proxy *p, const char *spec, GError **error)
 {
@@ -135,7 +121,8 @@ static void accept_client(struct proxy *p)
 	 * answer line is awaited in the poll loop). */
 	if (vs < 0 || connect(vs, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    write(vs, line, (size_t)n) != n) {
-		log_line("client %s:%s: failed: cannot reach the VMM's vsock socket %s: %s", host, serv,
+		log_line("sepia-vsock-proxy", NULL,
+			 "client %s:%s: failed: cannot reach the VMM's vsock socket %s: %s", host, serv,
 			 p->vsock_socket, g_strerror(errno));
 		if (vs >= 0)
 			close(vs);
@@ -163,7 +150,8 @@ static bool read_answer(struct proxy *p, struct client *c)
 	if (!nl) {
 		if (n > 0 && n < LINE_MAX_OK)
 			return true; /* the rest of the line is on its way */
-		log_line("client %s: refused: guest vsock port %u does not answer (no listener)", c->addr,
+		log_line("sepia-vsock-proxy", NULL,
+			 "client %s: refused: guest vsock port %u does not answer (no listener)", c->addr,
 			 p->port);
 		return false;
 	}
@@ -173,10 +161,12 @@ static bool read_answer(struct proxy *p, struct client *c)
 	line[len - 1] = '\0';
 	unsigned int hostport;
 	if (sscanf(line, "OK %u", &hostport) != 1) {
-		log_line("client %s: failed: the VMM answered '%s'", c->addr, line);
+		log_line("sepia-vsock-proxy", NULL, "client %s: failed: the VMM answered '%s'", c->addr,
+			 line);
 		return false;
 	}
-	log_line("client %s: connected to guest vsock port %u (host port %u)", c->addr, p->port, hostport);
+	log_line("sepia-vsock-proxy", NULL, "client %s: connected to guest vsock port %u (host port %u)",
+		 c->addr, p->port, hostport);
 	c->relaying = true;
 	return true;
 }
@@ -269,13 +259,14 @@ static int run(struct proxy *p)
 		if (poll(fds, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_line("poll: %s", g_strerror(errno));
+			log_line("sepia-vsock-proxy", NULL, "poll: %s", g_strerror(errno));
 			return 1;
 		}
 		if (fds[0].revents) {
 			struct signalfd_siginfo si;
 			if (read(p->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-				log_line("stopping on signal %u; closing %u connections", si.ssi_signo,
+				log_line("sepia-vsock-proxy", NULL,
+					 "stopping on signal %u; closing %u connections", si.ssi_signo,
 					 p->nr);
 				return 0;
 			}
@@ -326,7 +317,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sepia-vsock-proxy: %s\n", error ? error->message : g_strerror(errno));
 		return 1;
 	}
-	log_line("listening on %s for guest vsock port %d via %s", listen_spec, port, vsock_socket);
+	log_line("sepia-vsock-proxy", NULL, "listening on %s for guest vsock port %d via %s", listen_spec,
+		 port, vsock_socket);
 	int status = run(&p);
 	while (p.nr)
 		client_free(&p, p.nr - 1);

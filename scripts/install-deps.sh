@@ -3,9 +3,14 @@
 # Run as root. Idempotent: packages already present are left alone.
 # strace: devices/sandbox/learn-syscalls.py learns the VMM's system calls from its traces.
 # Test-only: libpng (tests/unit/test-png decodes sepia's PNGs with it), python3's PIL and
-# chromium (the display tools' end-to-end tests check pixels and load the web view's page).
+# chromium (the display tools' end-to-end tests check pixels and load the web view's page), clang
+# with its libFuzzer/ASan/UBSan runtime (tests/fuzz/smoke.sh builds and runs the fuzz targets).
 # dnsmasq-base (not dnsmasq) on Debian: sepia-host-resources runs its own dnsmasq per bridge and
 # needs no system-wide dnsmasq service. dpkg-dev/debhelper/rpm build the packages (make deb, make rpm).
+# Nothing is taken for granted beyond a minimal Debian 12 (mmdebstrap --variant=minbase): rsync
+# (the kernel's headers_install), lz4 (the guest kernel's compression), kmod, iputils-ping and curl
+# (the network and web view tests) are listed too. scripts/check-fresh-machine.sh proves the list:
+# run it after any change here.
 set -eu
 
 DEBIAN_PACKAGES="
@@ -14,11 +19,11 @@ DEBIAN_PACKAGES="
   libvirglrenderer-dev libegl-dev libegl-mesa0 libgl1-mesa-dri libseccomp-dev strace
   linux-source-6.1 busybox-static bc flex bison libelf-dev libssl-dev openssl cpio xz-utils
   e2fsprogs qemu-system-x86 qemu-utils mkbootimg adb procps patch fdisk
-  dnsmasq-base iproute2 nftables systemd
+  dnsmasq-base iproute2 nftables systemd iputils-ping curl
   dpkg-dev debhelper rpm
   android-sdk-libsparse-utils python3
   linux-image-cloud-amd64
-  libpng-dev python3-pil chromium
+  libpng-dev python3-pil chromium clang libclang-rt-dev
 "
 RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers rsync lz4 kmod
@@ -26,8 +31,8 @@ RPM_PACKAGES="
   libglvnd-devel mesa-libEGL mesa-dri-drivers libseccomp-devel strace
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
   qemu-kvm qemu-img android-tools procps-ng patch util-linux python3
-  dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros
-  libpng-devel python3-pillow chromium
+  dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros iputils curl
+  libpng-devel python3-pillow chromium clang compiler-rt
 "
 
 if [ "$(id -u)" -ne 0 ]; then

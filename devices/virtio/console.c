@@ -5,6 +5,8 @@
 #include "devices/virtio/console.h"
 
 #include <errno.h>
+#include <linux/virtio_console.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "devices/chardev.h"
@@ -18,8 +20,8 @@ struct virtio_console {
 	const char *name; /* a literal: the PCI device keeps the pointer */
 	struct virtio_pci_dev *vp;
 	struct chardev cd;
-	uint8_t config[12]; /* cols, rows, max_nr_ports, emerg_wr */
-	GMutex input_lock;  /* input arrives on the I/O thread, outside the device lock */
+	struct virtio_console_config config;
+	GMutex input_lock; /* input arrives on the I/O thread, outside the device lock */
 	GByteArray *input;
 	uint64_t dropped;
 	struct virtq_chain chain;
@@ -28,27 +30,27 @@ struct virtio_console {
 static void console_config_read(void *dev, uint32_t off, void *data, unsigned int len)
 {
 	struct virtio_console *c = dev;
-	memcpy(data, c->config + off, len);
+	memcpy(data, (const uint8_t *)&c->config + off, len);
 }
 
 /* emerg_wr: a byte written here goes straight out, even before the queues exist. */
 static void console_config_write(void *dev, uint32_t off, const void *data, unsigned int len)
 {
 	struct virtio_console *c = dev;
-	if (off == 8)
+	if (off == offsetof(struct virtio_console_config, emerg_wr))
 		chardev_write(&c->cd, data, 1);
 }
 
 static void console_transmit(struct virtio_console *c, struct virtq *q)
 {
 	int r;
-	while ((r = virtq_pop(q, &c->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(c->vp, "transmit queue: available ring is corrupt");
-			return;
-		}
-		for (unsigned int i = 0; r > 0 && i < c->chain.nr_out; i++)
-			chardev_write(&c->cd, c->chain.iov[i].iov_base, c->chain.iov[i].iov_len);
+	while ((r = virtq_take(q, &c->chain)) != 0) {
+		struct virtq_cursor out;
+		virtq_reader(&c->chain, &out);
+		uint8_t buf[4096];
+		size_t n;
+		while (r > 0 && (n = virtq_read(&out, buf, sizeof(buf))) > 0)
+			chardev_write(&c->cd, buf, n);
 		virtq_push(q, c->chain.head, 0);
 	}
 	virtio_pci_queue_interrupt(c->vp, TX_QUEUE);
@@ -57,15 +59,11 @@ static void console_transmit(struct virtio_console *c, struct virtq *q)
 static void console_receive(struct virtio_console *c, struct virtq *q)
 {
 	g_mutex_lock(&c->input_lock);
-	while (c->input->len) {
-		int r = virtq_pop(q, &c->chain);
-		if (r == 0)
-			break; /* no buffers: keep the input until the guest posts some */
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(c->vp, "receive queue: available ring is corrupt");
-			break;
-		}
-		size_t n = r > 0 ? virtq_copy_to_in(&c->chain, 0, c->input->data, c->input->len) : 0;
+	int r;
+	while (c->input->len && (r = virtq_take(q, &c->chain)) != 0) {
+		struct virtq_cursor in;
+		virtq_writer(&c->chain, &in);
+		size_t n = r > 0 ? virtq_write(&in, c->input->data, c->input->len) : 0;
 		g_byte_array_remove_range(c->input, 0, (guint)n);
 		virtq_push(q, c->chain.head, (uint32_t)n);
 	}
@@ -112,41 +110,35 @@ static void console_input(void *opaque, const uint8_t *buf, size_t len)
 	virtio_pci_kick(c->vp, RX_QUEUE);
 }
 
-static void console_activate(void *dev, uint64_t features) {}
-static void console_reset(void *dev) {}
-
 static const struct virtio_device_ops console_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
 	.pci_class = 0x078000, /* communication, other */
 	.num_queues = 2,
 	.queue_max_size = 256,
-	.config_size = 12,
+	.config_size = sizeof(struct virtio_console_config),
 	.config_read = console_config_read,
 	.config_write = console_config_write,
 	.queue_notify = console_queue_notify,
-	.activate = console_activate,
-	.reset = console_reset,
 };
 
-struct virtio_console *virtio_console_create(struct vm *vm, const char *name, const struct vm_sink *sink,
-					     GError **error)
+struct virtio_console *virtio_console_create(struct vm_host *host, const char *name,
+					     const struct vm_sink *sink, GError **error)
 {
 	struct virtio_console *c = g_new0(struct virtio_console, 1);
 	c->name = name;
 	g_mutex_init(&c->input_lock);
 	c->input = g_byte_array_new();
-	uint32_t one = 1;
-	memcpy(c->config + 4, &one, 4); /* max_nr_ports, meaningful only with MULTIPORT */
+	c->config.max_nr_ports = 1; /* meaningful only with MULTIPORT */
 	if (!chardev_open(&c->cd, c->name, sink, error)) {
 		virtio_console_destroy(c);
 		return NULL;
 	}
-	c->vp = virtio_pci_create(vm, c->name, &console_ops, 0, c, error);
+	c->vp = virtio_pci_create(host, c->name, &console_ops, 0, c, error);
 	if (!c->vp) {
 		virtio_console_destroy(c);
 		return NULL;
 	}
-	chardev_attach_input(&c->cd, vm->io_ctx, console_input, c);
+	chardev_attach_input(&c->cd, host->io_ctx, console_input, c);
 	return c;
 }
 

@@ -48,10 +48,8 @@ static uint32_t cmd_display_info(struct virtio_gpu *g, struct gpu_request *req)
 		resp.pmodes[i].r.height = g->scanout[i].height;
 		resp.pmodes[i].enabled = 1;
 	}
-	if (req->chain->in_len < sizeof(resp))
+	if (!virtq_write_obj(&req->resp, &resp.pmodes, sizeof(resp.pmodes)))
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	virtq_copy_to_in(req->chain, sizeof(resp.hdr), &resp.pmodes, sizeof(resp.pmodes));
-	req->resp_len = sizeof(resp);
 	return VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
 }
 
@@ -62,11 +60,9 @@ static uint32_t cmd_edid(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
 	struct virtio_gpu_resp_edid resp = { .size = 128 };
 	gpu_edid_build(resp.edid, g->scanout[id].width, g->scanout[id].height, g->scanout[id].dpi, id);
-	if (req->chain->in_len < sizeof(resp))
+	if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr),
+			     sizeof(resp) - sizeof(resp.hdr)))
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	virtq_copy_to_in(req->chain, sizeof(resp.hdr), (uint8_t *)&resp + sizeof(resp.hdr),
-			 sizeof(resp) - sizeof(resp.hdr));
-	req->resp_len = sizeof(resp);
 	return VIRTIO_GPU_RESP_OK_EDID;
 }
 
@@ -176,18 +172,21 @@ static bool fence_retired(const struct virtio_gpu *g, uint32_t fence_id)
 
 /* Runs one request and writes its response; returns false when the response waits for
  * its fence (then it is in g->pending). */
-static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len)
+bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len)
 {
 	struct gpu_request req = { .chain = c };
+	struct virtq_cursor answer_hdr;
+	virtq_reader(c, &req.body);
+	virtq_writer(c, &req.resp);
+	virtq_split_at(&req.resp, sizeof(struct virtio_gpu_ctrl_hdr), &answer_hdr);
 	uint32_t resp = VIRTIO_GPU_RESP_ERR_UNSPEC;
 	gint64 t0 = g_get_monotonic_time();
-	if (c->out_len >= sizeof(req.hdr)) {
-		virtq_copy_from_out(c, 0, &req.hdr, sizeof(req.hdr));
+	struct virtq_cursor peek = req.body;
+	if (virtq_read_obj(&peek, &req.hdr, sizeof(req.hdr))) {
 		size_t need = request_size(req.hdr.type);
-		if (need && c->out_len >= need) {
-			virtq_copy_from_out(c, 0, &req.u, need);
+		/* The command's fixed part, its header included; body goes on after it. */
+		if (need && virtq_read_obj(&req.body, &req.u, need))
 			resp = gpu_dispatch(g, &req);
-		}
 	}
 	g->commands++;
 	g->busy_usec += (uint64_t)(g_get_monotonic_time() - t0);
@@ -200,7 +199,7 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 		g->errors++;
 	}
 	*len = 0;
-	if (c->in_len < sizeof(struct virtio_gpu_ctrl_hdr))
+	if (virtq_cursor_left(&answer_hdr) < sizeof(struct virtio_gpu_ctrl_hdr))
 		return true; /* nowhere to answer: return the buffer empty */
 	struct virtio_gpu_ctrl_hdr out = { .type = resp };
 	bool fenced = req.hdr.flags & VIRTIO_GPU_FLAG_FENCE;
@@ -209,8 +208,10 @@ static bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint
 		out.fence_id = req.hdr.fence_id;
 		out.ctx_id = req.hdr.ctx_id;
 	}
-	virtq_copy_to_in(c, 0, &out, sizeof(out));
-	*len = req.resp_len ? req.resp_len : sizeof(out);
+	virtq_write_obj(&answer_hdr, &out, sizeof(out));
+	/* An error answer is the header alone, whatever a handler wrote before failing. */
+	*len = (uint32_t)(sizeof(out) +
+			  (resp < VIRTIO_GPU_RESP_ERR_UNSPEC ? virtq_cursor_done(&req.resp) : 0));
 	if (!fenced || !g->virgl)
 		return true;
 	gpu_virgl_create_fence((uint32_t)req.hdr.fence_id, req.hdr.ctx_id);
@@ -253,11 +254,7 @@ static void gpu_retire_fences(struct virtio_gpu *g, struct virtq *q)
 static void gpu_process_ctrl(struct virtio_gpu *g, struct virtq *q)
 {
 	int r;
-	while ((r = virtq_pop(q, &g->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(g->vp, "control queue: available ring is corrupt");
-			return;
-		}
+	while ((r = virtq_take(q, &g->chain)) != 0) {
 		uint32_t len = 0;
 		if (r < 0) {
 			virtq_push(q, g->chain.head, 0); /* a broken chain: nothing to read or answer */
@@ -275,14 +272,11 @@ static void gpu_process_ctrl(struct virtio_gpu *g, struct virtq *q)
 static void gpu_process_cursor(struct virtio_gpu *g, struct virtq *q)
 {
 	int r;
-	while ((r = virtq_pop(q, &g->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(g->vp, "cursor queue: available ring is corrupt");
-			return;
-		}
+	while ((r = virtq_take(q, &g->chain)) != 0) {
 		struct virtio_gpu_update_cursor cur;
-		if (r > 0 && g->chain.out_len >= sizeof(cur)) {
-			virtq_copy_from_out(&g->chain, 0, &cur, sizeof(cur));
+		struct virtq_cursor in;
+		virtq_reader(&g->chain, &in);
+		if (r > 0 && virtq_read_obj(&in, &cur, sizeof(cur))) {
 			if (cur.pos.scanout_id >= g->nr_scanouts) {
 				g->errors++;
 			} else if (cur.hdr.type == VIRTIO_GPU_CMD_UPDATE_CURSOR) {
@@ -421,11 +415,13 @@ static bool gpu_open_framebuffers(struct virtio_gpu *g, const char *dir, GError 
 	return true;
 }
 
-struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg, GError **error)
+struct virtio_gpu *virtio_gpu_create(struct vm_host *host, const struct vm_gpu_config *cfg, GError **error)
 {
+	/* Declared before the first goto: jumping past it would free an uninitialised pointer. */
+	g_autoptr(GError) virgl_error = NULL;
 	struct virtio_gpu *g = g_new0(struct virtio_gpu, 1);
 	g->name = "virtio-gpu";
-	g->vm = vm;
+	g->host = host;
 	g->resources = g_hash_table_new_full(NULL, NULL, NULL, gpu_resource_free);
 	g->pending = g_array_new(FALSE, FALSE, sizeof(struct gpu_pending));
 	g->nr_scanouts = MAX(cfg->nr_displays, 1u);
@@ -440,10 +436,9 @@ struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg,
 
 	g->ctx = g_main_context_new();
 	g->loop = g_main_loop_new(g->ctx, FALSE);
-	g_autoptr(GError) virgl_error = NULL;
-	bool want_virgl = cfg->gpu_mode == GPU_VIRGL || cfg->gpu_mode == GPU_AUTO;
+	bool want_virgl = cfg->mode == GPU_VIRGL || cfg->mode == GPU_AUTO;
 	if (!gpu_start_thread(g, want_virgl, &virgl_error)) {
-		if (cfg->gpu_mode == GPU_VIRGL) {
+		if (cfg->mode == GPU_VIRGL) {
 			g_propagate_error(error, g_steal_pointer(&virgl_error));
 			goto fail;
 		}
@@ -455,7 +450,7 @@ struct virtio_gpu *virtio_gpu_create(struct vm *vm, const struct vm_config *cfg,
 	uint64_t features = 1ULL << VIRTIO_GPU_F_EDID;
 	if (g->virgl)
 		features |= 1ULL << VIRTIO_GPU_F_VIRGL;
-	g->vp = virtio_pci_create_on(vm, g->ctx, g->name, &gpu_ops, features, g, error);
+	g->vp = virtio_pci_create_on(host, g->ctx, g->name, &gpu_ops, features, g, error);
 	if (!g->vp)
 		goto fail;
 	GString *modes = g_string_new(NULL);
@@ -486,8 +481,10 @@ void virtio_gpu_destroy(struct virtio_gpu *g)
 	}
 	if (g->commands)
 		g_message("%s: %" G_GUINT64_FORMAT " commands in %.1f ms, %" G_GUINT64_FORMAT
-			  " flushes, %" G_GUINT64_FORMAT " answered with an error",
-			  g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors);
+			  " flushes, %" G_GUINT64_FORMAT " answered with an error (%" G_GUINT64_FORMAT
+			  " for want of host memory)",
+			  g->name, g->commands, (double)g->busy_usec / 1000.0, g->flushes, g->errors,
+			  g->refusals);
 	virtio_pci_destroy(g->vp);
 	for (unsigned int i = 0; i < g->nr_scanouts; i++)
 		fb_file_close(g->scanout[i].fb);

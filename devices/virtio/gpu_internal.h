@@ -12,19 +12,33 @@
 #include "devices/virtio/virtio.h"
 #include "display/framebuffer.h"
 
-#define GPU_MAX_BACKING_ENTRIES 16384        /* mem entries one resource may have */
-#define GPU_MAX_HOSTMEM         (256u << 20) /* host bytes all 2D resources may hold */
+#define GPU_MAX_BACKING_ENTRIES 16384 /* mem entries one resource may have */
 #define GPU_MAX_RESOURCE_DIM    16384
 #define GPU_LOGGED_ERRORS       20 /* guest errors logged one by one; the rest are counted */
+
+/* The host memory a guest's commands may make the device hold, all together: 2D pixels,
+ * virgl resources by their size, backing iovec arrays, contexts and command streams in
+ * flight. A command past it is answered VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY; unref, detach
+ * and destroy give back what they held. */
+#ifndef GPU_MAX_HOSTMEM /* the fuzzer builds with smaller limits, so small inputs reach them */
+#define GPU_MAX_HOSTMEM   (256u << 20)
+#define GPU_MAX_RESOURCES 16384 /* resources the guest may hold at once */
+#endif
+#define GPU_MAX_CONTEXTS     64         /* virgl contexts the guest may hold at once */
+#define GPU_RESOURCE_COST    1024       /* bookkeeping charged per resource, beyond its pixels */
+#define GPU_CONTEXT_COST     (1u << 20) /* charged per virgl context: its GL state */
+#define GPU_MAX_TEXEL_BYTES  16         /* the widest texel (R32G32B32A32): a 3D resource's bound */
+#define GPU_REFUSAL_LOG_USEC (10 * G_USEC_PER_SEC) /* at most one refusal line this often */
 
 struct gpu_resource {
 	uint32_t id;
 	uint32_t format; /* virtio-gpu / virgl format number */
 	uint32_t width, height;
-	bool is_3d;            /* created with RESOURCE_CREATE_3D */
-	uint8_t *pixels;       /* 2D mode: width * height * 4 bytes; virgl mode: NULL */
-	struct iovec *backing; /* guest pages, host addresses; owned here */
-	unsigned int nr_backing;
+	bool is_3d;              /* created with RESOURCE_CREATE_3D */
+	uint8_t *pixels;         /* 2D mode: width * height * 4 bytes; virgl mode: NULL */
+	uint64_t hostmem;        /* charged for its storage and bookkeeping (the backing apart) */
+	struct iovec *backing;   /* guest pages, host addresses; owned here */
+	unsigned int nr_backing; /* nr_backing iovecs charged while attached */
 	size_t backing_len;
 	uint32_t scanouts; /* bit N: shown on scanout N */
 };
@@ -38,6 +52,10 @@ struct gpu_scanout {
 
 struct gpu_request {
 	const struct virtq_chain *chain;
+	/* What follows the command's fixed part (attach_backing's entries, submit_3d's command
+	 * stream), and the room after the response header for a handler's larger answer. */
+	struct virtq_cursor body;
+	struct virtq_cursor resp;
 	struct virtio_gpu_ctrl_hdr hdr;
 	union {
 		struct virtio_gpu_resource_create_2d create_2d;
@@ -57,12 +75,11 @@ struct gpu_request {
 		struct virtio_gpu_cmd_submit submit;
 		uint8_t bytes[128];
 	} u;
-	uint32_t resp_len; /* a handler that wrote a larger response sets its length */
 };
 
 struct virtio_gpu {
 	const char *name;
-	struct vm *vm;
+	struct vm_host *host;
 	struct virtio_pci_dev *vp;
 	bool virgl; /* 3D through virglrenderer */
 	struct virtio_gpu_config config;
@@ -70,7 +87,10 @@ struct virtio_gpu {
 	struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
 	GHashTable *resources; /* id -> struct gpu_resource */
 	GHashTable *contexts;  /* virgl: the 3D context ids the guest created */
-	uint64_t hostmem;      /* bytes of 2D pixels held */
+	uint64_t hostmem;      /* bytes charged against GPU_MAX_HOSTMEM */
+	uint64_t refusals;     /* commands refused for want of host memory, resources or contexts */
+	uint64_t refusals_logged;
+	gint64 refusal_logged_at;
 	struct virtio_gpu_update_cursor cursor;
 	bool needs_reset; /* the guest reset the device; drop state before new commands */
 
@@ -100,6 +120,25 @@ struct gpu_pending {
 	uint32_t len;
 	uint32_t fence_id;
 };
+
+/* ---- gpu.c ---- */
+/* Runs the request in chain c and writes its response; *len: the bytes written. Returns
+ * false when the response waits for its fence (then it is in g->pending). */
+bool gpu_handle_request(struct virtio_gpu *g, struct virtq_chain *c, uint32_t *len);
+
+/* ---- gpu_resource.c: the host memory budget ---- */
+/* Charges bytes to the budget; false (nothing charged, the refusal logged at a capped rate)
+ * when they do not fit. what and id name the object for the log. */
+bool gpu_hostmem_take(struct virtio_gpu *g, uint64_t bytes, const char *what, uint32_t id);
+void gpu_hostmem_give(struct virtio_gpu *g, uint64_t bytes);
+/* A new resource of bytes (its storage and GPU_RESOURCE_COST): within GPU_MAX_RESOURCES and
+ * the budget, then charged; false (nothing charged) otherwise. */
+bool gpu_resource_admit(struct virtio_gpu *g, uint32_t id, uint64_t bytes);
+/* Logs a refusal (at most once per GPU_REFUSAL_LOG_USEC) and counts it. */
+void gpu_log_refusal(struct virtio_gpu *g, const char *what, uint32_t id, const char *why);
+/* Host bytes of a 3D resource of texel_bytes per texel: every mip level, layer and sample;
+ * saturates at UINT64_MAX instead of wrapping. */
+uint64_t gpu_resource_3d_bytes(const struct virtio_gpu_resource_create_3d *c, uint32_t texel_bytes);
 
 /* ---- gpu_resource.c ---- */
 struct gpu_resource *gpu_resource_find(struct virtio_gpu *g, uint32_t id);

@@ -20,6 +20,85 @@ void gpu_resource_free(gpointer data)
 	g_free(res);
 }
 
+/* ---- the host memory budget ---- */
+
+void gpu_log_refusal(struct virtio_gpu *g, const char *what, uint32_t id, const char *why)
+{
+	g->refusals++;
+	gint64 now = g_get_monotonic_time();
+	if (g->refusal_logged_at && now - g->refusal_logged_at < GPU_REFUSAL_LOG_USEC)
+		return;
+	g_message("%s: %s %u refused: %s; answered ERR_OUT_OF_MEMORY (%" G_GUINT64_FORMAT
+		  " refusals, %" G_GUINT64_FORMAT " since the last such line)",
+		  g->name, what, id, why, g->refusals, g->refusals - g->refusals_logged);
+	g->refusals_logged = g->refusals;
+	g->refusal_logged_at = now;
+}
+
+bool gpu_hostmem_take(struct virtio_gpu *g, uint64_t bytes, const char *what, uint32_t id)
+{
+	if (bytes <= GPU_MAX_HOSTMEM - g->hostmem) {
+		g->hostmem += bytes;
+		return true;
+	}
+	g_autofree char *why = g_strdup_printf(
+		"%" G_GUINT64_FORMAT
+		" more bytes of host memory would pass the device's %u MiB (%" G_GUINT64_FORMAT
+		" bytes held by %u resources and %u contexts)",
+		bytes, GPU_MAX_HOSTMEM >> 20, g->hostmem, g_hash_table_size(g->resources),
+		g->contexts ? g_hash_table_size(g->contexts) : 0);
+	gpu_log_refusal(g, what, id, why);
+	return false;
+}
+
+void gpu_hostmem_give(struct virtio_gpu *g, uint64_t bytes)
+{
+	if (bytes > g->hostmem) { /* a sepia bug, fatal under the tests and fuzzers */
+		g_critical("%s: host memory budget: %" G_GUINT64_FORMAT
+			   " bytes given back, %" G_GUINT64_FORMAT " held",
+			   g->name, bytes, g->hostmem);
+		bytes = g->hostmem;
+	}
+	g->hostmem -= bytes;
+}
+
+bool gpu_resource_admit(struct virtio_gpu *g, uint32_t id, uint64_t bytes)
+{
+	if (g_hash_table_size(g->resources) >= GPU_MAX_RESOURCES) {
+		g_autofree char *why = g_strdup_printf(
+			"the guest holds %u resources already, the most it may", GPU_MAX_RESOURCES);
+		gpu_log_refusal(g, "resource", id, why);
+		return false;
+	}
+	return gpu_hostmem_take(g, bytes, "resource", id);
+}
+
+static uint64_t mul_sat(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t gpu_resource_3d_bytes(const struct virtio_gpu_resource_create_3d *c, uint32_t texel_bytes)
+{
+	uint64_t per_level_copies = mul_sat(mul_sat(MAX(c->array_size, 1u), MAX(c->nr_samples, 1u)),
+					    texel_bytes);
+	uint64_t total = 0;
+	for (uint32_t level = 0; level <= c->last_level && level < 32; level++) {
+		uint64_t texels = mul_sat(mul_sat(MAX(c->width >> level, 1u), MAX(c->height >> level, 1u)),
+					  MAX(c->depth >> level, 1u));
+		uint64_t bytes = mul_sat(texels, per_level_copies);
+		total = bytes > UINT64_MAX - total ? UINT64_MAX : total + bytes;
+	}
+	return total;
+}
+
+/* What a resource holds against the budget: its storage, bookkeeping and backing array. */
+static uint64_t resource_charge(const struct gpu_resource *res)
+{
+	return res->hostmem + (uint64_t)res->nr_backing * sizeof(struct iovec);
+}
+
 bool gpu_rect_inside(const struct virtio_gpu_rect *r, uint32_t width, uint32_t height)
 {
 	return r->x <= width && r->width <= width - r->x && r->y <= height && r->height <= height - r->y;
@@ -135,15 +214,15 @@ void gpu_resources_reset(struct virtio_gpu *g, bool blank)
 			scanout_disable(g, i);
 		g->scanout[i].resource_id = 0;
 	}
-	if (g->virgl) {
-		GHashTableIter it;
-		gpointer value;
-		g_hash_table_iter_init(&it, g->resources);
-		while (g_hash_table_iter_next(&it, NULL, &value))
+	GHashTableIter it;
+	gpointer value;
+	g_hash_table_iter_init(&it, g->resources);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		gpu_hostmem_give(g, resource_charge(value));
+		if (g->virgl)
 			gpu_virgl_resource_unref(value);
 	}
 	g_hash_table_remove_all(g->resources);
-	g->hostmem = 0;
 	memset(&g->cursor, 0, sizeof(g->cursor));
 }
 
@@ -157,10 +236,15 @@ uint32_t gpu_cmd_resource_create_2d(struct virtio_gpu *g, struct gpu_request *re
 	if (!gpu_format_supported(c->format) || !c->width || !c->height || c->width > GPU_MAX_RESOURCE_DIM ||
 	    c->height > GPU_MAX_RESOURCE_DIM)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	uint64_t bytes = GPU_RESOURCE_COST + (uint64_t)c->width * c->height * 4;
+	if (!gpu_resource_admit(g, c->resource_id, bytes))
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	struct gpu_resource *res = g_new0(struct gpu_resource, 1);
-	*res = (struct gpu_resource){
-		.id = c->resource_id, .format = c->format, .width = c->width, .height = c->height
-	};
+	*res = (struct gpu_resource){ .id = c->resource_id,
+				      .format = c->format,
+				      .width = c->width,
+				      .height = c->height,
+				      .hostmem = bytes };
 	if (g->virgl) {
 		struct virtio_gpu_resource_create_3d args = {
 			.resource_id = c->resource_id,
@@ -175,21 +259,17 @@ uint32_t gpu_cmd_resource_create_2d(struct virtio_gpu *g, struct gpu_request *re
 		};
 		uint32_t resp = gpu_virgl_resource_create(g, res, &args);
 		if (resp != VIRTIO_GPU_RESP_OK_NODATA) {
+			gpu_hostmem_give(g, bytes);
 			gpu_resource_free(res);
 			return resp;
 		}
 	} else {
-		uint64_t bytes = (uint64_t)c->width * c->height * 4;
-		if (g->hostmem + bytes > GPU_MAX_HOSTMEM) {
-			g_free(res);
-			return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-		}
-		res->pixels = g_try_malloc0(bytes);
+		res->pixels = g_try_malloc0((size_t)c->width * c->height * 4);
 		if (!res->pixels) {
+			gpu_hostmem_give(g, bytes);
 			g_free(res);
 			return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 		}
-		g->hostmem += bytes;
 	}
 	g_hash_table_insert(g->resources, GUINT_TO_POINTER(res->id), res);
 	return VIRTIO_GPU_RESP_OK_NODATA;
@@ -203,12 +283,20 @@ uint32_t gpu_cmd_resource_unref(struct virtio_gpu *g, struct gpu_request *req)
 	for (unsigned int i = 0; i < g->nr_scanouts; i++)
 		if (res->scanouts & (1u << i))
 			scanout_disable(g, i);
+	gpu_hostmem_give(g, resource_charge(res));
 	if (g->virgl)
 		gpu_virgl_resource_unref(res);
-	else
-		g->hostmem -= (uint64_t)res->width * res->height * 4;
 	g_hash_table_remove(g->resources, GUINT_TO_POINTER(res->id));
 	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+/* Drops res's backing array and gives its charge back. */
+static void backing_release(struct virtio_gpu *g, struct gpu_resource *res)
+{
+	gpu_hostmem_give(g, (uint64_t)res->nr_backing * sizeof(struct iovec));
+	g_clear_pointer(&res->backing, g_free);
+	res->nr_backing = 0;
+	res->backing_len = 0;
 }
 
 uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req)
@@ -220,34 +308,37 @@ uint32_t gpu_cmd_attach_backing(struct virtio_gpu *g, struct gpu_request *req)
 	if (res->backing || !a->nr_entries || a->nr_entries > GPU_MAX_BACKING_ENTRIES)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	size_t table = (size_t)a->nr_entries * sizeof(struct virtio_gpu_mem_entry);
-	if (req->chain->out_len < sizeof(*a) + table)
+	if (virtq_cursor_left(&req->body) < table)
 		return VIRTIO_GPU_RESP_ERR_UNSPEC; /* fewer entries than it says */
-	g_autofree struct virtio_gpu_mem_entry *e = g_malloc(table);
-	virtq_copy_from_out(req->chain, sizeof(*a), e, table);
-	struct iovec *iov = g_new(struct iovec, a->nr_entries);
+	if (!gpu_hostmem_take(g, (uint64_t)a->nr_entries * sizeof(struct iovec), "backing of resource",
+			      res->id))
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	res->backing = g_new(struct iovec, a->nr_entries);
+	res->nr_backing = a->nr_entries;
+	/* The entries come a page at a time: no host copy of the whole table. */
+	struct virtio_gpu_mem_entry e[4096 / sizeof(struct virtio_gpu_mem_entry)];
 	size_t total = 0;
 	for (uint32_t i = 0; i < a->nr_entries; i++) {
-		void *host = e[i].length ? guest_mem_ptr(&g->vm->mem, e[i].addr, e[i].length) : NULL;
+		uint32_t k = i % G_N_ELEMENTS(e);
+		if (k == 0)
+			virtq_read_obj(&req->body, e, MIN(G_N_ELEMENTS(e), a->nr_entries - i) * sizeof(e[0]));
+		void *host = e[k].length ? guest_mem_ptr(&g->host->mem, e[k].addr, e[k].length) : NULL;
 		if (!host) {
 			if (gpu_guest_error_logged(g))
 				g_message("%s: resource %u: backing entry %u (0x%" G_GINT64_MODIFIER
 					  "x, %u bytes) is not in guest RAM",
-					  g->name, res->id, i, (uint64_t)e[i].addr, e[i].length);
-			g_free(iov);
+					  g->name, res->id, i, (uint64_t)e[k].addr, e[k].length);
+			backing_release(g, res);
 			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 		}
-		iov[i] = (struct iovec){ host, e[i].length };
-		total += e[i].length;
+		res->backing[i] = (struct iovec){ host, e[k].length };
+		total += e[k].length;
 	}
-	res->backing = iov;
-	res->nr_backing = a->nr_entries;
 	res->backing_len = total;
 	if (g->virgl) {
 		uint32_t resp = gpu_virgl_attach_backing(res);
 		if (resp != VIRTIO_GPU_RESP_OK_NODATA) {
-			g_clear_pointer(&res->backing, g_free);
-			res->nr_backing = 0;
-			res->backing_len = 0;
+			backing_release(g, res);
 			return resp;
 		}
 	}
@@ -263,9 +354,7 @@ uint32_t gpu_cmd_detach_backing(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	if (g->virgl)
 		gpu_virgl_detach_backing(res);
-	g_clear_pointer(&res->backing, g_free);
-	res->nr_backing = 0;
-	res->backing_len = 0;
+	backing_release(g, res);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 

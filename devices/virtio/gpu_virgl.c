@@ -11,6 +11,7 @@
  * virglrenderer 0.10 crashes inside its init when EGL itself cannot start (no vendor
  * library, no Mesa), so sepia first opens the surfaceless platform itself and reports
  * what is missing. */
+#include "common/error.h"
 #include "devices/virtio/gpu_internal.h"
 
 #include <EGL/egl.h>
@@ -22,6 +23,8 @@
 /* virglrenderer.h leaves struct virgl_box opaque; it is six uint32_t, x y z w h d, the
  * same layout as virtio's struct virtio_gpu_box, which is what sepia fills in. */
 #define VIRGL_BOX(b) ((struct virgl_box *)(b))
+
+#define PIPE_BUFFER 0 /* a resource target: a buffer, width bytes long */
 
 static const uint32_t capset_ids[] = { VIRTIO_GPU_CAPSET_VIRGL, VIRTIO_GPU_CAPSET_VIRGL2 };
 
@@ -94,8 +97,10 @@ void gpu_virgl_destroy_contexts(struct virtio_gpu *g)
 	GHashTableIter it;
 	gpointer id;
 	g_hash_table_iter_init(&it, g->contexts);
-	while (g_hash_table_iter_next(&it, &id, NULL))
+	while (g_hash_table_iter_next(&it, &id, NULL)) {
 		virgl_renderer_context_destroy(GPOINTER_TO_UINT(id));
+		gpu_hostmem_give(g, GPU_CONTEXT_COST);
+	}
 	g_hash_table_remove_all(g->contexts);
 }
 
@@ -227,11 +232,9 @@ static uint32_t cmd_capset_info(struct virtio_gpu *g, struct gpu_request *req)
 			.capset_max_version = max_ver,
 			.capset_max_size = max_size,
 		};
-		if (req->chain->in_len < sizeof(resp))
+		if (!virtq_write_obj(&req->resp, (uint8_t *)&resp + sizeof(resp.hdr),
+				     sizeof(resp) - sizeof(resp.hdr)))
 			return VIRTIO_GPU_RESP_ERR_UNSPEC;
-		virtq_copy_to_in(req->chain, sizeof(resp.hdr), (uint8_t *)&resp + sizeof(resp.hdr),
-				 sizeof(resp) - sizeof(resp.hdr));
-		req->resp_len = sizeof(resp);
 		return VIRTIO_GPU_RESP_OK_CAPSET_INFO;
 	}
 	return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
@@ -245,13 +248,11 @@ static uint32_t cmd_capset(struct virtio_gpu *g, struct gpu_request *req)
 		virgl_renderer_get_cap_set(id, &max_ver, &max_size);
 	if (!max_ver || !max_size || version > max_ver)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-	size_t hdr = sizeof(struct virtio_gpu_ctrl_hdr);
-	if (req->chain->in_len < hdr + max_size)
+	if (virtq_cursor_left(&req->resp) < max_size)
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	g_autofree uint8_t *caps = g_malloc0(max_size);
 	virgl_renderer_fill_caps(id, version, caps);
-	virtq_copy_to_in(req->chain, hdr, caps, max_size);
-	req->resp_len = (uint32_t)(hdr + max_size);
+	virtq_write_obj(&req->resp, caps, max_size);
 	return VIRTIO_GPU_RESP_OK_CAPSET;
 }
 
@@ -263,10 +264,20 @@ static uint32_t cmd_ctx_create(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
 	if (c->nlen > sizeof(c->debug_name) || c->context_init)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	if (g_hash_table_size(g->contexts) >= GPU_MAX_CONTEXTS) {
+		g_autofree char *why = g_strdup_printf("the guest holds %u contexts already, the most it may",
+						       GPU_MAX_CONTEXTS);
+		gpu_log_refusal(g, "context", ctx_id, why);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	if (!gpu_hostmem_take(g, GPU_CONTEXT_COST, "context", ctx_id))
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	char name[sizeof(c->debug_name) + 1] = { 0 };
 	memcpy(name, c->debug_name, c->nlen);
-	if (virgl_renderer_context_create(ctx_id, c->nlen, name))
+	if (virgl_renderer_context_create(ctx_id, c->nlen, name)) {
+		gpu_hostmem_give(g, GPU_CONTEXT_COST);
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
 	g_hash_table_add(g->contexts, GUINT_TO_POINTER(ctx_id));
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
@@ -277,6 +288,7 @@ static uint32_t cmd_ctx_destroy(struct virtio_gpu *g, struct gpu_request *req)
 		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
 	virgl_renderer_context_destroy(req->hdr.ctx_id);
 	g_hash_table_remove(g->contexts, GUINT_TO_POINTER(req->hdr.ctx_id));
+	gpu_hostmem_give(g, GPU_CONTEXT_COST);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -303,16 +315,33 @@ static uint32_t cmd_resource_create_3d(struct virtio_gpu *g, struct gpu_request 
 	if (!c->width || c->width > GPU_MAX_RESOURCE_DIM || c->height > GPU_MAX_RESOURCE_DIM ||
 	    c->depth > GPU_MAX_RESOURCE_DIM || c->array_size > GPU_MAX_RESOURCE_DIM)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	/* Charged at the widest texel first (a buffer's width is its size in bytes), then at
+	 * the size virglrenderer actually chose. */
+	uint64_t bound = gpu_resource_3d_bytes(c, c->target == PIPE_BUFFER ? 1 : GPU_MAX_TEXEL_BYTES);
+	uint64_t bytes = bound > GPU_MAX_HOSTMEM ? bound : GPU_RESOURCE_COST + bound;
+	if (!gpu_resource_admit(g, c->resource_id, bytes))
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	struct gpu_resource *res = g_new0(struct gpu_resource, 1);
 	*res = (struct gpu_resource){ .id = c->resource_id,
 				      .format = c->format,
 				      .width = c->width,
 				      .height = MAX(c->height, 1u),
-				      .is_3d = true };
+				      .is_3d = true,
+				      .hostmem = bytes };
 	uint32_t resp = gpu_virgl_resource_create(g, res, c);
 	if (resp != VIRTIO_GPU_RESP_OK_NODATA) {
+		gpu_hostmem_give(g, bytes);
 		gpu_resource_free(res);
 		return resp;
+	}
+	struct virgl_renderer_resource_info info;
+	if (c->target != PIPE_BUFFER && !virgl_renderer_resource_get_info((int)res->id, &info) &&
+	    info.stride) {
+		uint64_t real = gpu_resource_3d_bytes(c, (info.stride + c->width - 1) / c->width);
+		if (real < bound) {
+			gpu_hostmem_give(g, bound - real);
+			res->hostmem = GPU_RESOURCE_COST + real;
+		}
 	}
 	g_hash_table_insert(g->resources, GUINT_TO_POINTER(res->id), res);
 	return VIRTIO_GPU_RESP_OK_NODATA;
@@ -343,21 +372,29 @@ static uint32_t cmd_submit(struct virtio_gpu *g, struct gpu_request *req)
 	uint32_t size = req->u.submit.size;
 	if (!context_known(g, req->hdr.ctx_id))
 		return VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID;
-	if (size % 4 || size > req->chain->out_len - sizeof(req->u.submit))
+	if (size % 4 || size > virtq_cursor_left(&req->body))
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	if (!size)
 		return VIRTIO_GPU_RESP_OK_NODATA;
-	g_autofree uint8_t *cs = g_try_malloc(size);
-	if (!cs)
+	/* The copy is held only while virglrenderer decodes it, but it counts too. */
+	if (!gpu_hostmem_take(g, size, "command stream of context", req->hdr.ctx_id))
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
-	virtq_copy_from_out(req->chain, sizeof(req->u.submit), cs, size);
-	if (virgl_renderer_submit_cmd(cs, (int)req->hdr.ctx_id, (int)(size / 4))) {
-		if (gpu_guest_error_logged(g))
-			g_message("%s: context %u: virglrenderer rejected a %u-byte command stream", g->name,
-				  req->hdr.ctx_id, size);
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	uint32_t resp = VIRTIO_GPU_RESP_OK_NODATA;
+	uint8_t *cs = g_try_malloc(size);
+	if (!cs) {
+		resp = VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	} else {
+		virtq_read_obj(&req->body, cs, size);
+		if (virgl_renderer_submit_cmd(cs, (int)req->hdr.ctx_id, (int)(size / 4))) {
+			if (gpu_guest_error_logged(g))
+				g_message("%s: context %u: virglrenderer rejected a %u-byte command stream",
+					  g->name, req->hdr.ctx_id, size);
+			resp = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+		}
+		g_free(cs);
 	}
-	return VIRTIO_GPU_RESP_OK_NODATA;
+	gpu_hostmem_give(g, size);
+	return resp;
 }
 
 uint32_t gpu_virgl_cmd(struct virtio_gpu *g, struct gpu_request *req)

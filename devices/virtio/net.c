@@ -4,12 +4,15 @@
  * requests on transmit and fills the header on receive: offloads cost the VMM nothing.
  * Receive reads the TAP only while the guest has buffers posted; otherwise frames wait
  * in the TAP's own queue (bounded by the host kernel), never in the VMM. */
+#include "common/error.h"
 #include "devices/virtio/net.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -19,28 +22,13 @@
 
 #include "devices/virtio/virtio.h"
 
-#define VIRTIO_NET_F_CSUM       0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC        5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN  9
-#define VIRTIO_NET_F_HOST_TSO4  11
-#define VIRTIO_NET_F_HOST_TSO6  12
-#define VIRTIO_NET_F_HOST_ECN   13
-#define VIRTIO_NET_F_MRG_RXBUF  15
-#define VIRTIO_NET_F_STATUS     16
-
-#define VIRTIO_NET_S_LINK_UP 1
-
-#define RX_QUEUE        0
-#define TX_QUEUE        1
-#define QUEUE_SIZE      256
-#define HDR_LEN         12 /* struct virtio_net_hdr with num_buffers (virtio 1.x) */
-#define NUM_BUFFERS_OFF 10
-#define ETH_HDR_LEN     14
-#define FRAME_MAX       (HDR_LEN + 65550) /* a 64 KiB GSO frame and its Ethernet header */
-#define RX_BUDGET       128               /* frames per run before other I/O-thread work gets a turn */
+#define RX_QUEUE    0
+#define TX_QUEUE    1
+#define QUEUE_SIZE  256
+#define HDR_LEN     sizeof(struct virtio_net_hdr_mrg_rxbuf) /* the virtio 1.x header */
+#define ETH_HDR_LEN 14
+#define FRAME_MAX   (HDR_LEN + 65550) /* a 64 KiB GSO frame and its Ethernet header */
+#define RX_BUDGET   128               /* frames per run before other I/O-thread work gets a turn */
 
 struct virtio_net {
 	char *name;
@@ -49,22 +37,23 @@ struct virtio_net {
 	int tap_fd;
 	GSource *tap_source; /* the TAP's readability, watched only while rx waits for it */
 	gpointer tap_tag;
-	uint8_t config[10]; /* mac, status, max_virtqueue_pairs */
+	struct virtio_net_config config;
 	bool mrg_rxbuf;
 	/* One received frame not yet copied to the guest: the VMM's only rx buffering. */
 	uint8_t *frame;
 	size_t frame_len;
 	uint16_t heads[QUEUE_SIZE]; /* the buffers one frame fills (mergeable rx) */
 	uint32_t lens[QUEUE_SIZE];
-	struct virtq_chain first; /* the rx buffer that carries the header */
-	struct virtq_chain chain; /* tx requests, and rx buffers after the first */
+	struct virtq_chain first;            /* the rx buffer that carries the header */
+	struct virtq_chain chain;            /* tx requests, and rx buffers after the first */
+	struct iovec tx_iov[VIRTQ_MAX_SEGS]; /* one tx request's header and frame, for writev */
 	uint64_t rx_frames, tx_frames, rx_dropped, tx_errors;
 };
 
 static void net_config_read(void *dev, uint32_t off, void *data, unsigned int len)
 {
 	struct virtio_net *n = dev;
-	memcpy(data, n->config + off, len);
+	memcpy(data, (const uint8_t *)&n->config + off, len);
 }
 
 static void net_watch_tap(struct virtio_net *n, bool on)
@@ -85,16 +74,15 @@ static void net_tx_error(struct virtio_net *n, const char *why)
 static void net_transmit(struct virtio_net *n, struct virtq *q)
 {
 	int r;
-	while ((r = virtq_pop(q, &n->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(n->vp, "transmit queue: available ring is corrupt");
-			return;
-		}
+	while ((r = virtq_take(q, &n->chain)) != 0) {
+		struct virtq_cursor out;
+		virtq_reader(&n->chain, &out);
+		int cnt = r > 0 ? virtq_cursor_iov(&out, n->tx_iov, VIRTQ_MAX_SEGS) : -1;
 		if (r < 0)
 			net_tx_error(n, "descriptor chain breaks the virtio rules");
-		else if (n->chain.nr_in || n->chain.out_len < HDR_LEN + ETH_HDR_LEN)
+		else if (n->chain.nr_in || virtq_cursor_left(&out) < HDR_LEN + ETH_HDR_LEN || cnt < 0)
 			net_tx_error(n, "request is not a header and an Ethernet frame");
-		else if (writev(n->tap_fd, n->chain.iov, (int)n->chain.nr_out) < 0)
+		else if (writev(n->tap_fd, n->tx_iov, cnt) < 0)
 			net_tx_error(n, g_strerror(errno));
 		else
 			n->tx_frames++;
@@ -107,8 +95,8 @@ static void net_transmit(struct virtio_net *n, struct virtq *q)
 
 /* Copies the pending frame into the guest's receive buffers: one chain, or with
  * VIRTIO_NET_F_MRG_RXBUF as many as it takes. 1: the frame is gone (delivered or
- * dropped); 0: the guest has not posted enough buffers yet, none is taken;
- * -1: the available ring is corrupt. */
+ * dropped); 0: the guest has not posted enough buffers yet (or broke its ring), none is
+ * taken. */
 static int net_deliver(struct virtio_net *n, struct virtq *q)
 {
 	uint16_t used = 0;
@@ -122,17 +110,15 @@ static int net_deliver(struct virtio_net *n, struct virtq *q)
 			n->frame_len = 0;
 			return 1;
 		}
-		int r = virtq_pop(q, c);
+		int r = virtq_take(q, c);
 		if (r == 0) {
 			virtq_unpop(q, used);
 			return 0;
 		}
-		if (r == -EFAULT)
-			return -1;
 		if (r < 0 || c->in_len < (used == 0 ? HDR_LEN : 1)) {
 			/* A broken buffer: return what was taken unfilled and drop the frame. */
 			g_warning("%s: receive buffer %u refused: not a writable chain of at least %d bytes",
-				  n->name, c->head, used == 0 ? HDR_LEN : 1);
+				  n->name, c->head, used == 0 ? (int)HDR_LEN : 1);
 			n->heads[used] = c->head;
 			n->lens[used++] = 0;
 			for (uint16_t i = 0; i < used; i++)
@@ -142,7 +128,9 @@ static int net_deliver(struct virtio_net *n, struct virtq *q)
 			n->frame_len = 0;
 			return 1;
 		}
-		size_t copied = virtq_copy_to_in(c, 0, n->frame + off, n->frame_len - off);
+		struct virtq_cursor in;
+		virtq_writer(c, &in);
+		size_t copied = virtq_write(&in, n->frame + off, n->frame_len - off);
 		n->heads[used] = c->head;
 		n->lens[used++] = (uint32_t)copied;
 		off += copied;
@@ -154,7 +142,10 @@ static int net_deliver(struct virtio_net *n, struct virtq *q)
 			return 1;
 		}
 	}
-	virtq_copy_to_in(&n->first, NUM_BUFFERS_OFF, &used, sizeof(used));
+	struct virtq_cursor hdr;
+	virtq_writer(&n->first, &hdr);
+	virtq_skip(&hdr, offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers));
+	virtq_write_obj(&hdr, &used, sizeof(used));
 	virtq_push_many(q, n->heads, n->lens, used);
 	n->frame_len = 0;
 	n->rx_frames++;
@@ -200,12 +191,7 @@ static void net_receive(struct virtio_net *n, struct virtq *q)
 				continue;
 			n->frame_len = (size_t)r;
 		}
-		int r = net_deliver(n, q);
-		if (r < 0) {
-			virtio_pci_set_needs_reset(n->vp, "receive queue: available ring is corrupt");
-			return;
-		}
-		if (r == 0) {
+		if (net_deliver(n, q) == 0) {
 			if (net_buffers_arrived(q))
 				continue;
 			break;
@@ -291,7 +277,7 @@ static const struct virtio_device_ops net_ops = {
 	.pci_class = 0x020000, /* network, Ethernet */
 	.num_queues = 2,
 	.queue_max_size = QUEUE_SIZE,
-	.config_size = sizeof(((struct virtio_net *)0)->config),
+	.config_size = offsetof(struct virtio_net_config, mtu), /* mac, status, max_virtqueue_pairs */
 	.config_read = net_config_read,
 	.queue_notify = net_queue_notify,
 	.activate = net_activate,
@@ -329,7 +315,7 @@ static bool net_open_tap(struct virtio_net *n, const char *tap, GError **error)
 		return false;
 	}
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifr.ifr_name);
-	int hdr_len = HDR_LEN;
+	int hdr_len = (int)HDR_LEN;
 	if (ioctl(n->tap_fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || ioctl(n->tap_fd, TUNSETOFFLOAD, 0) < 0) {
 		g_set_error(error, SEPIA_ERROR, errno, "%s: TAP %s: setting the virtio header: %s", n->name,
 			    tap, g_strerror(errno));
@@ -349,19 +335,20 @@ static bool net_open_tap(struct virtio_net *n, const char *tap, GError **error)
 	return true;
 }
 
-struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const char *tap, const uint8_t mac[6],
-				     GError **error)
+struct virtio_net *virtio_net_create(struct vm_host *host, unsigned int index,
+				     const struct vm_net_config *cfg, GError **error)
 {
+	const char *tap = cfg->tap;
+	const uint8_t *mac = cfg->mac;
 	struct virtio_net *n = g_new0(struct virtio_net, 1);
 	n->name = g_strdup_printf("virtio-net%u", index);
 	n->tap_fd = -1;
 	n->frame = g_malloc(FRAME_MAX);
 	if (!net_open_tap(n, tap, error))
 		goto fail;
-	memcpy(n->config, mac, 6);
-	uint16_t status = VIRTIO_NET_S_LINK_UP, pairs = 1;
-	memcpy(n->config + 6, &status, 2);
-	memcpy(n->config + 8, &pairs, 2);
+	memcpy(n->config.mac, mac, sizeof(n->config.mac));
+	n->config.status = VIRTIO_NET_S_LINK_UP;
+	n->config.max_virtqueue_pairs = 1;
 
 	uint64_t features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
 			    (1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CSUM) |
@@ -369,13 +356,13 @@ struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const ch
 			    (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
 			    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
 			    (1ULL << VIRTIO_NET_F_GUEST_ECN);
-	n->vp = virtio_pci_create(vm, n->name, &net_ops, features, n, error);
+	n->vp = virtio_pci_create(host, n->name, &net_ops, features, n, error);
 	if (!n->vp)
 		goto fail;
 	n->tap_source = g_source_new(&tap_source_funcs, sizeof(GSource));
 	n->tap_tag = g_source_add_unix_fd(n->tap_source, n->tap_fd, 0);
 	g_source_set_callback(n->tap_source, net_tap_readable, n, NULL);
-	g_source_attach(n->tap_source, vm->io_ctx);
+	g_source_attach(n->tap_source, host->io_ctx);
 	g_message("%s: TAP %s, MAC %02x:%02x:%02x:%02x:%02x:%02x", n->name, n->ifname, mac[0], mac[1], mac[2],
 		  mac[3], mac[4], mac[5]);
 	return n;

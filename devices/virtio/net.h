@@ -1,13 +1,19 @@
+/* virtio-net on a host TAP interface. */
 #pragma once
 
 #include <glib.h>
 #include <stdint.h>
 
-#include "devices/vm.h"
+#include "devices/host.h"
+
+struct vm_net_config {
+	char *tap;      /* host TAP interface name */
+	uint8_t mac[6]; /* the guest's MAC address */
+};
 
 struct virtio_net;
-/* A virtio-net device on the TAP interface tap (attached when it exists, created
- * otherwise), with the guest-visible MAC address mac. */
-struct virtio_net *virtio_net_create(struct vm *vm, unsigned int index, const char *tap, const uint8_t mac[6],
-				     GError **error);
+/* A virtio-net device on the TAP interface cfg->tap (attached when it exists, created
+ * otherwise), with the guest-visible MAC address cfg->mac. */
+struct virtio_net *virtio_net_create(struct vm_host *host, unsigned int index,
+				     const struct vm_net_config *cfg, GError **error);
 void virtio_net_destroy(struct virtio_net *n);

@@ -1,15 +1,14 @@
 /* virtio 1.x PCI transport (virtio spec 4.1): modern capabilities in one 64-bit BAR,
  * MSI-X through KVM GSI routes and irqfds, queue notifications through ioeventfds that
  * wake the VM's I/O thread. */
+#include "common/error.h"
 #include "devices/virtio/virtio.h"
 
 #include <errno.h>
 #include <glib-unix.h>
-#include <linux/kvm.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "devices/pci.h"
@@ -70,7 +69,7 @@ struct vp_queue {
 };
 
 struct virtio_pci_dev {
-	struct vm *vm;
+	struct vm_host *host;
 	GMainContext *ctx; /* where the queue notifications run */
 	const char *name;
 	const struct virtio_device_ops *ops;
@@ -135,7 +134,7 @@ static void msix_update(struct virtio_pci_dev *vp, unsigned int v)
 {
 	struct msix_vector *m = &vp->vector[v];
 	uint64_t addr = ((uint64_t)m->addr_hi << 32) | m->addr_lo;
-	if (vm_set_msi_route(vp->vm, m->gsi, addr, m->data) < 0)
+	if (vm_host_set_msi_route(vp->host, m->gsi, addr, m->data) < 0)
 		g_warning("%s: MSI-X vector %u: cannot route to 0x%" G_GINT64_MODIFIER "x", vp->name, v,
 			  addr);
 	if (m->pending && !msix_vector_masked(vp, v)) {
@@ -189,13 +188,8 @@ static void virtio_pci_config_written(struct pci_device *dev, unsigned int offse
 
 static int ioeventfd_set(struct virtio_pci_dev *vp, unsigned int q, uint64_t base, bool assign)
 {
-	struct kvm_ioeventfd io = {
-		.addr = base + NOTIFY_OFF + q * NOTIFY_MULT,
-		.len = 2,
-		.fd = vp->queue[q].kick_fd,
-		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
-	};
-	return ioctl(vp->vm->vm_fd, KVM_IOEVENTFD, &io);
+	return vm_host_ioeventfd(vp->host, base + NOTIFY_OFF + q * NOTIFY_MULT, 2, vp->queue[q].kick_fd,
+				 assign);
 }
 
 static void virtio_pci_bar_moved(struct pci_device *dev, unsigned int bar, uint64_t old, uint64_t new)
@@ -217,9 +211,10 @@ static gboolean virtio_pci_kicked(gint fd, GIOCondition cond, gpointer data)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		return G_SOURCE_CONTINUE;
 	pthread_mutex_lock(&vp->lock);
-	if ((vp->status & VIRTIO_STATUS_DRIVER_OK) && !(vp->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	if ((vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
 	    vp->queue[k->q].vq.ready)
-		vp->ops->queue_notify(vp->dev, k->q);
+		if (vp->ops->queue_notify)
+			vp->ops->queue_notify(vp->dev, k->q);
 	pthread_mutex_unlock(&vp->lock);
 	return G_SOURCE_CONTINUE;
 }
@@ -246,11 +241,11 @@ void virtio_pci_queue_interrupt(struct virtio_pci_dev *vp, unsigned int q)
 
 void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why)
 {
-	if (vp->status & VIRTIO_STATUS_NEEDS_RESET)
+	if (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	g_warning("%s: %s; device needs reset", vp->name, why);
-	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
-	if (vp->status & VIRTIO_STATUS_DRIVER_OK) {
+	vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) {
 		vp->isr |= 2;
 		vp->config_generation++;
 		msix_signal(vp, vp->msix_config);
@@ -261,7 +256,8 @@ void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why)
 
 static void virtio_pci_reset(struct virtio_pci_dev *vp)
 {
-	vp->ops->reset(vp->dev);
+	if (vp->ops->reset)
+		vp->ops->reset(vp->dev);
 	vp->status = 0;
 	vp->driver_features = 0;
 	vp->dfselect = vp->gfselect = 0;
@@ -285,20 +281,22 @@ static void virtio_pci_set_status(struct virtio_pci_dev *vp, uint8_t status)
 		virtio_pci_reset(vp);
 		return;
 	}
-	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
+	if ((status & VIRTIO_CONFIG_S_FEATURES_OK) && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		/* Accept only a subset of what was offered, and only modern drivers. */
 		if ((vp->driver_features & ~vp->device_features) ||
 		    !(vp->driver_features & (1ULL << VIRTIO_F_VERSION_1)))
-			status &= ~VIRTIO_STATUS_FEATURES_OK;
+			status &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 	}
-	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(vp->status & VIRTIO_STATUS_DRIVER_OK)) {
+	if ((status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & VIRTIO_CONFIG_S_DRIVER_OK)) {
 		for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
-			vp->queue[q].vq.event_idx = vp->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
-			vp->queue[q].vq.indirect = vp->driver_features & (1ULL << VIRTIO_F_INDIRECT_DESC);
+			vp->queue[q].vq.event_idx = vp->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+			vp->queue[q].vq.indirect = vp->driver_features &
+						   (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 		}
-		vp->ops->activate(vp->dev, vp->driver_features);
+		if (vp->ops->activate)
+			vp->ops->activate(vp->dev, vp->driver_features);
 	}
-	vp->status = status | (vp->status & VIRTIO_STATUS_NEEDS_RESET);
+	vp->status = status | (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET);
 }
 
 static uint64_t set_half(uint64_t old, uint32_t v, bool high)
@@ -308,9 +306,9 @@ static uint64_t set_half(uint64_t old, uint32_t v, bool high)
 
 static void queue_enable(struct virtio_pci_dev *vp, struct vp_queue *q, unsigned int idx)
 {
-	q->vq.event_idx = vp->driver_features & (1ULL << VIRTIO_F_EVENT_IDX);
-	q->vq.indirect = vp->driver_features & (1ULL << VIRTIO_F_INDIRECT_DESC);
-	if (!virtq_activate(&q->vq, &vp->vm->mem)) {
+	q->vq.event_idx = vp->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	q->vq.indirect = vp->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	if (!virtq_activate(&q->vq, &vp->host->mem)) {
 		g_autofree char *why = g_strdup_printf(
 			"queue %u: size %u or ring addresses outside guest RAM", idx, q->vq.size);
 		virtio_pci_set_needs_reset(vp, why);
@@ -330,7 +328,7 @@ static void common_write(struct virtio_pci_dev *vp, uint64_t off, uint64_t v, un
 		vp->gfselect = (uint32_t)v;
 		break;
 	case CC_GF:
-		if (vp->gfselect < 2 && !(vp->status & VIRTIO_STATUS_FEATURES_OK))
+		if (vp->gfselect < 2 && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
 			vp->driver_features = set_half(vp->driver_features, (uint32_t)v, vp->gfselect);
 		break;
 	case CC_MSIX_CONFIG:
@@ -438,7 +436,7 @@ static void bar_read(void *opaque, uint64_t off, void *data, unsigned int len)
 		vp->isr = 0; /* reading ISR acknowledges it */
 	} else if (off >= DEVICE_OFF && off < DEVICE_OFF + DEVICE_LEN) {
 		uint32_t doff = (uint32_t)(off - DEVICE_OFF);
-		if (doff < vp->ops->config_size && len <= vp->ops->config_size - doff)
+		if (vp->ops->config_read && doff < vp->ops->config_size && len <= vp->ops->config_size - doff)
 			vp->ops->config_read(vp->dev, doff, data, len);
 	} else if (off >= MSIX_TABLE_OFF && off < BAR_SIZE) {
 		msix_table_read(vp, off, data, len);
@@ -489,10 +487,11 @@ static bool setup_vectors(struct virtio_pci_dev *vp, GError **error)
 	for (unsigned int v = 0; v < vp->nr_vectors; v++) {
 		struct msix_vector *m = &vp->vector[v];
 		m->ctrl = 1; /* masked until the guest programs it */
-		m->gsi = vm_alloc_gsi(vp->vm);
+		m->gsi = vm_host_alloc_gsi(vp->host);
 		m->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		struct kvm_irqfd irqfd = { .fd = (uint32_t)m->irqfd, .gsi = m->gsi };
-		if (m->irqfd < 0 || ioctl(vp->vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		int r = m->irqfd < 0 ? -errno : vm_host_irqfd(vp->host, m->irqfd, m->gsi, true);
+		if (r < 0) {
+			errno = -r;
 			g_set_error(error, SEPIA_ERROR, errno, "%s: MSI-X vector %u: irqfd for GSI %u: %s",
 				    vp->name, v, m->gsi, g_strerror(errno));
 			return false;
@@ -501,10 +500,15 @@ static bool setup_vectors(struct virtio_pci_dev *vp, GError **error)
 	return true;
 }
 
+/* The queue layer found the guest's ring broken: the device needs a reset. */
+static void queue_broken(void *opaque, const char *why) { virtio_pci_set_needs_reset(opaque, why); }
+
 static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 {
 	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
 		struct vp_queue *vq = &vp->queue[q];
+		g_autofree char *qname = g_strdup_printf("%s queue %u", vp->name, q);
+		virtq_set_broken_handler(&vq->vq, qname, queue_broken, vp);
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vq->kick_fd < 0) {
 			g_set_error(error, SEPIA_ERROR, errno, "%s: queue %u: eventfd: %s", vp->name, q,
@@ -524,29 +528,30 @@ static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 	return true;
 }
 
-struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
-					 uint64_t features, void *dev, GError **error)
+struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,
+					 const struct virtio_device_ops *ops, uint64_t features, void *dev,
+					 GError **error)
 {
-	return virtio_pci_create_on(vm, vm->io_ctx, name, ops, features, dev, error);
+	return virtio_pci_create_on(host, host->io_ctx, name, ops, features, dev, error);
 }
 
-struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
+struct virtio_pci_dev *virtio_pci_create_on(struct vm_host *host, GMainContext *ctx, const char *name,
 					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
 					    GError **error)
 {
 	g_assert(ops->num_queues <= VIRTIO_MAX_QUEUES);
 	struct virtio_pci_dev *vp = g_new0(struct virtio_pci_dev, 1);
-	vp->vm = vm;
+	vp->host = host;
 	vp->ctx = ctx;
 	vp->name = name;
 	vp->ops = ops;
 	vp->dev = dev;
-	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_F_INDIRECT_DESC) |
-			      (1ULL << VIRTIO_F_EVENT_IDX);
+	vp->device_features = features | (1ULL << VIRTIO_F_VERSION_1) |
+			      (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX);
 	pthread_mutex_init(&vp->lock, NULL);
 
 	/* Modern-only device IDs are 0x1040 + type; revision 1 says "no legacy". */
-	vp->pci = pci_device_add(vm->pci, name, 0x1af4, 0x1040 + ops->device_id, ops->pci_class, 0x1af4,
+	vp->pci = pci_device_add(host->pci, name, 0x1af4, 0x1040 + ops->device_id, ops->pci_class, 0x1af4,
 				 0x1040 + ops->device_id, 1, error);
 	if (!vp->pci)
 		goto fail;

@@ -1,16 +1,10 @@
 #include "devices/virtio/queue.h"
 
 #include <errno.h>
+#include <glib.h>
 #include <string.h>
 
 #define MIN_SIZE(a, b) ((a) < (b) ? (a) : (b))
-
-struct vring_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
 
 /* Ring element offsets (split ring, little-endian, x86 needs no swapping). */
 #define AVAIL_FLAGS   0
@@ -35,6 +29,8 @@ bool virtq_activate(struct virtq *q, const struct guest_mem *mem)
 	    (q->avail_gpa & 1) || (q->used_gpa & 3))
 		return false;
 	q->mem = mem;
+	q->broken = false;
+	q->refused = 0;
 	q->last_avail = 0;
 	q->used_idx = 0;
 	q->signalled_valid = false;
@@ -44,9 +40,20 @@ bool virtq_activate(struct virtq *q, const struct guest_mem *mem)
 
 void virtq_reset(struct virtq *q)
 {
-	uint16_t size = q->size;
+	struct virtq keep = *q;
 	memset(q, 0, sizeof(*q));
-	q->size = size;
+	q->size = keep.size;
+	q->on_broken = keep.on_broken;
+	q->broken_opaque = keep.broken_opaque;
+	memcpy(q->name, keep.name, sizeof(q->name));
+}
+
+void virtq_set_broken_handler(struct virtq *q, const char *name,
+			      void (*on_broken)(void *opaque, const char *why), void *opaque)
+{
+	g_strlcpy(q->name, name, sizeof(q->name));
+	q->on_broken = on_broken;
+	q->broken_opaque = opaque;
 }
 
 static uint16_t *ring16(struct virtq *q, uint64_t gpa)
@@ -70,9 +77,9 @@ static int walk_table(struct virtq *q, uint64_t table_gpa, uint32_t table_len, u
 			return -EINVAL; /* index out of the table, or a loop */
 		struct vring_desc d;
 		memcpy(&d, &table[i], sizeof(d));
-		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+		if (d.flags & VRING_DESC_F_INDIRECT) {
 			/* An indirect table stands alone in its chain and may not nest. */
-			if (nested || !q->indirect || (d.flags & VIRTQ_DESC_F_NEXT) || c->nr_out + c->nr_in ||
+			if (nested || !q->indirect || (d.flags & VRING_DESC_F_NEXT) || c->nr_out + c->nr_in ||
 			    d.len == 0 || d.len % 16 || d.len / 16 > VIRTQ_MAX_SEGS)
 				return -EINVAL;
 			return walk_table(q, d.addr, d.len / 16, 0, c, true);
@@ -82,7 +89,7 @@ static int walk_table(struct virtq *q, uint64_t table_gpa, uint32_t table_len, u
 		void *host = d.len ? guest_mem_ptr(q->mem, d.addr, d.len) : NULL;
 		if (d.len && !host)
 			return -EINVAL; /* buffer outside guest RAM */
-		if (d.flags & VIRTQ_DESC_F_WRITE) {
+		if (d.flags & VRING_DESC_F_WRITE) {
 			c->iov[c->nr_out + c->nr_in++] = (struct iovec){ host, d.len };
 			c->in_len += d.len;
 		} else {
@@ -91,7 +98,7 @@ static int walk_table(struct virtq *q, uint64_t table_gpa, uint32_t table_len, u
 			c->iov[c->nr_out++] = (struct iovec){ host, d.len };
 			c->out_len += d.len;
 		}
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 1;
 		i = d.next;
 	}
@@ -119,6 +126,36 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		__atomic_store_n(avail_event, q->last_avail, __ATOMIC_RELEASE);
 	}
 	return walk_table(q, q->desc_gpa, q->size, head, c, false);
+}
+
+/* Refusals are logged one per chain up to this many per queue, then every 1000th. */
+#define REFUSALS_LOGGED 16
+
+int virtq_take(struct virtq *q, struct virtq_chain *c)
+{
+	if (q->broken)
+		return 0;
+	int r = virtq_pop(q, c);
+	if (r == -EFAULT) {
+		q->broken = true;
+		q->ready = false;
+		const char *why =
+			"the available ring is corrupt (more entries than the ring holds, or a head "
+			"outside it)";
+		g_warning("%s: %s; the queue is stopped until the driver resets the device", q->name, why);
+		if (q->on_broken)
+			q->on_broken(q->broken_opaque, why);
+		return 0;
+	}
+	if (r < 0) {
+		q->refused++;
+		if (q->refused <= REFUSALS_LOGGED || q->refused % 1000 == 0)
+			g_warning("%s: chain %u refused: it breaks the virtio descriptor rules (%u refused "
+				  "so far)",
+				  q->name, c->head, q->refused);
+		return -EINVAL;
+	}
+	return r;
 }
 
 void virtq_unpop(struct virtq *q, uint16_t n) { q->last_avail -= n; }
@@ -153,7 +190,7 @@ bool virtq_needs_interrupt(struct virtq *q)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!q->event_idx) {
 		uint16_t flags = load_acquire16(ring16(q, q->avail_gpa + AVAIL_FLAGS));
-		return !(flags & VIRTQ_AVAIL_F_NO_INTERRUPT);
+		return !(flags & VRING_AVAIL_F_NO_INTERRUPT);
 	}
 	uint16_t used_event = load_acquire16(ring16(q, q->avail_gpa + AVAIL_RING(q->size)));
 	uint16_t old = q->signalled_used, new = q->used_idx;
@@ -170,7 +207,7 @@ bool virtq_set_notification(struct virtq *q, bool enable)
 		return false;
 	if (!q->event_idx) {
 		uint16_t *flags = ring16(q, q->used_gpa + USED_FLAGS);
-		__atomic_store_n(flags, enable ? 0 : VIRTQ_USED_F_NO_NOTIFY, __ATOMIC_RELEASE);
+		__atomic_store_n(flags, enable ? 0 : VRING_USED_F_NO_NOTIFY, __ATOMIC_RELEASE);
 	} else if (enable) {
 		uint16_t *avail_event = ring16(q, q->used_gpa + USED_RING(q->size));
 		__atomic_store_n(avail_event, q->last_avail, __ATOMIC_RELEASE);
@@ -179,34 +216,4 @@ bool virtq_set_notification(struct virtq *q, bool enable)
 		return false;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return load_acquire16(ring16(q, q->avail_gpa + AVAIL_IDX)) != q->last_avail;
-}
-
-static size_t copy_segments(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len,
-			    bool to_iov)
-{
-	size_t done = 0;
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t chunk = MIN_SIZE(iov[i].iov_len - off, len - done);
-		if (to_iov)
-			memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, chunk);
-		else
-			memcpy((uint8_t *)buf + done, (const uint8_t *)iov[i].iov_base + off, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
-}
-
-size_t virtq_copy_from_out(const struct virtq_chain *c, size_t off, void *buf, size_t len)
-{
-	return copy_segments(c->iov, c->nr_out, off, buf, len, false);
-}
-
-size_t virtq_copy_to_in(const struct virtq_chain *c, size_t off, const void *buf, size_t len)
-{
-	return copy_segments(c->iov + c->nr_out, c->nr_in, off, (void *)buf, len, true);
 }

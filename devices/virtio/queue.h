@@ -3,20 +3,14 @@
  * bounded by the queue size, and a chain that breaks a rule is refused whole. */
 #pragma once
 
+#include <linux/virtio_ring.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/uio.h>
 
 #include "devices/guestmem.h"
+#include "devices/virtio/chain.h"
 
 #define VIRTQ_MAX_SIZE 1024
-#define VIRTQ_MAX_SEGS 1024 /* descriptors one chain may hold, indirect included */
-
-#define VIRTQ_DESC_F_NEXT          1
-#define VIRTQ_DESC_F_WRITE         2
-#define VIRTQ_DESC_F_INDIRECT      4
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY     1
 
 struct virtq {
 	const struct guest_mem *mem;
@@ -29,21 +23,32 @@ struct virtq {
 	uint16_t used_idx;       /* our copy of used->idx */
 	uint16_t signalled_used; /* used->idx at the last interrupt (event-idx) */
 	bool signalled_valid;
+	/* Who hears that the guest broke the ring itself (the transport: NEEDS_RESET), and the
+	 * queue's name for messages ("virtio-blk0 queue 0"). */
+	void (*on_broken)(void *opaque, const char *why);
+	void *broken_opaque;
+	char name[48];
+	bool broken;
+	unsigned int refused; /* chains refused for breaking a descriptor rule */
 };
 
-/* One request: the device-readable segments first, then the device-writable ones. */
-struct virtq_chain {
-	uint16_t head;
-	unsigned int nr_out, nr_in;
-	uint64_t out_len, in_len;
-	struct iovec iov[VIRTQ_MAX_SEGS]; /* [0, nr_out) readable, then nr_in writable */
-};
+/* Sets who is told when the guest breaks the ring, and the queue's name (kept across resets). */
+void virtq_set_broken_handler(struct virtq *q, const char *name,
+			      void (*on_broken)(void *opaque, const char *why), void *opaque);
 
 /* Checks that the rings lie in guest RAM; false leaves the queue not ready. */
 bool virtq_activate(struct virtq *q, const struct guest_mem *mem);
 void virtq_reset(struct virtq *q);
 
-/* Takes the next available chain. 1: chain filled. 0: queue empty. -EINVAL: the guest
+/* What devices call to take the next request. 1: *chain is one. 0: nothing to take: the
+ * queue is empty, or the guest broke the ring itself (it claims more entries than the ring
+ * holds, or a head outside it); then the queue stops, says why through its broken handler
+ * (the transport sets NEEDS_RESET) and stays stopped until reset. -EINVAL: the chain at
+ * chain->head breaks a descriptor rule (logged here, at a capped rate); complete it with
+ * length 0 and take the next. */
+int virtq_take(struct virtq *q, struct virtq_chain *chain);
+
+/* The walker under virtq_take, for tests and fuzzers: takes the next available chain. 1: chain filled. 0: queue empty. -EINVAL: the guest
  * broke a rule (chain->head is valid when the head index itself was sane, so the
  * request can be completed with length 0); -EFAULT: the rings left guest RAM. */
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
@@ -69,8 +74,3 @@ bool virtq_needs_interrupt(struct virtq *q);
 /* Suppress (false) or request (true) notifications while the device drains the queue;
  * re-enabling returns true when more entries arrived meanwhile. */
 bool virtq_set_notification(struct virtq *q, bool enable);
-
-/* Copies between a chain's segments and a flat buffer, starting at byte offset off of
- * the readable (out) or writable (in) part. Return the number of bytes copied. */
-size_t virtq_copy_from_out(const struct virtq_chain *c, size_t off, void *buf, size_t len);
-size_t virtq_copy_to_in(const struct virtq_chain *c, size_t off, const void *buf, size_t len);

@@ -4,32 +4,19 @@
 #pragma once
 
 #include <glib.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
 #include <stdint.h>
 
 #include "devices/virtio/queue.h"
-#include "devices/vm.h"
-
-#define VIRTIO_ID_NET     1
-#define VIRTIO_ID_BLOCK   2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_GPU     16
-#define VIRTIO_ID_VSOCK   19
-
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX     29
-#define VIRTIO_F_VERSION_1     32
-
-#define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER      2
-#define VIRTIO_STATUS_DRIVER_OK   4
-#define VIRTIO_STATUS_FEATURES_OK 8
-#define VIRTIO_STATUS_NEEDS_RESET 64
-#define VIRTIO_STATUS_FAILED      128
+#include "devices/host.h"
 
 #define VIRTIO_MAX_QUEUES 8
 
 struct virtio_pci_dev;
 
+/* What a device does; any op it does not need may be NULL. */
 struct virtio_device_ops {
 	uint16_t device_id;
 	uint32_t pci_class; /* (base << 16) | (sub << 8) | prog-if */
@@ -48,11 +35,12 @@ struct virtio_device_ops {
 	void (*reset)(void *dev);
 };
 
-struct virtio_pci_dev *virtio_pci_create(struct vm *vm, const char *name, const struct virtio_device_ops *ops,
-					 uint64_t features, void *dev, GError **error);
+struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,
+					 const struct virtio_device_ops *ops, uint64_t features, void *dev,
+					 GError **error);
 /* The same, with the queues' notifications run on ctx's thread instead of the VM's I/O
  * thread (a device whose requests take long, such as the GPU, runs its own). */
-struct virtio_pci_dev *virtio_pci_create_on(struct vm *vm, GMainContext *ctx, const char *name,
+struct virtio_pci_dev *virtio_pci_create_on(struct vm_host *host, GMainContext *ctx, const char *name,
 					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
 					    GError **error);
 void virtio_pci_destroy(struct virtio_pci_dev *vp);

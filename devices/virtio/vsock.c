@@ -1,15 +1,16 @@
 /* virtio-vsock (virtio spec 5.10) in user space: stream sockets only (VIRTIO_VSOCK_F_STREAM).
  * Queue 0 (rx) carries packets to the guest, 1 (tx) the guest's packets, 2 (event) stays
  * untouched (the device never migrates, so it never sends TRANSPORT_RESET). This file is
- * the virtqueue plumbing; connections, credit and the host protocol live in
- * virtio/vsock_conn.c, which also documents the buffering rules. */
+ * the virtqueue plumbing; the host protocol and the routing of packets live in
+ * virtio/vsock_muxer.c, each stream's state, credit and buffering rules in
+ * virtio/vsock_connection.c. */
 #include "devices/virtio/vsock.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "devices/virtio/virtio.h"
-#include "devices/virtio/vsock_conn.h"
+#include "devices/virtio/vsock_muxer.h"
 
 #define VIRTIO_VSOCK_F_STREAM 0
 
@@ -21,11 +22,12 @@
 
 struct virtio_vsock {
 	struct virtio_pci_dev *vp;
-	struct vsock_core *core;
+	struct vsock_muxer *mux;
 	uint64_t cid;
 	uint8_t payload[VSOCK_MAX_PAYLOAD]; /* one packet's data, either way */
 	struct virtq_chain chain;
 	uint64_t packets_in, packets_out;
+	bool warned_header_only;
 };
 
 static void vsock_config_read(void *dev, uint32_t off, void *data, unsigned int len)
@@ -45,55 +47,61 @@ static void vsock_rx_kick(void *opaque)
 /* Fills the guest's rx buffers with what the connections owe it. */
 static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 {
-	bool was_stalled = vsock_core_tx_stalled(v->core);
-	while (vsock_core_rx_ready(v->core)) {
-		int r = virtq_pop(q, &v->chain);
+	bool was_stalled = vsock_muxer_tx_stalled(v->mux);
+	while (vsock_muxer_rx_ready(v->mux)) {
+		int r = virtq_take(q, &v->chain);
 		if (r == 0)
 			break; /* no buffers: the guest kicks rx when it posts some */
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(v->vp, "rx queue: available ring is corrupt");
-			return;
-		}
-		if (r < 0 || v->chain.in_len < HDR_SIZE) {
-			g_warning("virtio-vsock: rx buffer %u refused: %s", v->chain.head,
-				  r < 0 ? "descriptor chain breaks the virtio rules"
-					: "shorter than a header");
+		struct virtq_cursor in;
+		virtq_writer(&v->chain, &in);
+		if (r < 0 || virtq_cursor_left(&in) < HDR_SIZE) {
+			if (r > 0)
+				g_warning("virtio-vsock: rx buffer %u refused: shorter than a header",
+					  v->chain.head);
 			virtq_push(q, v->chain.head, 0);
 			continue;
 		}
 		struct virtio_vsock_hdr hdr;
-		size_t cap = MIN(v->chain.in_len - HDR_SIZE, sizeof(v->payload));
-		if (!vsock_core_to_guest(v->core, &hdr, v->payload, cap)) {
+		size_t cap = MIN(virtq_cursor_left(&in) - HDR_SIZE, sizeof(v->payload));
+		if (!vsock_muxer_to_guest(v->mux, &hdr, v->payload, cap)) {
+			if (!cap && vsock_muxer_rx_ready(v->mux)) {
+				/* Data is owed and this buffer holds a header only: give it back
+				 * empty (the driver drops it) so that the next one can carry it. */
+				if (!v->warned_header_only)
+					g_warning("virtio-vsock: rx buffer %u holds only a header; given back "
+						  "unused (warned once)",
+						  v->chain.head);
+				v->warned_header_only = true;
+				virtq_push(q, v->chain.head, 0);
+				continue;
+			}
 			virtq_unpop(q, 1); /* nothing after all: the buffer stays the guest's */
 			break;
 		}
-		virtq_copy_to_in(&v->chain, 0, &hdr, HDR_SIZE);
-		virtq_copy_to_in(&v->chain, HDR_SIZE, v->payload, hdr.len);
-		virtq_push(q, v->chain.head, (uint32_t)(HDR_SIZE + hdr.len));
+		virtq_write_obj(&in, &hdr, HDR_SIZE);
+		virtq_write(&in, v->payload, hdr.len);
+		virtq_push(q, v->chain.head, (uint32_t)virtq_cursor_done(&in));
 		v->packets_out++;
 	}
 	virtio_pci_queue_interrupt(v->vp, RX_QUEUE);
-	if (was_stalled && !vsock_core_tx_stalled(v->core))
+	if (was_stalled && !vsock_muxer_tx_stalled(v->mux))
 		virtio_pci_kick(v->vp, TX_QUEUE);
 }
 
 static void vsock_transmit(struct virtio_vsock *v, struct virtq *q)
 {
 	int r;
-	while (!vsock_core_tx_stalled(v->core) && (r = virtq_pop(q, &v->chain)) != 0) {
-		if (r == -EFAULT) {
-			virtio_pci_set_needs_reset(v->vp, "tx queue: available ring is corrupt");
-			return;
-		}
+	while (!vsock_muxer_tx_stalled(v->mux) && (r = virtq_take(q, &v->chain)) != 0) {
+		struct virtq_cursor out;
+		virtq_reader(&v->chain, &out);
 		struct virtio_vsock_hdr hdr;
-		if (r < 0 || virtq_copy_from_out(&v->chain, 0, &hdr, HDR_SIZE) != HDR_SIZE) {
-			g_warning("virtio-vsock: tx packet %u dropped: %s", v->chain.head,
-				  r < 0 ? "descriptor chain breaks the virtio rules"
-					: "shorter than a header");
+		if (r < 0) {
+			/* refused and logged by the queue layer */
+		} else if (!virtq_read_obj(&out, &hdr, HDR_SIZE)) {
+			g_warning("virtio-vsock: tx packet %u dropped: shorter than a header", v->chain.head);
 		} else {
-			size_t avail = virtq_copy_from_out(&v->chain, HDR_SIZE, v->payload,
-							   MIN((size_t)hdr.len, sizeof(v->payload)));
-			vsock_core_from_guest(v->core, &hdr, v->payload, avail);
+			size_t avail = virtq_read(&out, v->payload, MIN((size_t)hdr.len, sizeof(v->payload)));
+			vsock_muxer_from_guest(v->mux, &hdr, v->payload, avail);
 			v->packets_in++;
 		}
 		virtq_push(q, v->chain.head, 0);
@@ -110,7 +118,7 @@ static void vsock_queue_notify(void *dev, unsigned int qi)
 	struct virtq *rxq = virtio_pci_queue(v->vp, RX_QUEUE);
 	if (!q)
 		return;
-	vsock_core_lock(v->core);
+	vsock_muxer_lock(v->mux);
 	/* Drain with notifications off, re-arm and look again (see console.c). */
 	do {
 		virtq_set_notification(q, false);
@@ -119,22 +127,20 @@ static void vsock_queue_notify(void *dev, unsigned int qi)
 		else
 			vsock_receive(v, q);
 	} while (virtq_set_notification(q, true) &&
-		 (qi == TX_QUEUE ? !vsock_core_tx_stalled(v->core) : vsock_core_rx_ready(v->core)));
+		 (qi == TX_QUEUE ? !vsock_muxer_tx_stalled(v->mux) : vsock_muxer_rx_ready(v->mux)));
 	/* What the guest sent may have made replies (RESPONSE, RST, credit): deliver now
 	 * rather than after another trip through the kick eventfd. */
-	if (qi == TX_QUEUE && rxq && vsock_core_rx_ready(v->core))
+	if (qi == TX_QUEUE && rxq && vsock_muxer_rx_ready(v->mux))
 		vsock_receive(v, rxq);
-	vsock_core_unlock(v->core);
+	vsock_muxer_unlock(v->mux);
 }
-
-static void vsock_activate(void *dev, uint64_t features) {}
 
 static void vsock_reset(void *dev)
 {
 	struct virtio_vsock *v = dev;
-	vsock_core_lock(v->core);
-	vsock_core_reset(v->core);
-	vsock_core_unlock(v->core);
+	vsock_muxer_lock(v->mux);
+	vsock_muxer_reset(v->mux);
+	vsock_muxer_unlock(v->mux);
 }
 
 static const struct virtio_device_ops vsock_ops = {
@@ -145,18 +151,17 @@ static const struct virtio_device_ops vsock_ops = {
 	.config_size = 8,
 	.config_read = vsock_config_read,
 	.queue_notify = vsock_queue_notify,
-	.activate = vsock_activate,
 	.reset = vsock_reset,
 };
 
-struct virtio_vsock *virtio_vsock_create(struct vm *vm, uint64_t cid, const char *path, GError **error)
+struct virtio_vsock *virtio_vsock_create(struct vm_host *host, uint64_t cid, const char *path, GError **error)
 {
 	struct virtio_vsock *v = g_new0(struct virtio_vsock, 1);
 	v->cid = cid;
-	v->core = vsock_core_new("virtio-vsock", cid, path, vm->io_ctx, vsock_rx_kick, v, error);
-	if (!v->core)
+	v->mux = vsock_muxer_new("virtio-vsock", cid, path, host->io_ctx, vsock_rx_kick, v, error);
+	if (!v->mux)
 		goto fail;
-	v->vp = virtio_pci_create(vm, "virtio-vsock", &vsock_ops, 1ULL << VIRTIO_VSOCK_F_STREAM, v, error);
+	v->vp = virtio_pci_create(host, "virtio-vsock", &vsock_ops, 1ULL << VIRTIO_VSOCK_F_STREAM, v, error);
 	if (!v->vp)
 		goto fail;
 	g_message("virtio-vsock: guest CID %" G_GUINT64_FORMAT ", host side %s", cid, path);
@@ -171,6 +176,6 @@ void virtio_vsock_destroy(struct virtio_vsock *v)
 	if (!v)
 		return;
 	virtio_pci_destroy(v->vp);
-	vsock_core_free(v->core);
+	vsock_muxer_free(v->mux);
 	g_free(v);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/byteorder.h"
+
 static int base64_value(unsigned char c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -56,28 +58,23 @@ long adb_base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_s
 	return (long)o;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 int adb_rsa_key_from_blob(const uint8_t *blob, size_t len, struct adb_rsa_key *key)
 {
 	uint32_t words;
 
 	if (len < 4)
 		return -EINVAL;
-	words = le32(blob);
+	words = get_le32(blob);
 	if (words == 0 || words > ADB_RSA_MAX_WORDS || len != 4 + 4 + 8 * (size_t)words + 4)
 		return -EINVAL;
 	memset(key, 0, sizeof(*key));
 	key->words = words;
-	key->n0inv = le32(blob + 4);
+	key->n0inv = get_le32(blob + 4);
 	for (uint32_t i = 0; i < words; i++) {
-		key->n[i] = le32(blob + 8 + 4 * i);
-		key->rr[i] = le32(blob + 8 + 4 * words + 4 * i);
+		key->n[i] = get_le32(blob + 8 + 4 * i);
+		key->rr[i] = get_le32(blob + 8 + 4 * words + 4 * i);
 	}
-	key->exponent = le32(blob + 8 + 8 * words);
+	key->exponent = get_le32(blob + 8 + 8 * words);
 	/* An even modulus has no Montgomery form; exponent 0/1 proves nothing. */
 	if ((key->n[0] & 1) == 0 || key->exponent < 3 || key->n[words - 1] == 0)
 		return -EINVAL;

@@ -17,6 +17,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "common/byteorder.h"
+
 #define ID_STAT ADB_CMD('S', 'T', 'A', 'T')
 #define ID_STA2 ADB_CMD('S', 'T', 'A', '2')
 #define ID_LST2 ADB_CMD('L', 'S', 'T', '2')
@@ -69,23 +71,17 @@ static int write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Writers that return where the next field goes. */
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
+	put_le32(p, v);
+	return p + 4;
 }
 
 static uint8_t *put64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+	put_le64(p, v);
+	return p + 8;
 }
 
 static int send_fail(int fd, const char *fmt, const char *path, int err)
@@ -240,8 +236,8 @@ static int do_send(int fd, char *spec, uint8_t *buf)
 
 		if (read_full(fd, hdr, 8) < 0)
 			goto lost;
-		id = get32(hdr);
-		len = get32(hdr + 4);
+		id = get_le32(hdr);
+		len = get_le32(hdr + 4);
 		if (id == ID_DONE) {
 			if (is_link && err == 0) {
 				link_target[link_len] = '\0';
@@ -329,8 +325,8 @@ int sync_service_run(int fd, bool verbose)
 
 		if (read_full(fd, hdr, 8) < 0)
 			break;
-		id = get32(hdr);
-		len = get32(hdr + 4);
+		id = get_le32(hdr);
+		len = get_le32(hdr + 4);
 		if (id == ID_QUIT)
 			break;
 		if (len > SYNC_MAX_PATH) {

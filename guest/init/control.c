@@ -10,6 +10,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../tools/fd-util.h"
+
 #define CONTROL_LINE_MAX 256
 
 static int control_fd = -1;
@@ -44,20 +46,6 @@ int control_handle_line(const char *line, char *answer, size_t size)
 		return SIGTERM;
 	}
 	snprintf(answer, size, "error unknown command\n");
-	return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
 	return 0;
 }
 

@@ -21,6 +21,7 @@ mkdir -p "$IN" "$T/home"
 export HOME=$T/home
 unset CUTTLEFISH_INSTANCE
 CF=$HOME/cuttlefish
+umask 022
 
 n=0
 fails=0
@@ -33,7 +34,7 @@ check() { # check "description" command...
 # Every file under cuttlefish/ with inode, size and mtime (ns): "nothing changed" is equality.
 snapshot() { find "$CF" -type f -exec stat -c '%n %i %s %y' {} + | sort; }
 
-echo "1..24"
+echo "1..28"
 
 # Inputs: boot v3 and vendor_boot v3 from mkbootimg, a raw system.img.
 head -c 20000 /dev/urandom >"$T/kernel"
@@ -137,5 +138,24 @@ else
     ok "# SKIP img2simg not installed"
     ok "# SKIP img2simg not installed"
 fi
+
+# File modes (README, "Who may read a device"): the user's data and everything else under
+# cuttlefish/ are for the owner (and the directory's group), never for other users, whatever
+# the umask, and whatever an earlier sepia left.
+# wide_modes: each directory that is not 0750 and file that is not 0640 (links are not looked at).
+wide_modes() { find "$CF" \( -type d ! -perm 0750 \) -o \( -type f ! -perm 0640 \) -printf '%m %p\n'; }
+wide_modes >"$T/wide1"
+check "after assembly under umask 022, directories are 0750 and files 0640" sh -c "! grep . '$T/wide1'"
+check "overlay.qcow2 (the user's data) is 0640" test "$(stat -c %a "$CF/instances/cvd-1/overlay.qcow2")" = 640
+# A tree an earlier sepia left world-readable (and umask 000 now) is brought back.
+chmod 0755 "$CF" "$CF/instances" "$CF/instances/cvd-1" "$CF/assembly"
+chmod 0666 "$CF/instances/cvd-1/overlay.qcow2" "$CF/assembly/manifest.json"
+( umask 000; "$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --resume=false 2>/dev/null )
+wide_modes >"$T/wide2"
+check "assembling again under umask 000 restricts what an earlier run left" sh -c "! grep . '$T/wide2'"
+# A group given to cuttlefish/ with the setgid bit (to share devices) is kept.
+chmod g+s "$CF/instances"
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 2>/dev/null
+check "a directory's setgid bit is kept" test "$(stat -c %a "$CF/instances")" = 2750
 
 [ "$fails" -eq 0 ]

@@ -7,7 +7,9 @@
 # successful in misc, and boot_a is corrupted through the overlay (qemu-io): the step must refuse
 # slot a, mark it unbootable and boot slot b, which must reach the boot-completed marker too.
 # Throughout, nothing under the system image dir or the instance's backing files is written:
-# misc changes are visible through the overlay only.
+# misc changes are visible through the overlay only. As the launcher does, sepia-vmm gets the
+# overlay with format=qcow2 and the directories its backing chain may use (the instance's, the
+# assembly's and the system image dir); without them the chain is refused.
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$top_builddir}
@@ -34,7 +36,7 @@ n=0
 check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 note() { sed 's/^/# /' "$@"; }
 
-echo "1..33"
+echo "1..34"
 android=$work/android
 MKIMAGES=$top_builddir/guest/mkimages "$top_srcdir/guest/make-android-images.sh" \
 	--guest "$guest" --out "$android" --key "$key" ${SEPIA_ANDROID_KERNEL:+--kernel "$SEPIA_ANDROID_KERNEL"} \
@@ -51,6 +53,12 @@ inst=$HOME/cuttlefish/instances/cvd-1
 misc=$inst/misc.img
 overlay=$inst/overlay.qcow2
 check "[ -s '$overlay' ] && [ -s '$misc' ]" "the instance has overlay.qcow2 and misc.img"
+# Where the overlay's backing chain may be (the instance dir is the overlay's own).
+image_dirs=(--allowed_image_dir "$android" --allowed_image_dir "$HOME/cuttlefish/assembly")
+"$bootloader" --disk "$overlay" --list_partitions > "$work/refused.out" 2> "$work/refused.err"
+check "[ $? -ne 0 ] && grep -q 'outside the allowed image directories' '$work/refused.err' && grep -Eq '($android|$HOME/cuttlefish/assembly)/' '$work/refused.err'" \
+	"without the allowed directories, the composite's extents outside the instance dir are refused by name"
+note "$work/refused.err"
 
 # Everything the overlay's backing chain reads: the inputs and the instance's composite files.
 backing_sums() {
@@ -61,7 +69,7 @@ backing_sums > "$work/backing.before"
 misc_is_zero() { cmp -s -n "$(stat -c %s "$misc")" "$misc" /dev/zero; }
 
 # Partition offsets from sepia's GPT reader, cross-checked with qemu-io reading the overlay.
-"$bootloader" --disk "$overlay" --list_partitions > "$work/partitions" 2> "$work/partitions.err"
+"$bootloader" "${image_dirs[@]}" --disk "$overlay" --list_partitions > "$work/partitions" 2> "$work/partitions.err"
 note "$work/partitions" "$work/partitions.err"
 part_offset() { sed -n "s/^partition name=$1 offset=\([0-9]*\) .*/\1/p" "$work/partitions"; }
 misc_off=$(part_offset misc)
@@ -81,7 +89,8 @@ boot() {
 	start=$(date +%s.%N)
 	timeout "$timeout_s" "$vmm" --kernel "$work/$tag/kernel" --initrd "$work/$tag/initrd" \
 		--cmdline "$(cat "$work/$tag/cmdline") sepia.run=\"$guest_cmd\"" \
-		--disk "$inst/overlay.qcow2" --cpus 2 --mem 512 \
+		--disk "$inst/overlay.qcow2,format=qcow2" --allowed-image-dir "$android" \
+		--allowed-image-dir "$HOME/cuttlefish/assembly" --cpus 2 --mem 512 \
 		--serial "file:$work/$tag.serial" 2> "$work/$tag.vmm"
 	echo $? > "$work/$tag.status"
 	echo "# $tag: boot through the composite took $(echo "$(date +%s.%N) - $start" | bc) s"
@@ -90,7 +99,7 @@ boot() {
 }
 
 # ---- slot a, verified green against the test key
-"$bootloader" --disk "$overlay" --avb_key "$key" --out "$work/a" > "$work/a.step" 2>&1
+"$bootloader" "${image_dirs[@]}" --disk "$overlay" --avb_key "$key" --out "$work/a" > "$work/a.step" 2>&1
 check "[ $? -eq 0 ]" "sepia-bootloader --disk prepares a slot from the overlay's partitions"
 note "$work/a.step"
 check "grep -q '^slot=_a state=green ' '$work/a.step'" "it picks slot _a, verified green with --avb_key"
@@ -116,7 +125,7 @@ check "[ $? -eq 0 ]" "slot a: qemu-img check of the overlay is clean after the g
 note "$work/check-a.log"
 
 # The monitor's part after a completed boot (the VMM has exited): mark slot a successful.
-"$bootloader" --disk "$overlay" --mark_successful a > "$work/mark.out" 2>&1
+"$bootloader" "${image_dirs[@]}" --disk "$overlay" --mark_successful a > "$work/mark.out" 2>&1
 check "[ $? -eq 0 ] && grep -q 'misc slot=_a priority=15 tries=.* successful=1' '$work/mark.out'" \
 	"sepia-bootloader --mark_successful a records the boot in misc through the overlay"
 note "$work/mark.out"
@@ -126,7 +135,7 @@ bad_off=$((${boot_a_off:-0} + 4096 + 98304)) # inside the kernel, which vbmeta's
 qemu-io -f qcow2 -c "write -P 0xff $bad_off 4096" "$overlay" > "$work/corrupt.log" 2>&1
 check "[ $? -eq 0 ] && qemu_read $bad_off 16 | grep -q 'ff ff ff ff'" "qemu-io corrupts boot_a through the overlay"
 check "cmp -s '$work/backing.before' <(backing_sums)" "the input files and composite are unchanged by the corruption"
-"$bootloader" --disk "$overlay" --avb_key "$key" --out "$work/b" > "$work/b.step" 2>&1
+"$bootloader" "${image_dirs[@]}" --disk "$overlay" --avb_key "$key" --out "$work/b" > "$work/b.step" 2>&1
 check "[ $? -eq 0 ]" "sepia-bootloader --disk still finds a slot"
 note "$work/b.step"
 check "grep -q '^slot=_b state=green ' '$work/b.step'" "it falls back to slot _b, verified green"
@@ -142,7 +151,7 @@ check "[ $? -eq 0 ]" "slot b: qemu-img check of the overlay is clean"
 dd if="$android/boot.img" of="$work/good.4k" bs=4096 skip=$(((4096 + 98304) / 4096)) count=1 status=none
 qemu-io -f qcow2 -c "write -s $work/good.4k $bad_off 4096" "$overlay" > "$work/restore.log" 2>&1
 check "[ $? -eq 0 ] && ! qemu_read $bad_off 16 | grep -q 'ff ff ff ff'" "qemu-io restores boot_a's bytes through the overlay"
-"$bootloader" --disk "$overlay" --avb_key "$key" --out "$work/c" > "$work/c.step" 2>&1
+"$bootloader" "${image_dirs[@]}" --disk "$overlay" --avb_key "$key" --out "$work/c" > "$work/c.step" 2>&1
 check "grep -q '^slot=_b ' '$work/c.step'" "the next launch picks slot _b again (a stays unbootable)"
 note "$work/c.step"
 backing_sums > "$work/backing.after"

@@ -1,10 +1,27 @@
 # tests/e2e/device-lib.sh — what the tests that launch the reference guest with launch_cvd and
-# reach it with the real adb client share (adb.sh, gpu-device.sh). Sourced (bash), after B is
-# the build tree and skip() is defined.
+# reach it with the real adb client share (adb.sh, gpu-device.sh; lifecycle.sh its port check).
+# Sourced (bash), after B is the build tree and skip() is defined.
+
+# require_free_ports WHAT PORT...: skips unless every PORT of 127.0.0.1 is free, as launch_cvd
+# tests them (bind with SO_REUSEADDR), naming the one that is taken. Devices take fixed ports
+# (adb 6520+N-1, the web view 8443+N-1), so another device or program on this machine that
+# holds one is a missing precondition, not a failure of sepia.
+require_free_ports() {
+	local why=$1 port # what the ports are, for the message
+	shift
+	for port in "$@"; do
+		python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null ||
+			skip "127.0.0.1:$port ($why) is in use on this machine, by another device or program"
+	done
+}
 
 # device_test_begin NAME PROGRAM...: skips without /dev/kvm, one of the PROGRAMs in B, the
-# reference guest's images or the adb client. Then: work, a directory removed at exit (after
-# stop_cvd), with HOME inside it; a private adb server on a free port of its own, started before
+# reference guest's images, the adb client, or a free adb port 6520 (cvd-1's). Then: work, a
+# directory removed at exit (after stop_cvd), with HOME inside it; a private adb server on a free port of its own, started before
 # the launch so that the monitor tells it about the device (as Cuttlefish's adb_connector does)
 # and no other adb server is disturbed; check and note for TAP; serial and inst of cvd-1.
 device_test_begin() {
@@ -14,6 +31,8 @@ device_test_begin() {
 	for p in "$@"; do [ -x "$B/$p" ] || skip "$p not built"; done
 	[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images (make guest-android)"
 	command -v adb >/dev/null || skip "the adb client is not installed (Debian package adb)"
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	require_free_ports "cvd-1's adb port" 6520
 	work=$(mktemp -d "/tmp/sepia-$name.XXXXXX")
 	export HOME=$work/home
 	mkdir -p "$HOME"

@@ -109,7 +109,7 @@ def status_lines(sock, count):
 
 def pipeline(host, port, paths):
     s = socket.create_connection((host, int(port)))
-    s.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: x\r\n\r\n".encode() for p in paths))
+    s.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode() for p in paths))
     for line in status_lines(s, len(paths)):
         print(line)
     return 0

@@ -19,6 +19,7 @@ skip() { echo "1..0 # SKIP $1"; exit 77; }
 find_chromium
 find_pil_python
 device_test_begin gpu launch_cvd run_cvd stop_cvd cvd_display sepia-vmm sepia-webview sepia-vsock-proxy
+require_free_ports "cvd-1's web view port" 8443
 log=$inst/logs/launcher.log
 
 "$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 --start_webview \

@@ -11,22 +11,22 @@ B=$top_builddir
 key=$top_srcdir/tests/data/testkey_rsa2048.pem
 run=$top_srcdir/tests/e2e/console-run.py
 
-skip() { echo "1..0 # SKIP $1"; exit 77; }
-[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
-for p in launch_cvd run_cvd stop_cvd cvd_status sepia-vmm; do [ -x "$B/$p" ] || skip "$p not built"; done
-[ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images in $B/guest/out/android (make guest-android)"
-command -v qemu-img >/dev/null && command -v mke2fs >/dev/null && command -v python3 >/dev/null ||
-	skip "qemu-img, mke2fs and python3 are needed"
+. "$top_srcdir/tests/e2e/require.sh"
+require_device_tools
+. "$top_srcdir/tests/e2e/device-lib.sh"
+require_free_ports "the adb ports of cvd-1..3" 6520 6521 6522
 
 work=$(mktemp -d /tmp/sepia-lifecycle.XXXXXX)
 export HOME=$work/home
 mkdir -p "$HOME"
+# The monitors tell the adb server on ANDROID_ADB_SERVER_PORT (default 5037) about their devices:
+# point them at a port where no server listens, so that an adb server this machine runs is
+# neither used nor changed (they log "no adb server" and go on).
+ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export ANDROID_ADB_SERVER_PORT
 cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
-n=0
-failed=0
-check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
-note() { sed 's/^/# /' "$@"; }
+tap_begin
 inst=$HOME/cuttlefish/instances/cvd-1
 launch() { # $1 = tag, rest = flags
 	local tag=$1 s; shift

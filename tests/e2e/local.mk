@@ -1,15 +1,26 @@
 # End-to-end boots of real kernels under sepia-vmm (they skip without /dev/kvm).
 E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/boot-reference.sh tests/e2e/boot-stock-kernel.sh \
 	tests/e2e/vmm-control.sh tests/e2e/vsock.sh tests/e2e/adb.sh tests/e2e/lifecycle.sh \
-	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/sandbox.sh
+	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh \
+	tests/e2e/sandbox.sh
 TESTS += $(E2E_TESTS)
-EXTRA_DIST += $(E2E_TESTS) tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
+EXTRA_DIST += $(E2E_TESTS) tests/e2e/require.sh tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
 
 # Tests that launch devices with launch_cvd use the host's own adb ports (6520+N-1): under
 # `make -j` they take turns. launch-net.sh runs in a network namespace of its own.
 tests/e2e/adb.log: tests/e2e/lifecycle.log
 tests/e2e/gpu-device.log: tests/e2e/adb.log
-tests/e2e/sandbox.log: tests/e2e/gpu-device.log
+tests/e2e/launch-guard.log: tests/e2e/gpu-device.log
+tests/e2e/sandbox.log: tests/e2e/launch-guard.log
+
+# boot-reference.sh's verdict on the guest's vector-probe line, on the lines each kind of host
+# makes it print (no KVM needed).
+TESTS += tests/e2e/vector-probe-verdict-test.sh
+EXTRA_DIST += tests/e2e/vector-probe-verdict-test.sh tests/e2e/vector-probe-verdict.sh
+
+# guest/build-guest.sh names a missing tool before it starts (no KVM, no guest build needed).
+TESTS += tests/e2e/guest-build-deps.sh
+EXTRA_DIST += tests/e2e/guest-build-deps.sh
 
 # Run inside the reference guest by boot-reference.sh (static: the guest has no libc).
 check_PROGRAMS += tests/e2e/vector-probe
@@ -22,7 +33,7 @@ check_PROGRAMS += tests/e2e/fb-fill
 tests_e2e_fb_fill_SOURCES = tests/e2e/fb-fill.c
 tests_e2e_fb_fill_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
-DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh
+DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh
 TESTS += $(DISPLAY_E2E_TESTS)
 EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
-	tests/e2e/device-lib.sh
+	tests/e2e/device-lib.sh tests/e2e/webview-guard.py

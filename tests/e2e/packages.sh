@@ -36,8 +36,10 @@ if [ $have_deb = 1 ]; then
 	make -C "$B" deb PKG_DIR="$work" > "$work/deb.out" 2>&1; rc=$?
 	echo "# make deb: status $rc after $(( $(date +%s) - s )) s"
 	[ $rc = 0 ] || tail -20 "$work/deb.out" | note
-	deb=$B/sepia_${version}_amd64.deb
-	check "[ $rc = 0 ] && [ -f '$deb' ]" "make deb builds sepia_${version}_amd64.deb"
+	# This run's package, in its own PKG_DIR: the copy in $B may be one an earlier run left.
+	deb=$work/deb/sepia_${version}_amd64.deb
+	check "[ $rc = 0 ] && [ -f '$deb' ] && cmp -s '$deb' '$B/sepia_${version}_amd64.deb'" \
+		"make deb builds sepia_${version}_amd64.deb (and copies it to the build directory)"
 	dpkg-deb -c "$deb" 2>/dev/null | awk '{print $6}' | sed 's|^\.||' > "$work/deb.list"
 	bins=$(for p in $programs; do echo /usr/bin/$p; done)
 	check "contains_all '$work/deb.list' $(echo $bins)" "the deb carries every program: $(echo $programs)"
@@ -71,8 +73,9 @@ if [ $have_rpm = 1 ]; then
 	make -C "$B" rpm PKG_DIR="$work" > "$work/rpm.out" 2>&1; rc=$?
 	echo "# make rpm: status $rc after $(( $(date +%s) - s )) s"
 	[ $rc = 0 ] || tail -20 "$work/rpm.out" | note
-	rpmf=$B/sepia-${version}-1.x86_64.rpm
-	check "[ $rc = 0 ] && [ -f '$rpmf' ]" "make rpm builds sepia-${version}-1.x86_64.rpm"
+	rpmf=$work/rpm/RPMS/x86_64/sepia-${version}-1.x86_64.rpm
+	check "[ $rc = 0 ] && [ -f '$rpmf' ] && cmp -s '$rpmf' '$B/sepia-${version}-1.x86_64.rpm'" \
+		"make rpm builds sepia-${version}-1.x86_64.rpm (and copies it to the build directory)"
 	rpm -qlp "$rpmf" > "$work/rpm.list" 2>/dev/null
 	unitdir=$(grep -m1 '/systemd/system/sepia-host-resources.service$' "$work/rpm.list" | sed 's|/sepia-host-resources.service$||')
 	rulesdir=$(grep -m1 '/udev/rules.d/60-sepia.rules$' "$work/rpm.list" | sed 's|/60-sepia.rules$||')

@@ -10,14 +10,10 @@
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
-WEBVIEW=$top_builddir/sepia-webview
-FB_FILL=$top_builddir/tests/e2e/fb-fill
 CHECK=$top_srcdir/tests/e2e/display-check.py
 
-skip() { echo "1..0 # SKIP $1"; exit 77; }
-for p in "$WEBVIEW" "$FB_FILL"; do
-	[ -x "$p" ] || skip "$p not built"
-done
+. "$top_srcdir/tests/e2e/require.sh"
+require_webview_tools
 . "$top_srcdir/tests/e2e/display-lib.sh"
 find_chromium
 find_pil_python

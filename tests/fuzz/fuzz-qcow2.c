@@ -15,9 +15,11 @@
  * written is read back unchanged.
  *
  * The private directory holds backing.raw (64 KiB of a pattern), so inputs with a relative
- * backing file name can reach a backing chain (input.img names itself: a loop, cut at 16).
- * Absolute backing names are opened read-only as they are; writable opens are qcow2 only,
- * as a fuzzed VMDK descriptor could name any host file as a writable extent. */
+ * backing file name can reach a backing chain (input.img names itself: a loop, cut at 16, or
+ * refused by its own image lock when writable). Backing names outside the private directory
+ * are refused (block.h: allowed directories); writable opens are qcow2 only. Inputs with the
+ * dirty bit set are repaired on their writable open, so the refcount rebuild
+ * (qcow2_repair.c) runs on hostile metadata too. */
 #define FUZZ_WARNINGS_ARE_REPORTS 1
 #include "tests/fuzz/fuzz-common.h"
 

@@ -5,10 +5,10 @@
 # installed; VMDK descriptors, a manifest.cache, bootloader_control bytes and a small GPT in
 # sepia's own formats from python3.
 # Usage: make-seeds.sh OUTDIR
-#   (creates OUTDIR/{bootimg,vendorboot,sparse,vbmeta,qcow2,vmdk,manifest,abmisc,gpt})
+#   (creates OUTDIR/{bootimg,vendorboot,sparse,vbmeta,qcow2,vmdk,manifest,abmisc,gpt,vsock})
 set -eu
 out=$1
-for d in bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt; do mkdir -p "$out/$d"; done
+for d in bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock gpu; do mkdir -p "$out/$d"; done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 head -c 3000 /dev/urandom > "$tmp/k"; head -c 1500 /dev/urandom > "$tmp/r"
@@ -89,6 +89,10 @@ fi
 # Inputs that once found bugs (see README.md), kept as seeds.
 here=$(dirname "$0")
 cp "$here"/regressions/qcow2/* "$out/qcow2/"
+# vsock: the hand-made corpus in the tree (tests/fuzz/corpus/vsock) and its regressions.
+cp "$here"/corpus/vsock/* "$here"/regressions/vsock/* "$out/vsock/"
+# virtio-gpu command runs (fuzz-gpu.c's record format), kept in the tree.
+cp "$here"/corpus/gpu/* "$out/gpu/"
 # GPT: sfdisk's table (128 entries) with misc first, cut to the first 32 KiB the target reads.
 if command -v sfdisk > /dev/null; then
     truncate -s 1M "$tmp/gpt.img"
@@ -161,3 +165,5 @@ open(f"{out}/gpt/small.img", "wb").write(disk)
 mbr[0] = 0x13 | 0x20  # fix both CRCs, mark slot 1 successful through a writable open
 open(f"{out}/gpt/small-flags.img", "wb").write(bytes(mbr) + disk[512:])
 PY
+# The virtio device targets (fuzz-blk, fuzz-net, fuzz-console): chains a driver would post.
+python3 "$(dirname "$0")/make-virtio-seeds.py" "$out"

@@ -8,20 +8,8 @@ extern char __bss_end[];
 
 static const char *e820_name(uint32_t t)
 {
-	switch (t) {
-	case 1:
-		return "RAM";
-	case 2:
-		return "reserved";
-	case 3:
-		return "ACPI";
-	case 4:
-		return "NVS";
-	case 5:
-		return "unusable";
-	default:
-		return "other";
-	}
+	static const char *const names[] = { "other", "RAM", "reserved", "ACPI", "NVS", "unusable" };
+	return t < sizeof(names) / sizeof(names[0]) ? names[t] : "other";
 }
 
 static bool ram_covers(const struct hvm_memmap_entry *m, uint32_t n, uint64_t lo, uint64_t hi)

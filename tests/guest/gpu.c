@@ -9,7 +9,11 @@
  *
  * With "frames=N" it is bench/gpu.sh's guest instead: N full-screen updates (transfer to
  * the host, then flush) of a W x H resource whose backing is guest RAM at 64 MiB, and no
- * checks; the host times the runs. */
+ * checks; the host times the runs.
+ *
+ * With "attack=N" it is bench/gpu-memory-attack.sh's guest: N times, a 1x1 resource with the
+ * largest backing a guest may attach (16384 entries: 256 KiB of host iovecs each), and it
+ * prints how many the device accepted and refused; the host measures the VMM's peak RSS. */
 #include "lib.h"
 
 #define VIRTIO_ID_GPU      16
@@ -532,13 +536,39 @@ static void bench(uint32_t w, uint32_t h, uint64_t frames)
 	check(failed == 0, "bench: %u frames, %u failed commands", (unsigned)frames, failed);
 }
 
+/* Resources with the most backing entries the device takes, one after another, none given
+ * back: what a guest does to make the VMM hold host memory. The table (256 KiB) lives at
+ * BENCH_BACKING, every entry names the same guest page. */
+static void attack(uint64_t n)
+{
+	enum { ENTRIES = 16384 };
+	struct mem_entry *table = (struct mem_entry *)(uintptr_t)BENCH_BACKING;
+	for (uint32_t i = 0; i < ENTRIES; i++)
+		table[i] = (struct mem_entry){ BENCH_BACKING + ENTRIES * sizeof(*table), 4096, 0 };
+	uint64_t accepted = 0, refused = 0, other = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t id = (uint32_t)i + 1, t = create_2d(id, FORMAT_B8G8R8X8, 1, 1);
+		if (t == OK_NODATA)
+			t = attach(id, table, ENTRIES, ENTRIES);
+		accepted += t == OK_NODATA;
+		refused += t == ERR_OUT_OF_MEMORY;
+		other += t != OK_NODATA && t != ERR_OUT_OF_MEMORY;
+	}
+	gk_printf("gpu attack: %u resources with %u backing entries each: %u accepted, %u refused "
+		  "(ERR_OUT_OF_MEMORY), %u other answers\n",
+		  (unsigned)n, ENTRIES, (unsigned)accepted, (unsigned)refused, (unsigned)other);
+	check(other == 0, "attack: every command answered OK or ERR_OUT_OF_MEMORY");
+}
+
 int main(void)
 {
 	struct pci_dev d;
 	struct virtio_dev v;
 	uint32_t w = (uint32_t)cmdline_num("width", 64), h = (uint32_t)cmdline_num("height", 48);
 	bool virgl = cmdline_num("virgl", 0) != 0;
-	uint64_t frames = cmdline_num("frames", ~0ull);
+	uint64_t frames = cmdline_num("frames", ~0ull), attacks = cmdline_num("attack", ~0ull);
+	if (attacks != ~0ull)
+		frames = 0;
 	if (frames == ~0ull && (w > MAX_W || h > MAX_H || w < 8 || h < 8)) {
 		check(false, "display %ux%u fits the payload's %ux%u buffer", w, h, MAX_W, MAX_H);
 		return 0;
@@ -552,7 +582,10 @@ int main(void)
 		if (virtio_queue_setup(&v, &ctrl, 0, VIRTIO_MSI_NO_VECTOR) &&
 		    virtio_queue_setup(&v, &cursorq, 1, VIRTIO_MSI_NO_VECTOR)) {
 			virtio_driver_ok(&v);
-			bench(w, h, frames);
+			if (attacks != ~0ull)
+				attack(attacks);
+			else
+				bench(w, h, frames);
 		}
 		return 0;
 	}

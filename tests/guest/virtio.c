@@ -50,23 +50,17 @@ bool virtio_probe(struct virtio_dev *v, const struct pci_dev *d)
 		uint8_t type = pci_read8(d->bus, d->dev, d->fn, cap + 3);
 		uint8_t bar = pci_read8(d->bus, d->dev, d->fn, cap + 4);
 		uint32_t off = pci_read32(d->bus, d->dev, d->fn, cap + 8);
-		uint64_t *slot = NULL;
-		switch (type) {
-		case VIRTIO_PCI_CAP_COMMON:
-			slot = &v->common;
-			break;
-		case VIRTIO_PCI_CAP_NOTIFY:
-			slot = &v->notify;
-			break;
-		case VIRTIO_PCI_CAP_ISR:
-			slot = &v->isr;
-			break;
-		case VIRTIO_PCI_CAP_DEVICE:
-			slot = &v->device;
-			break;
-		default:
-			continue; /* PCI config access, shared memory, vendor extensions */
-		}
+		/* Where each structure's address goes; other types (PCI config access, shared memory,
+		 * vendor extensions) are passed over. */
+		uint64_t *slots[VIRTIO_PCI_CAP_DEVICE + 1] = {
+			[VIRTIO_PCI_CAP_COMMON] = &v->common,
+			[VIRTIO_PCI_CAP_NOTIFY] = &v->notify,
+			[VIRTIO_PCI_CAP_ISR] = &v->isr,
+			[VIRTIO_PCI_CAP_DEVICE] = &v->device,
+		};
+		uint64_t *slot = type <= VIRTIO_PCI_CAP_DEVICE ? slots[type] : NULL;
+		if (!slot)
+			continue;
 		if (*slot || bar > 5)
 			continue; /* the first usable one of each type wins */
 		uint64_t base = pci_bar_addr(d, bar);

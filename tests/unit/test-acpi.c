@@ -114,17 +114,33 @@ static void test_fadt(void)
 	teardown(&t);
 }
 
+/* Builds the tables for one vCPU; [*aml, *end) is the DSDT's AML, after its 36-byte header. */
+static void build_dsdt(struct tables *t, const uint8_t **aml, const uint8_t **end)
+{
+	build(t, 1);
+	uint32_t len = rd32(t, t->dsdt + 4) - 36;
+	*aml = at(t, t->dsdt + 36, len);
+	*end = *aml + len;
+}
+
+/* The first n-byte needle in [from, end); asserts there is one. */
+static const uint8_t *find(const uint8_t *from, const uint8_t *end, const void *needle, size_t n)
+{
+	const uint8_t *p = memmem(from, (size_t)(end - from), needle, n);
+	if (!p)
+		g_error("%zu-byte needle not found in %zd bytes of AML", n, end - from);
+	return p;
+}
+
 /* \_S5 must be a Package whose first element is SLP_TYPa = ACPI_S5_SLP_TYP. */
 static void test_dsdt_s5(void)
 {
 	struct tables t;
-	build(&t, 1);
-	uint32_t len = rd32(&t, t.dsdt + 4);
-	const uint8_t *aml = at(&t, t.dsdt + 36, len - 36);
-	const uint8_t *name = memmem(aml, len - 36, "_S5_", 4);
-	g_assert_nonnull(name);
+	const uint8_t *aml, *end;
+	build_dsdt(&t, &aml, &end);
+	const uint8_t *name = find(aml, end, "_S5_", 4);
 	g_assert_true(name > aml && name[-1] == 0x08); /* NameOp */
-	const uint8_t *pkg = name + 4, *end = aml + len - 36;
+	const uint8_t *pkg = name + 4;
 	g_assert_cmpuint(pkg[0], ==, 0x12);   /* PackageOp */
 	g_assert_cmpuint(pkg[1] >> 6, ==, 0); /* one-byte PkgLength */
 	g_assert_true(pkg + 1 + pkg[1] <= end);
@@ -140,22 +156,17 @@ static void test_dsdt_s5(void)
 static void test_dsdt_pci_root(void)
 {
 	struct tables t;
-	build(&t, 1);
-	uint32_t len = rd32(&t, t.dsdt + 4);
-	const uint8_t *aml = at(&t, t.dsdt + 36, len - 36);
-	const uint8_t *scope = memmem(aml, len - 36, "_SB_", 4);
-	g_assert_nonnull(scope);
-	const uint8_t *dev = memmem(aml, len - 36, "\x5b\x82", 2); /* DeviceOp */
-	g_assert_nonnull(dev);
+	const uint8_t *aml, *end;
+	build_dsdt(&t, &aml, &end);
+	const uint8_t *scope = find(aml, end, "_SB_", 4);
+	const uint8_t *dev = find(aml, end, "\x5b\x82", 2); /* DeviceOp */
 	g_assert_true(dev > scope);
 	const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
-	g_assert_nonnull(memmem(dev, (size_t)(aml + len - 36 - dev), hid, sizeof(hid)));
-	g_assert_nonnull(memmem(dev, (size_t)(aml + len - 36 - dev), "PCI0", 4));
+	find(dev, end, hid, sizeof(hid));
+	find(dev, end, "PCI0", 4);
 	/* The DWord memory window is the BAR window of devices/layout.h. */
-	const uint8_t *crs = memmem(dev, (size_t)(aml + len - 36 - dev), "_CRS", 4);
-	g_assert_nonnull(crs);
-	const uint8_t *mem = memchr(crs, 0x87, (size_t)(aml + len - 36 - crs));
-	g_assert_nonnull(mem);
+	const uint8_t *crs = find(dev, end, "_CRS", 4);
+	const uint8_t *mem = find(crs, end, "\x87", 1);
 	uint32_t min, max;
 	memcpy(&min, mem + 10, 4);
 	memcpy(&max, mem + 14, 4);

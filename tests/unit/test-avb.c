@@ -3,6 +3,7 @@
  * the public-key encoding (n0inv, rr) is what libavb expects; and the openssl command line
  * agrees that the signature is a plain PKCS#1 v1.5 SHA-256 signature of header || aux. */
 #include "images/avb.h"
+#include "tests/unit/image-testlib.h"
 
 #include <glib/gstdio.h>
 #include <openssl/bn.h>
@@ -15,12 +16,6 @@ typedef struct {
 	char *dir, *key, *boot, *vendor, *vbmeta;
 } Fixture;
 
-static char *srcdir_file(const char *rel)
-{
-	const char *top = g_getenv("top_srcdir");
-	return g_build_filename(top ? top : ".", rel, NULL);
-}
-
 static void write_pattern(const char *path, gsize len, guint8 seed)
 {
 	g_autofree guint8 *b = g_malloc(len);
@@ -31,9 +26,8 @@ static void write_pattern(const char *path, gsize len, guint8 seed)
 
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
-	f->dir = g_dir_make_tmp("test-avb-XXXXXX", NULL);
-	g_assert_nonnull(f->dir);
-	f->key = srcdir_file("tests/data/testkey_rsa2048.pem");
+	f->dir = make_tmp_dir("test-avb");
+	f->key = srcdir_file(SLOT_TEST_KEY);
 	g_assert_true(g_file_test(f->key, G_FILE_TEST_EXISTS));
 	f->boot = g_build_filename(f->dir, "boot.img", NULL);
 	f->vendor = g_build_filename(f->dir, "vendor_boot.img", NULL);
@@ -44,12 +38,7 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GDir) d = g_dir_open(f->dir, 0, NULL);
-	for (const char *n; d && (n = g_dir_read_name(d));) {
-		g_autofree char *p = g_build_filename(f->dir, n, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(f->dir);
+	rm_tree(f->dir);
 	g_free(f->dir), g_free(f->key), g_free(f->boot), g_free(f->vendor), g_free(f->vbmeta);
 }
 
@@ -129,13 +118,7 @@ static bool run(const char *const *argv)
 	return g_spawn_check_wait_status(status, NULL);
 }
 
-static bool have_openssl(void)
-{
-	g_autofree char *p = g_find_program_in_path("openssl");
-	if (!p)
-		g_test_skip("no openssl command");
-	return p != NULL;
-}
+static bool have_openssl(void) { return have_program("openssl", "no openssl command"); }
 
 /* A fresh RSA key of `bits` from the openssl command, in the fixture directory. */
 static char *genrsa(Fixture *f, const char *name, const char *bits)
@@ -370,9 +353,9 @@ static void test_key_encoding(Fixture *f, gconstpointer data)
 	gsize len;
 	const guint8 *k = g_bytes_get_data(key, &len);
 	g_assert_cmpuint(len, ==, 8 + 2 * 256);
-	g_assert_cmpuint(img_be32(k), ==, 2048);
+	g_assert_cmpuint(get_be32(k), ==, 2048);
 	const guint8 *n = k + 8, *rr = n + 256;
-	g_assert_cmpuint((uint32_t)(img_be32(k + 4) * img_be32(n + 252)), ==, 0xffffffffu);
+	g_assert_cmpuint((uint32_t)(get_be32(k + 4) * get_be32(n + 252)), ==, 0xffffffffu);
 
 	/* The modulus is the PEM key's. */
 	g_autofree char *pem = NULL;

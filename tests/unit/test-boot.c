@@ -357,43 +357,57 @@ static char *find_debian_kernel(const char *prefix)
 	return found;
 }
 
-/* The Debian kernel the reference guest boots, in 1 GiB of RAM. */
-/* Reads Debian's kernel into *img and gives f 1 GiB of RAM; false (test skipped) when
- * there is none. */
-static bool debian_kernel_fixture(struct fx *f, char **kernel, gchar **img, gsize *len)
+/* The Debian kernel the reference guest boots (its path and bytes), and 1 GiB of RAM to
+ * load it into. */
+typedef struct {
+	struct fx fx;
+	char *kernel;
+	gchar *img;
+	gsize len;
+} DebianKernel;
+
+static void debian_kernel_clear(DebianKernel *d)
 {
-	*kernel = find_debian_kernel("vmlinuz-");
-	if (!*kernel || !g_file_get_contents(*kernel, img, len, NULL)) {
+	g_free(d->kernel);
+	g_free(d->img);
+	g_clear_error(&d->fx.error);
+	fakemem_free(&d->fx.mem);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(DebianKernel, debian_kernel_clear)
+
+/* Fills d; false (test skipped) when there is no readable Debian kernel. */
+static bool debian_kernel_fixture(DebianKernel *d)
+{
+	d->kernel = find_debian_kernel("vmlinuz-");
+	if (!d->kernel || !g_file_get_contents(d->kernel, &d->img, &d->len, NULL)) {
 		g_test_skip("no readable /boot/vmlinuz-*-amd64");
 		return false;
 	}
-	fakemem_add(&f->mem, 0, 1024 * MiB);
+	fakemem_add(&d->fx.mem, 0, 1024 * MiB);
 	return true;
 }
 
 static void test_debian_kernel(void)
 {
-	g_autofree char *kernel = NULL;
-	g_autofree gchar *img = NULL;
-	gsize len = 0;
-	struct fx fx = { 0 }, *f = &fx;
-	if (!debian_kernel_fixture(f, &kernel, &img, &len))
+	g_auto(DebianKernel) d = { 0 };
+	if (!debian_kernel_fixture(&d))
 		return;
+	struct fx *f = &d.fx;
 	g_autofree char *initrd = find_debian_kernel("initrd.img-");
 	if (initrd && !g_file_test(initrd, G_FILE_TEST_IS_REGULAR))
 		g_clear_pointer(&initrd, g_free);
-	g_assert_true(load(f, kernel, initrd, CMDLINE));
+	g_assert_true(load(f, d.kernel, initrd, CMDLINE));
 	g_assert_cmpint(f->info.protocol, ==, BOOT_LINUX64);
 	uint16_t version;
-	memcpy(&version, img + ZP_VERSION, 2);
+	memcpy(&version, d.img + ZP_VERSION, 2);
 	g_assert_cmpuint(version, >=, 0x20c);
 	g_assert_cmpuint(zp16(f, ZP_VERSION), ==, version);
 	uint64_t pref;
-	memcpy(&pref, img + ZP_PREF_ADDRESS, 8);
+	memcpy(&pref, d.img + ZP_PREF_ADDRESS, 8);
 	g_assert_cmpuint(pref, >=, MiB);
 	g_assert_cmpuint(f->info.entry, ==, pref + 0x200);
-	size_t setup = ((uint8_t)img[ZP_SETUP_SECTS] + 1) * 512;
-	g_assert_cmpmem(ram(f, pref, len - setup), len - setup, img + setup, len - setup);
+	size_t setup = ((uint8_t)d.img[ZP_SETUP_SECTS] + 1) * 512;
+	g_assert_cmpmem(ram(f, pref, d.len - setup), d.len - setup, d.img + setup, d.len - setup);
 	g_assert_cmpstr((const char *)ram(f, zp32(f, ZP_CMDLINE_PTR), sizeof(CMDLINE)), ==, CMDLINE);
 	if (initrd) {
 		uint32_t rd = zp32(f, ZP_RAMDISK_IMAGE), init_size = zp32(f, ZP_INIT_SIZE);
@@ -401,7 +415,6 @@ static void test_debian_kernel(void)
 		g_assert_cmpuint(rd, >=, pref + init_size);
 		g_assert_cmpuint((uint64_t)rd + zp32(f, ZP_RAMDISK_SIZE) - 1, <=, zp32(f, ZP_INITRD_MAX));
 	}
-	fakemem_free(&f->mem);
 }
 
 /* The same kernel with its payload unpacked on the host: the kernel proper lies at its
@@ -409,28 +422,24 @@ static void test_debian_kernel(void)
  * bzImage's own setup header in the zero page. */
 static void test_debian_kernel_unpacked(void)
 {
-	g_autofree char *kernel = NULL;
-	g_autofree gchar *img = NULL;
-	gsize len = 0;
-	struct fx fx = { 0 }, *f = &fx;
-	if (!debian_kernel_fixture(f, &kernel, &img, &len))
+	g_auto(DebianKernel) d = { 0 };
+	if (!debian_kernel_fixture(&d))
 		return;
-	g_assert_true(load_with(f, kernel, NULL, CMDLINE, true));
+	struct fx *f = &d.fx;
+	g_assert_true(load_with(f, d.kernel, NULL, CMDLINE, true));
 	if (!strstr(f->info.format, "unpacked")) {
 		g_test_skip("this kernel's payload compression is not one sepia-vmm unpacks");
-		fakemem_free(&f->mem);
 		return;
 	}
 	g_assert_cmpint(f->info.protocol, ==, BOOT_LINUX64);
 	uint64_t pref;
-	memcpy(&pref, img + ZP_PREF_ADDRESS, 8);
+	memcpy(&pref, d.img + ZP_PREF_ADDRESS, 8);
 	g_assert_cmpuint(f->info.entry, ==, pref); /* startup_64 at LOAD_PHYSICAL_ADDR */
 	/* The decompressed kernel text begins there: no longer the compressed stub. */
-	size_t setup = ((uint8_t)img[ZP_SETUP_SECTS] + 1) * 512;
-	g_assert_true(memcmp(ram(f, pref, 4096), img + setup, 4096) != 0);
+	size_t setup = ((uint8_t)d.img[ZP_SETUP_SECTS] + 1) * 512;
+	g_assert_true(memcmp(ram(f, pref, 4096), d.img + setup, 4096) != 0);
 	g_assert_cmpuint(zp16(f, ZP_VERSION), >=, 0x20c);
 	g_assert_cmpstr((const char *)ram(f, zp32(f, ZP_CMDLINE_PTR), sizeof(CMDLINE)), ==, CMDLINE);
-	fakemem_free(&f->mem);
 }
 
 /* ELF: header, two program headers, notes at 0x200, segment data at 0x1000. */
@@ -455,14 +464,20 @@ static size_t put_note(uint8_t *p, const char *name, uint32_t type, const void *
 	return d + ((descsz + 3) & ~3u);
 }
 
+/* The identification bytes of a little-endian ELF of class cls (ELFCLASS32 or ELFCLASS64). */
+static void put_elf_ident(unsigned char *ident, unsigned char cls)
+{
+	memcpy(ident, ELFMAG, SELFMAG);
+	ident[EI_CLASS] = cls;
+	ident[EI_DATA] = ELFDATA2LSB;
+	ident[EI_VERSION] = EV_CURRENT;
+}
+
 static uint8_t *make_elf(bool pvh)
 {
 	uint8_t *img = g_malloc0(ELF_LEN);
 	Elf64_Ehdr *eh = (Elf64_Ehdr *)img;
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
+	put_elf_ident(eh->e_ident, ELFCLASS64);
 	eh->e_type = ET_EXEC;
 	eh->e_machine = EM_X86_64;
 	eh->e_version = EV_CURRENT;

@@ -15,6 +15,7 @@
 #include "images/overlay.h"
 #include "images/vendorboot.h"
 #include "bootloader/bootdisk.h"
+#include "tests/unit/image-testlib.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -32,41 +33,6 @@ typedef struct {
 	CompositeDisk *disk;
 } Fixture;
 
-static char *srcdir_file(const char *rel)
-{
-	const char *top = g_getenv("top_srcdir");
-	return g_build_filename(top ? top : ".", rel, NULL);
-}
-
-static GBytes *text(const char *s) { return g_bytes_new(s, strlen(s)); }
-
-static void make_boot(const char *path, char slot)
-{
-	g_autoptr(SepiaBootImage) b = sepia_boot_image_new();
-	b->header_version = 4;
-	g_autofree char *k = g_strdup_printf("KERNEL-%c-0123456789", slot);
-	b->kernel = text(k);
-	b->ramdisk = text("generic-ramdisk");
-	g_free(b->cmdline);
-	b->cmdline = g_strdup("console=ttyS0");
-	g_autoptr(GError) error = NULL;
-	g_assert_true(sepia_boot_image_write(b, path, &error));
-	g_assert_no_error(error);
-}
-
-static void make_vendor_boot(const char *path)
-{
-	g_autoptr(SepiaVendorBootImage) v = sepia_vendor_boot_image_new();
-	v->header_version = 4;
-	v->page_size = 4096;
-	v->bootconfig = text("androidboot.hardware=sepia\n");
-	g_autoptr(GBytes) frag = text("vendor-fragment");
-	sepia_vendor_boot_image_add_ramdisk(v, "platform", SEPIA_VENDOR_RAMDISK_TYPE_PLATFORM, NULL, frag);
-	g_autoptr(GError) error = NULL;
-	g_assert_true(sepia_vendor_boot_image_write(v, path, &error));
-	g_assert_no_error(error);
-}
-
 static void append_zeros(const char *path, gsize n)
 {
 	g_autofree char *data = NULL;
@@ -77,21 +43,12 @@ static void append_zeros(const char *path, gsize n)
 	g_assert_true(g_file_set_contents(path, padded, (gssize)(len + n), NULL));
 }
 
-static bool have_key(Fixture *f)
-{
-	if (g_file_test(f->key, G_FILE_TEST_EXISTS))
-		return true;
-	g_test_skip("tests/data/testkey_rsa2048.pem missing");
-	return false;
-}
-
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
 	(void)data;
 	memset(f, 0, sizeof(*f));
-	f->key = srcdir_file("tests/data/testkey_rsa2048.pem");
-	f->dir = g_dir_make_tmp("test-bootdisk-XXXXXX", NULL);
-	g_assert_nonnull(f->dir);
+	f->key = srcdir_file(SLOT_TEST_KEY);
+	f->dir = make_tmp_dir("test-bootdisk");
 	f->out = g_build_filename(f->dir, "out", NULL);
 	f->work = g_build_filename(f->dir, "work", NULL);
 	f->overlay = g_build_filename(f->dir, "overlay.qcow2", NULL);
@@ -107,16 +64,10 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 	g_assert_true(g_file_set_contents(f->paths[N_PARTS - 1], zeros, 4096, NULL));
 	for (int s = 0; s < 2; s++) {
 		const char *boot = f->paths[1 + s], *vendor = f->paths[3 + s], *vbmeta = f->paths[5 + s];
-		make_boot(boot, (char)('a' + s));
-		make_vendor_boot(vendor);
+		make_slot_boot(boot, (char)('a' + s));
+		make_slot_vendor_boot(vendor);
 		SepiaAvbHashPartition parts[2] = { { "boot", boot, NULL }, { "vendor_boot", vendor, NULL } };
-		SepiaAvbSignOptions o = { .algorithm = SEPIA_AVB_ALGORITHM_SHA256_RSA2048,
-					  .key_path = f->key,
-					  .partitions = parts,
-					  .n_partitions = 2 };
-		g_autoptr(GError) error = NULL;
-		g_assert_true(sepia_avb_write_vbmeta(vbmeta, &o, &error));
-		g_assert_no_error(error);
+		sign_slot_vbmeta(vbmeta, f->key, parts, 2, NULL);
 		append_zeros(boot, PAD);
 		append_zeros(vendor, PAD);
 		append_zeros(vbmeta, PAD);
@@ -134,8 +85,7 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
 	(void)data;
-	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-	g_assert_cmpint(system(cmd), ==, 0);
+	rm_tree(f->dir);
 	for (guint i = 0; i < N_PARTS; i++)
 		g_free(f->paths[i]);
 	composite_disk_free(f->disk);
@@ -207,7 +157,7 @@ static void poke(Fixture *f, const char *part, uint64_t off, guint8 value, gsize
 static void test_gpt_lookup(Fixture *f, gconstpointer data)
 {
 	(void)data;
-	if (!have_key(f))
+	if (!have_test_key(f->key))
 		return;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SepiaBootDisk) d = sepia_bootdisk_open(f->overlay, false, &error);
@@ -249,7 +199,7 @@ static void test_gpt_lookup(Fixture *f, gconstpointer data)
 static void test_misc_through_overlay(Fixture *f, gconstpointer data)
 {
 	(void)data;
-	if (!have_key(f))
+	if (!have_test_key(f->key))
 		return;
 	g_autofree char *before = hash_backing(f);
 	g_autoptr(GError) error = NULL;
@@ -303,7 +253,7 @@ static void test_misc_through_overlay(Fixture *f, gconstpointer data)
 static void test_fallback_to_b(Fixture *f, gconstpointer data)
 {
 	(void)data;
-	if (!have_key(f))
+	if (!have_test_key(f->key))
 		return;
 	g_autofree char *before = hash_backing(f);
 	poke(f, "boot_a", 4096 + 4, 0xff, 4096); /* inside boot_a's kernel page */
@@ -345,9 +295,9 @@ static void rewrite_gpt(Fixture *f, void (*edit)(guint8 *h, guint8 *e), bool fix
 	guint8 *h = buf + 512, *e = buf + 1024;
 	edit(h, e);
 	if (fix_crcs) {
-		img_put_le32(h + 88, sepia_crc32_update(0, e, 128 * 128));
-		img_put_le32(h + 16, 0);
-		img_put_le32(h + 16, sepia_crc32_update(0, h, img_le32(h + 12)));
+		put_le32(h + 88, sepia_crc32_update(0, e, 128 * 128));
+		put_le32(h + 16, 0);
+		put_le32(h + 16, sepia_crc32_update(0, h, get_le32(h + 12)));
 	}
 	g_assert_cmpint(b->ops->pwritev(b, &iov, 1, 0), ==, 0);
 	g_assert_cmpint(b->ops->flush(b), ==, 0);
@@ -367,22 +317,22 @@ static void flip_entry_name(guint8 *h, guint8 *e)
 static void entry_past_end(guint8 *h, guint8 *e)
 {
 	(void)h;
-	img_put_le64(e + 40, 1ull << 40);
+	put_le64(e + 40, 1ull << 40);
 }
 static void entry_overlaps(guint8 *h, guint8 *e)
 {
 	(void)h;
-	img_put_le64(e + 128 + 32, img_le64(e + 40)); /* boot_a starts on misc's last LBA */
+	put_le64(e + 128 + 32, get_le64(e + 40)); /* boot_a starts on misc's last LBA */
 }
 static void bad_entry_size(guint8 *h, guint8 *e)
 {
 	(void)e;
-	img_put_le32(h + 84, 96);
+	put_le32(h + 84, 96);
 }
 static void huge_array(guint8 *h, guint8 *e)
 {
 	(void)e;
-	img_put_le32(h + 80, 1u << 24);
+	put_le32(h + 80, 1u << 24);
 }
 static void no_signature(guint8 *h, guint8 *e)
 {
@@ -393,7 +343,7 @@ static void no_signature(guint8 *h, guint8 *e)
 static void test_corrupt_gpt(Fixture *f, gconstpointer data)
 {
 	(void)data;
-	if (!have_key(f))
+	if (!have_test_key(f->key))
 		return;
 	static const struct {
 		void (*edit)(guint8 *, guint8 *);

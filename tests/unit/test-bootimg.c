@@ -3,6 +3,7 @@
  * with one-line errors that name the file. */
 #include "images/bootimg.h"
 #include "images/vendorboot.h"
+#include "tests/unit/image-testlib.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -11,21 +12,11 @@ typedef struct {
 	char *dir;
 } Fixture;
 
-static void fixture_setup(Fixture *f, gconstpointer data)
-{
-	f->dir = g_dir_make_tmp("sepia-bootimg-XXXXXX", NULL);
-	g_assert_nonnull(f->dir);
-}
+static void fixture_setup(Fixture *f, gconstpointer data) { f->dir = make_tmp_dir("sepia-bootimg"); }
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-	g_autoptr(GDir) d = g_dir_open(f->dir, 0, NULL);
-	const char *n;
-	while (d && (n = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(f->dir, n, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(f->dir);
+	rm_tree(f->dir);
 	g_free(f->dir);
 }
 
@@ -46,10 +37,7 @@ static GBytes *make_payload(Fixture *f, const char *name, gsize len, guint32 see
 
 static bool have_mkbootimg(void)
 {
-	g_autofree char *p = g_find_program_in_path("mkbootimg");
-	if (!p)
-		g_test_skip("mkbootimg not installed (Debian package mkbootimg)");
-	return p != NULL;
+	return have_program("mkbootimg", "mkbootimg not installed (Debian package mkbootimg)");
 }
 
 /* Runs mkbootimg in f->dir with the given arguments (NULL-terminated). */
@@ -378,12 +366,8 @@ static void expect_boot_error(const guint8 *d, gsize len, const char *needle)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(SepiaBootImage) img = sepia_boot_image_parse_buffer(d, len, "boot.img", &error);
 	g_assert_null(img);
-	g_assert_nonnull(error);
+	assert_one_line_error(error, "boot.img", needle);
 	g_assert_true(error->domain == SEPIA_IMAGES_ERROR);
-	g_assert_true(g_str_has_prefix(error->message, "boot.img: "));
-	g_assert_null(strchr(error->message, '\n'));
-	if (needle && !strstr(error->message, needle))
-		g_error("expected \"%s\" in \"%s\"", needle, error->message);
 }
 
 static void expect_vendor_error(const guint8 *d, gsize len, const char *needle)
@@ -392,10 +376,7 @@ static void expect_vendor_error(const guint8 *d, gsize len, const char *needle)
 	g_autoptr(SepiaVendorBootImage)
 		img = sepia_vendor_boot_image_parse_buffer(d, len, "vendor_boot.img", &error);
 	g_assert_null(img);
-	g_assert_nonnull(error);
-	g_assert_true(g_str_has_prefix(error->message, "vendor_boot.img: "));
-	if (needle && !strstr(error->message, needle))
-		g_error("expected \"%s\" in \"%s\"", needle, error->message);
+	assert_one_line_error(error, "vendor_boot.img", needle);
 }
 
 static GBytes *sample_boot(Fixture *f, uint32_t version)
@@ -446,28 +427,28 @@ static void test_corrupt_boot(Fixture *f, gconstpointer data)
 	d[0] = 'X';
 	expect_boot_error(d, len, "bad magic");
 	d[0] = 'A';
-	img_put_le32(d + 8, 0xffffffff); /* kernel_size */
+	put_le32(d + 8, 0xffffffff); /* kernel_size */
 	expect_boot_error(d, len, "kernel_size 0xffffffff at offset 0x800 runs past the end of the file");
 	memcpy(d, orig, len);
-	img_put_le32(d + 16, 0xfffff000); /* ramdisk_size */
+	put_le32(d + 16, 0xfffff000); /* ramdisk_size */
 	expect_boot_error(d, len, "ramdisk_size 0xfffff000");
 	memcpy(d, orig, len);
 	const uint32_t bad_pages[] = { 0, 3000, 1024, 1u << 31, 0xffffffff };
 	for (size_t i = 0; i < G_N_ELEMENTS(bad_pages); i++) {
-		img_put_le32(d + 36, bad_pages[i]);
+		put_le32(d + 36, bad_pages[i]);
 		expect_boot_error(d, len, "page_size");
 	}
 	memcpy(d, orig, len);
-	img_put_le32(d + 40, 99);
+	put_le32(d + 40, 99);
 	expect_boot_error(d, len, "header_version 99 is not supported");
 	memcpy(d, orig, len);
-	img_put_le64(d + 1636, 0x800); /* recovery_dtbo_offset pointing at the kernel */
+	put_le64(d + 1636, 0x800); /* recovery_dtbo_offset pointing at the kernel */
 	expect_boot_error(d, len, "recovery_dtbo_offset 0x800 does not match the layout");
 	memcpy(d, orig, len);
-	img_put_le32(d + 1648, 0x7fffffff); /* dtb_size */
+	put_le32(d + 1648, 0x7fffffff); /* dtb_size */
 	expect_boot_error(d, len, "dtb_size 0x7fffffff");
 	memcpy(d, orig, len);
-	img_put_le32(d + 1632, 0xffffffff); /* recovery_dtbo_size */
+	put_le32(d + 1632, 0xffffffff); /* recovery_dtbo_size */
 	expect_boot_error(d, len, "recovery_dtbo_size");
 
 	/* v3/v4: sizes past the end, signature past the end. */
@@ -475,10 +456,10 @@ static void test_corrupt_boot(Fixture *f, gconstpointer data)
 	gsize len4;
 	const guint8 *orig4 = g_bytes_get_data(v4, &len4);
 	g_autofree guint8 *e = g_memdup2(orig4, len4);
-	img_put_le32(e + 12, 0xffffffff);
+	put_le32(e + 12, 0xffffffff);
 	expect_boot_error(e, len4, "ramdisk_size 0xffffffff");
-	img_put_le32(e + 12, 3000);
-	img_put_le32(e + 1580, 1);
+	put_le32(e + 12, 3000);
+	put_le32(e + 1580, 1);
 	expect_boot_error(e, len4, "signature_size 0x1");
 	expect_boot_error(e, 4095, "runs past the end");
 }
@@ -511,29 +492,29 @@ static void test_corrupt_vendor(Fixture *f, gconstpointer data)
 	d[1] = 'x';
 	expect_vendor_error(d, len, "bad magic");
 	memcpy(d, orig, len);
-	img_put_le32(d + 8, 5);
+	put_le32(d + 8, 5);
 	expect_vendor_error(d, len, "header_version 5");
 	memcpy(d, orig, len);
-	img_put_le32(d + 12, 0);
+	put_le32(d + 12, 0);
 	expect_vendor_error(d, len, "page_size 0");
 	memcpy(d, orig, len);
-	img_put_le32(d + 24, 0xffffffff);
+	put_le32(d + 24, 0xffffffff);
 	expect_vendor_error(d, len, "vendor_ramdisk_size 0xffffffff");
 	memcpy(d, orig, len);
-	img_put_le32(d + 2116, 0xffffffff); /* entry_num: entry_num * entry_size overflows u32 */
-	img_put_le32(d + 2120, 0xffffffff);
+	put_le32(d + 2116, 0xffffffff); /* entry_num: entry_num * entry_size overflows u32 */
+	put_le32(d + 2120, 0xffffffff);
 	expect_vendor_error(d, len, "does not fit in vendor_ramdisk_table_size");
 	memcpy(d, orig, len);
-	img_put_le32(d + 2120, 100);
+	put_le32(d + 2120, 100);
 	expect_vendor_error(d, len, "entry_size 100 is smaller");
 	memcpy(d, orig, len);
-	img_put_le32(d + 2124, 0x10000); /* bootconfig_size */
+	put_le32(d + 2124, 0x10000); /* bootconfig_size */
 	expect_vendor_error(d, len, "bootconfig_size 0x10000");
 	memcpy(d, orig, len);
 	/* Table entry 1: offset past the ramdisk section. The table starts after header (4096),
      * section (6000 -> 6144) and dtb (100 -> 2048). */
 	gsize table = 4096 + 6144 + 2048;
-	img_put_le32(d + table + 108 + 4, 5000);
+	put_le32(d + table + 108 + 4, 5000);
 	expect_vendor_error(d, len, "vendor ramdisk 1 (0xbb8 bytes at offset 0x1388) runs past");
 }
 

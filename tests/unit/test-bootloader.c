@@ -9,6 +9,7 @@
 #include "bootloader/bootloader.h"
 #include "images/crc32.h"
 #include "images/vendorboot.h"
+#include "tests/unit/image-testlib.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -21,49 +22,6 @@ typedef struct {
 	SepiaSlotImages slots[2];
 } Fixture;
 
-static char *srcdir_file(const char *rel)
-{
-	const char *top = g_getenv("top_srcdir");
-	return g_build_filename(top ? top : ".", rel, NULL);
-}
-
-static GBytes *text(const char *s) { return g_bytes_new(s, strlen(s)); }
-
-static const char *FRAG0 = "vendor-platform-fragment\n";
-static const char *FRAG1 = "vendor-dlkm-fragment-with-modules";
-static const char *GENERIC = "generic-ramdisk-from-boot";
-static const char *VENDOR_BC = "androidboot.hardware=sepia\nkernel.foo=1";
-
-static void make_boot(const char *path, char slot)
-{
-	g_autoptr(SepiaBootImage) b = sepia_boot_image_new();
-	b->header_version = 4;
-	g_autofree char *k = g_strdup_printf("KERNEL-%c-0123456789", slot);
-	b->kernel = text(k);
-	b->ramdisk = text(GENERIC);
-	g_free(b->cmdline);
-	b->cmdline = g_strdup("console=ttyS0 quiet");
-	g_autoptr(GError) error = NULL;
-	g_assert_true(sepia_boot_image_write(b, path, &error));
-	g_assert_no_error(error);
-}
-
-static void make_vendor_boot(const char *path)
-{
-	g_autoptr(SepiaVendorBootImage) v = sepia_vendor_boot_image_new();
-	v->header_version = 4;
-	v->page_size = 4096;
-	g_free(v->cmdline);
-	v->cmdline = g_strdup("vendor.opt=1");
-	v->bootconfig = text(VENDOR_BC);
-	g_autoptr(GBytes) f0 = text(FRAG0), f1 = text(FRAG1);
-	sepia_vendor_boot_image_add_ramdisk(v, "platform", SEPIA_VENDOR_RAMDISK_TYPE_PLATFORM, NULL, f0);
-	sepia_vendor_boot_image_add_ramdisk(v, "dlkm", SEPIA_VENDOR_RAMDISK_TYPE_DLKM, NULL, f1);
-	g_autoptr(GError) error = NULL;
-	g_assert_true(sepia_vendor_boot_image_write(v, path, &error));
-	g_assert_no_error(error);
-}
-
 static void sign_slot(Fixture *f, int s)
 {
 	SepiaAvbHashPartition parts[3] = {
@@ -72,24 +30,14 @@ static void sign_slot(Fixture *f, int s)
 		{ "init_boot", f->init_boot, NULL },
 	};
 	const char *cmdlines[] = { "avb.from.vbmeta=1", NULL };
-	SepiaAvbSignOptions o = {
-		.algorithm = SEPIA_AVB_ALGORITHM_SHA256_RSA2048,
-		.key_path = f->key,
-		.partitions = parts,
-		.n_partitions = f->init_boot ? 3 : 2,
-		.kernel_cmdlines = cmdlines,
-	};
-	g_autoptr(GError) error = NULL;
-	g_assert_true(sepia_avb_write_vbmeta(f->vbmeta[s], &o, &error));
-	g_assert_no_error(error);
+	sign_slot_vbmeta(f->vbmeta[s], f->key, parts, f->init_boot ? 3 : 2, cmdlines);
 }
 
 static void fixture_setup(Fixture *f, gconstpointer data)
 {
 	memset(f, 0, sizeof(*f));
-	f->key = srcdir_file("tests/data/testkey_rsa2048.pem");
-	f->dir = g_dir_make_tmp("test-bootloader-XXXXXX", NULL);
-	g_assert_nonnull(f->dir);
+	f->key = srcdir_file(SLOT_TEST_KEY);
+	f->dir = make_tmp_dir("test-bootloader");
 	f->misc = g_build_filename(f->dir, "misc.img", NULL);
 	f->out = g_build_filename(f->dir, "out", NULL);
 	g_assert_cmpint(g_mkdir(f->out, 0755), ==, 0);
@@ -105,8 +53,8 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 		f->boot[s] = g_build_filename(f->dir, bn, NULL);
 		f->vendor[s] = g_build_filename(f->dir, vn, NULL);
 		f->vbmeta[s] = g_build_filename(f->dir, mn, NULL);
-		make_boot(f->boot[s], c);
-		make_vendor_boot(f->vendor[s]);
+		make_slot_boot(f->boot[s], c);
+		make_slot_vendor_boot(f->vendor[s]);
 		sign_slot(f, s);
 		f->slots[s] = (SepiaSlotImages){ f->boot[s], f->vendor[s], NULL, f->vbmeta[s] };
 	}
@@ -114,27 +62,10 @@ static void fixture_setup(Fixture *f, gconstpointer data)
 
 static void fixture_teardown(Fixture *f, gconstpointer data)
 {
-	const char *dirs[] = { f->out, f->dir };
-	for (int i = 0; i < 2; i++) {
-		g_autoptr(GDir) d = g_dir_open(dirs[i], 0, NULL);
-		for (const char *n; d && (n = g_dir_read_name(d));) {
-			g_autofree char *p = g_build_filename(dirs[i], n, NULL);
-			g_unlink(p);
-		}
-	}
-	g_rmdir(f->out);
-	g_rmdir(f->dir);
+	rm_tree(f->dir);
 	g_free(f->dir), g_free(f->key), g_free(f->misc), g_free(f->out), g_free(f->init_boot);
 	for (int s = 0; s < 2; s++)
 		g_free(f->boot[s]), g_free(f->vendor[s]), g_free(f->vbmeta[s]);
-}
-
-static bool need_key(Fixture *f)
-{
-	if (g_file_test(f->key, G_FILE_TEST_EXISTS))
-		return true;
-	g_test_skip("tests/data/testkey_rsa2048.pem missing");
-	return false;
 }
 
 static SepiaAbControl load_misc(Fixture *f, bool *reset)
@@ -159,7 +90,7 @@ static void test_ab_layout_and_crc(Fixture *f, gconstpointer data)
 	guint8 buf[SEPIA_AB_CONTROL_SIZE];
 	sepia_ab_control_encode(&ctl, buf);
 	g_assert_cmpmem(buf, 3, "_a", 3);
-	g_assert_cmpuint(img_le32(buf + 4), ==, 0x42414342);
+	g_assert_cmpuint(get_le32(buf + 4), ==, 0x42414342);
 	g_assert_cmpmem(buf + 4, 4, "BCAB", 4); /* the magic's bytes, little-endian */
 	g_assert_cmpuint(buf[8], ==, 1);
 	g_assert_cmpuint(buf[9], ==, (2 | 3 << 3 | (5 & 3) << 6));
@@ -167,7 +98,7 @@ static void test_ab_layout_and_crc(Fixture *f, gconstpointer data)
 	g_assert_cmpuint(buf[12], ==, 15 | 7 << 4);        /* slot a */
 	g_assert_cmpuint(buf[14], ==, 14 | 7 << 4 | 0x80); /* slot b, successful */
 	g_assert_cmpuint(buf[15], ==, 1);
-	g_assert_cmpuint(img_le32(buf + 28), ==, sepia_crc32_update(0, buf, 28));
+	g_assert_cmpuint(get_le32(buf + 28), ==, sepia_crc32_update(0, buf, 28));
 
 	SepiaAbControl back;
 	g_autoptr(GError) error = NULL;
@@ -261,8 +192,8 @@ static void check_ramdisk(Fixture *f, const SepiaBootResult *r, const char *gene
 	g_autofree char *rd = NULL;
 	gsize len;
 	g_assert_true(g_file_get_contents(r->ramdisk_path, &rd, &len, NULL));
-	g_autoptr(GString) want = g_string_new(FRAG0);
-	g_string_append(want, FRAG1);
+	g_autoptr(GString) want = g_string_new(SLOT_VENDOR_FRAG0);
+	g_string_append(want, SLOT_VENDOR_FRAG1);
 	g_string_append(want, generic);
 	gsize prefix = want->len;
 	g_assert_cmpuint(len, >, prefix + 20);
@@ -271,8 +202,8 @@ static void check_ramdisk(Fixture *f, const SepiaBootResult *r, const char *gene
 	/* Trailer: le32 size, le32 checksum, "#BOOTCONFIG\n", whole file 4-byte aligned. */
 	g_assert_cmpuint(len % 4, ==, 0);
 	g_assert_cmpmem(rd + len - 12, 12, "#BOOTCONFIG\n", 12);
-	uint32_t size = img_le32((guint8 *)rd + len - 20);
-	uint32_t csum = img_le32((guint8 *)rd + len - 16);
+	uint32_t size = get_le32((guint8 *)rd + len - 20);
+	uint32_t csum = get_le32((guint8 *)rd + len - 16);
 	g_assert_cmpuint(prefix + size + 20, ==, len);
 	const guint8 *bc = (guint8 *)rd + prefix;
 	uint32_t sum = 0;
@@ -297,7 +228,7 @@ static void check_ramdisk(Fixture *f, const SepiaBootResult *r, const char *gene
 
 static void test_green_and_yellow(Fixture *f, gconstpointer data)
 {
-	if (!need_key(f))
+	if (!have_test_key(f->key))
 		return;
 	g_autoptr(GBytes) key = load_key(f);
 	g_autoptr(GError) error = NULL;
@@ -318,7 +249,7 @@ static void test_green_and_yellow(Fixture *f, gconstpointer data)
 	g_autofree char *kernel = NULL;
 	g_assert_true(g_file_get_contents(r->kernel_path, &kernel, NULL, NULL));
 	g_assert_cmpstr(kernel, ==, "KERNEL-a-0123456789");
-	check_ramdisk(f, r, GENERIC);
+	check_ramdisk(f, r, SLOT_GENERIC_RAMDISK);
 	/* v4 with bootconfig: androidboot.* in the bootconfig, not on the command line. */
 	g_assert_cmpstr(r->cmdline, ==, "vendor.opt=1 console=ttyS0 quiet avb.from.vbmeta=1 bootconfig");
 
@@ -335,12 +266,12 @@ static void test_green_and_yellow(Fixture *f, gconstpointer data)
 	g_assert_no_error(error);
 	g_assert_cmpint(y->slot, ==, 0);
 	g_assert_cmpint(y->state, ==, SEPIA_BOOT_STATE_YELLOW);
-	check_ramdisk(f, y, GENERIC);
+	check_ramdisk(f, y, SLOT_GENERIC_RAMDISK);
 }
 
 static void test_fallback_to_b(Fixture *f, gconstpointer data)
 {
-	if (!need_key(f))
+	if (!have_test_key(f->key))
 		return;
 	/* One byte of boot_a's kernel changed. */
 	g_autofree char *b = NULL;
@@ -405,17 +336,14 @@ static void test_fallback_to_b(Fixture *f, gconstpointer data)
 
 static void test_other_key_is_red(Fixture *f, gconstpointer data)
 {
-	if (!need_key(f))
+	if (!have_test_key(f->key))
 		return;
 	/* A trusted key other than the signer: locked -> red for both slots. */
 	g_autofree char *pem = g_build_filename(f->dir, "other.pem", NULL);
 	g_autofree char *cmd = g_strdup_printf("openssl genrsa -out '%s' 2048", pem);
 	int status;
-	g_autofree char *openssl = g_find_program_in_path("openssl");
-	if (!openssl) {
-		g_test_skip("no openssl command");
+	if (!have_program("openssl", "no openssl command"))
 		return;
-	}
 	g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, &status, NULL));
 	g_assert_true(g_spawn_check_wait_status(status, NULL));
 	g_autoptr(GError) error = NULL;
@@ -429,7 +357,7 @@ static void test_other_key_is_red(Fixture *f, gconstpointer data)
 
 static void test_tries_exhausted(Fixture *f, gconstpointer data)
 {
-	if (!need_key(f))
+	if (!have_test_key(f->key))
 		return;
 	SepiaAbControl ctl;
 	sepia_ab_control_init_default(&ctl);
@@ -450,13 +378,13 @@ static void test_tries_exhausted(Fixture *f, gconstpointer data)
 
 static void test_init_boot_ramdisk(Fixture *f, gconstpointer data)
 {
-	if (!need_key(f))
+	if (!have_test_key(f->key))
 		return;
 	/* init_boot given: the generic ramdisk comes from it, not from boot. */
 	f->init_boot = g_build_filename(f->dir, "init_boot.img", NULL);
 	g_autoptr(SepiaBootImage) ib = sepia_boot_image_new();
 	ib->header_version = 4;
-	ib->ramdisk = text("generic-ramdisk-from-init_boot");
+	ib->ramdisk = text_bytes("generic-ramdisk-from-init_boot");
 	g_autoptr(GError) error = NULL;
 	g_assert_true(sepia_boot_image_write(ib, f->init_boot, &error));
 	g_assert_no_error(error);

@@ -18,6 +18,7 @@
 #include "images/crc32.h"
 #include "images/manifest.h"
 #include "images/overlay.h"
+#include "tests/unit/image-testlib.h"
 
 #define MiB (1024u * 1024u)
 
@@ -33,8 +34,7 @@ static const gsize part_sizes[4] = { 1000, MiB, 3 * MiB + 7, 0 };
 static void fixture_setup(Fixture *f, gconstpointer unused)
 {
 	(void)unused;
-	f->dir = g_dir_make_tmp("sepia-composite-XXXXXX", NULL);
-	g_assert_nonnull(f->dir);
+	f->dir = make_tmp_dir("sepia-composite");
 	g_autoptr(GRand) r = g_rand_new_with_seed(42);
 	for (int i = 0; i < 4; i++) {
 		guint8 *b = g_malloc(part_sizes[i] ? part_sizes[i] : 1);
@@ -49,8 +49,7 @@ static void fixture_setup(Fixture *f, gconstpointer unused)
 static void fixture_teardown(Fixture *f, gconstpointer unused)
 {
 	(void)unused;
-	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-	g_assert_cmpint(system(cmd), ==, 0);
+	rm_tree(f->dir);
 	for (int i = 0; i < 4; i++) {
 		g_free(f->paths[i]);
 		g_bytes_unref(f->data[i]);
@@ -146,17 +145,17 @@ static void check_disk_bytes(Fixture *f, const CompositeDisk *d, GBytes *disk)
 		guint8 hc[92];
 		memcpy(hc, h, 92);
 		memset(hc + 16, 0, 4);
-		g_assert_cmpuint(img_le32(h + 16), ==, sepia_crc32_update(0, hc, 92));
-		g_assert_cmpuint(img_le64(h + 24), ==, copy ? last : 1);
-		g_assert_cmpuint(img_le64(h + 32), ==, copy ? 1 : last);
-		const guint8 *e = b + img_le64(h + 72) * 512;
-		g_assert_cmpuint(img_le32(h + 88), ==, sepia_crc32_update(0, e, 128 * 128));
+		g_assert_cmpuint(get_le32(h + 16), ==, sepia_crc32_update(0, hc, 92));
+		g_assert_cmpuint(get_le64(h + 24), ==, copy ? last : 1);
+		g_assert_cmpuint(get_le64(h + 32), ==, copy ? 1 : last);
+		const guint8 *e = b + get_le64(h + 72) * 512;
+		g_assert_cmpuint(get_le32(h + 88), ==, sepia_crc32_update(0, e, 128 * 128));
 		for (int i = 0; i < 4; i++) {
 			const guint8 *ent = e + 128 * i;
-			g_assert_cmpuint(img_le64(ent + 32) * 512, ==, d->parts[i].offset);
-			g_assert_cmpuint((img_le64(ent + 40) + 1) * 512, ==,
+			g_assert_cmpuint(get_le64(ent + 32) * 512, ==, d->parts[i].offset);
+			g_assert_cmpuint((get_le64(ent + 40) + 1) * 512, ==,
 					 d->parts[i].offset + d->parts[i].size);
-			g_assert_cmpuint(img_le16(ent + 56), ==, (guint8)part_names[i][0]);
+			g_assert_cmpuint(get_le16(ent + 56), ==, (guint8)part_names[i][0]);
 		}
 		g_assert_true(all_zero(e + 128 * 4, 128 * 124));
 	}
@@ -332,7 +331,7 @@ static void test_overlay(Fixture *f, gconstpointer unused)
 
 static void test_overlay_sizes(void)
 {
-	g_autofree char *dir = g_dir_make_tmp("sepia-overlay-XXXXXX", NULL);
+	g_autofree char *dir = make_tmp_dir("sepia-overlay");
 	g_autofree char *ov = g_build_filename(dir, "o.qcow2", NULL);
 	const uint64_t sizes[] = { 0, 512, 512ull * MiB, 512ull * MiB + 512, 10ull * 1024 * MiB, 5ull << 40 };
 	for (gsize i = 0; i < G_N_ELEMENTS(sizes); i++) {
@@ -351,8 +350,7 @@ static void test_overlay_sizes(void)
 		}
 	}
 	g_assert_false(overlay_create(ov, NULL, NULL, 1000, NULL));
-	g_unlink(ov);
-	g_rmdir(dir);
+	rm_tree(dir);
 }
 
 static void test_manifest(Fixture *f, gconstpointer unused)

@@ -1098,6 +1098,54 @@ static void test_fxrstor(void)
 
 /* ================================================================ integer extras */
 
+/* lsl rax, rax (48 0f 03 c0), as the kernel's paranoid entry reads its CPU number from the
+ * per-CPU GDT entry (a DPL 3 data segment whose limit is node << 12 | cpu). */
+static void test_lsl(void)
+{
+	struct fx *f = fx_new();
+	struct kvm_regs *g = &f->cpu.regs;
+	f->cpu.sregs.gdt.base = DATA_VA;
+	f->cpu.sregs.gdt.limit = 16 * 8 - 1;
+	/* entry 15: data, DPL 3, present, byte granular, limit 0x01003 (node 1, CPU 3) */
+	uint8_t cpunode[8] = { 0x03, 0x10, 0, 0, 0, 0xf3, 0x00, 0 };
+	memcpy(f->ram + DATA_PA + 15 * 8, cpunode, 8);
+	g->rax = 15 * 8 + 3;
+	g->rflags = 0x2;
+	enum emu_result r = RUN(f, 0x48, 0x0f, 0x03, 0xc0);
+	assert_done(f, r, CODE_VA, 4);
+	g_assert_cmphex(g->rax, ==, 0x1003);
+	g_assert_cmphex(g->rflags & RFLAGS_ZF, ==, RFLAGS_ZF);
+
+	/* 4 KiB granularity scales the limit; a 32-bit destination zero-extends. */
+	cpunode[6] = 0x8f;
+	memcpy(f->ram + DATA_PA + 15 * 8, cpunode, 8);
+	g->rcx = 15 * 8;
+	g->rax = 0xffffffffffffffffull;
+	r = RUN(f, 0x0f, 0x03, 0xc1); /* lsl eax, ecx */
+	assert_done(f, r, CODE_VA, 3);
+	g_assert_cmphex(g->rax, ==, 0xf1003fff); /* (0xf << 16 | 0x1003) pages */
+
+	/* A null selector, one past the GDT, and a DPL 0 entry from CPL 3 clear ZF and leave
+	 * the register alone. */
+	static const struct {
+		uint64_t sel;
+		uint8_t access;
+		uint16_t cs;
+	} refused[] = { { 0, 0xf3, 0 }, { 16 * 8, 0xf3, 0 }, { 15 * 8 + 3, 0x93, 0x33 } };
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		cpunode[5] = refused[i].access;
+		memcpy(f->ram + DATA_PA + 15 * 8, cpunode, 8);
+		f->cpu.sregs.cs.selector = refused[i].cs;
+		g->rax = refused[i].sel;
+		g->rflags = 0x2 | RFLAGS_ZF;
+		r = RUN(f, 0x48, 0x0f, 0x03, 0xc0);
+		assert_done(f, r, CODE_VA, 4);
+		g_assert_cmphex(g->rax, ==, refused[i].sel);
+		g_assert_cmphex(g->rflags & RFLAGS_ZF, ==, 0);
+	}
+	fx_free(f);
+}
+
 static void test_popcnt(void)
 {
 	struct fx *f = fx_new();
@@ -1349,6 +1397,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/emulate/translate/4k", test_translate_4k);
+	g_test_add_func("/emulate/lsl", test_lsl);
 	g_test_add_func("/emulate/translate/2m", test_translate_2m);
 	g_test_add_func("/emulate/translate/1g", test_translate_1g);
 	g_test_add_func("/emulate/translate/5level", test_translate_5level);

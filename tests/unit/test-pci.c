@@ -1,6 +1,6 @@
 /* Unit tests of PCI bus 0 (devices/pci.c) and the I/O dispatch under it (devices/bus.c),
- * without KVM: a zeroed struct vm with its port and MMIO buses is all pci_bus_create()
- * needs. The guest side is played through configuration mechanism #1 on the port bus, as
+ * without KVM: a host interface (devices/host.h) with its port and MMIO buses is all
+ * pci_bus_create() needs. The guest side is played through configuration mechanism #1 on the port bus, as
  * a kernel's PCI probe would do it. */
 #include <errno.h>
 #include <string.h>
@@ -9,12 +9,13 @@
 
 #include "devices/layout.h"
 #include "devices/pci.h"
-#include "devices/vm.h"
+#include "common/error.h"
+#include "devices/host.h"
 
 #define CONF1_ENABLE 0x80000000u
 
 struct fx {
-	struct vm *vm;
+	struct vm_host host;
 	struct pci_bus *pci;
 };
 
@@ -53,10 +54,8 @@ static void fake_bar_moved(struct pci_device *dev, unsigned int bar, uint64_t ol
 static void fx_setup(struct fx *f, gconstpointer data)
 {
 	GError *error = NULL;
-	f->vm = g_new0(struct vm, 1);
-	bus_init(&f->vm->pio);
-	bus_init(&f->vm->mmio);
-	f->pci = pci_bus_create(f->vm, &error);
+	vm_host_init(&f->host, -1);
+	f->pci = pci_bus_create(&f->host, &error);
 	g_assert_no_error(error);
 	g_assert_nonnull(f->pci);
 }
@@ -64,7 +63,7 @@ static void fx_setup(struct fx *f, gconstpointer data)
 static void fx_teardown(struct fx *f, gconstpointer data)
 {
 	pci_bus_destroy(f->pci);
-	g_free(f->vm);
+	vm_host_fini(&f->host);
 }
 
 static uint32_t conf1_address(unsigned int bus, unsigned int slot, unsigned int fn, unsigned int reg)
@@ -76,8 +75,8 @@ static uint32_t cfg_read_bdf(struct fx *f, unsigned int bus, unsigned int slot, 
 			     unsigned int reg, unsigned int len)
 {
 	uint32_t addr = conf1_address(bus, slot, fn, reg), v = 0;
-	g_assert_true(bus_write(&f->vm->pio, PORT_PCI_CONFIG_ADDR, &addr, 4));
-	g_assert_true(bus_read(&f->vm->pio, PORT_PCI_CONFIG_DATA + (reg & 3), &v, len));
+	g_assert_true(bus_write(&f->host.pio, PORT_PCI_CONFIG_ADDR, &addr, 4));
+	g_assert_true(bus_read(&f->host.pio, PORT_PCI_CONFIG_DATA + (reg & 3), &v, len));
 	return v;
 }
 
@@ -89,14 +88,14 @@ static uint32_t cfg_read(struct fx *f, unsigned int slot, unsigned int reg, unsi
 static void cfg_write(struct fx *f, unsigned int slot, unsigned int reg, uint32_t v, unsigned int len)
 {
 	uint32_t addr = conf1_address(0, slot, 0, reg);
-	g_assert_true(bus_write(&f->vm->pio, PORT_PCI_CONFIG_ADDR, &addr, 4));
-	g_assert_true(bus_write(&f->vm->pio, PORT_PCI_CONFIG_DATA + (reg & 3), &v, len));
+	g_assert_true(bus_write(&f->host.pio, PORT_PCI_CONFIG_ADDR, &addr, 4));
+	g_assert_true(bus_write(&f->host.pio, PORT_PCI_CONFIG_DATA + (reg & 3), &v, len));
 }
 
 static uint32_t mmio_read32(struct fx *f, uint64_t addr, bool *claimed)
 {
 	uint32_t v = 0;
-	*claimed = bus_read(&f->vm->mmio, addr, &v, 4);
+	*claimed = bus_read(&f->host.mmio, addr, &v, 4);
 	return v;
 }
 
@@ -109,8 +108,8 @@ static void test_host_bridge(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(cfg_read(f, 0, PCI_HEADER_TYPE, 1), ==, 0);             /* single function */
 	/* The address register reads back. */
 	uint32_t addr = conf1_address(0, 3, 0, 0x10), back = 0;
-	bus_write(&f->vm->pio, PORT_PCI_CONFIG_ADDR, &addr, 4);
-	bus_read(&f->vm->pio, PORT_PCI_CONFIG_ADDR, &back, 4);
+	bus_write(&f->host.pio, PORT_PCI_CONFIG_ADDR, &addr, 4);
+	bus_read(&f->host.pio, PORT_PCI_CONFIG_ADDR, &back, 4);
 	g_assert_cmpuint(back, ==, addr);
 	/* IDs are read-only. */
 	cfg_write(f, 0, PCI_VENDOR_ID, 0x12345678, 4);
@@ -127,8 +126,8 @@ static void test_absent(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(cfg_read_bdf(f, 0, 0, 7, PCI_VENDOR_ID, 4), ==, 0xffffffff); /* 00.7 */
 	/* Without the enable bit the data port addresses nothing. */
 	uint32_t addr = 0, v = 0;
-	bus_write(&f->vm->pio, PORT_PCI_CONFIG_ADDR, &addr, 4);
-	bus_read(&f->vm->pio, PORT_PCI_CONFIG_DATA, &v, 4);
+	bus_write(&f->host.pio, PORT_PCI_CONFIG_ADDR, &addr, 4);
+	bus_read(&f->host.pio, PORT_PCI_CONFIG_DATA, &v, 4);
 	g_assert_cmpuint(v, ==, 0xffffffff);
 }
 

@@ -3,6 +3,7 @@
  * and malformed images fail with one-line errors and leave nothing behind. */
 #include "images/crc32.h"
 #include "images/sparse.h"
+#include "tests/unit/image-testlib.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -44,9 +45,9 @@ static void add_chunk_header(Builder *b, uint16_t type, uint32_t blocks, uint32_
 	g_byte_array_set_size(b->sparse, len + b->chunk_hdr_sz);
 	guint8 *h = b->sparse->data + len;
 	memset(h, 0, b->chunk_hdr_sz);
-	img_put_le16(h, type);
-	img_put_le32(h + 4, blocks);
-	img_put_le32(h + 8, b->chunk_hdr_sz + data_len);
+	put_le16(h, type);
+	put_le32(h + 4, blocks);
+	put_le32(h + 8, b->chunk_hdr_sz + data_len);
 	b->chunks++;
 	b->blocks += blocks;
 }
@@ -65,7 +66,7 @@ static void add_raw(Builder *b, uint32_t blocks, guint8 seed)
 static void add_fill(Builder *b, uint32_t blocks, uint32_t pattern_le)
 {
 	guint8 p[4];
-	img_put_le32(p, pattern_le);
+	put_le32(p, pattern_le);
 	add_chunk_header(b, SEPIA_SPARSE_CHUNK_FILL, blocks, 4);
 	g_byte_array_append(b->sparse, p, 4);
 	for (gsize i = 0; i < (gsize)blocks * b->blk_sz / 4; i++)
@@ -84,7 +85,7 @@ static void add_crc(Builder *b, bool correct)
 {
 	guint8 v[4];
 	uint32_t crc = sepia_crc32_update(0, b->raw->data, b->raw->len);
-	img_put_le32(v, correct ? crc : crc ^ 1);
+	put_le32(v, correct ? crc : crc ^ 1);
 	add_chunk_header(b, SEPIA_SPARSE_CHUNK_CRC32, 0, 4);
 	g_byte_array_append(b->sparse, v, 4);
 }
@@ -92,15 +93,15 @@ static void add_crc(Builder *b, bool correct)
 static void finish(Builder *b)
 {
 	guint8 *h = b->sparse->data;
-	img_put_le32(h, SEPIA_SPARSE_MAGIC);
-	img_put_le16(h + 4, 1);
-	img_put_le16(h + 6, 0);
-	img_put_le16(h + 8, b->file_hdr_sz);
-	img_put_le16(h + 10, b->chunk_hdr_sz);
-	img_put_le32(h + 12, b->blk_sz);
-	img_put_le32(h + 16, b->blocks);
-	img_put_le32(h + 20, b->chunks);
-	img_put_le32(h + 24, 0);
+	put_le32(h, SEPIA_SPARSE_MAGIC);
+	put_le16(h + 4, 1);
+	put_le16(h + 6, 0);
+	put_le16(h + 8, b->file_hdr_sz);
+	put_le16(h + 10, b->chunk_hdr_sz);
+	put_le32(h + 12, b->blk_sz);
+	put_le32(h + 16, b->blocks);
+	put_le32(h + 20, b->chunks);
+	put_le32(h + 24, 0);
 }
 
 static Builder *sample(uint16_t file_hdr_sz, uint16_t chunk_hdr_sz)
@@ -116,24 +117,6 @@ static Builder *sample(uint16_t file_hdr_sz, uint16_t chunk_hdr_sz)
 	add_crc(b, true);
 	finish(b);
 	return b;
-}
-
-static char *tmp_dir(void)
-{
-	char *d = g_dir_make_tmp("sepia-sparse-XXXXXX", NULL);
-	g_assert_nonnull(d);
-	return d;
-}
-
-static void rm_dir(const char *dir)
-{
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *n;
-	while (d && (n = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, n, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(dir);
 }
 
 static guint count_entries(const char *dir)
@@ -177,7 +160,7 @@ static void test_expand_all_chunk_types(void)
 	const uint16_t hdr_sizes[][2] = { { 28, 12 }, { 32, 16 } }; /* larger headers are skipped */
 	for (size_t k = 0; k < G_N_ELEMENTS(hdr_sizes); k++) {
 		g_autoptr(Builder) b = sample(hdr_sizes[k][0], hdr_sizes[k][1]);
-		g_autofree char *dir = tmp_dir();
+		g_autofree char *dir = make_tmp_dir("sepia-sparse");
 		g_autofree char *out = g_build_filename(dir, "raw.img", NULL);
 		int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644);
 		g_assert_cmpint(fd, >=, 0);
@@ -212,7 +195,7 @@ static void test_expand_all_chunk_types(void)
 		close(out_fd);
 		assert_file_eq(out, b->raw);
 		g_assert_cmpuint(count_entries(dir), ==, 3);
-		rm_dir(dir);
+		rm_tree(dir);
 	}
 }
 
@@ -224,7 +207,7 @@ static void test_holes(void)
 	add_chunk_header(b, SEPIA_SPARSE_CHUNK_DONT_CARE, 1u << 28, 0);
 	add_fill(b, 1, 0x01020304);
 	finish(b);
-	g_autofree char *dir = tmp_dir();
+	g_autofree char *dir = make_tmp_dir("sepia-sparse");
 	g_autofree char *out = g_build_filename(dir, "big.img", NULL);
 	int fd = open(out, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	SepiaSparseInfo info;
@@ -240,7 +223,7 @@ static void test_holes(void)
 		g_assert_cmpuint((uint64_t)st.st_blocks * 512, <, 1024 * 1024);
 		guint8 tail[4096];
 		g_assert_cmpint(pread(fd, tail, 4096, st.st_size - 4096), ==, 4096);
-		g_assert_cmphex(img_le32(tail + 4092), ==, 0x01020304);
+		g_assert_cmphex(get_le32(tail + 4092), ==, 0x01020304);
 	}
 	close(fd);
 	/* A limit refuses it before anything is written. */
@@ -248,7 +231,7 @@ static void test_holes(void)
 	g_assert_false(sepia_sparse_expand_buffer(b->sparse->data, b->sparse->len, "big", -1, 1 << 30, NULL,
 						  &error));
 	g_assert_nonnull(strstr(error->message, "more than the limit"));
-	rm_dir(dir);
+	rm_tree(dir);
 }
 
 /* Output to a pipe: holes are written as zeros, in order. */
@@ -284,11 +267,7 @@ static void expect_error(const guint8 *d, gsize len, const char *needle)
 {
 	g_autoptr(GError) error = NULL;
 	g_assert_false(sepia_sparse_expand_buffer(d, len, "s.img", -1, 0, NULL, &error));
-	g_assert_nonnull(error);
-	g_assert_true(g_str_has_prefix(error->message, "s.img: "));
-	g_assert_null(strchr(error->message, '\n'));
-	if (needle && !strstr(error->message, needle))
-		g_error("expected \"%s\" in \"%s\"", needle, error->message);
+	assert_one_line_error(error, "s.img", needle);
 }
 
 static void test_corrupt(void)
@@ -306,11 +285,11 @@ static void test_corrupt(void)
 	d[0] ^= 1;
 	expect_error(d, len, "bad magic");
 	memcpy(d, orig, len);
-#define FIELD(off, bits, val, needle)               \
-	do {                                        \
-		memcpy(d, orig, len);               \
-		img_put_le##bits(d + (off), (val)); \
-		expect_error(d, len, needle);       \
+#define FIELD(off, bits, val, needle)           \
+	do {                                    \
+		memcpy(d, orig, len);           \
+		put_le##bits(d + (off), (val)); \
+		expect_error(d, len, needle);   \
 	} while (0)
 	FIELD(4, 16, 2, "major version 2");
 	FIELD(8, 16, 20, "file_hdr_sz 20");
@@ -330,7 +309,7 @@ static void test_corrupt(void)
 	FIELD(28 + 12 + 8192 + 8, 32, 12 + 8, "FILL");
 	/* The CRC32 chunk: wrong value, non-zero chunk_sz. */
 	gsize crc_at = 28 + 12 + 8192 + 16 + 12;
-	g_assert_cmphex(img_le16(orig + crc_at), ==, SEPIA_SPARSE_CHUNK_CRC32);
+	g_assert_cmphex(get_le16(orig + crc_at), ==, SEPIA_SPARSE_CHUNK_CRC32);
 	FIELD(crc_at + 12, 32, 0x12345678, "does not match the data");
 	FIELD(crc_at + 4, 32, 1, "chunk_sz 1 is not 0");
 	g_autoptr(Builder) bad = builder_new(4096, 28, 12);
@@ -355,7 +334,7 @@ static void test_corrupt(void)
 
 static void test_expand_file_errors(void)
 {
-	g_autofree char *dir = tmp_dir();
+	g_autofree char *dir = make_tmp_dir("sepia-sparse");
 	g_autofree char *in = g_build_filename(dir, "bad.img", NULL);
 	g_autofree char *out = g_build_filename(dir, "raw.img", NULL);
 	g_autoptr(Builder) b = sample(28, 12);
@@ -373,7 +352,7 @@ static void test_expand_file_errors(void)
 	g_autofree char *missing = g_build_filename(dir, "missing.img", NULL);
 	g_assert_false(sepia_sparse_expand_file(missing, out, 0, NULL, &error));
 	g_assert_error(error, SEPIA_IMAGES_ERROR, SEPIA_IMAGES_ERROR_IO);
-	rm_dir(dir);
+	rm_tree(dir);
 }
 
 /* img2simg (android-sdk-libsparse-utils) output expands back to the original. */
@@ -384,7 +363,7 @@ static void test_img2simg(void)
 		g_test_skip("img2simg not installed (android-sdk-libsparse-utils)");
 		return;
 	}
-	g_autofree char *dir = tmp_dir();
+	g_autofree char *dir = make_tmp_dir("sepia-sparse");
 	g_autofree char *raw = g_build_filename(dir, "raw.img", NULL);
 	g_autofree char *sparse = g_build_filename(dir, "sparse.img", NULL);
 	g_autofree char *back = g_build_filename(dir, "back.img", NULL);
@@ -395,7 +374,7 @@ static void test_img2simg(void)
 	for (guint i = 0; i < 40000; i++)
 		want->data[i] = (guint8)(i * 13 + 1);
 	for (guint i = 300000; i < 500000; i += 4)
-		img_put_le32(want->data + i, 0xa5a5a5a5);
+		put_le32(want->data + i, 0xa5a5a5a5);
 	for (guint i = 700000; i < 720001; i++)
 		want->data[i] = (guint8)(i ^ 0x5a);
 	g_assert_true(g_file_set_contents(raw, (char *)want->data, want->len, NULL));
@@ -412,7 +391,7 @@ static void test_img2simg(void)
 	g_assert_cmpuint(info.raw_size, ==, 1 << 20);
 	g_assert_cmpuint(info.hole_bytes, >, 0);
 	g_byte_array_unref(want);
-	rm_dir(dir);
+	rm_tree(dir);
 }
 
 int main(int argc, char **argv)

@@ -95,10 +95,10 @@ static void test_empty(struct fx *f, gconstpointer data)
 /* Out of order on purpose: 3 -> 7 -> 1 -> 12, two readable then two writable. */
 static void test_chain(struct fx *f, gconstpointer data)
 {
-	desc(f, 3, BUF_GPA, 100, VIRTQ_DESC_F_NEXT, 7);
-	desc(f, 7, BUF_GPA + 0x1000, 28, VIRTQ_DESC_F_NEXT, 1);
-	desc(f, 1, BUF_GPA + 0x2000, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 12);
-	desc(f, 12, BUF_GPA + 0x3000, 1, VIRTQ_DESC_F_WRITE, 0);
+	desc(f, 3, BUF_GPA, 100, VRING_DESC_F_NEXT, 7);
+	desc(f, 7, BUF_GPA + 0x1000, 28, VRING_DESC_F_NEXT, 1);
+	desc(f, 1, BUF_GPA + 0x2000, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 12);
+	desc(f, 12, BUF_GPA + 0x3000, 1, VRING_DESC_F_WRITE, 0);
 	offer(f, 3);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
 	g_assert_cmpuint(f->c->head, ==, 3);
@@ -121,8 +121,8 @@ static void test_chain(struct fx *f, gconstpointer data)
 /* virtq_unpop: the chain taken last is offered again, in order, and nothing is used. */
 static void test_unpop(struct fx *f, gconstpointer data)
 {
-	desc(f, 0, BUF_GPA, 64, VIRTQ_DESC_F_WRITE, 0);
-	desc(f, 1, BUF_GPA + 0x100, 64, VIRTQ_DESC_F_WRITE, 0);
+	desc(f, 0, BUF_GPA, 64, VRING_DESC_F_WRITE, 0);
+	desc(f, 1, BUF_GPA + 0x100, 64, VRING_DESC_F_WRITE, 0);
 	offer(f, 0);
 	offer(f, 1);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
@@ -139,7 +139,7 @@ static void test_unpop(struct fx *f, gconstpointer data)
 static void test_chain_full_table(struct fx *f, gconstpointer data)
 {
 	for (unsigned int i = 0; i < QSIZE; i++)
-		desc(f, i, BUF_GPA + 16 * i, 16, i + 1 < QSIZE ? VIRTQ_DESC_F_NEXT : 0, i + 1);
+		desc(f, i, BUF_GPA + 16 * i, 16, i + 1 < QSIZE ? VRING_DESC_F_NEXT : 0, i + 1);
 	offer(f, 0);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
 	g_assert_cmpuint(f->c->nr_out, ==, QSIZE);
@@ -149,10 +149,10 @@ static void test_chain_full_table(struct fx *f, gconstpointer data)
 static void test_indirect(struct fx *f, gconstpointer data)
 {
 	f->q.indirect = true;
-	desc_at(f, INDIR_GPA, 0, BUF_GPA, 10, VIRTQ_DESC_F_NEXT, 2);
-	desc_at(f, INDIR_GPA, 2, BUF_GPA + 0x100, 20, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
-	desc_at(f, INDIR_GPA, 1, BUF_GPA + 0x200, 30, VIRTQ_DESC_F_WRITE, 0);
-	desc(f, 5, INDIR_GPA, 3 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	desc_at(f, INDIR_GPA, 0, BUF_GPA, 10, VRING_DESC_F_NEXT, 2);
+	desc_at(f, INDIR_GPA, 2, BUF_GPA + 0x100, 20, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 1);
+	desc_at(f, INDIR_GPA, 1, BUF_GPA + 0x200, 30, VRING_DESC_F_WRITE, 0);
+	desc(f, 5, INDIR_GPA, 3 * 16, VRING_DESC_F_INDIRECT, 0);
 	offer(f, 5);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
 	g_assert_cmpuint(f->c->head, ==, 5);
@@ -182,7 +182,7 @@ static void expect_refused(struct fx *f, uint16_t head)
 static void test_indirect_not_negotiated(struct fx *f, gconstpointer data)
 {
 	desc_at(f, INDIR_GPA, 0, BUF_GPA, 10, 0, 0);
-	desc(f, 2, INDIR_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	desc(f, 2, INDIR_GPA, 16, VRING_DESC_F_INDIRECT, 0);
 	expect_refused(f, 2);
 }
 
@@ -190,8 +190,8 @@ static void test_indirect_nested(struct fx *f, gconstpointer data)
 {
 	f->q.indirect = true;
 	desc_at(f, INDIR_GPA + 0x100, 0, BUF_GPA, 10, 0, 0);
-	desc_at(f, INDIR_GPA, 0, INDIR_GPA + 0x100, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	desc(f, 2, INDIR_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	desc_at(f, INDIR_GPA, 0, INDIR_GPA + 0x100, 16, VRING_DESC_F_INDIRECT, 0);
+	desc(f, 2, INDIR_GPA, 16, VRING_DESC_F_INDIRECT, 0);
 	expect_refused(f, 2);
 }
 
@@ -199,8 +199,8 @@ static void test_indirect_with_next(struct fx *f, gconstpointer data)
 {
 	f->q.indirect = true;
 	desc_at(f, INDIR_GPA, 0, BUF_GPA, 10, 0, 0);
-	desc(f, 2, INDIR_GPA, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 3);
-	desc(f, 3, BUF_GPA + 0x100, 10, VIRTQ_DESC_F_WRITE, 0);
+	desc(f, 2, INDIR_GPA, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 3);
+	desc(f, 3, BUF_GPA + 0x100, 10, VRING_DESC_F_WRITE, 0);
 	expect_refused(f, 2);
 }
 
@@ -209,13 +209,13 @@ static void test_indirect_bad_len(struct fx *f, gconstpointer data)
 	f->q.indirect = true;
 	for (unsigned int i = 0; i < 4; i++)
 		desc_at(f, INDIR_GPA, i, BUF_GPA, 10, 0, 0);
-	desc(f, 2, INDIR_GPA, 40, VIRTQ_DESC_F_INDIRECT, 0); /* not a multiple of 16 */
+	desc(f, 2, INDIR_GPA, 40, VRING_DESC_F_INDIRECT, 0); /* not a multiple of 16 */
 	expect_refused(f, 2);
-	desc(f, 2, INDIR_GPA, 0, VIRTQ_DESC_F_INDIRECT, 0); /* empty table */
+	desc(f, 2, INDIR_GPA, 0, VRING_DESC_F_INDIRECT, 0); /* empty table */
 	expect_refused(f, 2);
-	desc(f, 2, INDIR_GPA, (VIRTQ_MAX_SEGS + 1) * 16, VIRTQ_DESC_F_INDIRECT, 0); /* too long */
+	desc(f, 2, INDIR_GPA, (VIRTQ_MAX_SEGS + 1) * 16, VRING_DESC_F_INDIRECT, 0); /* too long */
 	expect_refused(f, 2);
-	desc(f, 2, RAM_SIZE - 16, 32, VIRTQ_DESC_F_INDIRECT, 0); /* table leaves RAM */
+	desc(f, 2, RAM_SIZE - 16, 32, VRING_DESC_F_INDIRECT, 0); /* table leaves RAM */
 	expect_refused(f, 2);
 }
 
@@ -224,8 +224,8 @@ static void test_indirect_after_direct(struct fx *f, gconstpointer data)
 {
 	f->q.indirect = true;
 	desc_at(f, INDIR_GPA, 0, BUF_GPA, 10, 0, 0);
-	desc(f, 2, BUF_GPA + 0x100, 10, VIRTQ_DESC_F_NEXT, 3);
-	desc(f, 3, INDIR_GPA, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	desc(f, 2, BUF_GPA + 0x100, 10, VRING_DESC_F_NEXT, 3);
+	desc(f, 3, INDIR_GPA, 16, VRING_DESC_F_INDIRECT, 0);
 	expect_refused(f, 2);
 }
 
@@ -233,22 +233,22 @@ static void test_indirect_after_direct(struct fx *f, gconstpointer data)
 static void test_indirect_loop(struct fx *f, gconstpointer data)
 {
 	f->q.indirect = true;
-	desc_at(f, INDIR_GPA, 0, BUF_GPA, 10, VIRTQ_DESC_F_NEXT, 1);
-	desc_at(f, INDIR_GPA, 1, BUF_GPA, 10, VIRTQ_DESC_F_NEXT, 0);
-	desc(f, 2, INDIR_GPA, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	desc_at(f, INDIR_GPA, 0, BUF_GPA, 10, VRING_DESC_F_NEXT, 1);
+	desc_at(f, INDIR_GPA, 1, BUF_GPA, 10, VRING_DESC_F_NEXT, 0);
+	desc(f, 2, INDIR_GPA, 32, VRING_DESC_F_INDIRECT, 0);
 	expect_refused(f, 2);
 	/* ... and so is a next index past its end. */
-	desc_at(f, INDIR_GPA, 1, BUF_GPA, 10, VIRTQ_DESC_F_NEXT, 2);
+	desc_at(f, INDIR_GPA, 1, BUF_GPA, 10, VRING_DESC_F_NEXT, 2);
 	expect_refused(f, 2);
 }
 
 static void test_buffer_outside_ram(struct fx *f, gconstpointer data)
 {
-	desc(f, 4, BUF_GPA, 10, VIRTQ_DESC_F_NEXT, 5);
-	desc(f, 5, 2 * RAM_SIZE, 10, VIRTQ_DESC_F_WRITE, 0);
+	desc(f, 4, BUF_GPA, 10, VRING_DESC_F_NEXT, 5);
+	desc(f, 5, 2 * RAM_SIZE, 10, VRING_DESC_F_WRITE, 0);
 	expect_refused(f, 4);
 	/* An address that wraps around the 64-bit space. */
-	desc(f, 5, ~0ULL - 4, 10, VIRTQ_DESC_F_WRITE, 0);
+	desc(f, 5, ~0ULL - 4, 10, VRING_DESC_F_WRITE, 0);
 	expect_refused(f, 4);
 }
 
@@ -265,24 +265,24 @@ static void test_buffer_straddles_end(struct fx *f, gconstpointer data)
 
 static void test_loop(struct fx *f, gconstpointer data)
 {
-	desc(f, 0, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 1);
-	desc(f, 1, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 0);
+	desc(f, 0, BUF_GPA, 8, VRING_DESC_F_NEXT, 1);
+	desc(f, 1, BUF_GPA, 8, VRING_DESC_F_NEXT, 0);
 	expect_refused(f, 0);
-	desc(f, 6, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 6); /* a descriptor pointing at itself */
+	desc(f, 6, BUF_GPA, 8, VRING_DESC_F_NEXT, 6); /* a descriptor pointing at itself */
 	expect_refused(f, 6);
 }
 
 static void test_next_out_of_range(struct fx *f, gconstpointer data)
 {
-	desc(f, 0, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, QSIZE);
+	desc(f, 0, BUF_GPA, 8, VRING_DESC_F_NEXT, QSIZE);
 	expect_refused(f, 0);
-	desc(f, 0, BUF_GPA, 8, VIRTQ_DESC_F_NEXT, 0xffff);
+	desc(f, 0, BUF_GPA, 8, VRING_DESC_F_NEXT, 0xffff);
 	expect_refused(f, 0);
 }
 
 static void test_readable_after_writable(struct fx *f, gconstpointer data)
 {
-	desc(f, 0, BUF_GPA, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	desc(f, 0, BUF_GPA, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
 	desc(f, 1, BUF_GPA + 8, 8, 0, 0);
 	expect_refused(f, 0);
 }
@@ -311,6 +311,62 @@ static void test_head_out_of_range(struct fx *f, gconstpointer data)
 {
 	offer(f, QSIZE);
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, -EFAULT);
+}
+
+/* What devices call: a broken ring stops the queue and tells its handler once; a chain
+ * that breaks a descriptor rule comes back as -EINVAL with its head, and the next one follows. */
+static unsigned int broken_calls;
+static void count_broken(void *opaque, const char *why)
+{
+	g_assert_nonnull(why);
+	broken_calls++;
+	*(bool *)opaque = true;
+}
+
+static void test_take(struct fx *f, gconstpointer data)
+{
+	bool told = false;
+	broken_calls = 0;
+	virtq_set_broken_handler(&f->q, "test queue 0", count_broken, &told);
+	desc(f, 0, BUF_GPA, 8, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1);
+	desc(f, 1, BUF_GPA + 8, 8, 0, 0); /* readable after writable */
+	desc(f, 2, BUF_GPA, 4, 0, 0);
+	offer(f, 0);
+	offer(f, 2);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "test queue 0: chain 0 refused*");
+	g_assert_cmpint(virtq_take(&f->q, f->c), ==, -EINVAL);
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(f->c->head, ==, 0);
+	g_assert_cmpint(virtq_take(&f->q, f->c), ==, 1);
+	g_assert_cmpuint(f->c->head, ==, 2);
+	g_assert_cmpint(virtq_take(&f->q, f->c), ==, 0);
+	g_assert_false(told);
+
+	put16(f, AVAIL_IDX, (uint16_t)(get16(f, AVAIL_IDX) + QSIZE + 1)); /* claims more than the ring */
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+			      "test queue 0: the available ring is corrupt*");
+	g_assert_cmpint(virtq_take(&f->q, f->c), ==, 0);
+	g_test_assert_expected_messages();
+	g_assert_true(told);
+	g_assert_true(f->q.broken);
+	g_assert_false(f->q.ready);
+	g_assert_cmpint(virtq_take(&f->q, f->c), ==, 0); /* stays stopped, told once */
+	g_assert_cmpuint(broken_calls, ==, 1);
+
+	/* A reset keeps who to tell; activating again clears the breakage. */
+	virtq_reset(&f->q);
+	f->q.size = QSIZE;
+	f->q.desc_gpa = DESC_GPA;
+	f->q.avail_gpa = AVAIL_GPA;
+	f->q.used_gpa = USED_GPA;
+	g_assert_true(f->q.on_broken == count_broken);
+	g_assert_cmpstr(f->q.name, ==, "test queue 0");
+	put16(f, AVAIL_IDX, 0);
+	f->avail_idx = 0;
+	g_assert_true(virtq_activate(&f->q, &f->mem));
+	g_assert_false(f->q.broken);
+	offer(f, 2);
+	g_assert_cmpint(virtq_take(&f->q, f->c), ==, 1);
 }
 
 static void test_activate(void)
@@ -444,7 +500,7 @@ static void test_event_idx_needs_interrupt(struct fx *f, gconstpointer data)
 	virtq_push(&f->q, 0, 0); /* 0x0000: entry 0xffff used */
 	g_assert_true(virtq_needs_interrupt(&f->q));
 	/* The driver's flags are ignored with event-idx. */
-	put16(f, AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	put16(f, AVAIL_GPA, VRING_AVAIL_F_NO_INTERRUPT);
 	put16(f, USED_EVENT, 0);
 	virtq_push(&f->q, 0, 0);
 	g_assert_true(virtq_needs_interrupt(&f->q));
@@ -454,7 +510,7 @@ static void test_no_interrupt_flag(struct fx *f, gconstpointer data)
 {
 	virtq_push(&f->q, 0, 0);
 	g_assert_true(virtq_needs_interrupt(&f->q));
-	put16(f, AVAIL_GPA, VIRTQ_AVAIL_F_NO_INTERRUPT);
+	put16(f, AVAIL_GPA, VRING_AVAIL_F_NO_INTERRUPT);
 	virtq_push(&f->q, 0, 0);
 	g_assert_false(virtq_needs_interrupt(&f->q));
 	put16(f, AVAIL_GPA, 0);
@@ -468,7 +524,7 @@ static void test_set_notification(struct fx *f, gconstpointer data)
 {
 	desc(f, 0, BUF_GPA, 8, 0, 0);
 	g_assert_false(virtq_set_notification(&f->q, false));
-	g_assert_cmpuint(get16(f, USED_FLAGS), ==, VIRTQ_USED_F_NO_NOTIFY);
+	g_assert_cmpuint(get16(f, USED_FLAGS), ==, VRING_USED_F_NO_NOTIFY);
 	g_assert_false(virtq_set_notification(&f->q, true)); /* nothing arrived */
 	g_assert_cmpuint(get16(f, USED_FLAGS), ==, 0);
 	virtq_set_notification(&f->q, false);
@@ -505,12 +561,12 @@ static void test_copy(struct fx *f, gconstpointer data)
 	uint64_t gpa = BUF_GPA;
 	uint8_t *out_host[3];
 	for (unsigned int i = 0; i < 3; i++, gpa += 0x100) {
-		desc(f, i, gpa, out_len[i], VIRTQ_DESC_F_NEXT, i + 1);
+		desc(f, i, gpa, out_len[i], VRING_DESC_F_NEXT, i + 1);
 		out_host[i] = host(f, gpa);
 	}
 	uint8_t *in_host[3];
 	for (unsigned int i = 0; i < 3; i++, gpa += 0x100) {
-		desc(f, 3 + i, gpa, in_len[i], VIRTQ_DESC_F_WRITE | (i < 2 ? VIRTQ_DESC_F_NEXT : 0), 4 + i);
+		desc(f, 3 + i, gpa, in_len[i], VRING_DESC_F_WRITE | (i < 2 ? VRING_DESC_F_NEXT : 0), 4 + i);
 		in_host[i] = host(f, gpa);
 		memset(in_host[i], 0xee, in_len[i] + 1);
 	}
@@ -521,26 +577,61 @@ static void test_copy(struct fx *f, gconstpointer data)
 	g_assert_cmpint(virtq_pop(&f->q, f->c), ==, 1);
 
 	char buf[32] = { 0 };
-	g_assert_cmpuint(virtq_copy_from_out(f->c, 2, buf, 10), ==, 10);
+	struct virtq_cursor r, w, head;
+	virtq_reader(f->c, &r);
+	g_assert_cmpuint(virtq_cursor_left(&r), ==, 16);
+	g_assert_cmpuint(virtq_skip(&r, 2), ==, 2);
+	g_assert_cmpuint(virtq_read(&r, buf, 10), ==, 10); /* across two segment boundaries */
 	g_assert_cmpstr(buf, ==, "cdefghijkl");
+	g_assert_false(virtq_read_obj(&r, buf, 5)); /* 4 left: all or nothing */
+	g_assert_cmpuint(virtq_cursor_left(&r), ==, 4);
 	memset(buf, 0, sizeof(buf));
-	g_assert_cmpuint(virtq_copy_from_out(f->c, 0, buf, sizeof(buf)), ==, 16); /* short */
-	g_assert_cmpstr(buf, ==, "abcdefghijklmnop");
-	g_assert_cmpuint(virtq_copy_from_out(f->c, 8, buf, 4), ==, 4); /* on a boundary */
-	g_assert_cmpmem(buf, 4, "ijkl", 4);
-	g_assert_cmpuint(virtq_copy_from_out(f->c, 16, buf, 4), ==, 0); /* past the end */
+	g_assert_cmpuint(virtq_read(&r, buf, sizeof(buf)), ==, 4); /* short */
+	g_assert_cmpstr(buf, ==, "mnop");
+	g_assert_cmpuint(virtq_read(&r, buf, 4), ==, 0); /* past the end */
+	g_assert_cmpuint(virtq_cursor_done(&r), ==, 16);
 
-	g_assert_cmpuint(virtq_copy_to_in(f->c, 3, "0123456789", 10), ==, 10);
+	/* split_at: the head sees its bytes only, the rest goes on after them. */
+	virtq_reader(f->c, &r);
+	virtq_split_at(&r, 8, &head);
+	g_assert_cmpuint(virtq_cursor_left(&head), ==, 8);
+	g_assert_cmpuint(virtq_cursor_left(&r), ==, 8);
+	g_assert_cmpuint(virtq_cursor_done(&r), ==, 0); /* a view of its own from the split */
+	memset(buf, 0, sizeof(buf));
+	g_assert_cmpuint(virtq_read(&head, buf, sizeof(buf)), ==, 8);
+	g_assert_cmpstr(buf, ==, "abcdefgh");
+	g_assert_true(virtq_read_obj(&r, buf, 8));
+	g_assert_cmpmem(buf, 8, "ijklmnop", 8);
+	struct iovec iov[3];
+	virtq_reader(f->c, &r);
+	virtq_skip(&r, 4);
+	virtq_split_at(&r, 6, &head);
+	g_assert_cmpint(virtq_cursor_iov(&head, iov, 3), ==, 2); /* "defgh" then "i" */
+	g_assert_cmpuint(iov[0].iov_len, ==, 4);
+	g_assert_true(iov[0].iov_base == out_host[1] + 1);
+	g_assert_cmpuint(iov[1].iov_len, ==, 2);
+	g_assert_true(iov[1].iov_base == out_host[2]);
+	g_assert_cmpint(virtq_cursor_iov(&head, iov, 1), ==, -1); /* never truncated silently */
+
+	virtq_writer(f->c, &w);
+	g_assert_cmpuint(virtq_cursor_left(&w), ==, 18);
+	virtq_skip(&w, 3);
+	g_assert_cmpuint(virtq_write(&w, "0123456789", 10), ==, 10);
 	g_assert_cmpmem(in_host[0], 5,
 			"\xee\xee\xee"
 			"0\xee",
 			5);
 	g_assert_cmpmem(in_host[1], 5, "1234\xee", 5);
 	g_assert_cmpmem(in_host[2], 6, "56789\xee", 6);
-	g_assert_cmpuint(virtq_copy_to_in(f->c, 12, "ABCDEFGHIJ", 10), ==, 6); /* short */
+	virtq_writer(f->c, &w);
+	virtq_skip(&w, 12);
+	g_assert_false(virtq_write_obj(&w, "ABCDEFGHIJ", 10)); /* 6 left: nothing written */
+	g_assert_cmpmem(in_host[2], 6, "56789\xee", 6);
+	g_assert_cmpuint(virtq_write(&w, "ABCDEFGHIJ", 10), ==, 6); /* short */
 	g_assert_cmpmem(in_host[2], 11, "5678ABCDEF\xee", 11);
+	g_assert_cmpuint(virtq_cursor_done(&w), ==, 18);
 	/* Past the end of the writable part nothing is copied, and never into the readable part. */
-	g_assert_cmpuint(virtq_copy_to_in(f->c, 18, "x", 1), ==, 0);
+	g_assert_cmpuint(virtq_write(&w, "x", 1), ==, 0);
 	g_assert_cmpmem(out_host[0], 3, "abc", 3);
 }
 
@@ -549,7 +640,7 @@ static void test_copy(struct fx *f, gconstpointer data)
 static void test_unpop_push_many(struct fx *f, gconstpointer data)
 {
 	for (unsigned int i = 0; i < 3; i++) {
-		desc(f, i, BUF_GPA + 0x100 * i, 64, VIRTQ_DESC_F_WRITE, 0);
+		desc(f, i, BUF_GPA + 0x100 * i, 64, VRING_DESC_F_WRITE, 0);
 		offer(f, (uint16_t)i);
 	}
 	g_assert_false(virtq_empty(&f->q));
@@ -595,6 +686,7 @@ int main(int argc, char **argv)
 	T("pop/readable-after-writable", test_readable_after_writable);
 	T("pop/avail-idx-jump", test_avail_idx_jump);
 	T("pop/head-out-of-range", test_head_out_of_range);
+	T("take", test_take);
 	g_test_add_func("/virtq/activate", test_activate);
 	T("push", test_push);
 	T("unpop-push-many", test_unpop_push_many);
