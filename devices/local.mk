@@ -35,7 +35,7 @@ devices_libsepiavmm_a_SOURCES += \
 	devices/sandbox/sandbox.c devices/sandbox/sandbox.h devices/sandbox/sandbox_internal.h \
 	devices/sandbox/seccomp.c devices/sandbox/syscalls.c devices/sandbox/jail.c devices/sandbox/limits.c
 devices_libsepiavmm_a_CFLAGS += $(SECCOMP_CFLAGS)
-EXTRA_DIST += devices/sandbox/learn-syscalls.py
+EXTRA_DIST += devices/sandbox/learn-syscalls.py devices/sandbox/learn-syscalls.sh
 
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c

@@ -403,7 +403,13 @@ int main(int argc, char **argv)
 	vm_stop_signals(&stop);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	struct vm vm;
-	if (!vm_build(&vm, &cfg, &error) || !sandbox_lock_down(&cfg, &error)) {
+	struct sandbox_machine machine = {
+		.cpus = cfg.cpus,
+		.vsock_socket = cfg.vsock_cid ? cfg.vsock_socket : NULL,
+		.gpu = cfg.gpu.mode != GPU_NONE,
+		.gpu_3d = cfg.gpu.mode == GPU_VIRGL || cfg.gpu.mode == GPU_AUTO,
+	};
+	if (!vm_build(&vm, &cfg, &error) || !sandbox_lock_down(&machine, &error)) {
 		fprintf(stderr, "sepia-vmm: error: %s\n", error->message);
 		vm_destroy(&vm);
 		config_free(&cfg);

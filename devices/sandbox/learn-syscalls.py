@@ -2,13 +2,14 @@
 """Learns sepia-vmm's system calls per thread role from strace, and says which ones the
 allowlists in devices/sandbox/syscalls.c do not cover.
 
-Run sepia-vmm under strace with the filters in log mode (so nothing stops it), then read
-the trace:
+Run a test (or sepia-vmm itself) under strace with the filters in log mode (so nothing
+stops it), then read the trace; devices/sandbox/learn-syscalls.sh does both:
 
-    strace -f -qq -o trace.txt sepia-vmm --seccomp=log ARGS...
+    SEPIA_VMM_SECCOMP=log strace -f -qq -o trace.txt sh tests/e2e/adb.sh
     devices/sandbox/learn-syscalls.py trace.txt [trace2.txt ...]
 
-Several traces (every test that boots sepia-vmm) add up. Only what a thread does after the
+Only processes that executed a program named sepia-vmm, and their threads, count; several
+traces (every test that boots sepia-vmm) add up. Only what a thread does after the
 lock-down counts: the main thread's seccomp(..., SECCOMP_FILTER_FLAG_TSYNC, ...) starts
 it, and a thread is in its role after its own seccomp(SECCOMP_SET_MODE_FILTER, 0, ...).
 Roles come from the thread names (prctl PR_SET_NAME): the process's first thread is main,
@@ -57,42 +58,81 @@ def read_allowlists(path):
     return calls, ioctls
 
 
+class Vmm:
+    """One sepia-vmm process of the trace: its leader (the main thread), its threads' names,
+    whether it has locked down, and which threads have entered their role."""
+
+    def __init__(self, leader):
+        self.leader = leader
+        self.locked = False
+        self.names = {}
+        self.entered = set()
+
+
+CLONE_RESULT = re.compile(r"\)\s+=\s+(\d+)")
+
+
 def learn(trace, seen, seen_ioctl):
-    main = None
-    locked = False
-    names = {}
-    entered = set()
+    """Adds up what the sepia-vmm processes of one strace -f trace called after their
+    lock-down. The trace may hold a whole test (strace -f around a test script): only the
+    processes that executed a program named sepia-vmm, and their threads, count."""
+    proc = {}  # tid -> Vmm for the threads of sepia-vmm processes
+    pending = {}  # tid -> (call, text so far) of an <unfinished ...> call
+    any_locked = False
     for line in open(trace, errors="replace"):
         m = LINE.match(line)
         if not m:
             continue
         tid = int(m.group(1))
-        if main is None:
-            main = tid
-        call = m.group(3)
-        if not call:  # "<... x resumed>": counted where it started
+        resumed, call, rest = m.group(2), m.group(3), m.group(4)
+        if resumed:
+            first = pending.pop(tid, None)
+            if not first or first[0] != resumed:
+                continue
+            call, rest, counted = resumed, first[1] + rest, True
+        else:
+            counted = False
+            if rest.endswith("<unfinished ...>"):
+                pending[tid] = (call, rest[: -len("<unfinished ...>")])
+        done = CLONE_RESULT.search(rest) if "<unfinished" not in rest else None
+        # A new process image: sepia-vmm starts here (its pid is its main thread's tid).
+        if call == "execve" and done:
+            path = rest.split('"')[1] if '"' in rest else ""
+            if path.endswith("/sepia-vmm") or path == "sepia-vmm":
+                proc[tid] = Vmm(tid)
+            else:
+                proc.pop(tid, None)
             continue
-        rest = m.group(4)
+        vmm = proc.get(tid)
+        # Threads of a sepia-vmm process are its own; a new process (fork) is not it.
+        if call in ("clone", "clone3") and done and vmm:
+            child = int(done.group(1))
+            if "CLONE_THREAD" in rest:
+                proc[child] = vmm
+            else:
+                proc.pop(child, None)
+        if not vmm or counted:
+            continue
         if call == "prctl":
             n = NAME.search(rest)
             if n:
-                names[tid] = n.group(1)
+                vmm.names[tid] = n.group(1)
         if call == "seccomp" and rest.startswith("SECCOMP_SET_MODE_FILTER"):
             # libseccomp's own probe, SECCOMP_FILTER_FLAG_TSYNC_ESRCH with no filter, is not it.
-            if "FLAG_TSYNC, {" in rest and tid == main and not locked:
-                locked = True
+            if "FLAG_TSYNC, {" in rest and tid == vmm.leader and not vmm.locked:
+                vmm.locked = any_locked = True
                 continue
-            if locked and ", 0," in rest:
-                entered.add(tid)
+            if vmm.locked and ", 0," in rest:
+                vmm.entered.add(tid)
                 continue
-        if not locked:
+        if not vmm.locked:
             continue
-        role = role_of_name(names.get(tid), tid == main) if tid in entered else "any"
+        role = role_of_name(vmm.names.get(tid), tid == vmm.leader) if tid in vmm.entered else "any"
         seen[role][call] += 1
         if call == "ioctl":
             req = rest.split(",")[1].strip() if "," in rest else "?"
             seen_ioctl[role][req] += 1
-    return locked
+    return any_locked
 
 
 def main():

@@ -73,7 +73,7 @@ static uint64_t highest_open_fd(void)
 	return highest;
 }
 
-bool sandbox_limits_measure(const struct vm_config *cfg, bool own_uid, struct sandbox_limits *out,
+bool sandbox_limits_measure(const struct sandbox_machine *machine, bool own_uid, struct sandbox_limits *out,
 			    GError **error)
 {
 	uint64_t data_kib, threads;
@@ -83,19 +83,19 @@ bool sandbox_limits_measure(const struct vm_config *cfg, bool own_uid, struct sa
 	uint64_t stack_bytes = getrlimit(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur != RLIM_INFINITY
 				       ? stack.rlim_cur
 				       : 8 * MIB;
-	uint64_t data = data_kib * 1024 + DATA_HEADROOM + (cfg->cpus + 1) * stack_bytes;
-	if (cfg->vsock_cid)
+	uint64_t data = data_kib * 1024 + DATA_HEADROOM + (machine->cpus + 1) * stack_bytes;
+	if (machine->vsock_socket)
 		data += DATA_VSOCK;
-	if (cfg->gpu_mode != GPU_NONE)
+	if (machine->gpu)
 		data += DATA_GPU_2D;
-	if (cfg->gpu_mode == GPU_VIRGL || cfg->gpu_mode == GPU_AUTO)
+	if (machine->gpu_3d)
 		data += DATA_GPU_3D;
 	*out = (struct sandbox_limits){
 		.data_bytes = data,
-		.files = highest_open_fd() + 1 + FILES_MARGIN + (cfg->vsock_cid ? FILES_VSOCK : 0),
+		.files = highest_open_fd() + 1 + FILES_MARGIN + (machine->vsock_socket ? FILES_VSOCK : 0),
 		/* RLIMIT_NPROC counts every process of the real uid: only a uid of the VMM's own
 		 * makes it a bound on this VMM's threads. */
-		.threads = own_uid ? threads + cfg->cpus + 1 + THREADS_MARGIN : 0,
+		.threads = own_uid ? threads + machine->cpus + 1 + THREADS_MARGIN : 0,
 	};
 	return true;
 }

@@ -56,6 +56,11 @@ static gboolean check_options(GOptionContext *ctx, GOptionGroup *group, gpointer
 		return FALSE;
 	}
 	sb.on = !sb.sandbox_arg || !strcmp(sb.sandbox_arg, "auto");
+	/* Learning the allowlists (devices/sandbox/learn-syscalls.sh): tests start sepia-vmm
+	 * through launch_cvd and run_cvd, which pass the environment on. sandbox_prepare logs it. */
+	const char *learn = g_getenv(SANDBOX_SECCOMP_ENV);
+	if (!sb.seccomp_arg && learn && *learn)
+		sb.seccomp_arg = g_strdup(learn);
 	if (!sb.seccomp_arg)
 		sb.seccomp = sb.on ? SANDBOX_SECCOMP_ON : SANDBOX_SECCOMP_OFF;
 	else if (!strcmp(sb.seccomp_arg, "on"))
@@ -110,8 +115,9 @@ bool sandbox_prepare(GError **error)
 	if (sb.seccomp == SANDBOX_SECCOMP_OFF)
 		g_message("sandbox: system-call filters off (--seccomp=off)");
 	else if (sb.seccomp == SANDBOX_SECCOMP_LOG)
-		g_message("sandbox: system-call filters in log mode (--seccomp=log): calls outside the "
-			  "allowlists run, and the kernel's audit log records them");
+		g_message("sandbox: system-call filters in log mode (--seccomp=log%s): calls outside the "
+			  "allowlists run, and the kernel's audit log records them",
+			  g_getenv(SANDBOX_SECCOMP_ENV) ? ", from " SANDBOX_SECCOMP_ENV : "");
 	if (sb.user_given && geteuid() != 0)
 		g_message("sandbox: --sandbox-user applies to root only; uid %u stays",
 			  (unsigned int)geteuid());
@@ -165,7 +171,7 @@ static bool release_deferred(GError **error)
 	return ok;
 }
 
-bool sandbox_lock_down(const struct vm_config *cfg, GError **error)
+bool sandbox_lock_down(const struct sandbox_machine *machine, GError **error)
 {
 	if (!sb.on && sb.seccomp == SANDBOX_SECCOMP_OFF)
 		return true;
@@ -173,11 +179,12 @@ bool sandbox_lock_down(const struct vm_config *cfg, GError **error)
 		return false;
 	struct sandbox_limits limits = { 0 };
 	g_autofree char *cwd = g_get_current_dir();
-	g_autofree char *sock = cfg->vsock_socket ? g_canonicalize_filename(cfg->vsock_socket, cwd) : NULL;
+	g_autofree char *sock = machine->vsock_socket ? g_canonicalize_filename(machine->vsock_socket, cwd)
+						      : NULL;
 	g_autofree char *kept = sock ? g_path_get_dirname(sock) : NULL;
 	g_autofree char *summary = NULL;
 	if (sb.on) {
-		if (!sandbox_limits_measure(cfg, sb.jail.drop_ids && sb.user_given, &limits, error))
+		if (!sandbox_limits_measure(machine, sb.jail.drop_ids && sb.user_given, &limits, error))
 			return false;
 		if (sb.jail.namespaces) {
 			if (!sandbox_jail_pivot(&sb.jail, kept, error))

@@ -14,13 +14,11 @@
  * A system call outside a thread's allowlist stops the VMM (SIGSYS) with a line on
  * stderr naming the call and the thread. `--sandbox=off` is the one escape, and it is
  * logged; `--seccomp=log` lets every call run and has the kernel log the ones outside
- * the lists (devices/sandbox/learn-syscalls.sh learns them with strace instead). */
+ * the lists (devices/sandbox/learn-syscalls.sh learns them with strace). */
 #pragma once
 
 #include <glib.h>
 #include <stdbool.h>
-
-#include "devices/vm.h"
 
 /* Who a thread is, for its system-call allowlist. */
 enum sandbox_role {
@@ -38,6 +36,10 @@ enum sandbox_seccomp_mode {
 	SANDBOX_SECCOMP_OFF,
 };
 
+/* The environment variable that gives --seccomp's default (on, log or off) when the
+ * option is not given: how devices/sandbox/learn-syscalls.sh runs whole tests in log mode. */
+#define SANDBOX_SECCOMP_ENV "SEPIA_VMM_SECCOMP"
+
 /* --sandbox=auto|off, --seccomp=on|log|off, --sandbox-user=UID:GID; parsed into the
  * sandbox's own settings, checked after parsing. */
 GOptionGroup *sandbox_option_group(void);
@@ -45,8 +47,17 @@ GOptionGroup *sandbox_option_group(void);
 /* Before any thread exists (namespaces are per thread until then). Logs what it does. */
 bool sandbox_prepare(GError **error);
 
+/* What the sandbox needs to know of the built machine (main.c fills it from its
+ * configuration, so the sandbox does not depend on vm.h). */
+struct sandbox_machine {
+	unsigned int cpus;
+	const char *vsock_socket; /* NULL: no virtio-vsock */
+	bool gpu;                 /* a virtio-gpu */
+	bool gpu_3d;              /* ... that may run virglrenderer */
+};
+
 /* After vm_build, before vm_run. Every thread alive is filtered when it returns. */
-bool sandbox_lock_down(const struct vm_config *cfg, GError **error);
+bool sandbox_lock_down(const struct sandbox_machine *machine, GError **error);
 
 /* Narrows the calling thread's filter to the role's allowlist; nothing when seccomp is
  * off. A thread calls it first thing (the main thread once it started the others). */

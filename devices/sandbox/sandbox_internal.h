@@ -77,6 +77,6 @@ struct sandbox_limits {
 };
 /* Computes the caps from what the built machine holds (read from /proc, so before the
  * pivot) and the configuration. */
-bool sandbox_limits_measure(const struct vm_config *cfg, bool own_uid, struct sandbox_limits *out,
+bool sandbox_limits_measure(const struct sandbox_machine *machine, bool own_uid, struct sandbox_limits *out,
 			    GError **error);
 bool sandbox_limits_apply(const struct sandbox_limits *limits, GError **error);
