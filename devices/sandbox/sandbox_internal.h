@@ -23,6 +23,7 @@ enum sandbox_arg_check {
 	SANDBOX_ARG_NOT_SIGSYS,     /* rt_sigaction: any signal but SIGSYS (the reporter stays) */
 	SANDBOX_ARG_IOCTL,          /* ioctl: a request of the role's list (sandbox_ioctls) */
 	SANDBOX_FAILS_EROFS,        /* not run: fails with EROFS, as it would in the read-only jail */
+	SANDBOX_FAILS_ENOENT,       /* not run: fails with ENOENT, as it would in the empty jail */
 };
 
 struct sandbox_rule {

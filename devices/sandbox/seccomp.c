@@ -131,6 +131,8 @@ static int add_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_rule *r, u
 					SCMP_A1(SCMP_CMP_EQ, 0));
 	case SANDBOX_FAILS_EROFS:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EROFS), nr, 0);
+	case SANDBOX_FAILS_ENOENT:
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), nr, 0);
 	case SANDBOX_ARG_NOT_SIGSYS:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_NE, SIGSYS));
 	case SANDBOX_ARG_IOCTL:
