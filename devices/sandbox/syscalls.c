@@ -2,8 +2,8 @@
  * running every test that boots sepia-vmm under `--seccomp=log` and strace
  * (devices/sandbox/learn-syscalls.sh), then read line by line. What is not here stops
  * the VMM. Nothing opens a path any more (open and openat fail with ENOENT; execve, mount,
- * ... stop the VMM), and no
- * socket but a unix one is made (a guest's vsock connect to the host).
+ * ... stop the VMM), and no socket but a unix one is made (a guest's vsock connect to the
+ * host).
  *
  * Roles: M main, I the I/O thread, V a vCPU, G virtio-gpu's thread (virglrenderer and
  * Mesa's llvmpipe run on it), L the threads a library started before the lock-down
