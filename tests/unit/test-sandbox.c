@@ -5,6 +5,8 @@
  * line naming the call and the thread; a call inside it must work. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <signal.h>
@@ -363,6 +365,72 @@ static void test_jail(void)
 	outcome_clear(&o);
 }
 
+/* Not root: a user namespace of its own, where the host allows one, with the same pivot
+ * into an empty read-only root; the uid stays the caller's (mapped to itself), and no
+ * capability of that namespace is left. As root, the child first becomes 65534. */
+static int user_jail_child(void)
+{
+	if (geteuid() == 0 && (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+			       setresuid(65534, 65534, 65534) < 0))
+		return 3;
+	/* A change of uid leaves a process not dumpable, its /proc files root's; a user that
+	 * starts sepia-vmm itself has them. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	struct sandbox_jail jail = { .uid = 65534, .gid = 65534 };
+	g_autoptr(GError) error = NULL;
+	if (!sandbox_jail_enter_namespaces(&jail, &error)) {
+		fprintf(stderr, "%s\n", error->message);
+		return 4;
+	}
+	if (!jail.user_ns)
+		return CHILD_SKIP;
+	if (!jail.namespaces || jail.drop_ids)
+		return 5;
+	if (!sandbox_jail_pivot(&jail, jail_kept, &error) || !sandbox_jail_drop_privileges(&jail, &error)) {
+		fprintf(stderr, "%s\n", error->message);
+		return 6;
+	}
+	g_autoptr(GDir) root = g_dir_open("/", 0, NULL);
+	const char *first = root ? g_dir_read_name(root) : NULL;
+	g_autofree char *want = g_strndup(jail_kept + 1, strcspn(jail_kept + 1, "/"));
+	if (!first || strcmp(first, want) || g_dir_read_name(root) || access("/etc", F_OK) == 0)
+		return 7;
+	g_autofree char *probe = g_build_filename(jail_kept, "sock", NULL);
+	if (access(probe, F_OK) < 0 || mkdir("/new", 0755) == 0 || errno != EROFS)
+		return 8;
+	if (getuid() != uid || getgid() != gid)
+		return 9;
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+	if (syscall(SYS_capget, &hdr, caps) < 0)
+		return 10;
+	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if (caps[i].effective || caps[i].permitted || caps[i].inheritable)
+			return 11;
+	return 0;
+}
+
+static void test_user_namespace_jail(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("sepia-userjail-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	/* Reachable by uid 65534, which the child becomes when the test runs as root. */
+	g_assert_cmpint(chmod(dir, 0755), ==, 0);
+	g_autofree char *probe = g_build_filename(dir, "sock", NULL);
+	g_assert_true(g_file_set_contents(probe, "", 0, NULL));
+	jail_kept = dir;
+	struct outcome o = run_filtered(SANDBOX_ROLE_ANY, SANDBOX_SECCOMP_OFF, user_jail_child);
+	unlink(probe);
+	rmdir(dir);
+	if (WIFEXITED(o.status) && WEXITSTATUS(o.status) == CHILD_SKIP)
+		g_test_skip("this host allows no user namespace to an unprivileged uid");
+	else
+		assert_exited(&o, 0);
+	outcome_clear(&o);
+}
+
 /* Every name in the tables is a system call libseccomp knows (a typo would stop the VMM
  * at its lock-down). */
 static void test_tables_resolve(void)
@@ -386,5 +454,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sandbox/threads-inherit-filters", test_threads_inherit_filters);
 	g_test_add_func("/sandbox/log-mode-lets-calls-run", test_log_mode_lets_calls_run);
 	g_test_add_func("/sandbox/jail", test_jail);
+	g_test_add_func("/sandbox/user-namespace-jail", test_user_namespace_jail);
 	return g_test_run();
 }
