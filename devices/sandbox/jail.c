@@ -87,6 +87,15 @@ bool sandbox_jail_enter_namespaces(struct sandbox_jail *jail, GError **error)
 	/* Nothing mounted or unmounted here reaches the host, and nothing of the host's
 	 * later mounts reaches the jail. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		/* A host may hand out user namespaces yet let them mount nothing (Ubuntu's AppArmor
+		 * restriction of unprivileged user namespaces): no jail, as without them. */
+		if (jail->user_ns && (errno == EPERM || errno == EACCES)) {
+			g_message("sandbox: no jail: this host lets uid %u's user namespace mount nothing "
+				  "(%s); "
+				  "the system-call filters still apply",
+				  (unsigned int)geteuid(), g_strerror(errno));
+			return true;
+		}
 		g_set_error(error, SEPIA_ERROR, errno, "sandbox: cannot make the mount namespace private: %s",
 			    g_strerror(errno));
 		return false;
