@@ -200,11 +200,17 @@ static bool clear_thread_capabilities(GError **error)
 	return true;
 }
 
-bool sandbox_jail_drop_privileges(const struct sandbox_jail *jail, GError **error)
+void sandbox_jail_drop_bounding_set(void)
 {
-	/* The bounding set, for threads started from now on; needs CAP_SETPCAP, so first. */
+	/* Needs CAP_SETPCAP; without it (not root, no user namespace) there is nothing to drop. */
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
 		prctl(PR_CAPBSET_DROP, cap);
+}
+
+bool sandbox_jail_drop_privileges(const struct sandbox_jail *jail, GError **error)
+{
+	/* Already done at the start (sandbox_prepare); again for a caller that did not. */
+	sandbox_jail_drop_bounding_set();
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (jail->drop_ids) {
 		/* A change of ids clears the parent-death signal: the monitor's SIGTERM when it

@@ -121,7 +121,10 @@ bool sandbox_prepare(GError **error)
 	if (sb.user_given && geteuid() != 0)
 		g_message("sandbox: --sandbox-user applies to root only; uid %u stays",
 			  (unsigned int)geteuid());
-	return sandbox_jail_enter_namespaces(&sb.jail, error);
+	if (!sandbox_jail_enter_namespaces(&sb.jail, error))
+		return false;
+	sandbox_jail_drop_bounding_set();
+	return true;
 }
 
 /* Written before the filters, logged after them: ids are not read under the filters. */

@@ -65,6 +65,11 @@ struct sandbox_jail {
 bool sandbox_jail_enter_namespaces(struct sandbox_jail *jail, GError **error);
 /* After the build: an empty read-only root holding keep_dir (may be NULL) at its own path. */
 bool sandbox_jail_pivot(const struct sandbox_jail *jail, const char *keep_dir, GError **error);
+/* Empties the calling thread's capability bounding set, which each thread it starts
+ * inherits: done while the process has one thread, since a thread can drop only its own
+ * (and threads libraries start, llvmpipe's, run none of sepia's code). Effective
+ * capabilities stay until sandbox_jail_drop_privileges; sepia-vmm executes nothing. */
+void sandbox_jail_drop_bounding_set(void);
 /* Drops to jail->uid/gid with no supplementary groups and no capabilities (all threads). */
 bool sandbox_jail_drop_privileges(const struct sandbox_jail *jail, GError **error);
 /* This thread's capabilities only (threads of a user-namespace jail started before it). */

@@ -79,8 +79,11 @@ check "[ \"\$(cat '$work/root.ls')\" = '$top' ]" "the VMM's root holds only the 
 check "[ -S '/proc/$vmm/root$inst/vsock.sock' ] && [ ! -e '/proc/$vmm/root/etc/passwd' ] && [ ! -e '/proc/$vmm/root/dev/kvm' ]" \
 	"the instance directory is there at its own path; /etc and /dev are not"
 check "grep -q 'sepia-vmm: sandbox: jailed' '$inst/logs/launcher.log'" "the VMM's log lines reach launcher.log"
+# adbd comes up after the boot marker: wait for the device as adb.sh does.
+for i in $(seq 1 30); do adb devices | grep -q "^$serial[[:space:]]*device" && break; sleep 1; done
 adb -s "$serial" shell echo jailed-hello > "$work/echo.out" 2>&1
 check "[ \"\$(cat '$work/echo.out')\" = jailed-hello ]" "adb shell works through the jailed VMM's vsock"
+[ "$(cat "$work/echo.out")" = jailed-hello ] || { note "$work/echo.out"; adb devices | note /dev/stdin; }
 "$B/stop_cvd" --wait_for_launcher=30 > "$work/stop.out" 2>&1
 rc=$?
 check "[ $rc = 0 ]" "stop_cvd stops the jailed device"

@@ -478,6 +478,48 @@ static void test_user_namespace_without_mounts(void)
 	outcome_clear(&o);
 }
 
+static void *thread_reads_bounding_set(void *unused)
+{
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap) >= 0; cap++)
+		if (prctl(PR_CAPBSET_READ, cap) == 1)
+			return GINT_TO_POINTER(cap + 1);
+	return NULL;
+}
+
+/* As root, sepia-vmm empties its capability bounding set at the start, while it has one
+ * thread, so that the threads it starts while building the machine (virtio-gpu's) and the
+ * threads those start (llvmpipe's, which run none of sepia's code) hold none either. */
+static int prepare_child(void)
+{
+	g_autoptr(GError) error = NULL;
+	if (!sandbox_prepare(&error)) {
+		fprintf(stderr, "%s\n", error->message);
+		return 3;
+	}
+	pthread_t t;
+	void *held = NULL;
+	if (pthread_create(&t, NULL, thread_reads_bounding_set, NULL) || pthread_join(t, &held))
+		return 4;
+	if (held)
+		fprintf(stderr,
+			"a thread started after sandbox_prepare holds capability %d in its bounding set\n",
+			GPOINTER_TO_INT(held) - 1);
+	return held ? 5 : 0;
+}
+
+static void test_threads_start_without_bounding_set(void)
+{
+	if (geteuid() != 0) {
+		g_test_skip("a bounding set to drop is root's");
+		return;
+	}
+	struct outcome o = run_filtered(SANDBOX_ROLE_ANY, SANDBOX_SECCOMP_OFF, prepare_child);
+	g_test_message("child: status 0x%x, stderr: %s", o.status, o.err);
+	g_assert_true(WIFEXITED(o.status));
+	g_assert_cmpint(WEXITSTATUS(o.status), ==, 0);
+	outcome_clear(&o);
+}
+
 /* Every name in the tables is a system call libseccomp knows (a typo would stop the VMM
  * at its lock-down). */
 static void test_tables_resolve(void)
@@ -503,5 +545,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sandbox/jail", test_jail);
 	g_test_add_func("/sandbox/user-namespace-jail", test_user_namespace_jail);
 	g_test_add_func("/sandbox/user-namespace-without-mounts", test_user_namespace_without_mounts);
+	g_test_add_func("/sandbox/threads-start-without-bounding-set",
+			test_threads_start_without_bounding_set);
 	return g_test_run();
 }
