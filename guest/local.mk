@@ -13,6 +13,8 @@ GUEST_FILES = \
 	guest/rootfs/etc/profile \
 	guest/rootfs/usr/share/udhcpc/default.script \
 	guest/init/init.c \
+	guest/init/android_dirs.c \
+	guest/init/android_dirs.h \
 	guest/init/cmdline.c \
 	guest/init/cmdline.h \
 	guest/init/service.c \
