@@ -70,6 +70,9 @@ ADBD_SOURCES = \
 	guest/adbd/adb_auth.c \
 	guest/adbd/adb_auth.h \
 	guest/adbd/sync_service.c \
+	guest/adbd/streams.c \
+	guest/adbd/forward.c \
+	guest/adbd/forward.h \
 	guest/adbd/sync_service.h
 noinst_PROGRAMS += guest/adbd/adbd-host
 guest_adbd_adbd_host_SOURCES = $(ADBD_SOURCES)
