@@ -22,8 +22,10 @@
 #define ADB_VERSION_SKIP_CHECKSUM 0x01000001u
 #define ADB_VERSION               0x01000001u
 #define ADB_HEADER_SIZE           24
-/* What this adbd accepts in one message; the peer's offer may lower what it sends. */
-#define ADB_MAX_PAYLOAD (256u * 1024u)
+/* What this adbd accepts in one message and offers in CNXN (adb's own 1 MiB); the peer's offer
+ * may lower what it sends. Each message is one round trip through the guest kernel's vsock,
+ * which the interpreting host makes costly: the larger, the fewer. */
+#define ADB_MAX_PAYLOAD (1024u * 1024u)
 
 #define ADB_AUTH_TOKEN        1
 #define ADB_AUTH_SIGNATURE    2

@@ -31,7 +31,9 @@
 #include <unistd.h>
 
 #define ADBD_VSOCK_PORT 5555
-#define ADBD_FEATURES   "shell_v2,stat_v2,ls_v2,fixed_push_mkdir"
+/* Each vsock connection's and child socket's buffer: two messages of the largest size. */
+#define ADBD_SOCK_BUFFER (2u * ADB_MAX_PAYLOAD)
+#define ADBD_FEATURES    "shell_v2,stat_v2,ls_v2,fixed_push_mkdir"
 #define ADBD_BANNER                                                                     \
 	"device::ro.product.name=sepia;ro.product.model=sepia;ro.product.device=sepia;" \
 	"features=" ADBD_FEATURES
@@ -136,7 +138,7 @@ static void send_connect(struct conn *c)
 	static const char banner[] = ADBD_BANNER;
 
 	c->online = true;
-	conn_send(c, A_CNXN, ADB_VERSION, ADB_MAX_PAYLOAD, banner, sizeof(banner) - 1);
+	conn_send(c, A_CNXN, ADB_VERSION, options.max_payload, banner, sizeof(banner) - 1);
 	say("%s: online (peer version %#x, max payload %u)", c->name, c->peer_version, c->max_payload);
 }
 
@@ -224,7 +226,7 @@ static void handle_message(struct conn *c, const struct adb_header *h, const uin
 	switch (h->command) {
 	case A_CNXN:
 		c->peer_version = h->arg0 < ADB_VERSION ? h->arg0 : ADB_VERSION;
-		c->max_payload = h->arg1 < ADB_MAX_PAYLOAD ? h->arg1 : ADB_MAX_PAYLOAD;
+		c->max_payload = h->arg1 < options.max_payload ? h->arg1 : options.max_payload;
 		if (c->max_payload < 4096)
 			c->max_payload = 4096;
 		if (c->online) {
@@ -348,6 +350,13 @@ static void conn_accept(int listen_fd)
 	c->max_payload = 4096;
 	if (addr.ss_family == AF_VSOCK) {
 		const struct sockaddr_vm *vm = (const struct sockaddr_vm *)&addr;
+		/* The guest kernel grants the host credit up to this buffer (256 KiB by default):
+		 * a larger one lets a whole message in before adbd is scheduled to read it. */
+		unsigned long long size = options.sock_buffer;
+		if (size > 0) {
+			setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_MAX_SIZE, &size, sizeof(size));
+			setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &size, sizeof(size));
+		}
 		snprintf(c->name, sizeof(c->name), "vsock:%u:%u", vm->svm_cid, vm->svm_port);
 	} else if (addr.ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&addr;
@@ -471,13 +480,17 @@ static int listen_on(int tcp_port, unsigned int vsock_port)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: adbd [--vsock-port N] [--tcp PORT] [--keys FILE] [--allow-reboot]\n"
+		"Usage: adbd [--vsock-port N] [--tcp PORT] [--keys FILE] [--allow-reboot] [--max-payload N]\n"
+		"            [--buffer N] [--verbose]\n"
 		"  --vsock-port N  listen on AF_VSOCK port N, any CID (default %d)\n"
 		"  --tcp PORT      listen on 127.0.0.1:PORT instead (testing on a host);\n"
 		"                  the reboot: service is then refused unless --allow-reboot\n"
 		"  --keys FILE     require adb authentication against these adbkey.pub lines\n"
+		"  --max-payload N the largest message adbd offers (4096 to %u, default %u)\n"
+		"  --buffer N      bytes of buffer for each vsock connection and child socket\n"
+		"                  (default %u; 0: the kernel's defaults)\n"
 		"  --verbose       a line per stream opened\n",
-		ADBD_VSOCK_PORT);
+		ADBD_VSOCK_PORT, ADB_MAX_PAYLOAD, ADB_MAX_PAYLOAD, ADBD_SOCK_BUFFER);
 }
 
 int main(int argc, char **argv)
@@ -488,6 +501,8 @@ int main(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'k' },
 		{ "allow-reboot", no_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "max-payload", required_argument, NULL, 'm' },
+		{ "buffer", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -495,6 +510,7 @@ int main(int argc, char **argv)
 	unsigned int vsock_port = ADBD_VSOCK_PORT;
 	const char *keys_path = NULL;
 	bool allow_reboot = false;
+	unsigned long max_payload = ADB_MAX_PAYLOAD, sock_buffer = ADBD_SOCK_BUFFER;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -513,6 +529,12 @@ int main(int argc, char **argv)
 		case 'V':
 			verbose = true;
 			break;
+		case 'm':
+			max_payload = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			sock_buffer = strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -521,12 +543,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || tcp_port < 0 || tcp_port > 65535) {
+	if (optind != argc || tcp_port < 0 || tcp_port > 65535 || max_payload < 4096 ||
+	    max_payload > ADB_MAX_PAYLOAD || sock_buffer > 64ul * 1024 * 1024) {
 		usage(stderr);
 		return 2;
 	}
 	options.allow_reboot = allow_reboot || tcp_port == 0;
 	options.verbose = verbose;
+	options.max_payload = (uint32_t)max_payload;
+	options.sock_buffer = (uint32_t)sock_buffer;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
 	if (keys_path != NULL) {
@@ -537,7 +562,7 @@ int main(int argc, char **argv)
 		}
 		say("authentication on: %d key(s) from %s", auth_key_count, keys_path);
 	}
-	scratch = malloc(ADB_MAX_PAYLOAD);
+	scratch = malloc(options.max_payload);
 	if (scratch == NULL || pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		say("cannot set up: %s", strerror(errno));
 		return 1;

@@ -62,7 +62,9 @@ struct stream {
 struct adbd_options {
 	bool allow_reboot;
 	bool verbose;
-	bool nonroot; /* children run as the shell user (after `adb unroot`) */
+	bool nonroot;         /* children run as the shell user (after `adb unroot`) */
+	uint32_t max_payload; /* what adbd offers in CNXN (--max-payload) */
+	uint32_t sock_buffer; /* the buffer of each vsock connection and of each child's socket */
 };
 
 /* adbd.c */

@@ -187,16 +187,32 @@ static int spawn_pipe_shell(struct stream *st, const struct adb_service_request 
 	return 0;
 }
 
+/* A child's socket holds a whole message each way (push and pull move the data through it):
+ * fewer wake-ups of adbd and the child per message. The kernel's caps (wmem_max) do not bind
+ * root; as another user the defaults stay. */
+static void socket_buffers(const int sv[2], uint32_t size)
+{
+	int n = (int)size;
+
+	for (int i = 0; i < 2 && n > 0; i++) {
+		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &n, sizeof(n)) < 0)
+			setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+		if (setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof(n)) < 0)
+			setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
+	}
+}
+
 /* One socket for stdin and stdout (stderr joins stdout): the raw shell:,
  * exec: and the services run in-process after fork (sync, reboot). */
 static int spawn_socket_child(struct stream *st, const struct adb_service_request *req,
-			      int (*run)(int fd, bool verbose), bool verbose)
+			      int (*run)(int fd, bool verbose), const struct adbd_options *opts)
 {
 	int sv[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	socket_buffers(sv, opts->sock_buffer);
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -208,7 +224,7 @@ static int spawn_socket_child(struct stream *st, const struct adb_service_reques
 		setsid();
 		if (run != NULL) {
 			child_close_other_fds(sv[1]);
-			_exit(run(sv[1], verbose));
+			_exit(run(sv[1], opts->verbose));
 		}
 		dup2(sv[1], STDIN_FILENO);
 		dup2(sv[1], STDOUT_FILENO);
@@ -298,13 +314,13 @@ int service_spawn(struct stream *st, const struct adb_service_request *req, stru
 	case ADB_SERVICE_UNROOT:
 		return root_service(st, req->kind == ADB_SERVICE_ROOT, opts);
 	case ADB_SERVICE_SYNC:
-		return spawn_socket_child(st, req, sync_service_run, opts->verbose);
+		return spawn_socket_child(st, req, sync_service_run, opts);
 	case ADB_SERVICE_REBOOT:
 		if (!opts->allow_reboot)
 			return -EPERM;
-		return spawn_socket_child(st, req, reboot_run, false);
+		return spawn_socket_child(st, req, reboot_run, opts);
 	case ADB_SERVICE_EXEC:
-		return spawn_socket_child(st, req, NULL, false);
+		return spawn_socket_child(st, req, NULL, opts);
 	case ADB_SERVICE_SHELL:
 		pty = req->tty == SHELL_TTY_PTY || (req->tty == SHELL_TTY_DEFAULT && req->arg[0] == '\0');
 		st->v2 = req->shell_v2;
@@ -312,7 +328,7 @@ int service_spawn(struct stream *st, const struct adb_service_request *req, stru
 			return spawn_pty_shell(st, req);
 		if (req->shell_v2)
 			return spawn_pipe_shell(st, req);
-		return spawn_socket_child(st, req, NULL, false);
+		return spawn_socket_child(st, req, NULL, opts);
 	default:
 		return -ENOENT;
 	}

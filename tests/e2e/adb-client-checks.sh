@@ -4,6 +4,8 @@
 # are set.
 #   adb_client_checks REMOTE_DIR  (REMOTE_DIR: made fresh, its parent must exist)
 #   adb_root_checks               (adb unroot, then adb root: the user the shell runs as)
+# The device's nc keeps its stdin open a while: on end of input it may shut its socket down,
+# which ends the adb stream (as in Android's adbd) before the host's line comes back.
 # Ports: the host's come from the kernel (tcp:0, a port bound to 0); the device's are picked at
 # random from 20000-39999 (a fresh device listens on none of them).
 
@@ -54,7 +56,7 @@ adb_client_checks() {
 	h=$(adb -s "$serial" forward tcp:0 "tcp:$g")
 	check "[ -n '$h' ] && adb -s '$serial' forward --list | grep -q '^$serial tcp:$h tcp:$g\$'" \
 		"adb forward tcp:0 tcp:$g prints the host port and --list shows it"
-	timeout 60 adb -s "$serial" shell "echo from-device | busybox nc -l -p $g" > "$l/fwd.device" 2>&1 &
+	timeout 60 adb -s "$serial" shell "(echo from-device; sleep 5) | busybox nc -l -p $g" > "$l/fwd.device" 2>&1 &
 	local device_side=$!
 	out=$(timeout 60 python3 "$peer" connect "$h" from-host)
 	wait $device_side
@@ -74,7 +76,7 @@ adb_client_checks() {
 	adb -s "$serial" reverse "tcp:$g" "tcp:$h" > "$l/rev.out" 2>&1; rc=$?
 	note "$l/rev.out"
 	check "[ $rc = 0 ] && adb -s '$serial' reverse --list | grep -q ' tcp:$g tcp:$h\$'" "adb reverse tcp:$g tcp:$h, and --list shows it"
-	out=$(timeout 60 adb -s "$serial" shell "echo from-device | busybox nc 127.0.0.1 $g" | tr -d '\r')
+	out=$(timeout 60 adb -s "$serial" shell "(echo from-device; sleep 5) | busybox nc 127.0.0.1 $g" | tr -d '\r')
 	wait $host_side
 	check "[ '$out' = from-host ] && [ \"\$(cat '$l/rev.host')\" = from-device ]" "adb reverse carries data both ways (device got '$out')"
 	adb -s "$serial" reverse --no-rebind "tcp:$g" "tcp:$h" > "$l/rev.out" 2>&1; rc=$?
