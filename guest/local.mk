@@ -13,6 +13,8 @@ GUEST_FILES = \
 	guest/rootfs/etc/profile \
 	guest/rootfs/usr/share/udhcpc/default.script \
 	guest/init/init.c \
+	guest/init/android_dirs.c \
+	guest/init/android_dirs.h \
 	guest/init/cmdline.c \
 	guest/init/cmdline.h \
 	guest/init/service.c \
@@ -68,6 +70,9 @@ ADBD_SOURCES = \
 	guest/adbd/adb_auth.c \
 	guest/adbd/adb_auth.h \
 	guest/adbd/sync_service.c \
+	guest/adbd/streams.c \
+	guest/adbd/forward.c \
+	guest/adbd/forward.h \
 	guest/adbd/sync_service.h
 noinst_PROGRAMS += guest/adbd/adbd-host
 guest_adbd_adbd_host_SOURCES = $(ADBD_SOURCES)

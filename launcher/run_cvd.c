@@ -88,8 +88,8 @@ typedef struct {
 	bool start_webview;
 	const char *sandbox;  /* sepia-vmm's --sandbox (launcher/vmm_jail.h) */
 	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
-	bool adb_connected;   /* the local adb server was told about the device */
-	guint adb_connect_timer, adb_connect_tries;
+	AdbConnector *adb;    /* telling the local adb server about the device */
+	char *ready_line;     /* the first boot's line for launch_cvd, until adb is connected */
 } Monitor;
 
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -245,47 +245,18 @@ static bool start_boot(Monitor *m)
 static void on_helper_exited(void *opaque, HelperChild *h, int wait_status);
 static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s);
 
-/* Tells the local adb server about the device once the proxy listens (it has just been
- * started) and the server could reach it: the server answers OKAY with "failed to connect"
- * when it could not, so that answer is tried again. */
-#define ADB_CONNECT_INTERVAL_MS 250
-#define ADB_CONNECT_TRIES       40
-
-static bool port_accepts(guint port)
+/* The first boot is reported to launch_cvd once the adb server lists the device (or could not
+ * be told), so that `adb devices` shows it as soon as launch_cvd returns. */
+static void on_adb_connected(void *opaque, bool connected)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return ok;
-}
-
-static gboolean on_adb_connect_timer(gpointer data)
-{
-	Monitor *m = data;
-	g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-	g_autoptr(GError) err = NULL;
-	g_autofree char *msg = NULL;
-	bool last = ++m->adb_connect_tries >= ADB_CONNECT_TRIES;
-	if (!m->adb_proxy || (!port_accepts(m->inst.adb_port) && !last))
-		return m->adb_proxy ? G_SOURCE_CONTINUE : (m->adb_connect_timer = 0, G_SOURCE_REMOVE);
-	if (!adb_server_host_request("connect", serial, &msg, &err)) {
-		mlog(m, "adb: %s; connect by hand with adb connect %s", err->message, serial);
-	} else if (g_str_has_prefix(msg, "failed") && !last) {
-		return G_SOURCE_CONTINUE;
-	} else {
-		m->adb_connected = !g_str_has_prefix(msg, "failed");
-		mlog(m, "adb server: %s", msg);
-	}
-	m->adb_connect_timer = 0;
-	return G_SOURCE_REMOVE;
+	Monitor *m = opaque;
+	if (m->ready_line)
+		report_ready(m, m->ready_line);
+	g_clear_pointer(&m->ready_line, g_free);
 }
 
 /* adb: a TCP proxy from 127.0.0.1:<6520+N-1> to the guest's vsock port 5555, and the local
- * adb server told about it when one runs. */
+ * adb server told about it (started with `adb connect` when none runs). */
 static void start_adb(Monitor *m)
 {
 	g_autoptr(GError) err = NULL;
@@ -305,23 +276,13 @@ static void start_adb(Monitor *m)
 		     (int)helper_child_pid(m->adb_proxy), serial);
 	}
 	/* Also after each reboot: the server may have dropped the device while it was down. */
-	m->adb_connect_tries = 0;
-	if (!m->adb_connect_timer)
-		m->adb_connect_timer = g_timeout_add(ADB_CONNECT_INTERVAL_MS, on_adb_connect_timer, m);
+	adb_connector_stop(g_steal_pointer(&m->adb));
+	m->adb = adb_connector_start(m->inst.name, m->inst.adb_port, on_adb_connected, m);
 }
 
 static void stop_adb(Monitor *m)
 {
-	if (m->adb_connect_timer)
-		g_source_remove(m->adb_connect_timer);
-	m->adb_connect_timer = 0;
-	if (m->adb_connected) {
-		g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-		g_autoptr(GError) err = NULL;
-		if (!adb_server_host_request("disconnect", serial, NULL, &err))
-			mlog(m, "adb disconnect: %s", err->message);
-		m->adb_connected = false;
-	}
+	adb_connector_stop(g_steal_pointer(&m->adb));
 	if (m->adb_proxy) {
 		mlog(m, "stopping the adb proxy (pid %d)", (int)helper_child_pid(m->adb_proxy));
 		helper_child_stop(g_steal_pointer(&m->adb_proxy), 3000);
@@ -354,7 +315,7 @@ static void on_helper_exited(void *opaque, HelperChild *h, int wait_status)
 	bool webview = h == m->webview;
 	if (h == m->adb_proxy) {
 		helper_child_stop(g_steal_pointer(&m->adb_proxy), 0);
-		m->adb_connected = false;
+		adb_connector_stop(g_steal_pointer(&m->adb));
 	}
 	if (webview)
 		helper_child_stop(g_steal_pointer(&m->webview), 0);
@@ -383,8 +344,9 @@ static void on_booted(void *opaque)
 	g_autofree char *line = g_strdup_printf(VMM_MARKER_COMPLETED
 						" %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f",
 						m->inst.name, vmm_s, total_s);
+	if (m->ready_fd >= 0 && !m->ready_line)
+		m->ready_line = g_steal_pointer(&line);
 	start_adb(m);
-	report_ready(m, line);
 }
 
 static void on_boot_failed(void *opaque, const char *line)

@@ -173,6 +173,80 @@ int adb_service_parse(const char *name, struct adb_service_request *req)
 		req->arg = name + 7;
 		return 0;
 	}
+	static const struct {
+		const char *prefix;
+		enum adb_service_kind kind;
+	} simple[] = {
+		{ "tcp:", ADB_SERVICE_TCP },
+		{ "reverse:", ADB_SERVICE_REVERSE },
+		{ "root:", ADB_SERVICE_ROOT },
+		{ "unroot:", ADB_SERVICE_UNROOT },
+	};
+	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
+		size_t n = strlen(simple[i].prefix);
+		if (strncmp(name, simple[i].prefix, n) == 0) {
+			req->kind = simple[i].kind;
+			req->arg = name + n;
+			return 0;
+		}
+	}
 	req->kind = ADB_SERVICE_UNKNOWN;
 	return -ENOENT;
+}
+
+int adb_port_parse(const char *text, bool allow_zero)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	for (i = 0; text[i] >= '0' && text[i] <= '9'; i++) {
+		v = v * 10 + (unsigned long)(text[i] - '0');
+		if (v > 65535)
+			return -EINVAL;
+	}
+	if (i == 0 || text[i] != '\0' || (v == 0 && !allow_zero))
+		return -EINVAL;
+	return (int)v;
+}
+
+static int copy_spec(char *out, const char *text, size_t len)
+{
+	if (len == 0 || len >= ADB_REVERSE_SPEC_MAX)
+		return -EINVAL;
+	memcpy(out, text, len);
+	out[len] = '\0';
+	return 0;
+}
+
+int adb_reverse_parse(const char *text, struct adb_reverse_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	if (strcmp(text, "killforward-all") == 0) {
+		req->kind = ADB_REVERSE_KILL_ALL;
+		return 0;
+	}
+	if (strcmp(text, "list-forward") == 0) {
+		req->kind = ADB_REVERSE_LIST;
+		return 0;
+	}
+	if (strncmp(text, "killforward:", 12) == 0) {
+		req->kind = ADB_REVERSE_KILL;
+		return copy_spec(req->local, text + 12, strlen(text + 12));
+	}
+	if (strncmp(text, "forward:", 8) != 0)
+		return -ENOENT;
+	req->kind = ADB_REVERSE_FORWARD;
+	text += 8;
+	if (strncmp(text, "norebind:", 9) == 0) {
+		req->no_rebind = true;
+		text += 9;
+	}
+	const char *semi = strchr(text, ';');
+	if (semi == NULL || copy_spec(req->local, text, (size_t)(semi - text)) < 0 ||
+	    copy_spec(req->remote, semi + 1, strlen(semi + 1)) < 0 || req->remote[0] == '*')
+		return -EINVAL;
+	if (strncmp(req->local, "tcp:", 4) != 0 ||
+	    (req->local_port = adb_port_parse(req->local + 4, true)) < 0)
+		return -EPROTONOSUPPORT;
+	return 0;
 }

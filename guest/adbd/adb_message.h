@@ -22,8 +22,10 @@
 #define ADB_VERSION_SKIP_CHECKSUM 0x01000001u
 #define ADB_VERSION               0x01000001u
 #define ADB_HEADER_SIZE           24
-/* What this adbd accepts in one message; the peer's offer may lower what it sends. */
-#define ADB_MAX_PAYLOAD (256u * 1024u)
+/* What this adbd accepts in one message and offers in CNXN (adb's own 1 MiB); the peer's offer
+ * may lower what it sends. Each message is one round trip through the guest kernel's vsock,
+ * which the interpreting host makes costly: the larger, the fewer. */
+#define ADB_MAX_PAYLOAD (1024u * 1024u)
 
 #define ADB_AUTH_TOKEN        1
 #define ADB_AUTH_SIGNATURE    2
@@ -81,6 +83,10 @@ enum adb_service_kind {
 	ADB_SERVICE_EXEC,
 	ADB_SERVICE_SYNC,
 	ADB_SERVICE_REBOOT,
+	ADB_SERVICE_TCP,     /* "tcp:PORT": adb forward's connection to a guest port */
+	ADB_SERVICE_REVERSE, /* "reverse:forward:...", "reverse:killforward:...", ... */
+	ADB_SERVICE_ROOT,    /* "root:" */
+	ADB_SERVICE_UNROOT,  /* "unroot:" */
 };
 enum shell_tty_mode { SHELL_TTY_DEFAULT, SHELL_TTY_RAW, SHELL_TTY_PTY };
 
@@ -89,10 +95,33 @@ struct adb_service_request {
 	bool shell_v2;
 	enum shell_tty_mode tty;
 	char term[64];
-	/* Points into the parsed name: the command (shell, exec) or the reboot
-	 * target; empty when none. */
+	/* Points into the parsed name: the command (shell, exec), the reboot
+	 * target, the port (tcp) or the reverse request; empty when none. */
 	const char *arg;
 };
 
 /* name must be NUL-terminated; returns 0 or -ENOENT for unknown services. */
 int adb_service_parse(const char *name, struct adb_service_request *req);
+
+/* "N", 0 <= N <= 65535, digits only (0 only when allow_zero): the port, or -EINVAL. */
+int adb_port_parse(const char *text, bool allow_zero);
+
+/* What follows "reverse:" in an `adb reverse` request. */
+enum adb_reverse_kind {
+	ADB_REVERSE_FORWARD,  /* forward:[norebind:]LOCAL;REMOTE */
+	ADB_REVERSE_KILL,     /* killforward:LOCAL */
+	ADB_REVERSE_KILL_ALL, /* killforward-all */
+	ADB_REVERSE_LIST,     /* list-forward */
+};
+#define ADB_REVERSE_SPEC_MAX 256
+struct adb_reverse_request {
+	enum adb_reverse_kind kind;
+	bool no_rebind;
+	int local_port;                    /* LOCAL's port (FORWARD; 0: the guest picks one) */
+	char local[ADB_REVERSE_SPEC_MAX];  /* as the client named it (FORWARD, KILL) */
+	char remote[ADB_REVERSE_SPEC_MAX]; /* what the host opens: "tcp:H" (FORWARD) */
+};
+
+/* Parses a reverse request; returns 0, -ENOENT (no such command), -EINVAL (a malformed
+ * forward, or a name too long) or -EPROTONOSUPPORT (LOCAL is not "tcp:PORT"). */
+int adb_reverse_parse(const char *text, struct adb_reverse_request *req);

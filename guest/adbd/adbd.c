@@ -8,6 +8,7 @@
  * peer's OKAY, and our OKAY only once the child has taken the bytes. */
 #include "adbd.h"
 #include "adb_auth.h"
+#include "forward.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,31 +31,14 @@
 #include <unistd.h>
 
 #define ADBD_VSOCK_PORT 5555
-#define ADBD_FEATURES   "shell_v2,stat_v2,ls_v2,fixed_push_mkdir"
+/* Each vsock connection's and child socket's buffer: two messages of the largest size. */
+#define ADBD_SOCK_BUFFER (2u * ADB_MAX_PAYLOAD)
+#define ADBD_FEATURES    "shell_v2,stat_v2,ls_v2,fixed_push_mkdir"
 #define ADBD_BANNER                                                                     \
 	"device::ro.product.name=sepia;ro.product.model=sepia;ro.product.device=sepia;" \
 	"features=" ADBD_FEATURES
-/* Inbound messages may be as large as the biggest payload any adb offers. */
-#define ADBD_MAX_INBOUND (1024u * 1024u)
 /* Stop reading children while this much waits for the connection. */
 #define ADBD_OUT_HIGH_WATER (2u * 1024u * 1024u)
-
-struct conn {
-	struct conn *next;
-	int fd;
-	char name[64];
-	bool online;
-	bool dead;
-	uint32_t peer_version;
-	uint32_t max_payload; /* what we put in one message */
-	uint8_t token[ADB_AUTH_TOKEN_SIZE];
-	uint8_t *in;
-	size_t in_len;
-	uint8_t *out;
-	size_t out_len, out_off, out_cap;
-	struct stream *streams;
-	uint32_t next_local_id;
-};
 
 static struct adbd_options options;
 static bool verbose;
@@ -62,9 +46,9 @@ static struct adb_rsa_key *auth_keys;
 static int auth_key_count = -1; /* -1: no keys file, no authentication */
 static struct conn *conns;
 static int sigchld_pipe[2] = { -1, -1 };
-static uint8_t *scratch; /* one outgoing payload: shell header + data */
+uint8_t *scratch; /* one outgoing payload: shell header + data */
 
-static void say(const char *fmt, ...)
+void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -96,8 +80,7 @@ static void conn_flush(struct conn *c)
 		c->out_off = c->out_len = 0;
 }
 
-static void conn_send(struct conn *c, uint32_t cmd, uint32_t arg0, uint32_t arg1, const void *data,
-		      uint32_t len)
+void conn_send(struct conn *c, uint32_t cmd, uint32_t arg0, uint32_t arg1, const void *data, uint32_t len)
 {
 	size_t need = ADB_HEADER_SIZE + len;
 
@@ -128,191 +111,7 @@ static void conn_send(struct conn *c, uint32_t cmd, uint32_t arg0, uint32_t arg1
 	conn_flush(c);
 }
 
-static size_t conn_backlog(const struct conn *c) { return c->out_len - c->out_off; }
-
-/* ---- Streams ------------------------------------------------------------------- */
-
-static struct stream *stream_find(struct conn *c, uint32_t local_id)
-{
-	for (struct stream *st = c->streams; st != NULL; st = st->next)
-		if (st->local_id == local_id && !st->dead)
-			return st;
-	return NULL;
-}
-
-/* Ends the stream: its descriptors close, which the child sees as end of
- * input, EPIPE on output or (a pty) a hangup. hangup: SIGHUP its process
- * group too, for ends the client did not ask for in order (lost connection,
- * protocol errors); after a client's CLSE the child may still be finishing
- * with the last input it got (exec-in), so it is left to see end of file. */
-static void stream_end(struct stream *st, bool send_close, bool hangup)
-{
-	if (st->dead)
-		return;
-	if (send_close)
-		conn_send(st->conn, A_CLSE, st->local_id, st->remote_id, NULL, 0);
-	stream_close_input(st);
-	stream_close_output(st, &st->fd_out);
-	stream_close_output(st, &st->fd_err);
-	if (hangup && st->pid > 0 && !st->exited)
-		kill(-st->pid, SIGHUP);
-	st->dead = true;
-}
-
-static void stream_free(struct stream *st)
-{
-	free(st->in_buf);
-	free(st->pkt_buf);
-	free(st);
-}
-
-static bool append(uint8_t **buf, size_t *len, size_t *cap, const uint8_t *data, size_t n)
-{
-	if (*cap - *len < n) {
-		size_t c = *cap ? *cap : 4096;
-		while (c - *len < n)
-			c *= 2;
-		uint8_t *grown = realloc(*buf, c);
-		if (grown == NULL)
-			return false;
-		*buf = grown;
-		*cap = c;
-	}
-	memcpy(*buf + *len, data, n);
-	*len += n;
-	return true;
-}
-
-/* Writes what it can of in_buf to the child; sends the owed OKAY once all is taken. */
-static void stream_push_input(struct stream *st)
-{
-	while (st->fd_in >= 0 && st->in_off < st->in_len) {
-		ssize_t n = write(st->fd_in, st->in_buf + st->in_off, st->in_len - st->in_off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0) {
-			/* The child stopped reading (EPIPE): what it did not take is dropped. */
-			stream_close_input(st);
-			break;
-		}
-		st->in_off += (size_t)n;
-	}
-	st->in_off = st->in_len = 0;
-	if (st->close_stdin_after) {
-		st->close_stdin_after = false;
-		stream_close_input(st);
-	}
-	if (st->peer_closed) {
-		stream_end(st, false, false);
-		return;
-	}
-	if (st->ack_owed) {
-		st->ack_owed = false;
-		conn_send(st->conn, A_OKAY, st->local_id, st->remote_id, NULL, 0);
-	}
-}
-
-static void stream_queue_input(struct stream *st, const uint8_t *data, size_t len)
-{
-	if (st->fd_in < 0)
-		return; /* nobody reads it any more */
-	if (!append(&st->in_buf, &st->in_len, &st->in_cap, data, len))
-		stream_end(st, true, true);
-}
-
-static void shell_v2_input(struct stream *st, const uint8_t *data, size_t len)
-{
-	if (!append(&st->pkt_buf, &st->pkt_len, &st->pkt_cap, data, len)) {
-		stream_end(st, true, true);
-		return;
-	}
-	size_t off = 0;
-	for (;;) {
-		uint8_t id;
-		const uint8_t *pd;
-		uint32_t pl;
-		long used = shell_packet_parse(st->pkt_buf + off, st->pkt_len - off, ADBD_MAX_INBOUND, &id,
-					       &pd, &pl);
-		if (used < 0) {
-			say("%s: stream %u: bad shell packet", st->conn->name, st->local_id);
-			stream_end(st, true, true);
-			return;
-		}
-		if (used == 0)
-			break;
-		off += (size_t)used;
-		switch (id) {
-		case SHELL_ID_STDIN:
-			stream_queue_input(st, pd, pl);
-			break;
-		case SHELL_ID_CLOSE_STDIN:
-			/* A pty has no half-close; the shell's own exit ends it. */
-			if (!st->pty)
-				st->close_stdin_after = true;
-			break;
-		case SHELL_ID_WINDOW_SIZE: {
-			unsigned short ws[4];
-			if (st->pty && st->fd_out >= 0 &&
-			    shell_parse_window_size((const char *)pd, strnlen((const char *)pd, pl), ws)) {
-				struct winsize w = { .ws_row = ws[0],
-						     .ws_col = ws[1],
-						     .ws_xpixel = ws[2],
-						     .ws_ypixel = ws[3] };
-				ioctl(st->fd_out, TIOCSWINSZ, &w);
-			}
-			break;
-		}
-		default:
-			break; /* ids the client should not send are ignored */
-		}
-		if (st->dead)
-			return;
-	}
-	memmove(st->pkt_buf, st->pkt_buf + off, st->pkt_len - off);
-	st->pkt_len -= off;
-}
-
-/* Reads one chunk of child output and sends it as one WRTE. */
-static void stream_read_output(struct stream *st, int *which)
-{
-	struct conn *c = st->conn;
-	size_t hdr = st->v2 ? SHELL_PACKET_HEADER : 0;
-	ssize_t n;
-
-	do
-		n = read(*which, scratch + hdr, c->max_payload - hdr);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	if (n <= 0) {
-		/* End of file; EIO is how a pty master says the last slave closed. */
-		stream_close_output(st, which);
-		return;
-	}
-	if (st->v2)
-		shell_packet_header(scratch, which == &st->fd_err ? SHELL_ID_STDERR : SHELL_ID_STDOUT,
-				    (uint32_t)n);
-	conn_send(c, A_WRTE, st->local_id, st->remote_id, scratch, (uint32_t)(hdr + (size_t)n));
-	st->write_pending = true;
-}
-
-/* After output ends: shell v2 reports the exit code, then the stream closes. */
-static void stream_maybe_finish(struct stream *st)
-{
-	if (st->dead || st->peer_closed || st->fd_out >= 0 || st->fd_err >= 0)
-		return;
-	if (st->v2) {
-		if (!st->exited || st->write_pending)
-			return;
-		uint8_t pkt[SHELL_PACKET_HEADER + 1];
-		shell_packet_header(pkt, SHELL_ID_EXIT, 1);
-		pkt[SHELL_PACKET_HEADER] = (uint8_t)st->exit_code;
-		conn_send(st->conn, A_WRTE, st->local_id, st->remote_id, pkt, sizeof(pkt));
-	}
-	stream_end(st, true, false);
-}
+size_t conn_backlog(const struct conn *c) { return c->out_len - c->out_off; }
 
 static void reap_children(void)
 {
@@ -339,7 +138,7 @@ static void send_connect(struct conn *c)
 	static const char banner[] = ADBD_BANNER;
 
 	c->online = true;
-	conn_send(c, A_CNXN, ADB_VERSION, ADB_MAX_PAYLOAD, banner, sizeof(banner) - 1);
+	conn_send(c, A_CNXN, ADB_VERSION, options.max_payload, banner, sizeof(banner) - 1);
 	say("%s: online (peer version %#x, max payload %u)", c->name, c->peer_version, c->max_payload);
 }
 
@@ -427,7 +226,7 @@ static void handle_message(struct conn *c, const struct adb_header *h, const uin
 	switch (h->command) {
 	case A_CNXN:
 		c->peer_version = h->arg0 < ADB_VERSION ? h->arg0 : ADB_VERSION;
-		c->max_payload = h->arg1 < ADB_MAX_PAYLOAD ? h->arg1 : ADB_MAX_PAYLOAD;
+		c->max_payload = h->arg1 < options.max_payload ? h->arg1 : options.max_payload;
 		if (c->max_payload < 4096)
 			c->max_payload = 4096;
 		if (c->online) {
@@ -452,7 +251,12 @@ static void handle_message(struct conn *c, const struct adb_header *h, const uin
 		handle_open(c, h, data);
 		break;
 	case A_OKAY:
-		if ((st = stream_find(c, h->arg1)) != NULL && st->remote_id == h->arg0) {
+		if ((st = stream_find(c, h->arg1)) != NULL && st->opening) {
+			/* The host took our OPEN (adb reverse): the stream runs from now on. */
+			st->opening = false;
+			st->remote_id = h->arg0;
+			st->write_pending = false;
+		} else if (st != NULL && st->remote_id == h->arg0) {
 			st->write_pending = false;
 			stream_maybe_finish(st);
 		}
@@ -546,6 +350,13 @@ static void conn_accept(int listen_fd)
 	c->max_payload = 4096;
 	if (addr.ss_family == AF_VSOCK) {
 		const struct sockaddr_vm *vm = (const struct sockaddr_vm *)&addr;
+		/* The guest kernel grants the host credit up to this buffer (256 KiB by default):
+		 * a larger one lets a whole message in before adbd is scheduled to read it. */
+		unsigned long long size = options.sock_buffer;
+		if (size > 0) {
+			setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_MAX_SIZE, &size, sizeof(size));
+			setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &size, sizeof(size));
+		}
 		snprintf(c->name, sizeof(c->name), "vsock:%u:%u", vm->svm_cid, vm->svm_port);
 	} else if (addr.ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)&addr;
@@ -564,6 +375,7 @@ static void conn_free(struct conn *c)
 {
 	struct stream *st = c->streams;
 
+	reverse_drop_conn(c);
 	while (st != NULL) {
 		struct stream *next = st->next;
 		stream_end(st, false, true);
@@ -575,6 +387,9 @@ static void conn_free(struct conn *c)
 	free(c->out);
 	free(c);
 }
+
+/* Set when the stream that answered `adb root` or `adb unroot` is done: the connections end. */
+static bool restart_now;
 
 /* Frees what this iteration closed. */
 static void sweep(void)
@@ -590,6 +405,7 @@ static void sweep(void)
 			if ((*sp)->dead) {
 				struct stream *st = *sp;
 				*sp = st->next;
+				restart_now |= st->restart_after;
 				stream_free(st);
 			} else {
 				sp = &(*sp)->next;
@@ -597,13 +413,23 @@ static void sweep(void)
 		}
 		cp = &c->next;
 	}
+	reverse_sweep(); /* after conn_free: it closes the listeners of the connections it frees */
 }
 
-enum poll_what { POLL_LISTEN, POLL_SIGCHLD, POLL_CONN, POLL_STREAM_IN, POLL_STREAM_OUT, POLL_STREAM_ERR };
+enum poll_what {
+	POLL_LISTEN,
+	POLL_SIGCHLD,
+	POLL_CONN,
+	POLL_STREAM_IN,
+	POLL_STREAM_OUT,
+	POLL_STREAM_ERR,
+	POLL_REVERSE,
+};
 struct poll_ref {
 	enum poll_what what;
 	struct conn *conn;
 	struct stream *stream;
+	struct reverse_listener *listener;
 };
 
 static void on_sigchld(int sig)
@@ -654,13 +480,17 @@ static int listen_on(int tcp_port, unsigned int vsock_port)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: adbd [--vsock-port N] [--tcp PORT] [--keys FILE] [--allow-reboot]\n"
+		"Usage: adbd [--vsock-port N] [--tcp PORT] [--keys FILE] [--allow-reboot] [--max-payload N]\n"
+		"            [--buffer N] [--verbose]\n"
 		"  --vsock-port N  listen on AF_VSOCK port N, any CID (default %d)\n"
 		"  --tcp PORT      listen on 127.0.0.1:PORT instead (testing on a host);\n"
 		"                  the reboot: service is then refused unless --allow-reboot\n"
 		"  --keys FILE     require adb authentication against these adbkey.pub lines\n"
+		"  --max-payload N the largest message adbd offers (4096 to %u, default %u)\n"
+		"  --buffer N      bytes of buffer for each vsock connection and child socket\n"
+		"                  (default %u; 0: the kernel's defaults)\n"
 		"  --verbose       a line per stream opened\n",
-		ADBD_VSOCK_PORT);
+		ADBD_VSOCK_PORT, ADB_MAX_PAYLOAD, ADB_MAX_PAYLOAD, ADBD_SOCK_BUFFER);
 }
 
 int main(int argc, char **argv)
@@ -671,6 +501,8 @@ int main(int argc, char **argv)
 		{ "keys", required_argument, NULL, 'k' },
 		{ "allow-reboot", no_argument, NULL, 'r' },
 		{ "verbose", no_argument, NULL, 'V' },
+		{ "max-payload", required_argument, NULL, 'm' },
+		{ "buffer", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -678,6 +510,7 @@ int main(int argc, char **argv)
 	unsigned int vsock_port = ADBD_VSOCK_PORT;
 	const char *keys_path = NULL;
 	bool allow_reboot = false;
+	unsigned long max_payload = ADB_MAX_PAYLOAD, sock_buffer = ADBD_SOCK_BUFFER;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -696,6 +529,12 @@ int main(int argc, char **argv)
 		case 'V':
 			verbose = true;
 			break;
+		case 'm':
+			max_payload = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			sock_buffer = strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -704,12 +543,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || tcp_port < 0 || tcp_port > 65535) {
+	if (optind != argc || tcp_port < 0 || tcp_port > 65535 || max_payload < 4096 ||
+	    max_payload > ADB_MAX_PAYLOAD || sock_buffer > 64ul * 1024 * 1024) {
 		usage(stderr);
 		return 2;
 	}
 	options.allow_reboot = allow_reboot || tcp_port == 0;
 	options.verbose = verbose;
+	options.max_payload = (uint32_t)max_payload;
+	options.sock_buffer = (uint32_t)sock_buffer;
 	setvbuf(stderr, NULL, _IOLBF, 0);
 
 	if (keys_path != NULL) {
@@ -720,7 +562,7 @@ int main(int argc, char **argv)
 		}
 		say("authentication on: %d key(s) from %s", auth_key_count, keys_path);
 	}
-	scratch = malloc(ADB_MAX_PAYLOAD);
+	scratch = malloc(options.max_payload);
 	if (scratch == NULL || pipe2(sigchld_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		say("cannot set up: %s", strerror(errno));
 		return 1;
@@ -751,23 +593,29 @@ int main(int argc, char **argv)
 	for (;;) {
 		size_t n = 0;
 
-#define ADD(fd_, ev_, what_, c_, s_)                                       \
-	do {                                                               \
-		if (n == cap) {                                            \
-			cap = cap ? cap * 2 : 64;                          \
-			pfds = realloc(pfds, cap * sizeof(*pfds));         \
-			refs = realloc(refs, cap * sizeof(*refs));         \
-			if (pfds == NULL || refs == NULL) {                \
-				say("out of memory");                      \
-				return 1;                                  \
-			}                                                  \
-		}                                                          \
-		pfds[n] = (struct pollfd){ .fd = (fd_), .events = (ev_) }; \
-		refs[n++] = (struct poll_ref){ (what_), (c_), (s_) };      \
+#define ADD(fd_, ev_, what_, c_, s_)                                        \
+	do {                                                                \
+		if (n == cap) {                                             \
+			cap = cap ? cap * 2 : 64;                           \
+			pfds = realloc(pfds, cap * sizeof(*pfds));          \
+			refs = realloc(refs, cap * sizeof(*refs));          \
+			if (pfds == NULL || refs == NULL) {                 \
+				say("out of memory");                       \
+				return 1;                                   \
+			}                                                   \
+		}                                                           \
+		pfds[n] = (struct pollfd){ .fd = (fd_), .events = (ev_) };  \
+		refs[n++] = (struct poll_ref){ (what_), (c_), (s_), NULL }; \
 	} while (0)
 
 		ADD(listen_fd, POLLIN, POLL_LISTEN, NULL, NULL);
 		ADD(sigchld_pipe[0], POLLIN, POLL_SIGCHLD, NULL, NULL);
+		for (struct reverse_listener *l = reverse_listeners; l != NULL; l = l->next) {
+			if (l->dead)
+				continue;
+			ADD(l->fd, POLLIN, POLL_REVERSE, l->conn, NULL);
+			refs[n - 1].listener = l;
+		}
 		for (struct conn *c = conns; c != NULL; c = c->next) {
 			ADD(c->fd, POLLIN | (conn_backlog(c) ? POLLOUT : 0), POLL_CONN, c, NULL);
 			bool room = conn_backlog(c) < ADBD_OUT_HIGH_WATER;
@@ -828,11 +676,34 @@ int main(int argc, char **argv)
 				if (!r->stream->write_pending)
 					stream_read_output(r->stream, &r->stream->fd_err);
 				break;
+			case POLL_REVERSE:
+				reverse_accept(r->listener);
+				break;
 			}
 		}
 		for (struct conn *c = conns; c != NULL; c = c->next)
 			for (struct stream *st = c->streams; st != NULL; st = st->next)
 				stream_maybe_finish(st); /* SIGCHLD wakes the loop for exits */
 		sweep();
+		if (restart_now) {
+			/* As a restarted adbd would be: the answer goes out (given a moment), then every
+			 * connection ends; the adb server connects again and finds the new user. */
+			restart_now = false;
+			for (int tries = 0; tries < 50; tries++) {
+				bool pending = false;
+				for (struct conn *c = conns; c != NULL; c = c->next) {
+					conn_flush(c);
+					pending |= !c->dead && conn_backlog(c) > 0;
+				}
+				if (!pending)
+					break;
+				poll(NULL, 0, 20);
+			}
+			say("now %s: ending every connection, as a restart would",
+			    options.nonroot ? "non root" : "root");
+			for (struct conn *c = conns; c != NULL; c = c->next)
+				c->dead = true;
+			sweep();
+		}
 	}
 }

@@ -1,8 +1,10 @@
 /* sepia adbd: the processes behind streams (shell, exec, sync, reboot). */
 #include "adbd.h"
+#include "forward.h"
 #include "sync_service.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +16,9 @@
 #include <unistd.h>
 
 #define SHELL_PATH "/bin/sh"
+#define AID_SHELL  2000 /* Android's shell user and group, what a non-root adbd runs as */
+
+static bool children_nonroot;
 
 void stream_close_input(struct stream *st)
 {
@@ -58,6 +63,11 @@ static void child_reset_signals(void)
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	/* After `adb unroot`: as a userdebug adbd that dropped root, the user is shell. */
+	if (children_nonroot && (setgroups(0, NULL) < 0 || setgid(AID_SHELL) < 0 || setuid(AID_SHELL) < 0)) {
+		dprintf(STDERR_FILENO, "adbd: cannot become the shell user: %s\n", strerror(errno));
+		_exit(126);
+	}
 }
 
 /* In a child: the descriptors of every other stream and connection go. */
@@ -177,16 +187,32 @@ static int spawn_pipe_shell(struct stream *st, const struct adb_service_request 
 	return 0;
 }
 
+/* A child's socket holds a whole message each way (push and pull move the data through it):
+ * fewer wake-ups of adbd and the child per message. The kernel's caps (wmem_max) do not bind
+ * root; as another user the defaults stay. */
+static void socket_buffers(const int sv[2], uint32_t size)
+{
+	int n = (int)size;
+
+	for (int i = 0; i < 2 && n > 0; i++) {
+		if (setsockopt(sv[i], SOL_SOCKET, SO_SNDBUFFORCE, &n, sizeof(n)) < 0)
+			setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+		if (setsockopt(sv[i], SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof(n)) < 0)
+			setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
+	}
+}
+
 /* One socket for stdin and stdout (stderr joins stdout): the raw shell:,
  * exec: and the services run in-process after fork (sync, reboot). */
 static int spawn_socket_child(struct stream *st, const struct adb_service_request *req,
-			      int (*run)(int fd, bool verbose), bool verbose)
+			      int (*run)(int fd, bool verbose), const struct adbd_options *opts)
 {
 	int sv[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
+	socket_buffers(sv, opts->sock_buffer);
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -198,7 +224,7 @@ static int spawn_socket_child(struct stream *st, const struct adb_service_reques
 		setsid();
 		if (run != NULL) {
 			child_close_other_fds(sv[1]);
-			_exit(run(sv[1], verbose));
+			_exit(run(sv[1], opts->verbose));
 		}
 		dup2(sv[1], STDIN_FILENO);
 		dup2(sv[1], STDOUT_FILENO);
@@ -224,19 +250,77 @@ static int reboot_run(int fd, bool verbose)
 	return kill(1, SIGTERM) == 0 ? 0 : 1;
 }
 
-int service_spawn(struct stream *st, const struct adb_service_request *req, const struct adbd_options *opts)
+/* A fixed answer (reverse:, root:, unroot:): the bytes wait in a pipe the stream reads to its
+ * end; what the client sends is dropped. */
+static int stream_reply(struct stream *st, const void *data, size_t len)
+{
+	int p[2];
+
+	if (len > 65536)
+		return -EMSGSIZE; /* more than a pipe holds without a reader */
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	fcntl(p[1], F_SETPIPE_SZ, 65536);
+	if (write(p[1], data, len) != (ssize_t)len) {
+		int e = errno ? errno : EIO;
+		close(p[0]), close(p[1]);
+		return -e;
+	}
+	close(p[1]);
+	st->fd_in = st->fd_err = -1;
+	st->fd_out = p[0];
+	return 0;
+}
+
+/* adb root / adb unroot, answered as a userdebug adbd answers them. adbd itself stays root (it
+ * must serve both); the choice applies to the processes it starts from now on. A real adbd
+ * restarts, and the client waits for the device to go away: this one ends every connection once
+ * the answer is out (st->restart_after), and the adb server connects again. */
+static int root_service(struct stream *st, bool want_root, struct adbd_options *opts)
+{
+	const char *answer;
+
+	if (want_root == !opts->nonroot) {
+		answer = want_root ? "adbd is already running as root\n" : "adbd not running as root\n";
+		return stream_reply(st, answer, strlen(answer));
+	}
+	answer = want_root ? "restarting adbd as root\n" : "restarting adbd as non root\n";
+	int err = stream_reply(st, answer, strlen(answer));
+	if (err < 0)
+		return err;
+	opts->nonroot = !want_root;
+	children_nonroot = opts->nonroot;
+	st->restart_after = true;
+	return 0;
+}
+
+int service_spawn(struct stream *st, const struct adb_service_request *req, struct adbd_options *opts)
 {
 	bool pty;
+	char *reply;
+	size_t len;
+	int err;
 
 	switch (req->kind) {
+	case ADB_SERVICE_TCP:
+		return forward_connect(st, req->arg);
+	case ADB_SERVICE_REVERSE:
+		if ((err = reverse_request(st->conn, req->arg, &reply, &len)) < 0)
+			return err;
+		err = stream_reply(st, reply, len);
+		free(reply);
+		return err;
+	case ADB_SERVICE_ROOT:
+	case ADB_SERVICE_UNROOT:
+		return root_service(st, req->kind == ADB_SERVICE_ROOT, opts);
 	case ADB_SERVICE_SYNC:
-		return spawn_socket_child(st, req, sync_service_run, opts->verbose);
+		return spawn_socket_child(st, req, sync_service_run, opts);
 	case ADB_SERVICE_REBOOT:
 		if (!opts->allow_reboot)
 			return -EPERM;
-		return spawn_socket_child(st, req, reboot_run, false);
+		return spawn_socket_child(st, req, reboot_run, opts);
 	case ADB_SERVICE_EXEC:
-		return spawn_socket_child(st, req, NULL, false);
+		return spawn_socket_child(st, req, NULL, opts);
 	case ADB_SERVICE_SHELL:
 		pty = req->tty == SHELL_TTY_PTY || (req->tty == SHELL_TTY_DEFAULT && req->arg[0] == '\0');
 		st->v2 = req->shell_v2;
@@ -244,7 +328,7 @@ int service_spawn(struct stream *st, const struct adb_service_request *req, cons
 			return spawn_pty_shell(st, req);
 		if (req->shell_v2)
 			return spawn_pipe_shell(st, req);
-		return spawn_socket_child(st, req, NULL, false);
+		return spawn_socket_child(st, req, NULL, opts);
 	default:
 		return -ENOENT;
 	}

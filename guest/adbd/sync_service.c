@@ -84,22 +84,6 @@ static uint8_t *put64(uint8_t *p, uint64_t v)
 	return p + 8;
 }
 
-static int send_fail(int fd, const char *fmt, const char *path, int err)
-{
-	char msg[SYNC_MAX_PATH + 128];
-	uint8_t hdr[8];
-	int n = snprintf(msg, sizeof(msg), fmt, path, strerror(err));
-
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(msg))
-		n = (int)sizeof(msg) - 1;
-	put32(put32(hdr, ID_FAIL), (uint32_t)n);
-	if (write_full(fd, hdr, 8) < 0)
-		return -EPIPE;
-	return write_full(fd, msg, (size_t)n);
-}
-
 /* The stat_v2 fields after the id (STAT_V2_BODY bytes). */
 static uint8_t *put_stat_v2(uint8_t *p, int err, const struct stat *st)
 {
@@ -187,107 +171,237 @@ static int do_list(int fd, uint32_t id, const char *path)
 	return write_full(fd, rec, done_len);
 }
 
-/* mkdir -p of path's parent (the fixed_push_mkdir feature). */
-static void make_parents(const char *path)
+/* The FAIL reply: "REASON: strerror(err)" as adbd words it, or REASON alone when err is 0. */
+static int send_fail_text(int fd, const char *reason, int err)
+{
+	char msg[256];
+	uint8_t hdr[8];
+	int n = err ? snprintf(msg, sizeof(msg), "%s: %s", reason, strerror(err))
+		    : snprintf(msg, sizeof(msg), "%s", reason);
+
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg))
+		n = (int)sizeof(msg) - 1;
+	put32(put32(hdr, ID_FAIL), (uint32_t)n);
+	if (write_full(fd, hdr, 8) < 0)
+		return -EPIPE;
+	return write_full(fd, msg, (size_t)n);
+}
+
+/* mkdir -p of dir, each new level 0775 as adbd makes them; returns 0 or -errno. */
+static int make_dirs(const char *dir)
 {
 	char buf[PATH_MAX];
-	size_t len = strlen(path);
+	size_t len = strlen(dir);
 
-	if (len >= sizeof(buf))
-		return;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
+	if (dir[0] != '/' || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, dir, len + 1);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
 			continue;
+		char c = *p;
 		*p = '\0';
-		mkdir(buf, 0755);
-		*p = '/';
+		if (p[-1] != '/' && mkdir(buf, 0775) < 0 && errno != EEXIST)
+			return -errno;
+		*p = c;
+		if (c == '\0')
+			return 0;
 	}
 }
 
+/* The directory part of path ("/" for "/x"), in out[PATH_MAX]. */
+static void parent_dir(const char *path, char *out)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash == NULL ? 0 : (size_t)(slash - path);
+
+	if (len == 0) {
+		strcpy(out, slash == NULL ? "." : "/");
+		return;
+	}
+	memcpy(out, path, len);
+	out[len] = '\0';
+}
+
+/* After a failure the client still sends its DATA and DONE before it reads the FAIL: they are
+ * read and dropped (as adbd does), so the FAIL is not lost to a reset connection. */
+static void drain_send(int fd, uint8_t *buf)
+{
+	for (;;) {
+		uint8_t hdr[8];
+		if (read_full(fd, hdr, 8) < 0)
+			return;
+		uint32_t id = get_le32(hdr), len = get_le32(hdr + 4);
+		if (id != ID_DATA || len > SYNC_DATA_MAX || read_full(fd, buf, len) < 0)
+			return;
+	}
+}
+
+/* A symlink push: one DATA with the target (NUL-terminated by the client), then DONE. */
+static int send_link(int fd, const char *path, uint8_t *buf, uint32_t *mtime)
+{
+	char parent[PATH_MAX];
+	uint8_t hdr[8];
+	uint32_t len;
+
+	if (read_full(fd, hdr, 8) < 0)
+		return -EPIPE;
+	len = get_le32(hdr + 4);
+	if (get_le32(hdr) != ID_DATA || len > SYNC_DATA_MAX) {
+		send_fail_text(fd, "invalid data message: expected ID_DATA", 0);
+		return -EPROTO;
+	}
+	if (read_full(fd, buf, len) < 0)
+		return -EPIPE;
+	buf[len] = '\0'; /* buf holds SYNC_DATA_MAX + 8 */
+	unlink(path);
+	int rc = symlink((const char *)buf, path);
+	if (rc < 0 && errno == ENOENT) {
+		parent_dir(path, parent);
+		int err = make_dirs(parent);
+		if (err < 0) {
+			send_fail_text(fd, "secure_mkdirs failed", -err);
+			return err;
+		}
+		rc = symlink((const char *)buf, path);
+	}
+	if (rc < 0) {
+		int err = errno;
+		send_fail_text(fd, "symlink failed", err);
+		return -err;
+	}
+	if (read_full(fd, hdr, 8) < 0)
+		return -EPIPE;
+	if (get_le32(hdr) != ID_DONE) {
+		send_fail_text(fd, "invalid data message: expected ID_DONE", 0);
+		return -EPROTO;
+	}
+	*mtime = get_le32(hdr + 4);
+	return 0;
+}
+
+/* A regular file push: created (with its missing parents), DATA written, DONE's mtime kept. */
+static int send_file(int fd, const char *path, mode_t mode, bool unlink_on_failure, uint8_t *buf,
+		     uint32_t *mtime)
+{
+	char parent[PATH_MAX];
+	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	int err;
+
+	if (out < 0 && errno == ENOENT) {
+		parent_dir(path, parent);
+		if ((err = make_dirs(parent)) < 0) {
+			send_fail_text(fd, "secure_mkdirs failed", -err);
+			goto fail;
+		}
+		out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	}
+	if (out < 0 && errno == EEXIST)
+		out = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (out < 0) {
+		err = -errno;
+		send_fail_text(fd, "couldn't create file", -err);
+		goto fail;
+	}
+	fchmod(out, mode); /* the umask must not narrow it; not every file system can */
+	for (;;) {
+		uint8_t hdr[8];
+		if (read_full(fd, hdr, 8) < 0) {
+			err = -EPIPE;
+			break;
+		}
+		uint32_t id = get_le32(hdr), len = get_le32(hdr + 4);
+		if (id == ID_DONE) {
+			*mtime = len;
+			if (close(out) < 0) {
+				out = -1;
+				err = -errno;
+				send_fail_text(fd, "write failed", -err);
+				goto fail;
+			}
+			return 0;
+		}
+		if (id != ID_DATA) {
+			send_fail_text(fd, "invalid data message", 0);
+			err = -EPROTO;
+			break;
+		}
+		if (len > SYNC_DATA_MAX) {
+			send_fail_text(fd, "oversize data message", 0);
+			err = -EPROTO;
+			break;
+		}
+		if (read_full(fd, buf, len) < 0) {
+			err = -EPIPE;
+			break;
+		}
+		if (write_full(out, buf, len) < 0) {
+			err = -errno;
+			send_fail_text(fd, "write failed", -err);
+			close(out);
+			out = -1;
+			goto fail;
+		}
+	}
+	close(out);
+	if (unlink_on_failure)
+		unlink(path);
+	return err;
+fail:
+	drain_send(fd, buf);
+	if (unlink_on_failure)
+		unlink(path);
+	return err;
+}
+
+/* SEND "PATH,MODE": as adbd, a regular file or symlink already there is replaced, a file's mode
+ * gets its owner's bits copied to group and others (0644 -> 0666, 0755 -> 0777), and the file
+ * takes DONE's mtime. A failure ends the sync session after its FAIL. */
 static int do_send(int fd, char *spec, uint8_t *buf)
 {
 	char *comma = strrchr(spec, ',');
-	mode_t mode = 0644;
-	int out = -1, err = 0;
-	bool is_link = false;
-	size_t link_len = 0;
-	char link_target[PATH_MAX];
+	struct stat st;
+	uint32_t mtime = 0;
+	mode_t mode;
+	int err;
 
-	if (comma != NULL) {
-		*comma = '\0';
-		mode = (mode_t)strtoul(comma + 1, NULL, 0);
+	if (comma == NULL) {
+		send_fail_text(fd, "missing , in ID_SEND_V1", 0);
+		return -EPROTO;
 	}
-	is_link = S_ISLNK(mode);
-	if (!is_link) {
-		make_parents(spec);
-		out = open(spec, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 07777);
-		if (out < 0)
-			err = errno;
-		else if (fchmod(out, mode & 07777) < 0) /* the umask must not narrow it */
-			err = errno;
+	*comma = '\0';
+	mode = (mode_t)strtoul(comma + 1, NULL, 0);
+	bool replace = lstat(spec, &st) < 0 || S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && !S_ISLNK(mode));
+	if (replace)
+		unlink(spec);
+	if (S_ISLNK(mode)) {
+		err = send_link(fd, spec, buf, &mtime);
+	} else {
+		mode &= 0777;
+		mode |= (mode >> 3) & 0070;
+		mode |= (mode >> 3) & 0007;
+		err = send_file(fd, spec, mode, replace, buf, &mtime);
 	}
-
-	/* Take every DATA chunk even after a failure: the client sends them all
-	 * before it reads the answer. */
-	for (;;) {
-		uint8_t hdr[8];
-		uint32_t id, len;
-
-		if (read_full(fd, hdr, 8) < 0)
-			goto lost;
-		id = get_le32(hdr);
-		len = get_le32(hdr + 4);
-		if (id == ID_DONE) {
-			if (is_link && err == 0) {
-				link_target[link_len] = '\0';
-				make_parents(spec);
-				unlink(spec);
-				if (symlink(link_target, spec) < 0)
-					err = errno;
-			}
-			if (out >= 0) {
-				struct timeval tv[2] = { { .tv_sec = len }, { .tv_sec = len } };
-				if (err == 0 && futimes(out, tv) < 0)
-					err = errno;
-				if (close(out) < 0 && err == 0)
-					err = errno;
-				out = -1;
-			}
-			if (err != 0)
-				return send_fail(fd, "couldn't write %s: %s", spec, err);
-			put32(put32(hdr, ID_OKAY), 0);
-			return write_full(fd, hdr, 8);
-		}
-		if (id != ID_DATA || len > SYNC_DATA_MAX)
-			goto lost;
-		if (read_full(fd, buf, len) < 0)
-			goto lost;
-		if (is_link) {
-			if (link_len + len >= sizeof(link_target)) {
-				err = ENAMETOOLONG;
-			} else {
-				memcpy(link_target + link_len, buf, len);
-				link_len += len;
-			}
-		} else if (err == 0 && write_full(out, buf, len) < 0) {
-			err = errno;
-		}
-	}
-lost:
-	if (out >= 0) {
-		close(out);
-		unlink(spec); /* a half-pushed file is worse than none */
-	}
-	return -EPROTO;
+	if (err < 0)
+		return err;
+	struct timeval tv[2] = { { .tv_sec = mtime }, { .tv_sec = mtime } };
+	lutimes(spec, tv);
+	uint8_t okay[8];
+	put32(put32(okay, ID_OKAY), 0);
+	return write_full(fd, okay, 8);
 }
 
 static int do_recv(int fd, const char *path, uint8_t *buf)
 {
 	int in = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (in < 0)
-		return send_fail(fd, "open failed: %s: %s", path, errno);
+	if (in < 0) {
+		int err = errno;
+		send_fail_text(fd, "open failed", err);
+		return -err;
+	}
 	for (;;) {
 		ssize_t n = read(in, buf + 8, SYNC_DATA_MAX);
 
@@ -296,7 +410,8 @@ static int do_recv(int fd, const char *path, uint8_t *buf)
 		if (n < 0) {
 			int err = errno;
 			close(in);
-			return send_fail(fd, "read failed: %s: %s", path, err);
+			send_fail_text(fd, "read failed", err);
+			return -err;
 		}
 		if (n == 0)
 			break;
@@ -330,7 +445,7 @@ int sync_service_run(int fd, bool verbose)
 		if (id == ID_QUIT)
 			break;
 		if (len > SYNC_MAX_PATH) {
-			send_fail(fd, "path too long%s%s", "", ENAMETOOLONG);
+			send_fail_text(fd, "path too long", 0);
 			rc = 1;
 			break;
 		}
@@ -356,7 +471,8 @@ int sync_service_run(int fd, bool verbose)
 			rc = do_recv(fd, path, buf);
 			break;
 		default:
-			send_fail(fd, "unknown sync request%s: %s", "", EPROTO);
+			snprintf(path, sizeof(path), "unknown command %08x", id);
+			send_fail_text(fd, path, 0);
 			rc = 1;
 			break;
 		}

@@ -13,6 +13,7 @@
  * interpret guest kernel code; the system calls are what cost, so init makes
  * few of them and never polls.
  */
+#include "android_dirs.h"
 #include "cmdline.h"
 #include "control.h"
 #include "net.h"
@@ -554,6 +555,10 @@ int main(void)
 	if (sethostname(options.hostname, strlen(options.hostname)) < 0)
 		say("cannot set hostname %s: %s", options.hostname, strerror(errno));
 	bring_up_loopback();
+	/* After /data is mounted, before adbd starts. */
+	int err = android_dirs_make();
+	if (err < 0)
+		say("cannot make /data/local/tmp: %s", strerror(-err));
 
 	declare_services();
 	start_services(0);

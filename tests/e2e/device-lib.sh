@@ -21,9 +21,11 @@ s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null ||
 
 # device_test_begin NAME PROGRAM...: skips without /dev/kvm, one of the PROGRAMs in B, the
 # reference guest's images, the adb client, or a free adb port 6520 (cvd-1's). Then: work, a
-# directory removed at exit (after stop_cvd), with HOME inside it; a private adb server on a free port of its own, started before
-# the launch so that the monitor tells it about the device (as Cuttlefish's adb_connector does)
-# and no other adb server is disturbed; check and note for TAP; serial and inst of cvd-1.
+# directory removed at exit (after stop_cvd), with HOME inside it; a private adb server port
+# (ANDROID_ADB_SERVER_PORT, a free one), so no other adb server is disturbed, whose server is
+# started before the launch unless DEVICE_TEST_NO_ADB_SERVER=1 (then the monitor starts it with
+# `adb connect`, as Cuttlefish's adb connector does) and killed at exit; check and note for TAP;
+# serial and inst of cvd-1.
 device_test_begin() {
 	local name=$1 p
 	shift
@@ -42,7 +44,17 @@ device_test_begin() {
 	n=0
 	serial=127.0.0.1:6520
 	inst=$HOME/cuttlefish/instances/cvd-1
-	adb start-server >/dev/null 2>&1
+	[ "${DEVICE_TEST_NO_ADB_SERVER:-0}" = 1 ] || adb start-server >/dev/null 2>&1
+}
+
+# adb_server_answers: whether an adb server listens on the test's private port.
+adb_server_answers() {
+	python3 -c '
+import socket, sys
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2)
+except OSError:
+    sys.exit(1)' "$ANDROID_ADB_SERVER_PORT"
 }
 
 device_test_cleanup() {

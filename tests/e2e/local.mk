@@ -1,5 +1,6 @@
 # End-to-end boots of real kernels under sepia-vmm (they skip without /dev/kvm).
-E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/boot-reference.sh tests/e2e/boot-stock-kernel.sh \
+E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/adbd-host-sync.sh tests/e2e/adbd-host-client.sh \
+	tests/e2e/boot-reference.sh tests/e2e/boot-stock-kernel.sh \
 	tests/e2e/vmm-control.sh tests/e2e/vsock.sh tests/e2e/adb.sh tests/e2e/lifecycle.sh \
 	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh \
 	tests/e2e/sandbox.sh
@@ -36,4 +37,5 @@ tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
 DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh
 TESTS += $(DISPLAY_E2E_TESTS)
 EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
-	tests/e2e/device-lib.sh tests/e2e/webview-guard.py
+	tests/e2e/device-lib.sh tests/e2e/adb-sync-checks.sh tests/e2e/adb-client-checks.sh \
+	tests/e2e/tcp-peer.py tests/e2e/webview-guard.py

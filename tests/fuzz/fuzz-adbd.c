@@ -8,7 +8,8 @@
  * Input: byte 0 picks the parser, the rest is its input:
  *   0 a byte stream of adb messages, framed as adbd's connection loop does (header, then
  *     data_length bytes, checksum by the peer's version);
- *   1 a stream of shell v2 packets; 2 a window size string; 3 a service name (OPEN payload);
+ *   1 a stream of shell v2 packets; 2 a window size string; 3 a service name (OPEN payload),
+ *     with the port of "tcp:" (adb forward) and the request of "reverse:" parsed further;
  *   4 base64 (byte 1: the output buffer's size / 8, 0 = large); 5 an adbkey.pub line, also
  *     parsed as an adb_keys file and used to check a signature (the bytes after a NUL);
  *   6 byte 1 picks a key, then a 20-byte token and a signature (with bit 7 of byte 1: the
@@ -230,7 +231,41 @@ static void fuzz_window_size(const uint8_t *in, size_t len)
 		abort();
 }
 
-/* ---- 3: service names, as handle_open copies them */
+/* ---- 3: service names, as handle_open copies them; the ports of "tcp:" and the requests of
+ * "reverse:" (adb forward and adb reverse) parsed as forward.c parses them */
+
+static void fuzz_port(const char *text)
+{
+	int port = adb_port_parse(text, true);
+	if (port == -EINVAL)
+		return;
+	if (port < 0 || port > 65535 || strspn(text, "0123456789") != strlen(text) ||
+	    strtoul(text, NULL, 10) != (unsigned long)port)
+		abort();
+	if (port == 0 && adb_port_parse(text, false) != -EINVAL)
+		abort();
+}
+
+static void fuzz_reverse(const char *text)
+{
+	struct adb_reverse_request rq;
+	int r = adb_reverse_parse(text, &rq);
+	if (r != 0 && r != -ENOENT && r != -EINVAL && r != -EPROTONOSUPPORT)
+		abort();
+	if (!memchr(rq.local, 0, sizeof(rq.local)) || !memchr(rq.remote, 0, sizeof(rq.remote)))
+		abort();
+	if (r != 0 || rq.kind != ADB_REVERSE_FORWARD)
+		return;
+	/* A parsed forward names a tcp port and says back exactly what the client sent. */
+	if (strncmp(rq.local, "tcp:", 4) != 0 || rq.local_port != adb_port_parse(rq.local + 4, true) ||
+	    rq.remote[0] == '\0')
+		abort();
+	char again[2 * ADB_REVERSE_SPEC_MAX + 32];
+	snprintf(again, sizeof(again), "forward:%s%s;%s", rq.no_rebind ? "norebind:" : "", rq.local,
+		 rq.remote);
+	if (strcmp(again, text) != 0)
+		abort();
+}
 
 static void fuzz_service(const uint8_t *in, size_t len)
 {
@@ -250,6 +285,10 @@ static void fuzz_service(const uint8_t *in, size_t len)
 		abort();
 	if (r == 0 && req.kind == ADB_SERVICE_SHELL && req.arg != strchr(name, ':') + 1)
 		abort();
+	if (r == 0 && req.kind == ADB_SERVICE_TCP)
+		fuzz_port(req.arg);
+	if (r == 0 && req.kind == ADB_SERVICE_REVERSE)
+		fuzz_reverse(req.arg);
 }
 
 /* ---- 4: base64 */

@@ -116,11 +116,69 @@ static void test_service_names(void)
 	g_assert_cmpint(adb_service_parse("reboot:bootloader", &r), ==, 0);
 	g_assert_cmpint(r.kind, ==, ADB_SERVICE_REBOOT);
 	g_assert_cmpstr(r.arg, ==, "bootloader");
+	g_assert_cmpint(adb_service_parse("tcp:8080", &r), ==, 0);
+	g_assert_cmpint(r.kind, ==, ADB_SERVICE_TCP);
+	g_assert_cmpstr(r.arg, ==, "8080");
+	g_assert_cmpint(adb_service_parse("reverse:forward:tcp:1;tcp:2", &r), ==, 0);
+	g_assert_cmpint(r.kind, ==, ADB_SERVICE_REVERSE);
+	g_assert_cmpstr(r.arg, ==, "forward:tcp:1;tcp:2");
+	g_assert_cmpint(adb_service_parse("root:", &r), ==, 0);
+	g_assert_cmpint(r.kind, ==, ADB_SERVICE_ROOT);
+	g_assert_cmpint(adb_service_parse("unroot:", &r), ==, 0);
+	g_assert_cmpint(r.kind, ==, ADB_SERVICE_UNROOT);
 
 	g_assert_cmpint(adb_service_parse("shellx:", &r), ==, -ENOENT);
 	g_assert_cmpint(adb_service_parse("shell,v2", &r), ==, -ENOENT);
 	g_assert_cmpint(adb_service_parse("jdwp:1", &r), ==, -ENOENT);
 	g_assert_cmpint(adb_service_parse("", &r), ==, -ENOENT);
+}
+
+/* adb forward's "tcp:PORT" and adb reverse's requests, as the client sends them. */
+static void test_forward_requests(void)
+{
+	struct adb_reverse_request q;
+	char long_spec[600];
+
+	g_assert_cmpint(adb_port_parse("8080", false), ==, 8080);
+	g_assert_cmpint(adb_port_parse("65535", false), ==, 65535);
+	g_assert_cmpint(adb_port_parse("0", true), ==, 0);
+	g_assert_cmpint(adb_port_parse("0", false), ==, -EINVAL);
+	g_assert_cmpint(adb_port_parse("65536", false), ==, -EINVAL);
+	g_assert_cmpint(adb_port_parse("99999999999999999999", false), ==, -EINVAL);
+	g_assert_cmpint(adb_port_parse("", true), ==, -EINVAL);
+	g_assert_cmpint(adb_port_parse("-1", true), ==, -EINVAL);
+	g_assert_cmpint(adb_port_parse(" 80", true), ==, -EINVAL);
+	g_assert_cmpint(adb_port_parse("80x", true), ==, -EINVAL);
+
+	g_assert_cmpint(adb_reverse_parse("forward:tcp:6000;tcp:7000", &q), ==, 0);
+	g_assert_cmpint(q.kind, ==, ADB_REVERSE_FORWARD);
+	g_assert_false(q.no_rebind);
+	g_assert_cmpstr(q.local, ==, "tcp:6000");
+	g_assert_cmpint(q.local_port, ==, 6000);
+	g_assert_cmpstr(q.remote, ==, "tcp:7000");
+	g_assert_cmpint(adb_reverse_parse("forward:norebind:tcp:0;tcp:7000", &q), ==, 0);
+	g_assert_true(q.no_rebind);
+	g_assert_cmpint(q.local_port, ==, 0);
+	g_assert_cmpint(adb_reverse_parse("killforward:tcp:6000", &q), ==, 0);
+	g_assert_cmpint(q.kind, ==, ADB_REVERSE_KILL);
+	g_assert_cmpstr(q.local, ==, "tcp:6000");
+	g_assert_cmpint(adb_reverse_parse("killforward-all", &q), ==, 0);
+	g_assert_cmpint(q.kind, ==, ADB_REVERSE_KILL_ALL);
+	g_assert_cmpint(adb_reverse_parse("list-forward", &q), ==, 0);
+	g_assert_cmpint(q.kind, ==, ADB_REVERSE_LIST);
+
+	g_assert_cmpint(adb_reverse_parse("forward:tcp:6000", &q), ==, -EINVAL);
+	g_assert_cmpint(adb_reverse_parse("forward:;tcp:1", &q), ==, -EINVAL);
+	g_assert_cmpint(adb_reverse_parse("forward:tcp:1;", &q), ==, -EINVAL);
+	g_assert_cmpint(adb_reverse_parse("forward:tcp:1;*", &q), ==, -EINVAL);
+	g_assert_cmpint(adb_reverse_parse("killforward:", &q), ==, -EINVAL);
+	g_assert_cmpint(adb_reverse_parse("forward:localabstract:x;tcp:1", &q), ==, -EPROTONOSUPPORT);
+	g_assert_cmpint(adb_reverse_parse("forward:tcp:70000;tcp:1", &q), ==, -EPROTONOSUPPORT);
+	g_assert_cmpint(adb_reverse_parse("frobnicate", &q), ==, -ENOENT);
+	memset(long_spec, 'a', sizeof(long_spec));
+	memcpy(long_spec, "forward:tcp:1;tcp:", 18);
+	long_spec[sizeof(long_spec) - 1] = '\0';
+	g_assert_cmpint(adb_reverse_parse(long_spec, &q), ==, -EINVAL);
 }
 
 static void test_base64(void)
@@ -251,6 +309,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/adbd/shell-v2/packets", test_shell_packets);
 	g_test_add_func("/adbd/shell-v2/window-size", test_window_size);
 	g_test_add_func("/adbd/services", test_service_names);
+	g_test_add_func("/adbd/forward-requests", test_forward_requests);
 	g_test_add_func("/adbd/auth/base64", test_base64);
 	g_test_add_func("/adbd/auth/rsa-verify", test_rsa_verify);
 	return g_test_run();

@@ -1,0 +1,47 @@
+#!/bin/bash
+# End to end, without a VM: adb shell, exec-out, forward, reverse, root and the device queries
+# (tests/e2e/adb-client-checks.sh) with the real adb client against sepia's adbd built for the
+# host (guest/adbd/adbd-host --tcp), on a private adb server port that is killed at the end.
+# The root checks need root (the unrooted shell runs as uid 2000); they are left out otherwise.
+set -u
+top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+adbd=$top_builddir/guest/adbd/adbd-host
+
+skip() { echo "1..0 # SKIP $1"; exit 77; }
+command -v adb > /dev/null 2>&1 || skip "adb client not found (apt-get install adb)"
+command -v python3 > /dev/null 2>&1 || skip "python3 not found"
+command -v busybox > /dev/null 2>&1 || skip "busybox not found (its nc is the device side of forward and reverse)"
+[ -x "$adbd" ] || skip "guest/adbd/adbd-host not built"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d /tmp/sepia-adbd-client.XXXXXX)
+adbd_pid=
+cleanup() {
+	adb kill-server > /dev/null 2>&1
+	[ -n "$adbd_pid" ] && kill "$adbd_pid" 2> /dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+export HOME=$work/home
+mkdir -p "$HOME"
+chmod 755 "$work"
+unset ADB_VENDOR_KEYS ANDROID_SERIAL ADB_SERVER_SOCKET 2> /dev/null
+ANDROID_ADB_SERVER_PORT=$(free_port)
+export ANDROID_ADB_SERVER_PORT
+port=$(free_port)
+"$adbd" --tcp "$port" > "$work/adbd.log" 2>&1 < /dev/null &
+adbd_pid=$!
+for _ in $(seq 1 25); do grep -q listening "$work/adbd.log" && break; sleep 0.2; done
+serial=127.0.0.1:$port
+adb connect "$serial" > /dev/null 2>&1
+
+n=0
+failed=0
+check() { n=$((n + 1)); if eval "$1"; then echo "ok $n - $2"; else failed=1; echo "not ok $n - $2"; fi; }
+note() { sed 's/^/# /' "$@"; }
+. "$top_srcdir/tests/e2e/adb-client-checks.sh"
+adb_client_checks "$work/remote"
+[ "$(id -u)" = 0 ] && adb_root_checks
+[ $failed = 0 ] || note "$work/adbd.log"
+echo "1..$n"
