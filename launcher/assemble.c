@@ -426,6 +426,12 @@ static bool plan_instance_data(Ctx *c, guint n, Instance *ins, GError **error)
 			ins->userdata = g_strdup(input);
 			return true;
 		}
+		if (have_own && o->data_policy == ASSEMBLE_DATA_USE_EXISTING && !data_image_is_ext4(own))
+			fprintf(stderr,
+				"assemble_cvd: cvd-%u: warning: %s holds no ext4 file system, so the "
+				"guest's /data will not mount; --data_policy=create_if_missing or "
+				"always_create makes a blank one\n",
+				n, own);
 		/* create_if_missing also replaces an own image that holds no file system. */
 		if ((!have_own ||
 		     (o->data_policy == ASSEMBLE_DATA_CREATE_IF_MISSING && !data_image_is_ext4(own))) &&

@@ -34,7 +34,7 @@ check() { # check "description" command...
 # Every file under cuttlefish/ with inode, size and mtime (ns): "nothing changed" is equality.
 snapshot() { find "$CF" -type f -exec stat -c '%n %i %s %y' {} + | sort; }
 
-echo "1..38"
+echo "1..39"
 
 # Inputs: boot v3 and vendor_boot v3 from mkbootimg, a raw system.img.
 head -c 20000 /dev/urandom >"$T/kernel"
@@ -140,6 +140,11 @@ fi
 md=$CF/instances/cvd-1/metadata.img
 head -c 65536 /dev/urandom | dd of="$ud" conv=notrunc status=none
 head -c 65536 /dev/urandom | dd of="$md" conv=notrunc status=none
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 2>"$T/keep.err"
+rc=$?
+sed 's/^/# /' "$T/keep.err"
+check "use_existing keeps a garbage userdata.img and warns that /data will not mount" sh -c \
+    "test $rc -eq 0 && grep -q 'cvd-1: warning: .*userdata.img holds no ext4 file system' '$T/keep.err'"
 "$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --data_policy=create_if_missing 2>"$T/garbage.err"
 rc=$?
 sed 's/^/# /' "$T/garbage.err"
