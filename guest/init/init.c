@@ -16,7 +16,9 @@
 #include "cmdline.h"
 #include "control.h"
 #include "net.h"
+#include "properties.h"
 #include "service.h"
+#include "storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -554,10 +556,15 @@ int main(void)
 	if (sethostname(options.hostname, strlen(options.hostname)) < 0)
 		say("cannot set hostname %s: %s", options.hostname, strerror(errno));
 	bring_up_loopback();
+	storage_mount_partitions(say);
+	properties_load(say);
 
 	declare_services();
 	start_services(0);
 	show_gpu_pattern();
+	/* As on Android, where the marker follows sys.boot_completed. */
+	if (properties_set("sys.boot_completed", "1") < 0 || properties_set("dev.bootcomplete", "1") < 0)
+		say("cannot set sys.boot_completed in %s", PROPERTIES_PATH);
 	announce_boot_completed();
 	first_run_service = service_count;
 	declare_run_command();
