@@ -184,7 +184,7 @@ static void add_avb_cmdlines(GString *cmd, const SepiaVbmeta *vb)
 
 /* androidboot.* parameters, "key=value" each, in the order Android's bootloaders give them. */
 static GPtrArray *androidboot_params(const char *suffix, SepiaVerifiedBootState state, const SepiaVbmeta *vb,
-				     const char *digest, bool unlocked)
+				     const char *digest, bool unlocked, const char *serialno)
 {
 	GPtrArray *p = g_ptr_array_new_with_free_func(g_free);
 	g_ptr_array_add(p, g_strdup_printf("androidboot.slot_suffix=%s", suffix));
@@ -196,7 +196,27 @@ static GPtrArray *androidboot_params(const char *suffix, SepiaVerifiedBootState 
 		g_ptr_array_add(p, g_strdup_printf("androidboot.vbmeta.size=%" G_GUINT64_FORMAT, vb->size));
 		g_ptr_array_add(p, g_strdup_printf("androidboot.vbmeta.digest=%s", digest));
 	}
+	if (serialno && *serialno)
+		g_ptr_array_add(p, g_strdup_printf("androidboot.serialno=%s", serialno));
 	return p;
+}
+
+/* Whether a bootconfig line ("key = value", spaces optional) sets one of the params' keys. */
+static bool bootconfig_line_overridden(const char *line, gsize len, const GPtrArray *params)
+{
+	while (len && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	gsize key = 0;
+	while (key < len && line[key] != '=' && line[key] != ' ' && line[key] != '\t')
+		key++;
+	if (key == 0)
+		return false;
+	for (guint i = 0; i < params->len; i++) {
+		const char *p = g_ptr_array_index(params, i);
+		if (strncmp(p, line, key) == 0 && p[key] == '=')
+			return true;
+	}
+	return false;
 }
 
 /* Everything that depends on the slot's images: parses, builds kernel/ramdisk/cmdline. */
@@ -280,11 +300,18 @@ static bool assemble(Assembly *a, const SepiaSlotImages *im, const char *suffix,
 		GString *bc = g_string_new(NULL);
 		gsize n = 0;
 		const char *vbc = vendor->bootconfig ? g_bytes_get_data(vendor->bootconfig, &n) : NULL;
-		/* The section is text; stop at a NUL, should a writer have padded it. */
-		if (vbc)
-			g_string_append_len(bc, vbc, (gssize)strnlen(vbc, n));
-		if (bc->len && bc->str[bc->len - 1] != '\n')
-			g_string_append_c(bc, '\n');
+		/* The section is text; stop at a NUL, should a writer have padded it. Its lines that
+		 * set a key the bootloader sets are left out. */
+		gsize vlen = vbc ? strnlen(vbc, n) : 0;
+		for (gsize at = 0; at < vlen;) {
+			const char *nl = memchr(vbc + at, '\n', vlen - at);
+			gsize end = nl ? (gsize)(nl - vbc) : vlen;
+			if (!bootconfig_line_overridden(vbc + at, end - at, params)) {
+				g_string_append_len(bc, vbc + at, (gssize)(end - at));
+				g_string_append_c(bc, '\n');
+			}
+			at = end + 1;
+		}
 		for (guint i = 0; i < params->len; i++)
 			g_string_append_printf(bc, "%s\n", (const char *)g_ptr_array_index(params, i));
 		gsize len = bc->len;
@@ -325,7 +352,8 @@ static SepiaBootResult *prepare_in_memory(int slot, const SepiaSlotImages *im, c
 		const SepiaVbmeta *list[1] = { vb };
 		digest = sepia_avb_vbmeta_digest_hex(list, 1);
 	}
-	g_autoptr(GPtrArray) params = androidboot_params(suffix, state, vb, digest, opts->unlocked);
+	g_autoptr(GPtrArray)
+		params = androidboot_params(suffix, state, vb, digest, opts->unlocked, opts->serialno);
 	if (!assemble(a, im, suffix, params, vb, error))
 		return NULL;
 

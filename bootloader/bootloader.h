@@ -19,7 +19,9 @@
  *
  * Command line: vendor cmdline, boot cmdline (v0-v2: cmdline + extra cmdline), the vbmeta's
  * kernel-cmdline descriptors that apply, then androidboot.slot_suffix, .verifiedbootstate,
- * .vbmeta.{device_state,hash_alg,size,digest}. With bootconfig (v4) the androidboot.* go into
+ * .vbmeta.{device_state,hash_alg,size,digest} and .serialno when given. A vendor bootconfig
+ * line setting one of these keys is dropped (the kernel refuses a bootconfig that sets a key
+ * twice). With bootconfig (v4) the androidboot.* go into
  * the bootconfig instead, and "bootconfig" is added to the command line when missing (the kernel
  * reads bootconfig from the initrd only with it). */
 #pragma once
@@ -54,9 +56,10 @@ typedef struct {
 } SepiaSlotImages;
 
 typedef struct {
-	GBytes *trusted_key; /* AVB-encoded (sepia_avb_load_public_key); NULL: embedded key, yellow */
-	bool unlocked;       /* orange: boot even when verification fails */
-	const char *out_dir; /* where "kernel" and "initrd" are written (atomically) */
+	GBytes *trusted_key;  /* AVB-encoded (sepia_avb_load_public_key); NULL: embedded key, yellow */
+	bool unlocked;        /* orange: boot even when verification fails */
+	const char *out_dir;  /* where "kernel" and "initrd" are written (atomically) */
+	const char *serialno; /* androidboot.serialno (the device's ro.serialno); NULL: none */
 } SepiaBootOptions;
 
 typedef struct {

@@ -28,6 +28,11 @@ GUEST_FILES = \
 	guest/tools/fd-util.h \
 	guest/init/net.c \
 	guest/init/net.h \
+	guest/init/storage.c \
+	guest/init/storage.h \
+	guest/init/properties.c \
+	guest/init/properties.h \
+	guest/tools/getprop.c \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
 
 EXTRA_DIST += $(GUEST_FILES)
@@ -84,3 +89,10 @@ tests_unit_test_adbd_SOURCES = tests/unit/test-adbd.c guest/adbd/adb_message.c \
 tests_unit_test_adbd_CFLAGS = $(UNIT_CFLAGS) $(CRYPTO_CFLAGS)
 tests_unit_test_adbd_LDADD = $(GLIB_LIBS) $(CRYPTO_LIBS)
 TESTS += tests/unit/test-adbd
+
+check_PROGRAMS += tests/unit/test-guest-properties
+tests_unit_test_guest_properties_SOURCES = tests/unit/test-guest-properties.c guest/init/properties.c \
+	guest/init/properties.h guest/init/cmdline.c guest/init/cmdline.h
+tests_unit_test_guest_properties_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_guest_properties_LDADD = $(GLIB_LIBS)
+TESTS += tests/unit/test-guest-properties

@@ -13,6 +13,8 @@
 #include "images/sparse.h"
 #include "images/vbmeta.h"
 #include "images/vendorboot.h"
+#include "block/block.h"
+#include "launcher/data_image.h"
 #include "launcher/file_modes.h"
 
 #include <errno.h>
@@ -281,49 +283,6 @@ static bool find_inputs(Ctx *c, GError **error)
 	return true;
 }
 
-static char *find_tool(const char *name)
-{
-	char *p = g_find_program_in_path(name);
-	for (const char *const *d = (const char *const[]){ "/usr/sbin", "/sbin", NULL }; !p && *d; d++) {
-		char *q = g_build_filename(*d, name, NULL);
-		if (g_file_test(q, G_FILE_TEST_IS_EXECUTABLE))
-			p = q;
-		else
-			g_free(q);
-	}
-	return p;
-}
-
-/* Runs a tool to completion; on failure the error names `file` and the tool's first stderr line. */
-static bool run_tool(const char *file, char **argv, GError **error)
-{
-	g_autofree char *tool = find_tool(argv[0]);
-	if (!tool)
-		return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, file,
-				     "%s not found (install e2fsprogs/coreutils)", argv[0]);
-	const char *name = argv[0];
-	argv[0] = tool;
-	g_autofree char *err_text = NULL;
-	int status = 0;
-	GError *e = NULL;
-	bool ok = g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, &err_text,
-			       &status, &e);
-	argv[0] = (char *)name;
-	if (!ok) {
-		img_fail_code(error, SEPIA_IMAGES_ERROR_IO, file, "cannot run %s: %s", name, e->message);
-		g_error_free(e);
-		return false;
-	}
-	if (!g_spawn_check_wait_status(status, NULL)) {
-		char *nl = err_text ? strchr(err_text, '\n') : NULL;
-		if (nl)
-			*nl = '\0';
-		return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, file, "%s failed: %s", name,
-				     err_text && *err_text ? err_text : "no message");
-	}
-	return true;
-}
-
 /* A zero-filled image of `size` bytes (a hole), built under a temporary name. */
 static bool make_zero_image(Ctx *c, const char *path, uint64_t size, GError **error)
 {
@@ -338,9 +297,41 @@ static bool make_zero_image(Ctx *c, const char *path, uint64_t size, GError **er
 	return true;
 }
 
-/* A blank ext4 userdata: a sparse file of size bytes with a filesystem made by mke2fs. When
- * grow_from is set, that image's bytes are copied (sparsely) instead and its ext4 grown. */
-static bool make_userdata(Ctx *c, guint n, const char *path, uint64_t size, const char *grow_from,
+/* A blank ext4 image (userdata, metadata): a sparse file of size bytes, formatted by mke2fs. */
+static bool make_ext4_image(Ctx *c, guint n, const char *path, uint64_t size, const char *label,
+			    GError **error)
+{
+	int idx = pending_add(c, path, error);
+	if (idx < 0)
+		return false;
+	Pending *p = &g_array_index(c->pending, Pending, idx);
+	gint64 t0 = 0;
+	progress(c, &t0, "cvd-%u: making a blank %" PRIu64 " MiB ext4 %s (mke2fs)", n, size >> 20, label);
+	if (ftruncate(p->fd, (off_t)size) < 0)
+		return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot size to %" PRIu64 ": %s",
+				     size, g_strerror(errno));
+	if (!data_image_make_ext4(p->tmp, size, label, error))
+		return false;
+	progress(c, &t0, NULL);
+	c->st->images_created++;
+	return true;
+}
+
+/* The instance's disk as the guest left it, when the next boot would keep it: with --resume and
+ * an overlay on the composite that is still there. NULL otherwise. */
+static char *current_overlay(Ctx *c, const Instance *ins)
+{
+	g_autofree char *overlay = g_build_filename(ins->dir, "overlay.qcow2", NULL);
+	if (!c->o->resume || !g_file_test(overlay, G_FILE_TEST_IS_REGULAR))
+		return NULL;
+	return g_steal_pointer(&overlay);
+}
+
+/* A copy of userdata grown to size (resize_up_to). With a current overlay the copy is the guest's
+ * own view of its userdata partition, so what the user wrote under /data survives the resize (the
+ * grown composite needs a new overlay); metadata and an own misc are carried over likewise.
+ * Without one (or when it cannot be read: the error goes to stderr) the copy is of from. */
+static bool grow_userdata(Ctx *c, guint n, Instance *ins, const char *path, uint64_t size, const char *from,
 			  GError **error)
 {
 	int idx = pending_add(c, path, error);
@@ -348,32 +339,53 @@ static bool make_userdata(Ctx *c, guint n, const char *path, uint64_t size, cons
 		return false;
 	Pending *p = &g_array_index(c->pending, Pending, idx);
 	gint64 t0 = 0;
-	g_autofree char *size_arg = g_strdup_printf("%" PRIu64 "k", size / 1024);
-	if (grow_from) {
-		progress(c, &t0, "cvd-%u: growing userdata to %" PRIu64 " MiB", n, size >> 20);
-		char *cp[] = { "cp", "--sparse=always", "--reflink=auto", (char *)grow_from, p->tmp, NULL };
-		if (!run_tool(path, cp, error))
-			return false;
-	} else {
-		progress(c, &t0, "cvd-%u: making a blank %" PRIu64 " MiB ext4 userdata (mke2fs)", n,
-			 size >> 20);
+	progress(c, &t0, "cvd-%u: growing userdata to %" PRIu64 " MiB (e2fsck, resize2fs)", n, size >> 20);
+	g_autofree char *overlay = current_overlay(c, ins);
+	bool carried = false;
+	if (overlay) {
+		g_autoptr(GError) e = NULL;
+		uint64_t got = 0;
+		const char *dirs[] = { ins->dir, c->asm_dir, c->o->system_image_dir, NULL };
+		for (guint i = 0; dirs[i] && !e; i++)
+			(void)block_allow_image_dir(dirs[i], &e);
+		carried = !e && data_image_copy_partition(overlay, "userdata", p->fd, path, &got, &e);
+		if (!carried) {
+			fprintf(stderr,
+				"assemble_cvd: cvd-%u: warning: cannot read /data through %s (%s); "
+				"the grown userdata starts from %s\n",
+				n, overlay, e->message, from);
+			if (ftruncate(p->fd, 0) < 0)
+				return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot empty: %s",
+						     g_strerror(errno));
+		}
+		/* metadata and misc keep their size: carried into the files the new overlay maps. */
+		const struct {
+			const char *part, *file;
+		} keep[] = { { "metadata", ins->metadata }, { "misc", ins->own_misc ? ins->misc : NULL } };
+		for (gsize i = 0; carried && i < G_N_ELEMENTS(keep); i++) {
+			if (!keep[i].file)
+				continue;
+			int k = pending_add(c, keep[i].file, error);
+			if (k < 0)
+				return false;
+			Pending *q = &g_array_index(c->pending, Pending, k);
+			p = &g_array_index(c->pending, Pending, idx); /* the array may have moved */
+			if (!data_image_copy_partition(overlay, keep[i].part, q->fd, keep[i].file, &got,
+						       error))
+				return false;
+		}
 	}
-	if (ftruncate(p->fd, (off_t)size) < 0)
-		return img_fail_code(error, SEPIA_IMAGES_ERROR_IO, path, "cannot size to %" PRIu64 ": %s",
-				     size, g_strerror(errno));
-	if (grow_from) {
-		char *rs[] = { "resize2fs", "-f", p->tmp, size_arg, NULL };
-		if (!run_tool(path, rs, error))
-			return false;
-	} else {
-		/* lazy init: the inode tables and journal stay holes, so an 8 GiB image costs little. */
-		char *mk[] = { "mke2fs",   "-t",     "ext4",
-			       "-F",       "-q",     "-L",
-			       "userdata", "-E",     "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
-			       p->tmp,     size_arg, NULL };
-		if (!run_tool(path, mk, error))
+	if (!carried) {
+		char *cp[] = { "cp", "--sparse=always", "--reflink=auto", (char *)from, p->tmp, NULL };
+		if (!data_image_run_tool(path, cp, 0, error))
 			return false;
 	}
+	if (!data_image_grow_ext4(p->tmp, size, path, error))
+		return false;
+	if (carried)
+		fprintf(stderr,
+			"assemble_cvd: cvd-%u: userdata grown to %" PRIu64 " MiB with the guest's data\n", n,
+			size >> 20);
 	progress(c, &t0, NULL);
 	c->st->images_created++;
 	return true;
@@ -395,9 +407,12 @@ static bool plan_instance_data(Ctx *c, guint n, Instance *ins, GError **error)
 		    !make_zero_image(c, ins->misc, MISC_SIZE, error))
 			return false;
 	}
+	/* metadata: a blank ext4 (the guest mounts it at /metadata); an older sepia's zeroed one is
+	 * replaced. */
 	ins->metadata = g_build_filename(ins->dir, "metadata.img", NULL);
-	if ((stat(ins->metadata, &st) < 0 || (uint64_t)st.st_size != METADATA_SIZE) &&
-	    !make_zero_image(c, ins->metadata, METADATA_SIZE, error))
+	if ((stat(ins->metadata, &st) < 0 || (uint64_t)st.st_size != METADATA_SIZE ||
+	     !data_image_is_ext4(ins->metadata)) &&
+	    !make_ext4_image(c, n, ins->metadata, METADATA_SIZE, "metadata", error))
 		return false;
 
 	g_autofree char *own = g_build_filename(ins->dir, "userdata.img", NULL);
@@ -406,15 +421,25 @@ static bool plan_instance_data(Ctx *c, guint n, Instance *ins, GError **error)
 	const char *input = c->in[IN_USERDATA].use;
 	switch (o->data_policy) {
 	case ASSEMBLE_DATA_USE_EXISTING:
+	case ASSEMBLE_DATA_CREATE_IF_MISSING:
 		if (input) {
 			ins->userdata = g_strdup(input);
 			return true;
 		}
-		if (!have_own && !make_userdata(c, n, own, want, NULL, error))
+		if (have_own && o->data_policy == ASSEMBLE_DATA_USE_EXISTING && !data_image_is_ext4(own))
+			fprintf(stderr,
+				"assemble_cvd: cvd-%u: warning: %s holds no ext4 file system, so the "
+				"guest's /data will not mount; --data_policy=create_if_missing or "
+				"always_create makes a blank one\n",
+				n, own);
+		/* create_if_missing also replaces an own image that holds no file system. */
+		if ((!have_own ||
+		     (o->data_policy == ASSEMBLE_DATA_CREATE_IF_MISSING && !data_image_is_ext4(own))) &&
+		    !make_ext4_image(c, n, own, want, "userdata", error))
 			return false;
 		break;
 	case ASSEMBLE_DATA_ALWAYS_CREATE:
-		if (!make_userdata(c, n, own, want, NULL, error))
+		if (!make_ext4_image(c, n, own, want, "userdata", error))
 			return false;
 		break;
 	case ASSEMBLE_DATA_RESIZE_UP_TO: {
@@ -427,11 +452,11 @@ static bool plan_instance_data(Ctx *c, guint n, Instance *ins, GError **error)
 			from_size = (uint64_t)st.st_size;
 		}
 		if (!from) {
-			if (!make_userdata(c, n, own, want, NULL, error))
+			if (!make_ext4_image(c, n, own, want, "userdata", error))
 				return false;
 		} else if (from_size < want) {
-			if (!make_userdata(c, n, own, want, from,
-					   error)) /* the input itself is never resized */
+			/* the input itself is never resized */
+			if (!grow_userdata(c, n, ins, own, want, from, error))
 				return false;
 		} else if (!have_own) {
 			ins->userdata = g_strdup(input); /* already big enough: mapped in place */
@@ -678,7 +703,9 @@ bool assemble_device(const AssembleOptions *o, AssembleStats *stats, GError **er
 
 bool assemble_parse_data_policy(const char *text, AssembleDataPolicy *out)
 {
-	static const char *const names[] = { "use_existing", "always_create", "resize_up_to" };
+	/* In AssembleDataPolicy's order. */
+	static const char *const names[] = { "use_existing", "always_create", "resize_up_to",
+					     "create_if_missing" };
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		if (!strcmp(text, names[i])) {
 			*out = (AssembleDataPolicy)i;
@@ -690,7 +717,8 @@ bool assemble_parse_data_policy(const char *text, AssembleDataPolicy *out)
 
 const char *assemble_data_policy_name(AssembleDataPolicy p)
 {
-	return p == ASSEMBLE_DATA_ALWAYS_CREATE  ? "always_create"
-	       : p == ASSEMBLE_DATA_RESIZE_UP_TO ? "resize_up_to"
-						 : "use_existing";
+	return p == ASSEMBLE_DATA_ALWAYS_CREATE       ? "always_create"
+	       : p == ASSEMBLE_DATA_RESIZE_UP_TO      ? "resize_up_to"
+	       : p == ASSEMBLE_DATA_CREATE_IF_MISSING ? "create_if_missing"
+						      : "use_existing";
 }

@@ -19,10 +19,16 @@
 
 #define ASSEMBLE_MAX_INSTANCE 128u
 
+/* Cuttlefish's --data_policy. The per-instance userdata is a blank ext4 of blank_data_image_mb
+ * MiB made by mke2fs (launcher/data_image.h); the guest's writes go to the qcow2 overlay, which
+ * --resume keeps and powerwash drops. */
 typedef enum {
-	ASSEMBLE_DATA_USE_EXISTING,  /* keep the instance's userdata (or the input's); create one if none */
-	ASSEMBLE_DATA_ALWAYS_CREATE, /* a fresh blank userdata every run */
-	ASSEMBLE_DATA_RESIZE_UP_TO,  /* keep it, but grow a smaller blank userdata to blank_data_image_mb */
+	ASSEMBLE_DATA_USE_EXISTING,  /* the input's userdata, else the instance's; a blank one if neither */
+	ASSEMBLE_DATA_ALWAYS_CREATE, /* a fresh blank userdata every run (a new overlay with it) */
+	ASSEMBLE_DATA_RESIZE_UP_TO,  /* grow a smaller userdata to blank_data_image_mb, keeping the
+					guest's data (the overlay's view of it) */
+	ASSEMBLE_DATA_CREATE_IF_MISSING, /* as use_existing, and an own userdata that holds no file
+					    system is made anew */
 } AssembleDataPolicy;
 
 typedef struct {

@@ -19,7 +19,8 @@
 static const char synopsis[] =
 	"usage: assemble_cvd --system_image_dir=DIR [--instance_nums=1,2 | --num_instances=N]\n"
 	"                    [--base_instance_num=N] [--blank_data_image_mb=N]\n"
-	"                    [--data_policy=use_existing|always_create|resize_up_to] [--resume=BOOL]\n"
+	"                    [--data_policy=use_existing|create_if_missing|always_create|resize_up_to] "
+	"[--resume=BOOL]\n"
 	"Builds $HOME/cuttlefish/instances/cvd-N/{os_composite.vmdk,overlay.qcow2} from DIR's Android\n"
 	"images and $HOME/cuttlefish/assembly/manifest.json. CUTTLEFISH_INSTANCE sets the base instance.";
 
@@ -36,7 +37,8 @@ int main(int argc, char **argv)
 		FLAG_STRING("system_image_dir", &dir, "the Android images"),
 		FLAG_UINT("blank_data_image_mb", &data_mb, 1, 1u << 24,
 			  "size of a blank userdata in MiB (default 2048)"),
-		FLAG_STRING("data_policy", &policy_text, "use_existing, always_create or resize_up_to"),
+		FLAG_STRING("data_policy", &policy_text,
+			    "use_existing, create_if_missing, always_create or resize_up_to"),
 		FLAG_BOOL("resume", &resume, "keep the overlays (default true); false recreates them"),
 	};
 	g_autoptr(GError) err = NULL;
@@ -50,7 +52,8 @@ int main(int argc, char **argv)
 			g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--system_image_dir is required");
 		else if (!assemble_parse_data_policy(policy_text, &o.data_policy))
 			g_set_error(&err, LAUNCHER_ERROR, EINVAL,
-				    "--data_policy: '%s' is not use_existing, always_create or resize_up_to",
+				    "--data_policy: '%s' is not use_existing, create_if_missing, "
+				    "always_create or resize_up_to",
 				    policy_text);
 	}
 	if (err) {

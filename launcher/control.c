@@ -248,6 +248,7 @@ void control_status_to_json(GString *o, const ControlStatus *st, int indent)
 	json_str(o, pad, "instance_dir", st->instance_dir);
 	json_str(o, pad, "assembly_dir", st->assembly_dir);
 	json_str(o, pad, "adb_serial", st->adb_serial);
+	json_str(o, pad, "serial_number", st->serial_number);
 	json_str(o, pad, "status", control_state_name(st->state));
 	g_string_append_printf(o, "%s  \"pid\": %d,\n%s  \"vmm_pid\": %d,\n", pad, st->pid, pad, st->vmm_pid);
 	g_string_append_printf(o, "%s  \"cpus\": %u,\n%s  \"memory_mb\": %u,\n", pad, st->cpus, pad,

@@ -28,6 +28,7 @@ void launcher_instance_init(LauncherInstance *inst, const char *home, guint num)
 {
 	inst->num = num;
 	inst->name = g_strdup_printf("cvd-%u", num);
+	inst->serial_number = g_strdup_printf(LAUNCHER_SERIAL_PREFIX "%02u", num);
 	inst->dir = g_build_filename(home, "cuttlefish", "instances", inst->name, NULL);
 	inst->logs_dir = g_build_filename(inst->dir, "logs", NULL);
 	inst->socket_path = g_build_filename(inst->dir, "launcher_monitor.sock", NULL);
@@ -46,6 +47,7 @@ void launcher_instance_init(LauncherInstance *inst, const char *home, guint num)
 void launcher_instance_clear(LauncherInstance *inst)
 {
 	g_free(inst->name);
+	g_free(inst->serial_number);
 	g_free(inst->dir);
 	g_free(inst->logs_dir);
 	g_free(inst->socket_path);

@@ -14,7 +14,8 @@
  *     bootloader/                          what the bootloader step extracted and prepared
  *   cuttlefish_runtime -> cvd-1 (the first instance), cuttlefish_runtime.N -> cvd-N,
  *   cuttlefish_assembly -> cuttlefish/assembly
- * Numbers: adb port 6520+N-1, vsock CID 3+N-1, the web view (--start_webview) on 8443+N-1. */
+ * Numbers: adb port 6520+N-1, vsock CID 3+N-1, the web view (--start_webview) on 8443+N-1,
+ * serial number SEPIACVD0N. */
 #pragma once
 
 #include <glib.h>
@@ -28,10 +29,14 @@ GQuark launcher_error_quark(void);
 #define LAUNCHER_VSOCK_BASE_CID    3u
 #define LAUNCHER_WEBVIEW_BASE_PORT 8443u
 #define LAUNCHER_MAX_DISPLAYS      4
+/* The device's serial number (androidboot.serialno, so ro.serialno in the guest) is this
+ * prefix and the instance number, two digits at least: SEPIACVD01 for cvd-1. */
+#define LAUNCHER_SERIAL_PREFIX "SEPIACVD"
 
 typedef struct {
 	guint num;
-	char *name; /* "cvd-N" */
+	char *name;          /* "cvd-N" */
+	char *serial_number; /* LAUNCHER_SERIAL_PREFIX + N */
 	char *dir;
 	char *logs_dir;
 	char *socket_path;

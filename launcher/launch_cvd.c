@@ -122,7 +122,8 @@ static bool check_values(LaunchConfig *c, GError **error)
 		return false;
 	else if (!assemble_parse_data_policy(c->data_policy, &p))
 		g_set_error(error, LAUNCHER_ERROR, EINVAL,
-			    "--data_policy=%s: give use_existing, always_create or resize_up_to",
+			    "--data_policy=%s: give use_existing, create_if_missing, always_create or "
+			    "resize_up_to",
 			    c->data_policy);
 	else if (strcmp(c->sandbox, "auto") && strcmp(c->sandbox, "off"))
 		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", c->sandbox);
@@ -476,7 +477,8 @@ int main(int argc, char **argv)
 			    "the Android images (default: the reference guest)"),
 		FLAG_BOOL("console", &c.console, "a shell on a pty, linked as <instance_dir>/console"),
 		FLAG_BOOL("resume", &c.resume, "keep the device's data (default true); false: powerwash"),
-		FLAG_STRING("data_policy", &c.data_policy, "use_existing, always_create or resize_up_to"),
+		FLAG_STRING("data_policy", &c.data_policy,
+			    "use_existing, create_if_missing, always_create or resize_up_to"),
 		FLAG_UINT("blank_data_image_mb", &c.blank_data_mb, 1, 1u << 24,
 			  "size of a blank userdata (default 2048)"),
 		FLAG_UINT("boot_timeout_secs", &c.boot_timeout_s, 1, 86400,

@@ -2,7 +2,8 @@
 # launch_cvd and assemble_cvd call it directly; the bootloader step is bootloader/'s.
 noinst_LIBRARIES += launcher/libsepialauncher.a
 launcher_libsepialauncher_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h
+launcher_libsepialauncher_a_SOURCES = launcher/assemble.c launcher/assemble.h launcher/data_image.c \
+	launcher/data_image.h
 LAUNCHER_LIBS = launcher/libsepialauncher.a $(BOOTLOADER_LIBS)
 
 # ---- the control protocol (proto/control.proto, compiled at build time), flags, instances.

@@ -173,7 +173,9 @@ static bool start_boot(Monitor *m)
 	m->booted = false;
 	g_clear_pointer(&m->failure, g_free);
 	g_autofree char *work = g_build_filename(m->inst.dir, "bootloader", NULL);
-	SepiaBootOptions opts = { .trusted_key = m->avb_key, .out_dir = work };
+	SepiaBootOptions opts = { .trusted_key = m->avb_key,
+				  .out_dir = work,
+				  .serialno = m->inst.serial_number };
 	g_autoptr(GError) err = NULL;
 	g_autoptr(SepiaBootResult) res = NULL;
 	gint64 t0 = g_get_monotonic_time();
@@ -413,6 +415,7 @@ static void fill_status(const Monitor *m, ControlStatus *st, char *adb_serial)
 	st->boots = m->boots;
 	st->failure = m->failure ? m->failure : (char *)"";
 	st->vsock_cid = m->inst.vsock_cid;
+	st->serial_number = m->inst.serial_number;
 }
 
 static void answer(Monitor *m, int fd, bool ok, const char *error_text)

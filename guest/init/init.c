@@ -17,7 +17,9 @@
 #include "cmdline.h"
 #include "control.h"
 #include "net.h"
+#include "properties.h"
 #include "service.h"
+#include "storage.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -555,6 +557,8 @@ int main(void)
 	if (sethostname(options.hostname, strlen(options.hostname)) < 0)
 		say("cannot set hostname %s: %s", options.hostname, strerror(errno));
 	bring_up_loopback();
+	storage_mount_partitions(say);
+	properties_load(say);
 	/* After /data is mounted, before adbd starts. */
 	int err = android_dirs_make();
 	if (err < 0)
@@ -563,6 +567,9 @@ int main(void)
 	declare_services();
 	start_services(0);
 	show_gpu_pattern();
+	/* As on Android, where the marker follows sys.boot_completed. */
+	if (properties_set("sys.boot_completed", "1") < 0 || properties_set("dev.bootcomplete", "1") < 0)
+		say("cannot set sys.boot_completed in %s", PROPERTIES_PATH);
 	announce_boot_completed();
 	first_run_service = service_count;
 	declare_run_command();

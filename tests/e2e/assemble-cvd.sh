@@ -34,7 +34,7 @@ check() { # check "description" command...
 # Every file under cuttlefish/ with inode, size and mtime (ns): "nothing changed" is equality.
 snapshot() { find "$CF" -type f -exec stat -c '%n %i %s %y' {} + | sort; }
 
-echo "1..28"
+echo "1..39"
 
 # Inputs: boot v3 and vendor_boot v3 from mkbootimg, a raw system.img.
 head -c 20000 /dev/urandom >"$T/kernel"
@@ -79,6 +79,9 @@ check "userdata.img is sparse (allocated < size)" sh -c \
     "test \$(du -k '$CF/instances/cvd-1/userdata.img' | cut -f1) -lt 32768"
 check "misc and metadata are per instance, 1 and 16 MiB" sh -c \
     "test \$(stat -c %s '$CF/instances/cvd-2/misc.img') = 1048576 && test \$(stat -c %s '$CF/instances/cvd-2/metadata.img') = 16777216"
+extract metadata
+check "metadata is an ext4 filesystem labelled metadata" sh -c \
+    "dumpe2fs -h '$T/metadata.part' 2>/dev/null | grep -q '^Filesystem volume name: *metadata\$'"
 check "manifest.json parses" python3 -m json.tool "$CF/assembly/manifest.json"
 check "manifest lists boot.img with header version 3" python3 -c 'import json,sys
 m = json.load(open(sys.argv[1]))
@@ -104,6 +107,58 @@ before=$(stat -c '%i %y' "$ov")
 check "--resume=true keeps the overlay" test "$(stat -c '%i %y' "$ov")" = "$before"
 "$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --resume=false 2>/dev/null
 check "--resume=false recreates the overlay" test "$(stat -c '%i %y' "$ov")" != "$before"
+
+# --data_policy (Cuttlefish's names). The overlay holds the guest's writes: a file put into
+# cvd-1's userdata through the overlay stands for what the user wrote under /data.
+ud=$CF/instances/cvd-1/userdata.img
+ud_ino=$(stat -c %i "$ud")
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --data_policy=create_if_missing 2>/dev/null
+rc=$?
+check "--data_policy=create_if_missing is taken and keeps an existing userdata" \
+    test $rc -eq 0 -a "$(stat -c %i "$ud")" = "$ud_ino"
+if command -v qemu-io >/dev/null 2>&1 && command -v debugfs >/dev/null 2>&1; then
+    qemu-img convert -O raw "$ov" "$T/disk.raw"
+    extract userdata
+    echo "written by the guest" >"$T/hello"
+    debugfs -w -R "write $T/hello hello.txt" "$T/userdata.part" >/dev/null 2>&1
+    set -- $(part userdata)
+    qemu-io -f qcow2 -c "write -q -s $T/userdata.part $(($1 * 512)) $(($2 * 512))" "$ov" >"$T/qio" 2>&1
+    "$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=96 \
+        --data_policy=resize_up_to 2>"$T/resize.err"
+    sed 's/^/# /' "$T/resize.err"
+    check "resize_up_to grows userdata.img to --blank_data_image_mb" test "$(stat -c %s "$ud")" = $((96 << 20))
+    check "resize_up_to grows its ext4 to the new size" sh -c \
+        "dumpe2fs -h '$ud' 2>/dev/null | awk -F: '/^Block count/ { c = \$2 } /^Block size/ { s = \$2 } END { exit !(c * s == 96 * 1048576) }'"
+    check "resize_up_to keeps what the guest wrote to userdata (read through the overlay)" sh -c \
+        "debugfs -R 'cat hello.txt' '$ud' 2>/dev/null | grep -qx 'written by the guest'"
+    check "resize_up_to: a new overlay over the grown composite, clean" sh -c \
+        "grep -q 'new overlay.qcow2: the composite disk changed' '$T/resize.err' && qemu-img check '$ov'"
+else
+    for i in 1 2 3 4; do ok "# SKIP qemu-io or debugfs not installed"; done
+fi
+# Hostile input: garbage where the instance's userdata and metadata were.
+md=$CF/instances/cvd-1/metadata.img
+head -c 65536 /dev/urandom | dd of="$ud" conv=notrunc status=none
+head -c 65536 /dev/urandom | dd of="$md" conv=notrunc status=none
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 2>"$T/keep.err"
+rc=$?
+sed 's/^/# /' "$T/keep.err"
+check "use_existing keeps a garbage userdata.img and warns that /data will not mount" sh -c \
+    "test $rc -eq 0 && grep -q 'cvd-1: warning: .*userdata.img holds no ext4 file system' '$T/keep.err'"
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --data_policy=create_if_missing 2>"$T/garbage.err"
+rc=$?
+sed 's/^/# /' "$T/garbage.err"
+check "create_if_missing: a garbage userdata.img is made anew as a blank ext4" sh -c \
+    "test $rc -eq 0 && dumpe2fs -h '$ud' 2>/dev/null | grep -q '^Filesystem volume name: *userdata\$'"
+check "a garbage metadata.img is made anew as a blank ext4" sh -c \
+    "dumpe2fs -h '$md' 2>/dev/null | grep -q '^Filesystem volume name: *metadata\$'"
+ud_ino=$(stat -c %i "$ud")
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --blank_data_image_mb=64 --data_policy=always_create 2>/dev/null
+check "always_create makes a new blank userdata of --blank_data_image_mb" sh -c \
+    "test \$(stat -c %i '$ud') != $ud_ino && test \$(stat -c %s '$ud') = $((64 << 20)) && ! debugfs -R 'stat hello.txt' '$ud' 2>/dev/null | grep -q Inode"
+"$ASSEMBLE" --system_image_dir="$IN" --num_instances=2 --data_policy=keep_it 2>"$T/pol.err"
+check "an unknown --data_policy exits 2 naming the four policies" sh -c \
+    "test $? -eq 2 && grep -q 'create_if_missing' '$T/pol.err'"
 
 # A truncated boot.img: one-line error naming it, non-zero status, previous outputs intact.
 BAD=$T/bad

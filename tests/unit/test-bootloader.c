@@ -396,6 +396,37 @@ static void test_init_boot_ramdisk(Fixture *f, gconstpointer data)
 	check_ramdisk(f, r, "generic-ramdisk-from-init_boot");
 }
 
+/* The serial number given goes into the bootconfig, and a vendor bootconfig line setting a key
+ * the bootloader sets is left out (the kernel refuses a bootconfig that sets a key twice). */
+static void test_serialno_overrides_vendor(Fixture *f, gconstpointer data)
+{
+	if (!have_test_key(f->key))
+		return;
+	g_autoptr(SepiaVendorBootImage) v = sepia_vendor_boot_image_new();
+	v->header_version = 4;
+	v->page_size = 4096;
+	v->bootconfig = text_bytes("androidboot.hardware=sepia\n  androidboot.serialno = OLD0001\n"
+				   "androidboot.slot_suffix=_z\nandroidboot.serialnox=kept\nkernel.foo=1\n");
+	g_autoptr(GBytes) f0 = text_bytes(SLOT_VENDOR_FRAG0);
+	sepia_vendor_boot_image_add_ramdisk(v, "platform", SEPIA_VENDOR_RAMDISK_TYPE_PLATFORM, NULL, f0);
+	g_autoptr(GError) error = NULL;
+	g_assert_true(sepia_vendor_boot_image_write(v, f->vendor[0], &error));
+	g_assert_no_error(error);
+	sign_slot(f, 0);
+	g_autoptr(GBytes) key = load_key(f);
+	SepiaBootOptions o = { .trusted_key = key, .out_dir = f->out, .serialno = "SEPIACVD07" };
+	g_autoptr(SepiaBootResult) r = sepia_bootloader_prepare_slot(0, &f->slots[0], &o, &error);
+	g_assert_no_error(error);
+	g_autofree char *bc = g_strndup(g_bytes_get_data(r->bootconfig, NULL),
+					g_bytes_get_size(r->bootconfig));
+	g_assert_true(g_str_has_prefix(bc, "androidboot.hardware=sepia\nandroidboot.serialnox=kept\n"
+					   "kernel.foo=1\n"));
+	g_assert_nonnull(strstr(bc, "\nandroidboot.serialno=SEPIACVD07\n"));
+	g_assert_nonnull(strstr(bc, "\nandroidboot.slot_suffix=_a\n"));
+	g_assert_null(strstr(bc, "OLD0001"));
+	g_assert_null(strstr(bc, "_z"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -407,5 +438,6 @@ int main(int argc, char **argv)
 	ADD("other-key-red", test_other_key_is_red);
 	ADD("tries-exhausted", test_tries_exhausted);
 	ADD("init-boot", test_init_boot_ramdisk);
+	ADD("serialno-overrides-vendor", test_serialno_overrides_vendor);
 	return g_test_run();
 }
