@@ -79,6 +79,8 @@ static enum http_read_result parse_head(char *head, struct http_request *req, in
 	g_auto(GStrv) lines = g_strsplit(head, "\n", -1);
 	for (char **l = lines; *l; l++)
 		g_strchomp(*l); /* the CR of CRLF */
+	if (!lines[0])
+		return bad(status, 400, error, "malformed request line (an empty request)");
 	g_auto(GStrv) words = g_strsplit(lines[0], " ", -1);
 	if (g_strv_length(words) != 3 || !*words[0] || words[1][0] != '/')
 		return bad(status, 400, error, "malformed request line");
@@ -150,7 +152,16 @@ enum http_read_result http_read_request(struct http_conn *c, struct http_request
 	GInputStream *in = g_io_stream_get_input_stream(c->stream);
 	gint64 deadline = g_get_monotonic_time() + (gint64)c->head_timeout_ms * 1000;
 	gsize end;
-	while (!(end = find_head_end(c->pending))) {
+	for (;;) {
+		/* Tolerate empty lines before a request (RFC 9112 section 2.2), also those that came
+		 * in the same read as the previous request. */
+		guint blank = 0;
+		while (blank < c->pending->len &&
+		       (c->pending->data[blank] == '\r' || c->pending->data[blank] == '\n'))
+			blank++;
+		g_byte_array_remove_range(c->pending, 0, blank);
+		if ((end = find_head_end(c->pending)))
+			break;
 		if (c->pending->len >= HTTP_MAX_HEAD)
 			return bad(status, 431, error, "request head larger than 16 KiB");
 		if (!wait_readable(c, deadline)) {
@@ -174,9 +185,6 @@ enum http_read_result http_read_request(struct http_conn *c, struct http_request
 			return bad(status, 400, error, "connection closed in the middle of a request");
 		}
 		g_byte_array_append(c->pending, chunk, (guint)n);
-		/* Tolerate empty lines before a request (RFC 9112 section 2.2). */
-		while (c->pending->len && (c->pending->data[0] == '\r' || c->pending->data[0] == '\n'))
-			g_byte_array_remove_index(c->pending, 0);
 	}
 	enum http_read_result r = http_parse_head((const char *)c->pending->data, end, req, status, error);
 	g_byte_array_remove_range(c->pending, 0, (guint)end);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of the VMM, guest and control fuzzers:
-tests/fuzz/corpus/{virtq,emulate,loader,adbd,control}/. Each seed is a small input in the
+tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http}/. Each seed is a small input in the
 layout its target's header comment describes. Run from anywhere:
     python3 tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus beside this file)
 The files are committed; rerunning rewrites them with the same bytes."""
@@ -297,9 +297,34 @@ def control_seeds():
     write("control", "request-five-byte-tag", framed(0, pb_int(1, 1) + b"\xff\xff\xff\xff\xff\x01"))
 
 
+# ---- http: byte 0 picks the parser (fuzz-http.c): 0 a connection's stream, 1 one head, 2 a Host
+# value (NUL, then --allowed-hosts), 3 a query string (NUL, then a name).
+def http_seeds():
+    get = b"GET /display0/frames?after=1-2-3&wait=20000 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n" \
+          b"Connection: keep-alive\r\nUser-Agent: seed\r\n\r\n"
+    write("http", "pipelined", b"\0" + get + b"\r\n" + b"HEAD /display0.png HTTP/1.1\nHost: localhost\n\n"
+          + b"GET / HTTP/1.0\r\n\r\n")
+    write("http", "cut-short", b"\0" + get[:40])
+    write("http", "body-and-close", b"\0POST / HTTP/1.1\r\nHost: [::1]:8443\r\nContent-Length: 5\r\n"
+          b"Connection: close\r\n\r\nhello")
+    write("http", "upgrade", b"\0GET /ws HTTP/1.1\r\nHost: localhost:8443\r\nUpgrade: websocket\r\n"
+          b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          b"Sec-WebSocket-Version: 13\r\nOrigin: http://localhost:8443\r\n\r\n")
+    write("http", "head-two-hosts", b"\1GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+    write("http", "head-bad-version", b"\1GET / HTTP/2.0\r\n\r\n")
+    write("http", "head-nul", b"\1GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n")
+    write("http", "head-no-colon", b"\1GET / HTTP/1.1\r\nHost x\r\n\r\n")
+    for i, host in enumerate([b"localhost:8443", b"[::1]:1", b"127.1.2.3", b"dev.example\0dev.example,[fe80::1]",
+                              b"[fe80::1]:99\0[fe80::1]", b"evil.example:8443", b"127.0.0.1:99999", b"a b"]):
+        write("http", f"host-{i}", b"\2" + host)
+    write("http", "query", b"\3after=1-2&wait=25000&x\0wait")
+    write("http", "query-empty-name", b"\3=1&a=b\0")
+
+
 if __name__ == "__main__":
     virtq_seeds()
     emulate_seeds()
     loader_seeds()
     adbd_seeds()
     control_seeds()
+    http_seeds()
