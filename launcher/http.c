@@ -193,9 +193,14 @@ enum http_read_result http_read_request(struct http_conn *c, struct http_request
 
 /* ---- the Host check */
 
+/* 1 to 5 decimal digits, at most 65535. Digits only: g_ascii_string_to_unsigned skips leading
+ * white space (fuzz-http found "[::1]:\v10" taken as port 10). */
 static bool is_port(const char *s)
 {
 	guint64 port;
+	for (const char *p = s; *p; p++)
+		if (!g_ascii_isdigit(*p))
+			return false;
 	return *s && strlen(s) <= 5 && g_ascii_string_to_unsigned(s, 10, 0, 65535, &port, NULL);
 }
 

@@ -160,6 +160,11 @@ static void test_host_check(void)
 		"fd00::5",
 		"192.168.1.50",
 		"[::ffff:127.0.0.1]",
+		/* White space before a port (fuzz-http: regressions/http/host-port-after-vtab). */
+		"[::1]:\v10",
+		"localhost: 80",
+		"127.0.0.1:\t8443",
+		"[::1]:\n1",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(yes); i++)
 		if (!http_host_allowed(yes[i], allowed))
