@@ -40,6 +40,9 @@ void http_request_clear(struct http_request *req)
 	g_free(req->path);
 	g_free(req->query);
 	g_free(req->host);
+	g_free(req->ws_key);
+	g_free(req->ws_version);
+	g_free(req->origin);
 	memset(req, 0, sizeof(*req));
 }
 
@@ -74,6 +77,14 @@ static bool header_has_token(const char *value, const char *token)
 	return false;
 }
 
+static void set_once(char **field, const char *value, bool *duplicate)
+{
+	if (*field)
+		*duplicate = true;
+	else
+		*field = g_strdup(value);
+}
+
 static enum http_read_result parse_head(char *head, struct http_request *req, int *status, GError **error)
 {
 	g_auto(GStrv) lines = g_strsplit(head, "\n", -1);
@@ -97,6 +108,7 @@ static enum http_read_result parse_head(char *head, struct http_request *req, in
 	req->path = q ? g_strndup(req->target, (gsize)(q - req->target)) : g_strdup(req->target);
 	req->query = g_strdup(q ? q + 1 : "");
 	req->keep_alive = minor == 1;
+	req->http11 = minor == 1;
 	for (char **l = lines + 1; *l && **l; l++) {
 		char *colon = strchr(*l, ':');
 		if (!colon || colon == *l)
@@ -112,6 +124,17 @@ static enum http_read_result parse_head(char *head, struct http_request *req, in
 				req->keep_alive = false;
 			else if (header_has_token(value, "keep-alive"))
 				req->keep_alive = true;
+			if (header_has_token(value, "upgrade"))
+				req->connection_upgrade = true;
+		} else if (!g_ascii_strcasecmp(name, "Upgrade")) {
+			if (header_has_token(value, "websocket"))
+				req->upgrade_websocket = true;
+		} else if (!g_ascii_strcasecmp(name, "Sec-WebSocket-Key")) {
+			set_once(&req->ws_key, value, &req->duplicate_ws_header);
+		} else if (!g_ascii_strcasecmp(name, "Sec-WebSocket-Version")) {
+			set_once(&req->ws_version, value, &req->duplicate_ws_header);
+		} else if (!g_ascii_strcasecmp(name, "Origin")) {
+			set_once(&req->origin, value, &req->duplicate_ws_header);
 		} else if (!g_ascii_strcasecmp(name, "Transfer-Encoding") ||
 			   (!g_ascii_strcasecmp(name, "Content-Length") && strcmp(value, "0"))) {
 			req->has_body = true;
@@ -322,6 +345,8 @@ static const char *reason_phrase(int status)
 		return "OK";
 	case 400:
 		return "Bad Request";
+	case 101:
+		return "Switching Protocols";
 	case 403:
 		return "Forbidden";
 	case 404:
@@ -330,6 +355,8 @@ static const char *reason_phrase(int status)
 		return "Method Not Allowed";
 	case 408:
 		return "Request Timeout";
+	case 426:
+		return "Upgrade Required";
 	case 431:
 		return "Request Header Fields Too Large";
 	case 500:

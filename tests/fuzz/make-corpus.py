@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of the VMM, guest and control fuzzers:
-tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http}/. Each seed is a small input in the
+tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http,websocket}/. Each seed is a small input in the
 layout its target's header comment describes. Run from anywhere:
     python3 tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus beside this file)
 The files are committed; rerunning rewrites them with the same bytes."""
@@ -321,6 +321,40 @@ def http_seeds():
     write("http", "query-empty-name", b"\3=1&a=b\0")
 
 
+# ---- websocket: byte 0 even: a client's frames (its upper bits cut the stream into pieces);
+# odd: an opening handshake head (fuzz-websocket.c).
+def ws_frame(b0, payload, key=b"\x37\xfa\x21\x3d", masked=True):
+    n = len(payload)
+    if n < 126:
+        head = bytes([b0, (0x80 if masked else 0) | n])
+    elif n <= 0xffff:
+        head = bytes([b0, (0x80 if masked else 0) | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, (0x80 if masked else 0) | 127]) + struct.pack(">Q", n)
+    if not masked:
+        return head + payload
+    return head + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+
+def websocket_seeds():
+    write("websocket", "input-lines", b"\x06" + ws_frame(0x81, b"t 0 d 1 32768 32768\nt 0 u 1 32768 32768")
+          + ws_frame(0x81, b"k KeyA 1\nk KeyA 0") + ws_frame(0x81, b"b power 1"))
+    write("websocket", "fragments-and-ping", b"\x00" + ws_frame(0x01, b"Hel") + ws_frame(0x89, b"ping")
+          + ws_frame(0x00, b"l") + ws_frame(0x80, b"o") + ws_frame(0x8a, b""))
+    write("websocket", "long-forms", b"\x0a" + ws_frame(0x82, bytes(200)) + ws_frame(0x82, bytes(4096)))
+    write("websocket", "close", b"\x00" + ws_frame(0x88, b"\x03\xe8bye") + ws_frame(0x88, b""))
+    write("websocket", "unmasked", b"\x00" + ws_frame(0x81, b"hi", masked=False))
+    write("websocket", "too-big", b"\x00\x82\xff\x00\x00\x00\x00\x40\x00\x00\x00")
+    write("websocket", "bad-utf8", b"\x00" + ws_frame(0x81, b"\xff\xfe"))
+    write("websocket", "reserved-opcode", b"\x00" + ws_frame(0x83, b"x") + ws_frame(0x8b, b""))
+    head = (b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nUpgrade: websocket\r\n"
+            b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n")
+    write("websocket", "handshake", b"\x01" + head + b"Origin: http://127.0.0.1:8443\r\n\r\n")
+    write("websocket", "handshake-no-origin", b"\x01" + head + b"\r\n")
+    write("websocket", "handshake-foreign-origin", b"\x01" + head + b"Origin: http://evil.example\r\n\r\n")
+
+
 if __name__ == "__main__":
     virtq_seeds()
     emulate_seeds()
@@ -328,3 +362,4 @@ if __name__ == "__main__":
     adbd_seeds()
     control_seeds()
     http_seeds()
+    websocket_seeds()
