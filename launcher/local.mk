@@ -89,7 +89,8 @@ launcher_libsepiahttp_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(GIO_CFLAGS)
 launcher_libsepiahttp_a_SOURCES = launcher/http.c launcher/http.h launcher/websocket.c launcher/websocket.h \
 	launcher/webinput.c launcher/webinput.h
 HTTP_LIBS = launcher/libsepiahttp.a $(COMMON_LIBS) $(GIO_LIBS)
-sepia_webview_SOURCES = launcher/webview.c
+sepia_webview_SOURCES = launcher/webview.c launcher/webview.h launcher/webview_stream.c launcher/webview_page.c \
+	launcher/webview_frames.c
 sepia_webview_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 sepia_webview_CFLAGS = $(LAUNCHER_CFLAGS) $(GIO_CFLAGS)
 sepia_webview_LDADD = $(HTTP_LIBS) $(CONTROL_LIBS) $(GIO_LIBS)
