@@ -12,6 +12,8 @@ devices do (input_touch_0.sock, input_keyboard.sock, input_buttons.sock). It ope
     page drew frame 2, saves follow2.png and prints "shown_ms N" (from the write);
   - clicks (mouse press and release) at 1/4 of the picture's width and 1/2 of its height and
     prints "touch X Y" with the position the touch device got, "touch_up 1" when it was lifted;
+  - touches with two fingers at once (1/4 and 3/4 of the width) and prints "multitouch slots N x
+    X1 X2 lifted M" as the touch device got them;
   - types "hi" and prints "keys CODE VALUE ..." as the keyboard got them;
   - clicks the page's Power button and prints "buttons CODE VALUE ...".
 
@@ -212,6 +214,24 @@ def main(chromium, url, fifo, out_dir):
             pos = {c: v for t, c, v in recs if t == 3 and c in (0x35, 0x36)}
             print(f"touch {pos.get(0x35)} {pos.get(0x36)}")
             print(f"touch_up {int((3, 0x39, -1) in recs and (1, 0x14a, 0) in recs)}")
+
+            # Two fingers at once, at 1/4 and 3/4 of the picture's width, half its height.
+            b.call("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5}, session=session)
+            pts = [{"x": box[0] + box[2] * f, "y": box[1] + box[3] / 2, "id": i}
+                   for i, f in enumerate((0.25, 0.75))]
+            b.call("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": pts}, session=session)
+            b.call("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []}, session=session)
+            recs = touch.records(20, time.monotonic() + 20)
+            slots, cur, xs = set(), 0, {}
+            for t, c, v in recs:
+                if (t, c) == (3, 0x2f):
+                    cur = v
+                elif (t, c) == (3, 0x35):
+                    slots.add(cur)
+                    xs[cur] = v
+            print("multitouch slots %d x %s lifted %d" % (len(slots), " ".join(str(xs[k]) for k in sorted(xs)),
+                                                          sum(1 for r in recs if r == (3, 0x39, -1))))
+            b.call("Emulation.setTouchEmulationEnabled", {"enabled": False}, session=session)
 
             for ch, code in (("h", "KeyH"), ("i", "KeyI")):
                 for kind in ("keyDown", "keyUp"):

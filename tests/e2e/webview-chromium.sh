@@ -22,7 +22,7 @@ find_pil_python
 display_test_begin chromium
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-echo "1..8"
+echo "1..9"
 
 PORT=$("$PY" "$CHECK" free-port)
 URL=http://127.0.0.1:$PORT
@@ -64,6 +64,14 @@ touch_ok() { # the touch position within 1 px of 80,120
 }
 check "a click at 1/4, 1/2 of the picture reaches the touch device at display pixel 80,120 (+-1): $touch_at" touch_ok
 check "the click's release lifts the contact (tracking id -1, BTN_TOUCH 0)" sh -c "[ '$(val touch_up)' = 1 ]"
+# 320 px wide: fingers at 1/4 and 3/4 of it are at 80 and 240.
+multi_ok() {
+	echo "the touch device got: $(val multitouch)"
+	set -- $(val multitouch)
+	[ $# -eq 7 ] && [ "$2" = 2 ] && [ $(($4 - 80)) -le 1 ] && [ $((80 - $4)) -le 1 ] && [ $(($5 - 240)) -le 1 ] &&
+		[ $((240 - $5)) -le 1 ] && [ "$7" = 2 ]
+}
+check "two fingers at once become two contacts (slots) at their display pixels, both lifted" multi_ok
 check "typed 'hi' reaches the keyboard as KEY_H and KEY_I pressed and released" \
 	sh -c "[ '$(val keys)' = '35 1 35 0 23 1 23 0' ] || { cat '$T/cdp.out'; false; }"
 check "the page's Power button presses and releases KEY_POWER" \

@@ -222,7 +222,7 @@ try:
         except OSError:
             time.sleep(0.05)
 
-    print("1..20")
+    print("1..21")
     c = WS(port)
     want = base64.b64encode(hashlib.sha1((c.key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode())
                             .digest()).decode()
@@ -318,6 +318,29 @@ try:
     except OSError:
         pass
     ok(got.startswith(b"HTTP/1.1 408"), "a handshake cut short gets 408 after the head timeout", got[:80])
+
+    # A page that stops reading while frames keep coming: its thread waits on its own socket
+    # (frames merge, nothing queues); other pages are still served, and input still flows.
+    slow = WS(port, src="127.0.0.4")
+    slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    noise = os.urandom(64 * 48 * 4)
+    for i in range(60):
+        disp.px[:] = noise[i * 7:] + noise[:i * 7]
+        disp.publish()
+        time.sleep(0.02)
+    other = WS(port)
+    try:
+        _, m = other.until(lambda op, m: op == 1 and m.get("type") == "display")
+        _, r = other.until(lambda op, m: op == 2)
+        fresh = m["frames"] == disp.frames and struct.unpack("<4H", r[4:12]) == (0, 0, 64, 48)
+    except (AssertionError, EOFError, OSError) as e:
+        fresh = False
+        m = e
+    other.text("k Space 1")
+    ok(fresh and read_records(keys, 2) == [(1, 57, 1), (0, 0, 0)],
+       "a page that stops reading holds up no other page: a new one gets the newest frame and sends input", m)
+    slow.s.close()
+    other.s.close()
 
     # The per-client bound: 8 open WebSockets from 127.0.0.3, the 9th gets 503; others still served.
     held = [WS(port, src="127.0.0.3") for _ in range(8)]
