@@ -84,7 +84,7 @@ static void answer_text(struct answer *a, int status, const char *type, char *te
 }
 
 /* A JSON string's contents: quotes, backslashes and control characters escaped; UTF-8 kept. */
-static char *json_escape(const char *s)
+char *webview_json_escape(const char *s)
 {
 	GString *o = g_string_new(NULL);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -151,7 +151,7 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 	}
 	if (err) {
 		bool missing = g_error_matches(err, FB_ERROR, ENOENT);
-		g_autofree char *msg = json_escape(err->message);
+		g_autofree char *msg = webview_json_escape(err->message);
 		answer_text(a, missing ? 404 : 500, "application/json",
 			    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"error\": \"%s\"}\n", k,
 					    v, msg));

@@ -37,6 +37,9 @@ void webview_input_init(struct webview_input *in, const char *dir);
  * ("Running", "Booting", ..., or "no monitor"), each newly allocated. */
 void webview_instance_status(struct webview *wv, char **name, char **state);
 
+/* A JSON string's contents: quotes, backslashes and control characters escaped; UTF-8 kept. */
+char *webview_json_escape(const char *s);
+
 /* The page (HTML, CSS and its script). */
 GString *webview_page(struct webview *wv);
 

@@ -186,7 +186,10 @@ static bool send_status(struct stream *s, GError **error)
 	g_free(s->state);
 	s->name = g_steal_pointer(&name);
 	s->state = g_steal_pointer(&state);
-	g_autofree char *n = g_strescape(s->name, NULL), *st = g_strescape(s->state, NULL);
+	/* Text messages must be UTF-8: a directory name need not be. */
+	g_autofree char *name_utf8 = g_utf8_make_valid(s->name, -1),
+			*state_utf8 = g_utf8_make_valid(s->state, -1);
+	g_autofree char *n = webview_json_escape(name_utf8), *st = webview_json_escape(state_utf8);
 	g_autofree char *msg = g_strdup_printf("{\"type\":\"instance\",\"name\":\"%s\",\"state\":\"%s\"}", n,
 					       st);
 	return send_text(s, msg, error);

@@ -29,7 +29,8 @@ import time
 from PIL import Image
 
 WEBVIEW = sys.argv[1]
-T = tempfile.mkdtemp(prefix="sepia-webview-stream.")
+# A directory name that JSON must escape, and not ASCII (its name is the instance's here).
+T = tempfile.mkdtemp(prefix='sepia-webview-stream "é\\.')
 n = 0
 fails = 0
 
