@@ -160,8 +160,10 @@ static const char page_script[] =
 
 GString *webview_page(struct webview *wv)
 {
-	g_autofree char *name = NULL, *state = NULL;
-	webview_instance_status(wv, &name, &state);
+	g_autofree char *raw_name = NULL, *raw_state = NULL;
+	webview_instance_status(wv, &raw_name, &raw_state);
+	/* g_markup_escape_text wants UTF-8; a directory name need not be. */
+	g_autofree char *name = g_utf8_make_valid(raw_name, -1), *state = g_utf8_make_valid(raw_state, -1);
 	g_autofree char *title_text = g_strdup_printf("%s (%s)", name, state);
 	g_autofree char *title = g_markup_escape_text(title_text, -1);
 	g_autofree char *shown_name = g_markup_escape_text(name, -1);
