@@ -69,12 +69,14 @@ FUZZ_CONTROL_SRCS = $(srcdir)/launcher/control.c proto/control.pb-c.c $(srcdir)/
 # opening handshake (launcher/websocket.c).
 FUZZ_HTTP_SRCS = $(srcdir)/launcher/http.c
 FUZZ_WEBSOCKET_SRCS = $(srcdir)/launcher/websocket.c $(srcdir)/launcher/http.c
+# The input lines a page sends and the multi-touch state they drive (launcher/webinput.c).
+FUZZ_WEBINPUT_SRCS = $(srcdir)/launcher/webinput.c $(srcdir)/common/log.c
 FUZZ_TARGETS += tests/fuzz/fuzz-virtq tests/fuzz/fuzz-emulate \
 	tests/fuzz/fuzz-loader tests/fuzz/fuzz-adbd tests/fuzz/fuzz-control tests/fuzz/fuzz-http \
-	tests/fuzz/fuzz-websocket
+	tests/fuzz/fuzz-websocket tests/fuzz/fuzz-webinput
 EXTRA_DIST += tests/fuzz/make-corpus.py tests/fuzz/smoke.sh \
 	tests/fuzz/fuzz-virtq.c tests/fuzz/fuzz-emulate.c tests/fuzz/fuzz-loader.c \
-	tests/fuzz/fuzz-adbd.c tests/fuzz/fuzz-control.c tests/fuzz/fuzz-http.c tests/fuzz/fuzz-websocket.c \
+	tests/fuzz/fuzz-adbd.c tests/fuzz/fuzz-control.c tests/fuzz/fuzz-http.c tests/fuzz/fuzz-websocket.c tests/fuzz/fuzz-webinput.c \
 	tests/fuzz/corpus tests/fuzz/regressions
 CLEANFILES += $(FUZZ_TARGETS)
 # The smoke run: every target a few seconds on its corpus and regressions, when clang can
@@ -160,6 +162,11 @@ tests/fuzz/fuzz-websocket: $(srcdir)/tests/fuzz/fuzz-websocket.c $(FUZZ_HDR) $(F
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) $(GIO_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-websocket.c \
 	  $(FUZZ_WEBSOCKET_SRCS) $(GIO_LIBS) $(GLIB_LIBS)
+tests/fuzz/fuzz-webinput: $(srcdir)/tests/fuzz/fuzz-webinput.c $(FUZZ_HDR) $(FUZZ_WEBINPUT_SRCS) \
+	  $(srcdir)/launcher/webinput.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) $(GIO_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-webinput.c \
+	  $(FUZZ_WEBINPUT_SRCS) $(GIO_LIBS) $(GLIB_LIBS)
 
 # One at a time, at the lowest CPU priority (the machine's cores are shared); growing corpora
 # live in the build tree, seeded from make-seeds.sh's images (the image targets), the committed
@@ -167,7 +174,7 @@ tests/fuzz/fuzz-websocket: $(srcdir)/tests/fuzz/fuzz-websocket.c $(FUZZ_HDR) $(F
 # to 64 KiB, the text and metadata targets need far less. `make fuzz-run FUZZ_NAMES="qcow2 gpt"`
 # runs some.
 FUZZ_NAMES = bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock gpu \
-	virtq emulate loader adbd control http websocket
+	virtq emulate loader adbd control http websocket webinput
 fuzz-run: fuzz
 	@set -e; $(SHELL) $(srcdir)/tests/fuzz/make-seeds.sh tests/fuzz/seeds; \
 	for t in $(FUZZ_NAMES); do \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of the VMM, guest and control fuzzers:
-tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http,websocket}/. Each seed is a small input in the
+tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http,websocket,webinput}/. Each seed is a small input in the
 layout its target's header comment describes. Run from anywhere:
     python3 tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus beside this file)
 The files are committed; rerunning rewrites them with the same bytes."""
@@ -355,6 +355,19 @@ def websocket_seeds():
     write("websocket", "handshake-foreign-origin", b"\x01" + head + b"Origin: http://evil.example\r\n\r\n")
 
 
+# ---- webinput: byte 0 the display's size (16 << (b & 7) by 16 << ((b >> 3) & 7)), then lines.
+def webinput_seeds():
+    write("webinput", "tap", b"\x1a" + b"t 0 d 1 32768 16384\nt 0 m 1 32000 16000\nt 0 u 1 32000 16000")
+    write("webinput", "two-fingers", b"\x12" + b"t 0 d 1 100 200\nt 0 d 2 60000 50000\nt 0 m 2 1 1\n"
+          b"t 0 u 1 0 0\nt 0 c 2 0 0")
+    write("webinput", "eleven-fingers", b"\x3f" + b"\n".join(b"t 1 d %d %d %d" % (i, i * 5000, 65535 - i)
+                                                           for i in range(11)))
+    write("webinput", "keys-buttons", b"\x00" + b"k KeyA 1\nk KeyA 2\nk KeyA 0\nk ShiftLeft 1\nb power 1\n"
+          b"b volumeup 0\nb volumedown 1")
+    write("webinput", "malformed", b"\x00" + b"t 64 d 1 1 1\nt 0 x 1 1 1\nt 0 d -1 1 1\nk Nope 1\nb reset 1\n"
+          b"t 0 d 1 65536 1\n\nx")
+
+
 if __name__ == "__main__":
     virtq_seeds()
     emulate_seeds()
@@ -363,3 +376,4 @@ if __name__ == "__main__":
     control_seeds()
     http_seeds()
     websocket_seeds()
+    webinput_seeds()
