@@ -31,6 +31,14 @@ struct http_request {
 	char *host;      /* the Host header's value; NULL without one (HTTP/1.0 only) */
 	bool keep_alive; /* the client lets the connection stay open after the answer */
 	bool has_body;
+	bool http11; /* HTTP/1.1 (else HTTP/1.0) */
+	/* What a WebSocket opening handshake carries (launcher/websocket.h checks it). */
+	bool upgrade_websocket;   /* Upgrade lists "websocket" */
+	bool connection_upgrade;  /* Connection lists "upgrade" */
+	char *ws_key;             /* Sec-WebSocket-Key, or NULL */
+	char *ws_version;         /* Sec-WebSocket-Version, or NULL */
+	char *origin;             /* Origin, or NULL */
+	bool duplicate_ws_header; /* one of the three above came twice */
 };
 
 enum http_read_result {

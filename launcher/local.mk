@@ -88,9 +88,11 @@ cvd_display_LDADD = $(CONTROL_LIBS)
 # launcher/http.c is a library of its own: the unit tests check its parser and guards.
 noinst_LIBRARIES += launcher/libsepiahttp.a
 launcher_libsepiahttp_a_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(GIO_CFLAGS)
-launcher_libsepiahttp_a_SOURCES = launcher/http.c launcher/http.h
-HTTP_LIBS = launcher/libsepiahttp.a $(GIO_LIBS)
-sepia_webview_SOURCES = launcher/webview.c
+launcher_libsepiahttp_a_SOURCES = launcher/http.c launcher/http.h launcher/websocket.c launcher/websocket.h \
+	launcher/webinput.c launcher/webinput.h
+HTTP_LIBS = launcher/libsepiahttp.a $(COMMON_LIBS) $(GIO_LIBS)
+sepia_webview_SOURCES = launcher/webview.c launcher/webview.h launcher/webview_stream.c launcher/webview_page.c \
+	launcher/webview_frames.c
 sepia_webview_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 sepia_webview_CFLAGS = $(LAUNCHER_CFLAGS) $(GIO_CFLAGS)
 sepia_webview_LDADD = $(HTTP_LIBS) $(CONTROL_LIBS) $(GIO_LIBS)
@@ -108,3 +110,8 @@ TESTS += tests/unit/test-launcher
 check_PROGRAMS += tests/unit/test-http
 tests_unit_test_http_LDADD = $(HTTP_LIBS)
 TESTS += tests/unit/test-http
+# Its WebSocket (handshake, hostile frames) and the page's input turned into evdev records.
+check_PROGRAMS += tests/unit/test-websocket tests/unit/test-webinput
+tests_unit_test_websocket_LDADD = $(HTTP_LIBS)
+tests_unit_test_webinput_LDADD = $(HTTP_LIBS)
+TESTS += tests/unit/test-websocket tests/unit/test-webinput

@@ -4,27 +4,29 @@
  *                 [--verbose]
  *
  * Serves, over HTTP/1.1 (launcher/http.c), for every scanout file DIR/display<K>.fb:
- *   /                    a page with an <img> per display, following each display live
- *   /display<K>.png      the current picture as PNG (display/png.c)
+ *   /                    the page (webview_page.c): the instance's name and state, its power
+ *                        and volume buttons, each display on a canvas fitted to the window
+ *   /stream              the page's WebSocket (webview_stream.c): frames out as changed
+ *                        rectangles when the guest flushes them, input in as touch, key and
+ *                        button lines that reach the instance's input sockets (webinput.h)
+ *   /display<K>.png      the current picture as PNG (display/png.c), for scripts
  *   /display<K>/frames   {"version", "frames", "width", "height", "enabled", ...} as JSON;
  *                        ?after=VERSION&wait=MS holds the answer (up to 25 s) until the
- *                        display's version differs from VERSION: a long poll
+ *                        display's version differs from VERSION: a long poll, for scripts
  * and 404 for anything else. Every answer has Content-Length and Cache-Control: no-store.
  * Each request opens the file again, so a VMM that replaces it is followed.
  *
- * Why a long poll plus PNG reloads rather than multipart/x-mixed-replace (which Chromium also
- * renders; headless Chromium's --screenshot of such a page worked in a quick try): the page
- * gets each display's state with each change (size, disabled, frame count: its caption), each
- * PNG is an ordinary finished response that scripts fetch the same way, the server encodes a
- * picture only when there is a new one and a client asks (no stream to pace per client; a held
- * poll re-reads the 4 KiB header every 15 ms), and a test can count exactly which frames the
- * page fetched. The page swaps in a new <img> only after it decoded, so it
- * never flickers. The page polls again 30 ms after a change (at most about 30 pictures a
- * second per display) and 100 ms after a hold ran out. In headless Chromium on the development
- * machine a published frame was on the page 0.1-0.13 s later, most of it between the poll's
- * answer and the PNG request (tests/e2e/webview-chromium.sh measures it).
+ * Why a WebSocket rather than server-sent events plus POST: input goes the other way at the
+ * rate of pointer moves, and one connection carrying both keeps their order and needs no
+ * request per move (each POST would be a request head through the guards below, and a
+ * connection of its own past keep-alive's limits). Frames go as binary messages (a PNG of the
+ * changed rectangle, no base64). It crosses one TCP port with no STUN, TURN or video encoder,
+ * so it works through Docker bridges and SSH tunnels. The protocol is written against RFC 6455
+ * (websocket.c, about 250 lines; Debian's libwebsockets would bring its own event loop and
+ * HTTP server beside this one).
  *
- * One thread per connection (GThreadedSocketService): long polls block only their own client.
+ * One thread per connection (GThreadedSocketService): long polls and WebSockets block only
+ * their own client.
  * It logs one line when it starts and one per failure (naming the client and path); with
  * --verbose one per request. SIGTERM or SIGINT ends it with status 0.
  *
@@ -37,7 +39,9 @@
  *     in all (as many as there are threads, so none waits for one); beyond, a 503 and close,
  *     decided on the accepting thread before any thread is given;
  *   - a request head must arrive whole within HTTP_HEAD_TIMEOUT_MS (5 s), or the connection is
- *     closed: clients that connect and send nothing, or a byte at a time, hold a thread 5 s. */
+ *     closed: clients that connect and send nothing, or a byte at a time, hold a thread 5 s;
+ *   - a WebSocket handshake must also come from this server's own page: an Origin other than
+ *     http://HOST gets 403 (websocket.h), and its connection counts against the bounds above. */
 #include <errno.h>
 #include <signal.h>
 #include <glib-unix.h>
@@ -48,6 +52,8 @@
 #include "common/log.h"
 #include "display/framebuffer.h"
 #include "launcher/http.h"
+#include "launcher/websocket.h"
+#include "launcher/webview.h"
 #include "display/png.h"
 #include "display/scanouts.h"
 #include "common/flags.h"
@@ -58,112 +64,6 @@
 #define WEBVIEW_MAX_HOLD_MS     25000u
 #define WEBVIEW_HOLD_POLL_MS    15u
 
-struct webview {
-	char *dir;
-	bool verbose;
-	char **allowed_hosts; /* besides localhost and loopback addresses */
-	struct http_limits limits;
-};
-
-/* ---- the page ---- */
-
-static const char page_head[] =
-	"<!doctype html>\n<html><head><meta charset=\"utf-8\">\n<title>%s</title>\n"
-	"<style>\n"
-	/* The first display's picture at 0,0 at its natural size: what you see is the
-	 * device's pixels, and tests can compare a screenshot of the page pixel by pixel. */
-	"html, body { margin: 0; padding: 0; background: #202124; color: #e8eaed; font: 13px sans-serif; }\n"
-	"#displays { display: flex; flex-wrap: wrap; align-items: flex-start; }\n"
-	".display { margin: 0 12px 12px 0; }\n"
-	".display img { display: block; }\n"
-	".caption { padding: 4px; white-space: nowrap; }\n"
-	"</style></head><body>\n<div id=\"displays\">\n";
-
-static const char page_script[] =
-	"</div>\n<script>\n"
-	"'use strict';\n"
-	"// How long the server may hold a poll; ?hold=MS changes it (tests use a short one).\n"
-	"const hold = Number(new URLSearchParams(location.search).get('hold')) || 20000;\n"
-	"function caption(k, info) {\n"
-	"  if (!info) return `display ${k}: no picture`;\n"
-	"  return `display ${k}: ${info.width}x${info.height}${info.enabled ? '' : ' (disabled)'}, frame "
-	"${info.frames}`;\n"
-	"}\n"
-	"// Resolves once the picture at url decoded; then it replaces the shown one in one step.\n"
-	"function swap(k, url) {\n"
-	"  return new Promise(resolve => {\n"
-	"    const next = new Image();\n"
-	"    next.onload = () => { const old = document.getElementById('d' + k);\n"
-	"      next.id = old.id; next.alt = old.alt; old.replaceWith(next); resolve(); };\n"
-	"    next.onerror = () => resolve();\n"
-	"    next.src = url;\n"
-	"  });\n"
-	"}\n"
-	"function follow(k, version) {\n"
-	"  const cap = document.getElementById('c' + k);\n"
-	"  let first = true;\n"
-	"  async function poll() {\n"
-	"    // After the first (unheld) answer, hold the next poll at once; after a held one ran\n"
-	"    // out, pause a little.\n"
-	"    let delay = first ? 0 : 100;\n"
-	"    try {\n"
-	"      const url = first ? `/display${k}/frames` : "
-	"`/display${k}/frames?after=${version}&wait=${hold}`;\n"
-	"      first = false;\n"
-	"      const r = await fetch(url, { cache: 'no-store' });\n"
-	"      const info = await r.json();\n"
-	"      cap.textContent = caption(k, r.ok ? info : null);\n"
-	"      if (info.version !== version) {\n"
-	"        version = info.version;\n"
-	"        if (r.ok && info.width && info.height) await swap(k, `/display${k}.png?v=${version}`);\n"
-	"        delay = 30;\n"
-	"      }\n"
-	"    } catch (e) {\n"
-	"      cap.textContent = `display ${k}: the web view does not answer`;\n"
-	"      delay = 1000;\n"
-	"    }\n"
-	"    setTimeout(poll, delay);\n"
-	"  }\n"
-	"  poll();\n"
-	"}\n";
-
-static GString *make_page(const struct webview *wv)
-{
-	g_autoptr(GArray) displays = display_list(wv->dir);
-	g_autofree char *title_text = g_strdup_printf("sepia displays: %s", wv->dir);
-	g_autofree char *title = g_markup_escape_text(title_text, -1);
-	GString *page = g_string_new(NULL);
-	g_string_append_printf(page, page_head, title);
-	/* One version per display, read once: the <img> and the script's poll start from it. */
-	g_autoptr(GPtrArray) versions = g_ptr_array_new_with_free_func(g_free);
-	for (guint i = 0; i < displays->len; i++) {
-		guint k = g_array_index(displays, guint, i);
-		g_autofree char *path = fb_file_path(wv->dir, k);
-		g_ptr_array_add(versions, display_version(path));
-		g_string_append_printf(page,
-				       "<div class=\"display\"><img id=\"d%u\" alt=\"display %u\" "
-				       "src=\"/display%u.png?v=%s\">"
-				       "<div class=\"caption\" id=\"c%u\">display %u</div></div>\n",
-				       k, k, k, (char *)versions->pdata[i], k, k);
-	}
-	if (!displays->len) {
-		g_autofree char *dir = g_markup_escape_text(wv->dir, -1);
-		g_string_append_printf(page,
-				       "<p class=\"caption\">No display in %s yet: the device runs without a "
-				       "GPU, or its VMM "
-				       "has not started. This page looks again every 2 seconds.</p>\n",
-				       dir);
-	}
-	g_string_append(page, page_script);
-	for (guint i = 0; i < displays->len; i++)
-		g_string_append_printf(page, "follow(%u, '%s');\n", g_array_index(displays, guint, i),
-				       (char *)versions->pdata[i]);
-	if (!displays->len)
-		g_string_append(page, "setTimeout(() => location.reload(), 2000);\n");
-	g_string_append(page, "</script>\n</body></html>\n");
-	return page;
-}
-
 /* ---- the answers ---- */
 
 struct answer {
@@ -173,6 +73,7 @@ struct answer {
 	char *extra_headers;
 	char *failure; /* logged: why a request failed on our side, or was refused */
 	bool close;    /* close the connection after answering */
+	bool upgrade;  /* an accepted WebSocket handshake: webview_stream_serve answers it */
 };
 
 static void answer_text(struct answer *a, int status, const char *type, char *text)
@@ -183,7 +84,7 @@ static void answer_text(struct answer *a, int status, const char *type, char *te
 }
 
 /* A JSON string's contents: quotes, backslashes and control characters escaped; UTF-8 kept. */
-static char *json_escape(const char *s)
+char *webview_json_escape(const char *s)
 {
 	GString *o = g_string_new(NULL);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -250,7 +151,7 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 	}
 	if (err) {
 		bool missing = g_error_matches(err, FB_ERROR, ENOENT);
-		g_autofree char *msg = json_escape(err->message);
+		g_autofree char *msg = webview_json_escape(err->message);
 		answer_text(a, missing ? 404 : 500, "application/json",
 			    g_strdup_printf("{\"display\": %u, \"version\": \"%s\", \"error\": \"%s\"}\n", k,
 					    v, msg));
@@ -266,7 +167,7 @@ static void answer_frames(const struct webview *wv, guint k, const char *query, 
 				    info.enabled ? "true" : "false", info.dpi, info.update_usec));
 }
 
-static void route(const struct webview *wv, const struct http_request *req, struct answer *a)
+static void route(struct webview *wv, const struct http_request *req, struct answer *a)
 {
 	if (req->host && !http_host_allowed(req->host, (const char *const *)wv->allowed_hosts)) {
 		answer_text(a, 403, "text/plain; charset=utf-8",
@@ -277,6 +178,20 @@ static void route(const struct webview *wv, const struct http_request *req, stru
 		a->close = true;
 		return;
 	}
+	if (!strcmp(req->path, "/stream")) {
+		int status = 0;
+		g_autoptr(GError) err = NULL;
+		if (ws_handshake_check(req, &status, &err)) {
+			a->upgrade = true;
+			return;
+		}
+		answer_text(a, status, "text/plain; charset=utf-8", g_strdup_printf("%s\n", err->message));
+		if (status == 426)
+			a->extra_headers = g_strdup("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+		a->failure = g_strdup(err->message);
+		a->close = true;
+		return;
+	}
 	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
 		answer_text(a, 405, "text/plain; charset=utf-8", g_strdup("only GET and HEAD\n"));
 		a->extra_headers = g_strdup("Allow: GET, HEAD\r\n");
@@ -284,7 +199,7 @@ static void route(const struct webview *wv, const struct http_request *req, stru
 	}
 	guint k;
 	if (!strcmp(req->path, "/") || !strcmp(req->path, "/index.html")) {
-		GString *page = make_page(wv);
+		GString *page = webview_page(wv);
 		a->status = 200;
 		a->type = "text/html; charset=utf-8";
 		a->body = g_string_free_to_bytes(page);
@@ -332,6 +247,12 @@ static gboolean serve_connection(GThreadedSocketService *service, GSocketConnect
 		struct answer a = { 0 };
 		gint64 t0 = g_get_monotonic_time();
 		route(wv, &req, &a);
+		if (a.upgrade) {
+			/* The connection is the WebSocket's until it ends. */
+			webview_stream_serve(wv, &c, &req);
+			http_request_clear(&req);
+			break;
+		}
 		/* A body we do not read would be taken for the next request: close after answering. */
 		if (req.has_body || a.close)
 			req.keep_alive = false;
@@ -443,6 +364,8 @@ int main(int argc, char **argv)
 	/* static: connection threads may still use it while the process exits. */
 	static struct webview wv;
 	wv = (struct webview){ .dir = g_strdup(dir), .verbose = verbose };
+	g_mutex_init(&wv.status_lock);
+	webview_input_init(&wv.input, dir);
 	g_autoptr(GPtrArray) hosts = g_ptr_array_new();
 	g_auto(GStrv) given = g_strsplit(allowed_hosts ? allowed_hosts : "", ",", -1);
 	for (char **h = given; *h; h++)

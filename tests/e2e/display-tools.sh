@@ -119,7 +119,7 @@ status_is "sepia-webview logs one line when it starts" 0 "sepia-webview: serving
 get() { "$PY" "$CHECK" get "$@"; }
 status_is "/ is an HTML page, with Content-Length and Cache-Control: no-store" 0 \
 	"status 200.*content-type: text/html.*cache-control: no-store.*length ok" sh -c "'$PY' '$CHECK' get $URL/ '$T/page.html' | tr '\n' ' '"
-check "the page has an <img> of display 0" grep -q '<img id="d0" alt="display 0" src="/display0.png' "$T/page.html"
+check "the page opens the WebSocket /stream (frames and input)" grep -q 'new WebSocket(`ws://${location.host}/stream`)' "$T/page.html"
 status_is "/display0.png is a PNG with Content-Length and no-store" 0 \
 	"status 200.*content-type: image/png.*cache-control: no-store.*length ok" sh -c "'$PY' '$CHECK' get $URL/display0.png '$T/web1.png' | tr '\n' ' '"
 check "/display0.png shows the published picture" pattern "$T/web1.png" 320 240 1

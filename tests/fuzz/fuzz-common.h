@@ -29,6 +29,16 @@ static void fuzz_drop_log(const gchar *domain, GLogLevelFlags level, const gchar
 }
 #endif
 
+/* Prints the message and aborts on warnings and criticals. GLib's own fatal path ends in
+ * SIGTRAP (G_BREAKPOINT), which libFuzzer does not catch: the fuzzer died without keeping the
+ * input. abort() is a crash that libFuzzer saves as crash-<hash>. */
+static void fuzz_fatal_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+	g_log_default_handler(domain, level, msg, data);
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+		abort();
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -38,6 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	g_log_set_default_handler(fuzz_drop_log, NULL);
 #else
 	g_log_set_always_fatal(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+	g_log_set_default_handler(fuzz_fatal_log, NULL);
 #endif
 	return 0;
 }

@@ -65,11 +65,18 @@ FUZZ_ADBD_SRCS = $(srcdir)/guest/adbd/adb_message.c $(srcdir)/guest/adbd/adb_aut
 FUZZ_CONTROL_SRCS = $(srcdir)/launcher/control.c proto/control.pb-c.c $(srcdir)/launcher/instance.c \
 	$(srcdir)/common/log.c \
 	$(srcdir)/display/framebuffer.c $(FUZZ_MANIFEST_SRCS)
+# The web view's HTTP request heads and guards (launcher/http.c), and its WebSocket frames and
+# opening handshake (launcher/websocket.c).
+FUZZ_HTTP_SRCS = $(srcdir)/launcher/http.c
+FUZZ_WEBSOCKET_SRCS = $(srcdir)/launcher/websocket.c $(srcdir)/launcher/http.c
+# The input lines a page sends and the multi-touch state they drive (launcher/webinput.c).
+FUZZ_WEBINPUT_SRCS = $(srcdir)/launcher/webinput.c $(srcdir)/common/log.c
 FUZZ_TARGETS += tests/fuzz/fuzz-virtq tests/fuzz/fuzz-emulate \
-	tests/fuzz/fuzz-loader tests/fuzz/fuzz-adbd tests/fuzz/fuzz-control
+	tests/fuzz/fuzz-loader tests/fuzz/fuzz-adbd tests/fuzz/fuzz-control tests/fuzz/fuzz-http \
+	tests/fuzz/fuzz-websocket tests/fuzz/fuzz-webinput
 EXTRA_DIST += tests/fuzz/make-corpus.py tests/fuzz/smoke.sh \
 	tests/fuzz/fuzz-virtq.c tests/fuzz/fuzz-emulate.c tests/fuzz/fuzz-loader.c \
-	tests/fuzz/fuzz-adbd.c tests/fuzz/fuzz-control.c \
+	tests/fuzz/fuzz-adbd.c tests/fuzz/fuzz-control.c tests/fuzz/fuzz-http.c tests/fuzz/fuzz-websocket.c tests/fuzz/fuzz-webinput.c \
 	tests/fuzz/corpus tests/fuzz/regressions
 CLEANFILES += $(FUZZ_TARGETS)
 # The smoke run: every target a few seconds on its corpus and regressions, when clang can
@@ -146,6 +153,20 @@ tests/fuzz/fuzz-control: $(srcdir)/tests/fuzz/fuzz-control.c $(FUZZ_HDR) $(FUZZ_
 	$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-control.c $(FUZZ_CONTROL_SRCS) \
 	  $$pbc $(GLIB_LIBS) $(CRYPTO_LIBS)
 CLEANFILES += tests/fuzz/protobuf-c.o
+tests/fuzz/fuzz-http: $(srcdir)/tests/fuzz/fuzz-http.c $(FUZZ_HDR) $(FUZZ_HTTP_SRCS) $(srcdir)/launcher/http.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) $(GIO_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-http.c \
+	  $(FUZZ_HTTP_SRCS) $(GIO_LIBS) $(GLIB_LIBS)
+tests/fuzz/fuzz-websocket: $(srcdir)/tests/fuzz/fuzz-websocket.c $(FUZZ_HDR) $(FUZZ_WEBSOCKET_SRCS) \
+	  $(srcdir)/launcher/websocket.h $(srcdir)/launcher/http.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) $(GIO_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-websocket.c \
+	  $(FUZZ_WEBSOCKET_SRCS) $(GIO_LIBS) $(GLIB_LIBS)
+tests/fuzz/fuzz-webinput: $(srcdir)/tests/fuzz/fuzz-webinput.c $(FUZZ_HDR) $(FUZZ_WEBINPUT_SRCS) \
+	  $(srcdir)/launcher/webinput.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) $(GIO_CFLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-webinput.c \
+	  $(FUZZ_WEBINPUT_SRCS) $(GIO_LIBS) $(GLIB_LIBS)
 
 # One at a time, at the lowest CPU priority (the machine's cores are shared); growing corpora
 # live in the build tree, seeded from make-seeds.sh's images (the image targets), the committed
@@ -153,13 +174,13 @@ CLEANFILES += tests/fuzz/protobuf-c.o
 # to 64 KiB, the text and metadata targets need far less. `make fuzz-run FUZZ_NAMES="qcow2 gpt"`
 # runs some.
 FUZZ_NAMES = bootimg vendorboot sparse vbmeta qcow2 vmdk manifest abmisc gpt vsock gpu \
-	virtq emulate loader adbd control
+	virtq emulate loader adbd control http websocket webinput
 fuzz-run: fuzz
 	@set -e; $(SHELL) $(srcdir)/tests/fuzz/make-seeds.sh tests/fuzz/seeds; \
 	for t in $(FUZZ_NAMES); do \
 	  case $$t in \
 	  bootimg|vendorboot|sparse|vbmeta|qcow2|loader|control) max=65536;; \
-	  vmdk|manifest|emulate|adbd) max=4096;; abmisc) max=64;; gpt) max=32768;; virtq) max=16408;; \
+	  vmdk|manifest|emulate|adbd) max=4096;; http) max=20000;; abmisc) max=64;; gpt) max=32768;; virtq) max=16408;; \
 	  gpu) max=8192;; *) max=4096;; esac; \
 	  mkdir -p tests/fuzz/corpus-$$t; \
 	  dirs=; for d in tests/fuzz/seeds/$$t $(srcdir)/tests/fuzz/corpus/$$t $(srcdir)/tests/fuzz/regressions/$$t; do \

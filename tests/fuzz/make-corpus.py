@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of the VMM, guest and control fuzzers:
-tests/fuzz/corpus/{virtq,emulate,loader,adbd,control}/. Each seed is a small input in the
+tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http,websocket,webinput}/. Each seed is a small input in the
 layout its target's header comment describes. Run from anywhere:
     python3 tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus beside this file)
 The files are committed; rerunning rewrites them with the same bytes."""
@@ -301,9 +301,83 @@ def control_seeds():
     write("control", "request-five-byte-tag", framed(0, pb_int(1, 1) + b"\xff\xff\xff\xff\xff\x01"))
 
 
+# ---- http: byte 0 picks the parser (fuzz-http.c): 0 a connection's stream, 1 one head, 2 a Host
+# value (NUL, then --allowed-hosts), 3 a query string (NUL, then a name).
+def http_seeds():
+    get = b"GET /display0/frames?after=1-2-3&wait=20000 HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n" \
+          b"Connection: keep-alive\r\nUser-Agent: seed\r\n\r\n"
+    write("http", "pipelined", b"\0" + get + b"\r\n" + b"HEAD /display0.png HTTP/1.1\nHost: localhost\n\n"
+          + b"GET / HTTP/1.0\r\n\r\n")
+    write("http", "cut-short", b"\0" + get[:40])
+    write("http", "body-and-close", b"\0POST / HTTP/1.1\r\nHost: [::1]:8443\r\nContent-Length: 5\r\n"
+          b"Connection: close\r\n\r\nhello")
+    write("http", "upgrade", b"\0GET /ws HTTP/1.1\r\nHost: localhost:8443\r\nUpgrade: websocket\r\n"
+          b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+          b"Sec-WebSocket-Version: 13\r\nOrigin: http://localhost:8443\r\n\r\n")
+    write("http", "head-two-hosts", b"\1GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
+    write("http", "head-bad-version", b"\1GET / HTTP/2.0\r\n\r\n")
+    write("http", "head-nul", b"\1GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n")
+    write("http", "head-no-colon", b"\1GET / HTTP/1.1\r\nHost x\r\n\r\n")
+    for i, host in enumerate([b"localhost:8443", b"[::1]:1", b"127.1.2.3", b"dev.example\0dev.example,[fe80::1]",
+                              b"[fe80::1]:99\0[fe80::1]", b"evil.example:8443", b"127.0.0.1:99999", b"a b"]):
+        write("http", f"host-{i}", b"\2" + host)
+    write("http", "query", b"\3after=1-2&wait=25000&x\0wait")
+    write("http", "query-empty-name", b"\3=1&a=b\0")
+
+
+# ---- websocket: byte 0 even: a client's frames (its upper bits cut the stream into pieces);
+# odd: an opening handshake head (fuzz-websocket.c).
+def ws_frame(b0, payload, key=b"\x37\xfa\x21\x3d", masked=True):
+    n = len(payload)
+    if n < 126:
+        head = bytes([b0, (0x80 if masked else 0) | n])
+    elif n <= 0xffff:
+        head = bytes([b0, (0x80 if masked else 0) | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, (0x80 if masked else 0) | 127]) + struct.pack(">Q", n)
+    if not masked:
+        return head + payload
+    return head + key + bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+
+
+def websocket_seeds():
+    write("websocket", "input-lines", b"\x06" + ws_frame(0x81, b"t 0 d 1 32768 32768\nt 0 u 1 32768 32768")
+          + ws_frame(0x81, b"k KeyA 1\nk KeyA 0") + ws_frame(0x81, b"b power 1"))
+    write("websocket", "fragments-and-ping", b"\x00" + ws_frame(0x01, b"Hel") + ws_frame(0x89, b"ping")
+          + ws_frame(0x00, b"l") + ws_frame(0x80, b"o") + ws_frame(0x8a, b""))
+    write("websocket", "long-forms", b"\x0a" + ws_frame(0x82, bytes(200)) + ws_frame(0x82, bytes(4096)))
+    write("websocket", "close", b"\x00" + ws_frame(0x88, b"\x03\xe8bye") + ws_frame(0x88, b""))
+    write("websocket", "unmasked", b"\x00" + ws_frame(0x81, b"hi", masked=False))
+    write("websocket", "too-big", b"\x00\x82\xff\x00\x00\x00\x00\x40\x00\x00\x00")
+    write("websocket", "bad-utf8", b"\x00" + ws_frame(0x81, b"\xff\xfe"))
+    write("websocket", "reserved-opcode", b"\x00" + ws_frame(0x83, b"x") + ws_frame(0x8b, b""))
+    head = (b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1:8443\r\nUpgrade: websocket\r\n"
+            b"Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n")
+    write("websocket", "handshake", b"\x01" + head + b"Origin: http://127.0.0.1:8443\r\n\r\n")
+    write("websocket", "handshake-no-origin", b"\x01" + head + b"\r\n")
+    write("websocket", "handshake-foreign-origin", b"\x01" + head + b"Origin: http://evil.example\r\n\r\n")
+
+
+# ---- webinput: byte 0 the display's size (16 << (b & 7) by 16 << ((b >> 3) & 7)), then lines.
+def webinput_seeds():
+    write("webinput", "tap", b"\x1a" + b"t 0 d 1 32768 16384\nt 0 m 1 32000 16000\nt 0 u 1 32000 16000")
+    write("webinput", "two-fingers", b"\x12" + b"t 0 d 1 100 200\nt 0 d 2 60000 50000\nt 0 m 2 1 1\n"
+          b"t 0 u 1 0 0\nt 0 c 2 0 0")
+    write("webinput", "eleven-fingers", b"\x3f" + b"\n".join(b"t 1 d %d %d %d" % (i, i * 5000, 65535 - i)
+                                                           for i in range(11)))
+    write("webinput", "keys-buttons", b"\x00" + b"k KeyA 1\nk KeyA 2\nk KeyA 0\nk ShiftLeft 1\nb power 1\n"
+          b"b volumeup 0\nb volumedown 1")
+    write("webinput", "malformed", b"\x00" + b"t 64 d 1 1 1\nt 0 x 1 1 1\nt 0 d -1 1 1\nk Nope 1\nb reset 1\n"
+          b"t 0 d 1 65536 1\n\nx")
+
+
 if __name__ == "__main__":
     virtq_seeds()
     emulate_seeds()
     loader_seeds()
     adbd_seeds()
     control_seeds()
+    http_seeds()
+    websocket_seeds()
+    webinput_seeds()

@@ -1,6 +1,8 @@
 /* Unit tests for launcher/http.c, the web view's HTTP: the request head parser (hostile heads
  * included), the Host check that keeps DNS-rebinding pages out, and the connection bounds. */
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "launcher/http.h"
 
@@ -67,7 +69,56 @@ static void test_parse_bad(void)
 	BAD("GET / HTTP/1.1\r\n: empty\r\n\r\n", 400, "malformed header line");
 	BAD("GET / HTTP/1.1\r\nHost: local\0host\r\n\r\n", 400, "NUL byte");
 	BAD("\0", 400, "NUL byte");
+	/* Nothing at all, or a blank line only (fuzz-http: an empty head once split into no
+	 * lines and handed NULL on). */
+	expect_bad("", 0, 400, "malformed request line");
+	BAD("\r\n", 400, "malformed request line");
 #undef BAD
+}
+
+/* Requests read from a connection as the server reads them: the client wrote all of `stream`
+ * and closed its side. Returns the paths read, then "400" when a request was refused. */
+static char *read_all(const char *stream)
+{
+	int sv[2];
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), ==, 0);
+	g_assert_cmpint(write(sv[1], stream, strlen(stream)), ==, (gssize)strlen(stream));
+	shutdown(sv[1], SHUT_WR);
+	g_autoptr(GSocket) sock = g_socket_new_from_fd(sv[0], NULL);
+	g_autoptr(GSocketConnection) conn = g_socket_connection_factory_create_connection(sock);
+	struct http_conn c;
+	http_conn_init(&c, conn);
+	GString *seen = g_string_new(NULL);
+	for (;;) {
+		struct http_request req;
+		int status = 0;
+		g_autoptr(GError) err = NULL;
+		enum http_read_result r = http_read_request(&c, &req, &status, &err);
+		if (r == HTTP_READ_OK)
+			g_string_append_printf(seen, "%s ", req.path);
+		else if (r == HTTP_READ_BAD)
+			g_string_append_printf(seen, "%d", status);
+		http_request_clear(&req);
+		if (r != HTTP_READ_OK)
+			break;
+	}
+	http_conn_clear(&c);
+	close(sv[1]);
+	return g_string_free(seen, FALSE);
+}
+
+static void test_read_pipelined(void)
+{
+	g_autofree char *plain = read_all(
+		"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+	g_assert_cmpstr(plain, ==, "/a /b ");
+	/* Empty lines before a request are ignored (RFC 9112 section 2.2), also when they follow
+	 * the previous request in the same read: they were once parsed as a request line (400). */
+	g_autofree char *blank = read_all("\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n\r\n\nGET /b HTTP/1.1\r\n"
+					  "Host: x\r\n\r\n\r\n");
+	g_assert_cmpstr(blank, ==, "/a /b ");
+	g_autofree char *cut = read_all("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\n");
+	g_assert_cmpstr(cut, ==, "/a 400");
 }
 
 static void test_host_check(void)
@@ -109,6 +160,11 @@ static void test_host_check(void)
 		"fd00::5",
 		"192.168.1.50",
 		"[::ffff:127.0.0.1]",
+		/* White space before a port (fuzz-http: regressions/http/host-port-after-vtab). */
+		"[::1]:\v10",
+		"localhost: 80",
+		"127.0.0.1:\t8443",
+		"[::1]:\n1",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(yes); i++)
 		if (!http_host_allowed(yes[i], allowed))
@@ -154,6 +210,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/http/parse/good", test_parse_good);
 	g_test_add_func("/http/parse/bad", test_parse_bad);
+	g_test_add_func("/http/read/pipelined", test_read_pipelined);
 	g_test_add_func("/http/host-check", test_host_check);
 	g_test_add_func("/http/limits", test_limits);
 	return g_test_run();
