@@ -24,6 +24,7 @@ GUEST_FILES = \
 	guest/tools/gpu-clear3d.c \
 	guest/tools/drm-util.h \
 	guest/tools/fd-util.h \
+	guest/tools/tty-held-output.c \
 	guest/init/net.c \
 	guest/init/net.h \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
