@@ -32,11 +32,7 @@ seq_line=$(seq -s - 1 400)
 held_line=RUN-OUTPUT-HELD-$(seq -s . 1 40)
 
 echo "1..$((boots * 3))"
-n=0
-check() {
-	n=$((n + 1))
-	if eval "$1"; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi
-}
+tap_begin
 i=1
 while [ $i -le "$boots" ]; do
 	start=$(date +%s)
