@@ -217,22 +217,24 @@ case " $parts " in *" device "*)
 	if [ $rc = 0 ]; then grep -E 'timing|booted|gpu' $W/launch.err | note; else tail_note "launch_cvd's output" $W/launch.err; fi
 	check "[ $rc = 0 ] && grep -qx VIRTUAL_DEVICE_BOOT_COMPLETED $W/launch.out" "device: launch_cvd --daemon boots the reference guest's Android images"
 	check "says_hw $inst/logs/launcher.log" "device: its sepia-vmm logs a hardware-virtualisation host and adds no workaround"
-	$B/cvd_status --print >$W/status.json 2>$W/status.err
+	timeout 60 $B/cvd_status --print >$W/status.json 2>$W/status.err
 	rc=$?
 	check "[ $rc = 0 ] && grep -q '\"status\": \"Running\"' $W/status.json && grep -q '\"adb_serial\": \"$serial\"' $W/status.json" \
 		"device: cvd_status --print says Running on $serial"
 	for i in $(seq 1 30); do adb devices | grep -q "^$serial[[:space:]]*device" && break; sleep 1; done
-	adb -s $serial shell 'echo adb-on-kvm-amd; uname -r; exit 3' >$W/shell.out 2>$W/shell.err
+	timeout 120 adb -s $serial shell 'echo adb-on-kvm-amd; uname -r; exit 3' >$W/shell.out 2>$W/shell.err
 	rc=$?
 	check "[ $rc = 3 ] && grep -qx adb-on-kvm-amd $W/shell.out" "device: adb shell through the real client runs a command and returns its status"
 	note $W/shell.out $W/shell.err
-	$B/stop_cvd >$W/stop.out 2>$W/stop.err
+	timeout 120 $B/stop_cvd >$W/stop.out 2>$W/stop.err
 	rc=$?
 	note $W/stop.err
 	sleep 1
 	left=$(ps -o pid,comm | awk '$2 ~ /^(run_cvd|sepia-vmm|sepia-vsock-pro)/ { print $2 "(" $1 ")" }' | tr '\n' ' ')
 	check "[ $rc = 0 ] && [ -z \"$left\" ]" "device: stop_cvd stops it and leaves no process${left:+ (left: $left)}"
-	check "! adb -s $serial shell true >/dev/null 2>&1" "device: adb no longer reaches it"
+	timeout 60 adb -s $serial shell true >/dev/null 2>&1
+	rc=$?
+	check "[ $rc != 0 ] && [ $rc != 124 ]" "device: adb then fails at once, not reaching it (status $rc)"
 	adb kill-server >/dev/null 2>&1
 	[ -f $inst/logs/launcher.log ] && grep -q 'guest boot completed' $inst/logs/launcher.log || tail_note "device: launcher.log" $inst/logs/launcher.log
 	;;
