@@ -136,67 +136,32 @@ esac
 
 # ---- Debian's stock cloud kernel (a bzImage, its own decompressor) with the reference initramfs.
 # The initramfs has no modules for this kernel, so no virtio disk or console there: the kernel
-# log on ttyS0 is the channel, and the run command writes to /dev/kmsg.
-# A boot whose serial output stops for STALL_S seconds has stalled (issue 14: the stock kernel's
-# interrupt-driven 8250 console stopped mid-line in earlier runs); the same boot then runs again
-# with the kernel log on the early console, which polls the UART (earlyprintk=serial and
-# keep_bootcon, no console=ttyS0), to show the kernel itself gets to the marker.
+# log on ttyS0 is the channel, and the run command writes to /dev/kmsg. console=ttyS0 puts the
+# kernel's interrupt-driven 8250 driver on the UART: it toggles IER.THRI while the transmitter
+# is empty and waits for the interrupt that must follow. Before devices/serial.c raised a new
+# edge for that (issue 14), the boot stopped mid-line and never reached the marker; the
+# guest-kit payload uart-irq tests the UART's side of it. A boot that does not end is cut off by
+# the timeout and fails, with the last lines it printed.
 STOCK_RUN='{ echo STOCK: CPUS=$(nproc); grep -m1 ^flags /proc/cpuinfo | sed s/^/L2FLAGS:/; } >/dev/kmsg'
-STALL_S=60
-# boot_watched DIR CMD...: runs CMD with its serial log in DIR/serial.log (CMD names it) and
-# stops it when that log stops growing for STALL_S seconds or after 600 s; the status is CMD's,
-# or "stalled".
-boot_watched() {
-	bd=$1
-	shift
-	"$@" >/dev/null 2>$bd/vmm.log </dev/null &
-	pid=$!
-	size=-1 still=0 total=0
-	while kill -0 $pid 2>/dev/null; do
-		sleep 2
-		total=$((total + 2))
-		now=$(stat -c %s $bd/serial.log 2>/dev/null || echo 0)
-		if [ "$now" = "$size" ]; then still=$((still + 2)); else still=0 size=$now; fi
-		if [ $still -ge $STALL_S ] || [ $total -ge 600 ]; then
-			kill $pid 2>/dev/null
-			wait $pid 2>/dev/null
-			echo stalled
-			return
-		fi
-	done
-	wait $pid
-	echo $?
-}
 case " $parts " in *" stock "*)
 	for c in 1 2; do
-		for console in ttyS0 polled; do
-			tag="stock kernel, $c vCPU(s), console=ttyS0"
-			args="console=ttyS0"
-			if [ $console = polled ]; then
-				tag="stock kernel, $c vCPU(s), polled early console"
-				args="earlyprintk=serial,ttyS0,115200 keep_bootcon"
-			fi
-			d=$W/stock$c$console
-			mkdir -p $d
-			t0=$(uptime_s)
-			st=$(boot_watched $d $B/sepia-vmm --kernel $J/stock-vmlinuz --initrd $G/initramfs.cpio \
-				--cmdline "$args panic=-1 sepia.run=\"$STOCK_RUN\"" --cpus $c --mem 1024 \
-				--serial file:$d/serial.log)
-			echo "# $tag: sepia-vmm: $st after $(echo "$(uptime_s) $t0" | awk '{ printf "%.1f", $1 - $2 }') s"
-			tr -d '\r' <$d/serial.log >$d/serial.txt
-			if [ $console = ttyS0 ] && [ "$st" = stalled ]; then
-				echo "not ok - $tag: boots to the marker # TODO the known serial-console stall (issue 14): output stopped for ${STALL_S} s at: $(tail -c 100 $d/serial.txt | tr '\n' ' ')"
-				continue
-			fi
-			check "grep -q 'sepia-init: VIRTUAL_DEVICE_BOOT_COMPLETED' $d/serial.txt" "$tag: boots to the marker"
-			check "[ '$st' = 0 ] && grep -q 'guest powered off' $d/vmm.log" "$tag: the guest powers off and sepia-vmm exits 0"
-			check "says_hw $d/vmm.log" "$tag: sepia-vmm logs a hardware-virtualisation host and adds no workaround"
-			check "grep -q 'STOCK: CPUS=$c\$' $d/serial.txt" "$tag: user space sees $c CPU(s)"
-			l2_flag_checks "$tag" $d/serial.txt
-			grep -E 'STOCK:|XSAVE|Performance Events|clocksource: Switched' $d/serial.txt | note
-			grep -q VIRTUAL_DEVICE_BOOT_COMPLETED $d/serial.txt && [ "$st" = 0 ] || { tail_note "$tag: serial" $d/serial.txt; tail_note "$tag: sepia-vmm" $d/vmm.log; }
-			break # the polled console only after a stall
-		done
+		tag="stock kernel, $c vCPU(s), console=ttyS0"
+		d=$W/stock$c
+		mkdir -p $d
+		t0=$(uptime_s)
+		timeout 400 $B/sepia-vmm --kernel $J/stock-vmlinuz --initrd $G/initramfs.cpio \
+			--cmdline "console=ttyS0 panic=-1 sepia.run=\"$STOCK_RUN\"" --cpus $c --mem 1024 \
+			--serial file:$d/serial.log 2>$d/vmm.log </dev/null
+		st=$?
+		echo "# $tag: sepia-vmm exited with status $st after $(echo "$(uptime_s) $t0" | awk '{ printf "%.1f", $1 - $2 }') s"
+		tr -d '\r' <$d/serial.log >$d/serial.txt
+		check "grep -q 'sepia-init: VIRTUAL_DEVICE_BOOT_COMPLETED' $d/serial.txt" "$tag: boots to the marker"
+		check "[ $st = 0 ] && grep -q 'guest powered off' $d/vmm.log" "$tag: the guest powers off and sepia-vmm exits 0"
+		check "says_hw $d/vmm.log" "$tag: sepia-vmm logs a hardware-virtualisation host and adds no workaround"
+		check "grep -q 'STOCK: CPUS=$c\$' $d/serial.txt" "$tag: user space sees $c CPU(s)"
+		l2_flag_checks "$tag" $d/serial.txt
+		grep -E 'STOCK:|XSAVE|Performance Events|clocksource: Switched' $d/serial.txt | note
+		grep -q VIRTUAL_DEVICE_BOOT_COMPLETED $d/serial.txt && [ $st = 0 ] || { tail_note "$tag: serial" $d/serial.txt; tail_note "$tag: sepia-vmm" $d/vmm.log; }
 	done
 	;;
 esac
