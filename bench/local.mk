@@ -5,8 +5,8 @@
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
 BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh \
-	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh
-EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
+	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh bench/nested-kvm.sh
+EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/nested-kvm-l1.sh bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
 BENCH_BOOT_FLAGS =
@@ -56,3 +56,9 @@ BENCH_GPU_MEMORY_FLAGS =
 .PHONY: bench-gpu-memory
 bench-gpu-memory: sepia-vmm$(EXEEXT) tests/guest/gpu.elf$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/gpu-memory-attack.sh $(BENCH_GPU_MEMORY_FLAGS) || test $$? -eq 77
+# `make bench-nested`: bench/nested-kvm.sh, sepia-vmm against QEMU -accel kvm on kvm_amd inside a QEMU
+# TCG guest with an emulated AMD CPU (root; needs make guest).
+BENCH_NESTED_FLAGS =
+.PHONY: bench-nested
+bench-nested: sepia-vmm$(EXEEXT) tests/guest/serial.elf$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/nested-kvm.sh $(BENCH_NESTED_FLAGS) || test $$? -eq 77

@@ -145,9 +145,22 @@ static void write_zero_page_common(const struct guest_mem *mem, uint8_t *zp, con
 	put_le32(zp + BP_RAMDISK_SIZE, initrd_size);
 }
 
+/* What the loader needs of an ELF file's header, the same for ELF32 and ELF64. */
+struct elf_file {
+	bool is64;
+	uint64_t entry, phoff;
+	unsigned int phnum, phentsize;
+};
+
+/* A program header, from an Elf32_Phdr or an Elf64_Phdr. */
+struct elf_segment {
+	uint32_t type;
+	uint64_t offset, paddr, filesz, memsz;
+};
+
+static bool elf_parse(const uint8_t *img, size_t len, struct elf_file *ef);
 static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img, size_t len,
-			      uint64_t *end, GError **error);
-static const Elf64_Ehdr *elf_header(const uint8_t *img, size_t len);
+			      const struct elf_file *ef, uint64_t *end, GError **error);
 
 /* The payload decompressed here and its ELF loaded where the kernel's decompressor would
  * put it (no KASLR): the kernel proper is then entered at startup_64 directly.
@@ -174,15 +187,15 @@ static int load_bzimage_unpacked(const struct guest_mem *mem, const char *path, 
 	}
 	gsize elf_len;
 	const uint8_t *e = g_bytes_get_data(elf, &elf_len);
-	const Elf64_Ehdr *eh = elf_header(e, elf_len);
-	if (!eh) {
+	struct elf_file ef;
+	if (!elf_parse(e, elf_len, &ef) || !ef.is64) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
 			    "%s: the decompressed payload is not a 64-bit x86 ELF", path);
 		return -1;
 	}
-	if (!load_elf_segments(mem, path, e, elf_len, end, error))
+	if (!load_elf_segments(mem, path, e, elf_len, &ef, end, error))
 		return -1;
-	*entry = eh->e_entry;
+	*entry = ef.entry;
 	return 1;
 }
 
@@ -252,48 +265,85 @@ static bool load_bzimage(const struct guest_mem *mem, const struct boot_params_i
 	return true;
 }
 
+/* The ELF header when img is a little-endian x86 ELF, 64-bit (x86-64) or 32-bit (i386),
+ * whose program header table lies in the file. */
+static bool elf_parse(const uint8_t *img, size_t len, struct elf_file *ef)
+{
+	if (len < sizeof(Elf32_Ehdr) || memcmp(img, ELFMAG, SELFMAG) || img[EI_DATA] != ELFDATA2LSB)
+		return false;
+	if (img[EI_CLASS] == ELFCLASS64) {
+		Elf64_Ehdr eh;
+		if (len < sizeof(eh))
+			return false;
+		memcpy(&eh, img, sizeof(eh));
+		if (eh.e_machine != EM_X86_64 || eh.e_phentsize < sizeof(Elf64_Phdr))
+			return false;
+		*ef = (struct elf_file){ true, eh.e_entry, eh.e_phoff, eh.e_phnum, eh.e_phentsize };
+	} else if (img[EI_CLASS] == ELFCLASS32) {
+		Elf32_Ehdr eh;
+		memcpy(&eh, img, sizeof(eh));
+		if (eh.e_machine != EM_386 || eh.e_phentsize < sizeof(Elf32_Phdr))
+			return false;
+		*ef = (struct elf_file){ false, eh.e_entry, eh.e_phoff, eh.e_phnum, eh.e_phentsize };
+	} else {
+		return false;
+	}
+	return ef->phoff <= len && (uint64_t)ef->phnum * ef->phentsize <= len - ef->phoff;
+}
+
+/* Program header i of a file elf_parse() accepted. */
+static struct elf_segment elf_segment(const uint8_t *img, const struct elf_file *ef, unsigned int i)
+{
+	const uint8_t *p = img + ef->phoff + (uint64_t)i * ef->phentsize;
+	if (ef->is64) {
+		Elf64_Phdr ph;
+		memcpy(&ph, p, sizeof(ph));
+		return (struct elf_segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
+	}
+	Elf32_Phdr ph;
+	memcpy(&ph, p, sizeof(ph));
+	return (struct elf_segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
+}
+
 /* ELF: PT_LOAD segments go to their physical addresses. Returns the highest end. */
 static bool load_elf_segments(const struct guest_mem *mem, const char *path, const uint8_t *img, size_t len,
-			      uint64_t *end, GError **error)
+			      const struct elf_file *ef, uint64_t *end, GError **error)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
 	*end = 0;
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, img + eh->e_phoff + (uint64_t)i * eh->e_phentsize, sizeof(ph));
-		if (ph.p_type != PT_LOAD)
+	for (unsigned int i = 0; i < ef->phnum; i++) {
+		struct elf_segment ph = elf_segment(img, ef, i);
+		if (ph.type != PT_LOAD)
 			continue;
-		if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset || ph.p_filesz > ph.p_memsz) {
+		if (ph.offset > len || ph.filesz > len - ph.offset || ph.filesz > ph.memsz) {
 			g_set_error(error, SEPIA_ERROR, EINVAL, "%s: segment %u lies outside the file", path,
 				    i);
 			return false;
 		}
-		uint8_t *dst = guest_mem_ptr(mem, ph.p_paddr, ph.p_memsz);
-		if (!dst || ph.p_paddr < LAYOUT_HIGH_MEM) {
+		uint8_t *dst = guest_mem_ptr(mem, ph.paddr, ph.memsz);
+		if (!dst || ph.paddr < LAYOUT_HIGH_MEM) {
 			g_set_error(error, SEPIA_ERROR, ERANGE,
 				    "%s: segment %u (0x%" G_GINT64_MODIFIER "x, %" G_GUINT64_FORMAT
 				    " bytes) is not in guest RAM above 1 MiB; "
 				    "give the VM more memory with --mem",
-				    path, i, (uint64_t)ph.p_paddr, (uint64_t)ph.p_memsz);
+				    path, i, ph.paddr, ph.memsz);
 			return false;
 		}
-		memcpy(dst, img + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
-		*end = MAX(*end, ph.p_paddr + ph.p_memsz);
+		memcpy(dst, img + ph.offset, ph.filesz);
+		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
+		*end = MAX(*end, ph.paddr + ph.memsz);
 	}
 	return true;
 }
 
-/* The PVH entry is an ELF note "Xen" of type XEN_ELFNOTE_PHYS32_ENTRY. 0 when absent. */
-static uint64_t find_pvh_entry(const uint8_t *img, size_t len)
+/* The PVH entry is an ELF note "Xen" of type XEN_ELFNOTE_PHYS32_ENTRY, its value 4 or 8
+ * bytes (ELF32 and ELF64 files use the same note layout). 0 when absent. */
+static uint64_t find_pvh_entry(const uint8_t *img, size_t len, const struct elf_file *ef)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	for (unsigned int i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
-		memcpy(&ph, img + eh->e_phoff + (uint64_t)i * eh->e_phentsize, sizeof(ph));
-		if (ph.p_type != PT_NOTE || ph.p_offset > len || ph.p_filesz > len - ph.p_offset)
+	for (unsigned int i = 0; i < ef->phnum; i++) {
+		struct elf_segment ph = elf_segment(img, ef, i);
+		if (ph.type != PT_NOTE || ph.offset > len || ph.filesz > len - ph.offset)
 			continue;
-		uint64_t off = ph.p_offset, end = ph.p_offset + ph.p_filesz;
+		uint64_t off = ph.offset, end = ph.offset + ph.filesz;
 		while (end - off >= 12) {
 			uint32_t namesz = get_le32(img + off), descsz = get_le32(img + off + 4),
 				 type = get_le32(img + off + 8);
@@ -339,28 +389,33 @@ static bool write_pvh_start_info(const struct guest_mem *mem, const struct boot_
 	return true;
 }
 
-/* The ELF header when img is a 64-bit x86 ELF whose program headers lie in the file. */
-static const Elf64_Ehdr *elf_header(const uint8_t *img, size_t len)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	if (len < sizeof(*eh) || memcmp(img, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_machine != EM_X86_64 || eh->e_phentsize < sizeof(Elf64_Phdr) || eh->e_phoff > len ||
-	    (uint64_t)eh->e_phnum * eh->e_phentsize > len - eh->e_phoff)
-		return NULL;
-	return eh;
-}
-
 static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *in, const uint8_t *img,
 		     size_t len, struct boot_info *out, GError **error)
 {
-	const Elf64_Ehdr *eh = elf_header(img, len);
-	if (!eh) {
+	struct elf_file ef;
+	if (!elf_parse(img, len, &ef)) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
-			    "%s: not a 64-bit x86 ELF with a valid program header table", in->kernel);
+			    "%s: not a little-endian x86 ELF (64-bit x86-64 or 32-bit i386) with a valid "
+			    "program header table",
+			    in->kernel);
+		return false;
+	}
+	uint64_t pvh = find_pvh_entry(img, len, &ef);
+	if (!ef.is64 && !pvh) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "%s: a 32-bit ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); sepia-vmm "
+			    "boots 32-bit ELFs through PVH only",
+			    in->kernel);
+		return false;
+	}
+	if (pvh > 0xffffffffULL) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "%s: the PVH entry 0x%" G_GINT64_MODIFIER "x is not a 32-bit address", in->kernel,
+			    pvh);
 		return false;
 	}
 	uint64_t end;
-	if (!load_elf_segments(mem, in->kernel, img, len, &end, error))
+	if (!load_elf_segments(mem, in->kernel, img, len, &ef, &end, error))
 		return false;
 	uint64_t initrd_gpa = 0, initrd_size = 0;
 	if (in->initrd && !load_initrd(mem, in->initrd, 0xffffffffULL, end, &initrd_gpa, &initrd_size, error))
@@ -368,13 +423,12 @@ static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *i
 	if (!load_cmdline(mem, in->cmdline, LAYOUT_CMDLINE_MAX, error))
 		return false;
 
-	uint64_t pvh = find_pvh_entry(img, len);
 	if (pvh) {
 		write_pvh_start_info(mem, in, initrd_gpa, initrd_size);
 		out->protocol = BOOT_PVH;
 		out->entry = pvh;
 		out->boot_data = LAYOUT_PVH_START_INFO;
-		g_strlcpy(out->format, "PVH ELF", sizeof(out->format));
+		g_strlcpy(out->format, ef.is64 ? "PVH ELF" : "PVH ELF32", sizeof(out->format));
 		return true;
 	}
 	/* A vmlinux without the PVH note: 64-bit boot protocol with a synthetic header. */
@@ -386,7 +440,7 @@ static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *i
 	put_le32(zp + BP_KERNEL_ALIGN, 0x1000000);
 	write_zero_page_common(mem, zp, in, initrd_gpa, initrd_size);
 	out->protocol = BOOT_LINUX64;
-	out->entry = eh->e_entry;
+	out->entry = ef.entry;
 	out->boot_data = LAYOUT_ZERO_PAGE;
 	g_strlcpy(out->format, "ELF vmlinux", sizeof(out->format));
 	return true;

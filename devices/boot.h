@@ -1,6 +1,6 @@
 /* Loading a guest kernel into RAM and the boot CPU's initial state.
  * Three formats: bzImage (Linux boot protocol, 64-bit entry), ELF vmlinux (64-bit entry
- * with boot_params) and PVH ELF (32-bit entry with hvm_start_info). */
+ * with boot_params) and PVH ELF, 64- or 32-bit (32-bit entry with hvm_start_info). */
 #pragma once
 
 #include <glib.h>
@@ -14,7 +14,7 @@ struct boot_info {
 	enum boot_protocol protocol;
 	uint64_t entry;     /* guest-physical entry point */
 	uint64_t boot_data; /* zero page (RSI) or hvm_start_info (EBX) */
-	char format[64];    /* "bzImage", "ELF vmlinux", "PVH ELF": for the log */
+	char format[64];    /* "bzImage", "ELF vmlinux", "PVH ELF[32]": for the log */
 };
 
 struct boot_params_in {

@@ -586,58 +586,6 @@ static enum emu_result emu_popcnt(struct emu_ctx *c)
 	return emu_complete(c);
 }
 
-/* LSL r, r/m16: the limit of the segment a selector names. The kernel's paranoid entry (NMI,
- * #DB, #MC) reads its CPU and node number this way from the per-CPU GDT entry, and the
- * interpreting host refuses it (seen: an NMI in a boot on a loaded host). ZF=1 and the
- * limit in the register on success; ZF=0 and the register unchanged for a null selector,
- * one past its table, a descriptor type LSL does not accept, or one the privilege levels
- * do not allow (SDM: LSL). */
-static enum emu_result emu_lsl(struct emu_ctx *c)
-{
-	if (!emu_decode_modrm(c))
-		return c->result;
-	if (c->lock)
-		return emu_raise(c, VEC_UD, false, 0), c->result;
-	uint64_t sel = 0;
-	if (c->is_mem) {
-		if (!emu_mem_read(c, 2, 0, &sel))
-			return c->result;
-	} else {
-		sel = *emu_gpr(&c->cpu->regs, c->rm);
-	}
-	sel &= 0xffff;
-	const struct kvm_sregs *s = &c->cpu->sregs;
-	bool ldt = sel & 4;
-	uint64_t table = ldt ? s->ldt.base : s->gdt.base;
-	uint32_t table_limit = ldt ? (s->ldt.unusable ? 0 : s->ldt.limit) : s->gdt.limit;
-	uint32_t offset = (uint32_t)(sel & ~7u);
-	uint8_t d[8];
-	bool ok = (ldt || offset != 0) && offset + 7 <= table_limit &&
-		  emu_read_virt(c->mem, s, table + offset, d, sizeof(d)) == 0;
-	if (ok) {
-		bool system = !(d[5] & 0x10);
-		uint8_t type = d[5] & 0x0f, dpl = (d[5] >> 5) & 3;
-		uint8_t cpl = s->cs.selector & 3, rpl = sel & 3;
-		bool conforming_code = !system && (type & 0x0c) == 0x0c;
-		/* In 64-bit mode LSL takes LDTs and 64-bit TSSs (available or busy) of the system types. */
-		if (system && type != 0x2 && type != 0x9 && type != 0xb)
-			ok = false;
-		else if (!conforming_code && (dpl < cpl || dpl < rpl))
-			ok = false;
-	}
-	__u64 *fl = &c->cpu->regs.rflags;
-	if (!ok) {
-		*fl &= ~RFLAGS_ZF;
-		return emu_complete(c);
-	}
-	uint32_t limit = (uint32_t)d[0] | (uint32_t)d[1] << 8 | (uint32_t)(d[6] & 0x0f) << 16;
-	if (d[6] & 0x80) /* granularity: the limit counts 4 KiB pages */
-		limit = limit << 12 | 0xfff;
-	emu_gpr_write(&c->cpu->regs, c->reg, c->opsize, limit);
-	*fl |= RFLAGS_ZF;
-	return emu_complete(c);
-}
-
 /* Compare-and-exchange of 16 bytes on host memory, atomically when the host can. */
 static bool cas16(uint8_t *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nhi)
 {
@@ -752,6 +700,8 @@ static enum emu_result dispatch(struct emu_ctx *c)
 			return emu_ud2(c);
 		case 0x01:
 			return emu_grp7(c);
+		case 0x00:
+			return emu_grp6(c);
 		case 0x03:
 			return emu_lsl(c);
 		case 0xae:

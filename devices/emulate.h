@@ -189,6 +189,10 @@ __u64 *emu_gpr(struct kvm_regs *regs, unsigned int n); /* by encoding number 0-1
 void emu_gpr_write(struct kvm_regs *regs, unsigned int n, int size, uint64_t val);
 enum emu_result emu_complete(struct emu_ctx *c);
 
+/* Segment-descriptor instructions in emulate_seg.c. */
+enum emu_result emu_lsl(struct emu_ctx *c);  /* 0f 03: lsl */
+enum emu_result emu_grp6(struct emu_ctx *c); /* 0f 00: verr, verw */
+
 /* Instruction families in emulate_sse.c. */
 enum emu_result emu_grp15(struct emu_ctx *c);    /* 0f ae: fxsave..stmxcsr, fences */
 enum emu_result emu_sse_move(struct emu_ctx *c); /* movd/movq/movdqa/... pxor, xorps */

@@ -5,18 +5,30 @@
 
 static const char *reason = "";
 
-/* Whether /proc/cpuinfo's first flags line names vmx or svm. */
-static bool host_has_hw_virt(void)
+/* Which of vmx or svm /proc/cpuinfo's first flags line names, or NULL for neither. NULL
+ * with *unknown set when the file or its flags line cannot be read. */
+static const char *host_hw_virt_flag(bool *unknown)
 {
 	g_autofree gchar *cpuinfo = NULL;
-	if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-		return true; /* cannot tell: assume a normal host */
+	*unknown = false;
+	if (!g_file_get_contents("/proc/cpuinfo", &cpuinfo, NULL, NULL)) {
+		*unknown = true;
+		return NULL;
+	}
 	const char *flags = strstr(cpuinfo, "\nflags");
-	if (!flags)
-		return true;
+	if (!flags) {
+		*unknown = true;
+		return NULL;
+	}
 	const char *end = strchr(flags + 1, '\n');
 	g_autofree gchar *line = g_strndup(flags, end ? (gsize)(end - flags) : strlen(flags));
-	return strstr(line, " vmx") || strstr(line, " svm");
+	g_strdelimit(line, "\t", ' ');
+	g_autofree gchar *padded = g_strconcat(line, " ", NULL);
+	if (strstr(padded, " vmx "))
+		return "vmx";
+	if (strstr(padded, " svm "))
+		return "svm";
+	return NULL;
 }
 
 bool hostcheck_interpreting(enum vm_fallback_mode mode)
@@ -25,16 +37,26 @@ bool hostcheck_interpreting(enum vm_fallback_mode mode)
 		reason = "forced by --emulation-fallback=on";
 		return true;
 	}
-	if (mode == FALLBACK_OFF)
+	if (mode == FALLBACK_OFF) {
+		reason = "--emulation-fallback=off";
 		return false;
+	}
 	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
 		reason = "the kvm_pvm module serves /dev/kvm";
 		return true;
 	}
-	if (!host_has_hw_virt()) {
+	bool unknown;
+	const char *flag = host_hw_virt_flag(&unknown);
+	if (unknown) {
+		reason = "taken for a hardware-virtualisation host: /proc/cpuinfo names no CPU flags";
+		return false;
+	}
+	if (!flag) {
 		reason = "/dev/kvm works but the CPU has neither vmx nor svm";
 		return true;
 	}
+	reason = strcmp(flag, "vmx") == 0 ? "a hardware-virtualisation host: the CPU has vmx (Intel VT-x)"
+					  : "a hardware-virtualisation host: the CPU has svm (AMD-V)";
 	return false;
 }
 

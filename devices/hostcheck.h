@@ -10,7 +10,7 @@ enum vm_fallback_mode { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
 
 /* Decides for mode AUTO by looking at the host; ON and OFF force the answer. */
 bool hostcheck_interpreting(enum vm_fallback_mode mode);
-/* Why the last hostcheck_interpreting() said yes, for the log. */
+/* Why the last hostcheck_interpreting() answered as it did, for the log. */
 const char *hostcheck_reason(void);
 /* Whether a kernel command line has the word key or key=value. */
 bool kernel_cmdline_has(const char *cmdline, const char *key);

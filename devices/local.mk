@@ -6,7 +6,7 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/boot.c devices/boot.h \
 	devices/bus.c devices/bus.h \
 	devices/chardev.c devices/chardev.h \
-	devices/emulate.c devices/emulate.h devices/emulate_sse.c devices/emulate_mem.c \
+	devices/emulate.c devices/emulate.h devices/emulate_sse.c devices/emulate_mem.c devices/emulate_seg.c \
 	devices/guestmem.c devices/guestmem.h \
 	devices/host.c devices/host.h \
 	devices/hostcheck.c devices/hostcheck.h \

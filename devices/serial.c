@@ -25,6 +25,10 @@
 #define UART_LSR_TEMT     0x40
 #define RX_FIFO_SIZE      64
 
+/* The interrupt conditions behind the line (serial_update_irq). */
+#define IRQ_SRC_RDI  0x01
+#define IRQ_SRC_THRI 0x02
+
 struct serial {
 	struct vm_host *host;
 	struct chardev out;
@@ -32,18 +36,36 @@ struct serial {
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thri_pending; /* THR empty interrupt not yet acknowledged by an IIR read */
 	bool irq_level;
+	unsigned int irq_sources; /* IRQ_SRC_* pending when the line was last set */
 	uint8_t rx[RX_FIFO_SIZE];
 	unsigned int rx_head, rx_count;
 };
 
+/* COM1 is edge-triggered at the IOAPIC (the DSDT says so, as on every PC), and an edge-triggered
+ * pin sees an interrupt only when the line rises. So a condition that becomes pending while the
+ * line is already high for another one, or again before the guest acknowledged it (THRE after
+ * each THR write), lowers the line and raises it again: every new condition is a new edge.
+ * Otherwise a driver that has just handled the first (Linux's 8250 reads IIR and writes THR up
+ * to a FIFO's worth in its handler, and re-enables THRI from other CPUs) can wait for an
+ * interrupt that never comes. */
 static void serial_update_irq(struct serial *s)
 {
-	bool level = ((s->ier & UART_IER_RDI) && s->rx_count) ||
-		     ((s->ier & UART_IER_THRI) && s->thri_pending);
-	if (level == s->irq_level)
+	unsigned int sources = ((s->ier & UART_IER_RDI) && s->rx_count ? IRQ_SRC_RDI : 0) |
+			       ((s->ier & UART_IER_THRI) && s->thri_pending ? IRQ_SRC_THRI : 0);
+	bool new_condition = sources & ~s->irq_sources;
+	s->irq_sources = sources;
+	if (!sources) {
+		if (s->irq_level)
+			vm_host_irq_line(s->host, IRQ_COM1, false);
+		s->irq_level = false;
 		return;
-	s->irq_level = level;
-	vm_host_irq_line(s->host, IRQ_COM1, level);
+	}
+	if (s->irq_level && !new_condition)
+		return;
+	if (s->irq_level)
+		vm_host_irq_line(s->host, IRQ_COM1, false);
+	vm_host_irq_line(s->host, IRQ_COM1, true);
+	s->irq_level = true;
 }
 
 static void serial_rx_push(struct serial *s, uint8_t c)
@@ -134,7 +156,10 @@ static void serial_write(void *opaque, uint64_t offset, const void *data, unsign
 			serial_rx_push(s, v);
 		else
 			chardev_write(&s->out, &v, 1);
-		s->thri_pending = true; /* sent at once: THR is empty again */
+		/* The write clears a pending THRE interrupt; the byte is sent at once and THR
+		 * is empty again: a new THRE interrupt (a new edge, see serial_update_irq). */
+		s->irq_sources &= ~IRQ_SRC_THRI;
+		s->thri_pending = true;
 		break;
 	case 1:
 		if (dlab) {

@@ -355,6 +355,9 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 		g_message("vm: this host's KVM interprets guest kernel code (%s); the fallback emulator "
 			  "and kernel command-line workarounds are on",
 			  hostcheck_reason());
+	else
+		g_message("vm: %s; no fallback emulator and no kernel command-line workaround",
+			  hostcheck_reason());
 	if (!vm_setup_memory(vm, error) || !vm_setup_irqchip(vm, error) || !vm_add_devices(vm, error) ||
 	    !vm_load_guest(vm, &boot, error))
 		return false;

@@ -26,6 +26,7 @@ GUEST_FILES = \
 	guest/tools/gpu-clear3d.c \
 	guest/tools/drm-util.h \
 	guest/tools/fd-util.h \
+	guest/tools/tty-held-output.c \
 	guest/init/net.c \
 	guest/init/net.h \
 	guest/init/storage.c \
@@ -62,6 +63,34 @@ guest_mkimages_LDADD = images/libsepiaimages.a $(GLIB_LIBS) $(CRYPTO_LIBS)
 guest-android: guest/mkimages$(EXEEXT)
 	MKIMAGES=$(abs_top_builddir)/guest/mkimages $(top_srcdir)/guest/make-android-images.sh \
 		--guest $(abs_top_builddir)/guest/out --key $(top_srcdir)/tests/data/testkey_rsa2048.pem
+
+# `make install` puts the reference guest's Android images in $(pkgdatadir)/reference, where
+# launch_cvd looks when it is given no --system_image_dir, if they are built (make guest
+# guest-android); without them it says so and installs the host tools alone.
+# SEPIA_GUEST_ANDROID_DIR names another directory of built images.
+SEPIA_GUEST_ANDROID_DIR = $(abs_top_builddir)/guest/out/android
+REFERENCE_IMAGES = boot.img vendor_boot.img system.img vbmeta.img
+.PHONY: install-reference-guest uninstall-reference-guest
+install-data-local: install-reference-guest
+install-reference-guest:
+	@if [ -f '$(SEPIA_GUEST_ANDROID_DIR)/boot.img' ]; then \
+		$(MKDIR_P) '$(DESTDIR)$(pkgdatadir)/reference' || exit 1; \
+		for f in $(REFERENCE_IMAGES); do \
+			echo " $(INSTALL_DATA) $(SEPIA_GUEST_ANDROID_DIR)/$$f '$(DESTDIR)$(pkgdatadir)/reference/$$f'"; \
+			$(INSTALL_DATA) '$(SEPIA_GUEST_ANDROID_DIR)/'$$f '$(DESTDIR)$(pkgdatadir)/reference/'$$f || exit 1; \
+		done; \
+	else \
+		echo "make install: no reference guest in $(SEPIA_GUEST_ANDROID_DIR) (make guest guest-android);" \
+			"launch_cvd will need --system_image_dir"; \
+	fi
+uninstall-local: uninstall-reference-guest
+uninstall-reference-guest:
+	for f in $(REFERENCE_IMAGES); do rm -f '$(DESTDIR)$(pkgdatadir)/reference/'$$f; done
+	-rmdir '$(DESTDIR)$(pkgdatadir)/reference' '$(DESTDIR)$(pkgdatadir)' 2>/dev/null
+# Where `make install` puts things (tests/e2e/installed-launch.sh asks).
+print-install-dirs:
+	@echo bindir=$(bindir); echo pkgdatadir=$(pkgdatadir)
+.PHONY: print-install-dirs
 
 # guest/adbd: sepia's small adb daemon. The guest's copy is built static by
 # guest/build-guest.sh into the initramfs (/sbin/adbd); adbd-host is the same

@@ -63,9 +63,32 @@ rpm: package-dist packaging/rpm/sepia.spec
 	cp $(PKG_DIR)/rpm/RPMS/x86_64/$(RPM_FILE) $(abs_builddir)/$(RPM_FILE)
 	@echo "rpm: $(abs_builddir)/$(RPM_FILE)"
 
+# `make deb-guest`: sepia-guest, the reference guest's Android images in /usr/share/sepia/reference
+# (where the installed launch_cvd looks without --system_image_dir), a package of its own so that
+# the host tools stay small. It packs the images this tree built (make guest guest-android): the
+# tarball the host package is built from cannot build a kernel.
+GUEST_DEB_FILE = $(PACKAGE)-guest_$(PACKAGE_VERSION)_all.deb
+deb-guest:
+	@test -f '$(SEPIA_GUEST_ANDROID_DIR)/boot.img' || \
+		{ echo "deb-guest: no reference guest images in $(SEPIA_GUEST_ANDROID_DIR) (make guest guest-android)" >&2; exit 1; }
+	rm -rf $(PKG_DIR)/deb-guest && $(MKDIR_P) $(PKG_DIR)/deb-guest/root/DEBIAN
+	$(MAKE) $(AM_MAKEFLAGS) install-reference-guest DESTDIR=$(PKG_DIR)/deb-guest/root pkgdatadir=/usr/share/sepia
+	{ echo "Package: $(PACKAGE)-guest"; echo "Version: $(PACKAGE_VERSION)"; echo "Architecture: all"; \
+	  echo "Maintainer: sepia developers <sepia-devel@example.org>"; echo "Section: misc"; echo "Priority: optional"; \
+	  echo "Installed-Size: $$(du -sk $(PKG_DIR)/deb-guest/root/usr | cut -f1)"; echo "Enhances: $(PACKAGE)"; \
+	  echo "Description: reference guest for sepia's launch_cvd"; \
+	  echo " The Android boot, vendor_boot, system and vbmeta images of sepia's reference"; \
+	  echo " guest (a Linux kernel and a small init), in /usr/share/sepia/reference, where"; \
+	  echo " launch_cvd looks when it is given no --system_image_dir."; \
+	} > $(PKG_DIR)/deb-guest/root/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build $(PKG_DIR)/deb-guest/root $(PKG_DIR)/deb-guest/$(GUEST_DEB_FILE) >/dev/null
+	cp $(PKG_DIR)/deb-guest/$(GUEST_DEB_FILE) $(abs_builddir)/$(GUEST_DEB_FILE)
+	@echo "deb-guest: $(abs_builddir)/$(GUEST_DEB_FILE)"
+.PHONY: deb-guest
+
 clean-local: clean-packages
 clean-packages:
-	rm -rf $(PKG_DIR) $(DEB_FILE) $(RPM_FILE)
+	rm -rf $(PKG_DIR) $(DEB_FILE) $(RPM_FILE) $(GUEST_DEB_FILE)
 .PHONY: deb rpm package-dist clean-packages
 
 # Both packages built and their contents checked (dpkg-deb -c/-I, rpm -qlp); systemd-analyze verify

@@ -40,6 +40,7 @@
 
 #define BOOT_COMPLETED_MARKER  "VIRTUAL_DEVICE_BOOT_COMPLETED"
 #define SHUTDOWN_GRACE_SECONDS 3
+#define SHUTDOWN_DRAIN_MS      5000
 #define MAX_SERVICES           12
 
 static struct sepia_options options;
@@ -418,6 +419,8 @@ static void __attribute__((noreturn)) shut_down(int how)
 	remount_all_read_only();
 	sync();
 	say("%s", what);
+	/* What the services and init printed last may still be queued in the console's tty. */
+	tty_drain(STDOUT_FILENO, SHUTDOWN_DRAIN_MS);
 	reboot(how);
 	/* Only reached if the kernel could not do it (no ACPI poweroff, ...). */
 	say("%s failed: %s; halting", what, strerror(errno));

@@ -8,15 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-/* In the child: give the service its own session and its terminal. */
-static void service_setup_stdio(const struct service *svc)
+/* In the child: give the service its own session and its terminal. Returns whether the
+ * service has a terminal (its controlling terminal, on fds 0-2). */
+static bool service_setup_stdio(const struct service *svc)
 {
 	int fd;
+	bool tty = svc->tty[0] != '\0';
 
 	setsid();
-	if (svc->tty[0] != '\0') {
+	if (tty) {
 		fd = open(svc->tty, O_RDWR | O_NOCTTY);
 		if (fd < 0) {
 			dprintf(STDERR_FILENO, "sepia-init: %s: cannot open %s: %s\n", svc->name, svc->tty,
@@ -36,6 +40,65 @@ static void service_setup_stdio(const struct service *svc)
 	}
 	if (fd > STDERR_FILENO)
 		close(fd);
+	return tty;
+}
+
+void tty_drain(int fd, unsigned int max_ms)
+{
+	const struct timespec step = { .tv_sec = 0, .tv_nsec = TTY_DRAIN_STEP_MS * 1000000L };
+	for (unsigned int waited = 0; waited < max_ms; waited += TTY_DRAIN_STEP_MS) {
+		int queued;
+		if (ioctl(fd, TIOCOUTQ, &queued) < 0 || queued <= 0)
+			return;
+		nanosleep(&step, NULL);
+	}
+}
+
+static void __attribute__((noreturn)) service_exec(const struct service *svc)
+{
+	if (svc->run != NULL)
+		_exit(svc->run());
+	execv(svc->argv[0], (char *const *)svc->argv);
+	dprintf(STDERR_FILENO, "sepia-init: %s: cannot run %s: %s\n", svc->name, svc->argv[0],
+		strerror(errno));
+	_exit(127);
+}
+
+/* The session leader of a service on a terminal. When a session leader exits, the kernel
+ * hangs up its controlling terminal, and a hangup throws away the output still queued in
+ * the tty: the tail of what the service printed last (seen on 2 vCPUs, where the UART
+ * sends from another CPU while the writer exits). So the service runs as this process's
+ * child, in this session with this controlling terminal (job control and ^C reach it as
+ * before), and this process, once the child ended, waits until the terminal sent its
+ * output (at most TTY_DRAIN_MS: output stopped by ^S must not hold the service forever),
+ * then ends the same way the child did. */
+static void __attribute__((noreturn)) service_lead_session(const struct service *svc)
+{
+	pid_t child = fork();
+	int status;
+
+	if (child < 0) {
+		dprintf(STDERR_FILENO, "sepia-init: %s: fork: %s; running it as the session leader\n",
+			svc->name, strerror(errno));
+		service_exec(svc);
+	}
+	if (child == 0)
+		service_exec(svc);
+	/* Signals from the terminal are for the service, not for its keeper. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	tty_drain(STDOUT_FILENO, TTY_DRAIN_MS);
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
 }
 
 int service_hold_tty(struct service *svc)
@@ -57,13 +120,9 @@ int service_start(struct service *svc)
 		/* init blocks the signals it waits for; services get them back. */
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		service_setup_stdio(svc);
-		if (svc->run != NULL)
-			_exit(svc->run());
-		execv(svc->argv[0], (char *const *)svc->argv);
-		dprintf(STDERR_FILENO, "sepia-init: %s: cannot run %s: %s\n", svc->name, svc->argv[0],
-			strerror(errno));
-		_exit(127);
+		if (service_setup_stdio(svc))
+			service_lead_session(svc);
+		service_exec(svc);
 	}
 	svc->pid = pid;
 	svc->starts++;

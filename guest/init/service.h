@@ -39,7 +39,15 @@ struct service {
  * Returns 0 or -errno. */
 int service_hold_tty(struct service *svc);
 
-/* Starts svc (fork + exec); returns 0 or -errno. */
+/* Waits until the tty fd has sent its queued output, polling TIOCOUTQ, for at most max_ms
+ * (output stopped by ^S never drains). Returns at once for what is not a tty. */
+#define TTY_DRAIN_MS      20000
+#define TTY_DRAIN_STEP_MS 10
+void tty_drain(int fd, unsigned int max_ms);
+
+/* Starts svc (fork + exec); returns 0 or -errno. A service on a tty runs under a session
+ * leader of its own that, when the service ends, lets the tty send the service's output
+ * before the session's end hangs the tty up (see service.c). */
 int service_start(struct service *svc);
 
 /* The service whose process is pid, or NULL. */

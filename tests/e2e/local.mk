@@ -3,7 +3,7 @@ E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/adbd-host-sync.sh tests/e2e/adbd-ho
 	tests/e2e/boot-reference.sh tests/e2e/boot-stock-kernel.sh \
 	tests/e2e/vmm-control.sh tests/e2e/vsock.sh tests/e2e/adb.sh tests/e2e/lifecycle.sh \
 	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh \
-	tests/e2e/sandbox.sh
+	tests/e2e/sandbox.sh tests/e2e/run-output.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/require.sh tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
 

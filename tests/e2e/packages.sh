@@ -63,8 +63,24 @@ if [ $have_deb = 1 ]; then
 	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./lib/udev/rules.d/60-sepia.rules > "$work/rules" 2>/dev/null
 	check "grep -q 'KERNEL==\"kvm\", GROUP=\"kvm\"' '$work/rules' && grep -q 'KERNEL==\"vhost-net\", GROUP=\"cvdnetwork\"' '$work/rules' && grep -q 'KERNEL==\"vhost-vsock\", GROUP=\"cvdnetwork\"' '$work/rules'" \
 		"udev rules: /dev/kvm for kvm, /dev/vhost-net and /dev/vhost-vsock for cvdnetwork"
+	check "! grep -q '/share/sepia/reference' '$work/deb.list'" "the host deb carries no guest images (they are in sepia-guest)"
+	# sepia-guest: the reference guest's images this build made, where launch_cvd looks.
+	if [ -r "$B/guest/out/android/boot.img" ]; then
+		make -C "$B" deb-guest PKG_DIR="$work" > "$work/deb-guest.out" 2>&1; rc=$?
+		[ $rc = 0 ] || tail -20 "$work/deb-guest.out" | note
+		gdeb=$work/deb-guest/sepia-guest_${version}_all.deb
+		check "[ $rc = 0 ] && [ -f '$gdeb' ] && [ \"\$(dpkg-deb -f '$gdeb' Package Architecture | tr '\n' ' ')\" = 'Package: sepia-guest Architecture: all ' ]" \
+			"make deb-guest builds sepia-guest_${version}_all.deb"
+		dpkg-deb -c "$gdeb" 2>/dev/null | awk '{print $6}' | sed 's|^\.||' > "$work/deb-guest.list"
+		check "contains_all '$work/deb-guest.list' /usr/share/sepia/reference/boot.img /usr/share/sepia/reference/vendor_boot.img /usr/share/sepia/reference/system.img /usr/share/sepia/reference/vbmeta.img" \
+			"sepia-guest carries the four images in /usr/share/sepia/reference"
+		dpkg-deb --fsys-tarfile "$gdeb" | tar -xO ./usr/share/sepia/reference/boot.img > "$work/guest-boot.img" 2>/dev/null
+		check "cmp -s '$work/guest-boot.img' '$B/guest/out/android/boot.img'" "its boot.img is the one this tree built"
+	else
+		for i in 1 2 3; do skipcheck "no reference guest images in $B/guest/out/android (make guest guest-android)"; done
+	fi
 else
-	for i in 1 2 3 4 5 6 7 8 9 10; do skipcheck "dpkg-buildpackage or debhelper not installed"; done
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do skipcheck "dpkg-buildpackage or debhelper not installed"; done
 fi
 
 # ---- RPM

@@ -58,7 +58,7 @@ FUZZ_GPU_CORPUS = tests/fuzz/corpus/gpu/queries tests/fuzz/corpus/gpu/show-patte
 # kernel loaders, the guest adbd's protocol and the control socket (its .pb-c.c is built here).
 FUZZ_VIRTQ_SRCS = $(srcdir)/devices/virtio/queue.c $(srcdir)/devices/virtio/chain.c $(srcdir)/devices/guestmem.c
 FUZZ_EMULATE_SRCS = $(srcdir)/devices/emulate.c $(srcdir)/devices/emulate_mem.c \
-	$(srcdir)/devices/emulate_sse.c $(srcdir)/devices/guestmem.c
+	$(srcdir)/devices/emulate_sse.c $(srcdir)/devices/emulate_seg.c $(srcdir)/devices/guestmem.c
 FUZZ_LOADER_SRCS = $(srcdir)/devices/boot.c $(srcdir)/devices/unpack.c $(srcdir)/devices/guestmem.c \
 	$(srcdir)/common/error.c
 FUZZ_ADBD_SRCS = $(srcdir)/guest/adbd/adb_message.c $(srcdir)/guest/adbd/adb_auth.c

@@ -16,7 +16,7 @@ GUESTKIT_RUNTIME = tests/guest/start.S tests/guest/lib.c tests/guest/lib.h \
 
 check_PROGRAMS += tests/guest/serial.elf tests/guest/bootparams.elf tests/guest/pci.elf \
 	tests/guest/blk.elf tests/guest/console.elf tests/guest/msix.elf tests/guest/smp.elf \
-	tests/guest/usermode.elf tests/guest/gpu.elf
+	tests/guest/usermode.elf tests/guest/gpu.elf tests/guest/uart-irq.elf
 
 tests_guest_serial_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/serial.c
 tests_guest_serial_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
@@ -66,13 +66,27 @@ tests_guest_usermode_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_usermode_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
 EXTRA_tests_guest_usermode_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
 
+tests_guest_uart_irq_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/uart-irq.c
+tests_guest_uart_irq_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_uart_irq_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_uart_irq_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
+EXTRA_tests_guest_uart_irq_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
+
+# serial32.elf: the serial payload as a 32-bit ELF (elf32-i386). PVH enters a kernel in
+# 32-bit protected mode, so its ELF may be of either class: the code is the same (the
+# 32-bit entry stub switches to long mode), only the headers are ELF32.
+check_DATA += tests/guest/serial32.elf
+CLEANFILES += tests/guest/serial32.elf
+tests/guest/serial32.elf: tests/guest/serial.elf
+	$(AM_V_GEN)$(OBJCOPY) -O elf32-i386 --strip-debug tests/guest/serial.elf $@
+
 # One wrapper per payload under sepia-vmm (each skips without /dev/kvm or sepia-vmm),
 # and every payload under QEMU TCG (skips without QEMU) to keep the payloads honest.
-GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/bootparams.sh tests/guest/pci.sh \
+GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/serial-elf32.sh tests/guest/bootparams.sh tests/guest/pci.sh \
 	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/msix.sh \
 	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/emulation-failure.sh \
 	tests/guest/qemu-selftest.sh tests/guest/gpu.sh tests/guest/gpu-virgl.sh \
-	tests/guest/gpu-fallback.sh
+	tests/guest/gpu-fallback.sh tests/guest/uart-irq.sh
 TESTS += $(GUESTKIT_TESTS)
 EXTRA_DIST += $(GUESTKIT_TESTS) tests/guest/run-payload.sh tests/guest/guestkit.ld tests/pattern-check.py \
 	tests/guest/README

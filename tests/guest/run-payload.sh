@@ -4,9 +4,11 @@
 # serial and console logs, the disk image on the host).
 #
 # usage: run-payload.sh NAME...
-#   NAME: serial bootparams pci blk blk-ro console msix smp usermode gpu gpu-virgl, and
-#         under QEMU also serial-microvm (the serial payload on -M microvm). gpu and
-#         gpu-virgl run under sepia-vmm only (their error checks follow sepia's answers).
+#   NAME: serial serial-elf32 bootparams pci blk blk-ro console msix smp usermode uart-irq
+#         gpu gpu-virgl, and under QEMU also serial-microvm and serial-elf32-microvm (on
+#         -M microvm). serial-elf32 is the serial payload as a 32-bit ELF (serial32.elf).
+#         gpu and gpu-virgl run under sepia-vmm only (their error checks follow sepia's
+#         answers).
 # environment:
 #   GUESTKIT_VMM      sepia (default): $top_builddir/sepia-vmm, needs /dev/kvm
 #                     qemu: qemu-system-x86_64 -M q35 -accel tcg (same payloads, no KVM)
@@ -112,6 +114,8 @@ run_one() {
 	case $name in
 	serial) ;;
 	serial-microvm) elf=serial machine=microvm ;;
+	serial-elf32) elf=serial32 ;;
+	serial-elf32-microvm) elf=serial32 machine=microvm ;;
 	bootparams) cmdline="$cmdline token=s3pia-bootparams mem_mib=$mem_mib" ;;
 	pci) disk=$work/pci.img console=$work/pci-console.log cmdline="$cmdline blk=1 console=1" ;;
 	blk) disk=$work/blk.img cmdline="$cmdline sectors=$sectors" ;;
@@ -120,6 +124,7 @@ run_one() {
 	msix) disk=$work/msix.img ;;
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
 	usermode) ;;
+	uart-irq) ;;
 	gpu) gpu=2d cmdline="$cmdline width=64 height=48 w1=40 h1=24" ;;
 	gpu-virgl) elf=gpu gpu=virgl cmdline="$cmdline width=64 height=48 virgl=1" ;;
 	# --gpu auto on a host whose EGL has no vendor library: 2D, and the log says why.
@@ -209,6 +214,10 @@ EOF
 	serial*)
 		grep -qxF "$SERIAL_LINE" "$serial" 2>/dev/null
 		check $? "$name: the serial log holds the payload's line"
+		if [ "$name" = serial-elf32 ] && [ "$vmm" = sepia ]; then
+			grep -q "PVH ELF32" "$out"
+			check $? "$name: sepia-vmm loaded it as a 32-bit PVH ELF"
+		fi
 		;;
 	blk)
 		i=0

@@ -616,6 +616,137 @@ static void test_elf_errors(struct fx *f, gconstpointer data)
 	expect_error_naming(f, kernel, NULL, kernel);
 }
 
+/* An ELF32 (i386) PVH kernel, as 32-bit PVH payloads are linked: the same segment, and a
+ * PVH note whose value is 4 bytes (pvh) or 8 bytes (pvh8); pvh false: no PVH note. */
+static uint8_t *make_elf32(bool pvh, uint32_t descsz)
+{
+	uint8_t *img = g_malloc0(ELF_LEN);
+	Elf32_Ehdr *eh = (Elf32_Ehdr *)img;
+	put_elf_ident(eh->e_ident, ELFCLASS32);
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_386;
+	eh->e_version = EV_CURRENT;
+	eh->e_entry = ELF_ENTRY;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_ehsize = sizeof(*eh);
+	eh->e_phentsize = sizeof(Elf32_Phdr);
+	eh->e_phnum = 2;
+	Elf32_Phdr *ph = (Elf32_Phdr *)(img + eh->e_phoff);
+	ph[0] = (Elf32_Phdr){ .p_type = PT_LOAD,
+			      .p_flags = PF_R | PF_X,
+			      .p_offset = SEG_OFF,
+			      .p_vaddr = SEG_PADDR,
+			      .p_paddr = SEG_PADDR,
+			      .p_filesz = SEG_FILESZ,
+			      .p_memsz = SEG_MEMSZ,
+			      .p_align = 4096 };
+	size_t n = ELF_NOTE_OFF;
+	n += put_note(img + n, "Xen", 1, "abcdef", 6);
+	uint64_t entry = 0xdead0000;
+	n += put_note(img + n, "GNU", 18, &entry, 4);
+	if (pvh) {
+		entry = PVH_ENTRY;
+		n += put_note(img + n, "Xen", 18, &entry, descsz);
+	}
+	ph[1] = (Elf32_Phdr){
+		.p_type = PT_NOTE, .p_offset = ELF_NOTE_OFF, .p_filesz = n - ELF_NOTE_OFF, .p_align = 4
+	};
+	for (size_t i = 0; i < SEG_FILESZ; i++)
+		img[SEG_OFF + i] = pattern(i);
+	return img;
+}
+
+/* A 32-bit PVH ELF loads as the 64-bit one does: segments at their physical addresses,
+ * the 32-bit entry from the note (4- or 8-byte value), the start info with the initrd. */
+static void test_elf32_pvh(struct fx *f, gconstpointer data)
+{
+	static const uint32_t descsz[] = { 4, 8 };
+	for (unsigned int i = 0; i < G_N_ELEMENTS(descsz); i++) {
+		g_autofree uint8_t *img = make_elf32(true, descsz[i]);
+		g_autofree char *name = g_strdup_printf("pvh32-%u.elf", descsz[i]);
+		g_autofree char *kernel = write_file(f, name, img, ELF_LEN);
+		g_autofree char *initrd = write_initrd(f, 5000);
+		memset(ram(f, SEG_PADDR, SEG_MEMSZ), 0xaa, SEG_MEMSZ);
+		g_assert_true(load(f, kernel, initrd, CMDLINE));
+		g_assert_cmpint(f->info.protocol, ==, BOOT_PVH);
+		g_assert_cmpuint(f->info.entry, ==, PVH_ENTRY);
+		g_assert_cmpuint(f->info.boot_data, ==, LAYOUT_PVH_START_INFO);
+		g_assert_nonnull(strstr(f->info.format, "PVH"));
+		check_segment(f);
+		uint64_t si = f->info.boot_data;
+		g_assert_cmpuint(fakemem_rd32(&f->mem, si + SI_MAGIC), ==, 0x336ec578);
+		uint64_t cmd = fakemem_rd64(&f->mem, si + SI_CMDLINE);
+		g_assert_cmpstr((const char *)ram(f, cmd, sizeof(CMDLINE)), ==, CMDLINE);
+		g_assert_cmpuint(fakemem_rd32(&f->mem, si + SI_NR_MODULES), ==, 1);
+		uint64_t mod = fakemem_rd64(&f->mem, si + SI_MODLIST);
+		check_initrd(f, fakemem_rd64(&f->mem, mod), 5000, SEG_PADDR + SEG_MEMSZ, 64 * MiB);
+	}
+}
+
+/* Hostile or unbootable ELF32 files are refused with an error naming the file. */
+static void test_elf32_errors(struct fx *f, gconstpointer data)
+{
+	/* No PVH note: a 32-bit ELF has no 64-bit entry to boot through. */
+	g_autofree uint8_t *nonote = make_elf32(false, 4);
+	g_autofree char *nonote_path = write_file(f, "nonote32.elf", nonote, ELF_LEN);
+	expect_error_naming(f, nonote_path, NULL, "PVH");
+
+	/* Not i386. */
+	g_autofree uint8_t *arm = make_elf32(true, 4);
+	((Elf32_Ehdr *)arm)->e_machine = EM_ARM;
+	g_autofree char *arm_path = write_file(f, "arm32.elf", arm, ELF_LEN);
+	expect_error_naming(f, arm_path, NULL, arm_path);
+
+	/* Program header entries smaller than an Elf32_Phdr; a table past the end of the file. */
+	g_autofree uint8_t *small = make_elf32(true, 4);
+	((Elf32_Ehdr *)small)->e_phentsize = sizeof(Elf32_Phdr) - 4;
+	g_autofree char *small_path = write_file(f, "phentsize32.elf", small, ELF_LEN);
+	expect_error_naming(f, small_path, NULL, small_path);
+	g_autofree uint8_t *past = make_elf32(true, 4);
+	((Elf32_Ehdr *)past)->e_phoff = ELF_LEN - 8;
+	g_autofree char *past_path = write_file(f, "phoff32.elf", past, ELF_LEN);
+	expect_error_naming(f, past_path, NULL, past_path);
+
+	/* A header cut short: shorter than an Elf32_Ehdr. */
+	g_autofree char *cut_path = write_file(f, "cut32.elf", small, sizeof(Elf32_Ehdr) - 1);
+	expect_error_naming(f, cut_path, NULL, cut_path);
+
+	/* Segments outside the file or below 1 MiB, as for ELF64. */
+	static const struct {
+		uint32_t paddr, offset, filesz, memsz;
+	} bad[] = {
+		{ 0x80000, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },
+		{ SEG_PADDR, SEG_OFF, 0x200, 0x100 },
+		{ SEG_PADDR, ELF_LEN - 0x80, SEG_FILESZ, SEG_MEMSZ },
+		{ 0xfffff000, SEG_OFF, SEG_FILESZ, SEG_MEMSZ },
+	};
+	for (unsigned int i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree uint8_t *img = make_elf32(true, 4);
+		Elf32_Phdr *ph = (Elf32_Phdr *)(img + sizeof(Elf32_Ehdr));
+		ph->p_paddr = bad[i].paddr;
+		ph->p_offset = bad[i].offset;
+		ph->p_filesz = bad[i].filesz;
+		ph->p_memsz = bad[i].memsz;
+		g_autofree char *name = g_strdup_printf("bad32-%u.elf", i);
+		g_autofree char *kernel = write_file(f, name, img, ELF_LEN);
+		expect_error_naming(f, kernel, NULL, kernel);
+	}
+}
+
+/* A PVH entry above 4 GiB cannot be a 32-bit entry point. */
+static void test_elf_pvh_entry_above_4g(struct fx *f, gconstpointer data)
+{
+	g_autofree uint8_t *img = make_elf(false);
+	size_t n = ELF_NOTE_OFF + 4096;
+	uint64_t entry = 0x100000000ULL + PVH_ENTRY;
+	size_t len = put_note(img + n, "Xen", 18, &entry, 8);
+	Elf64_Phdr *ph = (Elf64_Phdr *)(img + sizeof(Elf64_Ehdr));
+	ph[1].p_offset = n;
+	ph[1].p_filesz = len;
+	g_autofree char *kernel = write_file(f, "pvh-high.elf", img, ELF_LEN);
+	expect_error_naming(f, kernel, NULL, kernel);
+}
+
 /* 3 GiB below the 32-bit hole and 2 GiB from 4 GiB (host mappings are never touched). */
 static void test_e820_two_regions(void)
 {
@@ -660,6 +791,9 @@ int main(int argc, char **argv)
 	T("elf/pvh", test_elf_pvh, 0);
 	T("elf/vmlinux", test_elf_vmlinux, 0);
 	T("elf/errors", test_elf_errors, 0);
+	T("elf/pvh-entry-above-4g", test_elf_pvh_entry_above_4g, 0);
+	T("elf32/pvh", test_elf32_pvh, 0);
+	T("elf32/errors", test_elf32_errors, 0);
 #undef T
 	g_test_add_func("/boot/bzimage/debian-kernel", test_debian_kernel);
 	g_test_add_func("/boot/bzimage/debian-kernel-unpacked", test_debian_kernel_unpacked);

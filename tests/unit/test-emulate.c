@@ -1146,6 +1146,79 @@ static void test_lsl(void)
 	fx_free(f);
 }
 
+/* verw m16 (0f 00 2d disp32), as Linux clears CPU buffers before it idles (the bytes a
+ * stock kernel's AP stopped on: verw [rip+disp]), and verr/verw on registers: ZF says whether
+ * the segment may be written (VERW: data with W) or read (VERR: data, or code with R) from
+ * the current privilege level; the register and memory are left alone. */
+static void test_verr_verw(void)
+{
+	struct fx *f = fx_new();
+	struct kvm_regs *g = &f->cpu.regs;
+	f->cpu.sregs.gdt.base = DATA_VA;
+	f->cpu.sregs.gdt.limit = 16 * 8 - 1;
+	static const uint8_t kernel_ds[8] = { 0xff, 0xff, 0, 0, 0, 0x93, 0xcf, 0 }; /* data RW, DPL 0 */
+	static const uint8_t kernel_cs[8] = { 0xff, 0xff, 0, 0, 0, 0x9b, 0xaf, 0 }; /* code RX, DPL 0 */
+	static const uint8_t exec_only[8] = { 0xff, 0xff, 0, 0, 0, 0x99, 0xaf, 0 }; /* code X, DPL 0 */
+	static const uint8_t user_ro[8] = { 0xff, 0xff, 0, 0, 0, 0xf1, 0xcf, 0 };   /* data RO, DPL 3 */
+	static const uint8_t tss[8] = { 0x67, 0, 0, 0, 0, 0x89, 0, 0 };             /* 64-bit TSS */
+	memcpy(f->ram + DATA_PA + 3 * 8, kernel_ds, 8);
+	memcpy(f->ram + DATA_PA + 2 * 8, kernel_cs, 8);
+	memcpy(f->ram + DATA_PA + 5 * 8, exec_only, 8);
+	memcpy(f->ram + DATA_PA + 6 * 8, user_ro, 8);
+	memcpy(f->ram + DATA_PA + 8 * 8, tss, 8);
+
+	/* verw [rip+0x100]: the selector 0x18 (kernel data) sits after the instruction. */
+	uint16_t data_sel = 0x18;
+	memcpy(f->ram + CODE_PA + 7 + 0x100, &data_sel, 2);
+	g->rflags = 0x2;
+	enum emu_result r = RUN(f, 0x0f, 0x00, 0x2d, 0x00, 0x01, 0x00, 0x00);
+	assert_done(f, r, CODE_VA, 7);
+	g_assert_cmphex(g->rflags, ==, 0x2 | RFLAGS_ZF);
+
+	static const struct {
+		uint16_t sel;
+		uint16_t cs;
+		bool readable, writable;
+	} cases[] = {
+		{ 0x18, 0x10, true, true },   /* kernel data */
+		{ 0x10, 0x10, true, false },  /* readable code */
+		{ 0x28, 0x10, false, false }, /* execute-only code */
+		{ 0x33, 0x33, true, false },  /* read-only data, DPL 3, from CPL 3 */
+		{ 0x18, 0x33, false, false }, /* DPL 0 data from CPL 3 */
+		{ 0x1b, 0x10, false, false }, /* DPL 0 data with RPL 3 */
+		{ 0x40, 0x10, false, false }, /* a system descriptor */
+		{ 0x00, 0x10, false, false }, /* null */
+		{ 0x80, 0x10, false, false }, /* past the GDT */
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		f->cpu.sregs.cs.selector = cases[i].cs;
+		g->rcx = 0xabcd0000 | cases[i].sel;
+		g->rflags = 0x2 | RFLAGS_ZF;
+		r = RUN(f, 0x0f, 0x00, 0xe1); /* verr cx */
+		assert_done(f, r, CODE_VA, 3);
+		g_assert_cmphex(g->rflags & RFLAGS_ZF, ==, cases[i].readable ? RFLAGS_ZF : 0);
+		g->rflags = 0x2;
+		r = RUN(f, 0x0f, 0x00, 0xe9); /* verw cx */
+		assert_done(f, r, CODE_VA, 3);
+		g_assert_cmphex(g->rflags & RFLAGS_ZF, ==, cases[i].writable ? RFLAGS_ZF : 0);
+		g_assert_cmphex(g->rcx, ==, 0xabcd0000 | cases[i].sel);
+	}
+	/* REX.R does not change the digit: 44 0f 00 e9 is still verw cx. */
+	f->cpu.sregs.cs.selector = 0x10;
+	g->rcx = 0x18;
+	g->rflags = 0x2;
+	r = RUN(f, 0x44, 0x0f, 0x00, 0xe9);
+	assert_done(f, r, CODE_VA, 4);
+	g_assert_cmphex(g->rflags & RFLAGS_ZF, ==, RFLAGS_ZF);
+
+	/* The rest of group 6 (sldt, str, lldt, ltr) is not emulated; lock is #UD. */
+	r = RUN(f, 0x0f, 0x00, 0xc8); /* str eax */
+	g_assert_cmpint(r, ==, EMU_UNHANDLED);
+	r = RUN(f, 0xf0, 0x0f, 0x00, 0x2d, 0x00, 0x01, 0x00, 0x00);
+	assert_fault(f, r, 6, false, 0);
+	fx_free(f);
+}
+
 static void test_popcnt(void)
 {
 	struct fx *f = fx_new();
@@ -1398,6 +1471,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/emulate/translate/4k", test_translate_4k);
 	g_test_add_func("/emulate/lsl", test_lsl);
+	g_test_add_func("/emulate/verr-verw", test_verr_verw);
 	g_test_add_func("/emulate/translate/2m", test_translate_2m);
 	g_test_add_func("/emulate/translate/1g", test_translate_1g);
 	g_test_add_func("/emulate/translate/5level", test_translate_5level);
