@@ -85,6 +85,7 @@ typedef struct {
 	const char *gpu;        /* sepia-vmm's --gpu mode */
 	char **displays;        /* its --display specs */
 	bool start_webview;
+	bool enable_rng;      /* virtio-rng (launch_cvd's --enable_rng) */
 	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
 	bool adb_connected;   /* the local adb server was told about the device */
 	guint adb_connect_timer, adb_connect_tries;
@@ -228,6 +229,8 @@ static bool start_boot(Monitor *m)
 		.gpu = m->gpu,
 		.displays = (const char *const *)m->displays,
 		.framebuffer_dir = m->inst.dir,
+		.input_dir = m->inst.dir,
+		.rng = m->enable_rng,
 	};
 	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
 	if (!m->vmm) {
@@ -657,7 +660,7 @@ int main(int argc, char **argv)
 	Monitor m = { .ready_fd = -1, .listen_fd = -1, .lock_fd = -1, .slot = -1 };
 	guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048, lock_fd = G_MAXUINT64,
 		log_mb = CAPPED_LOG_DEFAULT_MAX_MB;
-	bool console = false, restart = false, webview = false;
+	bool console = false, restart = false, webview = false, rng = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
 		   *displays = NULL, *allowed_hosts = NULL;
 	struct cli_flag flags[] = {
@@ -676,6 +679,7 @@ int main(int argc, char **argv)
 		FLAG_STRING("gpu_mode", &gpu_mode, "auto, drm_virgl, guest_swiftshader or none"),
 		FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
 		FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
+		FLAG_BOOL("enable_rng", &rng, "a virtio-rng device (entropy from the host's getrandom)"),
 		FLAG_STRING("webview_allowed_hosts", &allowed_hosts,
 			    "host names the web view answers besides localhost, comma-separated"),
 		FLAG_UINT("instance_lock_fd", &lock_fd, 0, 1024,
@@ -708,6 +712,7 @@ int main(int argc, char **argv)
 	m.displays = displays && *displays ? g_strsplit(displays, ";", LAUNCHER_MAX_DISPLAYS) : NULL;
 	m.start_webview = webview && strcmp(m.gpu, "none");
 	m.webview_allowed_hosts = allowed_hosts;
+	m.enable_rng = rng;
 	m.kernel_log_max_mb = log_mb;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();

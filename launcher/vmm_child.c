@@ -210,6 +210,12 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 		g_ptr_array_add(argv, "--framebuffer-dir");
 		g_ptr_array_add(argv, (gpointer)cfg->framebuffer_dir);
 	}
+	if (cfg->input_dir) {
+		g_ptr_array_add(argv, "--input-dir");
+		g_ptr_array_add(argv, (gpointer)cfg->input_dir);
+	}
+	if (cfg->rng)
+		g_ptr_array_add(argv, "--rng");
 	g_ptr_array_add(argv, NULL);
 	int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
 	if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,

@@ -43,6 +43,8 @@ typedef struct {
 	const char *gpu;             /* sepia-vmm's --gpu mode; NULL or "none": no GPU */
 	const char *const *displays; /* NULL-terminated --display specs (width=W,height=H,dpi=D) */
 	const char *framebuffer_dir; /* where the scanouts are published */
+	const char *input_dir;       /* virtio-input's sockets (input_*.sock); NULL: no input devices */
+	bool rng;                    /* virtio-rng */
 } VmmChildConfig;
 
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque,
