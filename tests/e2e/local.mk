@@ -31,7 +31,7 @@ check_PROGRAMS += tests/e2e/fb-fill
 tests_e2e_fb_fill_SOURCES = tests/e2e/fb-fill.c
 tests_e2e_fb_fill_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
-DISPLAY_E2E_TESTS = tests/e2e/display-wait.sh tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh
+DISPLAY_E2E_TESTS = tests/e2e/input-tools.sh tests/e2e/display-wait.sh tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh
 TESTS += $(DISPLAY_E2E_TESTS)
 EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
 	tests/e2e/device-lib.sh tests/e2e/webview-guard.py
