@@ -27,6 +27,8 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/vsock_muxer.c devices/virtio/vsock_muxer.h \
 	devices/virtio/vsock_connection.c devices/virtio/vsock_connection.h \
 	devices/virtio/net.c devices/virtio/net.h \
+	devices/virtio/input.c devices/virtio/input.h \
+	devices/virtio/rng.c devices/virtio/rng.h \
 	devices/virtio/gpu.c devices/virtio/gpu.h devices/virtio/gpu_internal.h \
 	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c
 
@@ -98,3 +100,13 @@ check_PROGRAMS += tests/unit/test-sandbox
 tests_unit_test_sandbox_CFLAGS = $(UNIT_CFLAGS) $(SECCOMP_CFLAGS)
 tests_unit_test_sandbox_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-sandbox
+# virtio-input and virtio-rng with the PCI transport stubbed (each test includes its device's .c).
+check_PROGRAMS += tests/unit/test-input
+tests_unit_test_input_SOURCES = tests/unit/test-input.c tests/unit/fakemem.c tests/unit/fakemem.h
+tests_unit_test_input_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-input
+
+check_PROGRAMS += tests/unit/test-rng
+tests_unit_test_rng_SOURCES = tests/unit/test-rng.c tests/unit/fakemem.c tests/unit/fakemem.h
+tests_unit_test_rng_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-rng

@@ -207,7 +207,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	g_autofree gchar *gpu = NULL;
 	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL, image_dirs = NULL;
 	gint mem = 512, cpus = 1;
-	gboolean debug_exit = FALSE;
+	gboolean debug_exit = FALSE, rng = FALSE;
 	GOptionEntry entries[] = {
 		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &cfg->kernel,
 		  "Guest kernel: bzImage, ELF vmlinux or PVH ELF", "PATH" },
@@ -250,6 +250,13 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  "width=W,height=H[,dpi=D]" },
 		{ "framebuffer-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->gpu.framebuffer_dir,
 		  "Publish scanout N as DIR/display<N>.fb for cvd_display and the web view", "DIR" },
+		{ "input-dir", 0, 0, G_OPTION_ARG_FILENAME, &cfg->input_dir,
+		  "virtio-input: a touch screen per display (with --gpu), a keyboard and power/volume "
+		  "buttons, fed through DIR/input_touch_<D>.sock, DIR/input_keyboard.sock and "
+		  "DIR/input_buttons.sock (8-byte virtio_input_event records)",
+		  "DIR" },
+		{ "rng", 0, 0, G_OPTION_ARG_NONE, &rng,
+		  "virtio-rng: guest entropy from getrandom(2), at most 1 MiB/s", NULL },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit,
 		  "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback,
@@ -281,6 +288,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	cfg->mem_mib = (uint64_t)mem;
 	cfg->cpus = (unsigned int)cpus;
 	cfg->debug_exit = debug_exit;
+	cfg->rng = rng;
 	if (!chardev_parse_sink(serial ? serial : "stdio", &cfg->serial, false, error)) {
 		g_prefix_error(error, "--serial: ");
 		return false;
@@ -358,6 +366,7 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->control.path);
 	g_free(cfg->vsock_socket);
 	g_free(cfg->gpu.framebuffer_dir);
+	g_free(cfg->input_dir);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)

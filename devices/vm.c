@@ -29,6 +29,8 @@
 #include "devices/virtio/vsock.h"
 #include "devices/virtio/net.h"
 #include "devices/virtio/gpu.h"
+#include "devices/virtio/input.h"
+#include "devices/virtio/rng.h"
 
 #define IOAPIC_PINS   24
 #define FIRST_MSI_GSI 24
@@ -203,6 +205,36 @@ static bool vm_keep(struct vm_host *h, const char *name, void *dev, void (*destr
 }
 #define VM_ADD(dev, destroy_fn) vm_keep(h, #dev, (dev), (void (*)(void *))(destroy_fn))
 
+/* A touch screen per display (sized as the GPU's scanouts), then the keyboard and the buttons,
+ * each listening in cfg->input_dir. */
+static bool vm_add_input_devices(struct vm *vm, GError **error)
+{
+	struct vm_config *cfg = vm->cfg;
+	struct vm_host *h = &vm->host;
+	GArray *specs = g_array_new(FALSE, TRUE, sizeof(struct virtio_input_spec));
+	if (cfg->gpu.mode != GPU_NONE)
+		for (unsigned int i = 0; i < MAX(cfg->gpu.nr_displays, 1u); i++) {
+			const struct vm_display_config *d = &cfg->gpu.display[i];
+			struct virtio_input_spec s = { VIRTIO_INPUT_TOUCH, i,
+						       cfg->gpu.nr_displays ? d->width : 720,
+						       cfg->gpu.nr_displays ? d->height : 1280 };
+			g_array_append_val(specs, s);
+		}
+	struct virtio_input_spec keys[] = { { .kind = VIRTIO_INPUT_KEYBOARD },
+					    { .kind = VIRTIO_INPUT_BUTTONS } };
+	g_array_append_vals(specs, keys, G_N_ELEMENTS(keys));
+	bool ok = true;
+	for (guint i = 0; ok && i < specs->len; i++) {
+		const struct virtio_input_spec *s = &g_array_index(specs, struct virtio_input_spec, i);
+		g_autofree char *name = virtio_input_socket_name(s);
+		g_autofree char *path = g_build_filename(cfg->input_dir, name, NULL);
+		struct virtio_input *input = virtio_input_create(h, s, path, error);
+		ok = VM_ADD(input, virtio_input_destroy);
+	}
+	g_array_free(specs, TRUE);
+	return ok;
+}
+
 static bool vm_add_devices(struct vm *vm, GError **error)
 {
 	struct vm_config *cfg = vm->cfg;
@@ -246,6 +278,13 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 	if (cfg->gpu.mode != GPU_NONE) {
 		struct virtio_gpu *gpu = virtio_gpu_create(h, &cfg->gpu, error);
 		if (!VM_ADD(gpu, virtio_gpu_destroy))
+			return false;
+	}
+	if (cfg->input_dir && !vm_add_input_devices(vm, error))
+		return false;
+	if (cfg->rng) {
+		struct virtio_rng *rng = virtio_rng_create(h, error);
+		if (!VM_ADD(rng, virtio_rng_destroy))
 			return false;
 	}
 	return true;

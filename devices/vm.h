@@ -39,6 +39,8 @@ struct vm_config {
 	struct vm_net_config net[VM_MAX_NETS];
 	unsigned int nr_nets;
 	struct vm_gpu_config gpu;
+	char *input_dir; /* virtio-input on: the devices' sockets go here */
+	bool rng;        /* virtio-rng */
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
 };

@@ -25,6 +25,11 @@ GUEST_FILES = \
 	guest/tools/gpu-pattern.c \
 	guest/tools/gpu-clear3d.c \
 	guest/tools/drm-util.h \
+	guest/tools/kms-util.h \
+	guest/tools/evdev-util.h \
+	guest/tools/getevent.c \
+	guest/tools/touch-paint.c \
+	guest/tools/input.c \
 	guest/tools/fd-util.h \
 	guest/tools/tty-held-output.c \
 	guest/init/net.c \

@@ -35,7 +35,7 @@
 #endif
 
 typedef struct {
-	bool daemon, console, resume, restart_subprocesses, start_webview;
+	bool daemon, console, resume, restart_subprocesses, start_webview, enable_rng;
 	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi, kernel_log_max_mb;
 	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key,
 		*webview_allowed_hosts;
@@ -217,6 +217,7 @@ static bool write_config(const LaunchConfig *c, const LauncherInstance *inst, GE
 	g_string_append_printf(o,
 			       "  \"instance_num\": %u,\n  \"adb_port\": %u,\n  \"vsock_guest_cid\": %u,\n",
 			       inst->num, inst->adb_port, inst->vsock_cid);
+	g_string_append_printf(o, "  \"enable_rng\": %s,\n", c->enable_rng ? "true" : "false");
 	g_string_append_printf(o, "  \"start_webview\": %s,\n  \"webview_port\": %u,\n",
 			       c->start_webview ? "true" : "false", inst->webview_port);
 	g_string_append_printf(
@@ -281,6 +282,7 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 	g_ptr_array_add(argv, g_strdup_printf("--displays=%s", c->displays));
 	g_ptr_array_add(argv, g_strdup_printf("--start_webview=%s", c->start_webview ? "true" : "false"));
 	g_ptr_array_add(argv, g_strdup_printf("--sandbox=%s", c->sandbox));
+	g_ptr_array_add(argv, g_strdup_printf("--enable_rng=%s", c->enable_rng ? "true" : "false"));
 	g_ptr_array_add(argv, NULL);
 
 	fflush(NULL);
@@ -462,6 +464,7 @@ int main(int argc, char **argv)
 			   .data_policy = "use_existing",
 			   .gpu_mode = "auto",
 			   .sandbox = "auto",
+			   .enable_rng = true,
 			   .vm_manager = "sepia" };
 	const char *instance_nums = NULL, *usage_stats = NULL;
 	guint64 num_instances = 1, base = 1;
@@ -495,6 +498,9 @@ int main(int argc, char **argv)
 		FLAG_STRING("display3", &c.display[3], "fourth display"),
 		FLAG_BOOL("start_webview", &c.start_webview,
 			  "serve the screen to a browser on http://127.0.0.1:<8443+N-1>/"),
+		FLAG_BOOL("enable_rng", &c.enable_rng,
+			  "a virtio-rng device: the guest's /dev/hwrng, from the host's getrandom(2) "
+			  "(default true)"),
 		FLAG_STRING("webview_allowed_hosts", &c.webview_allowed_hosts,
 			    "host names (comma-separated) the web view answers besides localhost, 127.0.0.1, "
 			    "[::1]"),

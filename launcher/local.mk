@@ -23,7 +23,7 @@ launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
 	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h \
 	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h \
 	launcher/control_server.c launcher/control_server.h launcher/file_modes.c launcher/file_modes.h \
-	launcher/capped_log.c launcher/capped_log.h
+	launcher/capped_log.c launcher/capped_log.h launcher/input_events.c launcher/input_events.h
 CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(DISPLAY_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
 # ---- assemble_cvd and sepia-bootloader: the assembly and the bootloader step as commands.
@@ -80,7 +80,11 @@ BENCH_ASSEMBLE_FLAGS =
 # ---- the displays: cvd_display (screenshots and a list of a device's displays) and
 # sepia-webview (the displays in a browser, HTTP/1.1, one thread per client; run_cvd starts it
 # with launch_cvd --start_webview). They find instances as the other commands do.
-bin_PROGRAMS += cvd_display sepia-webview
+bin_PROGRAMS += cvd_display sepia-webview cvd_input
+cvd_input_SOURCES = launcher/cvd_input.c
+cvd_input_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+cvd_input_CFLAGS = $(LAUNCHER_CFLAGS)
+cvd_input_LDADD = $(CONTROL_LIBS)
 cvd_display_SOURCES = launcher/cvd_display.c
 cvd_display_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 cvd_display_CFLAGS = $(LAUNCHER_CFLAGS)
@@ -115,3 +119,10 @@ check_PROGRAMS += tests/unit/test-websocket tests/unit/test-webinput
 tests_unit_test_websocket_LDADD = $(HTTP_LIBS)
 tests_unit_test_webinput_LDADD = $(HTTP_LIBS)
 TESTS += tests/unit/test-websocket tests/unit/test-webinput
+
+# cvd_input's records: taps, swipes, keys and text as virtio-input takes them.
+check_PROGRAMS += tests/unit/test-input-events
+tests_unit_test_input_events_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+tests_unit_test_input_events_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_input_events_LDADD = $(CONTROL_LIBS) $(UNIT_LDADD)
+TESTS += tests/unit/test-input-events

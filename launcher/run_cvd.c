@@ -87,6 +87,7 @@ typedef struct {
 	char **displays;        /* its --display specs */
 	bool start_webview;
 	const char *sandbox;  /* sepia-vmm's --sandbox (launcher/vmm_jail.h) */
+	bool enable_rng;      /* virtio-rng (launch_cvd's --enable_rng) */
 	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
 	AdbConnector *adb;    /* telling the local adb server about the device */
 	char *ready_line;     /* the first boot's line for launch_cvd, until adb is connected */
@@ -234,6 +235,8 @@ static bool start_boot(Monitor *m)
 		.framebuffer_dir = m->inst.dir,
 		.sandbox = m->sandbox,
 		.instance_num = m->inst.num,
+		.input_dir = m->inst.dir,
+		.rng = m->enable_rng,
 	};
 	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
 	if (!m->vmm) {
@@ -626,7 +629,7 @@ int main(int argc, char **argv)
 	Monitor m = { .ready_fd = -1, .listen_fd = -1, .lock_fd = -1, .slot = -1 };
 	guint64 num = 0, cpus = 2, mem = 2048, ready_fd = G_MAXUINT64, data_mb = 2048, lock_fd = G_MAXUINT64,
 		log_mb = CAPPED_LOG_DEFAULT_MAX_MB;
-	bool console = false, restart = false, webview = false;
+	bool console = false, restart = false, webview = false, rng = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
 		   *displays = NULL, *allowed_hosts = NULL, *sandbox = "auto";
 	struct cli_flag flags[] = {
@@ -646,6 +649,7 @@ int main(int argc, char **argv)
 		FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
 		FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
 		FLAG_STRING("sandbox", &sandbox, "auto (jail and filter the VMM) or off"),
+		FLAG_BOOL("enable_rng", &rng, "a virtio-rng device (entropy from the host's getrandom)"),
 		FLAG_STRING("webview_allowed_hosts", &allowed_hosts,
 			    "host names the web view answers besides localhost, comma-separated"),
 		FLAG_UINT("instance_lock_fd", &lock_fd, 0, 1024,
@@ -681,6 +685,7 @@ int main(int argc, char **argv)
 	m.start_webview = webview && strcmp(m.gpu, "none");
 	m.sandbox = sandbox;
 	m.webview_allowed_hosts = allowed_hosts;
+	m.enable_rng = rng;
 	m.kernel_log_max_mb = log_mb;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();

@@ -216,6 +216,12 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 	g_autofree char *jail_user = jailed ? vmm_jail_user_arg(cfg->instance_num) : NULL;
 	g_ptr_array_add(argv, jailed ? "--sandbox-user" : "--sandbox");
 	g_ptr_array_add(argv, jailed ? jail_user : (cfg->sandbox ? (gpointer)cfg->sandbox : "auto"));
+	if (cfg->input_dir) {
+		g_ptr_array_add(argv, "--input-dir");
+		g_ptr_array_add(argv, (gpointer)cfg->input_dir);
+	}
+	if (cfg->rng)
+		g_ptr_array_add(argv, "--rng");
 	g_ptr_array_add(argv, NULL);
 	int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
 	if (jailed ? !vmm_jail_spawn((const char *const *)argv->pdata, source_fds, target_fds,

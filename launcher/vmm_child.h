@@ -45,6 +45,8 @@ typedef struct {
 	const char *framebuffer_dir; /* where the scanouts are published */
 	const char *sandbox;         /* sepia-vmm's --sandbox: auto (NULL) or off; jailed as root */
 	guint instance_num;          /* for the jail's uid (vmm_jail.h) */
+	const char *input_dir;       /* virtio-input's sockets (input_*.sock); NULL: no input devices */
+	bool rng;                    /* virtio-rng */
 } VmmChildConfig;
 
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque,

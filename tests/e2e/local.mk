@@ -39,8 +39,8 @@ check_PROGRAMS += tests/e2e/fb-fill
 tests_e2e_fb_fill_SOURCES = tests/e2e/fb-fill.c
 tests_e2e_fb_fill_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
-DISPLAY_E2E_TESTS = tests/e2e/display-tools.sh tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh \
-	tests/e2e/webview-stream.sh
+DISPLAY_E2E_TESTS = tests/e2e/input-tools.sh tests/e2e/display-wait.sh tests/e2e/display-tools.sh \
+	tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh tests/e2e/webview-stream.sh
 TESTS += $(DISPLAY_E2E_TESTS)
 EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
 	tests/e2e/device-lib.sh tests/e2e/adb-sync-checks.sh tests/e2e/adb-client-checks.sh \

@@ -4,10 +4,11 @@
 FUZZ_VIRTIO_SRCS = $(srcdir)/devices/virtio/queue.c $(srcdir)/devices/virtio/chain.c \
 	$(srcdir)/devices/guestmem.c $(srcdir)/common/error.c
 FUZZ_VIRTIO_HDR = $(srcdir)/tests/fuzz/fuzz-virtio.h $(FUZZ_HDR)
-FUZZ_TARGETS += tests/fuzz/fuzz-blk tests/fuzz/fuzz-net tests/fuzz/fuzz-console
-FUZZ_NAMES += blk net console
+FUZZ_TARGETS += tests/fuzz/fuzz-blk tests/fuzz/fuzz-net tests/fuzz/fuzz-console tests/fuzz/fuzz-input \
+	tests/fuzz/fuzz-rng
+FUZZ_NAMES += blk net console input rng
 EXTRA_DIST += tests/fuzz/devices.mk tests/fuzz/make-virtio-seeds.py tests/fuzz/fuzz-virtio.h tests/fuzz/fuzz-blk.c tests/fuzz/fuzz-net.c \
-	tests/fuzz/fuzz-console.c
+	tests/fuzz/fuzz-console.c tests/fuzz/fuzz-input.c tests/fuzz/fuzz-rng.c
 
 tests/fuzz/fuzz-blk: $(srcdir)/tests/fuzz/fuzz-blk.c $(srcdir)/devices/virtio/blk.c $(srcdir)/tests/unit/memdisk.h $(FUZZ_VIRTIO_HDR) \
 		$(FUZZ_VIRTIO_SRCS) $(FUZZ_BLOCK_SRCS)
@@ -24,3 +25,13 @@ tests/fuzz/fuzz-console: $(srcdir)/tests/fuzz/fuzz-console.c $(srcdir)/devices/v
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-console.c $(FUZZ_VIRTIO_SRCS) \
 	  $(srcdir)/devices/chardev.c $(GLIB_LIBS)
+tests/fuzz/fuzz-input: $(srcdir)/tests/fuzz/fuzz-input.c $(srcdir)/devices/virtio/input.c \
+		$(srcdir)/devices/virtio/input.h $(FUZZ_VIRTIO_HDR) $(FUZZ_VIRTIO_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-input.c $(FUZZ_VIRTIO_SRCS) \
+	  $(GLIB_LIBS)
+tests/fuzz/fuzz-rng: $(srcdir)/tests/fuzz/fuzz-rng.c $(srcdir)/devices/virtio/rng.c \
+		$(srcdir)/devices/virtio/rng.h $(FUZZ_VIRTIO_HDR) $(FUZZ_VIRTIO_SRCS)
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-rng.c $(FUZZ_VIRTIO_SRCS) \
+	  $(GLIB_LIBS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seeds for the virtio device fuzz targets (layout: tests/fuzz/fuzz-virtio.h): well-formed
 chains a real driver would post, so the fuzzer starts inside the devices' request paths.
-Usage: make-virtio-seeds.py DIR  (writes DIR/blk/*, DIR/net/*, DIR/console/*)."""
+Usage: make-virtio-seeds.py DIR  (writes DIR/blk/*, DIR/net/*, DIR/console/*, DIR/input/*, DIR/rng/*)."""
 import os
 import struct
 import sys
@@ -75,9 +75,33 @@ def console_seeds():
     yield "tx-rx", g.bytes(b"ls -l /data\n")
 
 
+def input_seeds():
+    def rec(t, c, v):
+        return struct.pack("<HHi", t, c, v)
+    tap = (rec(3, 0x2f, 0) + rec(3, 0x39, 1) + rec(3, 0x35, 100) + rec(3, 0x36, 200) + rec(1, 0x14a, 1)
+           + rec(0, 0, 0) + rec(3, 0x39, -1) + rec(1, 0x14a, 0) + rec(0, 0, 0))
+    g = Guest(flags=0)  # the touch screen
+    for _ in range(12):
+        g.chain([(g.buf(b"", 8), 8, True)])
+    yield "touch-tap", g.bytes(tap)
+    g = Guest(flags=4)  # the keyboard: a key, and an LED from the guest on the status pass
+    g.chain([(g.buf(rec(17, 1, 1)), 8, False)])
+    for _ in range(4):
+        g.chain([(g.buf(b"", 8), 8, True)])
+    yield "keyboard-led", g.bytes(rec(1, 30, 1) + rec(0, 0, 0) + rec(1, 30, 0) + rec(0, 0, 0))
+
+
+def rng_seeds():
+    g = Guest()
+    g.chain([(g.buf(b"", 64), 64, True)])
+    g.chain([(g.buf(b"", 16), 16, True), (g.buf(b"", 300), 300, True)])
+    yield "two-requests", g.bytes()
+
+
 def main():
     out = sys.argv[1]
-    for name, seeds in (("blk", blk_seeds()), ("net", net_seeds()), ("console", console_seeds())):
+    for name, seeds in (("blk", blk_seeds()), ("net", net_seeds()), ("console", console_seeds()),
+                        ("input", input_seeds()), ("rng", rng_seeds())):
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for seed, data in seeds:
             with open(os.path.join(out, name, seed), "wb") as f:
