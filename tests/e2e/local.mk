@@ -14,10 +14,12 @@ tests/e2e/gpu-device.log: tests/e2e/adb.log
 tests/e2e/launch-guard.log: tests/e2e/gpu-device.log
 tests/e2e/sandbox.log: tests/e2e/launch-guard.log
 
-# /data, /metadata and the properties of the reference guest (seven boots of one device).
-TESTS += tests/e2e/data.sh
-EXTRA_DIST += tests/e2e/data.sh tests/e2e/data-lib.sh
+# /data, /metadata and the properties of the reference guest (seven boots of one device), and
+# --data_policy's wipe and a garbage userdata (four boots).
+TESTS += tests/e2e/data.sh tests/e2e/data-policy.sh
+EXTRA_DIST += tests/e2e/data.sh tests/e2e/data-policy.sh tests/e2e/data-lib.sh
 tests/e2e/data.log: tests/e2e/launch-guard.log
+tests/e2e/data-policy.log: tests/e2e/data.log
 
 # boot-reference.sh's verdict on the guest's vector-probe line, on the lines each kind of host
 # makes it print (no KVM needed).
