@@ -63,14 +63,20 @@ static void say(const char *fmt, ...)
 	fprintf(stderr, "launch_cvd: %s\n", msg);
 }
 
-/* The reference guest: beside the programs in a build tree, else the installed one. */
+/* The reference guest: beside the programs in a build tree; else installed with them
+ * (<bindir>/../share/sepia/reference, so that a DESTDIR or moved install finds its own images);
+ * else in the configured data directory, which the error then names. */
 static char *default_system_image_dir(void)
 {
 	g_autofree char *dir = launcher_program_dir();
 	g_autofree char *built = g_build_filename(dir, "guest", "out", "android", NULL);
-	g_autofree char *probe = g_build_filename(built, "boot.img", NULL);
-	if (g_file_test(probe, G_FILE_TEST_EXISTS))
-		return g_steal_pointer(&built);
+	g_autofree char *installed = g_build_filename(dir, "..", "share", "sepia", "reference", NULL);
+	const char *found[] = { built, installed };
+	for (size_t i = 0; i < G_N_ELEMENTS(found); i++) {
+		g_autofree char *probe = g_build_filename(found[i], "boot.img", NULL);
+		if (g_file_test(probe, G_FILE_TEST_EXISTS))
+			return g_canonicalize_filename(found[i], NULL);
+	}
 	return g_build_filename(SEPIA_PKGDATADIR, "reference", NULL);
 }
 
