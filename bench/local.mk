@@ -5,7 +5,8 @@
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
 BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh \
-	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh bench/nested-kvm.sh
+	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh bench/nested-kvm.sh \
+	bench/input.sh
 EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/nested-kvm-l1.sh bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
@@ -62,3 +63,10 @@ BENCH_NESTED_FLAGS =
 .PHONY: bench-nested
 bench-nested: sepia-vmm$(EXEEXT) tests/guest/serial.elf$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/nested-kvm.sh $(BENCH_NESTED_FLAGS) || test $$? -eq 77
+
+# `make bench-input`: bench/input.sh, tap-to-pixel and tap-to-event latency through a launched
+# device, and /dev/hwrng's rate against virtio-rng's limit.
+BENCH_INPUT_FLAGS =
+.PHONY: bench-input
+bench-input: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT) cvd_input$(EXEEXT) cvd_display$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/input.sh $(BENCH_INPUT_FLAGS) || test $$? -eq 77

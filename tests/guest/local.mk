@@ -16,7 +16,7 @@ GUESTKIT_RUNTIME = tests/guest/start.S tests/guest/lib.c tests/guest/lib.h \
 
 check_PROGRAMS += tests/guest/serial.elf tests/guest/bootparams.elf tests/guest/pci.elf \
 	tests/guest/blk.elf tests/guest/console.elf tests/guest/msix.elf tests/guest/smp.elf \
-	tests/guest/usermode.elf tests/guest/gpu.elf tests/guest/uart-irq.elf
+	tests/guest/usermode.elf tests/guest/gpu.elf tests/guest/uart-irq.elf tests/guest/input.elf
 
 tests_guest_serial_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/serial.c
 tests_guest_serial_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
@@ -96,3 +96,11 @@ tests_guest_gpu_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_gpu_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_gpu_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
 EXTRA_tests_guest_gpu_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
+
+tests_guest_input_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/input.c
+tests_guest_input_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_input_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_input_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
+EXTRA_tests_guest_input_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
+# Not in TESTS until its first run under sepia-vmm passes (written, not yet booted).
+EXTRA_DIST += tests/guest/input.sh tests/guest/input.c

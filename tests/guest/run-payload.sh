@@ -5,9 +5,9 @@
 #
 # usage: run-payload.sh NAME...
 #   NAME: serial serial-elf32 bootparams pci blk blk-ro console msix smp usermode uart-irq
-#         gpu gpu-virgl, and under QEMU also serial-microvm and serial-elf32-microvm (on
+#         gpu gpu-virgl input, and under QEMU also serial-microvm and serial-elf32-microvm (on
 #         -M microvm). serial-elf32 is the serial payload as a 32-bit ELF (serial32.elf).
-#         gpu and gpu-virgl run under sepia-vmm only (their error checks follow sepia's
+#         gpu, gpu-virgl and input run under sepia-vmm only (their error checks follow sepia's
 #         answers).
 # environment:
 #   GUESTKIT_VMM      sepia (default): $top_builddir/sepia-vmm, needs /dev/kvm
@@ -107,6 +107,26 @@ sector_of() { # sector_of IMAGE N: one sector on stdout
 	dd if="$1" bs=512 skip="$2" count=1 2>/dev/null
 }
 
+# send_input_events SOCKET SERIAL PID: once the input payload printed "input ready" on SERIAL,
+# writes to the touch screen's SOCKET (8-byte records: le16 type, le16 code, le32 value) a tap
+# at 10,20 (tracking id 5), a record the device lacks (EV_KEY KEY_A) and a move to x=1000.
+send_input_events() {
+	for _ in $(seq 1 $((timeout_s * 10))); do
+		grep -q "input ready" "$2" 2>/dev/null && break
+		kill -0 "$3" 2>/dev/null || return
+		sleep 0.1
+	done
+	python3 - "$1" <<'PY' || echo "# could not write to $1"
+import socket, struct, sys
+ev = lambda t, c, v: struct.pack("<HHi", t, c, v)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(ev(3, 0x2f, 0) + ev(3, 0x39, 5) + ev(3, 0x35, 10) + ev(3, 0x36, 20) + ev(1, 0x14a, 1) + ev(0, 0, 0)
+          + ev(1, 30, 1) + ev(3, 0x35, 1000) + ev(0, 0, 0))
+s.close()
+PY
+}
+
 run_one() {
 	name=$1
 	elf=$name disk='' disk_ro='' console='' cpus='' machine=q35 gpu=''
@@ -129,6 +149,9 @@ run_one() {
 	gpu-virgl) elf=gpu gpu=virgl cmdline="$cmdline width=64 height=48 virgl=1" ;;
 	# --gpu auto on a host whose EGL has no vendor library: 2D, and the log says why.
 	gpu-fallback) elf=gpu gpu=auto cmdline="$cmdline width=64 height=48" ;;
+	# virtio-input needs a display for its touch screen; the runner writes events once the
+	# guest says it is ready (send_input_events).
+	input) gpu=2d cmdline="$cmdline width=64 height=48" ;;
 	*)
 		not_ok "$name: a payload this runner knows"
 		return
@@ -154,6 +177,7 @@ run_one() {
 		[ -z "$cpus" ] || set -- "$@" --cpus "$cpus"
 		[ -z "$gpu" ] || set -- "$@" --gpu "$gpu" --display width=64,height=48 --framebuffer-dir "$work"
 		[ "$name" != gpu ] || set -- "$@" --display width=40,height=24,dpi=160
+		[ "$name" != input ] || set -- "$@" --input-dir "$work"
 	else
 		if [ -n "$gpu" ]; then
 			ok "$name: runs under sepia-vmm only # SKIP the error checks follow sepia's answers"
@@ -177,6 +201,11 @@ run_one() {
 	t0=$(date +%s%N)
 	if [ "$name" = gpu-fallback ]; then
 		__EGL_VENDOR_LIBRARY_FILENAMES=/nonexistent timeout "$timeout_s" "$@" >"$out" 2>&1 </dev/null
+	elif [ "$name" = input ]; then
+		timeout "$timeout_s" "$@" >"$out" 2>&1 </dev/null &
+		vmm_pid=$!
+		send_input_events "$work/input_touch_0.sock" "$serial" "$vmm_pid"
+		wait "$vmm_pid"
 	else
 		timeout "$timeout_s" "$@" >"$out" 2>&1 </dev/null
 	fi
