@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -85,8 +86,10 @@ typedef struct {
 	const char *gpu;        /* sepia-vmm's --gpu mode */
 	char **displays;        /* its --display specs */
 	bool start_webview;
-	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
-	bool adb_connected;   /* the local adb server was told about the device */
+	HelperChild *webview; /* the screen on http://<listen_address>:<8443+N-1>/ while the monitor runs */
+	const char *listen_address; /* of the adb proxy and the web view */
+	char *adb_serial;           /* <the address a local client reaches>:<6520+N-1> */
+	bool adb_connected;         /* the local adb server was told about the device */
 	guint adb_connect_timer, adb_connect_tries;
 } Monitor;
 
@@ -247,12 +250,11 @@ static void begin(Monitor *m, AfterVmm after, guint guest_timeout_s);
 #define ADB_CONNECT_INTERVAL_MS 250
 #define ADB_CONNECT_TRIES       40
 
-static bool port_accepts(guint port)
+static bool port_accepts(const char *address, guint port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, launcher_client_address(address), &sa.sin_addr);
 	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	if (fd >= 0)
 		close(fd);
@@ -262,11 +264,11 @@ static bool port_accepts(guint port)
 static gboolean on_adb_connect_timer(gpointer data)
 {
 	Monitor *m = data;
-	g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
+	const char *serial = m->adb_serial;
 	g_autoptr(GError) err = NULL;
 	g_autofree char *msg = NULL;
 	bool last = ++m->adb_connect_tries >= ADB_CONNECT_TRIES;
-	if (!m->adb_proxy || (!port_accepts(m->inst.adb_port) && !last))
+	if (!m->adb_proxy || (!port_accepts(m->listen_address, m->inst.adb_port) && !last))
 		return m->adb_proxy ? G_SOURCE_CONTINUE : (m->adb_connect_timer = 0, G_SOURCE_REMOVE);
 	if (!adb_server_host_request("connect", serial, &msg, &err)) {
 		mlog(m, "adb: %s; connect by hand with adb connect %s", err->message, serial);
@@ -280,15 +282,15 @@ static gboolean on_adb_connect_timer(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* adb: a TCP proxy from 127.0.0.1:<6520+N-1> to the guest's vsock port 5555, and the local
- * adb server told about it when one runs. */
+/* adb: a TCP proxy from <listen_address>:<6520+N-1> to the guest's vsock port 5555, and the
+ * local adb server told about it when one runs. */
 static void start_adb(Monitor *m)
 {
 	g_autoptr(GError) err = NULL;
-	g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
 	if (!m->adb_proxy) {
 		g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
-		g_autofree char *listen = g_strdup_printf("--listen=%s", serial);
+		g_autofree char *listen = g_strdup_printf("--listen=%s:%u", m->listen_address,
+							  m->inst.adb_port);
 		g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", m->inst.vsock_socket);
 		const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
 		m->adb_proxy = helper_child_start("adb proxy", argv, on_helper_exited, m, &err);
@@ -297,8 +299,8 @@ static void start_adb(Monitor *m)
 			begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
 			return;
 		}
-		mlog(m, "adb proxy started (pid %d): %s -> vsock port 5555",
-		     (int)helper_child_pid(m->adb_proxy), serial);
+		mlog(m, "adb proxy started (pid %d): %s:%u -> vsock port 5555",
+		     (int)helper_child_pid(m->adb_proxy), m->listen_address, m->inst.adb_port);
 	}
 	/* Also after each reboot: the server may have dropped the device while it was down. */
 	m->adb_connect_tries = 0;
@@ -312,9 +314,8 @@ static void stop_adb(Monitor *m)
 		g_source_remove(m->adb_connect_timer);
 	m->adb_connect_timer = 0;
 	if (m->adb_connected) {
-		g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
 		g_autoptr(GError) err = NULL;
-		if (!adb_server_host_request("disconnect", serial, NULL, &err))
+		if (!adb_server_host_request("disconnect", m->adb_serial, NULL, &err))
 			mlog(m, "adb disconnect: %s", err->message);
 		m->adb_connected = false;
 	}
@@ -332,12 +333,13 @@ static bool start_webview(Monitor *m, GError **error)
 	g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
 	g_autofree char *hosts = g_strdup_printf("--allowed-hosts=%s",
 						 m->webview_allowed_hosts ? m->webview_allowed_hosts : "");
-	const char *argv[] = { program, dir, port, hosts, NULL };
+	g_autofree char *address = g_strdup_printf("--address=%s", m->listen_address);
+	const char *argv[] = { program, dir, port, address, hosts, NULL };
 	m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
 	if (!m->webview)
 		return false;
-	mlog(m, "web view started (pid %d): http://127.0.0.1:%u/", (int)helper_child_pid(m->webview),
-	     m->inst.webview_port);
+	mlog(m, "web view started (pid %d): http://%s:%u/", (int)helper_child_pid(m->webview),
+	     m->listen_address, m->inst.webview_port);
 	return true;
 }
 
@@ -453,8 +455,7 @@ static void answer(Monitor *m, int fd, bool ok, const char *error_text)
 {
 	ControlResponse resp = SEPIA__CONTROL__RESPONSE__INIT;
 	ControlStatus st = SEPIA__CONTROL__INSTANCE_STATUS__INIT;
-	g_autofree char *adb = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-	fill_status(m, &st, adb);
+	fill_status(m, &st, m->adb_serial);
 	resp.ok = ok;
 	resp.error = (char *)(error_text ? error_text : "");
 	resp.status = &st;
@@ -659,7 +660,7 @@ int main(int argc, char **argv)
 		log_mb = CAPPED_LOG_DEFAULT_MAX_MB;
 	bool console = false, restart = false, webview = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
-		   *displays = NULL, *allowed_hosts = NULL;
+		   *displays = NULL, *allowed_hosts = NULL, *listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS;
 	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
 		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -675,7 +676,10 @@ int main(int argc, char **argv)
 		FLAG_UINT("ready_fd", &ready_fd, 0, 1024, "where to say whether the first boot completed"),
 		FLAG_STRING("gpu_mode", &gpu_mode, "auto, drm_virgl, guest_swiftshader or none"),
 		FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
-		FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
+		FLAG_BOOL("start_webview", &webview,
+			  "serve the screen on http://<listen_address>:<8443+N-1>/"),
+		FLAG_STRING("listen_address", &listen_address,
+			    "where the adb proxy and the web view listen (default 127.0.0.1)"),
 		FLAG_STRING("webview_allowed_hosts", &allowed_hosts,
 			    "host names the web view answers besides localhost, comma-separated"),
 		FLAG_UINT("instance_lock_fd", &lock_fd, 0, 1024,
@@ -694,6 +698,8 @@ int main(int argc, char **argv)
 	else if (r == CLI_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL,
 			    "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
+	else if (r == CLI_FLAGS_OK)
+		launcher_check_listen_address(listen_address, &err);
 	if (err) {
 		fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);
 		return 2;
@@ -708,6 +714,8 @@ int main(int argc, char **argv)
 	m.displays = displays && *displays ? g_strsplit(displays, ";", LAUNCHER_MAX_DISPLAYS) : NULL;
 	m.start_webview = webview && strcmp(m.gpu, "none");
 	m.webview_allowed_hosts = allowed_hosts;
+	m.listen_address = listen_address;
+	m.adb_serial = g_strdup_printf("%s:%u", launcher_client_address(listen_address), m.inst.adb_port);
 	m.kernel_log_max_mb = log_mb;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();
@@ -781,6 +789,7 @@ int main(int argc, char **argv)
 		g_bytes_unref(m.avb_key);
 	g_free(m.failure);
 	g_strfreev(m.displays);
+	g_free(m.adb_serial);
 	launcher_instance_clear(&m.inst);
 	close(m.lock_fd); /* last: the instance is free once everything of it is gone */
 	return m.exit_status;
