@@ -47,11 +47,23 @@ true | 1 | yes)
 	;;
 esac
 
-# The web view checks the Host a browser sends: the container's name and addresses are its own.
+# The web view checks the Host a browser sends: the container's name, addresses and DNS names
+# are its own. In a pod, its name under each DNS search domain and that domain's parents
+# (sepia-0.<namespace>.svc.cluster.local, sepia-0.<namespace>.svc, sepia-0.<namespace>): the
+# per-device Service has the pod's name. The headless Service's name is hostname -f.
 hosts=${SEPIA_WEBVIEW_ALLOWED_HOSTS:-}
-own="$(hostname 2>/dev/null || true) $(hostname -I 2>/dev/null || true)"
+name=$(hostname 2>/dev/null || true)
+own="$name $(hostname -f 2>/dev/null || true) $(hostname -I 2>/dev/null || true)"
+if [ -n "$name" ] && [ -r /etc/resolv.conf ]; then
+	for d in $(awk '$1 == "search" { for (i = 2; i <= NF; i++) print $i }' /etc/resolv.conf); do
+		while [ -n "$d" ]; do
+			own="$own $name.$d"
+			case $d in *.*) d=${d%.*} ;; *) d= ;; esac
+		done
+	done
+fi
 for h in $own; do
-	hosts=${hosts:+$hosts,}$h
+	case ,$hosts, in *,"$h",*) ;; *) hosts=${hosts:+$hosts,}$h ;; esac
 done
 
 flags=(--listen_address="$listen")
