@@ -6,7 +6,9 @@
 # with adb (root, podman, /dev/kvm: it skips without them, and boots a guest twice).
 KUBE_TESTS = tests/kube/manifests.sh tests/kube/fleet-status.sh
 TESTS += $(KUBE_TESTS)
-EXTRA_DIST += $(KUBE_TESTS) tests/kube/pod-from-statefulset.py tests/kube/validate.mjs \
+# tests/kube/kube-play.sh is not in TESTS yet: written, but not yet run to a pass here (it waits
+# for the machine's e2e lock); run it by hand: flock /work/e2e.lock bash tests/kube/kube-play.sh
+EXTRA_DIST += $(KUBE_TESTS) tests/kube/kube-play.sh tests/kube/pod-from-statefulset.py tests/kube/validate.mjs \
 	packaging/kubernetes/statefulset.yaml packaging/kubernetes/kustomization.yaml \
 	packaging/kubernetes/device-services.sh packaging/kubernetes/kvm-hostpath/kustomization.yaml \
 	packaging/kubernetes/kvm-hostpath/patch.yaml scripts/fleet-status.sh
