@@ -99,8 +99,13 @@ play() {
 	done
 	return 1
 }
-logs() { podman logs "$ctr" 2>&1 | tail -30 | note; }
 host_dir() { podman volume inspect -f '{{.Mountpoint}}' "$volume"; }
+# The container's output, and the first run's monitor log (a failing pod restarts: the first
+# failure is the one that says why).
+logs() {
+	podman logs "$ctr" 2>&1 | head -20 | note
+	head -40 "$(host_dir)/cuttlefish/instances/cvd-1/logs/launcher.log" 2>/dev/null | note
+}
 adb_connect() {
 	local i
 	for i in $(seq 1 60); do

@@ -1,10 +1,11 @@
 # sepia on Kubernetes (packaging/kubernetes/, packaging/container/, README "Many hosts").
 # manifests.sh: the manifests against Kubernetes' OpenAPI schema (npm's kubernetes-models, which
 # `make kube-validator` installs into the build tree) and the device's rules; fleet-status.sh:
-# scripts/fleet-status.sh on pods made from the manifest; kube-play.sh: the manifest played by
-# `podman kube play` with the image of `make container`, a device booted in the pod and reached
-# with adb (root, podman, /dev/kvm: it skips without them, and boots a guest twice).
-KUBE_TESTS = tests/kube/manifests.sh tests/kube/fleet-status.sh
+# scripts/fleet-status.sh on pods made from the manifest; image.sh: the image of `make container`
+# without a guest (its libraries, sepia-vmm --gpu=auto, the entrypoint without /dev/kvm);
+# kube-play.sh: the manifest played by `podman kube play` with that image, a device booted in the
+# pod and reached with adb (root, podman, /dev/kvm: it skips without them; boots a guest twice).
+KUBE_TESTS = tests/kube/manifests.sh tests/kube/fleet-status.sh tests/kube/image.sh
 TESTS += $(KUBE_TESTS)
 # tests/kube/kube-play.sh is not in TESTS yet: written, but not yet run to a pass here (it waits
 # for the machine's e2e lock); run it by hand: flock /work/e2e.lock bash tests/kube/kube-play.sh
