@@ -4,7 +4,7 @@
 #   make bench-payload             bench/vmm-vs-qemu.sh: a guest-kit payload, sepia-vmm vs QEMU
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
-BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh \
+BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh bench/kube.sh \
 	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh bench/nested-kvm.sh \
 	bench/input.sh
 EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/nested-kvm-l1.sh bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
@@ -70,3 +70,10 @@ BENCH_INPUT_FLAGS =
 .PHONY: bench-input
 bench-input: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT) cvd_input$(EXEEXT) cvd_display$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/input.sh $(BENCH_INPUT_FLAGS) || test $$? -eq 77
+
+# `make bench-kube`: bench/kube.sh, one device in a podman kube play pod against launch_cvd on
+# the host (time to booted, memory). Needs root, podman and the image of `make container`.
+BENCH_KUBE_FLAGS =
+.PHONY: bench-kube
+bench-kube: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/kube.sh $(BENCH_KUBE_FLAGS) || test $$? -eq 77

@@ -1,6 +1,7 @@
 /* launcher/adb_connector.c — see adb_connector.h. */
 #include "launcher/adb_connector.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -88,7 +89,7 @@ bool adb_server_host_request(const char *what, const char *serial, char **messag
 #define ADB_CONNECT_TRIES       40
 
 struct AdbConnector {
-	char *instance, *serial;
+	char *instance, *serial, *host;
 	guint port, timer, tries;
 	bool connected, client_started;
 	GPid client; /* `adb connect`, while it runs (0: none) */
@@ -97,13 +98,12 @@ struct AdbConnector {
 	void *opaque;
 };
 
-static bool port_accepts(guint port)
+static bool port_accepts(const char *host, guint port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	bool ok = fd >= 0 && inet_pton(AF_INET, host, &sa.sin_addr) == 1 &&
+		  connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	if (fd >= 0)
 		close(fd);
 	return ok;
@@ -161,7 +161,7 @@ static gboolean on_connect_timer(gpointer data)
 	bool last = ++a->tries >= ADB_CONNECT_TRIES;
 	if (a->client && !last)
 		return G_SOURCE_CONTINUE; /* `adb connect` is still starting the server */
-	if (!port_accepts(a->port) && !last)
+	if (!port_accepts(a->host, a->port) && !last)
 		return G_SOURCE_CONTINUE;
 	if (!adb_server_host_request("connect", a->serial, &msg, &err)) {
 		if (g_error_matches(err, LAUNCHER_ERROR, ECONNREFUSED) && !a->client_started && !last) {
@@ -182,11 +182,13 @@ static gboolean on_connect_timer(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-AdbConnector *adb_connector_start(const char *instance, guint port, AdbConnectorDone done, void *opaque)
+AdbConnector *adb_connector_start(const char *instance, const char *host, guint port, AdbConnectorDone done,
+				  void *opaque)
 {
 	AdbConnector *a = g_new0(AdbConnector, 1);
 	a->instance = g_strdup(instance);
-	a->serial = g_strdup_printf("127.0.0.1:%u", port);
+	a->host = g_strdup(host);
+	a->serial = g_strdup_printf("%s:%u", host, port);
 	a->port = port;
 	a->done = done;
 	a->opaque = opaque;
@@ -212,6 +214,7 @@ void adb_connector_stop(AdbConnector *a)
 	if (a->client_watch)
 		g_source_remove(a->client_watch);
 	g_free(a->serial);
+	g_free(a->host);
 	g_free(a->instance);
 	g_free(a);
 }

@@ -18,11 +18,13 @@ typedef struct AdbConnector AdbConnector;
 /* Called once: connected says whether the server now lists the device. */
 typedef void (*AdbConnectorDone)(void *opaque, bool connected);
 
-/* Starts connecting the server to serial (127.0.0.1:port) in the main loop: it waits until the
+/* Starts connecting the server to serial (host:port; host an IPv4 address, 127.0.0.1 for a
+ * proxy on loopback or on every address) in the main loop: it waits until the
  * port accepts connections, starts a server with `adb connect` when none answers, and retries
  * while the server cannot reach the device yet (about 10 s in all). Each step is logged under
  * instance's name. done may be NULL. */
-AdbConnector *adb_connector_start(const char *instance, guint port, AdbConnectorDone done, void *opaque);
+AdbConnector *adb_connector_start(const char *instance, const char *host, guint port, AdbConnectorDone done,
+				  void *opaque);
 /* Whether the server was told about the device. */
 bool adb_connector_connected(const AdbConnector *a);
 /* Stops trying, tells the server to forget the device when it was told about it, frees a. */

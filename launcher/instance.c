@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <ftw.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -277,6 +278,26 @@ const char *launcher_vmm_gpu_mode(const char *gpu_mode)
 		if (!strcmp(gpu_mode, map[i][0]))
 			return map[i][1];
 	return NULL;
+}
+
+bool launcher_check_listen_address(const char *text, GError **error)
+{
+	struct in_addr a;
+	if (text && inet_pton(AF_INET, text, &a) == 1)
+		return true;
+	g_set_error(error, LAUNCHER_ERROR, EINVAL,
+		    "--listen_address=%s: give an IPv4 address (127.0.0.1: this host only; 0.0.0.0: every "
+		    "address, as in a container)",
+		    text ? text : "");
+	return false;
+}
+
+const char *launcher_client_address(const char *listen_address)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, listen_address, &a) == 1 && a.s_addr == htonl(INADDR_ANY))
+		return "127.0.0.1";
+	return listen_address;
 }
 
 char *launcher_describe_wait_status(int st)

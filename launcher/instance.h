@@ -86,6 +86,15 @@ pid_t launcher_instance_lock_holder(const LauncherInstance *inst);
  * guest_swiftshader -> 2d (the guest renders, the device only shows), none; NULL when unknown. */
 const char *launcher_vmm_gpu_mode(const char *gpu_mode);
 
+/* --listen_address: where an instance's adb proxy and web view listen. The default, 127.0.0.1,
+ * serves this host only; 0.0.0.0 (a container's choice) every address of the network namespace. */
+#define LAUNCHER_DEFAULT_LISTEN_ADDRESS "127.0.0.1"
+/* Checks that text is a dotted IPv4 address; the error names the flag and says what to give. */
+bool launcher_check_listen_address(const char *text, GError **error);
+/* The address a client on this host reaches a listener on listen_address at: listen_address
+ * itself, or 127.0.0.1 for the wildcard 0.0.0.0. Static storage or listen_address. */
+const char *launcher_client_address(const char *listen_address);
+
 /* "exited with status 3" / "killed by signal 9 (Killed)", from a waitpid status. */
 char *launcher_describe_wait_status(int wait_status);
 

@@ -6,6 +6,7 @@
  * them. Usage errors exit 2, launch failures 1. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -38,7 +39,7 @@ typedef struct {
 	bool daemon, console, resume, restart_subprocesses, start_webview, enable_rng;
 	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi, kernel_log_max_mb;
 	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key,
-		*webview_allowed_hosts;
+		*webview_allowed_hosts, *listen_address;
 	const char *sandbox; /* auto or off: sepia-vmm's jail and filters (devices/sandbox/) */
 	const char *display[LAUNCHER_MAX_DISPLAYS];
 	char *displays; /* for run_cvd: the scanouts as sepia-vmm --display specs, ';'-separated */
@@ -133,28 +134,30 @@ static bool check_values(LaunchConfig *c, GError **error)
 			    c->data_policy);
 	else if (strcmp(c->sandbox, "auto") && strcmp(c->sandbox, "off"))
 		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", c->sandbox);
+	else if (!launcher_check_listen_address(c->listen_address, error))
+		return false;
 	else if (c->extra_cmdline && strchr(c->extra_cmdline, '\n'))
 		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--extra_kernel_cmdline holds a newline");
 	return !*error;
 }
 
-/* Whether 127.0.0.1:port can be listened on. SO_REUSEADDR as the helpers bind: connections of
- * an earlier run in TIME_WAIT do not make the port busy, another listener does. */
-static bool port_free(const LauncherInstance *inst, const char *what, guint port, GError **error)
+/* Whether address:port (--listen_address) can be listened on. SO_REUSEADDR as the helpers bind:
+ * connections of an earlier run in TIME_WAIT do not make the port busy, another listener does. */
+static bool port_free(const LauncherInstance *inst, const char *what, const char *address, guint port,
+		      GError **error)
 {
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 	if (s >= 0)
 		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, address, &sa.sin_addr); /* checked by check_values() */
 	int r = s < 0 ? -1 : bind(s, (struct sockaddr *)&sa, sizeof(sa));
 	int e = errno;
 	if (s >= 0)
 		close(s);
 	if (r < 0)
-		g_set_error(error, LAUNCHER_ERROR, e, "%s: %s port 127.0.0.1:%u is not free: %s", inst->name,
-			    what, port, g_strerror(e));
+		g_set_error(error, LAUNCHER_ERROR, e, "%s: %s port %s:%u is not free: %s", inst->name, what,
+			    address, port, g_strerror(e));
 	return r == 0;
 }
 
@@ -189,8 +192,9 @@ static bool check_host(const LaunchConfig *c, GArray *instances, GError **error)
 			return false;
 		}
 		launcher_remove_runtime_files(inst); /* left by a monitor that was killed */
-		if (!port_free(inst, "adb", inst->adb_port, error) ||
-		    (c->start_webview && !port_free(inst, "web view", inst->webview_port, error)))
+		if (!port_free(inst, "adb", c->listen_address, inst->adb_port, error) ||
+		    (c->start_webview &&
+		     !port_free(inst, "web view", c->listen_address, inst->webview_port, error)))
 			return false;
 	}
 	return true;
@@ -206,7 +210,8 @@ static void json_field(GString *o, const char *key, const char *val, bool last)
 static bool write_config(const LaunchConfig *c, const LauncherInstance *inst, GError **error)
 {
 	g_autoptr(GString) o = g_string_new("{\n");
-	g_autofree char *adb = g_strdup_printf("127.0.0.1:%u", inst->adb_port);
+	g_autofree char *adb = g_strdup_printf("%s:%u", launcher_client_address(c->listen_address),
+					       inst->adb_port);
 	json_field(o, "instance_name", inst->name, false);
 	json_field(o, "instance_dir", inst->dir, false);
 	json_field(o, "assembly_dir", inst->assembly_dir, false);
@@ -219,6 +224,7 @@ static bool write_config(const LaunchConfig *c, const LauncherInstance *inst, GE
 	json_field(o, "extra_kernel_cmdline", c->extra_cmdline, false);
 	json_field(o, "avb_key", c->avb_key, false);
 	json_field(o, "webview_allowed_hosts", c->webview_allowed_hosts, false);
+	json_field(o, "listen_address", c->listen_address, false);
 	g_string_append_printf(o, "  \"kernel_log_max_mb\": %" G_GUINT64_FORMAT ",\n", c->kernel_log_max_mb);
 	g_string_append_printf(o,
 			       "  \"instance_num\": %u,\n  \"adb_port\": %u,\n  \"vsock_guest_cid\": %u,\n",
@@ -289,6 +295,7 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 	g_ptr_array_add(argv, g_strdup_printf("--start_webview=%s", c->start_webview ? "true" : "false"));
 	g_ptr_array_add(argv, g_strdup_printf("--sandbox=%s", c->sandbox));
 	g_ptr_array_add(argv, g_strdup_printf("--enable_rng=%s", c->enable_rng ? "true" : "false"));
+	g_ptr_array_add(argv, g_strdup_printf("--listen_address=%s", c->listen_address));
 	g_ptr_array_add(argv, NULL);
 
 	fflush(NULL);
@@ -454,7 +461,7 @@ static const char synopsis[] =
 	"usage: launch_cvd [--daemon] [--num_instances=N | --instance_nums=1,2] [flags]\n"
 	"Assembles the images of --system_image_dir (default: sepia's reference guest), boots one\n"
 	"device per instance and prints VIRTUAL_DEVICE_BOOT_COMPLETED when all have booted.\n"
-	"Instance N: $HOME/cuttlefish/instances/cvd-N, adb 127.0.0.1:6520+N-1, vsock CID 3+N-1.";
+	"Instance N: $HOME/cuttlefish/instances/cvd-N, adb <listen_address>:6520+N-1, vsock CID 3+N-1.";
 
 int main(int argc, char **argv)
 {
@@ -471,7 +478,8 @@ int main(int argc, char **argv)
 			   .gpu_mode = "auto",
 			   .sandbox = "auto",
 			   .enable_rng = true,
-			   .vm_manager = "sepia" };
+			   .vm_manager = "sepia",
+			   .listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS };
 	const char *instance_nums = NULL, *usage_stats = NULL;
 	guint64 num_instances = 1, base = 1;
 	struct cli_flag flags[] = {
@@ -503,13 +511,16 @@ int main(int argc, char **argv)
 		FLAG_STRING("display2", &c.display[2], "third display"),
 		FLAG_STRING("display3", &c.display[3], "fourth display"),
 		FLAG_BOOL("start_webview", &c.start_webview,
-			  "serve the screen to a browser on http://127.0.0.1:<8443+N-1>/"),
+			  "serve the screen to a browser on http://<listen_address>:<8443+N-1>/"),
 		FLAG_BOOL("enable_rng", &c.enable_rng,
 			  "a virtio-rng device: the guest's /dev/hwrng, from the host's getrandom(2) "
 			  "(default true)"),
 		FLAG_STRING("webview_allowed_hosts", &c.webview_allowed_hosts,
 			    "host names (comma-separated) the web view answers besides localhost, 127.0.0.1, "
 			    "[::1]"),
+		FLAG_STRING("listen_address", &c.listen_address,
+			    "where the adb proxy and the web view listen (default 127.0.0.1: this host "
+			    "only; 0.0.0.0: every address, as in a container)"),
 		FLAG_UINT("kernel_log_max_mb", &c.kernel_log_max_mb, 1, 1u << 20,
 			  "logs/kernel.log rotates to kernel.log.1 at this size (default 64)"),
 		FLAG_STRING("vm_manager", &c.vm_manager, "sepia"),

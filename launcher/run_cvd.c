@@ -88,9 +88,11 @@ typedef struct {
 	bool start_webview;
 	const char *sandbox;  /* sepia-vmm's --sandbox (launcher/vmm_jail.h) */
 	bool enable_rng;      /* virtio-rng (launch_cvd's --enable_rng) */
-	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
-	AdbConnector *adb;    /* telling the local adb server about the device */
-	char *ready_line;     /* the first boot's line for launch_cvd, until adb is connected */
+	HelperChild *webview; /* the screen on http://<listen_address>:<8443+N-1>/ while the monitor runs */
+	const char *listen_address; /* of the adb proxy and the web view */
+	char *adb_serial;           /* <the address a local client reaches>:<6520+N-1> */
+	AdbConnector *adb;          /* telling the local adb server about the device */
+	char *ready_line;           /* the first boot's line for launch_cvd, until adb is connected */
 } Monitor;
 
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -260,15 +262,15 @@ static void on_adb_connected(void *opaque, bool connected)
 	g_clear_pointer(&m->ready_line, g_free);
 }
 
-/* adb: a TCP proxy from 127.0.0.1:<6520+N-1> to the guest's vsock port 5555, and the local
+/* adb: a TCP proxy from <listen_address>:<6520+N-1> to the guest's vsock port 5555, and the local
  * adb server told about it (started with `adb connect` when none runs). */
 static void start_adb(Monitor *m)
 {
 	g_autoptr(GError) err = NULL;
-	g_autofree char *serial = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
 	if (!m->adb_proxy) {
 		g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
-		g_autofree char *listen = g_strdup_printf("--listen=%s", serial);
+		g_autofree char *listen = g_strdup_printf("--listen=%s:%u", m->listen_address,
+							  m->inst.adb_port);
 		g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", m->inst.vsock_socket);
 		const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
 		m->adb_proxy = helper_child_start("adb proxy", argv, on_helper_exited, m, &err);
@@ -277,12 +279,13 @@ static void start_adb(Monitor *m)
 			begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
 			return;
 		}
-		mlog(m, "adb proxy started (pid %d): %s -> vsock port 5555",
-		     (int)helper_child_pid(m->adb_proxy), serial);
+		mlog(m, "adb proxy started (pid %d): %s:%u -> vsock port 5555",
+		     (int)helper_child_pid(m->adb_proxy), m->listen_address, m->inst.adb_port);
 	}
 	/* Also after each reboot: the server may have dropped the device while it was down. */
 	adb_connector_stop(g_steal_pointer(&m->adb));
-	m->adb = adb_connector_start(m->inst.name, m->inst.adb_port, on_adb_connected, m);
+	m->adb = adb_connector_start(m->inst.name, launcher_client_address(m->listen_address),
+				     m->inst.adb_port, on_adb_connected, m);
 }
 
 static void stop_adb(Monitor *m)
@@ -302,12 +305,13 @@ static bool start_webview(Monitor *m, GError **error)
 	g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
 	g_autofree char *hosts = g_strdup_printf("--allowed-hosts=%s",
 						 m->webview_allowed_hosts ? m->webview_allowed_hosts : "");
-	const char *argv[] = { program, dir, port, hosts, NULL };
+	g_autofree char *address = g_strdup_printf("--address=%s", m->listen_address);
+	const char *argv[] = { program, dir, port, address, hosts, NULL };
 	m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
 	if (!m->webview)
 		return false;
-	mlog(m, "web view started (pid %d): http://127.0.0.1:%u/", (int)helper_child_pid(m->webview),
-	     m->inst.webview_port);
+	mlog(m, "web view started (pid %d): http://%s:%u/", (int)helper_child_pid(m->webview),
+	     m->listen_address, m->inst.webview_port);
 	return true;
 }
 
@@ -425,8 +429,7 @@ static void answer(Monitor *m, int fd, bool ok, const char *error_text)
 {
 	ControlResponse resp = SEPIA__CONTROL__RESPONSE__INIT;
 	ControlStatus st = SEPIA__CONTROL__INSTANCE_STATUS__INIT;
-	g_autofree char *adb = g_strdup_printf("127.0.0.1:%u", m->inst.adb_port);
-	fill_status(m, &st, adb);
+	fill_status(m, &st, m->adb_serial);
 	resp.ok = ok;
 	resp.error = (char *)(error_text ? error_text : "");
 	resp.status = &st;
@@ -631,7 +634,8 @@ int main(int argc, char **argv)
 		log_mb = CAPPED_LOG_DEFAULT_MAX_MB;
 	bool console = false, restart = false, webview = false, rng = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
-		   *displays = NULL, *allowed_hosts = NULL, *sandbox = "auto";
+		   *displays = NULL, *allowed_hosts = NULL, *sandbox = "auto",
+		   *listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS;
 	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
 		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -647,7 +651,10 @@ int main(int argc, char **argv)
 		FLAG_UINT("ready_fd", &ready_fd, 0, 1024, "where to say whether the first boot completed"),
 		FLAG_STRING("gpu_mode", &gpu_mode, "auto, drm_virgl, guest_swiftshader or none"),
 		FLAG_STRING("displays", &displays, "the scanouts, width=W,height=H,dpi=D separated by ';'"),
-		FLAG_BOOL("start_webview", &webview, "serve the screen on http://127.0.0.1:<8443+N-1>/"),
+		FLAG_BOOL("start_webview", &webview,
+			  "serve the screen on http://<listen_address>:<8443+N-1>/"),
+		FLAG_STRING("listen_address", &listen_address,
+			    "where the adb proxy and the web view listen (default 127.0.0.1)"),
 		FLAG_STRING("sandbox", &sandbox, "auto (jail and filter the VMM) or off"),
 		FLAG_BOOL("enable_rng", &rng, "a virtio-rng device (entropy from the host's getrandom)"),
 		FLAG_STRING("webview_allowed_hosts", &allowed_hosts,
@@ -670,6 +677,8 @@ int main(int argc, char **argv)
 			    "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
 	else if (r == CLI_FLAGS_OK && !vmm_jail_valid_mode(sandbox))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", sandbox);
+	else if (r == CLI_FLAGS_OK)
+		launcher_check_listen_address(listen_address, &err);
 	if (err) {
 		fprintf(stderr, "run_cvd: %s (see --help)\n", err->message);
 		return 2;
@@ -686,6 +695,8 @@ int main(int argc, char **argv)
 	m.sandbox = sandbox;
 	m.webview_allowed_hosts = allowed_hosts;
 	m.enable_rng = rng;
+	m.listen_address = listen_address;
+	m.adb_serial = g_strdup_printf("%s:%u", launcher_client_address(listen_address), m.inst.adb_port);
 	m.kernel_log_max_mb = log_mb;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();
@@ -759,6 +770,7 @@ int main(int argc, char **argv)
 		g_bytes_unref(m.avb_key);
 	g_free(m.failure);
 	g_strfreev(m.displays);
+	g_free(m.adb_serial);
 	launcher_instance_clear(&m.inst);
 	close(m.lock_fd); /* last: the instance is free once everything of it is gone */
 	return m.exit_status;

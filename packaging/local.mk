@@ -88,7 +88,7 @@ deb-guest:
 
 clean-local: clean-packages
 clean-packages:
-	rm -rf $(PKG_DIR) $(DEB_FILE) $(RPM_FILE) $(GUEST_DEB_FILE)
+	rm -rf $(PKG_DIR) $(DEB_FILE) $(RPM_FILE) $(GUEST_DEB_FILE) $(CONTAINER_ARCHIVE)
 .PHONY: deb rpm package-dist clean-packages
 
 # Both packages built and their contents checked (dpkg-deb -c/-I, rpm -qlp); systemd-analyze verify
@@ -100,3 +100,20 @@ EXTRA_DIST += tests/e2e/packages.sh tests/e2e/systemd-unit.sh
 print-bin-programs:
 	@echo $(bin_PROGRAMS)
 .PHONY: print-bin-programs
+
+# `make container`: sepia's container image, built offline from the .deb on a minimal Debian 12
+# root (packaging/container/build-image.sh), with the reference guest's images in a layer of their
+# own, saved as an OCI archive in the build directory. Needs `make guest guest-android` first.
+CONTAINER_TAG = localhost/sepia:$(PACKAGE_VERSION)
+CONTAINER_ARCHIVE = $(PACKAGE)-container-$(PACKAGE_VERSION).oci.tar
+CONTAINER_FILES = packaging/container/build-image.sh packaging/container/Containerfile \
+	packaging/container/entrypoint.sh packaging/container/probe.sh
+EXTRA_DIST += $(CONTAINER_FILES) scripts/bookworm-mirror.sh
+container: deb
+	@test -f $(abs_builddir)/guest/out/android/boot.img || \
+		{ echo "container: no reference guest images in guest/out/android: run make guest guest-android first" >&2; exit 1; }
+	$(SHELL) $(srcdir)/packaging/container/build-image.sh --deb=$(abs_builddir)/$(DEB_FILE) \
+		--images=$(abs_builddir)/guest/out/android --output=$(abs_builddir)/$(CONTAINER_ARCHIVE) \
+		--tag=$(CONTAINER_TAG)
+	@echo "container: $(abs_builddir)/$(CONTAINER_ARCHIVE) ($(CONTAINER_TAG))"
+.PHONY: container

@@ -11,6 +11,12 @@
 # (the kernel's headers_install), lz4 (the guest kernel's compression), kmod, iputils-ping and curl
 # (the network and web view tests) are listed too. scripts/check-fresh-machine.sh proves the list:
 # run it after any change here.
+# The container image and its tests (make container, tests/kube/kube-play.sh, tests/kube/manifests.sh):
+# mmdebstrap (Debian only: elsewhere build the image on a Debian host), podman with runc (this
+# sandbox's podman needs runc, not crun, which refuses hybrid cgroups; the test also gives it the
+# cgroupfs manager and explicit nofile/nproc ulimits), catatonit (the pause process of a played
+# pod), netavark and iptables for its published ports, python3's yaml and node/npm for the
+# manifests' schema check.
 set -eu
 
 DEBIAN_PACKAGES="
@@ -24,6 +30,7 @@ DEBIAN_PACKAGES="
   android-sdk-libsparse-utils python3
   linux-image-cloud-amd64
   libpng-dev python3-pil chromium clang libclang-rt-dev
+  mmdebstrap podman runc catatonit netavark iptables python3-yaml nodejs npm
 "
 RPM_PACKAGES="
   gcc make autoconf automake libtool pkgconf-pkg-config kernel-headers rsync lz4 kmod
@@ -33,6 +40,7 @@ RPM_PACKAGES="
   qemu-kvm qemu-img android-tools procps-ng patch util-linux python3
   dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros iputils curl
   libpng-devel python3-pillow chromium clang compiler-rt
+  podman runc catatonit netavark iptables python3-pyyaml nodejs npm
 "
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The test command of the README: installs what is missing, builds sepia from this
-# checkout, builds the reference guest (cached after the first time) and runs every
-# test layer with `make check`. Ends with "N passed, N failed, N skipped".
+# checkout, builds the reference guest (cached after the first time), installs the
+# manifests' schema checker (npm) and runs every test layer with `make check`. Ends with "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.." || exit 1
 log=$(mktemp /tmp/sepia-check.XXXXXX)
@@ -13,6 +13,7 @@ status=0
 	make -j"$(nproc)" &&
 	make guest &&
 	make guest-android &&
+	{ make kube-validator || echo "run-tests: make kube-validator failed: tests/kube/manifests.sh will skip"; } &&
 	make -j"$(nproc)" check
 } 2>&1 | tee "$log"
 # tee hides make's status; the summary below is what counts, and no summary is a failure.

@@ -1,6 +1,7 @@
 /* Unit tests for the launcher's shared parts: Cuttlefish-style flags, instance selection, the
  * control protocol's framing and the status JSON, the instance lock, the file modes, the
- * monitor's control server (peer credentials, clients that send nothing) and kernel.log's cap. */
+ * monitor's control server (peer credentials, clients that send nothing), kernel.log's cap and
+ * --listen_address. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -601,6 +602,30 @@ static void test_capped_log(void)
 	g_assert_true(launcher_remove_tree(dir, NULL));
 }
 
+/* --listen_address: dotted IPv4 only (hostile text refused with the flag named); the serial a
+ * local client uses is the address itself, or loopback for the wildcard. */
+static void test_listen_address(void)
+{
+	const char *good[] = { "127.0.0.1", "0.0.0.0", "10.1.2.3" };
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+		g_autoptr(GError) err = NULL;
+		g_assert_true(launcher_check_listen_address(good[i], &err));
+		g_assert_no_error(err);
+	}
+	const char *bad[] = { "",          "localhost",  "::1",         "127.0.0.1:6520",    "1.2.3",
+			      "256.1.1.1", " 127.0.0.1", "127.0.0.1\n", "0.0.0.0; rm -rf /", NULL };
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) err = NULL;
+		g_assert_false(launcher_check_listen_address(bad[i], &err));
+		g_assert_nonnull(err);
+		g_assert_true(strstr(err->message, "--listen_address=") != NULL);
+	}
+	g_assert_cmpstr(launcher_client_address("0.0.0.0"), ==, "127.0.0.1");
+	g_assert_cmpstr(launcher_client_address("127.0.0.1"), ==, "127.0.0.1");
+	g_assert_cmpstr(launcher_client_address("10.1.2.3"), ==, "10.1.2.3");
+	g_assert_cmpstr(LAUNCHER_DEFAULT_LISTEN_ADDRESS, ==, "127.0.0.1");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -617,5 +642,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/launcher/control/peer-check", test_peer_check);
 	g_test_add_func("/launcher/control/server-silent-clients", test_server_silent_clients);
 	g_test_add_func("/launcher/capped-log/rotation", test_capped_log);
+	g_test_add_func("/launcher/instances/listen-address", test_listen_address);
 	return g_test_run();
 }
