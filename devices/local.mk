@@ -16,8 +16,10 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/power.c devices/power.h \
 	devices/rtc.c devices/rtc.h \
 	devices/serial.c devices/serial.h \
-	devices/vcpu.c devices/vcpu.h \
-	devices/vm.c devices/vm.h \
+	devices/snapshot.c devices/snapshot.h \
+	devices/vcpu.c devices/vcpu.h devices/vcpu_state.c devices/vcpu_state.h \
+	devices/vm.c devices/vm.h devices/vm_api.c devices/vm_api.h \
+	devices/vm_snapshot.c devices/vm_snapshot.h \
 	devices/virtio/virtio.h \
 	devices/virtio/queue.c devices/virtio/queue.h devices/virtio/chain.c devices/virtio/chain.h \
 	devices/virtio/pci.c \

@@ -41,6 +41,9 @@ struct vm_config {
 	struct vm_gpu_config gpu;
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
+	char *api_socket;  /* the VMM's own control socket (pause, resume, snapshot); NULL: none */
+	char *restore_dir; /* start from this snapshot instead of booting the kernel */
+	gint64 start_us;   /* when sepia-vmm started (monotonic), for the restore-time log */
 };
 
 struct vm;
@@ -54,6 +57,8 @@ struct vcpu {
 	pthread_t thread;
 	uint64_t emulated; /* fallback-emulated instructions, for the log */
 	bool started;
+	atomic_bool pausing; /* leave the run loop at the next return from KVM_RUN */
+	bool first_run_logged;
 };
 
 struct vm {
@@ -73,6 +78,8 @@ struct vm {
 	int stop_eventfd;       /* written once to wake vm_run */
 	int signal_fd;          /* signalfd for the stop signals */
 	int stop_signal;        /* which one, for VM_EXIT_HOST_STOP */
+	bool paused;            /* vCPUs out of KVM_RUN, device threads parked */
+	struct vm_api *api;     /* the control socket, when there is one */
 };
 
 /* The signals that stop the VM cleanly (SIGTERM, SIGINT, SIGHUP). The caller blocks

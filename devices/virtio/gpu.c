@@ -448,6 +448,7 @@ struct virtio_gpu *virtio_gpu_create(struct vm_host *host, const struct vm_gpu_c
 	uint64_t features = 1ULL << VIRTIO_GPU_F_EDID;
 	if (g->virgl)
 		features |= 1ULL << VIRTIO_GPU_F_VIRGL;
+	vm_host_add_worker(host, g->ctx);
 	g->vp = virtio_pci_create_on(host, g->ctx, g->name, &gpu_ops, features, g, error);
 	if (!g->vp)
 		goto fail;
