@@ -86,3 +86,7 @@ tests_unit_test_gpu_SOURCES = tests/unit/test-gpu.c tests/unit/fakegpu.c tests/u
 	tests/unit/fakemem.c tests/unit/fakemem.h
 tests_unit_test_gpu_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-gpu
+
+check_PROGRAMS += tests/unit/test-snapshot
+tests_unit_test_snapshot_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-snapshot

@@ -24,3 +24,16 @@ tests/fuzz/fuzz-console: $(srcdir)/tests/fuzz/fuzz-console.c $(srcdir)/devices/v
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-console.c $(FUZZ_VIRTIO_SRCS) \
 	  $(srcdir)/devices/chardev.c $(GLIB_LIBS)
+
+# sepia-vmm's snapshot state parser and the PCI bus's loader behind it (no KVM).
+FUZZ_SNAPSHOT_SRCS = $(srcdir)/devices/snapshot.c $(srcdir)/devices/pci.c $(srcdir)/devices/bus.c \
+	$(srcdir)/devices/host.c $(srcdir)/common/error.c
+FUZZ_SNAPSHOT_CORPUS = tests/fuzz/corpus/snapshot/pci-and-serial tests/fuzz/corpus/snapshot/empty-sections
+FUZZ_TARGETS += tests/fuzz/fuzz-snapshot
+FUZZ_NAMES += snapshot
+EXTRA_DIST += tests/fuzz/fuzz-snapshot.c $(FUZZ_SNAPSHOT_CORPUS)
+tests/fuzz/fuzz-snapshot: $(srcdir)/tests/fuzz/fuzz-snapshot.c $(FUZZ_HDR) $(FUZZ_SNAPSHOT_SRCS) \
+		$(srcdir)/devices/snapshot.h $(srcdir)/devices/pci.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-snapshot.c $(FUZZ_SNAPSHOT_SRCS) \
+	  $(GLIB_LIBS) -lpthread
