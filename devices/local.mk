@@ -30,7 +30,8 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/vsock_connection.c devices/virtio/vsock_connection.h \
 	devices/virtio/net.c devices/virtio/net.h \
 	devices/virtio/gpu.c devices/virtio/gpu.h devices/virtio/gpu_internal.h \
-	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c
+	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c \
+	devices/virtio/gpu_snapshot.c
 
 bin_PROGRAMS += sepia-vmm
 sepia_vmm_SOURCES = devices/main.c
