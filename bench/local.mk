@@ -5,7 +5,7 @@
 #   make bench-boot                bench/boot-reference.sh: the reference guest (needs `make guest`)
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
 BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh \
-	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh
+	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/snapshot.sh bench/snapshot-ready.py
 EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
@@ -50,3 +50,10 @@ BENCH_GPU_MEMORY_FLAGS =
 .PHONY: bench-gpu-memory
 bench-gpu-memory: sepia-vmm$(EXEEXT) tests/guest/gpu.elf$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/gpu-memory-attack.sh $(BENCH_GPU_MEMORY_FLAGS) || test $$? -eq 77
+
+# `make bench-snapshot`: bench/snapshot.sh, a restore from a snapshot against a cold boot of the
+# reference guest (start to ready), and the snapshot's time and size.
+BENCH_SNAPSHOT_FLAGS =
+.PHONY: bench-snapshot
+bench-snapshot: sepia-vmm$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/snapshot.sh $(BENCH_SNAPSHOT_FLAGS) || test $$? -eq 77

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define SNAP_MAGIC          "SEPIASNP"
-#define SNAP_FORMAT_VERSION 1
+#define SNAP_FORMAT_VERSION 2
 #define SNAP_HEADER_SIZE    (8 + 4 + 4 + 8 + 32)
 #define SNAP_MAX_NAME       64
 #define SNAP_STATE_FILE     "state.sepia"

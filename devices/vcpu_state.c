@@ -9,7 +9,8 @@
 #include "common/error.h"
 #include "devices/snapshot.h"
 
-#define MAX_MSRS 1024
+#define MAX_MSRS     1024
+#define MSR_IA32_TSC 0x10
 
 static bool vcpu_ioctl(struct vcpu *v, unsigned long req, void *arg, const char *what, GError **error)
 {
@@ -82,6 +83,11 @@ static bool vcpu_load_msrs(struct vcpu *v, struct snap_reader *r, GError **error
 	}
 	if (r->failed)
 		return snap_reader_done(r, error);
+	/* The TSC goes on by the host time since the snapshot, as kvmclock does. */
+	int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+	for (uint32_t i = 0; i < n && khz > 0; i++)
+		if (msrs->entries[i].index == MSR_IA32_TSC)
+			msrs->entries[i].data += v->vm->restore_gap_ns / 1000 * (uint64_t)khz / 1000;
 	/* KVM_SET_MSRS stops at the first MSR it refuses and says how many it set before it. */
 	uint32_t done = 0;
 	g_autofree struct kvm_msrs *part = g_malloc0(sizeof(*part) + n * sizeof(struct kvm_msr_entry));

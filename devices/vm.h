@@ -73,13 +73,14 @@ struct vm {
 	GMainLoop *io_loop; /* runs host.io_ctx on the I/O thread */
 	GThread *io_thread;
 
-	atomic_int exit_reason; /* enum vm_exit_reason */
-	int exit_status;        /* for VM_EXIT_DEBUG: the status sepia-vmm ends with */
-	int stop_eventfd;       /* written once to wake vm_run */
-	int signal_fd;          /* signalfd for the stop signals */
-	int stop_signal;        /* which one, for VM_EXIT_HOST_STOP */
-	bool paused;            /* vCPUs out of KVM_RUN, device threads parked */
-	struct vm_api *api;     /* the control socket, when there is one */
+	atomic_int exit_reason;  /* enum vm_exit_reason */
+	int exit_status;         /* for VM_EXIT_DEBUG: the status sepia-vmm ends with */
+	int stop_eventfd;        /* written once to wake vm_run */
+	int signal_fd;           /* signalfd for the stop signals */
+	int stop_signal;         /* which one, for VM_EXIT_HOST_STOP */
+	bool paused;             /* vCPUs out of KVM_RUN, device threads parked */
+	struct vm_api *api;      /* the control socket, when there is one */
+	uint64_t restore_gap_ns; /* host time between the snapshot and its restore: the clocks skip it */
 };
 
 /* The signals that stop the VM cleanly (SIGTERM, SIGINT, SIGHUP). The caller blocks

@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -52,6 +53,23 @@ const char *vm_snapshot_version(void) { return PACKAGE_VERSION; }
 
 /* ---- pause and resume ---- */
 
+static uint64_t host_realtime_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Tells the guest its vCPUs were stopped (the pvclock's GUEST_STOPPED flag), so that its
+ * soft-lockup watchdog does not take the time they stood still for a hung CPU. A guest that
+ * has not set up kvmclock makes KVM refuse this (EINVAL): nothing to tell it then. */
+static void vm_tell_guest_stopped(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
+		if (ioctl(vm->vcpu[i].fd, KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL)
+			g_message("vcpu%u: KVM_KVMCLOCK_CTRL: %s", i, g_strerror(errno));
+}
+
 void vm_pause(struct vm *vm)
 {
 	if (vm->paused)
@@ -69,6 +87,7 @@ void vm_resume(struct vm *vm)
 		return;
 	vm_host_unpark(&vm->host);
 	vm->paused = false;
+	vm_tell_guest_stopped(vm);
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_start(&vm->vcpu[i]);
 	g_message("vm: resumed");
@@ -201,8 +220,12 @@ static bool vm_save_platform(struct vm *vm, struct snap_writer *w, GError **erro
 	struct kvm_irqchip chips[3] = { { .chip_id = KVM_IRQCHIP_PIC_MASTER },
 					{ .chip_id = KVM_IRQCHIP_PIC_SLAVE },
 					{ .chip_id = KVM_IRQCHIP_IOAPIC } };
-	if (!vm_kvm(vm->vm_fd, KVM_GET_CLOCK, &clock, "KVM_GET_CLOCK", error) ||
-	    !vm_kvm(vm->vm_fd, KVM_GET_PIT2, &pit, "KVM_GET_PIT2", error))
+	if (!vm_kvm(vm->vm_fd, KVM_GET_CLOCK, &clock, "KVM_GET_CLOCK", error))
+		return false;
+	/* The host's wall clock at that instant (KVM's own reading where it gives one), so that
+	 * a restore moves the guest's clocks on by the time in between. */
+	uint64_t realtime = (clock.flags & KVM_CLOCK_REALTIME) ? clock.realtime : host_realtime_ns();
+	if (!vm_kvm(vm->vm_fd, KVM_GET_PIT2, &pit, "KVM_GET_PIT2", error))
 		return false;
 	for (unsigned int i = 0; i < 3; i++)
 		if (!vm_kvm(vm->vm_fd, KVM_GET_IRQCHIP, &chips[i], "KVM_GET_IRQCHIP", error))
@@ -214,6 +237,7 @@ static bool vm_save_platform(struct vm *vm, struct snap_writer *w, GError **erro
 		snap_put_u64(w, vm->host.mem.region[i].size);
 	}
 	snap_put_u64(w, clock.clock);
+	snap_put_u64(w, realtime);
 	snap_put_blob(w, &pit, sizeof(pit));
 	for (unsigned int i = 0; i < 3; i++)
 		snap_put_blob(w, &chips[i], sizeof(chips[i]));
@@ -364,6 +388,7 @@ static bool vm_load_platform(struct vm *vm, const struct snap_file *f, GError **
 		    snap_get_u64(&r) != vm->host.mem.region[i].size)
 			snap_reader_fail(&r);
 	struct kvm_clock_data clock = { .clock = snap_get_u64(&r) };
+	uint64_t realtime = snap_get_u64(&r), now = host_realtime_ns();
 	struct kvm_pit_state2 pit;
 	struct kvm_irqchip chips[3];
 	snap_get_blob(&r, &pit, sizeof(pit));
@@ -374,6 +399,10 @@ static bool vm_load_platform(struct vm *vm, const struct snap_file *f, GError **
 	}
 	if (!snap_reader_done(&r, error))
 		return false;
+	/* The guest's clocks go on from the host's time now, not from the snapshot's: kvmclock
+	 * here, each vCPU's TSC in vcpu_load_state. A host clock set back skips nothing. */
+	vm->restore_gap_ns = now > realtime ? now - realtime : 0;
+	clock.clock += vm->restore_gap_ns;
 	for (unsigned int i = 0; i < 3; i++)
 		if (!vm_kvm(vm->vm_fd, KVM_SET_IRQCHIP, &chips[i], "KVM_SET_IRQCHIP", error))
 			return false;
@@ -427,6 +456,9 @@ bool vm_snapshot_restore(struct vm *vm, GError **error)
 		if (!vm_load_section(f, name, vm_load_vcpu, &vm->vcpu[i], error))
 			return false;
 	}
+	vm_tell_guest_stopped(vm);
+	g_message("vm: restored; the guest's clocks skip the %.3f s since the snapshot",
+		  vm->restore_gap_ns / 1e9);
 	for (guint i = 0; i < vm->host.states->len; i++) {
 		struct vm_state *st = &g_array_index(vm->host.states, struct vm_state, i);
 		if (!vm_load_section(f, st->name, st->load, st->opaque, error))
