@@ -38,7 +38,7 @@ typedef struct {
 	bool daemon, console, resume, restart_subprocesses, start_webview;
 	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi, kernel_log_max_mb;
 	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key,
-		*webview_allowed_hosts;
+		*webview_allowed_hosts, *snapshot_path;
 	const char *display[LAUNCHER_MAX_DISPLAYS];
 	char *displays; /* for run_cvd: the scanouts as sepia-vmm --display specs, ';'-separated */
 } LaunchConfig;
@@ -266,6 +266,8 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 	g_ptr_array_add(argv, g_strdup_printf("--instance_lock_fd=%d", l->lock_fd));
 	g_ptr_array_add(argv,
 			g_strdup_printf("--kernel_log_max_mb=%" G_GUINT64_FORMAT, c->kernel_log_max_mb));
+	if (c->snapshot_path)
+		g_ptr_array_add(argv, g_strdup_printf("--snapshot_path=%s", c->snapshot_path));
 	if (c->webview_allowed_hosts)
 		g_ptr_array_add(argv,
 				g_strdup_printf("--webview_allowed_hosts=%s", c->webview_allowed_hosts));
@@ -499,6 +501,9 @@ int main(int argc, char **argv)
 		FLAG_BOOL("restart_subprocesses", &c.restart_subprocesses,
 			  "start a guest again when its VMM dies"),
 		FLAG_STRING("avb_key", &c.avb_key, "trusted AVB key: verified boot green instead of yellow"),
+		FLAG_STRING("snapshot_path", &c.snapshot_path,
+			    "start each device from its snapshot in DIR/cvd-N (snapshot_util_cvd's), taken "
+			    "with the same --cpus, --memory_mb and --gpu_mode"),
 		FLAG_STRING("report_anonymous_usage_stats", &usage_stats,
 			    "" /* accepted; sepia reports nothing */),
 	};
@@ -520,6 +525,9 @@ int main(int argc, char **argv)
 	c.system_image_dir = abs_dir;
 	g_autofree char *abs_key = c.avb_key ? g_canonicalize_filename(c.avb_key, NULL) : NULL;
 	c.avb_key = abs_key;
+	g_autofree char *abs_snapshot = c.snapshot_path ? g_canonicalize_filename(c.snapshot_path, NULL)
+							: NULL;
+	c.snapshot_path = abs_snapshot;
 
 	const char *home = launcher_home();
 	g_autoptr(GArray) launched = g_array_new(FALSE, TRUE, sizeof(Launched));

@@ -41,6 +41,7 @@
 #include "launcher/helper_child.h"
 #include "launcher/instance.h"
 #include "launcher/capped_log.h"
+#include "launcher/suspend.h"
 #include "launcher/vmm_child.h"
 
 #define SIGTERM_GRACE_S         10 /* after SIGTERM, the VMM gets this long before SIGKILL */
@@ -85,8 +86,10 @@ typedef struct {
 	const char *gpu;        /* sepia-vmm's --gpu mode */
 	char **displays;        /* its --display specs */
 	bool start_webview;
-	HelperChild *webview; /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
-	bool adb_connected;   /* the local adb server was told about the device */
+	HelperChild *webview;      /* the screen on http://127.0.0.1:<8443+N-1>/ while the monitor runs */
+	bool adb_connected;        /* the local adb server was told about the device */
+	const char *snapshot_path; /* launch_cvd --snapshot_path: the first boot restores from it */
+	char *restored_from;       /* the snapshot the current boot started from, or NULL */
 	guint adb_connect_timer, adb_connect_tries;
 } Monitor;
 
@@ -208,6 +211,11 @@ static bool start_boot(Monitor *m)
 		g_string_append_printf(cmdline, " %s", m->extra_cmdline);
 	g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
 	g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
+	g_autofree char *api_socket = g_build_filename(m->inst.dir, "vmm_api.sock", NULL);
+	/* Only the first boot comes from the snapshot: a reboot, restart or powerwash is cold. */
+	g_clear_pointer(&m->restored_from, g_free);
+	if (m->snapshot_path && !m->boots)
+		m->restored_from = suspend_instance_dir(m->snapshot_path, m->inst.name);
 	VmmChildConfig cfg = {
 		.vmm_path = vmm_path,
 		.kernel = res->kernel_path,
@@ -228,6 +236,8 @@ static bool start_boot(Monitor *m)
 		.gpu = m->gpu,
 		.displays = (const char *const *)m->displays,
 		.framebuffer_dir = m->inst.dir,
+		.api_socket = api_socket,
+		.restore_dir = m->restored_from,
 	};
 	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
 	if (!m->vmm) {
@@ -375,10 +385,11 @@ static void on_booted(void *opaque)
 		m->state = SEPIA__CONTROL__STATE__RUNNING;
 	double vmm_s = (double)(g_get_monotonic_time() - vmm_child_started_us(m->vmm)) / 1e6;
 	double total_s = (double)(g_get_monotonic_time() - m->launch_us) / 1e6;
-	mlog(m, "guest boot completed on slot %s, %.1f s after the VMM started", m->slot_suffix, vmm_s);
-	g_autofree char *line = g_strdup_printf(VMM_MARKER_COMPLETED
-						" %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f",
-						m->inst.name, vmm_s, total_s);
+	mlog(m, "guest %s on slot %s, %.3f s after the VMM started",
+	     m->restored_from ? "restored from its snapshot" : "boot completed", m->slot_suffix, vmm_s);
+	g_autofree char *line = g_strdup_printf(
+		VMM_MARKER_COMPLETED " %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f%s%s", m->inst.name, vmm_s,
+		total_s, m->restored_from ? " restored_from=" : "", m->restored_from ? m->restored_from : "");
 	start_adb(m);
 	report_ready(m, line);
 }
@@ -447,6 +458,7 @@ static void fill_status(const Monitor *m, ControlStatus *st, char *adb_serial)
 	st->boots = m->boots;
 	st->failure = m->failure ? m->failure : (char *)"";
 	st->vsock_cid = m->inst.vsock_cid;
+	st->restored_from = m->restored_from ? m->restored_from : (char *)"";
 }
 
 static void answer(Monitor *m, int fd, bool ok, const char *error_text)
@@ -510,6 +522,15 @@ static void on_request(void *data, int c, const ControlRequest *req)
 					      : "powerwash");
 		g_ptr_array_add(m->waiting, GINT_TO_POINTER(c));
 		begin(m, after, guest_timeout);
+		break;
+	}
+	case SEPIA__CONTROL__REQUEST__COMMAND__SUSPEND:
+	case SEPIA__CONTROL__REQUEST__COMMAND__RESUME:
+	case SEPIA__CONTROL__REQUEST__COMMAND__SNAPSHOT_TAKE: {
+		g_autoptr(GError) e = NULL;
+		bool ok = suspend_serve(m->vmm, m->inst.name, &m->state, req, &e);
+		mlog(m, "control: %s: %s", suspend_command_name(req->command), ok ? "done" : e->message);
+		answer(m, c, ok, ok ? NULL : e->message);
 		break;
 	}
 	default:
@@ -659,7 +680,7 @@ int main(int argc, char **argv)
 		log_mb = CAPPED_LOG_DEFAULT_MAX_MB;
 	bool console = false, restart = false, webview = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
-		   *displays = NULL, *allowed_hosts = NULL;
+		   *displays = NULL, *allowed_hosts = NULL, *snapshot_path = NULL;
 	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
 		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -682,6 +703,8 @@ int main(int argc, char **argv)
 			  "the instance lock launch_cvd took (without it, run_cvd takes it)"),
 		FLAG_UINT("kernel_log_max_mb", &log_mb, 1, 1u << 20,
 			  "logs/kernel.log rotates to kernel.log.1 at this size (default 64)"),
+		FLAG_STRING("snapshot_path", &snapshot_path,
+			    "start the first boot from the snapshot in DIR/cvd-N (snapshot_util_cvd's)"),
 	};
 	g_autoptr(GError) err = NULL;
 	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
@@ -709,6 +732,7 @@ int main(int argc, char **argv)
 	m.start_webview = webview && strcmp(m.gpu, "none");
 	m.webview_allowed_hosts = allowed_hosts;
 	m.kernel_log_max_mb = log_mb;
+	m.snapshot_path = snapshot_path && *snapshot_path ? snapshot_path : NULL;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();
 	m.exit_status = 1;
@@ -780,6 +804,7 @@ int main(int argc, char **argv)
 	if (m.avb_key)
 		g_bytes_unref(m.avb_key);
 	g_free(m.failure);
+	g_free(m.restored_from);
 	g_strfreev(m.displays);
 	launcher_instance_clear(&m.inst);
 	close(m.lock_fd); /* last: the instance is free once everything of it is gone */

@@ -1,7 +1,8 @@
 # End-to-end boots of real kernels under sepia-vmm (they skip without /dev/kvm).
 E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/boot-reference.sh tests/e2e/boot-stock-kernel.sh \
 	tests/e2e/vmm-control.sh tests/e2e/vsock.sh tests/e2e/adb.sh tests/e2e/lifecycle.sh \
-	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh
+	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh \
+	tests/e2e/snapshot-restore.sh tests/e2e/snapshot-launch.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/require.sh tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
 
@@ -10,6 +11,7 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/require.sh tests/e2e/console-run.py tests/e
 tests/e2e/adb.log: tests/e2e/lifecycle.log
 tests/e2e/gpu-device.log: tests/e2e/adb.log
 tests/e2e/launch-guard.log: tests/e2e/gpu-device.log
+tests/e2e/snapshot-launch.log: tests/e2e/launch-guard.log
 
 # boot-reference.sh's verdict on the guest's vector-probe line, on the lines each kind of host
 # makes it print (no KVM needed).
