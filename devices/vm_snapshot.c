@@ -430,6 +430,18 @@ static bool vm_load_vcpu(void *opaque, struct snap_reader *r, GError **error)
 	return vcpu_load_state(opaque, r, error);
 }
 
+bool vm_snapshot_precheck(const char *dir, GError **error)
+{
+	g_autofree char *path = g_build_filename(dir, SNAP_STATE_FILE, NULL);
+	g_autofree char *data = NULL;
+	gsize len;
+	if (!g_file_get_contents(path, &data, &len, error))
+		return false;
+	g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&data), len);
+	g_autoptr(snap_file) f = snap_file_parse(bytes, path, error);
+	return f != NULL;
+}
+
 struct snap_file *vm_snapshot_open(const char *dir, const char *version, const char *machine, GError **error)
 {
 	g_autofree char *path = g_build_filename(dir, SNAP_STATE_FILE, NULL);

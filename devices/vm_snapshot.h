@@ -20,6 +20,9 @@ bool vm_snapshot_take(struct vm *vm, const char *dir, GError **error);
  * RAM, and every part listed with vm_host_add_state, in order). */
 const char *vm_snapshot_version(void);
 char *vm_snapshot_machine(struct vm *vm);
+/* Reads dir's state file and checks its format and checksum only: done before a restore
+ * touches anything (the disks), so a corrupt snapshot changes nothing. */
+bool vm_snapshot_precheck(const char *dir, GError **error);
 /* Reads and checks dir's state file against version and machine. */
 struct snap_file *vm_snapshot_open(const char *dir, const char *version, const char *machine, GError **error);
 

@@ -7,7 +7,8 @@
 #      from 1 again, the payload's own checks (RAM pattern, TSC) pass, it exits with 33,
 #      and the disk holds again what it held at the snapshot.
 #   3. A corrupt state file, a machine with other --mem and a missing snapshot are refused
-#      with status 1 and a message saying why; nothing crashes.
+#      with status 1 and a message saying why; nothing crashes, and a corrupt snapshot does
+#      not copy its disk over the VM's.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$here/../..}
@@ -119,7 +120,9 @@ for name in ("memory.bin", "disk0"):
     os.link(os.path.join(snap, name), os.path.join(bad, name))
 flipped = bytearray(state); flipped[len(state) // 2] ^= 0x40
 open(os.path.join(bad, "state.sepia"), "wb").write(flipped)
+open(disk, "wb").write(b"C" * 65536)
 refused(["--restore", bad] + common(os.path.join(work, "s3.log")), "corrupt", "a corrupt state file is refused")
+tap(open(disk, "rb").read() == b"C" * 65536, "a refused snapshot leaves the disk as it was (not copied back)")
 open(os.path.join(bad, "state.sepia"), "wb").write(state[:100])
 refused(["--restore", bad] + common(os.path.join(work, "s4.log")), "truncated", "a truncated state file is refused")
 open(os.path.join(bad, "state.sepia"), "wb").write(state)
