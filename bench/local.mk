@@ -6,7 +6,7 @@
 #   make bench BENCH_PAYLOAD_FLAGS='-n 9 -T' BENCH_BOOT_FLAGS='-n 1 -d DIR'
 BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh bench/kube.sh \
 	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh bench/nested-kvm.sh \
-	bench/input.sh
+	bench/input.sh bench/snapshot.sh bench/snapshot-ready.py
 EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/nested-kvm-l1.sh bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
@@ -77,3 +77,10 @@ BENCH_KUBE_FLAGS =
 .PHONY: bench-kube
 bench-kube: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/kube.sh $(BENCH_KUBE_FLAGS) || test $$? -eq 77
+
+# `make bench-snapshot`: bench/snapshot.sh, a restore from a snapshot against a cold boot of the
+# reference guest (start to ready), and the snapshot's time and size.
+BENCH_SNAPSHOT_FLAGS =
+.PHONY: bench-snapshot
+bench-snapshot: sepia-vmm$(EXEEXT)
+	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/snapshot.sh $(BENCH_SNAPSHOT_FLAGS) || test $$? -eq 77

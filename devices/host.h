@@ -25,6 +25,28 @@ enum vm_exit_reason {
 };
 
 struct pci_bus;
+struct snap_writer;
+struct snap_reader;
+
+/* One part of the machine's state in a snapshot (snapshot.h): save writes it, load reads it
+ * back into a machine built the same way. Both run with the VM paused. */
+typedef bool (*vm_state_save_fn)(void *opaque, struct snap_writer *w, GError **error);
+typedef bool (*vm_state_load_fn)(void *opaque, struct snap_reader *r, GError **error);
+
+struct vm_state {
+	char *name; /* the section's name, unique in the machine */
+	vm_state_save_fn save;
+	vm_state_load_fn load;
+	void *opaque;
+};
+
+/* Parks the threads that run device work while the VM is paused. */
+struct vm_park {
+	GMutex lock;
+	GCond cond;
+	unsigned int parked;
+	bool release;
+};
 
 /* One device of the machine, torn down in reverse order of creation. */
 struct vm_device {
@@ -46,6 +68,9 @@ struct vm_host {
 	struct kvm_irq_routing *routes;
 	void (*request_exit)(void *opaque, enum vm_exit_reason reason, int status);
 	void *exit_opaque;
+	GArray *states;        /* struct vm_state, in creation order */
+	GPtrArray *worker_ctx; /* GMainContext of device threads beyond io_ctx */
+	struct vm_park park;
 };
 
 /* Sets up an empty host for the KVM VM vm_fd (buses, device list, GSI lock); the caller
@@ -70,3 +95,14 @@ void vm_host_request_exit(struct vm_host *h, enum vm_exit_reason reason, int sta
 void vm_host_add_device(struct vm_host *h, const char *name, void *dev, void (*destroy)(void *dev));
 /* Destroys every listed device, the last added first, and empties the list. */
 void vm_host_destroy_devices(struct vm_host *h);
+
+/* Lists a part of the machine's state for snapshots; every device with state does this
+ * when it is made (the virtio transport does it for each virtio device). */
+void vm_host_add_state(struct vm_host *h, const char *name, vm_state_save_fn save, vm_state_load_fn load,
+		       void *opaque);
+/* A device thread of its own (a GMainContext it runs): parked with the I/O thread on pause. */
+void vm_host_add_worker(struct vm_host *h, GMainContext *ctx);
+/* Parks every device thread (io_ctx and the workers) between two of their callbacks, so no
+ * device state changes until vm_host_unpark(). The threads must be running their loops. */
+void vm_host_park(struct vm_host *h);
+void vm_host_unpark(struct vm_host *h);

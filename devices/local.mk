@@ -16,8 +16,10 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/power.c devices/power.h \
 	devices/rtc.c devices/rtc.h \
 	devices/serial.c devices/serial.h \
-	devices/vcpu.c devices/vcpu.h \
-	devices/vm.c devices/vm.h \
+	devices/snapshot.c devices/snapshot.h \
+	devices/vcpu.c devices/vcpu.h devices/vcpu_state.c devices/vcpu_state.h \
+	devices/vm.c devices/vm.h devices/vm_api.c devices/vm_api.h \
+	devices/vm_snapshot.c devices/vm_snapshot.h \
 	devices/virtio/virtio.h \
 	devices/virtio/queue.c devices/virtio/queue.h devices/virtio/chain.c devices/virtio/chain.h \
 	devices/virtio/pci.c \
@@ -30,7 +32,8 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/virtio/input.c devices/virtio/input.h \
 	devices/virtio/rng.c devices/virtio/rng.h \
 	devices/virtio/gpu.c devices/virtio/gpu.h devices/virtio/gpu_internal.h \
-	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c
+	devices/virtio/gpu_resource.c devices/virtio/gpu_virgl.c devices/virtio/gpu_edid.c \
+	devices/virtio/gpu_snapshot.c
 
 # The sandbox (devices/sandbox/sandbox.h): jail, resource caps, per-thread seccomp filters.
 devices_libsepiavmm_a_SOURCES += \
@@ -110,3 +113,7 @@ check_PROGRAMS += tests/unit/test-rng
 tests_unit_test_rng_SOURCES = tests/unit/test-rng.c tests/unit/fakemem.c tests/unit/fakemem.h
 tests_unit_test_rng_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-rng
+
+check_PROGRAMS += tests/unit/test-snapshot
+tests_unit_test_snapshot_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-snapshot

@@ -259,6 +259,14 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  "virtio-rng: guest entropy from getrandom(2), at most 1 MiB/s", NULL },
 		{ "debug-exit", 0, 0, G_OPTION_ARG_NONE, &debug_exit,
 		  "A guest write of V to port 0xf4 ends sepia-vmm with status (V << 1) | 1", NULL },
+		{ "api-socket", 0, 0, G_OPTION_ARG_FILENAME, &cfg->api_socket,
+		  "sepia-vmm's control socket: one command a line (status, pause, resume, snapshot DIR), "
+		  "one answer a line",
+		  "PATH" },
+		{ "restore", 0, 0, G_OPTION_ARG_FILENAME, &cfg->restore_dir,
+		  "Start from the snapshot in DIR (taken with the same --cpus, --mem and devices) instead "
+		  "of booting --kernel; its disk images are copied back over the writable --disk files",
+		  "DIR" },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback,
 		  "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
 		{ NULL },
@@ -273,8 +281,8 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_set_error(error, SEPIA_ERROR, EINVAL, "unexpected argument '%s'", argv[1]);
 		return false;
 	}
-	if (!cfg->kernel) {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--kernel is required");
+	if (!cfg->kernel && !cfg->restore_dir) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--kernel (or --restore) is required");
 		return false;
 	}
 	if (mem < 16 || mem > 1024 * 1024) {
@@ -367,6 +375,8 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->vsock_socket);
 	g_free(cfg->gpu.framebuffer_dir);
 	g_free(cfg->input_dir);
+	g_free(cfg->api_socket);
+	g_free(cfg->restore_dir);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		g_free(cfg->disk[i].path);
 	for (unsigned int i = 0; i < cfg->nr_nets; i++)
@@ -394,7 +404,7 @@ int main(int argc, char **argv)
 	/* A --control or --serial peer that goes away must not kill the VMM: writes to it
 	 * fail with EPIPE and the output is dropped. */
 	signal(SIGPIPE, SIG_IGN);
-	struct vm_config cfg = { 0 };
+	struct vm_config cfg = { .start_us = g_get_monotonic_time() };
 	g_autoptr(GError) error = NULL;
 	if (!parse_options(argc, argv, &cfg, &error)) {
 		fprintf(stderr, "sepia-vmm: %s (see sepia-vmm --help)\n", error->message);

@@ -6,6 +6,7 @@
 #include "devices/layout.h"
 #include "common/error.h"
 #include "devices/host.h"
+#include "devices/snapshot.h"
 
 #define CONFIG_ENABLE 0x80000000u
 
@@ -142,6 +143,70 @@ static struct pci_device *pci_device_new(struct pci_bus *bus, unsigned int slot,
 	return dev;
 }
 
+/* Snapshot: the config address latch and every function's config space. The BARs the
+ * guest programmed are mapped again where the saved config space puts them. */
+static bool pci_bus_save(void *opaque, struct snap_writer *w, GError **error)
+{
+	struct pci_bus *bus = opaque;
+	pthread_mutex_lock(&bus->lock);
+	snap_put_u32(w, bus->config_address);
+	uint32_t present = 0;
+	for (unsigned int i = 0; i < PCI_MAX_SLOTS; i++)
+		present |= (bus->slot[i] ? 1u : 0u) << i;
+	snap_put_u32(w, present);
+	for (unsigned int i = 0; i < PCI_MAX_SLOTS; i++)
+		if (bus->slot[i])
+			snap_put_blob(w, bus->slot[i]->config, sizeof(bus->slot[i]->config));
+	pthread_mutex_unlock(&bus->lock);
+	return true;
+}
+
+static bool pci_bus_load(void *opaque, struct snap_reader *r, GError **error)
+{
+	struct pci_bus *bus = opaque;
+	bus->config_address = snap_get_u32(r);
+	uint32_t present = snap_get_u32(r), ours = 0;
+	for (unsigned int i = 0; i < PCI_MAX_SLOTS; i++)
+		ours |= (bus->slot[i] ? 1u : 0u) << i;
+	if (present != ours)
+		snap_reader_fail(r);
+	for (unsigned int i = 0; i < PCI_MAX_SLOTS && !r->failed; i++) {
+		struct pci_device *dev = bus->slot[i];
+		if (!dev)
+			continue;
+		uint8_t config[sizeof(dev->config)];
+		if (!snap_get_blob(r, config, sizeof(config)))
+			break;
+		/* The identity bytes must be this machine's: the same device in the same slot. */
+		if (memcmp(config, dev->config, PCI_REVISION_ID + 4) ||
+		    memcmp(config + PCI_SUBSYSTEM_VENDOR_ID, dev->config + PCI_SUBSYSTEM_VENDOR_ID, 4)) {
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "snapshot: PCI slot %02x holds another device than %s", i, dev->name);
+			return false;
+		}
+		memcpy(dev->config, config, sizeof(config));
+		for (unsigned int b = 0; b < PCI_NUM_BARS; b++) {
+			struct pci_bar *bar = &dev->bar[b];
+			uint64_t addr = bar_value(dev, b);
+			if (!bar->size || addr == bar->addr)
+				continue;
+			if (addr + bar->size < addr || addr + bar->size > (1ULL << 46) ||
+			    bus_move(&bus->host->mmio, bar->range.opaque, bar->addr, addr) < 0) {
+				g_set_error(error, SEPIA_ERROR, EINVAL,
+					    "snapshot: PCI %02x.0 %s: BAR%u at 0x%" G_GINT64_MODIFIER
+					    "x cannot be mapped",
+					    i, dev->name, b, addr);
+				return false;
+			}
+			uint64_t old = bar->addr;
+			bar->addr = addr;
+			if (dev->bar_moved)
+				dev->bar_moved(dev, b, old, addr);
+		}
+	}
+	return snap_reader_done(r, error);
+}
+
 struct pci_bus *pci_bus_create(struct vm_host *host, GError **error)
 {
 	struct pci_bus *bus = g_new0(struct pci_bus, 1);
@@ -158,6 +223,7 @@ struct pci_bus *pci_bus_create(struct vm_host *host, GError **error)
 		pci_bus_destroy(bus);
 		return NULL;
 	}
+	vm_host_add_state(host, "pci", pci_bus_save, pci_bus_load, bus);
 	return bus;
 }
 

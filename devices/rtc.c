@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "devices/host.h"
+#include "devices/snapshot.h"
 
 #define PORT_RTC_INDEX 0x70
 
@@ -62,6 +63,22 @@ static void rtc_write(void *opaque, uint64_t offset, const void *data, unsigned 
 		atomic_store(&rtc_index, *(const uint8_t *)data & 0x7f); /* bit 7 masks NMI */
 }
 
+/* The time registers read the host's clock; the index latch is the state. */
+static bool rtc_save(void *opaque, struct snap_writer *w, GError **error)
+{
+	snap_put_u8(w, (uint8_t)atomic_load(&rtc_index));
+	return true;
+}
+
+static bool rtc_load(void *opaque, struct snap_reader *r, GError **error)
+{
+	uint8_t index = snap_get_u8(r);
+	if (!snap_reader_done(r, error))
+		return false;
+	atomic_store(&rtc_index, index & 0x7f);
+	return true;
+}
+
 bool rtc_register(struct vm_host *host, GError **error)
 {
 	struct bus_range r = { PORT_RTC_INDEX, 2, "rtc", rtc_read, rtc_write, NULL };
@@ -71,5 +88,6 @@ bool rtc_register(struct vm_host *host, GError **error)
 			    g_strerror(-ret));
 		return false;
 	}
+	vm_host_add_state(host, "rtc", rtc_save, rtc_load, NULL);
 	return true;
 }

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "devices/chardev.h"
 #include "devices/layout.h"
+#include "devices/snapshot.h"
 
 #define UART_IER_RDI      0x01
 #define UART_IER_THRI     0x02
@@ -200,6 +201,51 @@ static void serial_input(void *opaque, const uint8_t *buf, size_t len)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static bool serial_save(void *opaque, struct snap_writer *w, GError **error)
+{
+	struct serial *s = opaque;
+	pthread_mutex_lock(&s->lock);
+	const uint8_t regs[] = { s->ier, s->lcr, s->mcr,          s->scr,      s->fcr,
+				 s->dll, s->dlm, s->thri_pending, s->irq_level };
+	snap_put_blob(w, regs, sizeof(regs));
+	snap_put_u32(w, s->rx_count);
+	for (unsigned int i = 0; i < s->rx_count; i++)
+		snap_put_u8(w, s->rx[(s->rx_head + i) % RX_FIFO_SIZE]);
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
+static bool serial_load(void *opaque, struct snap_reader *r, GError **error)
+{
+	struct serial *s = opaque;
+	uint8_t regs[9], rx[RX_FIFO_SIZE];
+	snap_get_blob(r, regs, sizeof(regs));
+	uint32_t n = snap_get_u32(r);
+	if (n > RX_FIFO_SIZE)
+		snap_reader_fail(r);
+	else
+		snap_get_bytes(r, rx, n);
+	if (!snap_reader_done(r, error))
+		return false;
+	pthread_mutex_lock(&s->lock);
+	s->ier = regs[0] & 0x0f;
+	s->lcr = regs[1];
+	s->mcr = regs[2] & 0x1f;
+	s->scr = regs[3];
+	s->fcr = regs[4] & 0xc9;
+	s->dll = regs[5];
+	s->dlm = regs[6];
+	s->thri_pending = regs[7];
+	s->rx_head = 0;
+	s->rx_count = n;
+	memcpy(s->rx, rx, n);
+	/* KVM keeps no level for the line across a new VM: raise it again if it was up. */
+	s->irq_level = false;
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
 struct serial *serial_create(struct vm_host *host, const struct vm_sink *sink, GError **error)
 {
 	struct serial *s = g_new0(struct serial, 1);
@@ -218,6 +264,7 @@ struct serial *serial_create(struct vm_host *host, const struct vm_sink *sink, G
 		return NULL;
 	}
 	chardev_attach_input(&s->out, host->io_ctx, serial_input, s);
+	vm_host_add_state(host, "serial", serial_save, serial_load, s);
 	return s;
 }
 

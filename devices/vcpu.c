@@ -237,8 +237,17 @@ static void *vcpu_thread(void *data)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	sandbox_enter_role(SANDBOX_ROLE_VCPU);
+	if (v->vm->cfg->restore_dir && v->index == 0 && !v->first_run_logged) {
+		v->first_run_logged = true;
+		g_message("vm: restored from %s: first guest instruction %.1f ms after sepia-vmm started",
+			  v->vm->cfg->restore_dir, (g_get_monotonic_time() - v->vm->cfg->start_us) / 1000.0);
+	}
 	while (atomic_load(&v->vm->exit_reason) == VM_RUNNING) {
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			/* A pause leaves only here: a KVM_RUN after an I/O exit has completed that
+			 * I/O before returning EINTR, so the saved state holds no half instruction. */
+			if ((errno == EINTR || errno == EAGAIN) && atomic_load(&v->pausing))
+				break;
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			g_critical("vcpu%u: KVM_RUN: %s", v->index, g_strerror(errno));
@@ -274,6 +283,19 @@ void vcpu_stop(struct vcpu *v)
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	pthread_join(v->thread, NULL);
 	v->started = false;
+}
+
+void vcpu_pause(struct vcpu *v)
+{
+	if (!v->started)
+		return;
+	atomic_store(&v->pausing, true);
+	v->run->immediate_exit = 1;
+	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
+	pthread_join(v->thread, NULL);
+	v->started = false;
+	v->run->immediate_exit = 0;
+	atomic_store(&v->pausing, false);
 }
 
 void vcpu_destroy(struct vcpu *v)

@@ -24,6 +24,8 @@
 #include "devices/sandbox/sandbox.h"
 #include "devices/serial.h"
 #include "devices/vcpu.h"
+#include "devices/vm_api.h"
+#include "devices/vm_snapshot.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/console.h"
 #include "devices/virtio/vsock.h"
@@ -85,6 +87,24 @@ static bool vm_setup_memory(struct vm *vm, GError **error)
 	uint64_t sizes[2] = { low, total - low };
 	uint64_t bases[2] = { 0, LAYOUT_4G };
 	for (unsigned int i = 0; i < 2 && sizes[i]; i++) {
+		if (vm->cfg->restore_dir) {
+			/* The snapshot's RAM file holds the regions back to back. */
+			void *host = vm_snapshot_map_ram(vm, i ? sizes[0] : 0, sizes[i], error);
+			if (!host)
+				return false;
+			struct kvm_userspace_memory_region r = {
+				.slot = i,
+				.guest_phys_addr = bases[i],
+				.memory_size = sizes[i],
+				.userspace_addr = (uint64_t)(uintptr_t)host,
+			};
+			vm->host.mem.region[vm->host.mem.nr_regions++] =
+				(struct guest_mem_region){ bases[i], sizes[i], host };
+			if (!kvm_ioctl_ok(ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r),
+					  "KVM_SET_USER_MEMORY_REGION", error))
+				return false;
+			continue;
+		}
 		void *host = mmap(NULL, sizes[i], PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (host == MAP_FAILED) {
@@ -397,6 +417,24 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	else
 		g_message("vm: %s; no fallback emulator and no kernel command-line workaround",
 			  hostcheck_reason());
+	if (cfg->api_socket && !(vm->api = vm_api_open(cfg->api_socket, error)))
+		return false;
+	if (cfg->restore_dir) {
+		/* The same machine, built the same way, then its state loaded over it: RAM from
+		 * the snapshot's file, no kernel to load. */
+		if (!vm_snapshot_precheck(cfg->restore_dir, error) || !vm_setup_memory(vm, error) ||
+		    !vm_setup_irqchip(vm, error) || !vm_snapshot_restore_disks(vm, error) ||
+		    !vm_add_devices(vm, error))
+			return false;
+		for (unsigned int i = 0; i < cfg->cpus; i++)
+			if (!vcpu_create(vm, i, error))
+				return false;
+		if (!vm_snapshot_restore(vm, error)) {
+			g_prefix_error(error, "cannot restore from %s: ", cfg->restore_dir);
+			return false;
+		}
+		return true;
+	}
 	if (!vm_setup_memory(vm, error) || !vm_setup_irqchip(vm, error) || !vm_add_devices(vm, error) ||
 	    !vm_load_guest(vm, &boot, error))
 		return false;
@@ -410,12 +448,13 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
  * writes stop_eventfd) or a stop signal arrives. */
 static void vm_wait_for_exit(struct vm *vm)
 {
-	struct pollfd fds[2] = {
+	struct pollfd fds[4] = {
 		{ .fd = vm->stop_eventfd, .events = POLLIN },
 		{ .fd = vm->signal_fd, .events = POLLIN },
 	};
 	while (atomic_load(&vm->exit_reason) == VM_RUNNING) {
-		if (poll(fds, 2, -1) < 0) {
+		unsigned int n_api = vm->api ? vm_api_pollfds(vm->api, fds + 2) : 0;
+		if (poll(fds, 2 + n_api, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			g_critical("vm: poll on the stop eventfd and signalfd: %s", g_strerror(errno));
@@ -427,6 +466,8 @@ static void vm_wait_for_exit(struct vm *vm)
 			vm->stop_signal = (int)si.ssi_signo;
 			vm_request_exit(vm, VM_EXIT_HOST_STOP, 0);
 		}
+		if (n_api)
+			vm_api_serve(vm->api, vm, fds + 2, n_api);
 	}
 }
 
@@ -439,6 +480,11 @@ enum vm_exit_reason vm_run(struct vm *vm)
 	vm_wait_for_exit(vm);
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
 		vcpu_stop(&vm->vcpu[i]);
+	/* Stopped while paused: the device threads must run again to end. */
+	if (vm->paused) {
+		vm_host_unpark(&vm->host);
+		vm->paused = false;
+	}
 	/* Quit from inside the loop: a quit issued before the I/O thread entered
 	 * g_main_loop_run() would be lost. The quit outranks every device source: GLib
 	 * dispatches only the highest-priority ready sources, so at idle priority it would
@@ -475,6 +521,8 @@ enum vm_exit_reason vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	vm_api_close(vm->api);
+	vm->api = NULL;
 	vm_host_destroy_devices(&vm->host);
 	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
 		vcpu_destroy(&vm->vcpu[i]);

@@ -43,6 +43,9 @@ struct vm_config {
 	bool rng;        /* virtio-rng */
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
+	char *api_socket;  /* the VMM's own control socket (pause, resume, snapshot); NULL: none */
+	char *restore_dir; /* start from this snapshot instead of booting the kernel */
+	gint64 start_us;   /* when sepia-vmm started (monotonic), for the restore-time log */
 };
 
 struct vm;
@@ -56,6 +59,8 @@ struct vcpu {
 	pthread_t thread;
 	uint64_t emulated; /* fallback-emulated instructions, for the log */
 	bool started;
+	atomic_bool pausing; /* leave the run loop at the next return from KVM_RUN */
+	bool first_run_logged;
 };
 
 struct vm {
@@ -70,11 +75,14 @@ struct vm {
 	GMainLoop *io_loop; /* runs host.io_ctx on the I/O thread */
 	GThread *io_thread;
 
-	atomic_int exit_reason; /* enum vm_exit_reason */
-	int exit_status;        /* for VM_EXIT_DEBUG: the status sepia-vmm ends with */
-	int stop_eventfd;       /* written once to wake vm_run */
-	int signal_fd;          /* signalfd for the stop signals */
-	int stop_signal;        /* which one, for VM_EXIT_HOST_STOP */
+	atomic_int exit_reason;  /* enum vm_exit_reason */
+	int exit_status;         /* for VM_EXIT_DEBUG: the status sepia-vmm ends with */
+	int stop_eventfd;        /* written once to wake vm_run */
+	int signal_fd;           /* signalfd for the stop signals */
+	int stop_signal;         /* which one, for VM_EXIT_HOST_STOP */
+	bool paused;             /* vCPUs out of KVM_RUN, device threads parked */
+	struct vm_api *api;      /* the control socket, when there is one */
+	uint64_t restore_gap_ns; /* host time between the snapshot and its restore: the clocks skip it */
 };
 
 /* The signals that stop the VM cleanly (SIGTERM, SIGINT, SIGHUP). The caller blocks

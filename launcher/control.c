@@ -152,8 +152,8 @@ int control_listen(const char *path, GError **error)
 	return fd;
 }
 
-ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__Command command,
-			      guint32 guest_timeout_s, int timeout_ms, GError **error)
+ControlResponse *control_call_request(const char *socket_path, const ControlRequest *req, int timeout_ms,
+				      GError **error)
 {
 	struct sockaddr_un sa;
 	if (!fill_address(&sa, socket_path, error))
@@ -170,11 +170,8 @@ ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__
 		close(fd);
 		return NULL;
 	}
-	ControlRequest req = SEPIA__CONTROL__REQUEST__INIT;
-	req.command = command;
-	req.guest_timeout_s = guest_timeout_s;
 	g_autoptr(GBytes) answer = NULL;
-	if (control_send(fd, &req.base, socket_path, error))
+	if (control_send(fd, &req->base, socket_path, error))
 		answer = control_recv(fd, timeout_ms, socket_path, error);
 	close(fd);
 	if (!answer)
@@ -186,6 +183,15 @@ ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__
 		g_set_error(error, LAUNCHER_ERROR, EPROTO,
 			    "%s: the monitor's answer is not a control Response", socket_path);
 	return resp;
+}
+
+ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__Command command,
+			      guint32 guest_timeout_s, int timeout_ms, GError **error)
+{
+	ControlRequest req = SEPIA__CONTROL__REQUEST__INIT;
+	req.command = command;
+	req.guest_timeout_s = guest_timeout_s;
+	return control_call_request(socket_path, &req, timeout_ms, error);
 }
 
 void control_response_free(ControlResponse *resp)
@@ -228,6 +234,8 @@ const char *control_state_name(Sepia__Control__State state)
 		return "Failed";
 	case SEPIA__CONTROL__STATE__STOPPING:
 		return "Stopping";
+	case SEPIA__CONTROL__STATE__SUSPENDED:
+		return "Suspended";
 	default:
 		return "Unknown";
 	}
@@ -258,6 +266,7 @@ void control_status_to_json(GString *o, const ControlStatus *st, int indent)
 			       st->boots);
 	json_str(o, pad, "boot_slot", st->boot_slot);
 	json_str(o, pad, "verified_boot_state", st->verified_boot_state);
+	json_str(o, pad, "restored_from", st->restored_from);
 	g_string_append_printf(o, "%s  \"failure\": ", pad);
 	manifest_json_string(o, st->failure ? st->failure : "");
 	g_string_append_printf(o, "\n%s}", pad);

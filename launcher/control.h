@@ -34,6 +34,9 @@ int control_listen(const char *path, GError **error);
  * ECONNREFUSED; no answer in time is ETIMEDOUT. A refusal (!ok) is returned as the response. */
 ControlResponse *control_call(const char *socket_path, Sepia__Control__Request__Command command,
 			      guint32 guest_timeout_s, int timeout_ms, GError **error);
+/* The same with a whole request (commands with arguments: SNAPSHOT_TAKE's snapshot_path). */
+ControlResponse *control_call_request(const char *socket_path, const ControlRequest *req, int timeout_ms,
+				      GError **error);
 void control_response_free(ControlResponse *resp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(ControlResponse, control_response_free)
 

@@ -39,7 +39,7 @@ typedef struct {
 	bool daemon, console, resume, restart_subprocesses, start_webview, enable_rng;
 	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi, kernel_log_max_mb;
 	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key,
-		*webview_allowed_hosts, *listen_address;
+		*webview_allowed_hosts, *listen_address, *snapshot_path;
 	const char *sandbox; /* auto or off: sepia-vmm's jail and filters (devices/sandbox/) */
 	const char *display[LAUNCHER_MAX_DISPLAYS];
 	char *displays; /* for run_cvd: the scanouts as sepia-vmm --display specs, ';'-separated */
@@ -283,6 +283,8 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 	g_ptr_array_add(argv, g_strdup_printf("--instance_lock_fd=%d", l->lock_fd));
 	g_ptr_array_add(argv,
 			g_strdup_printf("--kernel_log_max_mb=%" G_GUINT64_FORMAT, c->kernel_log_max_mb));
+	if (c->snapshot_path)
+		g_ptr_array_add(argv, g_strdup_printf("--snapshot_path=%s", c->snapshot_path));
 	if (c->webview_allowed_hosts)
 		g_ptr_array_add(argv,
 				g_strdup_printf("--webview_allowed_hosts=%s", c->webview_allowed_hosts));
@@ -532,6 +534,9 @@ int main(int argc, char **argv)
 		FLAG_STRING("sandbox", &c.sandbox,
 			    "auto (default): each VMM jailed (as root) and its system calls filtered; off: "
 			    "neither"),
+		FLAG_STRING("snapshot_path", &c.snapshot_path,
+			    "start each device from its snapshot in DIR/cvd-N (snapshot_util_cvd's), taken "
+			    "with the same --cpus, --memory_mb and --gpu_mode"),
 		FLAG_STRING("report_anonymous_usage_stats", &usage_stats,
 			    "" /* accepted; sepia reports nothing */),
 	};
@@ -556,6 +561,9 @@ int main(int argc, char **argv)
 	c.system_image_dir = abs_dir;
 	g_autofree char *abs_key = c.avb_key ? g_canonicalize_filename(c.avb_key, NULL) : NULL;
 	c.avb_key = abs_key;
+	g_autofree char *abs_snapshot = c.snapshot_path ? g_canonicalize_filename(c.snapshot_path, NULL)
+							: NULL;
+	c.snapshot_path = abs_snapshot;
 
 	const char *home = launcher_home();
 	g_autoptr(GArray) launched = g_array_new(FALSE, TRUE, sizeof(Launched));

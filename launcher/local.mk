@@ -23,7 +23,9 @@ launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
 	launcher/instance.c launcher/instance.h launcher/stop.c launcher/stop.h \
 	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h \
 	launcher/control_server.c launcher/control_server.h launcher/file_modes.c launcher/file_modes.h \
-	launcher/capped_log.c launcher/capped_log.h launcher/input_events.c launcher/input_events.h
+	launcher/capped_log.c launcher/capped_log.h launcher/input_events.c launcher/input_events.h \
+	launcher/suspend.c launcher/suspend.h launcher/vmm_child.c launcher/vmm_child.h launcher/vmm_jail.c \
+	launcher/vmm_jail.h
 CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(DISPLAY_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
 # ---- assemble_cvd and sepia-bootloader: the assembly and the bootloader step as commands.
@@ -42,8 +44,7 @@ launch_cvd_SOURCES = launcher/launch_cvd.c launcher/vmm_child.h
 launch_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DSEPIA_PKGDATADIR='"$(pkgdatadir)"'
 launch_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 launch_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)
-run_cvd_SOURCES = launcher/run_cvd.c launcher/vmm_child.c launcher/vmm_child.h launcher/vmm_jail.c \
-	launcher/vmm_jail.h
+run_cvd_SOURCES = launcher/run_cvd.c
 run_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 run_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 run_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)
@@ -63,6 +64,21 @@ powerwash_cvd_SOURCES = launcher/cvd_action.c
 powerwash_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DCVD_ACTION_POWERWASH=1
 powerwash_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 powerwash_cvd_LDADD = $(CONTROL_LIBS)
+
+# suspend_cvd, resume_cvd and snapshot_util_cvd (one source, three programs).
+bin_PROGRAMS += suspend_cvd resume_cvd snapshot_util_cvd
+suspend_cvd_SOURCES = launcher/cvd_suspend.c
+suspend_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DCVD_SUSPEND_ACTION=0
+suspend_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
+suspend_cvd_LDADD = $(CONTROL_LIBS)
+resume_cvd_SOURCES = launcher/cvd_suspend.c
+resume_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DCVD_SUSPEND_ACTION=1
+resume_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
+resume_cvd_LDADD = $(CONTROL_LIBS)
+snapshot_util_cvd_SOURCES = launcher/cvd_suspend.c
+snapshot_util_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DCVD_SUSPEND_ACTION=2
+snapshot_util_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
+snapshot_util_cvd_LDADD = $(CONTROL_LIBS)
 
 # ---- end to end and bench
 # assemble-cvd.sh: real mkbootimg inputs, qemu-img/sfdisk/mke2fs checks (skips when missing).

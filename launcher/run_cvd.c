@@ -41,6 +41,7 @@
 #include "launcher/helper_child.h"
 #include "launcher/instance.h"
 #include "launcher/capped_log.h"
+#include "launcher/suspend.h"
 #include "launcher/vmm_child.h"
 #include "launcher/vmm_jail.h"
 
@@ -93,6 +94,8 @@ typedef struct {
 	char *adb_serial;           /* <the address a local client reaches>:<6520+N-1> */
 	AdbConnector *adb;          /* telling the local adb server about the device */
 	char *ready_line;           /* the first boot's line for launch_cvd, until adb is connected */
+	const char *snapshot_path; /* launch_cvd --snapshot_path: the first boot restores from it */
+	char *restored_from;       /* the snapshot the current boot started from, or NULL */
 } Monitor;
 
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -215,6 +218,11 @@ static bool start_boot(Monitor *m)
 		g_string_append_printf(cmdline, " %s", m->extra_cmdline);
 	g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
 	g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
+	g_autofree char *api_socket = g_build_filename(m->inst.dir, "vmm_api.sock", NULL);
+	/* Only the first boot comes from the snapshot: a reboot, restart or powerwash is cold. */
+	g_clear_pointer(&m->restored_from, g_free);
+	if (m->snapshot_path && !m->boots)
+		m->restored_from = suspend_instance_dir(m->snapshot_path, m->inst.name);
 	VmmChildConfig cfg = {
 		.vmm_path = vmm_path,
 		.kernel = res->kernel_path,
@@ -239,6 +247,8 @@ static bool start_boot(Monitor *m)
 		.instance_num = m->inst.num,
 		.input_dir = m->inst.dir,
 		.rng = m->enable_rng,
+		.api_socket = api_socket,
+		.restore_dir = m->restored_from,
 	};
 	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
 	if (!m->vmm) {
@@ -349,10 +359,11 @@ static void on_booted(void *opaque)
 		m->state = SEPIA__CONTROL__STATE__RUNNING;
 	double vmm_s = (double)(g_get_monotonic_time() - vmm_child_started_us(m->vmm)) / 1e6;
 	double total_s = (double)(g_get_monotonic_time() - m->launch_us) / 1e6;
-	mlog(m, "guest boot completed on slot %s, %.1f s after the VMM started", m->slot_suffix, vmm_s);
-	g_autofree char *line = g_strdup_printf(VMM_MARKER_COMPLETED
-						" %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f",
-						m->inst.name, vmm_s, total_s);
+	mlog(m, "guest %s on slot %s, %.3f s after the VMM started",
+	     m->restored_from ? "restored from its snapshot" : "boot completed", m->slot_suffix, vmm_s);
+	g_autofree char *line = g_strdup_printf(
+		VMM_MARKER_COMPLETED " %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f%s%s", m->inst.name, vmm_s,
+		total_s, m->restored_from ? " restored_from=" : "", m->restored_from ? m->restored_from : "");
 	if (m->ready_fd >= 0 && !m->ready_line)
 		m->ready_line = g_steal_pointer(&line);
 	start_adb(m);
@@ -423,6 +434,7 @@ static void fill_status(const Monitor *m, ControlStatus *st, char *adb_serial)
 	st->failure = m->failure ? m->failure : (char *)"";
 	st->vsock_cid = m->inst.vsock_cid;
 	st->serial_number = m->inst.serial_number;
+	st->restored_from = m->restored_from ? m->restored_from : (char *)"";
 }
 
 static void answer(Monitor *m, int fd, bool ok, const char *error_text)
@@ -485,6 +497,15 @@ static void on_request(void *data, int c, const ControlRequest *req)
 					      : "powerwash");
 		g_ptr_array_add(m->waiting, GINT_TO_POINTER(c));
 		begin(m, after, guest_timeout);
+		break;
+	}
+	case SEPIA__CONTROL__REQUEST__COMMAND__SUSPEND:
+	case SEPIA__CONTROL__REQUEST__COMMAND__RESUME:
+	case SEPIA__CONTROL__REQUEST__COMMAND__SNAPSHOT_TAKE: {
+		g_autoptr(GError) e = NULL;
+		bool ok = suspend_serve(m->vmm, m->inst.name, &m->state, req, &e);
+		mlog(m, "control: %s: %s", suspend_command_name(req->command), ok ? "done" : e->message);
+		answer(m, c, ok, ok ? NULL : e->message);
 		break;
 	}
 	default:
@@ -635,7 +656,7 @@ int main(int argc, char **argv)
 	bool console = false, restart = false, webview = false, rng = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
 		   *displays = NULL, *allowed_hosts = NULL, *sandbox = "auto",
-		   *listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS;
+		   *listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS, *snapshot_path = NULL;
 	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
 		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -663,6 +684,8 @@ int main(int argc, char **argv)
 			  "the instance lock launch_cvd took (without it, run_cvd takes it)"),
 		FLAG_UINT("kernel_log_max_mb", &log_mb, 1, 1u << 20,
 			  "logs/kernel.log rotates to kernel.log.1 at this size (default 64)"),
+		FLAG_STRING("snapshot_path", &snapshot_path,
+			    "start the first boot from the snapshot in DIR/cvd-N (snapshot_util_cvd's)"),
 	};
 	g_autoptr(GError) err = NULL;
 	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
@@ -698,6 +721,7 @@ int main(int argc, char **argv)
 	m.listen_address = listen_address;
 	m.adb_serial = g_strdup_printf("%s:%u", launcher_client_address(listen_address), m.inst.adb_port);
 	m.kernel_log_max_mb = log_mb;
+	m.snapshot_path = snapshot_path && *snapshot_path ? snapshot_path : NULL;
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();
 	m.exit_status = 1;
@@ -769,6 +793,7 @@ int main(int argc, char **argv)
 	if (m.avb_key)
 		g_bytes_unref(m.avb_key);
 	g_free(m.failure);
+	g_free(m.restored_from);
 	g_strfreev(m.displays);
 	g_free(m.adb_serial);
 	launcher_instance_clear(&m.inst);

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -35,6 +37,8 @@ struct VmmChild {
 	GString *control_line;
 	bool marker_seen;
 	bool kernel_log_failed;
+	char *api_socket;
+	guint restore_src; /* polls the API socket until a restored VMM runs */
 };
 
 /* The guest console's lines: into kernel.log as they come, and scanned for the markers. */
@@ -167,6 +171,89 @@ static bool open_console_pty(VmmChild *c, const char *link, GError **error)
 	return true;
 }
 
+/* ---- sepia-vmm's API socket */
+
+#define RESTORE_POLL_MS 50
+
+static int api_connect(const char *path, GError **error)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		g_set_error(error, LAUNCHER_ERROR, ENAMETOOLONG, "%s: the path is too long", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot connect: %s", path, g_strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+bool vmm_child_api(VmmChild *c, const char *command, int timeout_ms, GError **error)
+{
+	if (!c->running || !c->api_socket) {
+		g_set_error(error, LAUNCHER_ERROR, ENOTCONN, "%s: sepia-vmm is not running", c->name);
+		return false;
+	}
+	int fd = api_connect(c->api_socket, error);
+	if (fd < 0) {
+		g_prefix_error(error, "%s: sepia-vmm's API socket: ", c->name);
+		return false;
+	}
+	g_autofree char *line = g_strdup_printf("%s\n", command);
+	g_autoptr(GString) answer = g_string_new(NULL);
+	bool sent = send(fd, line, strlen(line), MSG_NOSIGNAL) == (ssize_t)strlen(line);
+	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+	while (sent && !strchr(answer->str, '\n')) {
+		int left = (int)((deadline - g_get_monotonic_time()) / 1000);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			break;
+		char buf[512];
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		g_string_append_len(answer, buf, n);
+	}
+	close(fd);
+	char *nl = strchr(answer->str, '\n');
+	if (!nl) {
+		g_set_error(error, LAUNCHER_ERROR, ETIMEDOUT,
+			    "%s: sepia-vmm did not answer '%s' within %d ms", c->name, command, timeout_ms);
+		return false;
+	}
+	*nl = '\0';
+	if (g_str_has_prefix(answer->str, "ok"))
+		return true;
+	g_set_error(error, LAUNCHER_ERROR, EIO, "%s: sepia-vmm: %s", c->name,
+		    g_str_has_prefix(answer->str, "error ") ? answer->str + 6 : answer->str);
+	return false;
+}
+
+/* A restored guest prints no boot marker: it is up once the VMM answers on its API socket,
+ * which it serves from when its vCPUs run. */
+static gboolean on_restore_poll(gpointer data)
+{
+	VmmChild *c = data;
+	if (!c->running) {
+		c->restore_src = 0;
+		return G_SOURCE_REMOVE;
+	}
+	int fd = api_connect(c->api_socket, NULL);
+	if (fd < 0)
+		return G_SOURCE_CONTINUE;
+	close(fd);
+	if (!vmm_child_api(c, "status", 1000, NULL))
+		return G_SOURCE_CONTINUE;
+	c->restore_src = 0;
+	c->marker_seen = true;
+	c->events->booted(c->opaque);
+	return G_SOURCE_REMOVE;
+}
+
 /* In the child before exec: the VMM never outlives its monitor; when the monitor dies, the VMM
  * gets SIGTERM, its clean stop (disks flushed). */
 static void child_setup(gpointer unused) { prctl(PR_SET_PDEATHSIG, SIGTERM); }
@@ -222,6 +309,14 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 	}
 	if (cfg->rng)
 		g_ptr_array_add(argv, "--rng");
+	if (c->api_socket) {
+		g_ptr_array_add(argv, "--api-socket");
+		g_ptr_array_add(argv, (gpointer)cfg->api_socket);
+	}
+	if (cfg->restore_dir) {
+		g_ptr_array_add(argv, "--restore");
+		g_ptr_array_add(argv, (gpointer)cfg->restore_dir);
+	}
 	g_ptr_array_add(argv, NULL);
 	int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
 	if (jailed ? !vmm_jail_spawn((const char *const *)argv->pdata, source_fds, target_fds,
@@ -246,6 +341,23 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
 	c->serial_fd = c->control_fd = c->pty_master = c->pty_slave = -1;
 	c->serial_line = g_string_new(NULL);
 	c->control_line = g_string_new(NULL);
+	/* A path too long for a unix socket costs suspend and snapshots, not the boot. */
+	struct sockaddr_un sa;
+	if (cfg->api_socket && strlen(cfg->api_socket) < sizeof(sa.sun_path))
+		c->api_socket = g_strdup(cfg->api_socket);
+	else if (cfg->api_socket)
+		launcher_log(c->name,
+			     "%s: the path is too long for a unix socket: no suspend, resume or "
+			     "snapshots for this boot",
+			     cfg->api_socket);
+	if (cfg->restore_dir && !c->api_socket) {
+		g_set_error(error, LAUNCHER_ERROR, ENAMETOOLONG,
+			    "%s: cannot start from %s: a restore needs sepia-vmm's API socket, and %s is "
+			    "too long a path for one",
+			    c->name, cfg->restore_dir, cfg->api_socket ? cfg->api_socket : "(none)");
+		vmm_child_free(c);
+		return NULL;
+	}
 	int sv[2] = { -1, -1 };
 	c->kernel_log = capped_log_open(cfg->kernel_log,
 					cfg->kernel_log_max_bytes ? cfg->kernel_log_max_bytes
@@ -276,6 +388,8 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
 	c->serial_src = g_unix_fd_add(c->serial_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_serial, c);
 	c->control_src = g_unix_fd_add(c->control_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_control, c);
 	c->child_src = g_child_watch_add(pid, on_child_exit, c);
+	if (cfg->restore_dir && c->api_socket)
+		c->restore_src = g_timeout_add(RESTORE_POLL_MS, on_restore_poll, c);
 	launcher_log(c->name, "sepia-vmm started (pid %d): %u vCPUs, %u MiB, disk %s", (int)pid, cfg->cpus,
 		     cfg->memory_mb, cfg->disk);
 	return c;
@@ -311,6 +425,9 @@ void vmm_child_free(VmmChild *c)
 		g_source_remove(c->control_src);
 	if (c->child_src)
 		g_source_remove(c->child_src);
+	if (c->restore_src)
+		g_source_remove(c->restore_src);
+	g_free(c->api_socket);
 	capped_log_free(c->kernel_log);
 	int fds[] = { c->serial_fd, c->control_fd, c->pty_master, c->pty_slave };
 	for (guint i = 0; i < G_N_ELEMENTS(fds); i++)

@@ -47,6 +47,9 @@ typedef struct {
 	guint instance_num;          /* for the jail's uid (vmm_jail.h) */
 	const char *input_dir;       /* virtio-input's sockets (input_*.sock); NULL: no input devices */
 	bool rng;                    /* virtio-rng */
+	const char *api_socket;      /* sepia-vmm's own control socket (pause, resume, snapshot) */
+	const char *restore_dir;     /* non-NULL: start from this snapshot (sepia-vmm --restore); the
+				      * booted event comes once the restored VMM answers on api_socket */
 } VmmChildConfig;
 
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque,
@@ -57,5 +60,9 @@ gint64 vmm_child_started_us(const VmmChild *c);
 bool vmm_child_request_poweroff(VmmChild *c);
 /* Sends signal sig to the VMM (no-op once it exited). */
 void vmm_child_signal(VmmChild *c, int sig);
+/* One command on sepia-vmm's API socket ("pause", "resume", "snapshot DIR", "status"), waiting
+ * up to timeout_ms: true on an "ok" answer; else an error naming the instance with the VMM's
+ * words. Blocks the caller (a snapshot of a large guest takes seconds). */
+bool vmm_child_api(VmmChild *c, const char *command, int timeout_ms, GError **error);
 /* Frees it; the VMM must have exited (the exited event came). */
 void vmm_child_free(VmmChild *c);

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "block/block.h"
+#include "common/error.h"
+#include "devices/snapshot.h"
 #include "devices/virtio/virtio.h"
 
 #define SECTOR              512ULL
@@ -146,10 +148,44 @@ static void blk_queue_notify(void *dev, unsigned int qi)
 	} while (virtq_set_notification(q, true));
 }
 
+/* Requests complete within queue_notify, so a paused device has none in flight; what the
+ * backend caches (qcow2 metadata) reaches the file here, before the disk is copied. */
+static bool blk_save(void *dev, struct snap_writer *w, GError **error)
+{
+	struct virtio_blk *b = dev;
+	int r = b->readonly ? 0 : b->disk->ops->flush(b->disk);
+	if (r < 0) {
+		g_set_error(error, SEPIA_ERROR, -r, "%s: cannot flush %s for the snapshot: %s", b->name,
+			    b->disk->path, g_strerror(-r));
+		return false;
+	}
+	snap_put_u64(w, b->capacity);
+	snap_put_u8(w, b->readonly);
+	return true;
+}
+
+static bool blk_load(void *dev, struct snap_reader *r, GError **error)
+{
+	struct virtio_blk *b = dev;
+	uint64_t capacity = snap_get_u64(r);
+	bool readonly = snap_get_u8(r);
+	if (!r->failed && (capacity != b->capacity || readonly != b->readonly)) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "snapshot: %s was a %s disk of %" G_GUINT64_FORMAT
+			    " sectors; %s is a %s disk of %" G_GUINT64_FORMAT,
+			    b->name, readonly ? "read-only" : "writable", capacity, b->disk->path,
+			    b->readonly ? "read-only" : "writable", b->capacity);
+		return false;
+	}
+	return true;
+}
+
 static const struct virtio_device_ops blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
 	.pci_class = 0x018000, /* mass storage, other */
 	.num_queues = 1,
+	.save = blk_save,
+	.load = blk_load,
 	.queue_max_size = QUEUE_SIZE,
 	.config_size = CONFIG_SIZE,
 	.config_read = blk_config_read,

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "devices/chardev.h"
+#include "common/error.h"
+#include "devices/snapshot.h"
 #include "devices/virtio/virtio.h"
 
 #define RX_QUEUE  0
@@ -110,6 +112,32 @@ static void console_input(void *opaque, const uint8_t *buf, size_t len)
 	virtio_pci_kick(c->vp, RX_QUEUE);
 }
 
+/* The host input the guest has not read yet goes with the snapshot. */
+static bool console_save(void *dev, struct snap_writer *w, GError **error)
+{
+	struct virtio_console *c = dev;
+	g_mutex_lock(&c->input_lock);
+	snap_put_blob(w, c->input->data, c->input->len);
+	g_mutex_unlock(&c->input_lock);
+	return true;
+}
+
+static bool console_load(void *dev, struct snap_reader *r, GError **error)
+{
+	struct virtio_console *c = dev;
+	size_t len;
+	const uint8_t *input = snap_get_blob_ref(r, INPUT_MAX, &len);
+	if (!input)
+		return snap_reader_done(r, error);
+	g_mutex_lock(&c->input_lock);
+	g_byte_array_set_size(c->input, 0);
+	g_byte_array_append(c->input, input, (guint)len);
+	g_mutex_unlock(&c->input_lock);
+	if (len)
+		virtio_pci_kick(c->vp, RX_QUEUE);
+	return true;
+}
+
 static const struct virtio_device_ops console_ops = {
 	.device_id = VIRTIO_ID_CONSOLE,
 	.pci_class = 0x078000, /* communication, other */
@@ -119,6 +147,8 @@ static const struct virtio_device_ops console_ops = {
 	.config_read = console_config_read,
 	.config_write = console_config_write,
 	.queue_notify = console_queue_notify,
+	.save = console_save,
+	.load = console_load,
 };
 
 struct virtio_console *virtio_console_create(struct vm_host *host, const char *name,

@@ -330,6 +330,16 @@ static void gpu_reset(void *dev)
 	g->config.events_read = 0;
 }
 
+static bool gpu_save(void *dev, struct snap_writer *w, GError **error)
+{
+	return gpu_snapshot_save(dev, w, error);
+}
+
+static bool gpu_load(void *dev, struct snap_reader *r, GError **error)
+{
+	return gpu_snapshot_load(dev, r, error);
+}
+
 static const struct virtio_device_ops gpu_ops = {
 	.device_id = VIRTIO_ID_GPU,
 	.pci_class = 0x038000, /* display controller, other */
@@ -341,6 +351,8 @@ static const struct virtio_device_ops gpu_ops = {
 	.queue_notify = gpu_queue_notify,
 	.activate = gpu_activate,
 	.reset = gpu_reset,
+	.save = gpu_save,
+	.load = gpu_load,
 };
 
 /* ---- the device thread ---- */
@@ -450,6 +462,7 @@ struct virtio_gpu *virtio_gpu_create(struct vm_host *host, const struct vm_gpu_c
 	uint64_t features = 1ULL << VIRTIO_GPU_F_EDID;
 	if (g->virgl)
 		features |= 1ULL << VIRTIO_GPU_F_VIRGL;
+	vm_host_add_worker(host, g->ctx);
 	g->vp = virtio_pci_create_on(host, g->ctx, g->name, &gpu_ops, features, g, error);
 	if (!g->vp)
 		goto fail;

@@ -160,6 +160,14 @@ bool gpu_format_supported(uint32_t format);
 /* Drops every resource and disables every scanout; blank: the scanouts' framebuffer files
  * turn black (a device reset), else they keep the last picture (the VM stopped). */
 void gpu_resources_reset(struct virtio_gpu *g, bool blank);
+/* Writes what every enabled scanout shows to its framebuffer file (after a restore). */
+void gpu_scanouts_publish(struct virtio_gpu *g);
+
+/* Snapshots (gpu_snapshot.c): 2D state only; a device in virgl mode is refused. */
+struct snap_writer;
+struct snap_reader;
+bool gpu_snapshot_save(struct virtio_gpu *g, struct snap_writer *w, GError **error);
+bool gpu_snapshot_load(struct virtio_gpu *g, struct snap_reader *r, GError **error);
 
 /* ---- gpu_virgl.c ---- */
 bool gpu_virgl_init(struct virtio_gpu *g, GError **error);

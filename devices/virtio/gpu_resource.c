@@ -207,6 +207,16 @@ static void scanout_disable(struct virtio_gpu *g, unsigned int index)
 	}
 }
 
+void gpu_scanouts_publish(struct virtio_gpu *g)
+{
+	for (unsigned int i = 0; i < g->nr_scanouts; i++) {
+		struct gpu_scanout *s = &g->scanout[i];
+		struct gpu_resource *res = gpu_resource_find(g, s->resource_id);
+		if (res)
+			scanout_publish(g, s, res, &s->r);
+	}
+}
+
 void gpu_resources_reset(struct virtio_gpu *g, bool blank)
 {
 	for (unsigned int i = 0; i < g->nr_scanouts; i++) {

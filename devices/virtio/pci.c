@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "devices/pci.h"
+#include "devices/snapshot.h"
 
 /* BAR0 layout. */
 #define BAR_SIZE       0x8000
@@ -528,6 +529,146 @@ static bool setup_queues(struct virtio_pci_dev *vp, GError **error)
 	return true;
 }
 
+/* ---- snapshots ---- */
+
+static bool virtio_pci_save(void *opaque, struct snap_writer *w, GError **error)
+{
+	struct virtio_pci_dev *vp = opaque;
+	if (!vp->ops->save || !vp->ops->load) {
+		g_set_error(error, SEPIA_ERROR, ENOTSUP,
+			    "%s cannot be saved in a snapshot (the device has no snapshot hook); remove it "
+			    "from the VM to take snapshots",
+			    vp->name);
+		return false;
+	}
+	pthread_mutex_lock(&vp->lock);
+	snap_put_u64(w, vp->device_features);
+	snap_put_u64(w, vp->driver_features);
+	snap_put_u32(w, vp->dfselect);
+	snap_put_u32(w, vp->gfselect);
+	snap_put_u16(w, vp->msix_config);
+	snap_put_u16(w, vp->queue_select);
+	snap_put_u8(w, vp->status);
+	snap_put_u8(w, vp->config_generation);
+	snap_put_u8(w, vp->isr);
+	snap_put_u32(w, vp->nr_vectors);
+	for (unsigned int v = 0; v < vp->nr_vectors; v++) {
+		const struct msix_vector *m = &vp->vector[v];
+		snap_put_u32(w, m->addr_lo);
+		snap_put_u32(w, m->addr_hi);
+		snap_put_u32(w, m->data);
+		snap_put_u32(w, m->ctrl);
+		snap_put_u8(w, m->pending);
+	}
+	snap_put_u32(w, vp->ops->num_queues);
+	for (unsigned int q = 0; q < vp->ops->num_queues; q++) {
+		const struct vp_queue *vq = &vp->queue[q];
+		snap_put_u16(w, vq->vq.size);
+		snap_put_u16(w, vq->msix_vector);
+		snap_put_u8(w, vq->enabled);
+		snap_put_u8(w, vq->vq.ready);
+		snap_put_u64(w, vq->vq.desc_gpa);
+		snap_put_u64(w, vq->vq.avail_gpa);
+		snap_put_u64(w, vq->vq.used_gpa);
+		snap_put_u16(w, vq->vq.last_avail);
+		snap_put_u16(w, vq->vq.used_idx);
+		snap_put_u16(w, vq->vq.signalled_used);
+		snap_put_u8(w, vq->vq.signalled_valid);
+		snap_put_u8(w, vq->vq.broken);
+	}
+	bool ok = vp->ops->save(vp->dev, w, error);
+	pthread_mutex_unlock(&vp->lock);
+	return ok;
+}
+
+static bool virtio_pci_load_queue(struct virtio_pci_dev *vp, unsigned int q, struct snap_reader *r,
+				  GError **error)
+{
+	struct vp_queue *vq = &vp->queue[q];
+	uint16_t size = snap_get_u16(r);
+	vq->msix_vector = snap_get_u16(r);
+	bool enabled = snap_get_u8(r), ready = snap_get_u8(r);
+	vq->vq.desc_gpa = snap_get_u64(r);
+	vq->vq.avail_gpa = snap_get_u64(r);
+	vq->vq.used_gpa = snap_get_u64(r);
+	uint16_t last_avail = snap_get_u16(r), used_idx = snap_get_u16(r);
+	uint16_t signalled_used = snap_get_u16(r);
+	bool signalled_valid = snap_get_u8(r), broken = snap_get_u8(r);
+	if (r->failed || !size || size > vp->ops->queue_max_size || (size & (size - 1))) {
+		snap_reader_fail(r);
+		return snap_reader_done(r, error);
+	}
+	vq->vq.size = size;
+	vq->enabled = enabled;
+	if (!ready)
+		return true;
+	vq->vq.event_idx = vp->driver_features & (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	vq->vq.indirect = vp->driver_features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
+	if (!virtq_activate(&vq->vq, &vp->host->mem)) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "snapshot: %s queue %u: its rings lie outside guest RAM", vp->name, q);
+		return false;
+	}
+	vq->vq.last_avail = last_avail;
+	vq->vq.used_idx = used_idx;
+	vq->vq.signalled_used = signalled_used;
+	vq->vq.signalled_valid = signalled_valid;
+	vq->vq.broken = broken;
+	return true;
+}
+
+static bool virtio_pci_load(void *opaque, struct snap_reader *r, GError **error)
+{
+	struct virtio_pci_dev *vp = opaque;
+	if (snap_get_u64(r) != vp->device_features) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "snapshot: %s offered other features when it was taken", vp->name);
+		return false;
+	}
+	pthread_mutex_lock(&vp->lock);
+	vp->driver_features = snap_get_u64(r) & vp->device_features;
+	vp->dfselect = snap_get_u32(r);
+	vp->gfselect = snap_get_u32(r);
+	vp->msix_config = snap_get_u16(r);
+	vp->queue_select = snap_get_u16(r);
+	vp->status = snap_get_u8(r);
+	vp->config_generation = snap_get_u8(r);
+	vp->isr = snap_get_u8(r);
+	bool ok = snap_get_u32(r) == vp->nr_vectors;
+	for (unsigned int v = 0; ok && v < vp->nr_vectors; v++) {
+		struct msix_vector *m = &vp->vector[v];
+		m->addr_lo = snap_get_u32(r);
+		m->addr_hi = snap_get_u32(r);
+		m->data = snap_get_u32(r);
+		m->ctrl = snap_get_u32(r);
+		m->pending = snap_get_u8(r);
+	}
+	ok = ok && snap_get_u32(r) == vp->ops->num_queues;
+	if (!ok)
+		snap_reader_fail(r);
+	for (unsigned int q = 0; ok && q < vp->ops->num_queues; q++)
+		ok = virtio_pci_load_queue(vp, q, r, error);
+	if (ok && r->failed)
+		ok = snap_reader_done(r, error);
+	if (ok) {
+		/* The routes of a new VM: program each vector as the guest left it. */
+		for (unsigned int v = 0; v < vp->nr_vectors; v++)
+			msix_update(vp, v);
+		/* What the device derives from the features at DRIVER_OK, it derives again. */
+		if ((vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && vp->ops->activate)
+			vp->ops->activate(vp->dev, vp->driver_features);
+		if (!vp->ops->load) {
+			g_set_error(error, SEPIA_ERROR, ENOTSUP, "snapshot: %s has no snapshot hook",
+				    vp->name);
+			ok = false;
+		} else {
+			ok = vp->ops->load(vp->dev, r, error) && snap_reader_done(r, error);
+		}
+	}
+	pthread_mutex_unlock(&vp->lock);
+	return ok;
+}
+
 struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,
 					 const struct virtio_device_ops *ops, uint64_t features, void *dev,
 					 GError **error)
@@ -576,6 +717,7 @@ struct virtio_pci_dev *virtio_pci_create_on(struct vm_host *host, GMainContext *
 	if (!setup_vectors(vp, error) || !setup_queues(vp, error))
 		goto fail;
 	virtio_pci_reset(vp);
+	vm_host_add_state(host, name, virtio_pci_save, virtio_pci_load, vp);
 	return vp;
 fail:
 	virtio_pci_destroy(vp);

@@ -15,6 +15,8 @@
 #define VIRTIO_MAX_QUEUES 8
 
 struct virtio_pci_dev;
+struct snap_writer;
+struct snap_reader;
 
 /* What a device does; any op it does not need may be NULL. */
 struct virtio_device_ops {
@@ -33,6 +35,14 @@ struct virtio_device_ops {
 	void (*activate)(void *dev, uint64_t features);
 	/* Status written 0 (transport lock held). */
 	void (*reset)(void *dev);
+	/* Snapshots (devices/snapshot.h): the device's own state, written after the transport's
+	 * (features, queues, MSI-X) in the device's section; the one function a device adds.
+	 * A device without save cannot be snapshotted: the snapshot is refused, naming it.
+	 * Both run with the VM paused and the transport's lock held; load runs on a freshly
+	 * built machine before any vCPU runs, and may kick queues (the kick runs once the
+	 * device threads start). */
+	bool (*save)(void *dev, struct snap_writer *w, GError **error);
+	bool (*load)(void *dev, struct snap_reader *r, GError **error);
 };
 
 struct virtio_pci_dev *virtio_pci_create(struct vm_host *host, const char *name,

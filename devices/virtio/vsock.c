@@ -1,6 +1,7 @@
 /* virtio-vsock (virtio spec 5.10) in user space: stream sockets only (VIRTIO_VSOCK_F_STREAM).
- * Queue 0 (rx) carries packets to the guest, 1 (tx) the guest's packets, 2 (event) stays
- * untouched (the device never migrates, so it never sends TRANSPORT_RESET). This file is
+ * Queue 0 (rx) carries packets to the guest, 1 (tx) the guest's packets, 2 (event) carries
+ * one TRANSPORT_RESET after a restore from a snapshot: the host side's connections did not
+ * survive, so the guest drops its own and reads its CID again. This file is
  * the virtqueue plumbing; the host protocol and the routing of packets live in
  * virtio/vsock_muxer.c, each stream's state, credit and buffering rules in
  * virtio/vsock_connection.c. */
@@ -9,6 +10,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/error.h"
+#include "devices/snapshot.h"
 #include "devices/virtio/virtio.h"
 #include "devices/virtio/vsock_muxer.h"
 
@@ -19,6 +22,8 @@
 #define EVENT_QUEUE 2
 #define QUEUE_SIZE  256
 #define HDR_SIZE    sizeof(struct virtio_vsock_hdr)
+/* The event queue's one event (virtio spec 5.10.6.7: struct virtio_vsock_event). */
+#define EVENT_TRANSPORT_RESET 0
 
 struct virtio_vsock {
 	struct virtio_pci_dev *vp;
@@ -28,6 +33,7 @@ struct virtio_vsock {
 	struct virtq_chain chain;
 	uint64_t packets_in, packets_out;
 	bool warned_header_only;
+	bool reset_owed; /* restored: a TRANSPORT_RESET event waits for an event buffer */
 };
 
 static void vsock_config_read(void *dev, uint32_t off, void *data, unsigned int len)
@@ -68,9 +74,10 @@ static void vsock_receive(struct virtio_vsock *v, struct virtq *q)
 				/* Data is owed and this buffer holds a header only: give it back
 				 * empty (the driver drops it) so that the next one can carry it. */
 				if (!v->warned_header_only)
-					g_warning("virtio-vsock: rx buffer %u holds only a header; given back "
-						  "unused (warned once)",
-						  v->chain.head);
+					g_warning(
+						"virtio-vsock: rx buffer %u holds only a header; given back "
+						"unused (warned once)",
+						v->chain.head);
 				v->warned_header_only = true;
 				virtq_push(q, v->chain.head, 0);
 				continue;
@@ -109,11 +116,30 @@ static void vsock_transmit(struct virtio_vsock *v, struct virtq *q)
 	virtio_pci_queue_interrupt(v->vp, TX_QUEUE);
 }
 
+/* Sends the TRANSPORT_RESET a restore owes, once the guest has an event buffer posted. */
+static void vsock_send_reset(struct virtio_vsock *v, struct virtq *q)
+{
+	if (!v->reset_owed || virtq_take(q, &v->chain) == 0)
+		return;
+	struct virtq_cursor in;
+	virtq_writer(&v->chain, &in);
+	uint32_t id = GUINT32_TO_LE(EVENT_TRANSPORT_RESET);
+	size_t n = virtq_write(&in, &id, sizeof(id));
+	virtq_push(q, v->chain.head, (uint32_t)n);
+	virtio_pci_queue_interrupt(v->vp, EVENT_QUEUE);
+	v->reset_owed = false;
+	g_message("virtio-vsock: restored: TRANSPORT_RESET sent, the guest's connections end");
+}
+
 static void vsock_queue_notify(void *dev, unsigned int qi)
 {
 	struct virtio_vsock *v = dev;
-	if (qi == EVENT_QUEUE)
+	if (qi == EVENT_QUEUE) {
+		struct virtq *eq = virtio_pci_queue(v->vp, EVENT_QUEUE);
+		if (eq)
+			vsock_send_reset(v, eq);
 		return;
+	}
 	struct virtq *q = virtio_pci_queue(v->vp, qi);
 	struct virtq *rxq = virtio_pci_queue(v->vp, RX_QUEUE);
 	if (!q)
@@ -143,6 +169,31 @@ static void vsock_reset(void *dev)
 	vsock_muxer_unlock(v->mux);
 }
 
+/* Connections are host sockets of this process: they cannot go with a snapshot. The CID
+ * must be the same; a restored guest is told its transport was reset. */
+static bool vsock_save(void *dev, struct snap_writer *w, GError **error)
+{
+	struct virtio_vsock *v = dev;
+	snap_put_u64(w, v->cid);
+	return true;
+}
+
+static bool vsock_load(void *dev, struct snap_reader *r, GError **error)
+{
+	struct virtio_vsock *v = dev;
+	uint64_t cid = snap_get_u64(r);
+	if (!r->failed && cid != v->cid) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "snapshot: virtio-vsock had guest CID %" G_GUINT64_FORMAT
+			    ", this VM gives %" G_GUINT64_FORMAT,
+			    cid, v->cid);
+		return false;
+	}
+	v->reset_owed = true;
+	virtio_pci_kick(v->vp, EVENT_QUEUE);
+	return true;
+}
+
 static const struct virtio_device_ops vsock_ops = {
 	.device_id = VIRTIO_ID_VSOCK,
 	.pci_class = 0x078000, /* communication, other */
@@ -152,6 +203,8 @@ static const struct virtio_device_ops vsock_ops = {
 	.config_read = vsock_config_read,
 	.queue_notify = vsock_queue_notify,
 	.reset = vsock_reset,
+	.save = vsock_save,
+	.load = vsock_load,
 };
 
 struct virtio_vsock *virtio_vsock_create(struct vm_host *host, uint64_t cid, const char *path, GError **error)

@@ -35,3 +35,16 @@ tests/fuzz/fuzz-rng: $(srcdir)/tests/fuzz/fuzz-rng.c $(srcdir)/devices/virtio/rn
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-rng.c $(FUZZ_VIRTIO_SRCS) \
 	  $(GLIB_LIBS)
+
+# sepia-vmm's snapshot state parser and the PCI bus's loader behind it (no KVM).
+FUZZ_SNAPSHOT_SRCS = $(srcdir)/devices/snapshot.c $(srcdir)/devices/pci.c $(srcdir)/devices/bus.c \
+	$(srcdir)/devices/host.c $(srcdir)/common/error.c
+FUZZ_SNAPSHOT_CORPUS = tests/fuzz/corpus/snapshot/pci-and-serial tests/fuzz/corpus/snapshot/empty-sections
+FUZZ_TARGETS += tests/fuzz/fuzz-snapshot
+FUZZ_NAMES += snapshot
+EXTRA_DIST += tests/fuzz/fuzz-snapshot.c $(FUZZ_SNAPSHOT_CORPUS)
+tests/fuzz/fuzz-snapshot: $(srcdir)/tests/fuzz/fuzz-snapshot.c $(FUZZ_HDR) $(FUZZ_SNAPSHOT_SRCS) \
+		$(srcdir)/devices/snapshot.h $(srcdir)/devices/pci.h
+	@$(MKDIR_P) tests/fuzz
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-snapshot.c $(FUZZ_SNAPSHOT_SRCS) \
+	  $(GLIB_LIBS) -lpthread

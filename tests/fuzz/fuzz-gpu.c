@@ -33,6 +33,7 @@ void virtio_pci_queue_interrupt(struct virtio_pci_dev *vp, unsigned int q) { abo
 void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why) { abort(); }
 void virtio_pci_kick(struct virtio_pci_dev *vp, unsigned int q) { abort(); }
 void virtio_pci_destroy(struct virtio_pci_dev *vp) { abort(); }
+void vm_host_add_worker(struct vm_host *h, GMainContext *ctx) { abort(); }
 struct virtio_pci_dev *virtio_pci_create_on(struct vm_host *host, GMainContext *ctx, const char *name,
 					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
 					    GError **error)

@@ -46,6 +46,7 @@ EXTRA_DIST += tests/fuzz/README.md tests/fuzz/make-seeds.sh tests/fuzz/fuzz-comm
 # reach both limits (and big resources do not make every run slow).
 FUZZ_GPU_LIMITS = '-DGPU_MAX_HOSTMEM=(4u << 20)' -DGPU_MAX_RESOURCES=64
 FUZZ_GPU_SRCS = $(srcdir)/devices/virtio/gpu.c $(srcdir)/devices/virtio/gpu_resource.c \
+	$(srcdir)/devices/virtio/gpu_snapshot.c $(srcdir)/devices/snapshot.c \
 	$(srcdir)/devices/virtio/gpu_edid.c $(srcdir)/devices/virtio/queue.c $(srcdir)/devices/virtio/chain.c \
 	$(srcdir)/devices/guestmem.c \
 	$(srcdir)/display/framebuffer.c $(srcdir)/common/error.c $(srcdir)/tests/unit/fakegpu.c \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora of the VMM, guest and control fuzzers:
-tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http,websocket,webinput}/. Each seed is a small input in the
+tests/fuzz/corpus/{virtq,emulate,loader,adbd,control,http,websocket,webinput,snapshot}/. Each seed is a small input in the
 layout its target's header comment describes. Run from anywhere:
     python3 tests/fuzz/make-corpus.py [OUTDIR]   (default: tests/fuzz/corpus beside this file)
 The files are committed; rerunning rewrites them with the same bytes."""
@@ -372,6 +372,38 @@ def webinput_seeds():
           b"t 0 d 1 65536 1\n\nx")
 
 
+# ---- snapshot: the payload of a state file (fuzz-snapshot.c wraps each input in a valid
+# header and checksum, and also tries it as a whole file). Sections: u16 name length, name,
+# u32 data length, data (devices/snapshot.h).
+def section(name, data):
+    return struct.pack("<H", len(name)) + name + struct.pack("<I", len(data)) + data
+
+
+def pci_config(vendor, device, class_rev, sub_vendor, sub_device, bar0=0, command=0):
+    c = bytearray(256)
+    struct.pack_into("<HHH", c, 0, vendor, device, command)
+    struct.pack_into("<I", c, 8, class_rev)
+    struct.pack_into("<I", c, 0x10, bar0)
+    struct.pack_into("<HH", c, 0x2C, sub_vendor, sub_device)
+    return bytes(c)
+
+
+def snapshot_seeds():
+    # The machine the fuzzer builds: the host bridge in slot 0, one device with a 64-bit
+    # BAR0 in slot 1; the guest moved BAR0 to 0xd0000000 and enabled decoding.
+    bridge = pci_config(0x1B36, 0x0008, 0x06000000, 0x1B36, 0x0008)
+    dev = pci_config(0x1AF4, 0x1041, 0x01800001, 0x1AF4, 0x1041, bar0=0xD0000004, command=6)
+    pci = struct.pack("<II", 0x80000800, 3)
+    for c in (bridge, dev):
+        pci += struct.pack("<I", len(c)) + c
+    serial = struct.pack("<I", 9) + bytes([0, 0, 0, 0, 0, 0, 0, 0, 0]) + struct.pack("<I", 2) + b"hi"
+    write("snapshot", "pci-and-serial", section(b"sepia-version", b"0") + section(b"machine", b"cpus=1")
+          + section(b"pci", pci) + section(b"serial", serial))
+    # An empty section, then one whose length runs past the end.
+    write("snapshot", "empty-sections", section(b"a", b"") + struct.pack("<H", 1) + b"b"
+          + struct.pack("<I", 7) + b"\xff" * 7)
+
+
 if __name__ == "__main__":
     virtq_seeds()
     emulate_seeds()
@@ -381,3 +413,4 @@ if __name__ == "__main__":
     http_seeds()
     websocket_seeds()
     webinput_seeds()
+    snapshot_seeds()

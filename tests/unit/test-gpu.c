@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <string.h>
 
+#include "devices/snapshot.h"
 #include "devices/virtio/gpu_internal.h"
 #include "tests/unit/fakegpu.h"
 
@@ -304,6 +305,104 @@ static void test_resource_3d_bytes(void)
 	g_assert_cmpuint(gpu_resource_3d_bytes(&c, GPU_MAX_TEXEL_BYTES), ==, 4ull << 30);
 }
 
+/* ---- snapshots (gpu_snapshot.c) ---- */
+
+static GBytes *gpu_state(struct fakegpu *f)
+{
+	struct snap_writer w;
+	snap_writer_init(&w);
+	snap_begin(&w, "gpu");
+	g_autoptr(GError) err = NULL;
+	g_assert_true(gpu_snapshot_save(f->g, &w, &err));
+	g_assert_no_error(err);
+	snap_end(&w);
+	GBytes *b = snap_writer_finish(&w);
+	snap_writer_clear(&w);
+	return b;
+}
+
+static bool gpu_load_state(struct fakegpu *f, GBytes *b, GError **err)
+{
+	g_autoptr(snap_file) file = snap_file_parse(b, "gpu-test", err);
+	g_assert_nonnull(file);
+	struct snap_reader r;
+	snap_reader_init(&r, snap_file_find(file, "gpu"));
+	return gpu_snapshot_load(f->g, &r, err) && snap_reader_done(&r, err);
+}
+
+/* A resource's pixels, its backing pages and what a scanout shows come back in a new device. */
+static void test_snapshot_round_trip(void)
+{
+	struct fakegpu a, b;
+	fakegpu_init(&a, RAM, 1, 64, 48, NULL);
+	fakegpu_init(&b, RAM, 1, 64, 48, NULL);
+	g_assert_cmphex(create_2d(&a, 7, 4, 2), ==, VIRTIO_GPU_RESP_OK_NODATA);
+	struct virtio_gpu_mem_entry e = { .addr = PAGE_GPA, .length = 4096 };
+	g_assert_cmphex(attach(&a, 7, &e, 1), ==, VIRTIO_GPU_RESP_OK_NODATA);
+	struct gpu_resource *ra = gpu_resource_find(a.g, 7);
+	for (unsigned int i = 0; i < 4 * 2 * 4; i++)
+		ra->pixels[i] = (uint8_t)(i * 7 + 1);
+	struct virtio_gpu_set_scanout sc = {
+		.hdr.type = VIRTIO_GPU_CMD_SET_SCANOUT, .r = { 1, 0, 3, 2 }, .scanout_id = 0, .resource_id = 7
+	};
+	g_assert_cmphex(fakegpu_cmd1(&a, &sc, sizeof(sc)), ==, VIRTIO_GPU_RESP_OK_NODATA);
+	g_autoptr(GBytes) state = gpu_state(&a);
+	g_autoptr(GError) err = NULL;
+	g_assert_true(gpu_load_state(&b, state, &err));
+	g_assert_no_error(err);
+	struct gpu_resource *rb = gpu_resource_find(b.g, 7);
+	g_assert_nonnull(rb);
+	g_assert_cmpuint(rb->width, ==, 4);
+	g_assert_cmpuint(rb->format, ==, ra->format);
+	g_assert_cmpmem(rb->pixels, 32, ra->pixels, 32);
+	g_assert_cmpuint(rb->nr_backing, ==, 1);
+	g_assert_true(rb->backing[0].iov_base == fakegpu_ram(&b, PAGE_GPA, 4096));
+	g_assert_cmpuint(rb->scanouts, ==, 1);
+	g_assert_cmpuint(b.g->scanout[0].resource_id, ==, 7);
+	g_assert_cmpmem(&b.g->scanout[0].r, sizeof(sc.r), &sc.r, sizeof(sc.r));
+	g_assert_cmpuint(b.g->hostmem, ==, a.g->hostmem);
+	fakegpu_free(&a);
+	fakegpu_free(&b);
+}
+
+/* A hostile state (a backing page outside guest RAM, a scanout past its resource) is refused,
+ * naming the device, and leaves nothing held. */
+static void test_snapshot_hostile(void)
+{
+	struct fakegpu f;
+	fakegpu_init(&f, RAM, 1, 64, 48, NULL);
+	for (int which = 0; which < 2; which++) {
+		struct snap_writer w;
+		snap_writer_init(&w);
+		snap_begin(&w, "gpu");
+		snap_put_u32(&w, 1);
+		snap_put_u32(&w, which ? 5 : 0);
+		struct virtio_gpu_rect rect = { 0, 0, which ? 2 : 0, which ? 1 : 0 };
+		snap_put_blob(&w, &rect, sizeof(rect));
+		struct virtio_gpu_update_cursor cursor = { 0 };
+		snap_put_blob(&w, &cursor, sizeof(cursor));
+		snap_put_u32(&w, 1);
+		snap_put_u32(&w, 5);
+		snap_put_u32(&w, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM);
+		snap_put_u32(&w, 1);
+		snap_put_u32(&w, 1);
+		snap_put_blob(&w, "pixl", 4);
+		snap_put_u32(&w, 1);
+		snap_put_u64(&w, which ? PAGE_GPA : RAM);
+		snap_put_u32(&w, 4096);
+		snap_end(&w);
+		g_autoptr(GBytes) b = snap_writer_finish(&w);
+		snap_writer_clear(&w);
+		g_autoptr(GError) err = NULL;
+		g_assert_false(gpu_load_state(&f, b, &err));
+		g_assert_nonnull(strstr(err->message, f.g->name));
+		g_assert_nonnull(strstr(err->message, which ? "scanout" : "not in guest RAM"));
+		g_assert_cmpuint(g_hash_table_size(f.g->resources), ==, 0);
+		g_assert_cmpuint(f.g->hostmem, ==, 0);
+	}
+	fakegpu_free(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -314,5 +413,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/gpu/budget/resource-count", test_budget_resource_count);
 	g_test_add_func("/gpu/budget/shared", test_budget_shared);
 	g_test_add_func("/gpu/budget/3d-bytes", test_resource_3d_bytes);
+	g_test_add_func("/gpu/snapshot/round-trip", test_snapshot_round_trip);
+	g_test_add_func("/gpu/snapshot/hostile", test_snapshot_hostile);
 	return g_test_run();
 }

@@ -20,6 +20,7 @@
 #include "launcher/file_modes.h"
 #include "launcher/select.h"
 #include "launcher/instance.h"
+#include "launcher/suspend.h"
 
 typedef struct {
 	const char *dir;
@@ -220,6 +221,52 @@ static void test_status_json(void)
 	g_assert_nonnull(strstr(o->str, "\"status\": \"Running\""));
 	g_assert_nonnull(strstr(o->str, "\"pid\": 42,"));
 	g_assert_true(g_str_has_suffix(o->str, "}"));
+	g_assert_nonnull(strstr(o->str, "\"restored_from\": \"\""));
+	/* A suspended device from a snapshot says both. */
+	st.state = SEPIA__CONTROL__STATE__SUSPENDED;
+	st.restored_from = (char *)"/s/cvd-1";
+	g_string_truncate(o, 0);
+	control_status_to_json(o, &st, 0);
+	g_assert_nonnull(strstr(o->str, "\"status\": \"Suspended\""));
+	g_assert_nonnull(strstr(o->str, "\"restored_from\": \"/s/cvd-1\""));
+}
+
+/* suspend_cvd, resume_cvd and snapshot_util_cvd are refused, naming the instance and its
+ * state, where no VMM runs or the state does not allow them; the state is left alone. */
+static void test_suspend_refusals(void)
+{
+	ControlRequest req = SEPIA__CONTROL__REQUEST__INIT;
+	Sepia__Control__State state = SEPIA__CONTROL__STATE__BOOTING;
+	g_autoptr(GError) err = NULL;
+	req.command = SEPIA__CONTROL__REQUEST__COMMAND__SUSPEND;
+	g_assert_false(suspend_serve(NULL, "cvd-1", &state, &req, &err));
+	g_assert_nonnull(strstr(err->message, "cvd-1 is Booting: cannot suspend it"));
+	g_assert_cmpint(state, ==, SEPIA__CONTROL__STATE__BOOTING);
+	g_clear_error(&err);
+	req.command = SEPIA__CONTROL__REQUEST__COMMAND__RESUME;
+	state = SEPIA__CONTROL__STATE__STOPPING;
+	g_assert_false(suspend_serve(NULL, "cvd-2", &state, &req, &err));
+	g_assert_nonnull(strstr(err->message, "cvd-2 is Stopping: cannot resume it"));
+	g_clear_error(&err);
+	/* Asking for the state it is in already is no error. */
+	state = SEPIA__CONTROL__STATE__RUNNING;
+	g_assert_true(suspend_serve(NULL, "cvd-1", &state, &req, &err));
+	req.command = SEPIA__CONTROL__REQUEST__COMMAND__SUSPEND;
+	state = SEPIA__CONTROL__STATE__SUSPENDED;
+	g_assert_true(suspend_serve(NULL, "cvd-1", &state, &req, &err));
+	g_assert_no_error(err);
+	/* A snapshot needs an absolute path, then a running or suspended VMM. */
+	req.command = SEPIA__CONTROL__REQUEST__COMMAND__SNAPSHOT_TAKE;
+	req.snapshot_path = (char *)"relative/dir";
+	g_assert_false(suspend_serve(NULL, "cvd-1", &state, &req, &err));
+	g_assert_nonnull(strstr(err->message, "absolute"));
+	g_clear_error(&err);
+	req.snapshot_path = (char *)"/abs/dir";
+	state = SEPIA__CONTROL__STATE__FAILED;
+	g_assert_false(suspend_serve(NULL, "cvd-1", &state, &req, &err));
+	g_assert_nonnull(strstr(err->message, "cvd-1 is Failed: cannot snapshot it"));
+	g_autofree char *dir = suspend_instance_dir("/snaps", "cvd-3");
+	g_assert_cmpstr(dir, ==, "/snaps/cvd-3");
 }
 
 /* ---- the instance lock */
@@ -643,5 +690,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/launcher/control/server-silent-clients", test_server_silent_clients);
 	g_test_add_func("/launcher/capped-log/rotation", test_capped_log);
 	g_test_add_func("/launcher/instances/listen-address", test_listen_address);
+	g_test_add_func("/launcher/suspend/refusals", test_suspend_refusals);
 	return g_test_run();
 }
