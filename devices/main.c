@@ -285,6 +285,13 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--kernel (or --restore) is required");
 		return false;
 	}
+	if (cfg->api_socket && sandbox_restricts()) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "--api-socket %s: pause, resume and snapshots do not work in the sandbox yet; "
+			    "add --sandbox off",
+			    cfg->api_socket);
+		return false;
+	}
 	if (mem < 16 || mem > 1024 * 1024) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--mem %d: give 16 to 1048576 MiB", mem);
 		return false;

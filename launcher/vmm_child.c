@@ -194,8 +194,15 @@ static int api_connect(const char *path, GError **error)
 
 bool vmm_child_api(VmmChild *c, const char *command, int timeout_ms, GError **error)
 {
-	if (!c->running || !c->api_socket) {
+	if (!c->running) {
 		g_set_error(error, LAUNCHER_ERROR, ENOTCONN, "%s: sepia-vmm is not running", c->name);
+		return false;
+	}
+	if (!c->api_socket) {
+		g_set_error(error, LAUNCHER_ERROR, ENOTSUP,
+			    "%s: sepia-vmm runs sandboxed, without its API socket: suspend, resume and "
+			    "snapshots need launch_cvd --sandbox=off",
+			    c->name);
 		return false;
 	}
 	int fd = api_connect(c->api_socket, error);

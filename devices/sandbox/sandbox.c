@@ -220,6 +220,8 @@ bool sandbox_lock_down(const struct sandbox_machine *machine, GError **error)
 	return true;
 }
 
+bool sandbox_restricts(void) { return sb.on || sb.seccomp == SANDBOX_SECCOMP_ON; }
+
 /* ---- thread roles ---- */
 
 void sandbox_enter_role(enum sandbox_role role)

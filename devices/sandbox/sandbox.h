@@ -59,6 +59,11 @@ struct sandbox_machine {
 /* After vm_build, before vm_run. Every thread alive is filtered when it returns. */
 bool sandbox_lock_down(const struct sandbox_machine *machine, GError **error);
 
+/* Whether the options ask for the jail or enforcing filters. sepia-vmm's API socket (pause,
+ * resume, snapshot) needs neither: its main thread would start vCPU threads and create files
+ * after the lock-down, which the filters forbid. */
+bool sandbox_restricts(void);
+
 /* Narrows the calling thread's filter to the role's allowlist; nothing when seccomp is
  * off. A thread calls it first thing (the main thread once it started the others). */
 void sandbox_enter_role(enum sandbox_role role);

@@ -22,7 +22,13 @@ device_test_begin snapshot-launch launch_cvd run_cvd stop_cvd cvd_status sepia-v
 guest() { python3 "$run" "$inst/console" "${2:-180}" "$1" 2>> "$work/console.err" | tr -d '\0'; }
 status_is() { "$B/cvd_status" --print 2>/dev/null | grep -q "\"status\": \"$1\""; }
 adb_echo() { [ "$(timeout 20 adb -s "$serial" shell echo "$1" 2>/dev/null | tr -d '\r')" = "$1" ]; }
-flags=(--daemon --console --memory_mb=512 --cpus=2 --gpu_mode=none --blank_data_image_mb=64)
+# Snapshots need the VMM outside the sandbox (its API socket is refused there).
+flags=(--daemon --console --memory_mb=512 --cpus=2 --gpu_mode=none --blank_data_image_mb=64 --sandbox=off)
+
+"$B/launch_cvd" --daemon --snapshot_path="$work/none" > /dev/null 2> "$work/sandboxed.err"
+rc=$?
+check "[ $rc != 0 ] && grep -q -- '--sandbox=off' '$work/sandboxed.err'" \
+	"launch_cvd --snapshot_path in the sandbox (the default) is refused at once, saying what to do"
 
 "$B/launch_cvd" "${flags[@]}" > "$work/launch1.out" 2> "$work/launch1.err"
 rc=$?

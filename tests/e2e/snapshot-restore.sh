@@ -2,7 +2,7 @@
 # End to end: a snapshot of the running reference guest, restored into a new sepia-vmm.
 #   1. sepia-vmm boots the reference guest (2 vCPUs, 512 MiB) with its shell on the virtio
 #      console (hvc0, one end of a socketpair: sepia.shell=hvc0), a qcow2 overlay disk, virtio-vsock and its
-#      API socket. Through the shell the guest writes a token to /tmp (RAM) and another to
+#      API socket (so --sandbox off: the API socket is refused in the sandbox). Through the shell the guest writes a token to /tmp (RAM) and another to
 #      its disk, and starts a counter that counts seconds into /tmp/counter.
 #   2. "snapshot DIR" on the API socket; the guest runs on and changes /tmp and the disk
 #      again, then the VMM is killed with SIGKILL.
@@ -89,7 +89,7 @@ def start(tag, console, extra):
     args = [vmm, "--cpus", "2", "--mem", "512", "--serial", "file:" + os.path.join(work, tag + ".serial"),
             "--console", "fd:3", "--disk", os.path.join(work, "overlay.qcow2"),
             "--vsock", "cid=3,socket=" + os.path.join(work, tag + ".vsock"),
-            "--api-socket", os.path.join(work, tag + ".api")] + extra
+            "--api-socket", os.path.join(work, tag + ".api"), "--sandbox", "off"] + extra
     def put_at_fd3():
         os.dup2(console.theirs.fileno(), 3)
     p = subprocess.Popen(args, pass_fds=(3,), preexec_fn=put_at_fd3, stdin=subprocess.DEVNULL,

@@ -6,6 +6,8 @@
 #   2. A new sepia-vmm --restore's the snapshot: the count goes on past where it was, never
 #      from 1 again, the payload's own checks (RAM pattern, TSC) pass, it exits with 33,
 #      and the disk holds again what it held at the snapshot.
+#      The restore runs in the sandbox (the default); the snapshot is taken with --sandbox off,
+#      since the API socket is refused in the sandbox (step 0).
 #   3. A corrupt state file, a machine with other --mem and a missing snapshot are refused
 #      with status 1 and a message saying why; nothing crashes, and a corrupt snapshot does
 #      not copy its disk over the VM's.
@@ -61,10 +63,22 @@ def common(serial):
 disk = os.path.join(work, "disk.img")
 open(disk, "wb").write(b"A" * 65536)
 snap = os.path.join(work, "snap")
+
+# 0. Sandboxed (the default), the API socket is refused at the start, saying what to do: its
+#    commands would start vCPU threads and create files after the lock-down.
+sock0 = os.path.join(work, "api0.sock")
+e0 = os.path.join(work, "vmm0.err")
+r0 = subprocess.run([vmm, "--kernel", elf, "--cmdline", "ticks=40", "--api-socket", sock0] + common(s0 := os.path.join(work, "serial0.log")),
+                    timeout=limit, stderr=open(e0, "w"))
+msg0 = open(e0).read()
+tap(r0.returncode != 0 and "--sandbox off" in msg0 and not os.path.exists(sock0),
+    "sandboxed, --api-socket is refused with what to do (status %d): %s" % (r0.returncode, msg0.strip()[-160:]))
+
+# 1. Without the sandbox, the snapshot and its restore.
 sock = os.path.join(work, "api.sock")
 s1 = os.path.join(work, "serial1.log")
-p1 = subprocess.Popen([vmm, "--kernel", elf, "--cmdline", "ticks=40", "--api-socket", sock] + common(s1),
-                      stderr=open(os.path.join(work, "vmm1.err"), "w"))
+p1 = subprocess.Popen([vmm, "--kernel", elf, "--cmdline", "ticks=40", "--api-socket", sock, "--sandbox", "off"]
+                      + common(s1), stderr=open(os.path.join(work, "vmm1.err"), "w"))
 tap(wait_for(lambda: len(ticks(s1)) >= 5, "tick 5"), "the payload counts timer ticks")
 c = socket.socket(socket.AF_UNIX)
 c.connect(sock)
