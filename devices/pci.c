@@ -178,7 +178,8 @@ static bool pci_bus_load(void *opaque, struct snap_reader *r, GError **error)
 		if (!snap_get_blob(r, config, sizeof(config)))
 			break;
 		/* The identity bytes must be this machine's: the same device in the same slot. */
-		if (memcmp(config, dev->config, PCI_REVISION_ID + 4) ||
+		if (memcmp(config, dev->config, PCI_COMMAND) ||
+		    memcmp(config + PCI_REVISION_ID, dev->config + PCI_REVISION_ID, 4) ||
 		    memcmp(config + PCI_SUBSYSTEM_VENDOR_ID, dev->config + PCI_SUBSYSTEM_VENDOR_ID, 4)) {
 			g_set_error(error, SEPIA_ERROR, EINVAL,
 				    "snapshot: PCI slot %02x holds another device than %s", i, dev->name);
