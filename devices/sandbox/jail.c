@@ -167,13 +167,31 @@ bool sandbox_jail_pivot(const struct sandbox_jail *jail, const char *keep_dir, G
 	}
 	if (keep_dir && !bind_kept_dir(root, keep_dir, keep_fd, error))
 		goto out;
-	/* pivot_root(".", "."): the old root lands on top of the new one and is detached. */
-	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
-	    chdir("/") < 0) {
+	/* pivot_root(".", "."): the old root lands on top of the new one and is detached. A root
+	 * that is the initramfs (rootfs) cannot be pivoted (EINVAL): there, as switch_root does,
+	 * the jail's tmpfs is moved over / and the VMM chroots into it; the old root stays below,
+	 * out of reach of a process that may not chroot again (no capability left, see
+	 * sandbox_jail_drop_privileges). */
+	if (chdir(root) < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "sandbox: cannot enter the jail at %s: %s", root,
+			    g_strerror(errno));
+		goto out;
+	}
+	bool pivoted = syscall(SYS_pivot_root, ".", ".") == 0;
+	if (pivoted ? umount2(".", MNT_DETACH) < 0
+		    : errno != EINVAL || mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) {
 		g_set_error(error, SEPIA_ERROR, errno, "sandbox: cannot pivot into the jail at %s: %s", root,
 			    g_strerror(errno));
 		goto out;
 	}
+	if (chdir("/") < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "sandbox: cannot enter the jail's root: %s",
+			    g_strerror(errno));
+		goto out;
+	}
+	if (!pivoted)
+		g_message("sandbox: / is the initramfs, which cannot be pivoted: the jail's root was "
+			  "moved over it and entered with chroot");
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  NULL) < 0) {
 		g_set_error(error, SEPIA_ERROR, errno, "sandbox: cannot make the jail's root read-only: %s",

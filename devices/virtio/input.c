@@ -498,8 +498,9 @@ static bool input_listen(struct virtio_input *in, const char *path, GError **err
 		unlink(path);
 	}
 	in->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* 0660: the owner and the group send input, as to the launcher's sockets (README). */
 	if (in->listen_fd < 0 || bind(in->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(in->listen_fd, 8) < 0) {
+	    chmod(path, 0660) < 0 || listen(in->listen_fd, 8) < 0) {
 		g_set_error(error, SEPIA_ERROR, errno, "%s: cannot listen on %s: %s", in->name, path,
 			    g_strerror(errno));
 		return false;

@@ -27,6 +27,9 @@ command -v python3 >/dev/null 2>&1 || skip "python3 not found"
 
 work=$(mktemp -d /tmp/sepia-vsock.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+# sepia-vmm runs in its sandbox (the default): as root it connects to host ports' sockets as
+# an unprivileged uid, which needs search permission here and write permission on them.
+chmod 0711 "$work"
 
 cat > "$work/driver.py" <<'EOF_PY'
 import hashlib, os, signal, socket, subprocess, sys, threading, time
@@ -48,6 +51,7 @@ def result(key, value):
 # The host side the guest connects to at boot: port 9000 answers one line.
 host9000 = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 host9000.bind(sock + "_9000")
+os.chmod(sock + "_9000", 0o666)  # the jailed VMM's uid connects (see the chmod of $work)
 host9000.listen(4)
 def serve9000():
     c, _ = host9000.accept()

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/sandbox/sandbox.h"
 #include "tests/unit/fakegpu.h"
 
 #define RAM      (1u << 20)
@@ -34,6 +35,7 @@ void virtio_pci_set_needs_reset(struct virtio_pci_dev *vp, const char *why) { ab
 void virtio_pci_kick(struct virtio_pci_dev *vp, unsigned int q) { abort(); }
 void virtio_pci_destroy(struct virtio_pci_dev *vp) { abort(); }
 void vm_host_add_worker(struct vm_host *h, GMainContext *ctx) { abort(); }
+void sandbox_defer_role(GMainContext *ctx, enum sandbox_role role) { abort(); }
 struct virtio_pci_dev *virtio_pci_create_on(struct vm_host *host, GMainContext *ctx, const char *name,
 					    const struct virtio_device_ops *ops, uint64_t features, void *dev,
 					    GError **error)
