@@ -59,9 +59,9 @@ struct sandbox_machine {
 /* After vm_build, before vm_run. Every thread alive is filtered when it returns. */
 bool sandbox_lock_down(const struct sandbox_machine *machine, GError **error);
 
-/* Whether the options ask for the jail or enforcing filters. sepia-vmm's API socket (pause,
- * resume, snapshot) needs neither: its main thread would start vCPU threads and create files
- * after the lock-down, which the filters forbid. */
+/* Whether the options ask for the jail or enforcing filters. sepia-vmm refuses its API socket
+ * (pause, resume, snapshot) while either is on: its main thread would start vCPU threads and
+ * create files after the lock-down, which the filters and the jail forbid. */
 bool sandbox_restricts(void);
 
 /* Narrows the calling thread's filter to the role's allowlist; nothing when seccomp is
