@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # scripts/bookworm-mirror.sh — sourced (bash): the Debian 12 mirror this machine's apt uses, as
-# mmdebstrap's arguments, for the root that packaging/container/build-image.sh makes (read as
-# scripts/check-fresh-machine.sh reads it for its own root). Only this machine's mirror and apt's
+# mmdebstrap's arguments, for the roots that packaging/container/build-image.sh and
+# scripts/check-fresh-machine.sh make. Only this machine's mirror and apt's
 # options for reaching it go in; nothing else of this machine does.
 #
 #   bookworm_mirror_args   fills bookworm_sources (one "deb URI SUITE COMPONENTS" per suite) and
