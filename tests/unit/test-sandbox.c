@@ -112,6 +112,22 @@ static void assert_exited(struct outcome *o, int code)
 	g_assert_cmpstr(o->err, ==, "");
 }
 
+/* body in a child under role's enforcing filter: expect_runs wants it to exit 0 with nothing on
+ * stderr, expect_killed wants SIGSYS and the one line naming who called call (nr). */
+static void expect_runs(enum sandbox_role role, child_body body)
+{
+	struct outcome o = run_filtered(role, SANDBOX_SECCOMP_ON, body);
+	assert_exited(&o, 0);
+	outcome_clear(&o);
+}
+
+static void expect_killed(enum sandbox_role role, child_body body, const char *who, const char *call, long nr)
+{
+	struct outcome o = run_filtered(role, SANDBOX_SECCOMP_ON, body);
+	assert_killed_naming(&o, who, call, nr);
+	outcome_clear(&o);
+}
+
 /* ---- bodies: each returns its exit status, or dies ---- */
 
 /* What a library's probe of a file meets: ENOENT, and the VMM goes on. */
@@ -201,71 +217,49 @@ static void test_vcpu_exec_kills(void)
 {
 	if (!seccomp_available())
 		return;
-	struct outcome o = run_filtered(SANDBOX_ROLE_VCPU, SANDBOX_SECCOMP_ON, exec_program);
-	assert_killed_naming(&o, "vCPU", "execve", SYS_execve);
-	outcome_clear(&o);
+	expect_killed(SANDBOX_ROLE_VCPU, exec_program, "vCPU", "execve", SYS_execve);
 }
 
 static void test_open_fails_without_stopping(void)
 {
 	if (!seccomp_available())
 		return;
-	for (int role = 0; role < SANDBOX_NR_ROLES; role++) {
-		struct outcome o = run_filtered(role, SANDBOX_SECCOMP_ON, open_fails_enoent);
-		assert_exited(&o, 0);
-		outcome_clear(&o);
-	}
+	for (int role = 0; role < SANDBOX_NR_ROLES; role++)
+		expect_runs(role, open_fails_enoent);
 }
 
 static void test_roles_allow_their_work(void)
 {
 	if (!seccomp_available())
 		return;
-	for (int role = 0; role < SANDBOX_NR_ROLES; role++) {
-		struct outcome o = run_filtered(role, SANDBOX_SECCOMP_ON, plain_work);
-		assert_exited(&o, 0);
-		outcome_clear(&o);
-	}
+	for (int role = 0; role < SANDBOX_NR_ROLES; role++)
+		expect_runs(role, plain_work);
 }
 
 static void test_ioctl_by_request(void)
 {
 	if (!seccomp_available())
 		return;
-	struct outcome o = run_filtered(SANDBOX_ROLE_VCPU, SANDBOX_SECCOMP_ON, ioctl_kvm_run_bad_fd);
-	assert_exited(&o, 0);
-	outcome_clear(&o);
-	o = run_filtered(SANDBOX_ROLE_VCPU, SANDBOX_SECCOMP_ON, ioctl_unlisted);
-	assert_killed_naming(&o, "vCPU", "ioctl", SYS_ioctl);
-	outcome_clear(&o);
+	expect_runs(SANDBOX_ROLE_VCPU, ioctl_kvm_run_bad_fd);
+	expect_killed(SANDBOX_ROLE_VCPU, ioctl_unlisted, "vCPU", "ioctl", SYS_ioctl);
 	/* KVM_RUN is a vCPU's, not the I/O thread's. */
-	o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, ioctl_kvm_run_bad_fd);
-	assert_killed_naming(&o, "I/O", "ioctl", SYS_ioctl);
-	outcome_clear(&o);
+	expect_killed(SANDBOX_ROLE_IO, ioctl_kvm_run_bad_fd, "I/O", "ioctl", SYS_ioctl);
 }
 
 static void test_no_executable_memory_outside_gpu(void)
 {
 	if (!seccomp_available())
 		return;
-	struct outcome o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, map_executable);
-	assert_killed_naming(&o, "I/O", "mmap", SYS_mmap);
-	outcome_clear(&o);
-	o = run_filtered(SANDBOX_ROLE_GPU, SANDBOX_SECCOMP_ON, map_executable);
-	assert_exited(&o, 0);
-	outcome_clear(&o);
+	expect_killed(SANDBOX_ROLE_IO, map_executable, "I/O", "mmap", SYS_mmap);
+	expect_runs(SANDBOX_ROLE_GPU, map_executable);
 }
 
 static void test_sockets_unix_only(void)
 {
 	if (!seccomp_available())
 		return;
-	struct outcome o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, unix_socket);
-	assert_exited(&o, 0);
-	outcome_clear(&o);
-	o = run_filtered(SANDBOX_ROLE_IO, SANDBOX_SECCOMP_ON, inet_socket);
-	assert_killed_naming(&o, "I/O", "socket", SYS_socket);
-	outcome_clear(&o);
+	expect_runs(SANDBOX_ROLE_IO, unix_socket);
+	expect_killed(SANDBOX_ROLE_IO, inet_socket, "I/O", "socket", SYS_socket);
 }
 
 static void test_no_new_process(void)
@@ -273,22 +267,15 @@ static void test_no_new_process(void)
 	if (!seccomp_available())
 		return;
 	/* Not even under the process-wide filter, which lets threads be made. */
-	struct outcome o = run_filtered(SANDBOX_ROLE_ANY, SANDBOX_SECCOMP_ON, make_process);
-	assert_killed_naming(&o, "main", "clone", SYS_clone);
-	outcome_clear(&o);
-	o = run_filtered(SANDBOX_ROLE_MAIN, SANDBOX_SECCOMP_ON, kill_other);
-	assert_killed_naming(&o, "main", "tgkill", SYS_tgkill);
-	outcome_clear(&o);
+	expect_killed(SANDBOX_ROLE_ANY, make_process, "main", "clone", SYS_clone);
+	expect_killed(SANDBOX_ROLE_MAIN, kill_other, "main", "tgkill", SYS_tgkill);
 }
 
 static void test_threads_inherit_filters(void)
 {
 	if (!seccomp_available())
 		return;
-	struct outcome o = run_filtered(SANDBOX_ROLE_ANY, SANDBOX_SECCOMP_ON,
-					start_thread_that_makes_inet_socket);
-	assert_killed_naming(&o, "library", "socket", SYS_socket);
-	outcome_clear(&o);
+	expect_killed(SANDBOX_ROLE_ANY, start_thread_that_makes_inet_socket, "library", "socket", SYS_socket);
 }
 
 static void test_log_mode_lets_calls_run(void)
