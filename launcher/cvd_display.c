@@ -75,6 +75,23 @@ static bool open_instance(const struct cli_flag *num_flag, guint64 num, Launcher
 	return true;
 }
 
+/* The framebuffer file a command reads: --framebuffer as given, or display k of the instance
+ * (opened into inst); *what names it in messages. */
+static bool find_display(const char *framebuffer, const struct cli_flag *num_flag, guint64 num, guint k,
+			 LauncherInstance *inst, char **path, char **what, int *status, GError **error)
+{
+	if (framebuffer) {
+		*path = g_strdup(framebuffer);
+		*what = g_strdup(framebuffer);
+		return true;
+	}
+	if (!open_instance(num_flag, num, inst, status, error))
+		return false;
+	*path = fb_file_path(inst->dir, k);
+	*what = g_strdup_printf("display %u of %s", k, inst->name);
+	return true;
+}
+
 /* gpu_mode from the instance's cuttlefish_config.json, for the "no display" message; NULL when
  * it cannot be read. */
 static char *instance_gpu_mode(const LauncherInstance *inst)
@@ -133,17 +150,12 @@ static int screenshot(int argc, char **argv)
 
 	g_auto(LauncherInstance) inst = { 0 };
 	g_autofree char *path = NULL, *what = NULL;
-	if (framebuffer) {
-		path = g_strdup(framebuffer);
-		what = g_strdup(framebuffer);
-	} else {
-		int status;
-		if (!open_instance(&flags[0], num, &inst, &status, &err)) {
-			fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
-			return status;
-		}
-		path = fb_file_path(inst.dir, (guint)k);
-		what = g_strdup_printf("display %u of %s", (guint)k, inst.name);
+	int open_status;
+	if (!find_display(framebuffer, &flags[0], num, (guint)k, &inst, &path, &what, &open_status, &err)) {
+		fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
+		return open_status;
+	}
+	if (!framebuffer) {
 		if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
 			no_display_error(&inst, (guint)k, &err);
 			fprintf(stderr, "cvd_display screenshot: %s\n", err->message);
@@ -319,18 +331,11 @@ static int wait_match(int argc, char **argv)
 
 	g_auto(LauncherInstance) inst = { 0 };
 	g_autofree char *path = NULL, *what = NULL;
-	if (framebuffer) {
-		path = g_strdup(framebuffer);
-		what = g_strdup(framebuffer);
-	} else {
-		int status;
-		if (!open_instance(&flags[0], num, &inst, &status, &err)) {
-			fprintf(stderr, "cvd_display wait: %s\n", err->message);
-			fb_image_clear(&ref);
-			return status;
-		}
-		path = fb_file_path(inst.dir, (guint)k);
-		what = g_strdup_printf("display %u of %s", (guint)k, inst.name);
+	int open_status;
+	if (!find_display(framebuffer, &flags[0], num, (guint)k, &inst, &path, &what, &open_status, &err)) {
+		fprintf(stderr, "cvd_display wait: %s\n", err->message);
+		fb_image_clear(&ref);
+		return open_status;
 	}
 
 	/* A new frame is looked at as soon as it is published; the file is polled every 10 ms
