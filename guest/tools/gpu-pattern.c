@@ -109,30 +109,11 @@ int main(int argc, char **argv)
 	if (show_framebuffer(fd, &display, fb_id) != 0)
 		return 1;
 
-	if (!foreground) {
-		/* The parent reports and returns only now that the pattern is
-		 * shown; the child keeps the DRM file (and so the CRTC) alive. */
-		pid_t pid = fork();
-		if (pid < 0)
-			return fail("fork", -errno);
-		if (pid > 0) {
-			printf(PROG ": %ux%u on connector %u\n", width, height, display.connector_id);
-			fflush(stdout);
-			_exit(0);
-		}
-		setsid();
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-			if (null > STDERR_FILENO)
-				close(null);
-		}
-	} else {
-		printf(PROG ": %ux%u on connector %u\n", width, height, display.connector_id);
-		fflush(stdout);
-	}
+	char line[96];
+	snprintf(line, sizeof(line), PROG ": %ux%u on connector %u\n", width, height, display.connector_id);
+	int err = report_and_detach(line, foreground);
+	if (err < 0)
+		return fail("fork", err);
 	for (;;)
 		pause();
 }

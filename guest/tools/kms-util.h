@@ -8,9 +8,14 @@
 #include <drm/drm_fourcc.h>
 #include <drm/drm_mode.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "drm-util.h"
 
@@ -224,5 +229,36 @@ static inline int show_framebuffer(int fd, const struct display *d, uint32_t fb_
 	/* Drivers without a dirty hook (-ENOSYS) show the buffer as it is. */
 	if ((err = drm_ioctl(fd, DRM_IOCTL_MODE_DIRTYFB, &dirty)) < 0 && err != -ENOSYS)
 		return fail("DRM_IOCTL_MODE_DIRTYFB", err);
+	return 0;
+}
+
+/* Prints line once the screen is shown. In the foreground that is all. Otherwise the tool
+ * detaches: the parent prints and exits, and the child goes on in a session of its own with
+ * /dev/null as its stdio, keeping the DRM file (and so the CRTC) alive. Returns 0 in the
+ * process that goes on, or -errno. */
+static inline int report_and_detach(const char *line, bool foreground)
+{
+	if (!foreground) {
+		pid_t pid = fork();
+		if (pid < 0)
+			return -errno;
+		if (pid > 0) {
+			fputs(line, stdout);
+			fflush(stdout);
+			_exit(0);
+		}
+		setsid();
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			if (null > STDERR_FILENO)
+				close(null);
+		}
+		return 0;
+	}
+	fputs(line, stdout);
+	fflush(stdout);
 	return 0;
 }

@@ -175,30 +175,11 @@ int main(int argc, char **argv)
 	if (show_framebuffer(s.fd, &display, s.fb_id) != 0)
 		return 1;
 
-	if (!foreground) {
-		/* As gpu-pattern: the parent returns once the screen is shown; the child paints. */
-		pid_t pid = fork();
-		if (pid < 0)
-			return fail("fork", -errno);
-		if (pid > 0) {
-			printf(PROG ": %ux%u on connector %u, touches from %s\n", s.width, s.height,
-			       display.connector_id, input_path);
-			fflush(stdout);
-			_exit(0);
-		}
-		setsid();
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-			if (null > STDERR_FILENO)
-				close(null);
-		}
-	} else {
-		printf(PROG ": %ux%u on connector %u, touches from %s\n", s.width, s.height,
-		       display.connector_id, input_path);
-		fflush(stdout);
-	}
+	char line[400]; /* input_path and the sizes */
+	snprintf(line, sizeof(line), PROG ": %ux%u on connector %u, touches from %s\n", s.width, s.height,
+		 display.connector_id, input_path);
+	int err = report_and_detach(line, foreground);
+	if (err < 0)
+		return fail("fork", err);
 	return paint_touches(&s, in, &ax, &ay, foreground);
 }
