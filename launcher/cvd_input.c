@@ -177,10 +177,10 @@ int main(int argc, char **argv)
 
 	g_autofree char *socket_name = NULL;
 	if (tap || swipe_spec)
-		socket_name = g_strdup_printf("input_touch_%u.sock", (guint)display);
+		socket_name = g_strdup_printf(LAUNCHER_INPUT_TOUCH_SOCKET, (guint)display);
 	else
-		socket_name = g_strdup(code && input_events_is_button(code) ? "input_buttons.sock"
-									    : "input_keyboard.sock");
+		socket_name = g_strdup(code && input_events_is_button(code) ? LAUNCHER_INPUT_BUTTONS_SOCKET
+									    : LAUNCHER_INPUT_KEYBOARD_SOCKET);
 	g_autoptr(GByteArray) b = g_byte_array_new();
 	if (text && !input_events_text(b, text, &err)) {
 		fprintf(stderr, "cvd_input: %s\n", err->message);

@@ -135,9 +135,18 @@ void launcher_remove_runtime_files(const LauncherInstance *inst)
 	unlink(inst->pid_path);
 	unlink(inst->console_link);
 	unlink(inst->vsock_socket);
+	/* sepia-vmm removes its input sockets, but not from its jail (a read-only root). */
+	const char *const inputs[] = { LAUNCHER_INPUT_KEYBOARD_SOCKET, LAUNCHER_INPUT_BUTTONS_SOCKET };
+	for (guint i = 0; i < G_N_ELEMENTS(inputs); i++) {
+		g_autofree char *path = g_build_filename(inst->dir, inputs[i], NULL);
+		unlink(path);
+	}
 	for (guint i = 0; i < LAUNCHER_MAX_DISPLAYS; i++) {
 		g_autofree char *fb = fb_file_path(inst->dir, i);
+		g_autofree char *name = g_strdup_printf(LAUNCHER_INPUT_TOUCH_SOCKET, i);
+		g_autofree char *touch = g_build_filename(inst->dir, name, NULL);
 		unlink(fb);
+		unlink(touch);
 	}
 }
 

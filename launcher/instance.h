@@ -29,6 +29,10 @@ GQuark launcher_error_quark(void);
 #define LAUNCHER_VSOCK_BASE_CID    3u
 #define LAUNCHER_WEBVIEW_BASE_PORT 8443u
 #define LAUNCHER_MAX_DISPLAYS      4
+/* sepia-vmm's virtio-input sockets in the instance directory (README "Touch, keys and buttons"). */
+#define LAUNCHER_INPUT_TOUCH_SOCKET    "input_touch_%u.sock" /* display D */
+#define LAUNCHER_INPUT_KEYBOARD_SOCKET "input_keyboard.sock"
+#define LAUNCHER_INPUT_BUTTONS_SOCKET  "input_buttons.sock"
 /* The device's serial number (androidboot.serialno, so ro.serialno in the guest) is this
  * prefix and the instance number, two digits at least: SEPIACVD01 for cvd-1. */
 #define LAUNCHER_SERIAL_PREFIX "SEPIACVD"

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "display/framebuffer.h"
 #include "launcher/control.h"
+#include "launcher/instance.h"
 #include "launcher/websocket.h"
 #include "launcher/webview.h"
 
@@ -35,12 +36,12 @@ void webview_input_init(struct webview_input *in, const char *dir)
 	g_mutex_init(&in->lock);
 	memset(in->touch, 0, sizeof(in->touch));
 	for (guint d = 0; d <= DISPLAY_MAX_INDEX; d++) {
-		g_autofree char *name = g_strdup_printf("input_touch_%u.sock", d);
+		g_autofree char *name = g_strdup_printf(LAUNCHER_INPUT_TOUCH_SOCKET, d);
 		g_autofree char *path = g_build_filename(dir, name, NULL);
 		webinput_sink_init(&in->touch_sink[d], path);
 	}
-	g_autofree char *kb = g_build_filename(dir, "input_keyboard.sock", NULL);
-	g_autofree char *bt = g_build_filename(dir, "input_buttons.sock", NULL);
+	g_autofree char *kb = g_build_filename(dir, LAUNCHER_INPUT_KEYBOARD_SOCKET, NULL);
+	g_autofree char *bt = g_build_filename(dir, LAUNCHER_INPUT_BUTTONS_SOCKET, NULL);
 	webinput_sink_init(&in->keyboard, kb);
 	webinput_sink_init(&in->buttons, bt);
 }
