@@ -33,7 +33,7 @@ sh_ cat /proc/bus/input/devices 2>&1 | tr -d '\r' >"$work/devices"
 note "$work/devices"
 # event_of NAME: the guest's event node of the input device NAME.
 event_of() {
-	awk -v n="N: Name=\"$1\"" '$0 == n { f = 1 } f && /^H: Handlers=/ { for (i = 2; i <= NF; i++) if ($i ~ /^event/) { print "/dev/input/" $i; exit } }' "$work/devices"
+	awk -v n="N: Name=\"$1\"" '$0 == n { f = 1 } f && /^H: Handlers=/ { sub(/^H: Handlers=/, ""); for (i = 1; i <= NF; i++) if ($i ~ /^event[0-9]+$/) { print "/dev/input/" $i; exit } }' "$work/devices"
 }
 touch_dev=$(event_of virtio-input-touch0)
 kbd_dev=$(event_of virtio-input-keyboard)
