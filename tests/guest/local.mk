@@ -108,5 +108,5 @@ tests_guest_input_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_input_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_input_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
 EXTRA_tests_guest_input_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
-# Not in TESTS until its first run under sepia-vmm passes (written, not yet booted).
+TESTS += tests/guest/input.sh
 EXTRA_DIST += tests/guest/input.sh tests/guest/input.c
