@@ -87,6 +87,14 @@ bool sandbox_jail_enter_namespaces(struct sandbox_jail *jail, GError **error)
 	/* Nothing mounted or unmounted here reaches the host, and nothing of the host's
 	 * later mounts reaches the jail. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		/* A chroot whose root is no mount point (EINVAL): the mounts around it cannot be
+		 * named from inside, so none may be made here either. */
+		if (errno == EINVAL) {
+			g_message("sandbox: no jail: / is not a mount point (a chroot?), so the jail's "
+				  "mounts could reach the host's; the uid drop and the system-call filters "
+				  "still apply");
+			return true;
+		}
 		/* A host may hand out user namespaces yet let them mount nothing (Ubuntu's AppArmor
 		 * restriction of unprivileged user namespaces): no jail, as without them. */
 		if (jail->user_ns && (errno == EPERM || errno == EACCES)) {
