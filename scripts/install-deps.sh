@@ -51,6 +51,12 @@ fi
 if command -v apt-get >/dev/null 2>&1; then
 	missing=""
 	for p in $DEBIAN_PACKAGES; do
+		# A Node.js from elsewhere (NodeSource's nodejs carries its own npm and conflicts with
+		# Debian's npm package) is kept: the manifests' check needs only the node and npm commands.
+		case "$p" in
+		nodejs) command -v node >/dev/null 2>&1 && continue ;;
+		npm) command -v npm >/dev/null 2>&1 && continue ;;
+		esac
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then
