@@ -126,6 +126,13 @@ tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
 tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
 TESTS += tests/unit/test-launcher
 
+# The VMM's PID namespace, and its absence where a container withholds CAP_SYS_ADMIN.
+check_PROGRAMS += tests/unit/test-vmm-jail
+tests_unit_test_vmm_jail_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+tests_unit_test_vmm_jail_CFLAGS = $(LAUNCHER_CFLAGS)
+tests_unit_test_vmm_jail_LDADD = $(CONTROL_LIBS)
+TESTS += tests/unit/test-vmm-jail
+
 # The web view's HTTP: head parser, Host check, connection bounds.
 check_PROGRAMS += tests/unit/test-http
 tests_unit_test_http_LDADD = $(HTTP_LIBS)

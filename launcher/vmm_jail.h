@@ -23,7 +23,8 @@ char *vmm_jail_user_arg(guint num);
 
 /* As g_spawn_async_with_pipes_and_fds with G_SPAWN_DO_NOT_REAP_CHILD (stdin /dev/null,
  * stdout on a pipe returned in *stdout_fd, stderr inherited, source_fds[i] as
- * target_fds[i], every other descriptor closed), in a new PID namespace, with
- * PR_SET_PDEATHSIG SIGTERM. An exec failure is reported as an error naming argv[0]. */
+ * target_fds[i], every other descriptor closed), in a new PID namespace (in the caller's own
+ * where making one is not permitted, logged), with PR_SET_PDEATHSIG SIGTERM. An exec failure is
+ * reported as an error naming argv[0]. */
 bool vmm_jail_spawn(const char *const *argv, const int *source_fds, const int *target_fds, guint n_fds,
 		    GPid *pid, int *stdout_fd, GError **error);
