@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-FIREFOX, URL, FIFO, DIR, OUT = sys.argv[1:6]
+FIREFOX = URL = FIFO = DIR = OUT = None  # set from the command line
 PREFS = {
     # A fresh profile off the network (these hosts have none beyond localhost).
     "browser.shell.checkDefaultBrowser": False,
@@ -164,9 +164,10 @@ def save_canvas(bidi, ctx, path):
         f.write(base64.b64decode(url.split(",", 1)[1]))
 
 
-def main():
-    touch, keyboard = listen("input_touch_0.sock"), listen("input_keyboard.sock")
-    profile = tempfile.mkdtemp(prefix="profile.", dir=OUT)
+def start_firefox(firefox, out):
+    """Firefox headless in a fresh profile under out, and a BiDi session with its tab:
+    (process, its log file, BiDi, the tab's context, the session's capabilities)."""
+    profile = tempfile.mkdtemp(prefix="profile.", dir=out)
     with open(os.path.join(profile, "user.js"), "w") as f:
         for k, v in PREFS.items():
             f.write(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n")
@@ -174,25 +175,42 @@ def main():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    err = open(os.path.join(OUT, "firefox.log"), "w")
-    ff = subprocess.Popen([FIREFOX, "--headless", "--no-remote", "--profile", profile,
+    err = open(os.path.join(out, "firefox.log"), "w")
+    ff = subprocess.Popen([firefox, "--headless", "--no-remote", "--profile", profile,
                            f"--remote-debugging-port={port}", "--remote-allow-hosts=127.0.0.1",
                            "about:blank"], stdout=err, stderr=err,
-                          env=dict(os.environ, MOZ_HEADLESS="1", HOME=OUT, XDG_CACHE_HOME=OUT))
+                          env=dict(os.environ, MOZ_HEADLESS="1", HOME=out, XDG_CACHE_HOME=out))
+    t0 = time.monotonic()
+    bidi = None
+    while bidi is None and time.monotonic() - t0 < 60 and ff.poll() is None:
+        try:
+            bidi = BiDi(port)
+        except (OSError, RuntimeError):
+            time.sleep(0.2)
     try:
-        t0 = time.monotonic()
-        bidi = None
-        while bidi is None and time.monotonic() - t0 < 60 and ff.poll() is None:
-            try:
-                bidi = BiDi(port)
-            except (OSError, RuntimeError):
-                time.sleep(0.2)
         if bidi is None:
             raise RuntimeError(f"Firefox offered no WebDriver BiDi on port {port} in 60 s "
                                f"(exit {ff.poll()}; see firefox.log)")
         caps = bidi.call("session.new", capabilities={}).get("capabilities", {})
-        print("version", caps.get("browserName", "?"), caps.get("browserVersion", "?"))
         ctx = bidi.call("browsingContext.getTree")["contexts"][0]["context"]
+        return ff, err, bidi, ctx, caps
+    except (OSError, RuntimeError, ValueError, KeyError, IndexError):
+        ff.kill()
+        ff.wait()
+        err.close()
+        raise
+
+
+def main():
+    touch, keyboard = listen("input_touch_0.sock"), listen("input_keyboard.sock")
+    try:
+        t0 = time.monotonic()
+        ff, err, bidi, ctx, caps = start_firefox(FIREFOX, OUT)
+    except (OSError, RuntimeError, ValueError, KeyError, IndexError) as e:
+        print(f"error {e}")
+        return 1
+    try:
+        print("version", caps.get("browserName", "?"), caps.get("browserVersion", "?"))
         bidi.call("browsingContext.setViewport", context=ctx, viewport={"width": 480, "height": 360})
         bidi.call("browsingContext.navigate", context=ctx, url=URL, wait="complete")
         bidi.wait_js(ctx, "!!(window.sepia && sepia.open && sepia.rects[0] >= 1 && sepia.frames[0] === 1)",
@@ -249,4 +267,6 @@ def main():
         err.close()
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    FIREFOX, URL, FIFO, DIR, OUT = sys.argv[1:6]
+    sys.exit(main())
