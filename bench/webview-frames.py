@@ -13,11 +13,11 @@ WEBVIEW on it, so a frame's latency is measured on one clock, from the moment th
 Bytes are TCP payload per frame, each way (HTTP heads and WebSocket frame headers included).
 Cases: "full", every pixel changes (two pictures in turn, the pattern of tests/e2e/fb-fill.c,
 gradients that PNG codes in few bytes); "noise", the same with two random pictures (PNG's worst
-case); "small", one SIDE x SIDE square changes (a solid colour at a new place each frame). Each round
-runs the ws client over its share of the frames, then the poll client over as many, so drift in
-the machine's load hits both. Every frame is checked: the rectangle's place and size, the frame
-count, and with PIL (when importable) the decoded pixels. Prints one "result" line per case and
-transport, then exits 1 if any frame was wrong.
+case); "small", one SIDE x SIDE square changes (a solid colour at a new place each frame). Each
+round runs the ws client over its share of the frames, then the poll client over as many, so
+drift in the machine's load hits both. Every frame is checked: the rectangle's place and size,
+the frame count, and with PIL (when importable) the decoded pixels. Prints one "result" line
+per case and transport, then exits 1 if any frame was wrong.
 """
 import base64
 import io

@@ -7,11 +7,12 @@ Starts FIREFOX headless in a fresh profile, sets a 480x360 viewport, loads URL (
 the fake instance in DIR) and waits until the page has drawn display 0's frame 1 (window.sepia:
 a rectangle drawn with the frame count 1); saves the canvas (toDataURL) as OUT_DIR/firefox1.png;
 writes a line to FILL_FIFO (fb-fill publishes frame 2) and waits until the page draws it, saving
-OUT_DIR/firefox2.png; clicks at 1/4, 1/2 of the picture and types "hi", listening as the
-device's touch and keyboard devices (DIR/input_touch_0.sock, DIR/input_keyboard.sock); saves a
-screenshot of the page as OUT_DIR/firefox-page.png. Firefox's HOME and cache are OUT_DIR too,
-so nothing is left behind. Prints "key value" lines for the shell
-script's checks; exits 1 when Firefox or the protocol failed.
+OUT_DIR/firefox2.png; clicks at 1/4, 1/2 of the picture, touches it with two fingers (at 1/4
+and 3/4 of its width), types "hi" and clicks the Power button, listening as the device's touch,
+keyboard and button devices (DIR/input_touch_0.sock, input_keyboard.sock, input_buttons.sock);
+saves a screenshot of the page as OUT_DIR/firefox-page.png. Firefox's HOME and cache are OUT_DIR
+too, so nothing is left behind. Prints "key value" lines for the shell script's checks; exits
+1 when Firefox or the protocol failed.
 """
 import base64
 import json
@@ -133,28 +134,30 @@ def listen(name):
     return s
 
 
+CONNS = {}  # listener -> the web view's connections to it, kept open across calls
+
+
 def records(lst, want, timeout=10):
     """Records (type, code, value) from the listener's connections until want(records) holds."""
-    conns, data, got = [], {}, []
+    conns = CONNS.setdefault(lst, {})
+    got = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not want(got):
-        r, _, _ = select.select([lst] + conns, [], [], 0.1)
+        r, _, _ = select.select([lst] + list(conns), [], [], 0.1)
         for s in r:
             if s is lst:
                 c, _ = lst.accept()
-                conns.append(c)
-                data[c] = b""
+                conns[c] = b""
                 continue
             chunk = s.recv(4096)
             if not chunk:
-                conns.remove(s)
+                del conns[s]
+                s.close()
                 continue
-            data[s] += chunk
-            while len(data[s]) >= 8:
-                got.append(struct.unpack("<HHi", data[s][:8]))
-                data[s] = data[s][8:]
-    for c in conns:
-        c.close()
+            conns[s] += chunk
+            while len(conns[s]) >= 8:
+                got.append(struct.unpack("<HHi", conns[s][:8]))
+                conns[s] = conns[s][8:]
     return got
 
 
@@ -203,6 +206,7 @@ def start_firefox(firefox, out):
 
 def main():
     touch, keyboard = listen("input_touch_0.sock"), listen("input_keyboard.sock")
+    buttons = listen("input_buttons.sock")
     try:
         t0 = time.monotonic()
         ff, err, bidi, ctx, caps = start_firefox(FIREFOX, OUT)
@@ -247,6 +251,32 @@ def main():
                         {"type": "keyDown", "value": "i"}, {"type": "keyUp", "value": "i"}]}])
         got = records(keyboard, lambda g: len([r for r in g if r[0] == 1]) >= 4)
         print("keys", " ".join(f"{c} {v}" for t, c, v in got if t == 1))
+        # Two fingers at once (touch pointers), at 1/4 and 3/4 of the width.
+        bidi.call("input.performActions", context=ctx, actions=[{
+            "type": "pointer", "id": f"finger{i}", "parameters": {"pointerType": "touch"},
+            "actions": [{"type": "pointerMove", "x": int(left + w * fx), "y": y},
+                        {"type": "pointerDown", "button": 0}, {"type": "pause", "duration": 100},
+                        {"type": "pointerUp", "button": 0}]} for i, fx in ((1, 0.25), (2, 0.75))])
+        got = records(touch, lambda g: sum(1 for r in g if r == (3, 0x39, -1)) >= 2)
+        slots, cur, xs = set(), 0, {}
+        for t, c, v in got:
+            if (t, c) == (3, 0x2f):
+                cur = v
+            elif (t, c) == (3, 0x35):
+                slots.add(cur)
+                xs[cur] = v
+        print("multitouch slots %d x %s lifted %d" % (len(slots), " ".join(str(xs[k]) for k in sorted(xs)),
+                                                      sum(1 for r in got if r == (3, 0x39, -1))))
+        # The Power button, clicked with the mouse.
+        px, py = (int(float(v)) for v in bidi.js(
+            ctx, "(() => { const r = document.getElementById('power').getBoundingClientRect();"
+                 " return (r.left + r.width / 2) + ' ' + (r.top + r.height / 2); })()").split())
+        bidi.call("input.performActions", context=ctx, actions=[{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [{"type": "pointerMove", "x": px, "y": py}, {"type": "pointerDown", "button": 0},
+                        {"type": "pause", "duration": 50}, {"type": "pointerUp", "button": 0}]}])
+        got = records(buttons, lambda g: len([r for r in g if r[0] == 1]) >= 2)
+        print("buttons", " ".join(f"{c} {v}" for t, c, v in got if t == 1))
         shot = bidi.call("browsingContext.captureScreenshot", context=ctx)["data"]
         with open(os.path.join(OUT, "firefox-page.png"), "wb") as f:
             f.write(base64.b64decode(shot))

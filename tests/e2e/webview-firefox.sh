@@ -1,11 +1,12 @@
 #!/bin/sh
-# sepia-webview's page in Firefox: headless Firefox (Debian's firefox-esr), driven through its
-# own remote protocol, WebDriver BiDi (webview-firefox.py, which also plays the device's touch
-# and keyboard devices: unix sockets listening in the instance directory), loads the page; its
-# canvas must hold display 0's pixels exactly and fit the window with its aspect kept; the "VMM"
-# (tests/e2e/fb-fill) publishes a new frame and the page must draw it (pushed over the
+# sepia-webview's page in Firefox: headless Firefox (Debian's firefox-esr), driven through its own
+# remote protocol, WebDriver BiDi (webview-firefox.py, which also plays the device's touch,
+# keyboard and button devices: unix sockets listening in the instance directory), loads the page;
+# its canvas must hold display 0's pixels exactly and fit the window with its aspect kept; the
+# "VMM" (tests/e2e/fb-fill) publishes a new frame and the page must draw it (pushed over the
 # WebSocket, no reload); a click at a page coordinate must reach the touch device at the mapped
-# display coordinates (+-1 px), typed text the keyboard. webview-chromium.sh does the same in
+# display coordinates (+-1 px), two touching fingers must become two contacts, typed text must
+# reach the keyboard and the Power button the buttons. webview-chromium.sh does the same in
 # Chromium. TAP; exit 77 without firefox-esr (or firefox) or python3's PIL.
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -24,7 +25,7 @@ find_pil_python
 
 display_test_begin firefox
 
-echo "1..7"
+echo "1..9"
 
 PORT=$("$PY" "$CHECK" free-port)
 mkfifo "$T/fill.fifo"
@@ -65,8 +66,18 @@ touch_ok() { # the touch position within 1 px of 80,120
 }
 check "a click at 1/4, 1/2 of the picture reaches the touch device at display pixel 80,120 (+-1): $touch_at" touch_ok
 check "the click's release lifts the contact (tracking id -1)" sh -c "[ '$(val touch_up)' = 1 ]"
+# 320 px wide: fingers at 1/4 and 3/4 of it are at 80 and 240.
+multi_ok() {
+	echo "the touch device got: $(val multitouch)"
+	set -- $(val multitouch)
+	[ $# -eq 7 ] && [ "$2" = 2 ] && [ $(($4 - 80)) -le 1 ] && [ $((80 - $4)) -le 1 ] && [ $(($5 - 240)) -le 1 ] &&
+		[ $((240 - $5)) -le 1 ] && [ "$7" = 2 ]
+}
+check "two fingers at once become two contacts (slots) at their display pixels, both lifted" multi_ok
 check "typed 'hi' reaches the keyboard as KEY_H and KEY_I pressed and released" \
 	sh -c "[ '$(val keys)' = '35 1 35 0 23 1 23 0' ] || { cat '$T/bidi.out'; false; }"
+check "the page's Power button presses and releases KEY_POWER" \
+	sh -c "[ '$(val buttons)' = '116 1 116 0' ] || { cat '$T/bidi.out'; false; }"
 
 exec 3>&-
 wait "$fill_pid"
