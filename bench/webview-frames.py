@@ -24,6 +24,7 @@ import io
 import json
 import mmap
 import os
+import random
 import select
 import socket
 import struct
@@ -40,6 +41,10 @@ WEBVIEW, WORK = sys.argv[1], sys.argv[2]
 W, H = (int(v) for v in sys.argv[3].split("x"))
 FULL_FRAMES, SMALL_FRAMES, SIDE, ROUNDS = (int(v) for v in sys.argv[4:8])
 GAP_S = 0.03  # idle time between frames: each is delivered alone, no merging
+# sepia-webview looks at the display file every 15 ms (the stream's tick, the long poll's
+# re-read): each publish waits a random part of that first, so that neither transport's
+# frames fall at a fixed phase of its looks (30 ms of idle time is two whole ticks).
+PHASE_S = 0.015
 HDR = struct.Struct("<8sIIIIIIII QQQ")
 wrong = []
 
@@ -93,6 +98,7 @@ class Display:
 
     def publish(self, rect=None):
         """Writes the picture (only rect's rows when given, as a flush of a rectangle would)."""
+        time.sleep(random.uniform(0, PHASE_S))
         self.m[0:HDR.size] = self.header(2 * self.frames + 1)
         if rect:
             x, y, w, h = rect
