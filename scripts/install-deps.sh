@@ -3,7 +3,8 @@
 # Run as root. Idempotent: packages already present are left alone.
 # strace: devices/sandbox/learn-syscalls.py learns the VMM's system calls from its traces.
 # Test-only: libpng (tests/unit/test-png decodes sepia's PNGs with it), python3's PIL and
-# chromium (the display tools' end-to-end tests check pixels and load the web view's page), clang
+# chromium and firefox (the display tools' end-to-end tests check pixels and load the web view's
+# page in both browsers; Debian's Firefox is firefox-esr), clang
 # with its libFuzzer/ASan/UBSan runtime (tests/fuzz/smoke.sh builds and runs the fuzz targets).
 # dnsmasq-base (not dnsmasq) on Debian: sepia-host-resources runs its own dnsmasq per bridge and
 # needs no system-wide dnsmasq service. dpkg-dev/debhelper/rpm build the packages (make deb, make rpm).
@@ -29,7 +30,7 @@ DEBIAN_PACKAGES="
   dpkg-dev debhelper rpm
   android-sdk-libsparse-utils python3
   linux-image-cloud-amd64
-  libpng-dev python3-pil chromium clang libclang-rt-dev
+  libpng-dev python3-pil chromium firefox-esr clang libclang-rt-dev
   mmdebstrap podman runc catatonit netavark iptables python3-yaml nodejs npm
 "
 RPM_PACKAGES="
@@ -39,7 +40,7 @@ RPM_PACKAGES="
   busybox bc flex bison elfutils-libelf-devel openssl-devel openssl cpio xz e2fsprogs
   qemu-kvm qemu-img android-tools procps-ng patch util-linux python3
   dnsmasq iproute nftables systemd rpm-build systemd-rpm-macros iputils curl
-  libpng-devel python3-pillow chromium clang compiler-rt
+  libpng-devel python3-pillow chromium firefox clang compiler-rt
   podman runc catatonit netavark iptables python3-pyyaml nodejs npm
 "
 

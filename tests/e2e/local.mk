@@ -42,16 +42,17 @@ tests_e2e_vector_probe_SOURCES = tests/e2e/vector-probe.c
 tests_e2e_vector_probe_LDFLAGS = -static
 
 # The display tools: cvd_display and sepia-webview on scanout files written by fb-fill, the
-# page checked in headless Chromium (skips without it).
+# page checked in headless Chromium and Firefox (each skips without its browser).
 check_PROGRAMS += tests/e2e/fb-fill
 tests_e2e_fb_fill_SOURCES = tests/e2e/fb-fill.c
 tests_e2e_fb_fill_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_e2e_fb_fill_LDADD = $(DISPLAY_LIBS)
 DISPLAY_E2E_TESTS = tests/e2e/input-tools.sh tests/e2e/display-wait.sh tests/e2e/display-tools.sh \
-	tests/e2e/webview-chromium.sh tests/e2e/webview-guard.sh tests/e2e/webview-stream.sh
+	tests/e2e/webview-chromium.sh tests/e2e/webview-firefox.sh tests/e2e/webview-guard.sh \
+	tests/e2e/webview-stream.sh
 TESTS += $(DISPLAY_E2E_TESTS)
 EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
-	tests/e2e/device-lib.sh tests/e2e/adb-sync-checks.sh tests/e2e/adb-client-checks.sh \
+	tests/e2e/webview-firefox.py tests/e2e/device-lib.sh tests/e2e/adb-sync-checks.sh tests/e2e/adb-client-checks.sh \
 	tests/e2e/tcp-peer.py tests/e2e/webview-guard.py tests/e2e/webview-stream.py
 
 # A launched device's input and entropy, as the guest sees them (launch_cvd: after the others).
