@@ -73,4 +73,30 @@ esac
 # shellcheck disable=SC2206 # SEPIA_LAUNCH_FLAGS is a whitespace-separated list of flags
 flags+=(${SEPIA_LAUNCH_FLAGS:-})
 say "instance $CUTTLEFISH_INSTANCE: launch_cvd ${flags[*]} $*"
-exec launch_cvd "${flags[@]}" "$@"
+# launch_cvd runs as a child, not in this shell's place: the container ends when this shell
+# does, and that kills every process left in it, a preStop `stop_cvd` still waiting for the
+# monitor to exit among them (the kubelet then reports the hook as failed, exit 137). So the
+# shell passes SIGTERM and SIGINT on, and once the device is down it lets a running stop_cvd
+# see that and return (at most 10 s).
+launch_cvd "${flags[@]}" "$@" &
+pid=$!
+trap 'kill -TERM "$pid" 2>/dev/null' TERM
+trap 'kill -INT "$pid" 2>/dev/null' INT
+# wait returns early (above 128) when a trapped signal arrives: wait again while it runs. bash
+# keeps a reaped child's status, so the last wait gives launch_cvd's own.
+while kill -0 "$pid" 2>/dev/null; do
+	wait "$pid" || true
+done
+wait "$pid" && status=0 || status=$?
+stop_cvd_running() {
+	local comm
+	for comm in /proc/[0-9]*/comm; do
+		[ "$(cat "$comm" 2>/dev/null)" = stop_cvd ] && return 0
+	done
+	return 1
+}
+for _ in $(seq 100); do
+	stop_cvd_running || break
+	sleep 0.1
+done
+exit "$status"
