@@ -64,11 +64,11 @@ BENCH_NESTED_FLAGS =
 bench-nested: sepia-vmm$(EXEEXT) tests/guest/serial.elf$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/nested-kvm.sh $(BENCH_NESTED_FLAGS) || test $$? -eq 77
 
-# `make bench-input`: bench/input.sh, tap-to-pixel and tap-to-event latency through a launched
-# device, and /dev/hwrng's rate against virtio-rng's limit.
+# `make bench-input`: bench/input.sh, tap-to-page (headless Chromium), tap-to-pixel and
+# tap-to-event latency through a launched device, and /dev/hwrng's rate against virtio-rng's limit.
 BENCH_INPUT_FLAGS =
 .PHONY: bench-input
-bench-input: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT) cvd_input$(EXEEXT) cvd_display$(EXEEXT)
+bench-input: launch_cvd$(EXEEXT) run_cvd$(EXEEXT) stop_cvd$(EXEEXT) sepia-vmm$(EXEEXT) cvd_input$(EXEEXT) cvd_display$(EXEEXT) sepia-webview$(EXEEXT)
 	$(BENCH_ENVIRONMENT) $(top_srcdir)/bench/input.sh $(BENCH_INPUT_FLAGS) || test $$? -eq 77
 
 # `make bench-kube`: bench/kube.sh, one device in a podman kube play pod against launch_cvd on

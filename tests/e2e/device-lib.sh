@@ -10,13 +10,17 @@ require_free_ports() {
 	local why=$1 port # what the ports are, for the message
 	shift
 	for port in "$@"; do
-		python3 -c '
+		port_is_free "$port" || skip "127.0.0.1:$port ($why) is in use on this machine, by another device or program"
+	done
+}
+
+# port_is_free PORT: whether launch_cvd could take PORT of 127.0.0.1.
+port_is_free() {
+	python3 -c '
 import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null ||
-			skip "127.0.0.1:$port ($why) is in use on this machine, by another device or program"
-	done
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null
 }
 
 # device_test_begin NAME PROGRAM...: skips without /dev/kvm, one of the PROGRAMs in B, the

@@ -7,9 +7,17 @@
 #     at X,Y; --text on the keyboard and --key POWER on the buttons as key presses;
 #   - touch-paint in the guest turns a tap into a white mark on the screen at that place, which
 #     cvd_display wait (the screen oracle) sees in the host's picture of display 0;
+#   - the web view's page in headless Chromium (webview-cdp.py's drive mode, through the DevTools
+#     protocol), used as a person would: a click at a page coordinate reaches the guest's getevent
+#     at the display pixel it maps to (+-1), typed text reaches it as key presses, and a click on
+#     touch-paint's black screen is white at that place in the first rectangle the page draws
+#     after it (these checks skip, saying why, without chromium);
 #   - `input tap` in the guest (uinput) reaches getevent watching /dev/input;
 #   - /dev/hwrng gives bytes from virtio_rng.
-# Timings are notes (bench/input.sh measures them), never conditions.
+# Timings are notes (bench/input.sh measures them), never conditions. The web view is
+# launch_cvd --start_webview's on cvd-1's port 8443 when that port is free; otherwise a
+# sepia-webview on a free port serves the same instance directory. SEPIA_WEBVIEW_SCREENSHOT=PNG
+# keeps a screenshot of the page operating the device (README's).
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -17,10 +25,23 @@ B=$top_builddir
 
 skip() { echo "1..0 # SKIP $1"; exit 77; }
 . "$top_srcdir/tests/e2e/device-lib.sh"
+. "$top_srcdir/tests/e2e/cdp-lib.sh"
 device_test_begin input launch_cvd run_cvd stop_cvd cvd_display cvd_input sepia-vmm sepia-vsock-proxy
 log=$inst/logs/launcher.log
+wv_pid=
+trap 'cdp_stop; [ -z "$wv_pid" ] || kill "$wv_pid"; device_test_cleanup' EXIT
 
-"$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 >"$work/launch.out" 2>"$work/launch.err"
+# The web view's page, unless a precondition is missing (then page_skip says which).
+PY=python3 CHROMIUM=$(command -v chromium || command -v chromium-browser) page_skip= webview_flag=
+if [ -z "$CHROMIUM" ]; then
+	page_skip="chromium is not installed (scripts/install-deps.sh installs it)"
+elif [ ! -x "$B/sepia-webview" ]; then
+	page_skip="sepia-webview not built"
+elif port_is_free 8443; then
+	webview_flag=--start_webview
+fi
+
+"$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 $webview_flag >"$work/launch.out" 2>"$work/launch.err"
 rc=$?
 check "[ $rc = 0 ]" "launch_cvd --daemon boots the reference guest"
 [ $rc = 0 ] || { note "$work/launch.err"; note "$log"; tail -n 30 "$inst/logs/kernel.log" | note; }
@@ -118,6 +139,76 @@ done
 check "[ \$(wc -l <'$work/pixel.ms') = 10 ]" "ten taps in a row, each at a new place, each become a mark"
 echo "# tap to pixel over $(wc -l <"$work/pixel.ms") taps, ms (sorted): $(cut -d' ' -f1 "$work/pixel.ms" | sort -n | tr '\n' ' ')"
 echo "# of which cvd_input's own run, ms: $(cut -d' ' -f2 "$work/pixel.ms" | sort -n | tr '\n' ' ')"
+
+# The web view's page in headless Chromium, on touch-paint's screen.
+page_checks=5
+if [ -n "$page_skip" ]; then
+	for _ in $(seq 1 $page_checks); do n=$((n + 1)) && echo "ok $n # SKIP $page_skip"; done
+else
+	t_page=$(date +%s%N)
+	if [ -n "$webview_flag" ]; then
+		url=http://127.0.0.1:8443/
+	else # cvd-1's port is another program's: the same web view, on a free port
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		"$B/sepia-webview" --framebuffer-dir="$inst" --port="$port" 2>"$work/webview.log" &
+		wv_pid=$!
+		url=http://127.0.0.1:$port/
+		for _ in $(seq 100); do grep -q serving "$work/webview.log" 2>/dev/null && break; sleep 0.05; done
+	fi
+	echo "# the page: $url"
+	# 480x800: display 0 (720x1280) is shown at about 0.58 CSS px per display pixel.
+	cdp_start "$url" 480 800 "$work/chromium.log"
+	check "[ \"\${cdp_reply%% *}\" = ready ] && [ \"\$(echo \$cdp_reply | cut -d' ' -f6-)\" = '720 1280' ]" \
+		"the web view's page shows display 0 (720x1280) in headless Chromium: $cdp_reply"
+	read -r _ left top width height _ <<<"$cdp_reply"
+	# page_point FX FY: the page point (whole CSS pixels) at FX, FY of the picture, and the display
+	# pixel it maps to (the page sends 65536ths of the picture's size; the device scales them).
+	page_point() {
+		awk -v l="${left:-0}" -v t="${top:-0}" -v w="${width:-1}" -v h="${height:-1}" -v fx="$1" -v fy="$2" 'BEGIN {
+			px = int(l + w * fx + 0.5); py = int(t + h * fy + 0.5)
+			printf "%d %d %d %d\n", px, py, int((px - l) / w * 720), int((py - t) / h * 1280) }'
+	}
+	# a. A click at a page coordinate, as the guest's getevent sees it.
+	read -r px py dx dy <<<"$(page_point 0.7 0.3)"
+	getevent_during "$work/page-tap.out" 8 "$touch_dev" cdp click "$px" "$py"
+	got_x=$(awk '$2 == "ABS_MT_POSITION_X" { print $3; exit }' "$work/page-tap.out")
+	got_y=$(awk '$2 == "ABS_MT_POSITION_Y" { print $3; exit }' "$work/page-tap.out")
+	near() { [ -n "$1" ] && [ $((16#$1 - $2)) -le 1 ] && [ $(($2 - 16#$1)) -le 1 ]; }
+	check "near '$got_x' $dx && near '$got_y' $dy && grep -Eq 'EV_KEY +BTN_TOUCH +UP' '$work/page-tap.out'" \
+		"a click on the page at $px,$py reaches getevent at display pixel $dx,$dy (+-1): got $((16#${got_x:-0})),$((16#${got_y:-0})), then lifted"
+	# b. Typed text, as key presses.
+	getevent_during "$work/page-keys.out" 8 "$kbd_dev" cdp type hi
+	check "grep -Eq 'EV_KEY +KEY_H +DOWN' '$work/page-keys.out' && grep -Eq 'EV_KEY +KEY_H +UP' '$work/page-keys.out' && grep -Eq 'EV_KEY +KEY_I +DOWN' '$work/page-keys.out' && grep -Eq 'EV_KEY +KEY_I +UP' '$work/page-keys.out'" \
+		"'hi' typed on the page reaches getevent as KEY_H and KEY_I pressed and released"
+	# touch-paint marked that click too: once the page shows it, nothing else is on the way.
+	cdp await_white "$dx" "$dy"
+	check "[ \"\${cdp_reply%% *}\" = white ]" "the page shows touch-paint's mark of that click at $dx,$dy: $cdp_reply"
+	# c. A click on touch-paint's black screen: the first rectangle the page draws after it.
+	read -r px py dx dy <<<"$(page_point 0.3 0.15)"
+	cdp pixel "$dx" "$dy"
+	before=$cdp_reply
+	cdp arm "$dx" "$dy" && cdp click "$px" "$py" && cdp drawn
+	after=$cdp_reply
+	check "[ \"\$(echo $before | cut -d' ' -f2-4)\" = '0 0 0' ] && [ \"\$(echo $after | cut -d' ' -f1-4)\" = 'drawn 255 255 255' ]" \
+		"a click at $px,$py turns display pixel $dx,$dy from black to white in the next rectangle the page draws (before: $before; after: $after)"
+	if [ -n "${SEPIA_WEBVIEW_SCREENSHOT:-}" ]; then
+		# A few strokes, so the picture shows what a drag does too.
+		for f in "0.2 0.4 0.8 0.4" "0.5 0.3 0.5 0.6" "0.2 0.7 0.8 0.75"; do
+			set -- $f
+			read -r x1 y1 _ _ <<<"$(page_point "$1" "$2")"
+			read -r x2 y2 _ _ <<<"$(page_point "$3" "$4")"
+			cdp drag "$x1" "$y1" "$x2" "$y2"
+		done
+		read -r _ _ dx dy <<<"$(page_point 0.8 0.75)"
+		cdp await_white "$dx" "$dy"
+		cdp screenshot "$SEPIA_WEBVIEW_SCREENSHOT"
+		echo "# screenshot of the page: $SEPIA_WEBVIEW_SCREENSHOT ($cdp_reply)"
+	fi
+	cdp_stop
+	[ -z "$wv_pid" ] || { kill "$wv_pid"; wait "$wv_pid" 2>/dev/null; wv_pid=; }
+	check "[ $cdp_status = 0 ]" "the page and Chromium close when asked (webview-cdp.py's status $cdp_status)"
+	echo "# the web view's page checks took $((($(date +%s%N) - t_page) / 1000000)) ms"
+fi
 
 # input (uinput) in the guest, seen by getevent watching /dev/input.
 sh_ "getevent -l -c 6 </dev/null >/tmp/ge.out 2>&1 & sleep 2; input tap 10 20; echo input-status=\$?; ls -l /dev/uinput /dev/input; sleep 1; cat /tmp/ge.out" >"$work/input.out" 2>&1

@@ -55,7 +55,8 @@ EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-
 	tests/e2e/webview-firefox.py tests/e2e/device-lib.sh tests/e2e/adb-sync-checks.sh tests/e2e/adb-client-checks.sh \
 	tests/e2e/tcp-peer.py tests/e2e/webview-guard.py tests/e2e/webview-stream.py
 
-# A launched device's input and entropy, as the guest sees them (launch_cvd: after the others).
+# A launched device's input and entropy, as the guest sees them, and its web view's page operating it in
+# headless Chromium (launch_cvd: after the others).
 TESTS += tests/e2e/input-device.sh
-EXTRA_DIST += tests/e2e/input-device.sh
+EXTRA_DIST += tests/e2e/input-device.sh tests/e2e/cdp-lib.sh
 tests/e2e/input-device.log: tests/e2e/data-policy.log

@@ -22,6 +22,27 @@ devices do (input_touch_0.sock, input_keyboard.sock, input_buttons.sock). It ope
 Opens URL (a device's web view), waits until display 0's canvas has a picture, and saves the
 canvas's pixels (the display's, whatever size the page shows it at) as OUT.png.
 
+  webview-cdp.py drive CHROMIUM URL WIDTH HEIGHT
+
+Keeps a page on URL (a device's web view) open in a WIDTHxHEIGHT viewport for a script that
+sends it one command a line on stdin and reads one answer a line on stdout (cdp-lib.sh wraps
+it). Once display 0 has a picture it prints "ready L T W H DW DH": the canvas on the page (CSS
+pixels) and the display's size. Then, with X Y page coordinates (CSS pixels) for input and
+display pixels for the canvas:
+  click X Y         a left click (press and release) there; "ok"
+  drag X1 Y1 X2 Y2  a press at X1 Y1, 20 moves to X2 Y2 and the release there; "ok"
+  type TEXT         keyDown/keyUp for each letter or digit of TEXT; "ok"
+  pixel X Y         "pixel R G B A rects N": the canvas there, and the rectangles drawn so far
+  await_white X Y   waits until the canvas is white there; "white rects N"
+  arm X Y           from now, notes the first rectangle the page draws: "armed"
+  arm_white X Y     from now, notes the first rectangle after which X Y is white: "armed"
+  drawn             waits for the armed note: "drawn R G B A rect X Y W H at_ms T" (the pixel
+                    at the armed place once that rectangle was drawn, the rectangle, and the
+                    wall-clock time of the drawing in ms since the epoch, as date +%s%3N)
+  screenshot OUT    saves the whole page as OUT (PNG); "ok"
+  quit              closes Chromium and exits 0 (so does the end of stdin)
+A command that fails answers "error WHY" and the script exits 1.
+
 The protocol runs over --remote-debugging-pipe: Chromium reads JSON messages ending in a NUL
 byte on its fd 3 and answers on fd 4, so no websocket library is needed.
 """
@@ -29,6 +50,7 @@ import base64
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -40,7 +62,7 @@ DEADLINE_S = 60
 
 
 class Browser:
-    def __init__(self, chromium, profile):
+    def __init__(self, chromium, profile, width=480, height=360):
         to_chrome_r, self.to_chrome = os.pipe()
         self.from_chrome, from_chrome_w = os.pipe()
 
@@ -53,7 +75,7 @@ class Browser:
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-default-apps", "--hide-scrollbars", "--force-device-scale-factor=1",
-                 "--remote-debugging-pipe", f"--user-data-dir={profile}", "--window-size=480,360"]
+                 "--remote-debugging-pipe", f"--user-data-dir={profile}", f"--window-size={width},{height}"]
         self.proc = subprocess.Popen([chromium] + flags + ["about:blank"], pass_fds=(3, 4),
                                      preexec_fn=fds_3_and_4, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,6 +83,10 @@ class Browser:
         os.close(from_chrome_w)
         self.next_id = 0
         self.buf = b""
+        self.deadline = time.monotonic() + DEADLINE_S
+
+    def renew_deadline(self):
+        """A long-lived session (drive): each command gets DEADLINE_S of its own."""
         self.deadline = time.monotonic() + DEADLINE_S
 
     def call(self, method, params=None, session=None):
@@ -126,31 +152,165 @@ class Device:
         return [struct.unpack("<HHi", data[i:i + 8]) for i in range(0, len(data) - 7, 8)]
 
 
-def open_page(b, url):
-    target = b.call("Target.createTarget", {"url": "about:blank"})
-    session = b.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-    b.call("Page.enable", session=session)
-    b.call("Page.navigate", {"url": url}, session=session)
-    return session
+class Page:
+    """One tab on the web view's page, in a WIDTHxHEIGHT viewport."""
+
+    def __init__(self, b, url, width=480, height=360):
+        self.b = b
+        target = b.call("Target.createTarget", {"url": "about:blank"})
+        self.session = b.call("Target.attachToTarget", {"targetId": target["targetId"],
+                                                        "flatten": True})["sessionId"]
+        self.call("Page.enable")
+        # The page's viewport, whatever size a new target gets.
+        self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                         "deviceScaleFactor": 1, "mobile": False})
+        self.call("Page.navigate", {"url": url})
+
+    def call(self, method, params=None):
+        return self.b.call(method, params, session=self.session)
+
+    def js(self, expr):
+        r = self.call("Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in r:
+            raise RuntimeError(f"the page's script failed: {r['exceptionDetails'].get('text')} in {expr[:60]}")
+        return r["result"].get("value")
+
+    def wait_js(self, expr, what, step=0.01):
+        """Polls expr until it is truthy; its value."""
+        while True:
+            v = self.js(expr)
+            if v:
+                return v
+            if time.monotonic() > self.b.deadline:
+                raise TimeoutError(what)
+            time.sleep(step)
+
+    def box(self, element="d0"):
+        """[left, top, width, height] of an element, CSS pixels."""
+        return self.js(f"(() => {{ const r = document.getElementById('{element}').getBoundingClientRect();"
+                       " return [r.left, r.top, r.width, r.height]; })()")
+
+    def mouse(self, kind, x, y):
+        self.call("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left",
+                                               "buttons": 1 if kind == "mousePressed" else 0, "clickCount": 1})
+
+    def click(self, x, y):
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.mouse(kind, x, y)
+
+    def type(self, text):
+        for ch in text:
+            if not ch.isascii() or not ch.isalnum():
+                raise RuntimeError(f"type: only letters and digits, not {ch!r}")
+            code = f"Digit{ch}" if ch.isdigit() else f"Key{ch.upper()}"
+            for kind in ("keyDown", "keyUp"):
+                self.call("Input.dispatchKeyEvent", {"type": kind, "key": ch, "code": code,
+                                                     "text": ch if kind == "keyDown" else ""})
+
+    def canvas_png(self, out, element="d0"):
+        data = self.js(f"document.getElementById('{element}').toDataURL('image/png')")
+        with open(out, "wb") as f:
+            f.write(base64.b64decode(data.split(",", 1)[1]))
 
 
 def save_canvas(chromium, url, out):
     with tempfile.TemporaryDirectory(prefix="sepia-cdp-") as profile:
         b = Browser(chromium, profile)
         try:
-            session = open_page(b, url)
-            expr = ("(() => { const c = document.getElementById('d0');"
-                    " return window.sepia && sepia.rects[0] ? c.toDataURL('image/png') : null; })()")
-            while True:
-                r = b.call("Runtime.evaluate", {"expression": expr, "returnByValue": True}, session=session)
-                data = r["result"].get("value")
-                if data:
+            page = Page(b, url)
+            page.wait_js("window.sepia && sepia.rects[0]", "the page drew no picture of display 0", 0.05)
+            page.canvas_png(out)
+        finally:
+            b.close()
+    return 0
+
+
+# The probe behind arm/arm_white/drawn: the display's canvas context draws every rectangle with
+# drawImage, so a wrapper sees each one drawn, in order, and reads the armed pixel right after.
+PROBE_JS = """(() => {
+  const ctx = document.getElementById('d0').getContext('2d');
+  if (!ctx.sepiaProbe) {
+    const draw = ctx.drawImage.bind(ctx);
+    ctx.sepiaProbe = true;
+    ctx.drawImage = (img, x, y) => {
+      draw(img, x, y);
+      const p = window.sepiaProbe;
+      if (!p || p.done) return;
+      const px = Array.from(ctx.getImageData(p.x, p.y, 1, 1).data);
+      if (p.white && !(px[0] === 255 && px[1] === 255 && px[2] === 255)) return;
+      Object.assign(p, { done: true, px, rect: [x, y, img.width, img.height],
+                         at: performance.timeOrigin + performance.now() });
+    };
+  }
+  window.sepiaProbe = { x: %d, y: %d, white: %s, done: false };
+  return true;
+})()"""
+
+
+def drive(chromium, url, width, height):
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that Chromium is closed below
+    out = sys.stdout
+
+    def answer(line):
+        out.write(line + "\n")
+        out.flush()
+
+    with tempfile.TemporaryDirectory(prefix="sepia-cdp-") as profile:
+        b = Browser(chromium, profile, int(width), int(height))
+        try:
+            page = Page(b, url, int(width), int(height))
+            page.wait_js("window.sepia && sepia.rects[0]", "the page drew no picture of display 0")
+            left, top, w, h = page.box()
+            dw, dh = page.js("[document.getElementById('d0').width, document.getElementById('d0').height]")
+            answer(f"ready {left:.2f} {top:.2f} {w:.2f} {h:.2f} {dw} {dh}")
+            pixel = "Array.from(document.getElementById('d0').getContext('2d').getImageData(%d, %d, 1, 1).data)"
+            for line in sys.stdin:
+                b.renew_deadline()
+                cmd, *args = line.split(maxsplit=1)
+                arg = args[0].strip() if args else ""
+                xy = [int(float(v)) for v in arg.split()[:2]] if cmd not in ("type", "screenshot") else []
+                if cmd == "click":
+                    page.click(*xy)
+                    answer("ok")
+                elif cmd == "drag":
+                    x1, y1, x2, y2 = (float(v) for v in arg.split()[:4])
+                    page.mouse("mouseMoved", x1, y1)
+                    page.mouse("mousePressed", x1, y1)
+                    for i in range(1, 21):
+                        page.call("Input.dispatchMouseEvent", {
+                            "type": "mouseMoved", "x": x1 + (x2 - x1) * i / 20, "y": y1 + (y2 - y1) * i / 20,
+                            "button": "left", "buttons": 1})
+                    page.mouse("mouseReleased", x2, y2)
+                    answer("ok")
+                elif cmd == "type":
+                    page.type(arg)
+                    answer("ok")
+                elif cmd == "pixel":
+                    px = page.js(pixel % tuple(xy))
+                    answer("pixel %d %d %d %d rects %d" % (*px, page.js("sepia.rects[0]")))
+                elif cmd == "await_white":
+                    page.wait_js((pixel % tuple(xy)) + ".slice(0, 3).every(v => v === 255)",
+                                 f"the page's display 0 did not turn white at {xy[0]},{xy[1]}")
+                    answer("white rects %d" % page.js("sepia.rects[0]"))
+                elif cmd in ("arm", "arm_white"):
+                    page.js(PROBE_JS % (xy[0], xy[1], "true" if cmd == "arm_white" else "false"))
+                    answer("armed")
+                elif cmd == "drawn":
+                    p = page.wait_js("window.sepiaProbe && sepiaProbe.done && sepiaProbe",
+                                     "the page drew no rectangle after the armed moment")
+                    answer("drawn %d %d %d %d rect %d %d %d %d at_ms %.1f" % (*p["px"], *p["rect"], p["at"]))
+                elif cmd == "screenshot":
+                    shot = page.call("Page.captureScreenshot", {"format": "png"})
+                    with open(arg, "wb") as f:
+                        f.write(base64.b64decode(shot["data"]))
+                    answer("ok")
+                elif cmd == "quit":
                     break
-                if time.monotonic() > b.deadline:
-                    raise TimeoutError("the page drew no picture of display 0")
-                time.sleep(0.05)
-            with open(out, "wb") as f:
-                f.write(base64.b64decode(data.split(",", 1)[1]))
+                else:
+                    raise RuntimeError(f"unknown command {cmd!r}")
+        except (OSError, EOFError, TimeoutError, RuntimeError, ValueError, TypeError) as e:
+            answer(f"error {e}")
+            return 1
         finally:
             b.close()
     return 0
@@ -163,64 +323,37 @@ def main(chromium, url, fifo, out_dir):
     with tempfile.TemporaryDirectory(prefix="sepia-cdp-") as profile:
         b = Browser(chromium, profile)
         try:
-            target = b.call("Target.createTarget", {"url": "about:blank"})
-            session = b.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-            b.call("Page.enable", session=session)
-            # The page's viewport, whatever size a new target gets.
-            b.call("Emulation.setDeviceMetricsOverride", {"width": 480, "height": 360, "deviceScaleFactor": 1,
-                                                          "mobile": False}, session=session)
-            b.call("Page.navigate", {"url": url}, session=session)
-
-            def js(expr):
-                r = b.call("Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": True},
-                           session=session)
-                return r["result"].get("value")
+            page = Page(b, url)
 
             def wait_for(frame):
                 # window.sepia.frames[0]: the frame count of the last rectangle drawn on the canvas.
-                while js("window.sepia && window.sepia.frames[0]") != frame:
-                    if time.monotonic() > b.deadline:
-                        raise TimeoutError(f"the page did not draw frame {frame}")
-                    time.sleep(0.01)
-
-            def save_canvas(name):
-                data = js("document.getElementById('d0').toDataURL('image/png')")
-                with open(os.path.join(out_dir, name), "wb") as f:
-                    f.write(base64.b64decode(data.split(",", 1)[1]))
+                page.wait_js(f"window.sepia && window.sepia.frames[0] === {frame}",
+                             f"the page did not draw frame {frame}")
 
             wait_for(1)
-            save_canvas("follow1.png")
-            box = js("(() => { const r = document.getElementById('d0').getBoundingClientRect();"
-                     " return [r.left, r.top, r.width, r.height, innerWidth, innerHeight]; })()")
-            print("box %.2f %.2f %.2f %.2f" % tuple(box[:4]))
-            print("window %d %d" % tuple(box[4:]))
+            page.canvas_png(os.path.join(out_dir, "follow1.png"))
+            box = page.box()
+            print("box %.2f %.2f %.2f %.2f" % tuple(box))
+            print("window %d %d" % tuple(page.js("[innerWidth, innerHeight]")))
             t0 = time.monotonic()
             with open(fifo, "w") as f:
                 f.write("next\n")
             wait_for(2)
             print(f"shown_ms {(time.monotonic() - t0) * 1000:.0f}")
-            save_canvas("follow2.png")
+            page.canvas_png(os.path.join(out_dir, "follow2.png"))
 
-            def mouse(kind, x, y):
-                b.call("Input.dispatchMouseEvent", {"type": kind, "x": x, "y": y, "button": "left",
-                                                    "buttons": 1 if kind == "mousePressed" else 0,
-                                                    "clickCount": 1}, session=session)
-
-            x, y = box[0] + box[2] / 4, box[1] + box[3] / 2
-            mouse("mouseMoved", x, y)
-            mouse("mousePressed", x, y)
-            mouse("mouseReleased", x, y)
+            page.click(box[0] + box[2] / 4, box[1] + box[3] / 2)
             recs = touch.records(10, time.monotonic() + 20)
             pos = {c: v for t, c, v in recs if t == 3 and c in (0x35, 0x36)}
             print(f"touch {pos.get(0x35)} {pos.get(0x36)}")
             print(f"touch_up {int((3, 0x39, -1) in recs and (1, 0x14a, 0) in recs)}")
 
             # Two fingers at once, at 1/4 and 3/4 of the picture's width, half its height.
-            b.call("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5}, session=session)
+            page.call("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
             pts = [{"x": box[0] + box[2] * f, "y": box[1] + box[3] / 2, "id": i}
                    for i, f in enumerate((0.25, 0.75))]
-            b.call("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": pts}, session=session)
-            b.call("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []}, session=session)
+            page.call("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": pts})
+            page.call("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
             recs = touch.records(20, time.monotonic() + 20)
             slots, cur, xs = set(), 0, {}
             for t, c, v in recs:
@@ -231,20 +364,14 @@ def main(chromium, url, fifo, out_dir):
                     xs[cur] = v
             print("multitouch slots %d x %s lifted %d" % (len(slots), " ".join(str(xs[k]) for k in sorted(xs)),
                                                           sum(1 for r in recs if r == (3, 0x39, -1))))
-            b.call("Emulation.setTouchEmulationEnabled", {"enabled": False}, session=session)
+            page.call("Emulation.setTouchEmulationEnabled", {"enabled": False})
 
-            for ch, code in (("h", "KeyH"), ("i", "KeyI")):
-                for kind in ("keyDown", "keyUp"):
-                    b.call("Input.dispatchKeyEvent", {"type": kind, "key": ch, "code": code, "text": ch
-                                                      if kind == "keyDown" else ""}, session=session)
+            page.type("hi")
             recs = keyboard.records(8, time.monotonic() + 20)
             print("keys " + " ".join(f"{c} {v}" for t, c, v in recs if t == 1))
 
-            pb = js("(() => { const r = document.getElementById('power').getBoundingClientRect();"
-                    " return [r.left + r.width / 2, r.top + r.height / 2]; })()")
-            mouse("mouseMoved", *pb)
-            mouse("mousePressed", *pb)
-            mouse("mouseReleased", *pb)
+            pb = page.box("power")
+            page.click(pb[0] + pb[2] / 2, pb[1] + pb[3] / 2)
             recs = buttons.records(4, time.monotonic() + 20)
             print("buttons " + " ".join(f"{c} {v}" for t, c, v in recs if t == 1))
         finally:
@@ -256,6 +383,8 @@ if __name__ == "__main__":
     try:
         if sys.argv[1] == "canvas":
             sys.exit(save_canvas(*sys.argv[2:5]))
+        if sys.argv[1] == "drive":
+            sys.exit(drive(*sys.argv[2:6]))
         sys.exit(main(*sys.argv[1:5]))
     except (OSError, EOFError, TimeoutError, RuntimeError) as e:
         print(f"webview-cdp: {e}")
