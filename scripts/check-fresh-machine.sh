@@ -14,8 +14,8 @@
 #   --keep           keep the root after a passing run too (a failing run always keeps it).
 #   --lock FILE      hold FILE with flock(1) while a device can run, e.g. the lock that the
 #                    machine's guest-booting tests share: the device inside takes adb port 6520
-#                    of this machine's network. It is taken once the reference guest is built
-#                    (guest/out/build-info.txt; the images and the launch follow): the command,
+#                    of this machine's network. It is taken once the guest's kernel is built
+#                    (its init, adbd, images and the launch follow): the command,
 #                    in a cgroup freezer of its own, is frozen until the lock is free, and the
 #                    lock is let go once the device is stopped. The half hour of building before
 #                    needs no lock. Without a cgroup freezer it is held for the whole command.
@@ -100,9 +100,9 @@ pids_in_root() {
 	done
 }
 # --lock: the command runs in a freezer cgroup of its own. A watcher (in the background) waits
-# until the reference guest build has delivered its result (guest/out/build-info.txt: the Android
-# images and the launch follow within seconds), freezes the whole command at once if the lock is
-# taken, takes it, thaws the command, and holds the lock until the cleanup ends the watcher.
+# until the reference guest build has built its kernel (the initramfs log appears: init, adbd,
+# the Android images and the launch follow) or delivered its result, freezes the whole command
+# at once if the lock is taken, takes it, thaws the command, and holds the lock until the cleanup ends the watcher.
 # Without a cgroup freezer the lock is held for the whole command instead.
 locker=
 freezer=
@@ -132,7 +132,12 @@ lock_when_launching() {
 	set +e
 	exec 8>>"$lock" || { say "cannot open the lock $lock"; return 1; }
 	trap 'exit 0' TERM
-	while [ ! -e "$root/root/sepia/guest/out/build-info.txt" ]; do
+	# Not behind a loaded machine's other work: a late look let the launch through first.
+	renice -n 0 -p "$BASHPID" >/dev/null 2>&1
+	# The guest's init and adbd are being built (their log exists: a minute or so before the
+	# launch), or the guest was delivered at once.
+	while [ ! -e "$root/root/sepia/guest/out/build-info.txt" ] &&
+		! ls "$root"/var/cache/sepia/guest/logs/initramfs-*.log >/dev/null 2>&1; do
 		sleep 0.2 8>&- & wait $!
 	done
 	if ! flock -n 8; then
