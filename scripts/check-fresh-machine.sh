@@ -131,7 +131,9 @@ freeze() { # freeze 1|0
 lock_when_launching() {
 	set +e
 	exec 8>>"$lock" || { say "cannot open the lock $lock"; return 1; }
-	trap 'exit 0' TERM
+	# Waits run in the background (cmd & wait) so that TERM ends the watcher at once; a flock
+	# there locks the same open file, so the lock is this watcher's all the same.
+	trap 'kill $! 2>/dev/null; exit 0' TERM
 	# Not behind a loaded machine's other work: a late look let the launch through first.
 	renice -n 0 -p "$BASHPID" >/dev/null 2>&1
 	# The guest's init and adbd are being built (their log exists: a minute or so before the
@@ -143,7 +145,7 @@ lock_when_launching() {
 	if ! flock -n 8; then
 		freeze 1
 		say "the guest is built and a device is about to launch: the command waits for the lock $lock"
-		flock 8
+		flock 8 & wait $!
 		freeze 0
 	fi
 	say "holding the lock $lock until the device is stopped"
