@@ -76,9 +76,12 @@ for r in $(seq 1 "$rounds"); do
 	pod_s=$(echo "$(now) - $s" | bc)
 	[ "$ok" = 1 ] || { podman logs "$ctr" 2>&1 | tail -10; exit 1; }
 	cpid=$(podman inspect -f '{{.State.Pid}}' "$ctr")
-	mon=$(pgrep -P "$cpid" -x run_cvd | head -1)
+	# The container's process 1 is the entrypoint's shell; launch_cvd its child, run_cvd launch_cvd's.
+	launch=$(pgrep -P "$cpid" -x launch_cvd | head -1)
+	mon=$(pgrep -P "${launch:-$cpid}" -x run_cvd | head -1)
+	[ -n "$mon" ] || { echo "$prog: no run_cvd found under the container's process $cpid" >&2; exit 1; }
 	pod_pss=$(pss $(device_pids "$mon"))
-	entry=$(pss "$cpid")
+	entry=$(pss "$cpid" $launch)
 	conmon=$(pss $(podman inspect -f '{{.State.ConmonPid}}' "$ctr") $(podman inspect -f '{{.State.ConmonPid}}' "$(podman pod inspect -f '{{.InfraContainerID}}' "$pod")"))
 	pause=$(pss "$(podman inspect -f '{{.State.Pid}}' "$(podman pod inspect -f '{{.InfraContainerID}}' "$pod")")")
 	cg=$(awk '$2 ~ /memory/ { print $3; exit }' "/proc/$cpid/cgroup")
@@ -89,6 +92,6 @@ for r in $(seq 1 "$rounds"); do
 	rm -rf "$HOME/cuttlefish" "$HOME"/cuttlefish_*
 	printf 'round %d: host launch_cvd to booted %6.1f s, pod kube play to ready %6.1f s (+%.1f s)\n' \
 		"$r" "$host_s" "$pod_s" "$(echo "$pod_s - $host_s" | bc)"
-	printf '  memory (PSS, KiB): device on the host %d, in the pod %d; in the pod also launch_cvd %d, conmon x2 %d, pause %d; container cgroup %d KiB\n' \
+	printf '  memory (PSS, KiB): device on the host %d, in the pod %d; in the pod also the entrypoint and launch_cvd %d, conmon x2 %d, pause %d; container cgroup %d KiB\n' \
 		"$host_pss" "$pod_pss" "$entry" "$conmon" "$pause" $((usage / 1024))
 done
