@@ -86,12 +86,14 @@ for r in $(seq 1 "$rounds"); do
 	pause=$(pss "$(podman inspect -f '{{.State.Pid}}' "$(podman pod inspect -f '{{.InfraContainerID}}' "$pod")")")
 	cg=$(awk '$2 ~ /memory/ { print $3; exit }' "/proc/$cpid/cgroup")
 	usage=$(cat "/sys/fs/cgroup/memory$cg/memory.usage_in_bytes" 2>/dev/null || cat "/sys/fs/cgroup$cg/memory.current" 2>/dev/null || echo 0)
+	# Without the page cache (the images read through it): anonymous memory, v1's rss or v2's anon.
+	anon=$(awk '$1 == "total_rss" || $1 == "anon" { print $2; exit }' "/sys/fs/cgroup/memory$cg/memory.stat" "/sys/fs/cgroup$cg/memory.stat" 2>/dev/null)
 	podman exec "$ctr" stop_cvd >/dev/null 2>&1
 	podman kube down "$work/pod.yaml" >/dev/null 2>&1
 	podman volume rm -f "data-$pod" >/dev/null 2>&1
 	rm -rf "$HOME/cuttlefish" "$HOME"/cuttlefish_*
 	printf 'round %d: host launch_cvd to booted %6.1f s, pod kube play to ready %6.1f s (+%.1f s)\n' \
 		"$r" "$host_s" "$pod_s" "$(echo "$pod_s - $host_s" | bc)"
-	printf '  memory (PSS, KiB): device on the host %d, in the pod %d; in the pod also the entrypoint and launch_cvd %d, conmon x2 %d, pause %d; container cgroup %d KiB\n' \
-		"$host_pss" "$pod_pss" "$entry" "$conmon" "$pause" $((usage / 1024))
+	printf '  memory (PSS, KiB): device on the host %d, in the pod %d; in the pod also the entrypoint and launch_cvd %d, conmon x2 %d, pause %d; container cgroup %d KiB, %d KiB of it anonymous\n' \
+		"$host_pss" "$pod_pss" "$entry" "$conmon" "$pause" $((usage / 1024)) $((${anon:-0} / 1024))
 done
