@@ -16,6 +16,7 @@
 #include "android_dirs.h"
 #include "cmdline.h"
 #include "control.h"
+#include "logd.h"
 #include "net.h"
 #include "properties.h"
 #include "service.h"
@@ -44,6 +45,7 @@
 #define MAX_SERVICES           12
 
 static struct sepia_options options;
+static int log_fd = -1; /* init's own lines to logd (tag "init") */
 static struct service services[MAX_SERVICES];
 static unsigned int service_count;
 
@@ -62,6 +64,12 @@ static void say(const char *fmt, ...)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
+	/* logd: never waits (init must not hang on its log); a full socket drops the line. */
+	if (log_fd >= 0 && send(log_fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+	    errno != EAGAIN) {
+		close(log_fd);
+		log_fd = -1;
+	}
 	/* One write per line so lines from several processes do not interleave. */
 	if (write(STDOUT_FILENO, "sepia-init: ", 12) < 0 || write(STDOUT_FILENO, line, n) < 0)
 		return;
@@ -212,6 +220,7 @@ static struct service *add_service(const char *name, enum service_exit_action on
 	svc->name = name;
 	svc->on_exit = on_exit;
 	svc->tty_hold = -1;
+	svc->to_logd = log_fd >= 0;
 	return svc;
 }
 
@@ -311,11 +320,18 @@ static void declare_network(void)
 	}
 }
 
+static int run_logd(void) { return logd_service_run(options.logcat); }
+
 /* The guest's long-running services, in start order. */
 static void declare_services(void)
 {
 	struct service *svc;
 
+	/* logd first: the others' output goes to it (init made its socket already). */
+	if (log_fd >= 0 && (svc = add_service("logd", SERVICE_EXIT_RESPAWN))) {
+		svc->run = run_logd;
+		svc->to_logd = false;
+	}
 	declare_network();
 	declare_control_service();
 	declare_adbd_service();
@@ -546,6 +562,14 @@ int main(void)
 
 	mount_early_filesystems();
 	ensure_console_fds();
+	/* The log's socket before anything logs: init's lines wait in it until logd runs. */
+	int err = logd_listen();
+	if (err == 0)
+		err = logd_connect("I init", 1);
+	if (err < 0)
+		say("logd: cannot make %s: %s; no log", LOGD_SOCKET, strerror(-err));
+	else
+		log_fd = err;
 	umask(022);
 	if (chdir("/") < 0)
 		say("cannot chdir to /: %s", strerror(errno));
@@ -563,7 +587,7 @@ int main(void)
 	storage_mount_partitions(say);
 	properties_load(say);
 	/* After /data is mounted, before adbd starts. */
-	int err = android_dirs_make();
+	err = android_dirs_make();
 	if (err < 0)
 		say("cannot make /data/local/tmp: %s", strerror(-err));
 
