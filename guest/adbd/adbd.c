@@ -585,10 +585,6 @@ int main(int argc, char **argv)
 		say("cannot listen on tcp port %d: %s", tcp_port, strerror(-listen_fd));
 		return 1;
 	}
-	if (tcp_port)
-		say("listening on tcp port %d", tcp_port);
-	else
-		say("listening on vsock port %u", vsock_port);
 
 	struct pollfd *pfds = NULL;
 	struct poll_ref *refs = NULL;

@@ -75,6 +75,31 @@ static void say(const char *fmt, ...)
 		return;
 }
 
+/* A line for the log alone (logcat's "init" lines), as Android's init logs its
+ * services: the console stays as quiet as it was. */
+static void log_only(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_only(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	if (log_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (send(log_fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
+		close(log_fd);
+		log_fd = -1;
+	}
+}
+
 #define debug(...)                        \
 	do {                              \
 		if (options.debug)        \
@@ -369,7 +394,7 @@ static void start_services(unsigned int first)
 		if (err < 0)
 			say("cannot start %s: %s", services[i].name, strerror(-err));
 		else
-			debug("started %s (pid %d)", services[i].name, (int)services[i].pid);
+			log_only("starting service '%s' (pid %d)", services[i].name, (int)services[i].pid);
 	}
 }
 
@@ -457,9 +482,11 @@ static void handle_exited(pid_t pid, int status)
 	svc->pid = 0;
 	svc->last_status = status;
 	if (WIFEXITED(status))
-		debug("%s exited with status %d", svc->name, WEXITSTATUS(status));
+		log_only("service '%s' (pid %d) exited with status %d", svc->name, (int)pid,
+			 WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		debug("%s killed by signal %d", svc->name, WTERMSIG(status));
+		log_only("service '%s' (pid %d) killed by signal %d", svc->name, (int)pid,
+			 WTERMSIG(status));
 
 	switch (svc->on_exit) {
 	case SERVICE_EXIT_IGNORE:
@@ -471,6 +498,8 @@ static void handle_exited(pid_t pid, int status)
 		int err = service_start(svc);
 		if (err < 0)
 			say("cannot restart %s: %s", svc->name, strerror(-err));
+		else
+			log_only("restarting service '%s' (pid %d)", svc->name, (int)svc->pid);
 		break;
 	}
 	case SERVICE_EXIT_POWEROFF:
@@ -598,6 +627,7 @@ int main(void)
 	if (properties_set("sys.boot_completed", "1") < 0 || properties_set("dev.bootcomplete", "1") < 0)
 		say("cannot set sys.boot_completed in %s", PROPERTIES_PATH);
 	announce_boot_completed();
+	log_only("boot completed (sys.boot_completed=1)");
 	first_run_service = service_count;
 	declare_run_command();
 	start_services(first_run_service);
