@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define LOGD_MAX_ENTRIES 4096
-#define LOGD_MAX_CLIENTS 32
+#define LOGD_MAX_CLIENTS 64
 #define LOGD_LINE_MAX    1024 /* a longer line is cut into entries of this size */
 #define LOGD_TAG_MAX     32
 
