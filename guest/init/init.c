@@ -49,6 +49,27 @@ static int log_fd = -1; /* init's own lines to logd (tag "init") */
 static struct service services[MAX_SERVICES];
 static unsigned int service_count;
 
+/* A line (ending in '\n') to logd, stamped with its time, as it may wait in the socket until
+ * logd runs. Never waits (init must not hang on its log): a full socket drops the line. */
+static void log_send(const char *line, size_t len)
+{
+	char out[640];
+	struct timespec now;
+	int head;
+
+	if (log_fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	head = snprintf(out, sizeof(out), "%lld.%09ld ", (long long)now.tv_sec, now.tv_nsec);
+	if (head < 0 || len > sizeof(out) - (size_t)head)
+		return;
+	memcpy(out + head, line, len);
+	if (send(log_fd, out, (size_t)head + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
+		close(log_fd);
+		log_fd = -1;
+	}
+}
+
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -64,12 +85,7 @@ static void say(const char *fmt, ...)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	/* logd: never waits (init must not hang on its log); a full socket drops the line. */
-	if (log_fd >= 0 && send(log_fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
-	    errno != EAGAIN) {
-		close(log_fd);
-		log_fd = -1;
-	}
+	log_send(line, (size_t)n);
 	/* One write per line so lines from several processes do not interleave. */
 	if (write(STDOUT_FILENO, "sepia-init: ", 12) < 0 || write(STDOUT_FILENO, line, n) < 0)
 		return;
@@ -94,10 +110,7 @@ static void log_only(const char *fmt, ...)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	if (send(log_fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
-		close(log_fd);
-		log_fd = -1;
-	}
+	log_send(line, (size_t)n);
 }
 
 #define debug(...)                        \
@@ -594,7 +607,7 @@ int main(void)
 	/* The log's socket before anything logs: init's lines wait in it until logd runs. */
 	int err = logd_listen();
 	if (err == 0)
-		err = logd_connect("I init", 1);
+		err = logd_connect("I@init", 1);
 	if (err < 0)
 		say("logd: cannot make %s: %s; no log", LOGD_SOCKET, strerror(-err));
 	else

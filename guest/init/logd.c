@@ -157,6 +157,7 @@ struct client {
 	enum client_kind kind;
 	bool is_tty;  /* the hvc stream: never closed, never read */
 	bool mirror;  /* a service: copy its lines to the console */
+	bool stamped; /* each line starts with its time, "SEC.NSEC " */
 	char prio;
 	char tag[LOGD_TAG_MAX];
 	int pid;
@@ -180,6 +181,21 @@ static void writer_line(struct client *c, const char *msg, size_t len)
 	struct timespec now;
 
 	clock_gettime(CLOCK_REALTIME, &now);
+	/* "P@TAG": the writer's own time of each line ("SEC.NSEC message"), for lines that
+	 * waited in the socket before logd ran (init's first lines). */
+	if (c->stamped) {
+		char *end;
+		unsigned long long sec = strtoull(msg, &end, 10);
+		if (end < msg + len && *end == '.') {
+			unsigned long nsec = strtoul(end + 1, &end, 10);
+			if (end < msg + len && *end == ' ' && nsec < 1000000000UL) {
+				now.tv_sec = (time_t)sec;
+				now.tv_nsec = (long)nsec;
+				len -= (size_t)(end + 1 - msg);
+				msg = end + 1;
+			}
+		}
+	}
 	add_entry(&now, c->pid, c->prio, c->tag, msg, len);
 	if (c->mirror) {
 		char out[LOGD_LINE_MAX + 1];
@@ -205,7 +221,7 @@ static void client_header(struct client *c, const char *line)
 		c->end_seq = next_seq;
 		return;
 	}
-	if (line[0] == '\0' || strchr(prios, line[0]) == NULL || (line[1] != ' ' && line[1] != '+') ||
+	if (line[0] == '\0' || strchr(prios, line[0]) == NULL || strchr(" +@", line[1]) == NULL ||
 	    line[2] == '\0') {
 		client_close(c);
 		return;
@@ -213,6 +229,7 @@ static void client_header(struct client *c, const char *line)
 	c->kind = CLIENT_WRITER;
 	c->prio = line[0];
 	c->mirror = line[1] == '+';
+	c->stamped = line[1] == '@';
 	snprintf(c->tag, sizeof(c->tag), "%s", line + 2);
 	c->pid = getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0 ? (int)cred.pid : 0;
 }

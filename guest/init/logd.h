@@ -13,7 +13,9 @@
  * line says who is calling:
  *   "P TAG\n"    a writer: every later line is one entry with priority P
  *                (one of VDIWEF) and TAG; "P+TAG\n" also copies the lines
- *                to the console (init's services);
+ *                to the console (init's services); "P@TAG\n": every line starts
+ *                with its own time, "SEC.NSEC " (CLOCK_REALTIME; init's lines,
+ *                which may wait in the socket until logd runs);
  *   "dump\n"     logd sends the ring as it is and closes (`logcat -d`);
  *   "follow\n"   logd sends the ring, then every new line (`logcat`).
  * With sepia.logcat=hvcN, logd streams the whole log (from the boot on) to

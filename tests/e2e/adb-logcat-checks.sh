@@ -41,10 +41,15 @@ adb_logcat_checks() {
 	check "grep -q 'console \\[hvc0\\] enabled' '$inst/logs/kernel.log' && grep -q 'sepia.logcat=hvc2 sepia.control=hvc3' '$inst/logs/kernel.log'" \
 		"the kernel console is hvc0 (kernel.log), logcat hvc2, the control channel hvc3"
 
-	# In the guest: from `log` to a following logcat's output (uptime has 10 ms steps).
-	adb -s "$serial" shell 'logcat > /tmp/lat & p=$!; until grep -q "Linux version" /tmp/lat; do sleep 0.1; done;
-		t0=$(cut -d" " -f1 /proc/uptime); log -t lat mark-$$; until grep -q mark-$$ /tmp/lat; do :; done;
-		t1=$(cut -d" " -f1 /proc/uptime); kill $p; rm -f /tmp/lat; echo "$t0 $t1"' > "$l/lat" 2>&1
-	echo "# in the guest, log to a following logcat's output: $(awk '{ printf "%.0f ms", ($2 - $1) * 1000 }' "$l/lat")"
+	# In the guest: from `log` (its start included) to a following logcat's output, read by the
+	# shell line by line without forks; uptime has 10 ms steps. The last `log` lets logcat see
+	# that its reader is gone.
+	adb -s "$serial" shell 'logcat | { log -t lat start-$$; while read -r l; do case $l in *start-$$*) break ;; esac; done
+		read t0 _ < /proc/uptime; log -t lat mark-$$; while read -r l; do case $l in *mark-$$*) break ;; esac; done
+		read t1 _ < /proc/uptime; echo "$t0 $t1"; }; log -t lat end-$$' > "$l/lat" 2>&1 &
+	pid=$!
+	for i in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	kill $pid 2>/dev/null
+	echo "# in the guest, from log to a following logcat's output: $(awk '{ printf "%.0f ms", ($2 - $1) * 1000 }' "$l/lat")"
 	echo "# logcat checks took $(echo "$(date +%s.%N) - $s" | bc) s"
 }
