@@ -42,11 +42,11 @@ adb_logcat_checks() {
 		"the kernel console is hvc0 (kernel.log), logcat hvc2, the control channel hvc3"
 
 	# In the guest: from `log` (its start included) to a following logcat's output, read by the
-	# shell line by line without forks; uptime has 10 ms steps. The last `log` lets logcat see
-	# that its reader is gone.
+	# shell line by line without forks; uptime has 10 ms steps. The last `log`, a second after the
+	# reader left, lets logcat see that it is gone.
 	adb -s "$serial" shell 'logcat | { log -t lat start-$$; while read -r l; do case $l in *start-$$*) break ;; esac; done
 		read t0 _ < /proc/uptime; log -t lat mark-$$; while read -r l; do case $l in *mark-$$*) break ;; esac; done
-		read t1 _ < /proc/uptime; echo "$t0 $t1"; }; log -t lat end-$$' > "$l/lat" 2>&1 &
+		read t1 _ < /proc/uptime; echo "$t0 $t1"; (sleep 1; log -t lat end-$$) & }' > "$l/lat" 2>&1 &
 	pid=$!
 	for i in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 	kill $pid 2>/dev/null
