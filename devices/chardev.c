@@ -92,13 +92,15 @@ bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, 
 		sink->kind = SINK_STDIO;
 	else if (!strcmp(spec, "none"))
 		sink->kind = SINK_NONE;
+	else if (!strcmp(spec, "sink"))
+		sink->kind = SINK_NULL;
 	else if (allow_pty && !strcmp(spec, "pty"))
 		sink->kind = SINK_PTY;
 	else if (!strncmp(spec, "file:", 5) && spec[5]) {
 		sink->kind = SINK_FILE;
 		sink->path = g_strdup(spec + 5);
 	} else {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "'%s' is not one of stdio, file:PATH, fd:N, %snone",
+		g_set_error(error, SEPIA_ERROR, EINVAL, "'%s' is not one of stdio, file:PATH, fd:N, %ssink, none",
 			    spec, allow_pty ? "pty, " : "");
 		return false;
 	}
@@ -126,6 +128,7 @@ static bool chardev_open_sink(struct chardev *cd, const char *name, const struct
 {
 	switch (sink->kind) {
 	case SINK_NONE:
+	case SINK_NULL:
 		return true;
 	case SINK_STDIO:
 		cd->out_fd = STDOUT_FILENO;

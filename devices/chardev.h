@@ -14,7 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum vm_sink_kind { SINK_NONE, SINK_STDIO, SINK_FILE, SINK_PTY, SINK_FD };
+/* SINK_NONE: no device at all; SINK_NULL: a device whose output goes nowhere and that has no
+ * input (a port kept only so that the ports after it keep their numbers). */
+enum vm_sink_kind { SINK_NONE, SINK_NULL, SINK_STDIO, SINK_FILE, SINK_PTY, SINK_FD };
 
 struct vm_sink {
 	enum vm_sink_kind kind;
@@ -65,5 +67,5 @@ size_t chardev_pending(struct chardev *cd);
 /* Tries once more to write what is held, then closes. */
 void chardev_close(struct chardev *cd);
 
-/* "stdio", "none", "pty" (if allow_pty), "file:PATH", "fd:N" -> sink. */
+/* "stdio", "none", "sink", "pty" (if allow_pty), "file:PATH", "fd:N" -> sink. */
 bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, GError **error);

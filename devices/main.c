@@ -38,9 +38,9 @@ static const char exit_status_help[] =
 	"  4             the guest reset (ACPI reset, i8042 reset, triple fault)\n"
 	"  (V << 1) | 1  --debug-exit: the guest wrote V to port 0xf4\n"
 	"\n"
-	"SINK is one of stdio, file:PATH (output only), pty (--console and --control), fd:N\n"
+	"SINK is one of stdio, file:PATH (output only), pty (--hvc, --console and --control), fd:N\n"
 	"(an inherited file descriptor used for input and output, such as one end of a\n"
-	"socketpair) or none.";
+	"socketpair), sink (output dropped, no input; --hvc) or none.";
 
 static bool parse_disk(const char *spec, struct vm_config *cfg, GError **error)
 {
@@ -205,7 +205,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 {
 	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
 	g_autofree gchar *gpu = NULL;
-	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL, image_dirs = NULL;
+	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL, image_dirs = NULL, hvcs = NULL;
 	gint mem = 512, cpus = 1;
 	gboolean debug_exit = FALSE, rng = FALSE;
 	GOptionEntry entries[] = {
@@ -217,6 +217,11 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		{ "cpus", 0, 0, G_OPTION_ARG_INT, &cpus, "vCPUs (default 1)", "N" },
 		{ "serial", 0, 0, G_OPTION_ARG_STRING, &serial,
 		  "8250 UART: stdio|file:PATH|fd:N|none (default stdio)", "SINK" },
+		{ "hvc", 0, 0, G_OPTION_ARG_STRING_ARRAY, &hvcs,
+		  "A virtio-console of one port; repeatable, up to 8: the guest's hvc0, hvc1, ... in this "
+		  "order, before --console and --control. `sink` keeps a port that goes nowhere, so the "
+		  "ports after it keep their numbers",
+		  "SINK" },
 		{ "console", 0, 0, G_OPTION_ARG_STRING, &console,
 		  "virtio-console (hvc0): stdio|file:PATH|pty|fd:N|none (default none)", "SINK" },
 		{ "control", 0, 0, G_OPTION_ARG_STRING, &control,
@@ -316,16 +321,35 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_prefix_error(error, "--control: ");
 		return false;
 	}
-	if ((cfg->serial.kind == SINK_STDIO) + (cfg->console.kind == SINK_STDIO) +
-		    (cfg->control.kind == SINK_STDIO) >
-	    1) {
+	for (guint i = 0; hvcs && hvcs[i]; i++) {
+		if (i == VM_MAX_HVCS) {
+			g_set_error(error, SEPIA_ERROR, E2BIG, "--hvc: at most %d ports", VM_MAX_HVCS);
+			return false;
+		}
+		if (!chardev_parse_sink(hvcs[i], &cfg->hvc[i], true, error)) {
+			g_prefix_error(error, "--hvc (hvc%u): ", i);
+			return false;
+		}
+		if (cfg->hvc[i].kind == SINK_NONE) {
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "--hvc (hvc%u): none would renumber the ports after it; give sink", i);
+			return false;
+		}
+		cfg->nr_hvcs = i + 1;
+	}
+	const struct vm_sink *sinks[3 + VM_MAX_HVCS] = { &cfg->serial, &cfg->console, &cfg->control };
+	unsigned int nr_sinks = 3, stdio_users = 0;
+	for (unsigned int i = 0; i < cfg->nr_hvcs; i++)
+		sinks[nr_sinks++] = &cfg->hvc[i];
+	for (unsigned int i = 0; i < nr_sinks; i++)
+		stdio_users += sinks[i]->kind == SINK_STDIO;
+	if (stdio_users > 1) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
-			    "only one of --serial, --console and --control can use stdio");
+			    "only one of --serial, --hvc, --console and --control can use stdio");
 		return false;
 	}
-	const struct vm_sink *sinks[] = { &cfg->serial, &cfg->console, &cfg->control };
-	for (unsigned int i = 0; i < G_N_ELEMENTS(sinks); i++)
-		for (unsigned int j = i + 1; j < G_N_ELEMENTS(sinks); j++)
+	for (unsigned int i = 0; i < nr_sinks; i++)
+		for (unsigned int j = i + 1; j < nr_sinks; j++)
 			if (sinks[i]->kind == SINK_FD && sinks[j]->kind == SINK_FD &&
 			    sinks[i]->fd == sinks[j]->fd) {
 				g_set_error(error, SEPIA_ERROR, EINVAL, "fd:%d is given to two devices",
@@ -379,6 +403,8 @@ static void config_free(struct vm_config *cfg)
 	g_free(cfg->serial.path);
 	g_free(cfg->console.path);
 	g_free(cfg->control.path);
+	for (unsigned int i = 0; i < cfg->nr_hvcs; i++)
+		g_free(cfg->hvc[i].path);
 	g_free(cfg->vsock_socket);
 	g_free(cfg->gpu.framebuffer_dir);
 	g_free(cfg->input_dir);

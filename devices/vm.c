@@ -266,7 +266,21 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 	h->pci = pci_bus_create(h, error);
 	if (!VM_ADD(h->pci, pci_bus_destroy))
 		return false;
-	/* The console first, so the guest numbers it hvc0 and the control channel after it. */
+	/* The --hvc ports first, in order: the guest numbers virtio-consoles hvc0, hvc1, ... as
+	 * they appear on the bus. Each is a device of one port, as Cuttlefish's VMM makes them:
+	 * no control queue to get wrong, and a port's number never depends on a guest's
+	 * multiport handshake. */
+	static const char *const hvc_names[VM_MAX_HVCS] = {
+		"virtio-console-hvc0", "virtio-console-hvc1", "virtio-console-hvc2",
+		"virtio-console-hvc3", "virtio-console-hvc4", "virtio-console-hvc5",
+		"virtio-console-hvc6", "virtio-console-hvc7",
+	};
+	for (unsigned int i = 0; i < cfg->nr_hvcs; i++) {
+		struct virtio_console *hvc = virtio_console_create(h, hvc_names[i], &cfg->hvc[i], error);
+		if (!VM_ADD(hvc, virtio_console_destroy))
+			return false;
+	}
+	/* Then the console, so the guest numbers it before the control channel. */
 	if (cfg->console.kind != SINK_NONE) {
 		struct virtio_console *console = virtio_console_create(h, "virtio-console", &cfg->console,
 								       error);

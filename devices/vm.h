@@ -22,6 +22,7 @@
 #define VM_MAX_CPUS  32
 #define VM_MAX_DISKS 8
 #define VM_MAX_NETS  4
+#define VM_MAX_HVCS  8
 
 struct vm_config {
 	char *kernel;
@@ -30,6 +31,10 @@ struct vm_config {
 	uint64_t mem_mib;
 	unsigned int cpus;
 	struct vm_sink serial;
+	/* --hvc: virtio-consoles of one port each, the guest's hvc0, hvc1, ... in this order,
+	 * before the console and the control channel below (see README, console layout). */
+	struct vm_sink hvc[VM_MAX_HVCS];
+	unsigned int nr_hvcs;
 	struct vm_sink console;
 	struct vm_sink control; /* a second virtio-console for the host's commands */
 	struct vm_disk_config disk[VM_MAX_DISKS];

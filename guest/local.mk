@@ -21,6 +21,11 @@ GUEST_FILES = \
 	guest/init/control.c \
 	guest/init/control.h \
 	guest/init/service.h \
+	guest/init/logd.c \
+	guest/init/logd.h \
+	guest/tools/logcat.c \
+	guest/tools/log.c \
+	guest/tools/logd-client.h \
 	guest/tools/vsock-echo.c \
 	guest/tools/gpu-pattern.c \
 	guest/tools/gpu-clear3d.c \
@@ -130,3 +135,9 @@ tests_unit_test_guest_properties_SOURCES = tests/unit/test-guest-properties.c gu
 tests_unit_test_guest_properties_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_guest_properties_LDADD = $(GLIB_LIBS)
 TESTS += tests/unit/test-guest-properties
+
+check_PROGRAMS += tests/unit/test-guest-logd
+tests_unit_test_guest_logd_SOURCES = tests/unit/test-guest-logd.c guest/init/logd.c guest/init/logd.h
+tests_unit_test_guest_logd_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_guest_logd_LDADD = $(GLIB_LIBS)
+TESTS += tests/unit/test-guest-logd

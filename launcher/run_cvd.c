@@ -218,6 +218,7 @@ static bool start_boot(Monitor *m)
 		g_string_append_printf(cmdline, " %s", m->extra_cmdline);
 	g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
 	g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
+	g_autofree char *logcat_log = g_build_filename(m->inst.logs_dir, "logcat", NULL);
 	g_autofree char *api_socket = g_build_filename(m->inst.dir, "vmm_api.sock", NULL);
 	/* Only the first boot comes from the snapshot: a reboot, restart or powerwash is cold. */
 	g_clear_pointer(&m->restored_from, g_free);
@@ -235,6 +236,7 @@ static bool start_boot(Monitor *m)
 		.memory_mb = m->memory_mb,
 		.kernel_log = kernel_log,
 		.kernel_log_max_bytes = m->kernel_log_max_mb << 20,
+		.logcat_log = logcat_log,
 		.console_link = m->console ? m->inst.console_link : NULL,
 		.name = m->inst.name,
 		.vsock_cid = m->inst.vsock_cid,

@@ -21,6 +21,19 @@
 #include "launcher/instance.h"
 #include "launcher/vmm_jail.h"
 
+/* One output stream of the guest read by the monitor: the 8250 (the VMM's stdout), the
+ * kernel console hvc0, or logcat's hvc2 (see the console layout in vmm_child.h). */
+typedef struct {
+	VmmChild *c;
+	const char *what;   /* for messages: "serial", "hvc0", "hvc2" */
+	CappedLog *log;     /* kernel.log (shared by serial and hvc0) or logcat; not owned */
+	const char *log_name;
+	bool scan;          /* looked through for the boot markers */
+	int fd;             /* -1: none */
+	guint src;
+	GString *line;      /* the current line, for the marker scan */
+} GuestStream;
+
 struct VmmChild {
 	const VmmChildEvents *events;
 	void *opaque;
@@ -28,77 +41,80 @@ struct VmmChild {
 	pid_t pid;
 	bool running; /* until the exit is reaped */
 	gint64 started_us;
-	int serial_fd;  /* read end of the VMM's stdout */
+	GuestStream serial, kconsole, logcat;
 	int control_fd; /* our end of the control socketpair */
-	CappedLog *kernel_log;
+	CappedLog *kernel_log, *logcat_log;
 	int pty_master, pty_slave; /* -1 without a console */
-	guint serial_src, control_src, child_src;
-	GString *serial_line; /* the serial console's current line, for the marker scan */
+	guint control_src, child_src;
 	GString *control_line;
 	bool marker_seen;
-	bool kernel_log_failed;
+	bool kernel_log_failed, logcat_log_failed;
 	char *api_socket;
 	guint restore_src; /* polls the API socket until a restored VMM runs */
 };
 
-/* The guest console's lines: into kernel.log as they come, and scanned for the markers. */
-static void serial_scan(VmmChild *c, const char *buf, gssize n)
+/* The guest console's lines, scanned for the markers. */
+static void stream_scan(GuestStream *st, const char *buf, gssize n)
 {
+	VmmChild *c = st->c;
 	for (gssize i = 0; i < n; i++) {
 		if (buf[i] != '\n') {
-			if (c->serial_line->len < 4096)
-				g_string_append_c(c->serial_line, buf[i]);
+			if (st->line->len < 4096)
+				g_string_append_c(st->line, buf[i]);
 			continue;
 		}
-		if (!c->marker_seen && strstr(c->serial_line->str, VMM_MARKER_COMPLETED)) {
+		if (!c->marker_seen && strstr(st->line->str, VMM_MARKER_COMPLETED)) {
 			c->marker_seen = true;
 			c->events->booted(c->opaque);
-		} else if (strstr(c->serial_line->str, VMM_MARKER_FAILED)) {
-			c->events->boot_failed(c->opaque, c->serial_line->str);
+		} else if (strstr(st->line->str, VMM_MARKER_FAILED)) {
+			c->events->boot_failed(c->opaque, st->line->str);
 		}
-		g_string_truncate(c->serial_line, 0);
+		g_string_truncate(st->line, 0);
 	}
 }
 
-/* Into kernel.log, within its cap; a rotation and a failed write are logged once each. */
-static void kernel_log_append(VmmChild *c, const char *buf, gssize n)
+/* Into its log, within the cap; a rotation and a failed write are logged once each. */
+static void stream_log_append(GuestStream *st, const char *buf, gssize n)
 {
-	guint rotations = capped_log_rotations(c->kernel_log);
+	VmmChild *c = st->c;
+	bool *failed = st->log == c->logcat_log ? &c->logcat_log_failed : &c->kernel_log_failed;
+	guint rotations = capped_log_rotations(st->log);
 	g_autoptr(GError) err = NULL;
-	if (!capped_log_write(c->kernel_log, buf, (size_t)n, &err) && !c->kernel_log_failed) {
-		launcher_log(c->name, "guest console: %s", err->message);
-		c->kernel_log_failed = true;
+	if (!capped_log_write(st->log, buf, (size_t)n, &err) && !*failed) {
+		launcher_log(c->name, "guest %s: %s", st->what, err->message);
+		*failed = true;
 	}
-	if (capped_log_rotations(c->kernel_log) != rotations)
-		launcher_log(c->name,
-			     "guest console: kernel.log reached its cap; the part before is kernel.log.1");
+	if (capped_log_rotations(st->log) != rotations)
+		launcher_log(c->name, "guest %s: %s reached its cap; the part before is %s.1", st->what,
+			     st->log_name, st->log_name);
 }
 
 /* Reads what is there, up to 256 KiB so that a guest that never stops writing cannot keep the
  * monitor's loop from its other work (the main loop calls again); false at end of file. */
-static bool serial_drain(VmmChild *c)
+static bool stream_drain(GuestStream *st)
 {
 	char buf[16384];
 	for (guint reads = 0; reads < 16; reads++) {
-		ssize_t n = read(c->serial_fd, buf, sizeof(buf));
+		ssize_t n = read(st->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return true;
 		if (n <= 0)
 			return false;
-		kernel_log_append(c, buf, n);
-		serial_scan(c, buf, n);
+		stream_log_append(st, buf, n);
+		if (st->scan)
+			stream_scan(st, buf, n);
 	}
 	return true;
 }
 
-static gboolean on_serial(gint fd, GIOCondition cond, gpointer data)
+static gboolean on_stream(gint fd, GIOCondition cond, gpointer data)
 {
-	VmmChild *c = data;
-	if (serial_drain(c))
+	GuestStream *st = data;
+	if (stream_drain(st))
 		return G_SOURCE_CONTINUE;
-	c->serial_src = 0;
+	st->src = 0;
 	return G_SOURCE_REMOVE;
 }
 
@@ -131,11 +147,16 @@ static void on_child_exit(GPid pid, gint status, gpointer data)
 	VmmChild *c = data;
 	c->child_src = 0;
 	c->running = false;
-	/* The pipe holds what the VMM printed last; it ends at EOF now that the VMM is gone. */
-	int flags = fcntl(c->serial_fd, F_GETFL);
-	fcntl(c->serial_fd, F_SETFL, flags & ~O_NONBLOCK);
-	while (serial_drain(c))
-		;
+	/* The pipe and sockets hold what the VMM sent last; they end at EOF now that it is gone. */
+	GuestStream *streams[] = { &c->serial, &c->kconsole, &c->logcat };
+	for (guint i = 0; i < G_N_ELEMENTS(streams); i++) {
+		if (streams[i]->fd < 0)
+			continue;
+		int flags = fcntl(streams[i]->fd, F_GETFL);
+		fcntl(streams[i]->fd, F_SETFL, flags & ~O_NONBLOCK);
+		while (stream_drain(streams[i]))
+			;
+	}
 	g_spawn_close_pid(pid);
 	c->events->exited(c->opaque, status);
 }
@@ -265,12 +286,38 @@ static gboolean on_restore_poll(gpointer data)
  * gets SIGTERM, its clean stop (disks flushed). */
 static void child_setup(gpointer unused) { prctl(PR_SET_PDEATHSIG, SIGTERM); }
 
-static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GPid *pid, GError **error)
+/* The image's command line with the console layout's words (vmm_child.h): its own console=
+ * words go, since the launcher decides where the consoles are; a word in double quotes
+ * (sepia.run="...") is kept whole. */
+char *vmm_child_kernel_cmdline(const char *image_cmdline, bool shell_console)
 {
-	/* hvc0 is the console when there is one; the control channel's device comes after it. */
-	g_autofree char *cmdline = g_strdup_printf("%s sepia.control=%s%s", cfg->cmdline,
-						   cfg->console_link ? "hvc1" : "hvc0",
-						   cfg->console_link ? " sepia.shell=hvc0" : "");
+	GString *out = g_string_new(NULL);
+	const char *p = image_cmdline ? image_cmdline : "";
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		const char *start = p;
+		bool quoted = false;
+		while (*p && (quoted || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+			if (*p == '"')
+				quoted = !quoted;
+			p++;
+		}
+		if (p == start || g_str_has_prefix(start, "console="))
+			continue;
+		g_string_append_printf(out, "%s%.*s", out->len ? " " : "", (int)(p - start), start);
+	}
+	g_string_append_printf(out,
+			       "%searlycon=uart8250,io,0x3f8,115200 console=hvc0 sepia.logcat=hvc2 "
+			       "sepia.control=hvc3%s",
+			       out->len ? " " : "", shell_console ? " sepia.shell=hvc1" : "");
+	return g_string_free(out, FALSE);
+}
+
+static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, int kconsole_fd,
+		      int logcat_fd, GPid *pid, GError **error)
+{
+	g_autofree char *cmdline = vmm_child_kernel_cmdline(cfg->cmdline, cfg->console_link != NULL);
 	g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus),
 			*mem = g_strdup_printf("%u", cfg->memory_mb);
 	g_autofree char *vsock = g_strdup_printf("cid=%u,socket=%s", cfg->vsock_cid, cfg->vsock_socket);
@@ -280,16 +327,15 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 	const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd,
 				"--cmdline",   cmdline,    "--cpus",    cpus,       "--mem",
 				mem,           "--disk",   disk,        "--serial", "stdio",
-				"--control",   "fd:3",     "--vsock",   vsock };
+				/* hvc0 kernel console, hvc1 serial console, hvc2 logcat, hvc3 control */
+				"--hvc",       "fd:4",     "--hvc",     cfg->console_link ? "fd:6" : "sink",
+				"--hvc",       "fd:5",     "--hvc",     "fd:3",
+				"--vsock",     vsock };
 	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
 		g_ptr_array_add(argv, (gpointer)fixed[i]);
 	for (guint i = 0; cfg->allowed_image_dirs && cfg->allowed_image_dirs[i]; i++) {
 		g_ptr_array_add(argv, "--allowed-image-dir");
 		g_ptr_array_add(argv, (gpointer)cfg->allowed_image_dirs[i]);
-	}
-	if (cfg->console_link) {
-		g_ptr_array_add(argv, "--console");
-		g_ptr_array_add(argv, "fd:4");
 	}
 	for (guint i = 0; cfg->nets && cfg->nets[i]; i++) {
 		g_ptr_array_add(argv, "--net");
@@ -325,13 +371,15 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, GP
 		g_ptr_array_add(argv, (gpointer)cfg->restore_dir);
 	}
 	g_ptr_array_add(argv, NULL);
-	int source_fds[2] = { control_fd, c->pty_master }, target_fds[2] = { 3, 4 };
-	if (jailed ? !vmm_jail_spawn((const char *const *)argv->pdata, source_fds, target_fds,
-				     cfg->console_link ? 2 : 1, pid, &c->serial_fd, error)
+	int source_fds[4] = { control_fd, kconsole_fd, logcat_fd, c->pty_master },
+	    target_fds[4] = { 3, 4, 5, 6 };
+	guint nr_fds = cfg->console_link ? 4 : 3;
+	if (jailed ? !vmm_jail_spawn((const char *const *)argv->pdata, source_fds, target_fds, nr_fds,
+				     pid, &c->serial.fd, error)
 		   : !g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,
 						       G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, -1,
-						       -1, source_fds, target_fds, cfg->console_link ? 2 : 1,
-						       pid, NULL, &c->serial_fd, NULL, error)) {
+						       -1, source_fds, target_fds, nr_fds, pid, NULL,
+						       &c->serial.fd, NULL, error)) {
 		g_prefix_error(error, "%s: cannot start %s: ", c->name, cfg->vmm_path);
 		return false;
 	}
@@ -345,8 +393,17 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
 	c->events = events;
 	c->opaque = opaque;
 	c->name = g_strdup(cfg->name);
-	c->serial_fd = c->control_fd = c->pty_master = c->pty_slave = -1;
-	c->serial_line = g_string_new(NULL);
+	c->control_fd = c->pty_master = c->pty_slave = -1;
+	GuestStream *streams[] = { &c->serial, &c->kconsole, &c->logcat };
+	const char *whats[] = { "serial console", "kernel console (hvc0)", "logcat (hvc2)" };
+	for (guint i = 0; i < G_N_ELEMENTS(streams); i++) {
+		streams[i]->c = c;
+		streams[i]->what = whats[i];
+		streams[i]->fd = -1;
+		streams[i]->line = g_string_new(NULL);
+		streams[i]->scan = streams[i] != &c->logcat;
+		streams[i]->log_name = streams[i] == &c->logcat ? "logcat" : "kernel.log";
+	}
 	c->control_line = g_string_new(NULL);
 	/* A path too long for a unix socket costs suspend and snapshots, not the boot. */
 	struct sockaddr_un sa;
@@ -365,34 +422,50 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
 		vmm_child_free(c);
 		return NULL;
 	}
-	int sv[2] = { -1, -1 };
-	c->kernel_log = capped_log_open(cfg->kernel_log,
-					cfg->kernel_log_max_bytes ? cfg->kernel_log_max_bytes
-								  : (uint64_t)CAPPED_LOG_DEFAULT_MAX_MB << 20,
-					error);
-	if (!c->kernel_log) {
+	/* The VMM's ends: the control channel, the kernel console, logcat. */
+	int vmm_fds[3] = { -1, -1, -1 };
+	uint64_t cap = cfg->kernel_log_max_bytes ? cfg->kernel_log_max_bytes
+						 : (uint64_t)CAPPED_LOG_DEFAULT_MAX_MB << 20;
+	c->kernel_log = capped_log_open(cfg->kernel_log, cap, error);
+	c->logcat_log = c->kernel_log && cfg->logcat_log ? capped_log_open(cfg->logcat_log, cap, error)
+							  : NULL;
+	if (!c->kernel_log || (cfg->logcat_log && !c->logcat_log)) {
 		g_prefix_error(error, "%s: ", c->name);
 		goto fail;
 	}
+	c->serial.log = c->kconsole.log = c->kernel_log;
+	c->logcat.log = c->logcat_log ? c->logcat_log : c->kernel_log;
 	if (cfg->console_link && !open_console_pty(c, cfg->console_link, error))
 		goto fail;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		g_set_error(error, LAUNCHER_ERROR, errno, "%s: socketpair: %s", c->name, g_strerror(errno));
-		goto fail;
+	int *ours[3] = { &c->control_fd, &c->kconsole.fd, &c->logcat.fd };
+	for (guint i = 0; i < 3; i++) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+			g_set_error(error, LAUNCHER_ERROR, errno, "%s: socketpair: %s", c->name,
+				    g_strerror(errno));
+			for (guint j = 0; j < i; j++)
+				close(vmm_fds[j]);
+			goto fail;
+		}
+		*ours[i] = sv[0];
+		vmm_fds[i] = sv[1];
 	}
-	c->control_fd = sv[0];
 
 	GPid pid;
-	bool ok = spawn_vmm(c, cfg, sv[1], &pid, error);
-	close(sv[1]);
+	bool ok = spawn_vmm(c, cfg, vmm_fds[0], vmm_fds[1], vmm_fds[2], &pid, error);
+	for (guint i = 0; i < 3; i++)
+		close(vmm_fds[i]);
 	if (!ok)
 		goto fail;
 	c->pid = pid;
 	c->running = true;
 	c->started_us = g_get_monotonic_time();
-	g_unix_set_fd_nonblocking(c->serial_fd, TRUE, NULL);
+	for (guint i = 0; i < G_N_ELEMENTS(streams); i++) {
+		g_unix_set_fd_nonblocking(streams[i]->fd, TRUE, NULL);
+		streams[i]->src = g_unix_fd_add(streams[i]->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stream,
+						streams[i]);
+	}
 	g_unix_set_fd_nonblocking(c->control_fd, TRUE, NULL);
-	c->serial_src = g_unix_fd_add(c->serial_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_serial, c);
 	c->control_src = g_unix_fd_add(c->control_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_control, c);
 	c->child_src = g_child_watch_add(pid, on_child_exit, c);
 	if (cfg->restore_dir && c->api_socket)
@@ -426,8 +499,14 @@ void vmm_child_free(VmmChild *c)
 {
 	if (!c)
 		return;
-	if (c->serial_src)
-		g_source_remove(c->serial_src);
+	GuestStream *streams[] = { &c->serial, &c->kconsole, &c->logcat };
+	for (guint i = 0; i < G_N_ELEMENTS(streams); i++) {
+		if (streams[i]->src)
+			g_source_remove(streams[i]->src);
+		if (streams[i]->fd >= 0)
+			close(streams[i]->fd);
+		g_string_free(streams[i]->line, TRUE);
+	}
 	if (c->control_src)
 		g_source_remove(c->control_src);
 	if (c->child_src)
@@ -436,11 +515,11 @@ void vmm_child_free(VmmChild *c)
 		g_source_remove(c->restore_src);
 	g_free(c->api_socket);
 	capped_log_free(c->kernel_log);
-	int fds[] = { c->serial_fd, c->control_fd, c->pty_master, c->pty_slave };
+	capped_log_free(c->logcat_log);
+	int fds[] = { c->control_fd, c->pty_master, c->pty_slave };
 	for (guint i = 0; i < G_N_ELEMENTS(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	g_string_free(c->serial_line, TRUE);
 	g_string_free(c->control_line, TRUE);
 	g_free(c->name);
 	g_free(c);

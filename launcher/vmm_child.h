@@ -1,7 +1,15 @@
 /* launcher/vmm_child.h — one run of sepia-vmm under the monitor: spawned in the monitor's
- * process group with the guest's serial console on a pipe (copied to logs/kernel.log and
- * scanned for the boot markers), the control channel to the guest init on a socketpair
- * (`sepia.control=hvcN`), an optional console pty, and its stderr on the monitor's log.
+ * process group with its stderr on the monitor's log, and the guest's consoles laid out as
+ * Cuttlefish lays them out (virtio-consoles of one port each, numbered in PCI order):
+ *   hvc0  the kernel console (console=hvc0), on a socketpair: copied to logs/kernel.log and
+ *         scanned for the boot markers. The 8250 (ttyS0, the VMM's stdout) is only the
+ *         early console (earlycon) until hvc0 takes over, and goes to kernel.log too;
+ *   hvc1  the serial console: with a console_link, a pty with the guest's shell
+ *         (sepia.shell=hvc1); without, a sink that keeps the numbering;
+ *   hvc2  logcat (sepia.logcat=hvc2): the guest's logd streams its log here, copied to
+ *         logs/logcat, capped as kernel.log is;
+ *   hvc3  sepia's control channel to the guest init (sepia.control=hvc3). Cuttlefish's later
+ *         ports (keymaster at hvc3 and on) are future work; this one will move behind them.
  *
  * sepia-vmm's exit statuses: 0 guest poweroff (or stopped by SIGTERM), 4 guest reset,
  * 1 error, 2 bad options. */
@@ -28,13 +36,14 @@ typedef struct {
 
 typedef struct {
 	const char *vmm_path;
-	const char *kernel, *initrd, *cmdline; /* cmdline without the control/console words */
+	const char *kernel, *initrd, *cmdline; /* the image's; see vmm_child_kernel_cmdline() */
 	const char *disk;
 	const char *disk_format;               /* "qcow2", "raw" or "vmdk": always given to sepia-vmm */
 	const char *const *allowed_image_dirs; /* NULL-terminated: where the disk's backing files may be */
 	guint cpus, memory_mb;
 	const char *kernel_log; /* appended, rotated to kernel_log.1 at kernel_log_max_bytes */
 	uint64_t kernel_log_max_bytes;
+	const char *logcat_log; /* hvc2, the same way with the same cap; NULL: into kernel_log */
 	const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
 	const char *name;         /* instance name for log lines */
 	guint vsock_cid;          /* virtio-vsock: the guest's CID and the host side's unix socket */
@@ -52,6 +61,9 @@ typedef struct {
 				      * booted event comes once the restored VMM answers on api_socket */
 } VmmChildConfig;
 
+/* The kernel command line for the image's (cmdline): its console= words replaced by the
+ * layout's words above; sepia.shell=hvc1 with shell_console. Free with g_free. */
+char *vmm_child_kernel_cmdline(const char *cmdline, bool shell_console);
 VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *events, void *opaque,
 			  GError **error);
 pid_t vmm_child_pid(const VmmChild *c);

@@ -81,6 +81,8 @@ void sepia_options_parse(struct sepia_options *opts, const char *cmdline, void (
 			copy_value(opts->run, sizeof(opts->run), value);
 		} else if (strcmp(key, "control") == 0) {
 			copy_value(opts->control, sizeof(opts->control), value);
+		} else if (strcmp(key, "logcat") == 0) {
+			copy_value(opts->logcat, sizeof(opts->logcat), value);
 		} else if (strcmp(key, "hostname") == 0) {
 			if (value != NULL && value[0] != '\0')
 				copy_value(opts->hostname, sizeof(opts->hostname), value);

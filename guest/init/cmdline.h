@@ -15,6 +15,8 @@ struct sepia_options {
 	/* sepia.control=hvcN: the host's command channel on /dev/hvcN
 	 * (control.h); empty: none. */
 	char control[32];
+	/* sepia.logcat=hvcN: logd streams the log to /dev/hvcN (logd.h); empty: none. */
+	char logcat[32];
 	/* sepia.hostname=NAME */
 	char hostname[65];
 	/* sepia.debug=1: one line per init event on the console. */

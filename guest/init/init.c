@@ -16,6 +16,7 @@
 #include "android_dirs.h"
 #include "cmdline.h"
 #include "control.h"
+#include "logd.h"
 #include "net.h"
 #include "properties.h"
 #include "service.h"
@@ -44,8 +45,30 @@
 #define MAX_SERVICES           12
 
 static struct sepia_options options;
+static int log_fd = -1; /* init's own lines to logd (tag "init") */
 static struct service services[MAX_SERVICES];
 static unsigned int service_count;
+
+/* A line (ending in '\n') to logd, stamped with its time, as it may wait in the socket until
+ * logd runs. Never waits (init must not hang on its log): a full socket drops the line. */
+static void log_send(const char *line, size_t len)
+{
+	char out[640];
+	struct timespec now;
+	int head;
+
+	if (log_fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	head = snprintf(out, sizeof(out), "%lld.%09ld ", (long long)now.tv_sec, now.tv_nsec);
+	if (head < 0 || len > sizeof(out) - (size_t)head)
+		return;
+	memcpy(out + head, line, len);
+	if (send(log_fd, out, (size_t)head + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN) {
+		close(log_fd);
+		log_fd = -1;
+	}
+}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -62,9 +85,32 @@ static void say(const char *fmt, ...)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
+	log_send(line, (size_t)n);
 	/* One write per line so lines from several processes do not interleave. */
 	if (write(STDOUT_FILENO, "sepia-init: ", 12) < 0 || write(STDOUT_FILENO, line, n) < 0)
 		return;
+}
+
+/* A line for the log alone (logcat's "init" lines), as Android's init logs its
+ * services: the console stays as quiet as it was. */
+static void log_only(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_only(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int n;
+
+	if (log_fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	log_send(line, (size_t)n);
 }
 
 #define debug(...)                        \
@@ -212,6 +258,7 @@ static struct service *add_service(const char *name, enum service_exit_action on
 	svc->name = name;
 	svc->on_exit = on_exit;
 	svc->tty_hold = -1;
+	svc->to_logd = log_fd >= 0;
 	return svc;
 }
 
@@ -311,11 +358,18 @@ static void declare_network(void)
 	}
 }
 
+static int run_logd(void) { return logd_service_run(options.logcat); }
+
 /* The guest's long-running services, in start order. */
 static void declare_services(void)
 {
 	struct service *svc;
 
+	/* logd first: the others' output goes to it (init made its socket already). */
+	if (log_fd >= 0 && (svc = add_service("logd", SERVICE_EXIT_RESPAWN))) {
+		svc->run = run_logd;
+		svc->to_logd = false;
+	}
 	declare_network();
 	declare_control_service();
 	declare_adbd_service();
@@ -353,7 +407,7 @@ static void start_services(unsigned int first)
 		if (err < 0)
 			say("cannot start %s: %s", services[i].name, strerror(-err));
 		else
-			debug("started %s (pid %d)", services[i].name, (int)services[i].pid);
+			log_only("starting service '%s' (pid %d)", services[i].name, (int)services[i].pid);
 	}
 }
 
@@ -441,9 +495,11 @@ static void handle_exited(pid_t pid, int status)
 	svc->pid = 0;
 	svc->last_status = status;
 	if (WIFEXITED(status))
-		debug("%s exited with status %d", svc->name, WEXITSTATUS(status));
+		log_only("service '%s' (pid %d) exited with status %d", svc->name, (int)pid,
+			 WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		debug("%s killed by signal %d", svc->name, WTERMSIG(status));
+		log_only("service '%s' (pid %d) killed by signal %d", svc->name, (int)pid,
+			 WTERMSIG(status));
 
 	switch (svc->on_exit) {
 	case SERVICE_EXIT_IGNORE:
@@ -455,6 +511,8 @@ static void handle_exited(pid_t pid, int status)
 		int err = service_start(svc);
 		if (err < 0)
 			say("cannot restart %s: %s", svc->name, strerror(-err));
+		else
+			log_only("restarting service '%s' (pid %d)", svc->name, (int)svc->pid);
 		break;
 	}
 	case SERVICE_EXIT_POWEROFF:
@@ -546,6 +604,14 @@ int main(void)
 
 	mount_early_filesystems();
 	ensure_console_fds();
+	/* The log's socket before anything logs: init's lines wait in it until logd runs. */
+	int err = logd_listen();
+	if (err == 0)
+		err = logd_connect("I@init", 1);
+	if (err < 0)
+		say("logd: cannot make %s: %s; no log", LOGD_SOCKET, strerror(-err));
+	else
+		log_fd = err;
 	umask(022);
 	if (chdir("/") < 0)
 		say("cannot chdir to /: %s", strerror(errno));
@@ -563,7 +629,7 @@ int main(void)
 	storage_mount_partitions(say);
 	properties_load(say);
 	/* After /data is mounted, before adbd starts. */
-	int err = android_dirs_make();
+	err = android_dirs_make();
 	if (err < 0)
 		say("cannot make /data/local/tmp: %s", strerror(-err));
 
@@ -574,6 +640,7 @@ int main(void)
 	if (properties_set("sys.boot_completed", "1") < 0 || properties_set("dev.bootcomplete", "1") < 0)
 		say("cannot set sys.boot_completed in %s", PROPERTIES_PATH);
 	announce_boot_completed();
+	log_only("boot completed (sys.boot_completed=1)");
 	first_run_service = service_count;
 	declare_run_command();
 	start_services(first_run_service);

@@ -1,6 +1,8 @@
 /* sepia guest init: the processes init starts and watches. */
 #include "service.h"
 
+#include "logd.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -36,7 +38,18 @@ static bool service_setup_stdio(const struct service *svc)
 		fd = open("/dev/null", O_RDONLY | O_NOCTTY);
 		if (fd >= 0)
 			dup2(fd, STDIN_FILENO);
-		/* stdout and stderr stay init's: the console. */
+		/* stdout and stderr to logd, which copies them to the console; without logd
+		 * they stay init's: the console. */
+		if (svc->to_logd) {
+			char header[LOGD_TAG_HEADER_MAX];
+			snprintf(header, sizeof(header), "I+%.30s", svc->name);
+			int log_fd = logd_connect(header, 0);
+			if (log_fd >= 0) {
+				dup2(log_fd, STDOUT_FILENO);
+				dup2(log_fd, STDERR_FILENO);
+				close(log_fd);
+			}
+		}
 	}
 	if (fd > STDERR_FILENO)
 		close(fd);

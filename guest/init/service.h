@@ -21,6 +21,9 @@ struct service {
 	/* tty for stdin/stdout/stderr, e.g. "/dev/ttyS0"; NULL: /dev/null in,
 	 * console out. With a tty the service gets it as controlling terminal. */
 	char tty[64];
+	/* Without a tty: stdout and stderr go to logd (tag: name), which copies them to the
+	 * console; false: init's own stdout and stderr (logd itself). */
+	bool to_logd;
 	enum service_exit_action on_exit;
 	/* init's own descriptor of tty (-1: none), see service_hold_tty(). */
 	int tty_hold;

@@ -13,6 +13,7 @@ skip() { echo "1..0 # SKIP $1"; exit 77; }
 . "$top_srcdir/tests/e2e/device-lib.sh"
 . "$top_srcdir/tests/e2e/adb-sync-checks.sh"
 . "$top_srcdir/tests/e2e/adb-client-checks.sh"
+. "$top_srcdir/tests/e2e/adb-logcat-checks.sh"
 DEVICE_TEST_NO_ADB_SERVER=1
 device_test_begin adb launch_cvd run_cvd stop_cvd cvd_status sepia-vmm sepia-vsock-proxy
 check "! adb_server_answers" "no adb server answers on the test's port before the launch"
@@ -50,6 +51,7 @@ adb -s "$serial" shell 'rm -f /data/local/tmp/big; mkdir -p /tmp/ro && mount -t 
 RO_DIR=/tmp/ro adb_sync_checks /data/local/tmp/sepia-sync
 adb_client_checks /data/local/tmp/sepia-client
 adb_root_checks
+adb_logcat_checks
 # Debian's adb 29.0.6 client itself dies of SIGSEGV (status 139) in about 1 of 20 shells started
 # at the same moment against the device (none in 80 against adbd-host; cause not found): such a
 # client is started once more and the log says so. A shell that fails otherwise fails the check.

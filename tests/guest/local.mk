@@ -83,7 +83,7 @@ tests/guest/serial32.elf: tests/guest/serial.elf
 # One wrapper per payload under sepia-vmm (each skips without /dev/kvm or sepia-vmm),
 # and every payload under QEMU TCG (skips without QEMU) to keep the payloads honest.
 GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/serial-elf32.sh tests/guest/bootparams.sh tests/guest/pci.sh \
-	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/msix.sh \
+	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/console-hvc.sh tests/guest/msix.sh \
 	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/emulation-failure.sh \
 	tests/guest/qemu-selftest.sh tests/guest/gpu.sh tests/guest/gpu-virgl.sh \
 	tests/guest/gpu-fallback.sh tests/guest/uart-irq.sh tests/guest/snapshot.sh

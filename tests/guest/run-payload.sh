@@ -4,7 +4,7 @@
 # serial and console logs, the disk image on the host).
 #
 # usage: run-payload.sh NAME...
-#   NAME: serial serial-elf32 bootparams pci blk blk-ro console msix smp usermode uart-irq
+#   NAME: serial serial-elf32 bootparams pci blk blk-ro console console-hvc msix smp usermode uart-irq
 #         gpu gpu-virgl input, and under QEMU also serial-microvm and serial-elf32-microvm (on
 #         -M microvm). serial-elf32 is the serial payload as a 32-bit ELF (serial32.elf).
 #         gpu, gpu-virgl and input run under sepia-vmm only (their error checks follow sepia's
@@ -141,6 +141,9 @@ run_one() {
 	blk) disk=$work/blk.img cmdline="$cmdline sectors=$sectors" ;;
 	blk-ro) elf=blk disk=$work/blk-ro.img disk_ro=1 cmdline="$cmdline sectors=$sectors ro" ;;
 	console) console=$work/console.log ;;
+	# The console layout's ports (--hvc): the payload writes to the first virtio-console on
+	# the bus, which must be the first --hvc, ahead of the sinks and of --control.
+	console-hvc) elf=console console=$work/console-hvc.log ;;
 	msix) disk=$work/msix.img ;;
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
 	usermode) ;;
@@ -173,12 +176,22 @@ run_one() {
 		set -- "$SEPIA_VMM" --kernel "$elf" --mem "$mem_mib" --serial "file:$serial" --debug-exit \
 			--cmdline "$cmdline"
 		[ -z "$disk" ] || set -- "$@" --disk "$disk${disk_ro:+,ro}"
-		[ -z "$console" ] || set -- "$@" --console "file:$console"
+		if [ "$name" = console-hvc ]; then
+			: >"$work/console-hvc-control.log"
+			set -- "$@" --hvc "file:$console" --hvc sink --hvc sink \
+				--control "file:$work/console-hvc-control.log"
+		elif [ -n "$console" ]; then
+			set -- "$@" --console "file:$console"
+		fi
 		[ -z "$cpus" ] || set -- "$@" --cpus "$cpus"
 		[ -z "$gpu" ] || set -- "$@" --gpu "$gpu" --display width=64,height=48 --framebuffer-dir "$work"
 		[ "$name" != gpu ] || set -- "$@" --display width=40,height=24,dpi=160
 		[ "$name" != input ] || set -- "$@" --input-dir "$work"
 	else
+		if [ "$name" = console-hvc ]; then
+			ok "$name: runs under sepia-vmm only # SKIP --hvc is sepia-vmm's option"
+			return
+		fi
 		if [ -n "$gpu" ]; then
 			ok "$name: runs under sepia-vmm only # SKIP the error checks follow sepia's answers"
 			return
@@ -264,6 +277,12 @@ EOF
 	console)
 		grep -qxF "$CONSOLE_LINE" "$console" 2>/dev/null
 		check $? "$name: the --console file holds the payload's line"
+		;;
+	console-hvc)
+		grep -qxF "$CONSOLE_LINE" "$console" 2>/dev/null
+		check $? "$name: the first --hvc file (the guest's hvc0) holds the payload's line"
+		! grep -qF "$CONSOLE_LINE" "$work/console-hvc-control.log"
+		check $? "$name: the --control device, after the --hvc ports, got nothing"
 		;;
 	gpu*)
 		# The scanout the payload left on screen, as host tools see it.

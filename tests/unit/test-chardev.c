@@ -26,6 +26,8 @@ static void test_parse_kinds(void)
 	g_assert_cmpint(s.kind, ==, SINK_STDIO);
 	g_assert_true(chardev_parse_sink("none", &s, false, &error));
 	g_assert_cmpint(s.kind, ==, SINK_NONE);
+	g_assert_true(chardev_parse_sink("sink", &s, false, &error));
+	g_assert_cmpint(s.kind, ==, SINK_NULL);
 	g_assert_true(chardev_parse_sink("pty", &s, true, &error));
 	g_assert_cmpint(s.kind, ==, SINK_PTY);
 	g_assert_true(chardev_parse_sink("file:/tmp/x.log", &s, false, &error));
@@ -83,6 +85,22 @@ static void test_open_closed_fd(void)
 static void on_input(void *opaque, const uint8_t *buf, size_t len)
 {
 	g_string_append_len(opaque, (const char *)buf, (gssize)len);
+}
+
+/* A sink port: writes go nowhere and are not counted as dropped, and it takes no input. */
+static void test_sink(void)
+{
+	struct vm_sink s;
+	g_autoptr(GError) error = NULL;
+	g_assert_true(chardev_parse_sink("sink", &s, false, &error));
+	struct chardev cd;
+	g_assert_true(chardev_open(&cd, "virtio-console-hvc1", &s, &error));
+	g_assert_no_error(error);
+	g_assert_cmpint(cd.out_fd, ==, -1);
+	g_assert_cmpint(cd.in_fd, ==, -1);
+	chardev_write(&cd, "nobody reads this\n", 18);
+	g_assert_cmpuint(chardev_pending(&cd), ==, 0);
+	chardev_close(&cd);
 }
 
 static void test_fd_both_ways(void)
@@ -306,6 +324,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/chardev/parse/refusals", test_parse_refusals);
 	g_test_add_func("/chardev/open/closed-fd", test_open_closed_fd);
 	g_test_add_func("/chardev/fd/both-ways", test_fd_both_ways);
+	g_test_add_func("/chardev/sink", test_sink);
 	g_test_add_func("/chardev/unread/pipe", test_unread_pipe);
 	g_test_add_func("/chardev/unread/console-pty", test_unread_console_pty);
 	g_test_add_func("/chardev/unread/reader-gone", test_reader_gone);

@@ -21,6 +21,7 @@
 #include "launcher/select.h"
 #include "launcher/instance.h"
 #include "launcher/suspend.h"
+#include "launcher/vmm_child.h"
 
 typedef struct {
 	const char *dir;
@@ -597,6 +598,24 @@ static char *read_file(const char *path)
 	return text;
 }
 
+/* The console layout's words replace the image's console= words; quoted words stay whole. */
+static void test_kernel_cmdline(void)
+{
+	g_autofree char *plain = vmm_child_kernel_cmdline("console=ttyS0 panic=-1 bootconfig", false);
+	g_assert_cmpstr(plain, ==,
+			"panic=-1 bootconfig earlycon=uart8250,io,0x3f8,115200 console=hvc0 "
+			"sepia.logcat=hvc2 sepia.control=hvc3");
+	g_autofree char *shell = vmm_child_kernel_cmdline(
+		"a  sepia.run=\"echo console=x; true\" console=hvc0,115200 b", true);
+	g_assert_cmpstr(shell, ==,
+			"a sepia.run=\"echo console=x; true\" b earlycon=uart8250,io,0x3f8,115200 "
+			"console=hvc0 sepia.logcat=hvc2 sepia.control=hvc3 sepia.shell=hvc1");
+	g_autofree char *empty = vmm_child_kernel_cmdline("", false);
+	g_assert_cmpstr(empty, ==,
+			"earlycon=uart8250,io,0x3f8,115200 console=hvc0 sepia.logcat=hvc2 "
+			"sepia.control=hvc3");
+}
+
 static void test_capped_log(void)
 {
 	g_autofree char *dir = g_dir_make_tmp("sepia-log-XXXXXX", NULL);
@@ -689,6 +708,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/launcher/control/peer-check", test_peer_check);
 	g_test_add_func("/launcher/control/server-silent-clients", test_server_silent_clients);
 	g_test_add_func("/launcher/capped-log/rotation", test_capped_log);
+	g_test_add_func("/launcher/vmm/kernel-cmdline", test_kernel_cmdline);
 	g_test_add_func("/launcher/instances/listen-address", test_listen_address);
 	g_test_add_func("/launcher/suspend/refusals", test_suspend_refusals);
 	return g_test_run();
