@@ -551,8 +551,8 @@ static bool input_load(void *dev, struct snap_reader *r, GError **error)
 	uint32_t count = snap_get_u32(r);
 	if (r->failed)
 		return snap_reader_done(r, error);
-	if (kind != in->spec.kind || display != in->spec.display ||
-	    (in->spec.kind == VIRTIO_INPUT_TOUCH && (width != in->spec.width || height != in->spec.height))) {
+	if (kind != in->spec.kind || display != in->spec.display || width != in->spec.width ||
+	    height != in->spec.height) {
 		g_set_error(error, SEPIA_ERROR, EINVAL,
 			    "snapshot: %s was another input device when it was taken (kind %u, display %u, "
 			    "%ux%u); restore with the same displays and sizes",
@@ -568,9 +568,10 @@ static bool input_load(void *dev, struct snap_reader *r, GError **error)
 		ev[i].type = snap_get_u16(r);
 		ev[i].code = snap_get_u16(r);
 		ev[i].value = snap_get_u32(r);
-		/* Only events a host client could have queued: the guest never gets one the
-		 * device does not describe. */
-		if (!r->failed && !input_event_valid(in, &ev[i]))
+		/* Only events a host client could have queued (valid, axes already clamped): the
+		 * guest never gets one the device does not describe. */
+		struct virtio_input_event checked = ev[i];
+		if (!r->failed && (!input_event_valid(in, &checked) || checked.value != ev[i].value))
 			snap_reader_fail(r);
 	}
 	if (r->failed) {
