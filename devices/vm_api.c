@@ -157,7 +157,9 @@ static void vm_api_read_client(struct vm_api *api, struct vm *vm)
 		char bytes[CMSG_SPACE(sizeof(int) * API_FDS_MAX)];
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.bytes,
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control.bytes,
 			      .msg_controllen = sizeof(control.bytes) };
 	ssize_t n = recvmsg(api->client_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -182,7 +184,8 @@ static void vm_api_read_client(struct vm_api *api, struct vm *vm)
 				g_string_append_c(api->line, buf[i]);
 			continue;
 		}
-		g_autofree char *answer = vm_api_command_fds(vm, api->line->str, api->passed_fd, api->n_passed);
+		g_autofree char *answer = vm_api_command_fds(vm, api->line->str, api->passed_fd,
+							     api->n_passed);
 		vm_api_drop_passed_fd(api);
 		g_string_truncate(api->line, 0);
 		vm_api_answer(api, answer);

@@ -154,7 +154,8 @@ static bool copy_into(int in, int out, const char *from, const char *to, GError 
 	loff_t at = 0;
 	while (ok && at < st.st_size) {
 		loff_t in_off = at;
-		ssize_t n = copy_file_range(in, &in_off, out, NULL, (size_t)MIN(st.st_size - at, (off_t)1 << 30), 0);
+		ssize_t n = copy_file_range(in, &in_off, out, NULL,
+					    (size_t)MIN(st.st_size - at, (off_t)1 << 30), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		ok = n > 0;
@@ -222,7 +223,8 @@ static int snap_out_open(const struct snap_out *o, unsigned int index, const cha
 			return -1;
 		}
 		if (ftruncate(o->fds[index], 0) < 0) {
-			g_set_error(error, SEPIA_ERROR, errno, "cannot empty %s: %s", *path, g_strerror(errno));
+			g_set_error(error, SEPIA_ERROR, errno, "cannot empty %s: %s", *path,
+				    g_strerror(errno));
 			return -1;
 		}
 		return o->fds[index];
@@ -361,9 +363,9 @@ static bool vm_save_disks(struct vm *vm, const struct snap_out *o, struct snap_w
 			break;
 		}
 		int fd = snap_out_open(o, SNAP_FD_DISKS + writable++, name, &path, error);
-		ok = fd >= 0 && snap_out_close(o, fd, name, path,
-					       copy_into(vm->snapshot_disk_fd[i], fd, d->path, path, error),
-					       error);
+		ok = fd >= 0 &&
+		     snap_out_close(o, fd, name, path,
+				    copy_into(vm->snapshot_disk_fd[i], fd, d->path, path, error), error);
 	}
 	snap_end(w);
 	if (ok && o->fds && o->n_fds != SNAP_FD_DISKS + writable) {

@@ -549,9 +549,9 @@ static void test_snapshot_round_trip(void)
 		struct virtio_input *a = input_new(&specs[k], NULL);
 		struct input_client *cl = client_new(a);
 		g_autoptr(GByteArray) rec = g_byte_array_new();
-		unsigned int code = specs[k].kind == VIRTIO_INPUT_TOUCH ? BTN_TOUCH
+		unsigned int code = specs[k].kind == VIRTIO_INPUT_TOUCH      ? BTN_TOUCH
 				    : specs[k].kind == VIRTIO_INPUT_KEYBOARD ? KEY_A
-									       : KEY_POWER;
+									     : KEY_POWER;
 		/* The oldest events were taken before, so the ring wraps. */
 		a->head = VIRTIO_INPUT_PENDING_MAX - 2;
 		put_record(rec, EV_KEY, code, 1);
