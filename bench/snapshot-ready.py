@@ -64,9 +64,18 @@ line = "%s ready_s=%.3f" % (mode, ready)
 if ok and mode == "take":
     c = socket.socket(socket.AF_UNIX)
     c.connect(os.path.join(work, mode + ".api"))
+    # As run_cvd does: a sandboxed VMM opens no path, so its files are made here and passed
+    # (state, memory, the disk), then renamed after the answer.
+    files = ("state.sepia", "memory.bin", "disk0")
+    os.makedirs(snap, exist_ok=True)
     t1 = time.monotonic()
-    c.sendall(("snapshot %s\n" % snap).encode())
+    fds = [os.open(os.path.join(snap, n + ".tmp"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) for n in files]
+    socket.send_fds(c, [("snapshot %s\n" % snap).encode()], fds)
     answer = c.makefile().readline().strip()
+    for fd in fds:
+        os.close(fd)
+    for n in files[1:] + files[:1]:
+        os.rename(os.path.join(snap, n + ".tmp"), os.path.join(snap, n))
     line += " snapshot_s=%.3f answer=%s" % (time.monotonic() - t1, answer.replace(" ", "_"))
     ok = answer.startswith("ok")
     for name in ("memory.bin", "state.sepia", "disk0"):

@@ -21,6 +21,7 @@
 #include "block/block.h"
 #include "devices/chardev.h"
 #include "devices/sandbox/sandbox.h"
+#include "devices/vm_api.h"
 #include "display/scanouts.h"
 #include "common/log.h"
 #include "devices/vm.h"
@@ -290,13 +291,6 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--kernel (or --restore) is required");
 		return false;
 	}
-	if (cfg->api_socket && sandbox_restricts()) {
-		g_set_error(error, SEPIA_ERROR, EINVAL,
-			    "--api-socket %s: pause, resume and snapshots do not work in the sandbox yet; "
-			    "add --sandbox off",
-			    cfg->api_socket);
-		return false;
-	}
 	if (mem < 16 || mem > 1024 * 1024) {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--mem %d: give 16 to 1048576 MiB", mem);
 		return false;
@@ -461,7 +455,10 @@ int main(int argc, char **argv)
 		.gpu = cfg.gpu.mode != GPU_NONE,
 		.gpu_3d = cfg.gpu.mode == GPU_VIRGL || cfg.gpu.mode == GPU_AUTO,
 	};
-	if (!vm_build(&vm, &cfg, &error) || !sandbox_lock_down(&machine, &error)) {
+	bool built = vm_build(&vm, &cfg, &error);
+	/* The main thread may accept on the API socket and on no other. */
+	machine.api_listen_fd = built && vm.api ? vm_api_listen_fd(vm.api) : -1;
+	if (!built || !sandbox_lock_down(&machine, &error)) {
 		fprintf(stderr, "sepia-vmm: error: %s\n", error->message);
 		vm_destroy(&vm);
 		config_free(&cfg);

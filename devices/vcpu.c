@@ -227,6 +227,18 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	return false;
 }
 
+/* A pause: wait, out of KVM_RUN, until vcpu_resume() or the VM's end. */
+static void vcpu_park_here(struct vcpu *v)
+{
+	g_mutex_lock(&v->park_lock);
+	v->parked = true;
+	g_cond_broadcast(&v->park_cond);
+	while (atomic_load(&v->pausing) && atomic_load(&v->vm->exit_reason) == VM_RUNNING)
+		g_cond_wait(&v->park_cond, &v->park_lock);
+	v->parked = false;
+	g_mutex_unlock(&v->park_lock);
+}
+
 static void *vcpu_thread(void *data)
 {
 	struct vcpu *v = data;
@@ -246,8 +258,10 @@ static void *vcpu_thread(void *data)
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			/* A pause leaves only here: a KVM_RUN after an I/O exit has completed that
 			 * I/O before returning EINTR, so the saved state holds no half instruction. */
-			if ((errno == EINTR || errno == EAGAIN) && atomic_load(&v->pausing))
-				break;
+			if ((errno == EINTR || errno == EAGAIN) && atomic_load(&v->pausing)) {
+				vcpu_park_here(v);
+				continue;
+			}
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			g_critical("vcpu%u: KVM_RUN: %s", v->index, g_strerror(errno));
@@ -257,6 +271,10 @@ static void *vcpu_thread(void *data)
 		if (!vcpu_handle_exit(v))
 			break;
 	}
+	g_mutex_lock(&v->park_lock);
+	v->ended = true;
+	g_cond_broadcast(&v->park_cond);
+	g_mutex_unlock(&v->park_lock);
 	return NULL;
 }
 
@@ -269,6 +287,12 @@ void vcpu_start(struct vcpu *v)
 		sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
 		handler_installed = true;
 	}
+	if (!v->park_init) {
+		g_mutex_init(&v->park_lock);
+		g_cond_init(&v->park_cond);
+		v->park_init = true;
+	}
+	v->ended = false;
 	pthread_create(&v->thread, NULL, vcpu_thread, v);
 	v->started = true;
 }
@@ -280,6 +304,10 @@ void vcpu_stop(struct vcpu *v)
 	/* immediate_exit makes a KVM_RUN that starts after this return at once; the signal
 	 * interrupts one already running. */
 	v->run->immediate_exit = 1;
+	/* A parked thread wakes on the broadcast and sees the VM's end (set before this). */
+	g_mutex_lock(&v->park_lock);
+	g_cond_broadcast(&v->park_cond);
+	g_mutex_unlock(&v->park_lock);
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	pthread_join(v->thread, NULL);
 	v->started = false;
@@ -292,10 +320,23 @@ void vcpu_pause(struct vcpu *v)
 	atomic_store(&v->pausing, true);
 	v->run->immediate_exit = 1;
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
-	pthread_join(v->thread, NULL);
-	v->started = false;
+	g_mutex_lock(&v->park_lock);
+	while (!v->parked && !v->ended)
+		g_cond_wait(&v->park_cond, &v->park_lock);
+	g_mutex_unlock(&v->park_lock);
+}
+
+void vcpu_resume(struct vcpu *v)
+{
+	if (!v->started) {
+		vcpu_start(v);
+		return;
+	}
+	g_mutex_lock(&v->park_lock);
 	v->run->immediate_exit = 0;
 	atomic_store(&v->pausing, false);
+	g_cond_broadcast(&v->park_cond);
+	g_mutex_unlock(&v->park_lock);
 }
 
 void vcpu_destroy(struct vcpu *v)

@@ -408,6 +408,8 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->stop_eventfd = vm->signal_fd = -1;
+	for (unsigned int i = 0; i < VM_MAX_DISKS; i++)
+		vm->snapshot_disk_fd[i] = -1;
 	vm_host_init(&vm->host, -1);
 	vm->host.request_exit = vm_host_exit;
 	vm->host.exit_opaque = vm;
@@ -447,7 +449,7 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 			g_prefix_error(error, "cannot restore from %s: ", cfg->restore_dir);
 			return false;
 		}
-		return true;
+		return vm_snapshot_open_disks(vm, error);
 	}
 	if (!vm_setup_memory(vm, error) || !vm_setup_irqchip(vm, error) || !vm_add_devices(vm, error) ||
 	    !vm_load_guest(vm, &boot, error))
@@ -455,7 +457,8 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	for (unsigned int i = 0; i < cfg->cpus; i++)
 		if (!vcpu_create(vm, i, error))
 			return false;
-	return boot_setup_cpu(&vm->host.mem, vm->vcpu[0].fd, &boot, error);
+	return boot_setup_cpu(&vm->host.mem, vm->vcpu[0].fd, &boot, error) &&
+	       vm_snapshot_open_disks(vm, error);
 }
 
 /* Sleeps until a device or vCPU ends the VM (vm_request_exit sets the reason, then
@@ -537,6 +540,7 @@ void vm_destroy(struct vm *vm)
 {
 	vm_api_close(vm->api);
 	vm->api = NULL;
+	vm_snapshot_close_disks(vm);
 	vm_host_destroy_devices(&vm->host);
 	for (unsigned int i = 0; i < VM_MAX_CPUS; i++)
 		vcpu_destroy(&vm->vcpu[i]);

@@ -64,8 +64,15 @@ struct vcpu {
 	pthread_t thread;
 	uint64_t emulated; /* fallback-emulated instructions, for the log */
 	bool started;
-	atomic_bool pausing; /* leave the run loop at the next return from KVM_RUN */
+	atomic_bool pausing; /* park at the next return from KVM_RUN */
 	bool first_run_logged;
+	/* A paused vCPU's thread waits here, alive, for vcpu_resume(): no thread is created
+	 * after the sandbox's lock-down, and each keeps its own filter. */
+	GMutex park_lock;
+	GCond park_cond;
+	bool parked; /* the thread waits in vcpu_park_here() */
+	bool ended;  /* the thread left its run loop for good */
+	bool park_init;
 };
 
 struct vm {
@@ -88,6 +95,9 @@ struct vm {
 	bool paused;             /* vCPUs out of KVM_RUN, device threads parked */
 	struct vm_api *api;      /* the control socket, when there is one */
 	uint64_t restore_gap_ns; /* host time between the snapshot and its restore: the clocks skip it */
+	/* With an API socket: each writable disk opened read-only at build time, so a snapshot
+	 * copies it from the sandbox, where no path opens; -1 for the others. */
+	int snapshot_disk_fd[VM_MAX_DISKS];
 };
 
 /* The signals that stop the VM cleanly (SIGTERM, SIGINT, SIGHUP). The caller blocks

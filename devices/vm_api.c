@@ -12,13 +12,26 @@
 #include "devices/vm_snapshot.h"
 
 #define API_LINE_MAX 4096
+#define API_FDS_MAX  (2 + VM_MAX_DISKS) /* state, memory, each disk */
 
 struct vm_api {
 	char *path;
 	int listen_fd;
 	int client_fd;
+	/* Descriptors the client sent (SCM_RIGHTS) for its next command: a snapshot's files. */
+	int passed_fd[API_FDS_MAX];
+	unsigned int n_passed;
 	GString *line;
 };
+
+static void vm_api_drop_passed_fd(struct vm_api *api)
+{
+	for (unsigned int i = 0; i < api->n_passed; i++)
+		close(api->passed_fd[i]);
+	api->n_passed = 0;
+}
+
+int vm_api_listen_fd(const struct vm_api *api) { return api->listen_fd; }
 
 struct vm_api *vm_api_open(const char *path, GError **error)
 {
@@ -58,6 +71,7 @@ void vm_api_close(struct vm_api *api)
 		return;
 	if (api->client_fd >= 0)
 		close(api->client_fd);
+	vm_api_drop_passed_fd(api);
 	close(api->listen_fd);
 	unlink(api->path);
 	g_free(api->path);
@@ -74,7 +88,9 @@ unsigned int vm_api_pollfds(struct vm_api *api, struct pollfd *fds)
 	return n;
 }
 
-char *vm_api_command(struct vm *vm, const char *line)
+char *vm_api_command(struct vm *vm, const char *line) { return vm_api_command_fds(vm, line, NULL, 0); }
+
+char *vm_api_command_fds(struct vm *vm, const char *line, const int *fds, unsigned int n_fds)
 {
 	g_autofree char *cmd = g_strstrip(g_strdup(line));
 	if (!strcmp(cmd, "status"))
@@ -92,7 +108,7 @@ char *vm_api_command(struct vm *vm, const char *line)
 		bool was_paused = vm->paused;
 		g_autoptr(GError) error = NULL;
 		vm_pause(vm);
-		bool ok = vm_snapshot_take(vm, dir, &error);
+		bool ok = vm_snapshot_take(vm, dir, fds, n_fds, &error);
 		if (!was_paused)
 			vm_resume(vm);
 		if (!ok) {
@@ -108,6 +124,7 @@ static void vm_api_drop_client(struct vm_api *api)
 {
 	close(api->client_fd);
 	api->client_fd = -1;
+	vm_api_drop_passed_fd(api);
 	g_string_truncate(api->line, 0);
 }
 
@@ -135,12 +152,31 @@ static void vm_api_answer(struct vm_api *api, const char *answer)
 static void vm_api_read_client(struct vm_api *api, struct vm *vm)
 {
 	char buf[1024];
-	ssize_t n = recv(api->client_fd, buf, sizeof(buf), MSG_DONTWAIT);
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(int) * API_FDS_MAX)];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control.bytes,
+			      .msg_controllen = sizeof(control.bytes) };
+	ssize_t n = recvmsg(api->client_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
 		vm_api_drop_client(api);
 		return;
+	}
+	/* Descriptors go with the command whose bytes they came with; more than fit are closed
+	 * by the kernel (MSG_CTRUNC), and the command is then refused for want of them. */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		vm_api_drop_passed_fd(api);
+		unsigned int n = (unsigned int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		memcpy(api->passed_fd, CMSG_DATA(c), MIN(n, API_FDS_MAX) * sizeof(int));
+		api->n_passed = MIN(n, API_FDS_MAX);
 	}
 	for (ssize_t i = 0; i < n && api->client_fd >= 0; i++) {
 		if (buf[i] != '\n') {
@@ -148,7 +184,9 @@ static void vm_api_read_client(struct vm_api *api, struct vm *vm)
 				g_string_append_c(api->line, buf[i]);
 			continue;
 		}
-		g_autofree char *answer = vm_api_command(vm, api->line->str);
+		g_autofree char *answer = vm_api_command_fds(vm, api->line->str, api->passed_fd,
+							     api->n_passed);
+		vm_api_drop_passed_fd(api);
 		g_string_truncate(api->line, 0);
 		vm_api_answer(api, answer);
 	}

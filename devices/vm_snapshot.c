@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "devices/sandbox/sandbox.h"
 #include "devices/snapshot.h"
 #include "devices/vcpu.h"
 #include "devices/vcpu_state.h"
@@ -89,7 +90,7 @@ void vm_resume(struct vm *vm)
 	vm->paused = false;
 	vm_tell_guest_stopped(vm);
 	for (unsigned int i = 0; i < vm->cfg->cpus; i++)
-		vcpu_start(&vm->vcpu[i]);
+		vcpu_resume(&vm->vcpu[i]);
 	g_message("vm: resumed");
 }
 
@@ -121,13 +122,8 @@ static bool all_zero(const uint8_t *p, size_t len)
 }
 
 /* Guest RAM as a sparse file: chunks of zeroes are left as holes. */
-static bool vm_write_memory(struct vm *vm, const char *path, GError **error)
+static bool vm_write_memory(struct vm *vm, int fd, const char *path, GError **error)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "cannot create %s: %s", path, g_strerror(errno));
-		return false;
-	}
 	off_t off = 0;
 	bool ok = true;
 	for (unsigned int i = 0; ok && i < vm->host.mem.nr_regions; i++) {
@@ -144,11 +140,33 @@ static bool vm_write_memory(struct vm *vm, const char *path, GError **error)
 		g_set_error(error, SEPIA_ERROR, errno, "cannot size %s: %s", path, g_strerror(errno));
 		ok = false;
 	}
-	close(fd);
 	return ok;
 }
 
-/* A reflink (FICLONE) where the file system shares extents, else a copy in the kernel. */
+/* A reflink (FICLONE) of in where the file system shares extents, else a copy in the kernel
+ * (at explicit offsets: the same descriptor is copied again for the next snapshot). */
+static bool copy_into(int in, int out, const char *from, const char *to, GError **error)
+{
+	if (ioctl(out, FICLONE, in) == 0)
+		return true;
+	struct stat st;
+	bool ok = fstat(in, &st) == 0;
+	loff_t at = 0;
+	while (ok && at < st.st_size) {
+		loff_t in_off = at;
+		ssize_t n = copy_file_range(in, &in_off, out, NULL,
+					    (size_t)MIN(st.st_size - at, (off_t)1 << 30), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		ok = n > 0;
+		at += n > 0 ? n : 0;
+	}
+	if (!ok)
+		g_set_error(error, SEPIA_ERROR, errno ? errno : EIO, "cannot copy %s to %s: %s", from, to,
+			    g_strerror(errno ? errno : EIO));
+	return ok;
+}
+
 bool vm_snapshot_copy_file(const char *from, const char *to, GError **error)
 {
 	g_autofree char *tmp = g_strdup_printf("%s.tmp", to);
@@ -163,23 +181,7 @@ bool vm_snapshot_copy_file(const char *from, const char *to, GError **error)
 		close(in);
 		return false;
 	}
-	bool ok = true;
-	if (ioctl(out, FICLONE, in) < 0) {
-		struct stat st;
-		ok = fstat(in, &st) == 0;
-		off_t left = ok ? st.st_size : 0;
-		while (ok && left > 0) {
-			ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)MIN(left, (off_t)1 << 30),
-						    0);
-			if (n < 0 && errno == EINTR)
-				continue;
-			ok = n > 0;
-			left -= n > 0 ? n : 0;
-		}
-		if (!ok)
-			g_set_error(error, SEPIA_ERROR, errno ? errno : EIO, "cannot copy %s to %s: %s", from,
-				    tmp, g_strerror(errno ? errno : EIO));
-	}
+	bool ok = copy_into(in, out, from, tmp, error);
 	close(in);
 	if (close(out) < 0 && ok) {
 		g_set_error(error, SEPIA_ERROR, errno, "cannot write %s: %s", tmp, g_strerror(errno));
@@ -195,20 +197,116 @@ bool vm_snapshot_copy_file(const char *from, const char *to, GError **error)
 	return ok;
 }
 
-static bool write_file_atomically(const char *path, GBytes *bytes, GError **error)
+/* Where a snapshot's files go. Outside the sandbox, the VMM makes dir and writes each file
+ * beside its final name, renamed into place. A sandboxed VMM opens no path (its root is an
+ * empty jail, its uid owns nothing): the monitor creates the files (state, memory, then each
+ * writable disk in order), passes their descriptors with the command, and renames them
+ * once the VMM answers. */
+struct snap_out {
+	const char *dir;
+	int dirfd;      /* the VMM's own files: the directory, else -1 */
+	const int *fds; /* the monitor's files, else NULL */
+	unsigned int n_fds;
+};
+
+enum { SNAP_FD_STATE, SNAP_FD_MEMORY, SNAP_FD_DISKS };
+
+/* The file at fd index (or name), empty, for writing; *path names it in errors. */
+static int snap_out_open(const struct snap_out *o, unsigned int index, const char *name, char **path,
+			 GError **error)
 {
-	g_autofree char *tmp = g_strdup_printf("%s.tmp", path);
+	*path = g_build_filename(o->dir, name, NULL);
+	if (o->fds) {
+		if (index >= o->n_fds) {
+			g_set_error(error, SEPIA_ERROR, EINVAL,
+				    "%s: no descriptor was passed for it (%u passed)", *path, o->n_fds);
+			return -1;
+		}
+		if (ftruncate(o->fds[index], 0) < 0) {
+			g_set_error(error, SEPIA_ERROR, errno, "cannot empty %s: %s", *path,
+				    g_strerror(errno));
+			return -1;
+		}
+		return o->fds[index];
+	}
+	g_autofree char *tmp = g_strdup_printf("%s.tmp", name);
+	int fd = openat(o->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		g_set_error(error, SEPIA_ERROR, errno, "cannot create %s.tmp: %s", *path, g_strerror(errno));
+	return fd;
+}
+
+/* The data on disk, then (the VMM's own file) the final name; a failed file is removed. */
+static bool snap_out_close(const struct snap_out *o, int fd, const char *name, const char *path, bool ok,
+			   GError **error)
+{
+	if (ok && fsync(fd) < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "cannot write %s: %s", path, g_strerror(errno));
+		ok = false;
+	}
+	if (o->fds)
+		return ok;
+	if (close(fd) < 0 && ok) {
+		g_set_error(error, SEPIA_ERROR, errno, "cannot write %s: %s", path, g_strerror(errno));
+		ok = false;
+	}
+	g_autofree char *tmp = g_strdup_printf("%s.tmp", name);
+	if (ok && renameat(o->dirfd, tmp, o->dirfd, name) < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "cannot rename %s into place: %s", path,
+			    g_strerror(errno));
+		ok = false;
+	}
+	if (!ok)
+		unlinkat(o->dirfd, tmp, 0);
+	return ok;
+}
+
+static bool snap_out_bytes(const struct snap_out *o, unsigned int index, const char *name, GBytes *bytes,
+			   GError **error)
+{
+	g_autofree char *path = NULL;
+	int fd = snap_out_open(o, index, name, &path, error);
+	if (fd < 0)
+		return false;
 	gsize len;
 	const void *data = g_bytes_get_data(bytes, &len);
-	if (!g_file_set_contents(tmp, data, (gssize)len, error))
+	return snap_out_close(o, fd, name, path, write_all_at(fd, data, len, 0, path, error), error);
+}
+
+static bool snap_out_memory(const struct snap_out *o, struct vm *vm, GError **error)
+{
+	g_autofree char *path = NULL;
+	int fd = snap_out_open(o, SNAP_FD_MEMORY, SNAP_MEMORY_FILE, &path, error);
+	if (fd < 0)
 		return false;
-	if (rename(tmp, path) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "cannot rename %s to %s: %s", tmp, path,
-			    g_strerror(errno));
-		unlink(tmp);
-		return false;
+	return snap_out_close(o, fd, SNAP_MEMORY_FILE, path, vm_write_memory(vm, fd, path, error), error);
+}
+
+bool vm_snapshot_open_disks(struct vm *vm, GError **error)
+{
+	if (!vm->cfg->api_socket)
+		return true;
+	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
+		const struct vm_disk_config *d = &vm->cfg->disk[i];
+		if (d->readonly)
+			continue;
+		vm->snapshot_disk_fd[i] = open(d->path, O_RDONLY | O_CLOEXEC);
+		if (vm->snapshot_disk_fd[i] < 0) {
+			g_set_error(error, SEPIA_ERROR, errno, "--disk %s: cannot open it for snapshots: %s",
+				    d->path, g_strerror(errno));
+			return false;
+		}
 	}
 	return true;
+}
+
+void vm_snapshot_close_disks(struct vm *vm)
+{
+	for (unsigned int i = 0; i < VM_MAX_DISKS; i++) {
+		if (vm->snapshot_disk_fd[i] >= 0)
+			close(vm->snapshot_disk_fd[i]);
+		vm->snapshot_disk_fd[i] = -1;
+	}
 }
 
 /* ---- taking a snapshot ---- */
@@ -245,33 +343,67 @@ static bool vm_save_platform(struct vm *vm, struct snap_writer *w, GError **erro
 	return true;
 }
 
-static bool vm_save_disks(struct vm *vm, const char *dir, struct snap_writer *w, GError **error)
+static bool vm_save_disks(struct vm *vm, const struct snap_out *o, struct snap_writer *w, GError **error)
 {
 	snap_begin(w, "disks");
 	snap_put_u32(w, vm->cfg->nr_disks);
-	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
+	bool ok = true;
+	unsigned int writable = 0;
+	for (unsigned int i = 0; ok && i < vm->cfg->nr_disks; i++) {
 		const struct vm_disk_config *d = &vm->cfg->disk[i];
 		snap_put_u8(w, d->readonly);
 		if (d->readonly)
 			continue;
 		g_autofree char *name = g_strdup_printf("disk%u", i);
-		g_autofree char *to = g_build_filename(dir, name, NULL);
-		if (!vm_snapshot_copy_file(d->path, to, error)) {
-			snap_end(w);
-			return false;
+		g_autofree char *path = NULL;
+		if (vm->snapshot_disk_fd[i] < 0) {
+			g_set_error(error, SEPIA_ERROR, EBADF, "--disk %s was not opened for snapshots",
+				    d->path);
+			ok = false;
+			break;
 		}
+		int fd = snap_out_open(o, SNAP_FD_DISKS + writable++, name, &path, error);
+		ok = fd >= 0 &&
+		     snap_out_close(o, fd, name, path,
+				    copy_into(vm->snapshot_disk_fd[i], fd, d->path, path, error), error);
 	}
 	snap_end(w);
-	return true;
+	if (ok && o->fds && o->n_fds != SNAP_FD_DISKS + writable) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "%u descriptors were passed; the snapshot writes %u (state, memory and %u disks)",
+			    o->n_fds, SNAP_FD_DISKS + writable, writable);
+		ok = false;
+	}
+	return ok;
 }
 
-bool vm_snapshot_take(struct vm *vm, const char *dir, GError **error)
+/* The snapshot directory, made if missing: only outside the sandbox, where paths open. */
+static int open_snapshot_dir(const char *dir, GError **error)
+{
+	int fd = -1;
+	if (g_mkdir_with_parents(dir, 0700) < 0 || (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		g_set_error(error, SEPIA_ERROR, errno, "cannot open snapshot directory %s: %s", dir,
+			    g_strerror(errno));
+	return fd;
+}
+
+bool vm_snapshot_take(struct vm *vm, const char *dir, const int *fds, unsigned int n_fds, GError **error)
 {
 	g_assert(vm->paused);
 	gint64 t0 = g_get_monotonic_time();
-	if (g_mkdir_with_parents(dir, 0700) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "cannot make snapshot directory %s: %s", dir,
-			    g_strerror(errno));
+	struct snap_out o = { .dir = dir, .dirfd = -1, .fds = n_fds ? fds : NULL, .n_fds = n_fds };
+	if (!o.fds && sandbox_restricts()) {
+		/* Not even tried: a path call would stop the VMM (seccomp) or find nothing (jail). */
+		g_set_error(error, SEPIA_ERROR, EPERM,
+			    "snapshot to %s: sepia-vmm runs in the sandbox, where it opens no path: pass "
+			    "the snapshot's files as descriptors with the command (state.sepia, "
+			    "memory.bin, then disk<N> of each writable disk; see devices/vm_api.h), as "
+			    "run_cvd does, or run sepia-vmm with --sandbox off",
+			    dir);
+		return false;
+	}
+	if (!o.fds && (o.dirfd = open_snapshot_dir(dir, error)) < 0) {
+		g_prefix_error(error, "snapshot to %s: ", dir);
 		return false;
 	}
 	struct snap_writer w;
@@ -294,21 +426,22 @@ bool vm_snapshot_take(struct vm *vm, const char *dir, GError **error)
 		ok = st->save(st->opaque, &w, error);
 		snap_end(&w);
 	}
-	g_autofree char *mem_path = g_build_filename(dir, SNAP_MEMORY_FILE, NULL);
-	g_autofree char *mem_tmp = g_strdup_printf("%s.tmp", mem_path);
-	ok = ok && vm_save_disks(vm, dir, &w, error) && vm_write_memory(vm, mem_tmp, error);
-	if (ok && rename(mem_tmp, mem_path) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "cannot rename %s: %s", mem_tmp, g_strerror(errno));
-		ok = false;
-	}
+	ok = ok && vm_save_disks(vm, &o, &w, error) && snap_out_memory(&o, vm, error);
 	if (ok) {
+		/* The state file last: a directory holding one holds a whole snapshot. */
 		g_autoptr(GBytes) bytes = snap_writer_finish(&w);
-		g_autofree char *state = g_build_filename(dir, SNAP_STATE_FILE, NULL);
-		ok = write_file_atomically(state, bytes, error);
+		ok = snap_out_bytes(&o, SNAP_FD_STATE, SNAP_STATE_FILE, bytes, error);
 	}
 	snap_writer_clear(&w);
+	if (o.dirfd >= 0) {
+		if (ok && fsync(o.dirfd) < 0) {
+			g_set_error(error, SEPIA_ERROR, errno, "cannot write the directory: %s",
+				    g_strerror(errno));
+			ok = false;
+		}
+		close(o.dirfd);
+	}
 	if (!ok) {
-		unlink(mem_tmp);
 		g_prefix_error(error, "snapshot to %s: ", dir);
 		return false;
 	}

@@ -13,8 +13,15 @@ struct snap_file;
 /* vCPUs out of KVM_RUN, then the device threads parked; idempotent. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
-/* Writes a snapshot of the paused VM to dir (made if missing; files there replaced). */
-bool vm_snapshot_take(struct vm *vm, const char *dir, GError **error);
+/* Writes a snapshot of the paused VM. Without descriptors, into dir, made if missing (files
+ * there replaced; not in the sandbox, where no path opens). With n_fds descriptors (from the
+ * monitor), into those: the state file, the memory file, then each writable disk's, in
+ * order; dir names them, and the monitor gives them their names. */
+bool vm_snapshot_take(struct vm *vm, const char *dir, const int *fds, unsigned int n_fds, GError **error);
+/* With an API socket, each writable disk opened read-only for later snapshots (at the end
+ * of vm_build, after a restore put the disks back); closed by vm_destroy. */
+bool vm_snapshot_open_disks(struct vm *vm, GError **error);
+void vm_snapshot_close_disks(struct vm *vm);
 
 /* The identity a snapshot must match: this sepia's version and the machine's shape (vCPUs,
  * RAM, and every part listed with vm_host_add_state, in order). */

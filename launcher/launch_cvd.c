@@ -134,10 +134,6 @@ static bool check_values(LaunchConfig *c, GError **error)
 			    c->data_policy);
 	else if (strcmp(c->sandbox, "auto") && strcmp(c->sandbox, "off"))
 		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", c->sandbox);
-	else if (c->snapshot_path && strcmp(c->sandbox, "off"))
-		g_set_error(error, LAUNCHER_ERROR, EINVAL,
-			    "--snapshot_path: a restore needs --sandbox=off (snapshots do not work in the "
-			    "sandbox yet)");
 	else if (!launcher_check_listen_address(c->listen_address, error))
 		return false;
 	else if (c->extra_cmdline && strchr(c->extra_cmdline, '\n'))

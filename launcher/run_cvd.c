@@ -249,8 +249,7 @@ static bool start_boot(Monitor *m)
 		.instance_num = m->inst.num,
 		.input_dir = m->inst.dir,
 		.rng = m->enable_rng,
-		/* Pause, resume and snapshots are not possible in the sandbox yet (devices/main.c). */
-		.api_socket = !g_strcmp0(m->sandbox, "off") ? api_socket : NULL,
+		.api_socket = api_socket,
 		.restore_dir = m->restored_from,
 	};
 	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
@@ -703,10 +702,6 @@ int main(int argc, char **argv)
 			    "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
 	else if (r == CLI_FLAGS_OK && !vmm_jail_valid_mode(sandbox))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", sandbox);
-	else if (r == CLI_FLAGS_OK && snapshot_path && *snapshot_path && strcmp(sandbox, "off"))
-		g_set_error(&err, LAUNCHER_ERROR, EINVAL,
-			    "--snapshot_path: a restore needs --sandbox=off (snapshots do not work in the "
-			    "sandbox yet)");
 	else if (r == CLI_FLAGS_OK)
 		launcher_check_listen_address(listen_address, &err);
 	if (err) {

@@ -2,6 +2,9 @@
 #include "launcher/suspend.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "launcher/instance.h"
 
@@ -22,6 +25,63 @@ static bool refuse(GError **error, const char *name, const char *what, Sepia__Co
 	g_set_error(error, LAUNCHER_ERROR, EBUSY, "%s is %s: cannot %s it", name, control_state_name(state),
 		    what);
 	return false;
+}
+
+/* The files a snapshot writes, in the order sepia-vmm takes them (devices/vm_api.h): the state
+ * file, guest RAM, then the one writable disk the monitor gives the VMM (the overlay). */
+static const char *const snapshot_files[] = { "state.sepia", "memory.bin", "disk0" };
+#define NR_SNAPSHOT_FILES G_N_ELEMENTS(snapshot_files)
+
+/* The monitor creates the snapshot's files and passes them: a sandboxed VMM opens no path (an
+ * empty jail, a uid of its own) and writes only what it is handed. Each is written beside its
+ * final name and renamed into place once the VMM answers, the state file last, so a directory
+ * with a state file holds a whole snapshot, and a failed one leaves the previous snapshot. */
+static bool suspend_snapshot_take(VmmChild *vmm, const char *name, const char *dir, GError **error)
+{
+	if (g_mkdir_with_parents(dir, 0700) < 0) {
+		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot make snapshot directory %s: %s", name,
+			    dir, g_strerror(errno));
+		return false;
+	}
+	int fds[NR_SNAPSHOT_FILES];
+	char *tmp[NR_SNAPSHOT_FILES] = { NULL };
+	unsigned int n = 0;
+	bool ok = true;
+	for (; n < NR_SNAPSHOT_FILES; n++) {
+		tmp[n] = g_strdup_printf("%s/%s.tmp", dir, snapshot_files[n]);
+		fds[n] = open(tmp[n], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fds[n] < 0) {
+			g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot create %s: %s", name, tmp[n],
+				    g_strerror(errno));
+			g_free(tmp[n]);
+			ok = false;
+			break;
+		}
+	}
+	g_autofree char *command = g_strdup_printf("snapshot %s", dir);
+	ok = ok && vmm_child_api_fds(vmm, command, fds, n, SUSPEND_API_TIMEOUT_MS, error);
+	/* RAM and disk first, the state file last. */
+	for (unsigned int i = 0; ok && i < NR_SNAPSHOT_FILES; i++) {
+		unsigned int f = (i + 1) % NR_SNAPSHOT_FILES; /* memory.bin, disk0, state.sepia */
+		g_autofree char *final = g_build_filename(dir, snapshot_files[f], NULL);
+		if (rename(tmp[f], final) < 0) {
+			g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot rename %s to %s: %s", name,
+				    tmp[f], final, g_strerror(errno));
+			ok = false;
+		}
+	}
+	int dfd = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		close(fds[i]);
+		if (!ok)
+			g_unlink(tmp[i]);
+		g_free(tmp[i]);
+	}
+	return ok;
 }
 
 bool suspend_serve(VmmChild *vmm, const char *name, Sepia__Control__State *state, const ControlRequest *req,
@@ -58,10 +118,9 @@ bool suspend_serve(VmmChild *vmm, const char *name, Sepia__Control__State *state
 			return refuse(error, name, "snapshot", *state);
 		/* sepia-vmm pauses for the snapshot and resumes a VM that was running; the state
 		 * shows Suspended meanwhile for anyone asking from another client. */
-		g_autofree char *command = g_strdup_printf("snapshot %s", req->snapshot_path);
 		Sepia__Control__State was = *state;
 		*state = SEPIA__CONTROL__STATE__SUSPENDED;
-		bool ok = vmm_child_api(vmm, command, SUSPEND_API_TIMEOUT_MS, error);
+		bool ok = suspend_snapshot_take(vmm, name, req->snapshot_path, error);
 		*state = was;
 		return ok;
 	}

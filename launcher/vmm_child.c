@@ -215,14 +215,43 @@ static int api_connect(const char *path, GError **error)
 
 bool vmm_child_api(VmmChild *c, const char *command, int timeout_ms, GError **error)
 {
+	return vmm_child_api_fds(c, command, NULL, 0, timeout_ms, error);
+}
+
+/* The command's bytes, with the descriptors (SCM_RIGHTS) in the same message. */
+static bool api_send(int fd, const char *line, const int *fds, unsigned int n_fds)
+{
+	struct iovec iov = { .iov_base = (void *)line, .iov_len = strlen(line) };
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(int) * VMM_CHILD_API_FDS_MAX)];
+	} control;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (n_fds) {
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.bytes;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+	}
+	return sendmsg(fd, &msg, MSG_NOSIGNAL) == (ssize_t)iov.iov_len;
+}
+
+bool vmm_child_api_fds(VmmChild *c, const char *command, const int *fds, unsigned int n_fds, int timeout_ms,
+		       GError **error)
+{
+	g_return_val_if_fail(n_fds <= VMM_CHILD_API_FDS_MAX, false);
 	if (!c->running) {
 		g_set_error(error, LAUNCHER_ERROR, ENOTCONN, "%s: sepia-vmm is not running", c->name);
 		return false;
 	}
 	if (!c->api_socket) {
 		g_set_error(error, LAUNCHER_ERROR, ENOTSUP,
-			    "%s: sepia-vmm runs sandboxed, without its API socket: suspend, resume and "
-			    "snapshots need launch_cvd --sandbox=off",
+			    "%s: sepia-vmm runs without its API socket (its path was too long): suspend, "
+			    "resume and snapshots need a shorter instance directory",
 			    c->name);
 		return false;
 	}
@@ -233,7 +262,7 @@ bool vmm_child_api(VmmChild *c, const char *command, int timeout_ms, GError **er
 	}
 	g_autofree char *line = g_strdup_printf("%s\n", command);
 	g_autoptr(GString) answer = g_string_new(NULL);
-	bool sent = send(fd, line, strlen(line), MSG_NOSIGNAL) == (ssize_t)strlen(line);
+	bool sent = api_send(fd, line, fds, n_fds);
 	gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 	while (sent && !strchr(answer->str, '\n')) {
 		int left = (int)((deadline - g_get_monotonic_time()) / 1000);

@@ -76,5 +76,9 @@ void vmm_child_signal(VmmChild *c, int sig);
  * up to timeout_ms: true on an "ok" answer; else an error naming the instance with the VMM's
  * words. Blocks the caller (a snapshot of a large guest takes seconds). */
 bool vmm_child_api(VmmChild *c, const char *command, int timeout_ms, GError **error);
+/* The same, passing descriptors with the command (a snapshot's files, devices/vm_api.h). */
+#define VMM_CHILD_API_FDS_MAX 10
+bool vmm_child_api_fds(VmmChild *c, const char *command, const int *fds, unsigned int n_fds, int timeout_ms,
+		       GError **error);
 /* Frees it; the VMM must have exited (the exited event came). */
 void vmm_child_free(VmmChild *c);

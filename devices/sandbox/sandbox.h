@@ -54,14 +54,13 @@ struct sandbox_machine {
 	const char *vsock_socket; /* NULL: no virtio-vsock */
 	bool gpu;                 /* a virtio-gpu */
 	bool gpu_3d;              /* ... that may run virglrenderer */
+	int api_listen_fd;        /* --api-socket's listening socket; -1: none */
 };
 
 /* After vm_build, before vm_run. Every thread alive is filtered when it returns. */
 bool sandbox_lock_down(const struct sandbox_machine *machine, GError **error);
 
-/* Whether the options ask for the jail or enforcing filters. sepia-vmm refuses its API socket
- * (pause, resume, snapshot) while either is on: its main thread would start vCPU threads and
- * create files after the lock-down, which the filters and the jail forbid. */
+/* Whether the options ask for the jail or enforcing filters. */
 bool sandbox_restricts(void);
 
 /* Narrows the calling thread's filter to the role's allowlist; nothing when seccomp is

@@ -22,6 +22,7 @@ enum sandbox_arg_check {
 	SANDBOX_ARG_SECCOMP_FILTER, /* seccomp: SECCOMP_SET_MODE_FILTER without flags */
 	SANDBOX_ARG_NOT_SIGSYS,     /* rt_sigaction: any signal but SIGSYS (the reporter stays) */
 	SANDBOX_ARG_IOCTL,          /* ioctl: a request of the role's list (sandbox_ioctls) */
+	SANDBOX_ARG_API_LISTENER,   /* accept4: arg 0 is the API socket's listener (none: no rule) */
 	SANDBOX_FAILS_EROFS,        /* not run: fails with EROFS, as it would in the read-only jail */
 	SANDBOX_FAILS_ENOENT,       /* not run: fails with ENOENT, as it would in the empty jail */
 };
@@ -44,7 +45,7 @@ extern const struct sandbox_ioctl sandbox_ioctls[];
 /* seccomp.c */
 const char *sandbox_role_name(enum sandbox_role role);
 /* Compiles every role's filter (libseccomp), before anything is locked. */
-bool sandbox_seccomp_build(enum sandbox_seccomp_mode mode, GError **error);
+bool sandbox_seccomp_build(enum sandbox_seccomp_mode mode, int api_listen_fd, GError **error);
 /* The process-wide filter on every thread (TSYNC), with the SIGSYS reporter. Needs
  * no_new_privs (or CAP_SYS_ADMIN). */
 bool sandbox_seccomp_install_process(GError **error);

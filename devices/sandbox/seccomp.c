@@ -101,6 +101,9 @@ static void report_forbidden_call(int sig, siginfo_t *si, void *context)
 
 /* ---- compiling ---- */
 
+/* The API socket's listener, while the filters are compiled; -1: none. */
+static int api_listener = -1;
+
 static int add_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_rule *r, unsigned int role_bit)
 {
 	int ret = 0;
@@ -133,6 +136,11 @@ static int add_rule(scmp_filter_ctx ctx, int nr, const struct sandbox_rule *r, u
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EROFS), nr, 0);
 	case SANDBOX_FAILS_ENOENT:
 		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOENT), nr, 0);
+	case SANDBOX_ARG_API_LISTENER:
+		if (api_listener < 0)
+			return 0;
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)api_listener));
 	case SANDBOX_ARG_NOT_SIGSYS:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_NE, SIGSYS));
 	case SANDBOX_ARG_IOCTL:
@@ -220,8 +228,9 @@ static bool export_program(scmp_filter_ctx ctx, enum sandbox_role role, GError *
 	return true;
 }
 
-bool sandbox_seccomp_build(enum sandbox_seccomp_mode mode, GError **error)
+bool sandbox_seccomp_build(enum sandbox_seccomp_mode mode, int api_listen_fd, GError **error)
 {
+	api_listener = api_listen_fd;
 	for (int nr = 0; nr < SYSCALL_NAMES; nr++)
 		if (!syscall_names[nr])
 			syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);

@@ -5,6 +5,11 @@
  * ... stop the VMM), and no socket but a unix one is made (a guest's vsock connect to the
  * host).
  *
+ * The main thread also serves --api-socket (pause, resume, snapshot): it accepts on that one
+ * listener, takes a command with the snapshot's files as descriptors (recvmsg), reads the
+ * vCPUs' and the VM's state (KVM_GET_*), and writes the files it was given (pwrite, a
+ * reflink or copy_file_range, fsync). It never opens or names a file: the monitor does.
+ *
  * Roles: M main, I the I/O thread, V a vCPU, G virtio-gpu's thread (virglrenderer and
  * Mesa's llvmpipe run on it), L the threads a library started before the lock-down
  * (llvmpipe's rasterisers): those run under the process-wide filter, which allows
@@ -12,6 +17,7 @@
 #include "devices/sandbox/sandbox_internal.h"
 
 #include <linux/kvm.h>
+#include <linux/fs.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <termios.h>
@@ -96,6 +102,13 @@ const struct sandbox_rule sandbox_rules[] = {
 	{ "recvfrom", I | V, SANDBOX_ARG_NONE },
 	{ "recvmsg", I | V, SANDBOX_ARG_NONE },
 	{ "sendto", I | V, SANDBOX_ARG_NONE },
+
+	/* --api-socket, on the main thread: its one listener, a command and its descriptors,
+	 * the answer; a snapshot's disk is copied into the file the monitor passed. */
+	{ "accept4", M, SANDBOX_ARG_API_LISTENER },
+	{ "recvmsg", M, SANDBOX_ARG_NONE },
+	{ "sendto", M, SANDBOX_ARG_NONE },
+	{ "copy_file_range", M, SANDBOX_ARG_NONE },
 	{ "sendmsg", I | V, SANDBOX_ARG_NONE },
 	{ "shutdown", I | V, SANDBOX_ARG_NONE },
 	{ "getsockopt", I | V, SANDBOX_ARG_NONE },
@@ -124,13 +137,13 @@ const struct sandbox_rule sandbox_rules[] = {
 /* ioctl requests, by role; the descriptor is not checked (any the VMM holds). */
 const struct sandbox_ioctl sandbox_ioctls[] = {
 	{ KVM_RUN, V },
-	{ KVM_GET_REGS, V },
+	{ KVM_GET_REGS, V | M },
 	{ KVM_SET_REGS, V },
-	{ KVM_GET_SREGS, V },
+	{ KVM_GET_SREGS, V | M },
 	{ KVM_SET_SREGS, V },
-	{ KVM_GET_FPU, V },
+	{ KVM_GET_FPU, V | M },
 	{ KVM_SET_FPU, V },
-	{ KVM_GET_VCPU_EVENTS, V },
+	{ KVM_GET_VCPU_EVENTS, V | M },
 	{ KVM_SET_VCPU_EVENTS, V },
 	{ KVM_SET_GSI_ROUTING, V | I },
 	{ KVM_IRQ_LINE, V | I },
@@ -139,5 +152,20 @@ const struct sandbox_ioctl sandbox_ioctls[] = {
 	{ TUNSETOFFLOAD, V | I },
 	{ FIONREAD, I | V },
 	{ TCGETS, IOCTL_ALL },
+	/* Pause, resume and snapshots (the main thread; the vCPUs are parked meanwhile). */
+	{ KVM_KVMCLOCK_CTRL, M },
+	{ KVM_GET_LAPIC, M },
+	{ KVM_GET_DEBUGREGS, M },
+	{ KVM_GET_MP_STATE, M },
+	{ KVM_GET_XSAVE, M },
+	{ KVM_GET_XSAVE2, M },
+	{ KVM_GET_XCRS, M },
+	{ KVM_GET_MSRS, M },
+	{ KVM_GET_MSR_INDEX_LIST, M },
+	{ KVM_CHECK_EXTENSION, M },
+	{ KVM_GET_CLOCK, M },
+	{ KVM_GET_PIT2, M },
+	{ KVM_GET_IRQCHIP, M },
+	{ FICLONE, M },
 	{ 0, 0 },
 };

@@ -21,6 +21,7 @@
 #include <glib-unix.h>
 
 #include "common/error.h"
+#include "devices/snapshot.h"
 #include "devices/virtio/virtio.h"
 
 #define EVENT_QUEUE  0
@@ -512,6 +513,86 @@ static bool input_listen(struct virtio_input *in, const char *path, GError **err
 	return true;
 }
 
+/* ---- snapshots ---- */
+
+/* What the device is (checked on load: another kind or screen size is another machine), the
+ * guest's config selection, its LEDs, and the events it has not taken yet, oldest first. Host
+ * clients are sockets of the old process and do not survive; a group a client had not ended
+ * with SYN_REPORT never reached the queue, so the guest sees whole groups only. */
+static bool input_save(void *dev, struct snap_writer *w, GError **error)
+{
+	struct virtio_input *in = dev;
+	snap_put_u8(w, (uint8_t)in->spec.kind);
+	snap_put_u32(w, in->spec.display);
+	snap_put_u32(w, in->spec.width);
+	snap_put_u32(w, in->spec.height);
+	snap_put_u8(w, in->config.select);
+	snap_put_u8(w, in->config.subsel);
+	g_mutex_lock(&in->lock);
+	snap_put_u16(w, in->leds);
+	snap_put_u32(w, in->count);
+	for (unsigned int i = 0; i < in->count; i++) {
+		const struct virtio_input_event *e = &in->pending[(in->head + i) % VIRTIO_INPUT_PENDING_MAX];
+		snap_put_u16(w, e->type);
+		snap_put_u16(w, e->code);
+		snap_put_u32(w, e->value);
+	}
+	g_mutex_unlock(&in->lock);
+	return true;
+}
+
+static bool input_load(void *dev, struct snap_reader *r, GError **error)
+{
+	struct virtio_input *in = dev;
+	uint8_t kind = snap_get_u8(r);
+	uint32_t display = snap_get_u32(r), width = snap_get_u32(r), height = snap_get_u32(r);
+	uint8_t select = snap_get_u8(r), subsel = snap_get_u8(r);
+	uint16_t leds = snap_get_u16(r);
+	uint32_t count = snap_get_u32(r);
+	if (r->failed)
+		return snap_reader_done(r, error);
+	if (kind != in->spec.kind || display != in->spec.display || width != in->spec.width ||
+	    height != in->spec.height) {
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "snapshot: %s was another input device when it was taken (kind %u, display %u, "
+			    "%ux%u); restore with the same displays and sizes",
+			    in->name, kind, display, width, height);
+		return false;
+	}
+	if (count > VIRTIO_INPUT_PENDING_MAX) {
+		snap_reader_fail(r);
+		return snap_reader_done(r, error);
+	}
+	struct virtio_input_event *ev = g_new(struct virtio_input_event, MAX(count, 1u));
+	for (uint32_t i = 0; i < count; i++) {
+		ev[i].type = snap_get_u16(r);
+		ev[i].code = snap_get_u16(r);
+		ev[i].value = snap_get_u32(r);
+		/* Only events a host client could have queued (valid, axes already clamped): the
+		 * guest never gets one the device does not describe. */
+		struct virtio_input_event checked = ev[i];
+		if (!r->failed && (!input_event_valid(in, &checked) || checked.value != ev[i].value))
+			snap_reader_fail(r);
+	}
+	if (r->failed) {
+		g_free(ev);
+		return snap_reader_done(r, error);
+	}
+	in->config.select = select;
+	in->config.subsel = subsel;
+	input_config_select(in);
+	g_mutex_lock(&in->lock);
+	in->leds = leds;
+	in->head = 0;
+	in->count = count;
+	memcpy(in->pending, ev, count * sizeof(*ev));
+	g_mutex_unlock(&in->lock);
+	g_free(ev);
+	if (count && in->vp)
+		virtio_pci_kick(in->vp, EVENT_QUEUE);
+	return true;
+}
+
 static const struct virtio_device_ops input_ops = {
 	.device_id = VIRTIO_ID_INPUT,
 	.pci_class = 0x098000, /* input device, other */
@@ -522,6 +603,8 @@ static const struct virtio_device_ops input_ops = {
 	.config_write = input_config_write,
 	.queue_notify = input_queue_notify,
 	.reset = input_reset,
+	.save = input_save,
+	.load = input_load,
 };
 
 /* The device without its transport or socket (what unit tests and fuzzers drive). */

@@ -22,10 +22,6 @@ TESTS += tests/e2e/data.sh tests/e2e/data-policy.sh
 EXTRA_DIST += tests/e2e/data.sh tests/e2e/data-policy.sh tests/e2e/data-lib.sh
 tests/e2e/data.log: tests/e2e/installed-launch.log
 tests/e2e/data-policy.log: tests/e2e/data.log
-# Not in TESTS yet: a launched device has virtio-input and virtio-rng, which have no snapshot
-# hooks, so snapshot_util_cvd is refused on it ("virtio-input-keyboard cannot be saved in a
-# snapshot"); registered once they have them.
-EXTRA_DIST += tests/e2e/snapshot-launch.sh
 
 # boot-reference.sh's verdict on the guest's vector-probe line, on the lines each kind of host
 # makes it print (no KVM needed).
@@ -61,3 +57,9 @@ EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-
 TESTS += tests/e2e/input-device.sh
 EXTRA_DIST += tests/e2e/input-device.sh tests/e2e/cdp-lib.sh
 tests/e2e/input-device.log: tests/e2e/data-policy.log
+
+# Suspend, resume, snapshot_util_cvd and launch_cvd --snapshot_path on a default (sandboxed)
+# launched device: one cold boot and one restore (launch_cvd: after the others).
+TESTS += tests/e2e/snapshot-launch.sh
+EXTRA_DIST += tests/e2e/snapshot-launch.sh
+tests/e2e/snapshot-launch.log: tests/e2e/input-device.log

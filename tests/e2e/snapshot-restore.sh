@@ -2,7 +2,9 @@
 # End to end: a snapshot of the running reference guest, restored into a new sepia-vmm.
 #   1. sepia-vmm boots the reference guest (2 vCPUs, 512 MiB) with its shell on the virtio
 #      console (hvc0, one end of a socketpair: sepia.shell=hvc0), a qcow2 overlay disk, virtio-vsock and its
-#      API socket (so --sandbox off: the API socket is refused in the sandbox). Through the shell the guest writes a token to /tmp (RAM) and another to
+#      API socket, with --sandbox off: the VMM writes "snapshot DIR" to the path itself (the
+#      sandboxed way, files passed as descriptors by a monitor, is tests/guest/snapshot.sh's
+#      and snapshot-launch.sh's). Through the shell the guest writes a token to /tmp (RAM) and another to
 #      its disk, and starts a counter that counts seconds into /tmp/counter.
 #   2. "snapshot DIR" on the API socket; the guest runs on and changes /tmp and the disk
 #      again, then the VMM is killed with SIGKILL.

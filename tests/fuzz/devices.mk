@@ -26,10 +26,10 @@ tests/fuzz/fuzz-console: $(srcdir)/tests/fuzz/fuzz-console.c $(srcdir)/devices/v
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-console.c $(FUZZ_VIRTIO_SRCS) \
 	  $(srcdir)/devices/chardev.c $(GLIB_LIBS)
 tests/fuzz/fuzz-input: $(srcdir)/tests/fuzz/fuzz-input.c $(srcdir)/devices/virtio/input.c \
-		$(srcdir)/devices/virtio/input.h $(FUZZ_VIRTIO_HDR) $(FUZZ_VIRTIO_SRCS)
+		$(srcdir)/devices/virtio/input.h $(FUZZ_VIRTIO_HDR) $(FUZZ_VIRTIO_SRCS) $(srcdir)/devices/snapshot.c
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-input.c $(FUZZ_VIRTIO_SRCS) \
-	  $(GLIB_LIBS)
+	  $(srcdir)/devices/snapshot.c $(GLIB_LIBS)
 tests/fuzz/fuzz-rng: $(srcdir)/tests/fuzz/fuzz-rng.c $(srcdir)/devices/virtio/rng.c \
 		$(srcdir)/devices/virtio/rng.h $(FUZZ_VIRTIO_HDR) $(FUZZ_VIRTIO_SRCS)
 	@$(MKDIR_P) tests/fuzz

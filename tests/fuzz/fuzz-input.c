@@ -11,11 +11,16 @@
  * every event the guest gets is one the device has (a SYN_REPORT or a set bit, axes within
  * range); while events are left, every chain the guest offered was completed; every status
  * chain is completed; a config answer is never longer than its union, and its bytes past the
- * answer's size are zero. */
+ * answer's size are zero.
+ *
+ * Then the host stream's bytes are also a saved state for the device's snapshot loader
+ * (input_load): it refuses them with an error or loads only valid events, never more than it
+ * holds; a loaded state saves back to the same bytes it read. */
 #define FUZZ_WARNINGS_ARE_REPORTS 1 /* malformed records are logged: the documented answer */
 #include "tests/fuzz/fuzz-common.h"
 
 #include "devices/virtio/input.c"
+#include "devices/snapshot.h"
 
 #include "tests/fuzz/fuzz-virtio.h"
 
@@ -59,6 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t total = size;
 	if (!fuzz_guest_setup(&data, &size))
 		return 0;
+	size_t size_after_guest = size;
 	static const struct virtio_input_spec specs[] = {
 		{ VIRTIO_INPUT_TOUCH, 0, 720, 1280 },
 		{ .kind = VIRTIO_INPUT_KEYBOARD },
@@ -88,5 +94,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	input_queue_notify(in, STATUS_QUEUE);
 	fuzz_guest_check_completed(0);
 	virtio_input_destroy(in);
+
+	/* The snapshot loader on hostile bytes. */
+	struct virtio_input *ld = input_new(&specs[(start[1] >> 2) & 3], NULL);
+	size_t skip = total - size_after_guest;
+	struct snap_section sec = { .name = "fuzz-input", .data = start + skip, .len = total - skip };
+	struct snap_reader r;
+	snap_reader_init(&r, &sec);
+	GError *error = NULL;
+	bool loaded = input_load(ld, &r, &error) && snap_reader_done(&r, &error);
+	if (loaded == (error != NULL))
+		abort(); /* a refusal comes with an error, a load without one */
+	g_clear_error(&error);
+	check_held(ld);
+	if (loaded) {
+		struct snap_writer w;
+		snap_writer_init(&w);
+		snap_begin(&w, "x");
+		input_save(ld, &w, NULL);
+		snap_end(&w);
+		/* The section's bytes follow its 2-byte name length, the name and its 4-byte length. */
+		const size_t head = 2 + 1 + 4;
+		if (w.payload->len - head != sec.len || memcmp(w.payload->data + head, sec.data, sec.len))
+			abort();
+		snap_writer_clear(&w);
+	}
+	virtio_input_destroy(ld);
 	return 0;
 }

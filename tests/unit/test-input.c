@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "devices/snapshot.h"
 #include "tests/unit/fakemem.h"
 
 #define RAM   0x100000ULL
@@ -512,6 +513,135 @@ static void test_socket_clients(void)
 	g_main_context_unref(ctx);
 }
 
+/* ---- snapshots ---- */
+
+static GBytes *input_state(struct virtio_input *in)
+{
+	struct snap_writer w;
+	snap_writer_init(&w);
+	snap_begin(&w, "input");
+	g_assert_true(input_save(in, &w, NULL));
+	snap_end(&w);
+	GBytes *b = snap_writer_finish(&w);
+	snap_writer_clear(&w);
+	return b;
+}
+
+static bool input_load_state(struct virtio_input *in, GBytes *b, GError **error)
+{
+	g_autoptr(snap_file) f = snap_file_parse(b, "input-test", error);
+	g_assert_nonnull(f);
+	struct snap_reader r;
+	snap_reader_init(&r, snap_file_find(f, "input"));
+	return input_load(in, &r, error) && snap_reader_done(&r, error);
+}
+
+/* Events the guest has not taken, its LEDs and its config selection survive a round trip,
+ * in order, for every kind of device; the events still reach the guest afterwards. */
+static void test_snapshot_round_trip(void)
+{
+	const struct virtio_input_spec specs[] = {
+		touch_720,
+		{ .kind = VIRTIO_INPUT_KEYBOARD },
+		{ .kind = VIRTIO_INPUT_BUTTONS },
+	};
+	for (unsigned int k = 0; k < G_N_ELEMENTS(specs); k++) {
+		struct virtio_input *a = input_new(&specs[k], NULL);
+		struct input_client *cl = client_new(a);
+		g_autoptr(GByteArray) rec = g_byte_array_new();
+		unsigned int code = specs[k].kind == VIRTIO_INPUT_TOUCH      ? BTN_TOUCH
+				    : specs[k].kind == VIRTIO_INPUT_KEYBOARD ? KEY_A
+									     : KEY_POWER;
+		/* The oldest events were taken before, so the ring wraps. */
+		a->head = VIRTIO_INPUT_PENDING_MAX - 2;
+		put_record(rec, EV_KEY, code, 1);
+		put_record(rec, EV_SYN, SYN_REPORT, 0);
+		put_record(rec, EV_KEY, code, 0);
+		put_record(rec, EV_SYN, SYN_REPORT, 0);
+		input_client_feed(cl, rec->data, rec->len);
+		/* A group without its SYN_REPORT yet is the client's, not the device's. */
+		g_byte_array_set_size(rec, 0);
+		put_record(rec, EV_KEY, code, 1);
+		input_client_feed(cl, rec->data, rec->len);
+		g_assert_cmpuint(a->count, ==, 4);
+		a->leds = 1u << LED_CAPSL;
+		a->config.select = VIRTIO_INPUT_CFG_EV_BITS;
+		a->config.subsel = EV_KEY;
+		input_config_select(a);
+		g_autoptr(GBytes) state = input_state(a);
+
+		struct virtio_input *b = input_new(&specs[k], NULL);
+		g_autoptr(GError) error = NULL;
+		g_assert_true(input_load_state(b, state, &error));
+		g_assert_no_error(error);
+		g_assert_cmpuint(b->count, ==, 4);
+		g_assert_cmpuint(b->leds, ==, 1u << LED_CAPSL);
+		g_assert_cmpuint(b->config.select, ==, VIRTIO_INPUT_CFG_EV_BITS);
+		g_assert_cmpmem(&b->config, sizeof(b->config), &a->config, sizeof(a->config));
+		struct guest g;
+		guest_init(&g);
+		guest_take_events(&g, b);
+		g_assert_cmpuint(guest_used_idx(&g), ==, 4);
+		assert_event(&g, EV_KEY, code, 1);
+		assert_event(&g, EV_SYN, SYN_REPORT, 0);
+		assert_event(&g, EV_KEY, code, 0);
+		assert_event(&g, EV_SYN, SYN_REPORT, 0);
+		guest_fini(&g);
+		g_free(cl);
+		virtio_input_destroy(a);
+		virtio_input_destroy(b);
+	}
+}
+
+/* Another device, a screen of another size, an event the device does not have, more events
+ * than it holds, or a section cut short: each is refused with an error, nothing loaded. */
+static void test_snapshot_refused(void)
+{
+	struct virtio_input_spec kbd = { .kind = VIRTIO_INPUT_KEYBOARD };
+	struct virtio_input_spec touch_small = touch_720;
+	touch_small.width = 640;
+	struct virtio_input *tch = input_new(&touch_720, NULL);
+	g_autoptr(GBytes) touch_state = input_state(tch);
+	struct virtio_input *other = input_new(&kbd, NULL);
+	g_autoptr(GError) error = NULL;
+	g_assert_false(input_load_state(other, touch_state, &error));
+	g_assert_nonnull(strstr(error->message, "virtio-input-keyboard"));
+	g_clear_error(&error);
+	struct virtio_input *small = input_new(&touch_small, NULL);
+	g_assert_false(input_load_state(small, touch_state, &error));
+	g_assert_nonnull(error);
+	g_clear_error(&error);
+
+	for (unsigned int which = 0; which < 3; which++) {
+		struct snap_writer w;
+		snap_writer_init(&w);
+		snap_begin(&w, "input");
+		snap_put_u8(&w, VIRTIO_INPUT_KEYBOARD);
+		snap_put_u32(&w, 0);
+		snap_put_u32(&w, 0);
+		snap_put_u32(&w, 0);
+		snap_put_u8(&w, 0);
+		snap_put_u8(&w, 0);
+		snap_put_u16(&w, 0);
+		snap_put_u32(&w, which == 1 ? VIRTIO_INPUT_PENDING_MAX + 1 : 1);
+		if (which != 2) {
+			snap_put_u16(&w, which == 0 ? EV_ABS : EV_KEY); /* a keyboard has no axes */
+			snap_put_u16(&w, which == 0 ? ABS_X : KEY_A);
+			snap_put_u32(&w, 1);
+		}
+		snap_end(&w);
+		g_autoptr(GBytes) bad = snap_writer_finish(&w);
+		snap_writer_clear(&w);
+		g_assert_false(input_load_state(other, bad, &error));
+		g_assert_nonnull(error);
+		g_clear_error(&error);
+		g_assert_cmpuint(other->count, ==, 0);
+	}
+	virtio_input_destroy(tch);
+	virtio_input_destroy(other);
+	virtio_input_destroy(small);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -526,5 +656,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/input/tiny-buffer", test_tiny_buffer);
 	g_test_add_func("/input/status-leds", test_status_leds);
 	g_test_add_func("/input/socket-clients", test_socket_clients);
+	g_test_add_func("/input/snapshot-round-trip", test_snapshot_round_trip);
+	g_test_add_func("/input/snapshot-refused", test_snapshot_refused);
 	return g_test_run();
 }

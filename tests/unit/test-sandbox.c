@@ -54,7 +54,7 @@ static struct outcome run_filtered(enum sandbox_role role, enum sandbox_seccomp_
 		close(err_pipe[0]);
 		g_autoptr(GError) error = NULL;
 		if (mode != SANDBOX_SECCOMP_OFF &&
-		    (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || !sandbox_seccomp_build(mode, &error) ||
+		    (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || !sandbox_seccomp_build(mode, -1, &error) ||
 		     !sandbox_seccomp_install_process(&error)))
 			_exit(CHILD_SKIP);
 		if (mode != SANDBOX_SECCOMP_OFF && role != SANDBOX_ROLE_ANY &&
@@ -512,7 +512,7 @@ static void test_threads_start_without_bounding_set(void)
 static void test_tables_resolve(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_assert_true(sandbox_seccomp_build(SANDBOX_SECCOMP_ON, &error));
+	g_assert_true(sandbox_seccomp_build(SANDBOX_SECCOMP_ON, -1, &error));
 	g_assert_no_error(error);
 }
 
