@@ -82,8 +82,8 @@ static bool lz4_legacy_next(const uint8_t *in, size_t len, size_t *pos, uint32_t
 
 static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 {
-	/* One allocation for the whole output, not a doubling array that copies what it holds
-	 * each time it grows: each block reserves what it can decode to. */
+	/* One allocation for the whole output, not a reallocation at each doubling of a growing
+	 * array: each block reserves what it can decode to. */
 	size_t reserve = 0;
 	uint32_t chunk;
 	for (size_t pos = 4; reserve < UNPACK_MAX && lz4_legacy_next(in, len, &pos, &chunk); pos += 4 + chunk)
