@@ -62,20 +62,34 @@ int unpack_lz4_block(const uint8_t *in, size_t in_len, uint8_t *out, size_t out_
 	return 0;
 }
 
+/* The most an LZ4 block of len bytes can decode to: literals come one for one; a match costs
+ * a token and a 2-byte offset for its first 19 bytes and one byte per 255 more. */
+static size_t lz4_block_bound(size_t len) { return MIN((size_t)LZ4_LEGACY_BLOCK, len * 255); }
+
+/* The next block of a legacy frame at *pos, skipping the magic of concatenated frames; false
+ * at the 4-byte size trailer a bzImage appends, or at the end. */
+static bool lz4_legacy_next(const uint8_t *in, size_t len, size_t *pos, uint32_t *chunk)
+{
+	while (len - *pos >= 4) {
+		*chunk = get_le32(in + *pos);
+		if (*chunk != LZ4_LEGACY_MAGIC)
+			/* a "chunk" that does not fit what is left is the trailer */
+			return *chunk != 0 && *chunk <= len - *pos - 4;
+		*pos += 4;
+	}
+	return false;
+}
+
 static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 {
-	GByteArray *out = g_byte_array_new();
-	size_t pos = 4;
-	while (len - pos >= 4) {
-		uint32_t chunk = get_le32(in + pos);
-		if (chunk == LZ4_LEGACY_MAGIC) { /* concatenated frames */
-			pos += 4;
-			continue;
-		}
-		/* bzImage payloads end with the 4-byte uncompressed size; a "chunk" that does
-		 * not fit what is left is that trailer. */
-		if (chunk == 0 || chunk > len - pos - 4)
-			break;
+	/* One allocation for the whole output, not a reallocation at each doubling of a growing
+	 * array: each block reserves what it can decode to. */
+	size_t reserve = 0;
+	uint32_t chunk;
+	for (size_t pos = 4; reserve < UNPACK_MAX && lz4_legacy_next(in, len, &pos, &chunk); pos += 4 + chunk)
+		reserve += lz4_block_bound(chunk);
+	GByteArray *out = g_byte_array_sized_new((guint)MIN(reserve, (size_t)UNPACK_MAX));
+	for (size_t pos = 4; lz4_legacy_next(in, len, &pos, &chunk); pos += 4 + chunk) {
 		guint old = out->len;
 		if (old > UNPACK_MAX - LZ4_LEGACY_BLOCK) {
 			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL,
@@ -83,16 +97,15 @@ static GBytes *unpack_lz4_legacy(const uint8_t *in, size_t len, GError **error)
 			g_byte_array_unref(out);
 			return NULL;
 		}
-		g_byte_array_set_size(out, old + LZ4_LEGACY_BLOCK);
-		size_t got;
-		if (unpack_lz4_block(in + pos + 4, chunk, out->data + old, LZ4_LEGACY_BLOCK, &got) < 0) {
+		size_t cap = lz4_block_bound(chunk), got;
+		g_byte_array_set_size(out, old + (guint)cap);
+		if (unpack_lz4_block(in + pos + 4, chunk, out->data + old, cap, &got) < 0) {
 			g_set_error(error, SEPIA_UNPACK_ERROR, EINVAL,
 				    "corrupt LZ4 block at payload offset %zu", pos);
 			g_byte_array_unref(out);
 			return NULL;
 		}
 		g_byte_array_set_size(out, old + (guint)got);
-		pos += 4 + chunk;
 	}
 	return g_byte_array_free_to_bytes(out);
 }

@@ -77,7 +77,7 @@ FUZZ_TARGETS += tests/fuzz/fuzz-virtq tests/fuzz/fuzz-emulate \
 	tests/fuzz/fuzz-websocket tests/fuzz/fuzz-webinput
 EXTRA_DIST += tests/fuzz/make-corpus.py tests/fuzz/smoke.sh \
 	tests/fuzz/fuzz-virtq.c tests/fuzz/fuzz-emulate.c tests/fuzz/fuzz-loader.c \
-	tests/fuzz/fuzz-adbd.c tests/fuzz/fuzz-control.c tests/fuzz/fuzz-http.c tests/fuzz/fuzz-websocket.c tests/fuzz/fuzz-webinput.c \
+	tests/fuzz/fuzz-adbd.c tests/fuzz/adbd-coverage-ignore.txt tests/fuzz/fuzz-control.c tests/fuzz/fuzz-http.c tests/fuzz/fuzz-websocket.c tests/fuzz/fuzz-webinput.c \
 	tests/fuzz/corpus tests/fuzz/regressions
 CLEANFILES += $(FUZZ_TARGETS)
 # The smoke run: every target a few seconds on its corpus and regressions, when clang can
@@ -134,9 +134,11 @@ tests/fuzz/fuzz-loader: $(srcdir)/tests/fuzz/fuzz-loader.c $(FUZZ_HDR) $(FUZZ_LO
 	@$(MKDIR_P) tests/fuzz
 	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-loader.c $(FUZZ_LOADER_SRCS) \
 	  $(GLIB_LIBS) $(ZLIB_LIBS)
-tests/fuzz/fuzz-adbd: $(srcdir)/tests/fuzz/fuzz-adbd.c $(FUZZ_HDR) $(FUZZ_ADBD_SRCS)
+tests/fuzz/fuzz-adbd: $(srcdir)/tests/fuzz/fuzz-adbd.c $(FUZZ_HDR) $(FUZZ_ADBD_SRCS) \
+  $(srcdir)/tests/fuzz/adbd-coverage-ignore.txt
 	@$(MKDIR_P) tests/fuzz
-	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) -o $@ $(srcdir)/tests/fuzz/fuzz-adbd.c $(FUZZ_ADBD_SRCS) \
+	$(AM_V_CC)$(FUZZ_CC) $(FUZZ_COMPILE_FLAGS) \
+	  -fsanitize-coverage-ignorelist=$(srcdir)/tests/fuzz/adbd-coverage-ignore.txt -o $@ $(srcdir)/tests/fuzz/fuzz-adbd.c $(FUZZ_ADBD_SRCS) \
 	  $(GLIB_LIBS) $(CRYPTO_LIBS)
 # FUZZ_PROTOBUF_C_SRC=DIR, a protobuf-c source tree of the installed version: fuzz-control then
 # compiles DIR/protobuf-c/protobuf-c.c with the sanitizers and coverage instead of linking the

@@ -91,6 +91,39 @@ static void test_lz4_legacy_frame(void)
 	g_assert_cmpmem(data, n, "hello", 5);
 }
 
+static void test_lz4_legacy_blocks(void)
+{
+	/* Two blocks: the first expands as far as LZ4 allows (a literal, then a match whose
+	 * length grows 255 per input byte), the second is "hello"; then the size trailer. */
+	enum { EXT = 1000, RUN = 1 + 15 + 4 + 255 * EXT };
+	GByteArray *in = g_byte_array_new();
+	const uint8_t magic[] = { 0x02, 0x21, 0x4c, 0x18 }, head[] = { 0x1f, 'x', 0x01, 0x00 };
+	const uint8_t tail[] = { 0, 0x00 }, hello[] = { 6, 0, 0, 0, 0x50, 'h', 'e', 'l', 'l', 'o' };
+	uint8_t len[4] = { (sizeof(head) + EXT + sizeof(tail)) & 0xff,
+			   (sizeof(head) + EXT + sizeof(tail)) >> 8 };
+	g_byte_array_append(in, magic, sizeof(magic));
+	g_byte_array_append(in, len, sizeof(len));
+	g_byte_array_append(in, head, sizeof(head));
+	for (int i = 0; i < EXT; i++)
+		g_byte_array_append(in, (const uint8_t[]){ 255 }, 1);
+	g_byte_array_append(in, tail, sizeof(tail));
+	g_byte_array_append(in, hello, sizeof(hello));
+	g_byte_array_append(
+		in, (const uint8_t[]){ (RUN + 5) & 0xff, (RUN + 5) >> 8 & 0xff, (RUN + 5) >> 16, 0 }, 4);
+	const char *format = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) out = unpack_kernel_payload(in->data, in->len, &format, &error);
+	g_assert_no_error(error);
+	g_assert_cmpstr(format, ==, "lz4");
+	gsize n;
+	const char *data = g_bytes_get_data(out, &n);
+	g_assert_cmpuint(n, ==, RUN + 5);
+	for (gsize i = 0; i < RUN; i++)
+		g_assert_cmpint(data[i], ==, 'x');
+	g_assert_cmpmem(data + RUN, 5, "hello", 5);
+	g_byte_array_unref(in);
+}
+
 static void test_gzip(void)
 {
 	const char text[] = "sepia unpacks gzip payloads through GLib";
@@ -118,6 +151,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/unpack/lz4/long-lengths", test_long_lengths);
 	g_test_add_func("/unpack/lz4/corrupt", test_corrupt);
 	g_test_add_func("/unpack/lz4/legacy-frame", test_lz4_legacy_frame);
+	g_test_add_func("/unpack/lz4/legacy-blocks", test_lz4_legacy_blocks);
 	g_test_add_func("/unpack/gzip", test_gzip);
 	g_test_add_func("/unpack/unknown-format", test_unknown_format);
 	return g_test_run();
