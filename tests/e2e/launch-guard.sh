@@ -62,10 +62,12 @@ check "[ $rc = 1 ] && grep -q 'cvd-1 is already running (pid $monitor holds' '$w
 check "[ $? = 0 ]" "and the device still runs"
 
 # ---- file modes (launcher/file_modes.h), launched under umask 022
-find "$CF" \( -type d ! -perm 0750 \) -o \( -type f ! -perm 0640 \) -o \( -type s ! -perm 0660 \) \
+# sepia-vmm's API socket is the VMM's own, 0600 (only the monitor, as root or the owner, uses it).
+find "$CF" \( -type d ! -perm 0750 \) -o \( -type f ! -perm 0640 \) -o \
+	\( -type s ! -name vmm_api.sock ! -perm 0660 \) -o \( -type s -name vmm_api.sock ! -perm 0600 \) \
 	-printf '%m %p\n' >"$work/wide"
 note "$work/wide"
-check "[ ! -s '$work/wide' ]" "under cuttlefish/: directories 0750, files 0640, sockets 0660"
+check "[ ! -s '$work/wide' ]" "under cuttlefish/: directories 0750, files 0640, sockets 0660 (the VMM's API socket 0600)"
 check "[ \$(stat -c %a '$inst/overlay.qcow2') = 640 ] && [ \$(stat -c %a '$inst/logs/kernel.log') = 640 ] && [ \$(stat -c %a '$inst/logs/launcher.log') = 640 ] && [ \$(stat -c %a '$inst/display0.fb') = 640 ]" \
 	"overlay.qcow2, kernel.log, launcher.log and display0.fb are 0640"
 check "[ \$(stat -c %a '$inst/launcher_monitor.sock') = 660 ] && [ \$(stat -c %a '$inst/vsock.sock') = 660 ] && [ \$(stat -c %a '$inst') = 750 ]" \
