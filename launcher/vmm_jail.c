@@ -78,7 +78,8 @@ bool vmm_jail_spawn(const char *const *argv, const int *source_fds, const int *t
 	if (child < 0 && errno == EPERM) {
 		/* A container that withholds CAP_SYS_ADMIN: the VMM finds it cannot make its other
 		 * namespaces either and runs with its uid drop and filters only (devices/sandbox/). */
-		g_message("sandbox: %s starts without a PID namespace of its own: %s", argv[0], g_strerror(errno));
+		g_message("sandbox: %s starts without a PID namespace of its own: %s", argv[0],
+			  g_strerror(errno));
 		child = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, 0);
 	}
 	if (child == 0)
