@@ -100,8 +100,9 @@ bool chardev_parse_sink(const char *spec, struct vm_sink *sink, bool allow_pty, 
 		sink->kind = SINK_FILE;
 		sink->path = g_strdup(spec + 5);
 	} else {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "'%s' is not one of stdio, file:PATH, fd:N, %ssink, none",
-			    spec, allow_pty ? "pty, " : "");
+		g_set_error(error, SEPIA_ERROR, EINVAL,
+			    "'%s' is not one of stdio, file:PATH, fd:N, %ssink, none", spec,
+			    allow_pty ? "pty, " : "");
 		return false;
 	}
 	return true;

@@ -271,9 +271,8 @@ static bool vm_add_devices(struct vm *vm, GError **error)
 	 * no control queue to get wrong, and a port's number never depends on a guest's
 	 * multiport handshake. */
 	static const char *const hvc_names[VM_MAX_HVCS] = {
-		"virtio-console-hvc0", "virtio-console-hvc1", "virtio-console-hvc2",
-		"virtio-console-hvc3", "virtio-console-hvc4", "virtio-console-hvc5",
-		"virtio-console-hvc6", "virtio-console-hvc7",
+		"virtio-console-hvc0", "virtio-console-hvc1", "virtio-console-hvc2", "virtio-console-hvc3",
+		"virtio-console-hvc4", "virtio-console-hvc5", "virtio-console-hvc6", "virtio-console-hvc7",
 	};
 	for (unsigned int i = 0; i < cfg->nr_hvcs; i++) {
 		struct virtio_console *hvc = virtio_console_create(h, hvc_names[i], &cfg->hvc[i], error);

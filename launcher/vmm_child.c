@@ -25,13 +25,13 @@
  * kernel console hvc0, or logcat's hvc2 (see the console layout in vmm_child.h). */
 typedef struct {
 	VmmChild *c;
-	const char *what;   /* for messages: "serial", "hvc0", "hvc2" */
-	CappedLog *log;     /* kernel.log (shared by serial and hvc0) or logcat; not owned */
+	const char *what; /* for messages: "serial", "hvc0", "hvc2" */
+	CappedLog *log;   /* kernel.log (shared by serial and hvc0) or logcat; not owned */
 	const char *log_name;
-	bool scan;          /* looked through for the boot markers */
-	int fd;             /* -1: none */
+	bool scan; /* looked through for the boot markers */
+	int fd;    /* -1: none */
 	guint src;
-	GString *line;      /* the current line, for the marker scan */
+	GString *line; /* the current line, for the marker scan */
 } GuestStream;
 
 struct VmmChild {
@@ -343,8 +343,8 @@ char *vmm_child_kernel_cmdline(const char *image_cmdline, bool shell_console)
 	return g_string_free(out, FALSE);
 }
 
-static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, int kconsole_fd,
-		      int logcat_fd, GPid *pid, GError **error)
+static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, int kconsole_fd, int logcat_fd,
+		      GPid *pid, GError **error)
 {
 	g_autofree char *cmdline = vmm_child_kernel_cmdline(cfg->cmdline, cfg->console_link != NULL);
 	g_autofree char *cpus = g_strdup_printf("%u", cfg->cpus),
@@ -353,13 +353,11 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, in
 	/* The format is always named: a probed disk could be turned into another format by its guest. */
 	g_autofree char *disk = g_strdup_printf("%s,format=%s", cfg->disk, cfg->disk_format);
 	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd,
-				"--cmdline",   cmdline,    "--cpus",    cpus,       "--mem",
-				mem,           "--disk",   disk,        "--serial", "stdio",
+	const char *fixed[] = { cfg->vmm_path, "--kernel", cfg->kernel, "--initrd", cfg->initrd, "--cmdline",
+				cmdline, "--cpus", cpus, "--mem", mem, "--disk", disk, "--serial", "stdio",
 				/* hvc0 kernel console, hvc1 serial console, hvc2 logcat, hvc3 control */
-				"--hvc",       "fd:4",     "--hvc",     cfg->console_link ? "fd:6" : "sink",
-				"--hvc",       "fd:5",     "--hvc",     "fd:3",
-				"--vsock",     vsock };
+				"--hvc", "fd:4", "--hvc", cfg->console_link ? "fd:6" : "sink", "--hvc",
+				"fd:5", "--hvc", "fd:3", "--vsock", vsock };
 	for (guint i = 0; i < G_N_ELEMENTS(fixed); i++)
 		g_ptr_array_add(argv, (gpointer)fixed[i]);
 	for (guint i = 0; cfg->allowed_image_dirs && cfg->allowed_image_dirs[i]; i++) {
@@ -403,8 +401,8 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, in
 	int source_fds[4] = { control_fd, kconsole_fd, logcat_fd, c->pty_master },
 	    target_fds[4] = { 3, 4, 5, 6 };
 	guint nr_fds = cfg->console_link ? 4 : 3;
-	if (jailed ? !vmm_jail_spawn((const char *const *)argv->pdata, source_fds, target_fds, nr_fds,
-				     pid, &c->serial.fd, error)
+	if (jailed ? !vmm_jail_spawn((const char *const *)argv->pdata, source_fds, target_fds, nr_fds, pid,
+				     &c->serial.fd, error)
 		   : !g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv->pdata, NULL,
 						       G_SPAWN_DO_NOT_REAP_CHILD, child_setup, NULL, -1, -1,
 						       -1, source_fds, target_fds, nr_fds, pid, NULL,
@@ -457,7 +455,7 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
 						 : (uint64_t)CAPPED_LOG_DEFAULT_MAX_MB << 20;
 	c->kernel_log = capped_log_open(cfg->kernel_log, cap, error);
 	c->logcat_log = c->kernel_log && cfg->logcat_log ? capped_log_open(cfg->logcat_log, cap, error)
-							  : NULL;
+							 : NULL;
 	if (!c->kernel_log || (cfg->logcat_log && !c->logcat_log)) {
 		g_prefix_error(error, "%s: ", c->name);
 		goto fail;

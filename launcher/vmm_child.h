@@ -43,7 +43,7 @@ typedef struct {
 	guint cpus, memory_mb;
 	const char *kernel_log; /* appended, rotated to kernel_log.1 at kernel_log_max_bytes */
 	uint64_t kernel_log_max_bytes;
-	const char *logcat_log; /* hvc2, the same way with the same cap; NULL: into kernel_log */
+	const char *logcat_log;   /* hvc2, the same way with the same cap; NULL: into kernel_log */
 	const char *console_link; /* non-NULL: make a pty for hvc0 and link it here */
 	const char *name;         /* instance name for log lines */
 	guint vsock_cid;          /* virtio-vsock: the guest's CID and the host side's unix socket */

@@ -178,7 +178,8 @@ bool sandbox_lock_down(const struct sandbox_machine *machine, GError **error)
 {
 	if (!sb.on && sb.seccomp == SANDBOX_SECCOMP_OFF)
 		return true;
-	if (sb.seccomp != SANDBOX_SECCOMP_OFF && !sandbox_seccomp_build(sb.seccomp, machine->api_listen_fd, error))
+	if (sb.seccomp != SANDBOX_SECCOMP_OFF &&
+	    !sandbox_seccomp_build(sb.seccomp, machine->api_listen_fd, error))
 		return false;
 	struct sandbox_limits limits = { 0 };
 	g_autofree char *cwd = g_get_current_dir();

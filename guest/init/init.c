@@ -498,8 +498,7 @@ static void handle_exited(pid_t pid, int status)
 		log_only("service '%s' (pid %d) exited with status %d", svc->name, (int)pid,
 			 WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		log_only("service '%s' (pid %d) killed by signal %d", svc->name, (int)pid,
-			 WTERMSIG(status));
+		log_only("service '%s' (pid %d) killed by signal %d", svc->name, (int)pid, WTERMSIG(status));
 
 	switch (svc->on_exit) {
 	case SERVICE_EXIT_IGNORE:

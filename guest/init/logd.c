@@ -90,8 +90,8 @@ size_t logd_format(char *out, size_t size, const struct timespec *when, int pid,
 	return (size_t)n;
 }
 
-int logd_parse_kmsg(const char *rec, size_t len, char *prio, unsigned long long *usec,
-		    const char **text, size_t *text_len)
+int logd_parse_kmsg(const char *rec, size_t len, char *prio, unsigned long long *usec, const char **text,
+		    size_t *text_len)
 {
 	static const char by_level[8] = { 'F', 'F', 'F', 'E', 'W', 'I', 'I', 'D' };
 	unsigned int pri;

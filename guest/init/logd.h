@@ -29,8 +29,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#define LOGD_SOCKET     "/dev/socket/logd"
-#define LOGD_RING_BYTES (256 * 1024)
+#define LOGD_SOCKET         "/dev/socket/logd"
+#define LOGD_RING_BYTES     (256 * 1024)
 #define LOGD_TAG_HEADER_MAX 40 /* "P+TAG" */
 
 /* In init: makes LOGD_SOCKET and listens (close-on-exec). Returns 0 or -errno. */
@@ -49,5 +49,5 @@ size_t logd_format(char *out, size_t size, const struct timespec *when, int pid,
 /* Parses one /dev/kmsg record ("pri,seq,usec,flags;text\n..."): the logcat
  * priority, the time in microseconds since boot and the text (up to its first
  * newline). Returns 0, or -1 for what is not a record. */
-int logd_parse_kmsg(const char *rec, size_t len, char *prio, unsigned long long *usec,
-		    const char **text, size_t *text_len);
+int logd_parse_kmsg(const char *rec, size_t len, char *prio, unsigned long long *usec, const char **text,
+		    size_t *text_len);
