@@ -5,18 +5,15 @@
 # or libOpenGL.so.0", before the .deb depended on libopengl0); sepia-vmm with --gpu=auto and no
 # usable kernel ends with its own error instead; the entrypoint refuses to start without
 # /dev/kvm, saying how to give it; the reference guest is in the image. Needs root, podman and
-# the image (skips without them); /dev/kvm for the sepia-vmm check.
+# this build tree's image (make container; skips without them); /dev/kvm for the sepia-vmm check.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/e2e/require.sh"
 [ "$(id -u)" = 0 ] || skip "not root"
 command -v podman >/dev/null 2>&1 || skip "podman is not installed"
-python3 -c 'import yaml' 2>/dev/null || skip "python3 with yaml is needed (python3-yaml)"
-image=$(python3 -c 'import sys, yaml
-for d in yaml.safe_load_all(open(sys.argv[1])):
-    if d and d.get("kind") == "StatefulSet": print(d["spec"]["template"]["spec"]["containers"][0]["image"])' \
-	"$top_srcdir/packaging/kubernetes/statefulset.yaml")
-podman image exists "$image" || skip "no image $image (make container)"
+B=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/kube/image-lib.sh"
+kube_image_of_this_tree
 work=$(mktemp -d "${TMPDIR:-/tmp}/sepia-kube-image.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 lim() { local v; v=$(ulimit "$1"); { [ "$v" = unlimited ] || [ "$v" -gt 4096 ]; } && v=4096; echo "$v"; }

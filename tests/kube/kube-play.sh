@@ -10,8 +10,9 @@
 # the reference guest's /data is not kept across boots); SIGTERM alone (podman pod stop) stops it
 # cleanly too.
 #
-# Needs root, podman (with runc), /dev/kvm, the adb client and the image (make container: the
-# image named in the manifest, or the OCI archive in the build tree, which is loaded). Boots a
+# Needs root, podman (with runc), /dev/kvm, the adb client and this build tree's image (make
+# container: the OCI archive in the build tree, loaded each time; never an image left in podman's
+# storage by another tree or run). Boots a
 # guest twice: hold the machine's e2e lock. podman here: the runc runtime, the cgroupfs manager
 # and explicit nofile/nproc ulimits (crun refuses hybrid cgroups, raising rlimits fails), through
 # a containers.conf of the test's own (CONTAINERS_CONF).
@@ -28,6 +29,8 @@ command -v podman >/dev/null 2>&1 || skip "podman is not installed (apt-get inst
 command -v adb >/dev/null 2>&1 || skip "the adb client is not installed (Debian package adb)"
 command -v curl >/dev/null 2>&1 || skip "curl is not installed"
 python3 -c 'import yaml' 2>/dev/null || skip "python3 with yaml is needed (python3-yaml)"
+. "$top_srcdir/tests/kube/image-lib.sh"
+kube_image_of_this_tree
 
 work=$(mktemp -d /var/tmp/sepia-kube-play.XXXXXX) || exit 1
 # podman's settings for this sandbox, in a file of the test's own. nofile/nproc at or under
@@ -41,17 +44,6 @@ runtime = "runc"
 cgroup_manager = "cgroupfs"
 EOF
 export CONTAINERS_CONF=$work/containers.conf
-
-image=$(python3 -c 'import sys, yaml
-for d in yaml.safe_load_all(open(sys.argv[1])):
-    if d and d.get("kind") == "StatefulSet": print(d["spec"]["template"]["spec"]["containers"][0]["image"])' \
-	"$k8s/statefulset.yaml")
-if ! podman image exists "$image"; then
-	archive=$(ls "$B"/sepia-container-*.oci.tar 2>/dev/null | head -1)
-	[ -n "$archive" ] || { rm -rf "$work"; skip "no image $image and no OCI archive in $B (make container)"; }
-	podman load -q -i "$archive" >/dev/null 2>&1 || { rm -rf "$work"; skip "podman load $archive failed"; }
-	podman image exists "$image" || { rm -rf "$work"; skip "$archive does not hold $image (make container again)"; }
-fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pod=sepia-kubetest-$$

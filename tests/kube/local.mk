@@ -9,7 +9,7 @@
 # README's test command does not build it, to keep CI's time).
 KUBE_TESTS = tests/kube/manifests.sh tests/kube/fleet-status.sh tests/kube/image.sh tests/kube/kube-play.sh
 TESTS += $(KUBE_TESTS)
-EXTRA_DIST += $(KUBE_TESTS) tests/kube/pod-from-statefulset.py tests/kube/validate.mjs \
+EXTRA_DIST += $(KUBE_TESTS) tests/kube/image-lib.sh tests/kube/pod-from-statefulset.py tests/kube/validate.mjs \
 	packaging/kubernetes/statefulset.yaml packaging/kubernetes/kustomization.yaml \
 	packaging/kubernetes/device-services.sh packaging/kubernetes/kvm-hostpath/kustomization.yaml \
 	packaging/kubernetes/kvm-hostpath/patch.yaml scripts/fleet-status.sh
