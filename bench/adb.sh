@@ -58,7 +58,8 @@ echo "# $(date -u '+%F %T') UTC, load average $(cut -d' ' -f1-3 /proc/loadavg), 
 adb -s "$serial" wait-for-device
 
 # Our sepia-vmm and proxy: the ones whose command line names this run's HOME.
-ours() { for p in $(pgrep -x "$1"); do grep -qF "$HOME" "/proc/$p/cmdline" 2> /dev/null && echo "$p"; done | head -1; }
+# By command line: a process name is cut to 15 characters (sepia-vsock-proxy is 17).
+ours() { for p in $(pgrep -f "(^|/)$1( |\$)"); do grep -qF "$HOME" "/proc/$p/cmdline" 2> /dev/null && echo "$p"; done | head -1; }
 vmm=$(ours sepia-vmm) proxy=$(ours sepia-vsock-proxy)
 vsock_sock=$inst/vsock.sock
 [ -n "$vmm" ] && [ -n "$proxy" ] || { say "sepia-vmm or sepia-vsock-proxy of this run not found"; exit 1; }
