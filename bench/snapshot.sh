@@ -59,9 +59,9 @@ if command -v farm-bench >/dev/null; then
 	# farm-bench's bound is on the whole call, at most 3600 s.
 	fb_timeout=$(((runs * 2 + 1) * timeout_s))
 	[ "$fb_timeout" -le 3600 ] || fb_timeout=3600
-	farm-bench -n "$runs" --warmup 0 --timeout "$fb_timeout" -- \
-		$py restore "$work" "$vmm" "$guest" "$timeout_s" \
-		--vs "$py cold $work $vmm $guest $timeout_s" || status=1
+	farm-bench -n "$runs" --warmup 0 --timeout "$fb_timeout" \
+		--vs "$py cold $work $vmm $guest $timeout_s" -- \
+		$py restore "$work" "$vmm" "$guest" "$timeout_s" || status=1
 else
 	say "farm-bench is not installed: one run of each"
 	one restore || status=1
