@@ -21,7 +21,10 @@ work=$(mktemp -d /tmp/sepia-launch-guard.XXXXXX)
 export HOME=$work/home
 mkdir -p "$HOME"
 umask 022
-cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; rm -rf "$work"; }
+# The monitor's `adb connect` starts an adb server: a private one, ended at exit.
+ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export ANDROID_ADB_SERVER_PORT
+cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; adb kill-server >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
 tap_begin
 CF=$HOME/cuttlefish

@@ -20,6 +20,8 @@ ns=sepia-lnet-$$
 in_ns() { ip netns exec "$ns" "$@"; }
 cleanup() {
 	in_ns env HOME="$work/home" "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1
+	# The adb server the monitor's `adb connect` started in the namespace.
+	in_ns env HOME="$work/home" adb kill-server >/dev/null 2>&1
 	in_ns "$B/sepia-host-resources" --config "$work/config" --run_dir "$work/run" stop >/dev/null 2>&1
 	for f in "$work"/run/dnsmasq-*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
 	ip netns del "$ns" 2>/dev/null

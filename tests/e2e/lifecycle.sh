@@ -24,7 +24,7 @@ mkdir -p "$HOME"
 # neither used nor changed (they log "no adb server" and go on).
 ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export ANDROID_ADB_SERVER_PORT
-cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; rm -rf "$work"; }
+cleanup() { "$B/stop_cvd" --wait_for_launcher=20 >/dev/null 2>&1; adb kill-server >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
 tap_begin
 inst=$HOME/cuttlefish/instances/cvd-1
