@@ -67,3 +67,40 @@ chromium_screenshot() {
 		--disable-default-apps --hide-scrollbars --force-device-scale-factor=1 \
 		--user-data-dir="$profile" --window-size="$size" --screenshot="$out" "$@" "$url" >"$log" 2>&1
 }
+
+# What the two browser tests (webview-chromium.sh, webview-firefox.sh) check of their driver's
+# output, a "NAME VALUE..." line each in the file $PAGE_OUT: page_val NAME reads one.
+page_val() { sed -n "s/^$1 //p" "$PAGE_OUT"; }
+# box X Y W H, window W H: the 320x240 picture in a 480x360 window fits it scaled up, aspect kept.
+page_fits() {
+	set -- $(page_val box) $(page_val window)
+	echo "canvas at $1,$2 size $3x$4 in a $5x$6 window"
+	awk -v x="$1" -v y="$2" -v w="$3" -v h="$4" -v ww="$5" -v wh="$6" 'BEGIN {
+		r = (w / h) / (320 / 240); exit !(r > 0.99 && r < 1.01 && x >= 0 && y >= 0 && x + w <= ww + 0.5 &&
+		y + h <= wh + 0.5 && w > 320 && (w >= ww - 1 || y + h >= wh - 24)) }'
+}
+page_touch_ok() { # the touch position within 1 px of 80,120
+	echo "the touch device got: ${touch_at:-nothing}"
+	set -- $touch_at
+	[ $# -eq 2 ] && [ "$1" != None ] && [ "$2" != None ] && [ $(($1 - 80)) -le 1 ] && [ $((80 - $1)) -le 1 ] &&
+		[ $(($2 - 120)) -le 1 ] && [ $((120 - $2)) -le 1 ]
+}
+# 320 px wide: fingers at 1/4 and 3/4 of it are at 80 and 240.
+page_multi_ok() {
+	echo "the touch device got: $(page_val multitouch)"
+	set -- $(page_val multitouch)
+	[ $# -eq 7 ] && [ "$2" = 2 ] && [ $(($4 - 80)) -le 1 ] && [ $((80 - $4)) -le 1 ] && [ $(($5 - 240)) -le 1 ] &&
+		[ $((240 - $5)) -le 1 ] && [ "$7" = 2 ]
+}
+# The input checks, in order: a click, its release, two fingers, typed keys, the Power button.
+page_input_checks() {
+	touch_at=$(page_val touch)
+	check "a click at 1/4, 1/2 of the picture reaches the touch device at display pixel 80,120 (+-1): $touch_at" \
+		page_touch_ok
+	check "the click's release lifts the contact (tracking id -1, BTN_TOUCH 0)" sh -c "[ '$(page_val touch_up)' = 1 ]"
+	check "two fingers at once become two contacts (slots) at their display pixels, both lifted" page_multi_ok
+	check "typed 'hi' reaches the keyboard as KEY_H and KEY_I pressed and released" \
+		sh -c "[ '$(page_val keys)' = '35 1 35 0 23 1 23 0' ] || { cat '$PAGE_OUT'; false; }"
+	check "the page's Power button presses and releases KEY_POWER" \
+		sh -c "[ '$(page_val buttons)' = '116 1 116 0' ] || { cat '$PAGE_OUT'; false; }"
+}

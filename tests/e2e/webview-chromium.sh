@@ -38,44 +38,16 @@ t0=$(now_ms)
 "$PY" "$top_srcdir/tests/e2e/webview-cdp.py" "$CHROMIUM" "$URL/" "$T/fill.fifo" "$T" >"$T/cdp.out" 2>&1 3>&-
 status=$?
 took_ms=$(($(now_ms) - t0))
-val() { sed -n "s/^$1 //p" "$T/cdp.out"; }
-shown_ms=$(val shown_ms)
+PAGE_OUT=$T/cdp.out
+shown_ms=$(page_val shown_ms)
 echo "# chromium: start, load, follow one frame, click, type, press took $took_ms ms; frame 2 was on the page ${shown_ms:-?} ms after it was published"
 check "headless Chromium used the page through the DevTools protocol (exit $status)" \
 	sh -c "[ $status -eq 0 ] || { cat '$T/cdp.out'; tail -20 '$T/webview.log'; false; }"
 check "the page's canvas holds display 0's frame 1 exactly" "$PY" "$CHECK" pattern "$T/follow1.png" 320 240 1 0 0
-# box X Y W H, window W H: the 320x240 picture in a 480x360 window fits it scaled up, aspect kept.
-fits() {
-	set -- $(val box) $(val window)
-	echo "canvas at $1,$2 size $3x$4 in a $5x$6 window"
-	awk -v x="$1" -v y="$2" -v w="$3" -v h="$4" -v ww="$5" -v wh="$6" 'BEGIN {
-		r = (w / h) / (320 / 240); exit !(r > 0.99 && r < 1.01 && x >= 0 && y >= 0 && x + w <= ww + 0.5 &&
-		y + h <= wh + 0.5 && w > 320 && (w >= ww - 1 || y + h >= wh - 24)) }'
-}
-check "the display fits the window, scaled with its aspect kept (not 1:1)" fits
+check "the display fits the window, scaled with its aspect kept (not 1:1)" page_fits
 check "with the page open, frame 2 is published and the page draws it (${shown_ms:-?} ms)" \
 	"$PY" "$CHECK" pattern "$T/follow2.png" 320 240 2 0 0
-touch_at=$(val touch)
-touch_ok() { # the touch position within 1 px of 80,120
-	echo "the touch device got: ${touch_at:-nothing}"
-	set -- $touch_at
-	[ $# -eq 2 ] && [ "$1" != None ] && [ "$2" != None ] && [ $(($1 - 80)) -le 1 ] && [ $((80 - $1)) -le 1 ] &&
-		[ $(($2 - 120)) -le 1 ] && [ $((120 - $2)) -le 1 ]
-}
-check "a click at 1/4, 1/2 of the picture reaches the touch device at display pixel 80,120 (+-1): $touch_at" touch_ok
-check "the click's release lifts the contact (tracking id -1, BTN_TOUCH 0)" sh -c "[ '$(val touch_up)' = 1 ]"
-# 320 px wide: fingers at 1/4 and 3/4 of it are at 80 and 240.
-multi_ok() {
-	echo "the touch device got: $(val multitouch)"
-	set -- $(val multitouch)
-	[ $# -eq 7 ] && [ "$2" = 2 ] && [ $(($4 - 80)) -le 1 ] && [ $((80 - $4)) -le 1 ] && [ $(($5 - 240)) -le 1 ] &&
-		[ $((240 - $5)) -le 1 ] && [ "$7" = 2 ]
-}
-check "two fingers at once become two contacts (slots) at their display pixels, both lifted" multi_ok
-check "typed 'hi' reaches the keyboard as KEY_H and KEY_I pressed and released" \
-	sh -c "[ '$(val keys)' = '35 1 35 0 23 1 23 0' ] || { cat '$T/cdp.out'; false; }"
-check "the page's Power button presses and releases KEY_POWER" \
-	sh -c "[ '$(val buttons)' = '116 1 116 0' ] || { cat '$T/cdp.out'; false; }"
+page_input_checks
 
 exec 3>&-
 wait "$fill_pid"

@@ -244,7 +244,7 @@ def main():
         xs = [v for t, c, v in got if t == 3 and c == 0x35]
         ys = [v for t, c, v in got if t == 3 and c == 0x36]
         print("touch", xs[0] if xs else None, ys[0] if ys else None)
-        print("touch_up", int(any(t == 3 and c == 0x39 and v == -1 for t, c, v in got)))
+        print("touch_up", int((3, 0x39, -1) in got and (1, 0x14a, 0) in got))
         bidi.call("input.performActions", context=ctx, actions=[{
             "type": "key", "id": "keyboard",
             "actions": [{"type": "keyDown", "value": "h"}, {"type": "keyUp", "value": "h"},
