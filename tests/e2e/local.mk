@@ -49,7 +49,7 @@ DISPLAY_E2E_TESTS = tests/e2e/input-tools.sh tests/e2e/display-wait.sh tests/e2e
 TESTS += $(DISPLAY_E2E_TESTS)
 EXTRA_DIST += $(DISPLAY_E2E_TESTS) tests/e2e/display-check.py tests/e2e/webview-cdp.py tests/e2e/display-lib.sh \
 	tests/e2e/webview-firefox.py tests/e2e/device-lib.sh tests/e2e/adb-sync-checks.sh tests/e2e/adb-client-checks.sh \
-	tests/e2e/adb-logcat-checks.sh \
+	tests/e2e/adb-logcat-checks.sh tests/e2e/touch_records.py \
 	tests/e2e/tcp-peer.py tests/e2e/webview-guard.py tests/e2e/webview-stream.py
 
 # A launched device's input and entropy, as the guest sees them, and its web view's page operating it in

@@ -58,6 +58,8 @@ import sys
 import tempfile
 import time
 
+from touch_records import multitouch_line
+
 DEADLINE_S = 60
 
 
@@ -355,15 +357,7 @@ def main(chromium, url, fifo, out_dir):
             page.call("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": pts})
             page.call("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
             recs = touch.records(20, time.monotonic() + 20)
-            slots, cur, xs = set(), 0, {}
-            for t, c, v in recs:
-                if (t, c) == (3, 0x2f):
-                    cur = v
-                elif (t, c) == (3, 0x35):
-                    slots.add(cur)
-                    xs[cur] = v
-            print("multitouch slots %d x %s lifted %d" % (len(slots), " ".join(str(xs[k]) for k in sorted(xs)),
-                                                          sum(1 for r in recs if r == (3, 0x39, -1))))
+            print(multitouch_line(recs))
             page.call("Emulation.setTouchEmulationEnabled", {"enabled": False})
 
             page.type("hi")

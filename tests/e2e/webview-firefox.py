@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 
+from touch_records import multitouch_line
+
 FIREFOX = URL = FIFO = DIR = OUT = None  # set from the command line
 PREFS = {
     # A fresh profile off the network (these hosts have none beyond localhost).
@@ -258,15 +260,7 @@ def main():
                         {"type": "pointerDown", "button": 0}, {"type": "pause", "duration": 100},
                         {"type": "pointerUp", "button": 0}]} for i, fx in ((1, 0.25), (2, 0.75))])
         got = records(touch, lambda g: sum(1 for r in g if r == (3, 0x39, -1)) >= 2)
-        slots, cur, xs = set(), 0, {}
-        for t, c, v in got:
-            if (t, c) == (3, 0x2f):
-                cur = v
-            elif (t, c) == (3, 0x35):
-                slots.add(cur)
-                xs[cur] = v
-        print("multitouch slots %d x %s lifted %d" % (len(slots), " ".join(str(xs[k]) for k in sorted(xs)),
-                                                      sum(1 for r in got if r == (3, 0x39, -1))))
+        print(multitouch_line(got))
         # The Power button, clicked with the mouse.
         px, py = (int(float(v)) for v in bidi.js(
             ctx, "(() => { const r = document.getElementById('power').getBoundingClientRect();"
