@@ -3,8 +3,9 @@
 # run: a cold boot against a restore from a snapshot, each timed from starting sepia-vmm until
 # the guest is ready, and the snapshot's time and size.
 #
-# Usage: bench/snapshot.sh [-n RUNS] [-t SECONDS] [-k]
+# Usage: bench/snapshot.sh [-n RUNS] [-m COUNT] [-t SECONDS] [-k]
 #   -n RUNS     pairs of (restore, cold boot) for farm-bench (default 3)
+#   -m COUNT    guests at once for the memory figure (default 10; 0 leaves it out)
 #   -t SECONDS  limit per boot (default 900)
 #   -k          keep the work directory
 #
@@ -18,6 +19,9 @@
 # VMM's own log of the time from its start to the restored guest's first instruction.
 # The restored guest's RAM comes from the snapshot file mapped MAP_PRIVATE: pages load on
 # first touch, so the page cache state matters (the first restore reads memory.bin).
+# Then host memory: COUNT guests restored from the snapshot at once, against COUNT cold-booted
+# at once, each VMM's PSS read while all of them run (bench/snapshot-pss.py). Restored guests
+# share the snapshot's clean pages through the page cache, so PSS splits them between them.
 #
 # Exit status: 0 when every run got ready, 1 otherwise, 77 (skip) without the guest,
 # sepia-vmm, /dev/kvm or qemu-img, 2 on a usage error.
@@ -29,11 +33,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/bench-lib.sh"
 
 runs=3
+count=10
 timeout_s=900
 keep=no
-while getopts n:t:kh opt; do
+while getopts n:m:t:kh opt; do
 	case $opt in
 	n) need_number "$OPTARG" "-n needs a number"; runs=$OPTARG ;;
+	m) need_number "$OPTARG" "-m needs a number"; count=$OPTARG ;;
 	t) need_number "$OPTARG" "-t needs a number"; timeout_s=$OPTARG ;;
 	k) keep=yes ;;
 	h) usage; exit 0 ;;
@@ -67,6 +73,13 @@ else
 	one restore || status=1
 	one cold || status=1
 fi
+if [ "$count" -gt 0 ]; then
+	for m in restore cold; do
+		say "$count guests at once, $m"
+		python3 "$here/snapshot-pss.py" $m "$count" "$work" "$vmm" "$guest" "$timeout_s" \
+			>"$work/pss-$m" || status=1
+	done
+fi
 say "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "runs (ready_s from the run itself; sizes in bytes, on_disk = allocated blocks):"
 cat "$work/results"
@@ -74,4 +87,12 @@ grep -q FAILED "$work/results" && status=1
 for m in restore cold; do
 	echo "$m: median ready_s $(grep "^$m " "$work/results" | sed 's/.*ready_s=\([0-9.]*\).*/\1/' | awk '{ printf "%d\n", $1 * 1000 }' | median) ms"
 done
+if [ "$count" -gt 0 ]; then
+	echo "host memory, $count guests at once (per instance; KiB):"
+	cat "$work/pss-restore" "$work/pss-cold"
+	r=$(sed -n 's/^restore summary.* pss_median_kib=\([0-9]*\).*/\1/p' "$work/pss-restore")
+	c=$(sed -n 's/^cold summary.* pss_median_kib=\([0-9]*\).*/\1/p' "$work/pss-cold")
+	[ -n "$r" ] && [ -n "$c" ] && [ "$c" -gt 0 ] &&
+		echo "PSS per instance, median: restored $((r / 1024)) MiB, cold $((c / 1024)) MiB, ratio $(echo "scale=3; $r / $c" | bc)"
+fi
 exit $status
