@@ -38,8 +38,8 @@ static bool key_in(const char *key, const char *const *keys)
 char *boot_snapshot_manifest_key(const char *manifest_json)
 {
 	static const char *const input_keys[] = { "role", "size", "sha256", "boot_header_version", NULL };
-	static const char *const disk_keys[] = { "disk_size", "index", "name", "offset", "size",
-						 "type_guid", "attributes", NULL };
+	static const char *const disk_keys[] = { "disk_size", "index",     "name",       "offset",
+						 "size",      "type_guid", "attributes", NULL };
 	GString *out = g_string_new(NULL);
 	g_auto(GStrv) lines = g_strsplit(manifest_json ? manifest_json : "", "\n", -1);
 	const char *section = "";
@@ -58,7 +58,7 @@ char *boot_snapshot_manifest_key(const char *manifest_json)
 		/* A section opens with "[" or "{" on its key's line. */
 		if (!strcmp(value, "[") || !strcmp(value, "{")) {
 			if (!strcmp(key, "inputs") || !strcmp(key, "outputs") || !strcmp(key, "composite"))
-				section = !strcmp(key, "inputs")	? "inputs"
+				section = !strcmp(key, "inputs")    ? "inputs"
 					  : !strcmp(key, "outputs") ? "outputs"
 								    : "composite";
 			continue;
@@ -159,8 +159,8 @@ char *boot_snapshot_cache_begin(const char *cache, GError **error)
 	}
 	char *tmp = g_build_filename(cache, TMP_PREFIX "XXXXXX", NULL);
 	if (!g_mkdtemp_full(tmp, 0700)) {
-		g_set_error(error, LAUNCHER_ERROR, errno, "boot snapshot cache %s: cannot make a directory: %s",
-			    cache, g_strerror(errno));
+		g_set_error(error, LAUNCHER_ERROR, errno,
+			    "boot snapshot cache %s: cannot make a directory: %s", cache, g_strerror(errno));
 		g_free(tmp);
 		return NULL;
 	}
@@ -254,8 +254,8 @@ bool boot_snapshot_cache_commit(const char *cache, const char *tmp, const char *
 	}
 	int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-		g_set_error(error, LAUNCHER_ERROR, errno, "boot snapshot cache: cannot lock %s: %s", lock_path,
-			    g_strerror(errno));
+		g_set_error(error, LAUNCHER_ERROR, errno, "boot snapshot cache: cannot lock %s: %s",
+			    lock_path, g_strerror(errno));
 		if (lock >= 0)
 			close(lock);
 		return false;

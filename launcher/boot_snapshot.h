@@ -34,9 +34,9 @@ typedef struct {
 	const char *slot_suffix;   /* "_a" */
 	const char *avb_state;     /* "green", "yellow", "orange" */
 	guint cpus, memory_mb;
-	const char *gpu;                  /* sepia-vmm's --gpu mode, "none" for none */
-	const char *const *displays;      /* NULL-terminated, may be NULL */
-	const char *const *nets;          /* NULL-terminated --net specs, may be NULL */
+	const char *gpu;             /* sepia-vmm's --gpu mode, "none" for none */
+	const char *const *displays; /* NULL-terminated, may be NULL */
+	const char *const *nets;     /* NULL-terminated --net specs, may be NULL */
 	guint vsock_cid;
 	bool rng, input;
 	const char *cmdline; /* the kernel command line as the guest gets it */
@@ -60,7 +60,8 @@ char *boot_snapshot_default_cache(void);
 
 /* The entry for digest when it is whole (key.txt equal to key_text, state.sepia, memory.bin of
  * memory_mb MiB); its time is set to now (the pruning keeps the newest). NULL: none. */
-char *boot_snapshot_cache_lookup(const char *cache, const char *digest, const char *key_text, guint memory_mb);
+char *boot_snapshot_cache_lookup(const char *cache, const char *digest, const char *key_text,
+				 guint memory_mb);
 
 /* A new empty directory inside the cache (made if missing) for a snapshot to be written to. */
 char *boot_snapshot_cache_begin(const char *cache, GError **error);
@@ -77,11 +78,11 @@ void boot_snapshot_cache_remove(const char *path);
 
 /* The monitor's state across its boots. */
 typedef struct {
-	char *cache;         /* NULL: --boot_snapshot=off */
+	char *cache;             /* NULL: --boot_snapshot=off */
 	char *key_text, *digest; /* this boot's key */
-	char *entry;         /* this boot restores from it (NULL: a cold boot) */
-	bool take;           /* a cold boot on a key miss: snapshot at the point */
-	bool skip_restore;   /* the last restore was refused: the next boot is cold */
+	char *entry;             /* this boot restores from it (NULL: a cold boot) */
+	bool take;               /* a cold boot on a key miss: snapshot at the point */
+	bool skip_restore;       /* the last restore was refused: the next boot is cold */
 } BootSnapshot;
 
 /* Before a boot: computes the key and looks it up; returns the entry to restore from (owned by

@@ -126,6 +126,11 @@ tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
 tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
 TESTS += tests/unit/test-launcher
+check_PROGRAMS += tests/unit/test-boot-snapshot
+tests_unit_test_boot_snapshot_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+tests_unit_test_boot_snapshot_CFLAGS = $(LAUNCHER_CFLAGS)
+tests_unit_test_boot_snapshot_LDADD = $(CONTROL_LIBS)
+TESTS += tests/unit/test-boot-snapshot
 
 # The VMM's PID namespace, and its absence where a container withholds CAP_SYS_ADMIN.
 check_PROGRAMS += tests/unit/test-vmm-jail

@@ -363,7 +363,10 @@ static void on_booted(void *opaque)
 	double vmm_s = (double)(g_get_monotonic_time() - vmm_child_started_us(m->vmm)) / 1e6;
 	double total_s = (double)(g_get_monotonic_time() - m->launch_us) / 1e6;
 	mlog(m, "guest %s on slot %s, %.3f s after the VMM started",
-	     m->restored_from ? "restored from its snapshot" : "boot completed", m->slot_suffix, vmm_s);
+	     m->boot_snapshot.entry ? "boot completed from the boot snapshot"
+	     : m->restored_from     ? "restored from its snapshot"
+				    : "boot completed",
+	     m->slot_suffix, vmm_s);
 	g_autofree char *line = g_strdup_printf(
 		VMM_MARKER_COMPLETED " %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f%s%s", m->inst.name, vmm_s,
 		total_s, m->restored_from ? " restored_from=" : "", m->restored_from ? m->restored_from : "");
