@@ -395,7 +395,9 @@ void launcher_instance_networks(const LauncherInstance *inst, GPtrArray *nets, G
 	}
 	if (nic)
 		launcher_log(inst->name, "networking: %s%s%s", nets->len ? (char *)nets->pdata[0] : "",
-		     nets->len > 1 ? ", " : "", nets->len > 1 ? (char *)nets->pdata[1] : "");
+			     nets->len > 1 ? ", " : "", nets->len > 1 ? (char *)nets->pdata[1] : "");
 	else
-		launcher_log(inst->name, "networking off: no %s or %s (sepia-host-resources start makes them)", etap, mtap);
+		launcher_log(inst->name,
+			     "networking off: no %s or %s (sepia-host-resources start makes them)", etap,
+			     mtap);
 }

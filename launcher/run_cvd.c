@@ -533,18 +533,8 @@ static void mark_successful(Monitor *m)
 
 static bool powerwash(Monitor *m, GError **error)
 {
-	guint nums[1] = { m->inst.num };
-	AssembleOptions o = {
-		.system_image_dir = m->system_image_dir,
-		.home = m->home,
-		.instance_nums = nums,
-		.n_instances = 1,
-		.blank_data_image_mb = m->blank_data_mb,
-		.data_policy = m->data_policy,
-		.resume = false,
-	};
-	AssembleStats st;
-	return assemble_device(&o, &st, error);
+	return assemble_powerwash(m->system_image_dir, m->home, m->inst.num, m->blank_data_mb, m->data_policy,
+				  error);
 }
 
 static void boot_again(Monitor *m)
@@ -728,7 +718,8 @@ int main(int argc, char **argv)
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL,
 			    "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
 	else if (r == CLI_FLAGS_OK && strcmp(boot_snapshot, "auto") && strcmp(boot_snapshot, "off"))
-		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--boot_snapshot=%s: give auto or off", boot_snapshot);
+		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--boot_snapshot=%s: give auto or off",
+			    boot_snapshot);
 	else if (r == CLI_FLAGS_OK && !vmm_jail_valid_mode(sandbox))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", sandbox);
 	else if (r == CLI_FLAGS_OK)

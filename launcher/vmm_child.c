@@ -50,7 +50,7 @@ struct VmmChild {
 	bool marker_seen;
 	bool kernel_log_failed, logcat_log_failed;
 	char *api_socket;
-	guint restore_src; /* polls the API socket until a restored VMM runs */
+	guint restore_src;      /* polls the API socket until a restored VMM runs */
 	bool restore_continues; /* a boot snapshot's restore: "continue", then wait for the marker */
 };
 

@@ -33,7 +33,8 @@ bool gpu_snapshot_save(struct virtio_gpu *g, struct snap_writer *w, GError **err
 	/* A virgl device with no context and no resource holds nothing inside virglrenderer yet
 	 * (a guest before its first use of the GPU, as at the boot snapshot point): its state is
 	 * the scanouts' and the cursor's, as in 2D mode. */
-	if (g->virgl && ((g->contexts && g_hash_table_size(g->contexts)) || g_hash_table_size(g->resources))) {
+	if (g->virgl &&
+	    ((g->contexts && g_hash_table_size(g->contexts)) || g_hash_table_size(g->resources))) {
 		g_set_error(error, SEPIA_ERROR, ENOTSUP,
 			    "%s runs virgl 3D contexts, whose state lives in virglrenderer and cannot be "
 			    "saved: take snapshots of a VM with --gpu 2d (launch_cvd --gpu_mode="
