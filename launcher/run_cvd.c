@@ -281,19 +281,13 @@ static void start_adb(Monitor *m)
 {
 	g_autoptr(GError) err = NULL;
 	if (!m->adb_proxy) {
-		g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
-		g_autofree char *listen = g_strdup_printf("--listen=%s:%u", m->listen_address,
-							  m->inst.adb_port);
-		g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", m->inst.vsock_socket);
-		const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
-		m->adb_proxy = helper_child_start("adb proxy", argv, on_helper_exited, m, &err);
+		m->adb_proxy = helper_child_start_adb_proxy(&m->inst, m->listen_address, on_helper_exited, m,
+							    &err);
 		if (!m->adb_proxy) {
 			set_failed(m, err->message);
 			begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
 			return;
 		}
-		mlog(m, "adb proxy started (pid %d): %s:%u -> vsock port 5555",
-		     (int)helper_child_pid(m->adb_proxy), m->listen_address, m->inst.adb_port);
 	}
 	/* Also after each reboot: the server may have dropped the device while it was down. */
 	adb_connector_stop(g_steal_pointer(&m->adb));
@@ -313,19 +307,9 @@ static void stop_adb(Monitor *m)
 /* The web view: sepia-webview serving the instance's framebuffer files to a browser. */
 static bool start_webview(Monitor *m, GError **error)
 {
-	g_autofree char *program = launcher_sibling_program("sepia-webview");
-	g_autofree char *dir = g_strdup_printf("--framebuffer-dir=%s", m->inst.dir);
-	g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
-	g_autofree char *hosts = g_strdup_printf("--allowed-hosts=%s",
-						 m->webview_allowed_hosts ? m->webview_allowed_hosts : "");
-	g_autofree char *address = g_strdup_printf("--address=%s", m->listen_address);
-	const char *argv[] = { program, dir, port, address, hosts, NULL };
-	m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
-	if (!m->webview)
-		return false;
-	mlog(m, "web view started (pid %d): http://%s:%u/", (int)helper_child_pid(m->webview),
-	     m->listen_address, m->inst.webview_port);
-	return true;
+	m->webview = helper_child_start_webview(&m->inst, m->listen_address, m->webview_allowed_hosts,
+						on_helper_exited, m, error);
+	return m->webview != NULL;
 }
 
 static void on_helper_exited(void *opaque, HelperChild *h, int wait_status)
