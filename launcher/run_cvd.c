@@ -586,10 +586,10 @@ static void on_vmm_exited(void *opaque, int wait_status)
 		return;
 	}
 	bool exited = WIFEXITED(wait_status);
-	/* A boot snapshot the VMM refused (corrupt, of another build) never fails the launch. */
-	if (m->boot_snapshot.entry && !m->booted &&
-	    !(exited && (WEXITSTATUS(wait_status) == VMM_EXIT_POWEROFF ||
-			 WEXITSTATUS(wait_status) == VMM_EXIT_RESET))) {
+	/* A boot snapshot the VMM refused (corrupt, of another build), or whose guest ended before
+	 * its boot completed (so a reboot cannot restore it again and again), never fails the
+	 * launch: it goes, and the device boots cold. */
+	if (m->boot_snapshot.entry && !m->booted) {
 		boot_snapshot_refused(&m->boot_snapshot, m->inst.name, how);
 		boot_again(m);
 		return;
