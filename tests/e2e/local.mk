@@ -63,3 +63,9 @@ tests/e2e/input-device.log: tests/e2e/data-policy.log
 TESTS += tests/e2e/snapshot-launch.sh
 EXTRA_DIST += tests/e2e/snapshot-launch.sh
 tests/e2e/snapshot-launch.log: tests/e2e/input-device.log
+
+# The boot snapshot cache the e2e tests of this tree share (tests/e2e/device-lib.sh).
+clean-local: clean-boot-snapshots
+.PHONY: clean-boot-snapshots
+clean-boot-snapshots:
+	rm -rf tests/e2e/boot-snapshots
