@@ -8,7 +8,8 @@
 #      it), init mounted /data after the restore and the token is there, adb works, the guest's
 #      clock agrees with the host's, and its kernel command line is the same.
 #   3. powerwash_cvd: /data is empty again, and the device again came from the boot snapshot.
-#   4. The boot image's kernel command line changed (a copy of the images, header patched): the
+#   4. The boot images' kernel command line changed (a copy of the images, vendor_boot made again
+#      with one more word, vbmeta signed again): the
 #      key misses, a cold boot, and the guest sees the new command line; a new snapshot is taken.
 #   5. That snapshot's state file corrupted: launch_cvd still succeeds: the VMM refuses it, the
 #      monitor removes it and boots cold; the guest runs with the new command line, adb works.
@@ -91,21 +92,14 @@ check "[ -z \"\$(sh_ 'ls /data/local/tmp')\" ]" "powerwash_cvd gave an empty /da
 stop
 
 # ---- 4. another boot image command line: the key misses, a cold boot shows the new one
-python3 - "$images/boot.img" << 'EOF'
-import struct, sys
-path = sys.argv[1]
-with open(path, "r+b") as f:
-    head = f.read(4096)
-    assert head[:8] == b"ANDROID!"
-    version = struct.unpack_from("<I", head, 40)[0]
-    off, size = (44, 1536) if version >= 3 else (64, 512)
-    cmd = head[off:off + size].split(b"\0")[0]
-    new = cmd + b" sepia.boot_snapshot_test=1"
-    assert len(new) < size
-    f.seek(off)
-    f.write(new + b"\0")
-EOF
-launch changed
+# The boot images made again (signed with the same test key, so AVB passes) with one word more
+# on vendor_boot's kernel command line, as guest/make-android-images.sh makes them.
+"$B/guest/mkimages" --kernel "$B/guest/out/bzImage" --vendor-ramdisk "$B/guest/out/initramfs.cpio" \
+	--vendor-cmdline 'console=ttyS0 panic=-1 sepia.boot_snapshot_test=1' \
+	--bootconfig "$(printf 'androidboot.hardware=sepia\n')" \
+	--key "$top_srcdir/tests/data/testkey_rsa2048.pem" --out "$images" > "$work/mkimages.out" 2>&1 ||
+	note "$work/mkimages.out"
+launch changed --resume=false
 check "[ \$(cat '$work/changed.rc') = 0 ]" "launch_cvd boots with the changed boot image"
 check "[ -z \"\$(restored_from)\" ] && [ \$(log_lines 'boot snapshot: none for key') -ge 2 ]" \
 	"the changed image missed the key: a cold boot"
