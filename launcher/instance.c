@@ -401,3 +401,9 @@ void launcher_instance_networks(const LauncherInstance *inst, GPtrArray *nets, G
 			     "networking off: no %s or %s (sepia-host-resources start makes them)", etap,
 			     mtap);
 }
+
+bool launcher_instance_write_pid(const LauncherInstance *inst, GError **error)
+{
+	g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+	return g_file_set_contents(inst->pid_path, text, -1, error);
+}

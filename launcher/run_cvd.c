@@ -506,15 +506,6 @@ static void on_request(void *data, int c, const ControlRequest *req)
 
 /* ---- what happens when the VMM is gone */
 
-static void mark_successful(Monitor *m)
-{
-	g_autoptr(GError) err = NULL;
-	if (sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &err))
-		mlog(m, "misc: slot %s marked successful", m->slot_suffix);
-	else
-		mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, err->message);
-}
-
 static bool powerwash(Monitor *m, GError **error)
 {
 	return assemble_powerwash(m->system_image_dir, m->home, m->inst.num, m->blank_data_mb, m->data_policy,
@@ -579,8 +570,11 @@ static void on_vmm_exited(void *opaque, int wait_status)
 	pid_t pid = vmm_child_pid(m->vmm);
 	g_clear_pointer(&m->vmm, vmm_child_free);
 	mlog(m, "sepia-vmm (pid %d) %s", (int)pid, how);
-	if (m->booted)
-		mark_successful(m);
+	g_autoptr(GError) mark_err = NULL;
+	if (m->booted && sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &mark_err))
+		mlog(m, "misc: slot %s marked successful", m->slot_suffix);
+	else if (m->booted)
+		mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, mark_err->message);
 	if (m->after != AFTER_NOTHING) {
 		after_vmm(m);
 		return;
@@ -638,12 +632,6 @@ static gboolean on_signal(gpointer data)
 static const char synopsis[] =
 	"usage: run_cvd --instance_num=N [flags]   (started by launch_cvd; one per instance)\n"
 	"Runs the bootloader step and sepia-vmm for instance N and answers stop_cvd and cvd_status.";
-
-static bool write_pid_file(const Monitor *m, GError **error)
-{
-	g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
-	return g_file_set_contents(m->inst.pid_path, text, -1, error);
-}
 
 int main(int argc, char **argv)
 {
@@ -768,7 +756,7 @@ int main(int argc, char **argv)
 		}
 	}
 	m.listen_fd = control_listen(m.inst.socket_path, &err);
-	if (m.listen_fd < 0 || !write_pid_file(&m, &err)) {
+	if (m.listen_fd < 0 || !launcher_instance_write_pid(&m.inst, &err)) {
 		set_failed(&m, err->message);
 		launcher_remove_runtime_files(&m.inst);
 		return 1;
