@@ -208,7 +208,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	g_autofree gchar *gpu = NULL;
 	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL, image_dirs = NULL, hvcs = NULL;
 	gint mem = 512, cpus = 1;
-	gboolean debug_exit = FALSE, rng = FALSE;
+	gboolean debug_exit = FALSE, rng = FALSE, keep_disks = FALSE;
 	GOptionEntry entries[] = {
 		{ "kernel", 0, 0, G_OPTION_ARG_FILENAME, &cfg->kernel,
 		  "Guest kernel: bzImage, ELF vmlinux or PVH ELF", "PATH" },
@@ -273,6 +273,11 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  "Start from the snapshot in DIR (taken with the same --cpus, --mem and devices) instead "
 		  "of booting --kernel; its disk images are copied back over the writable --disk files",
 		  "DIR" },
+		{ "restore-keep-disks", 0, 0, G_OPTION_ARG_NONE, &keep_disks,
+		  "With --restore: leave the writable --disk files as they are instead of copying the "
+		  "snapshot's images over them (for a snapshot taken before the guest used them, as the "
+		  "launcher's boot snapshot is)",
+		  NULL },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback,
 		  "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
 		{ NULL },
@@ -303,6 +308,7 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	cfg->cpus = (unsigned int)cpus;
 	cfg->debug_exit = debug_exit;
 	cfg->rng = rng;
+	cfg->restore_keep_disks = keep_disks;
 	if (!chardev_parse_sink(serial ? serial : "stdio", &cfg->serial, false, error)) {
 		g_prefix_error(error, "--serial: ");
 		return false;

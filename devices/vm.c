@@ -438,7 +438,8 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 		/* The same machine, built the same way, then its state loaded over it: RAM from
 		 * the snapshot's file, no kernel to load. */
 		if (!vm_snapshot_precheck(cfg->restore_dir, error) || !vm_setup_memory(vm, error) ||
-		    !vm_setup_irqchip(vm, error) || !vm_snapshot_restore_disks(vm, error) ||
+		    !vm_setup_irqchip(vm, error) ||
+		    (!cfg->restore_keep_disks && !vm_snapshot_restore_disks(vm, error)) ||
 		    !vm_add_devices(vm, error))
 			return false;
 		for (unsigned int i = 0; i < cfg->cpus; i++)

@@ -48,9 +48,10 @@ struct vm_config {
 	bool rng;        /* virtio-rng */
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
-	char *api_socket;  /* the VMM's own control socket (pause, resume, snapshot); NULL: none */
-	char *restore_dir; /* start from this snapshot instead of booting the kernel */
-	gint64 start_us;   /* when sepia-vmm started (monotonic), for the restore-time log */
+	char *api_socket;        /* the VMM's own control socket (pause, resume, snapshot); NULL: none */
+	char *restore_dir;       /* start from this snapshot instead of booting the kernel */
+	bool restore_keep_disks; /* the disks stay as they are (a boot snapshot holds none of them) */
+	gint64 start_us;         /* when sepia-vmm started (monotonic), for the restore-time log */
 };
 
 struct vm;

@@ -722,3 +722,20 @@ const char *assemble_data_policy_name(AssembleDataPolicy p)
 	       : p == ASSEMBLE_DATA_CREATE_IF_MISSING ? "create_if_missing"
 						      : "use_existing";
 }
+
+bool assemble_powerwash(const char *system_image_dir, const char *home, guint instance_num,
+			guint64 blank_data_image_mb, AssembleDataPolicy data_policy, GError **error)
+{
+	guint nums[1] = { instance_num };
+	AssembleOptions o = {
+		.system_image_dir = system_image_dir,
+		.home = home,
+		.instance_nums = nums,
+		.n_instances = 1,
+		.blank_data_image_mb = blank_data_image_mb,
+		.data_policy = data_policy,
+		.resume = false,
+	};
+	AssembleStats st;
+	return assemble_device(&o, &st, error);
+}

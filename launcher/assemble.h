@@ -57,3 +57,8 @@ const char *assemble_data_policy_name(AssembleDataPolicy policy);
 
 /* Does the whole assembly. Errors are one line naming the file and what is wrong. */
 bool assemble_device(const AssembleOptions *opts, AssembleStats *stats, GError **error);
+
+/* powerwash_cvd's assembly: instance instance_num's user data made anew (--resume=false), the
+ * rest as assemble_device() keeps it. */
+bool assemble_powerwash(const char *system_image_dir, const char *home, guint instance_num,
+			guint64 blank_data_image_mb, AssembleDataPolicy data_policy, GError **error);

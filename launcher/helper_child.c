@@ -73,3 +73,34 @@ void helper_child_stop(HelperChild *h, guint grace_ms)
 	g_free(h->name);
 	g_free(h);
 }
+
+HelperChild *helper_child_start_adb_proxy(const LauncherInstance *inst, const char *listen_address,
+					  HelperExitedFn exited, void *opaque, GError **error)
+{
+	g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
+	g_autofree char *listen = g_strdup_printf("--listen=%s:%u", listen_address, inst->adb_port);
+	g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", inst->vsock_socket);
+	const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
+	HelperChild *h = helper_child_start("adb proxy", argv, exited, opaque, error);
+	if (h)
+		launcher_log(inst->name, "adb proxy started (pid %d): %s:%u -> vsock port 5555",
+			     (int)helper_child_pid(h), listen_address, inst->adb_port);
+	return h;
+}
+
+HelperChild *helper_child_start_webview(const LauncherInstance *inst, const char *listen_address,
+					const char *allowed_hosts, HelperExitedFn exited, void *opaque,
+					GError **error)
+{
+	g_autofree char *program = launcher_sibling_program("sepia-webview");
+	g_autofree char *dir = g_strdup_printf("--framebuffer-dir=%s", inst->dir);
+	g_autofree char *port = g_strdup_printf("--port=%u", inst->webview_port);
+	g_autofree char *hosts = g_strdup_printf("--allowed-hosts=%s", allowed_hosts ? allowed_hosts : "");
+	g_autofree char *address = g_strdup_printf("--address=%s", listen_address);
+	const char *argv[] = { program, dir, port, address, hosts, NULL };
+	HelperChild *h = helper_child_start("web view", argv, exited, opaque, error);
+	if (h)
+		launcher_log(inst->name, "web view started (pid %d): http://%s:%u/", (int)helper_child_pid(h),
+			     listen_address, inst->webview_port);
+	return h;
+}

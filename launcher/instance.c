@@ -371,3 +371,39 @@ char *launcher_sibling_program(const char *name)
 	g_autofree char *dir = launcher_program_dir();
 	return g_build_filename(dir, name, NULL);
 }
+
+/* Host networking, when sepia-host-resources made the instance's TAPs (account N): cvd-etap-NN
+ * on the ethernet bridge, the guest asks dnsmasq for an address; cvd-mtap-NN, the guest takes
+ * 192.168.97.(4N-2)/30 with the host at .(4N-3). Each NIC gets a MAC of its own per instance. */
+void launcher_instance_networks(const LauncherInstance *inst, GPtrArray *nets, GString *cmdline)
+{
+	guint n = inst->num, nic = 0;
+	g_autofree char *etap = g_strdup_printf("cvd-etap-%02u", n),
+			*mtap = g_strdup_printf("cvd-mtap-%02u", n);
+	g_autofree char *esys = g_build_filename("/sys/class/net", etap, NULL),
+			*msys = g_build_filename("/sys/class/net", mtap, NULL);
+	if (g_file_test(esys, G_FILE_TEST_EXISTS)) {
+		g_ptr_array_add(nets,
+				g_strdup_printf("tap=%s,mac=52:54:00:01:%02x:%02x", etap, n >> 8, n & 0xff));
+		g_string_append_printf(cmdline, " sepia.net=eth%u:dhcp", nic++);
+	}
+	if (g_file_test(msys, G_FILE_TEST_EXISTS) && n <= 64) {
+		g_ptr_array_add(nets,
+				g_strdup_printf("tap=%s,mac=52:54:00:02:%02x:%02x", mtap, n >> 8, n & 0xff));
+		g_string_append_printf(cmdline, " sepia.net=eth%u:192.168.97.%u/30,gw=192.168.97.%u", nic++,
+				       4 * n - 2, 4 * n - 3);
+	}
+	if (nic)
+		launcher_log(inst->name, "networking: %s%s%s", nets->len ? (char *)nets->pdata[0] : "",
+			     nets->len > 1 ? ", " : "", nets->len > 1 ? (char *)nets->pdata[1] : "");
+	else
+		launcher_log(inst->name,
+			     "networking off: no %s or %s (sepia-host-resources start makes them)", etap,
+			     mtap);
+}
+
+bool launcher_instance_write_pid(const LauncherInstance *inst, GError **error)
+{
+	g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+	return g_file_set_contents(inst->pid_path, text, -1, error);
+}

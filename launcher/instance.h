@@ -112,6 +112,13 @@ bool launcher_replace_symlink(const char *link, const char *target, GError **err
 /* rm -rf path (symlinks are removed, not followed). */
 bool launcher_remove_tree(const char *path, GError **error);
 
+/* Host networking for the instance, when sepia-host-resources made its TAPs: their --net specs
+ * appended to nets and the guest's sepia.net words to cmdline (details in instance.c). */
+void launcher_instance_networks(const LauncherInstance *inst, GPtrArray *nets, GString *cmdline);
+
+/* The monitor's pid (this process's) into the instance's pid file. */
+bool launcher_instance_write_pid(const LauncherInstance *inst, GError **error);
+
 /* The directory of the running program (where sepia's other programs live beside it). */
 char *launcher_program_dir(void);
 /* path of a sibling program: program_dir/name. */

@@ -40,6 +40,7 @@ typedef struct {
 	guint64 cpus, memory_mb, blank_data_mb, boot_timeout_s, x_res, y_res, dpi, kernel_log_max_mb;
 	const char *system_image_dir, *data_policy, *gpu_mode, *vm_manager, *extra_cmdline, *avb_key,
 		*webview_allowed_hosts, *listen_address, *snapshot_path;
+	const char *boot_snapshot, *boot_snapshot_dir; /* launcher/boot_snapshot.h */
 	const char *sandbox; /* auto or off: sepia-vmm's jail and filters (devices/sandbox/) */
 	const char *display[LAUNCHER_MAX_DISPLAYS];
 	char *displays; /* for run_cvd: the scanouts as sepia-vmm --display specs, ';'-separated */
@@ -132,6 +133,9 @@ static bool check_values(LaunchConfig *c, GError **error)
 			    "--data_policy=%s: give use_existing, create_if_missing, always_create or "
 			    "resize_up_to",
 			    c->data_policy);
+	else if (strcmp(c->boot_snapshot, "auto") && strcmp(c->boot_snapshot, "off"))
+		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--boot_snapshot=%s: give auto or off",
+			    c->boot_snapshot);
 	else if (strcmp(c->sandbox, "auto") && strcmp(c->sandbox, "off"))
 		g_set_error(error, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", c->sandbox);
 	else if (!launcher_check_listen_address(c->listen_address, error))
@@ -285,6 +289,9 @@ static bool start_monitor(const LaunchConfig *c, Launched *l, GError **error)
 			g_strdup_printf("--kernel_log_max_mb=%" G_GUINT64_FORMAT, c->kernel_log_max_mb));
 	if (c->snapshot_path)
 		g_ptr_array_add(argv, g_strdup_printf("--snapshot_path=%s", c->snapshot_path));
+	g_ptr_array_add(argv, g_strdup_printf("--boot_snapshot=%s", c->boot_snapshot));
+	if (c->boot_snapshot_dir)
+		g_ptr_array_add(argv, g_strdup_printf("--boot_snapshot_dir=%s", c->boot_snapshot_dir));
 	if (c->webview_allowed_hosts)
 		g_ptr_array_add(argv,
 				g_strdup_printf("--webview_allowed_hosts=%s", c->webview_allowed_hosts));
@@ -479,6 +486,7 @@ int main(int argc, char **argv)
 			   .data_policy = "use_existing",
 			   .gpu_mode = "auto",
 			   .sandbox = "auto",
+			   .boot_snapshot = "auto",
 			   .enable_rng = true,
 			   .vm_manager = "sepia",
 			   .listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS };
@@ -537,6 +545,13 @@ int main(int argc, char **argv)
 		FLAG_STRING("snapshot_path", &c.snapshot_path,
 			    "start each device from its snapshot in DIR/cvd-N (snapshot_util_cvd's), taken "
 			    "with the same --cpus, --memory_mb and --gpu_mode"),
+		FLAG_STRING("boot_snapshot", &c.boot_snapshot,
+			    "auto (default): restore each device from the boot snapshot when its key "
+			    "matches (images, slot, machine, kernel command line, sepia build), else boot "
+			    "cold and take it; off: always boot cold"),
+		FLAG_STRING("boot_snapshot_dir", &c.boot_snapshot_dir,
+			    "the boot snapshot cache (default $SEPIA_BOOT_SNAPSHOT_DIR, else "
+			    "~/.cache/sepia/boot-snapshots)"),
 		FLAG_STRING("report_anonymous_usage_stats", &usage_stats,
 			    "" /* accepted; sepia reports nothing */),
 	};
@@ -564,6 +579,9 @@ int main(int argc, char **argv)
 	g_autofree char *abs_snapshot = c.snapshot_path ? g_canonicalize_filename(c.snapshot_path, NULL)
 							: NULL;
 	c.snapshot_path = abs_snapshot;
+	g_autofree char *abs_cache = c.boot_snapshot_dir ? g_canonicalize_filename(c.boot_snapshot_dir, NULL)
+							 : NULL;
+	c.boot_snapshot_dir = abs_cache;
 
 	const char *home = launcher_home();
 	g_autoptr(GArray) launched = g_array_new(FALSE, TRUE, sizeof(Launched));

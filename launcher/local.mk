@@ -24,7 +24,8 @@ launcher_libsepiacontrol_a_SOURCES = proto/control.pb-c.c proto/control.pb-c.h \
 	launcher/adb_connector.c launcher/adb_connector.h launcher/helper_child.c launcher/helper_child.h \
 	launcher/control_server.c launcher/control_server.h launcher/file_modes.c launcher/file_modes.h \
 	launcher/capped_log.c launcher/capped_log.h launcher/input_events.c launcher/input_events.h \
-	launcher/suspend.c launcher/suspend.h launcher/vmm_child.c launcher/vmm_child.h launcher/vmm_jail.c \
+	launcher/suspend.c launcher/suspend.h launcher/boot_snapshot.c launcher/boot_snapshot.h \
+	launcher/vmm_child.c launcher/vmm_child.h launcher/vmm_jail.c \
 	launcher/vmm_jail.h
 CONTROL_LIBS = launcher/libsepiacontrol.a images/libsepiaimages.a $(DISPLAY_LIBS) $(PROTOBUF_C_LIBS) $(CRYPTO_LIBS)
 
@@ -125,6 +126,11 @@ tests_unit_test_launcher_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 tests_unit_test_launcher_CFLAGS = $(LAUNCHER_CFLAGS)
 tests_unit_test_launcher_LDADD = $(CONTROL_LIBS)
 TESTS += tests/unit/test-launcher
+check_PROGRAMS += tests/unit/test-boot-snapshot
+tests_unit_test_boot_snapshot_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
+tests_unit_test_boot_snapshot_CFLAGS = $(LAUNCHER_CFLAGS)
+tests_unit_test_boot_snapshot_LDADD = $(CONTROL_LIBS)
+TESTS += tests/unit/test-boot-snapshot
 
 # The VMM's PID namespace, and its absence where a container withholds CAP_SYS_ADMIN.
 check_PROGRAMS += tests/unit/test-vmm-jail

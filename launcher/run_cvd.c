@@ -42,6 +42,7 @@
 #include "launcher/instance.h"
 #include "launcher/capped_log.h"
 #include "launcher/suspend.h"
+#include "launcher/boot_snapshot.h"
 #include "launcher/vmm_child.h"
 #include "launcher/vmm_jail.h"
 
@@ -96,6 +97,7 @@ typedef struct {
 	char *ready_line;           /* the first boot's line for launch_cvd, until adb is connected */
 	const char *snapshot_path;  /* launch_cvd --snapshot_path: the first boot restores from it */
 	char *restored_from;        /* the snapshot the current boot started from, or NULL */
+	BootSnapshot boot_snapshot; /* launcher/boot_snapshot.h; its cache NULL with --boot_snapshot=off */
 } Monitor;
 
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -143,35 +145,8 @@ static void set_failed(Monitor *m, const char *why)
 static void on_booted(void *opaque);
 static void on_boot_failed(void *opaque, const char *line);
 static void on_vmm_exited(void *opaque, int wait_status);
-static const VmmChildEvents vmm_events = { on_booted, on_boot_failed, on_vmm_exited };
-
-/* Host networking, when sepia-host-resources made the instance's TAPs (account N): cvd-etap-NN
- * on the ethernet bridge, the guest asks dnsmasq for an address; cvd-mtap-NN, the guest takes
- * 192.168.97.(4N-2)/30 with the host at .(4N-3). Each NIC gets a MAC of its own per instance. */
-static void add_networks(Monitor *m, GPtrArray *nets, GString *cmdline)
-{
-	guint n = m->inst.num, nic = 0;
-	g_autofree char *etap = g_strdup_printf("cvd-etap-%02u", n),
-			*mtap = g_strdup_printf("cvd-mtap-%02u", n);
-	g_autofree char *esys = g_build_filename("/sys/class/net", etap, NULL),
-			*msys = g_build_filename("/sys/class/net", mtap, NULL);
-	if (g_file_test(esys, G_FILE_TEST_EXISTS)) {
-		g_ptr_array_add(nets,
-				g_strdup_printf("tap=%s,mac=52:54:00:01:%02x:%02x", etap, n >> 8, n & 0xff));
-		g_string_append_printf(cmdline, " sepia.net=eth%u:dhcp", nic++);
-	}
-	if (g_file_test(msys, G_FILE_TEST_EXISTS) && n <= 64) {
-		g_ptr_array_add(nets,
-				g_strdup_printf("tap=%s,mac=52:54:00:02:%02x:%02x", mtap, n >> 8, n & 0xff));
-		g_string_append_printf(cmdline, " sepia.net=eth%u:192.168.97.%u/30,gw=192.168.97.%u", nic++,
-				       4 * n - 2, 4 * n - 3);
-	}
-	if (nic)
-		mlog(m, "networking: %s%s%s", nets->len ? (char *)nets->pdata[0] : "",
-		     nets->len > 1 ? ", " : "", nets->len > 1 ? (char *)nets->pdata[1] : "");
-	else
-		mlog(m, "networking off: no %s or %s (sepia-host-resources start makes them)", etap, mtap);
-}
+static void on_snapshot_point(void *opaque);
+static const VmmChildEvents vmm_events = { on_booted, on_boot_failed, on_vmm_exited, on_snapshot_point };
 
 static bool start_boot(Monitor *m)
 {
@@ -212,18 +187,43 @@ static bool start_boot(Monitor *m)
 
 	g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GString) cmdline = g_string_new(res->cmdline);
-	add_networks(m, nets, cmdline);
+	launcher_instance_networks(&m->inst, nets, cmdline);
 	g_ptr_array_add(nets, NULL);
 	if (m->extra_cmdline && *m->extra_cmdline)
 		g_string_append_printf(cmdline, " %s", m->extra_cmdline);
+	/* Only the first boot comes from --snapshot_path: a reboot, restart or powerwash is cold,
+	 * or restores the boot snapshot when its key matches. */
+	g_clear_pointer(&m->restored_from, g_free);
+	if (m->snapshot_path && !m->boots)
+		m->restored_from = suspend_instance_dir(m->snapshot_path, m->inst.name);
+	bool boot_snapshot = !m->restored_from && m->boot_snapshot.cache;
+	if (boot_snapshot)
+		g_string_append(cmdline, " sepia.boot_snapshot=1");
 	g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
 	g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
 	g_autofree char *logcat_log = g_build_filename(m->inst.logs_dir, "logcat", NULL);
 	g_autofree char *api_socket = g_build_filename(m->inst.dir, "vmm_api.sock", NULL);
-	/* Only the first boot comes from the snapshot: a reboot, restart or powerwash is cold. */
-	g_clear_pointer(&m->restored_from, g_free);
-	if (m->snapshot_path && !m->boots)
-		m->restored_from = suspend_instance_dir(m->snapshot_path, m->inst.name);
+	if (boot_snapshot) {
+		g_autofree char *guest_cmdline = vmm_child_kernel_cmdline(cmdline->str, m->console);
+		g_autofree char *manifest = g_build_filename(m->inst.assembly_dir, "manifest.json", NULL);
+		BootSnapshotInputs in = {
+			.vmm_path = vmm_path,
+			.manifest_path = manifest,
+			.slot_suffix = m->slot_suffix,
+			.avb_state = sepia_boot_state_name(m->boot_state),
+			.cpus = m->cpus,
+			.memory_mb = m->memory_mb,
+			.gpu = m->gpu,
+			.displays = (const char *const *)m->displays,
+			.nets = (const char *const *)nets->pdata,
+			.vsock_cid = m->inst.vsock_cid,
+			.rng = m->enable_rng,
+			.input = true,
+			.cmdline = guest_cmdline,
+		};
+		const char *entry = boot_snapshot_prepare(&m->boot_snapshot, m->inst.name, &in);
+		m->restored_from = entry ? g_strdup(entry) : NULL;
+	}
 	VmmChildConfig cfg = {
 		.vmm_path = vmm_path,
 		.kernel = res->kernel_path,
@@ -251,6 +251,7 @@ static bool start_boot(Monitor *m)
 		.rng = m->enable_rng,
 		.api_socket = api_socket,
 		.restore_dir = m->restored_from,
+		.restore_boot_snapshot = boot_snapshot && m->restored_from,
 	};
 	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
 	if (!m->vmm) {
@@ -280,19 +281,13 @@ static void start_adb(Monitor *m)
 {
 	g_autoptr(GError) err = NULL;
 	if (!m->adb_proxy) {
-		g_autofree char *proxy = launcher_sibling_program("sepia-vsock-proxy");
-		g_autofree char *listen = g_strdup_printf("--listen=%s:%u", m->listen_address,
-							  m->inst.adb_port);
-		g_autofree char *sock = g_strdup_printf("--vsock_socket=%s", m->inst.vsock_socket);
-		const char *argv[] = { proxy, listen, sock, "--port=5555", NULL };
-		m->adb_proxy = helper_child_start("adb proxy", argv, on_helper_exited, m, &err);
+		m->adb_proxy = helper_child_start_adb_proxy(&m->inst, m->listen_address, on_helper_exited, m,
+							    &err);
 		if (!m->adb_proxy) {
 			set_failed(m, err->message);
 			begin(m, AFTER_HALT, DEFAULT_GUEST_TIMEOUT_S);
 			return;
 		}
-		mlog(m, "adb proxy started (pid %d): %s:%u -> vsock port 5555",
-		     (int)helper_child_pid(m->adb_proxy), m->listen_address, m->inst.adb_port);
 	}
 	/* Also after each reboot: the server may have dropped the device while it was down. */
 	adb_connector_stop(g_steal_pointer(&m->adb));
@@ -312,19 +307,9 @@ static void stop_adb(Monitor *m)
 /* The web view: sepia-webview serving the instance's framebuffer files to a browser. */
 static bool start_webview(Monitor *m, GError **error)
 {
-	g_autofree char *program = launcher_sibling_program("sepia-webview");
-	g_autofree char *dir = g_strdup_printf("--framebuffer-dir=%s", m->inst.dir);
-	g_autofree char *port = g_strdup_printf("--port=%u", m->inst.webview_port);
-	g_autofree char *hosts = g_strdup_printf("--allowed-hosts=%s",
-						 m->webview_allowed_hosts ? m->webview_allowed_hosts : "");
-	g_autofree char *address = g_strdup_printf("--address=%s", m->listen_address);
-	const char *argv[] = { program, dir, port, address, hosts, NULL };
-	m->webview = helper_child_start("web view", argv, on_helper_exited, m, error);
-	if (!m->webview)
-		return false;
-	mlog(m, "web view started (pid %d): http://%s:%u/", (int)helper_child_pid(m->webview),
-	     m->listen_address, m->inst.webview_port);
-	return true;
+	m->webview = helper_child_start_webview(&m->inst, m->listen_address, m->webview_allowed_hosts,
+						on_helper_exited, m, error);
+	return m->webview != NULL;
 }
 
 static void on_helper_exited(void *opaque, HelperChild *h, int wait_status)
@@ -362,7 +347,10 @@ static void on_booted(void *opaque)
 	double vmm_s = (double)(g_get_monotonic_time() - vmm_child_started_us(m->vmm)) / 1e6;
 	double total_s = (double)(g_get_monotonic_time() - m->launch_us) / 1e6;
 	mlog(m, "guest %s on slot %s, %.3f s after the VMM started",
-	     m->restored_from ? "restored from its snapshot" : "boot completed", m->slot_suffix, vmm_s);
+	     m->boot_snapshot.entry ? "boot completed from the boot snapshot"
+	     : m->restored_from     ? "restored from its snapshot"
+				    : "boot completed",
+	     m->slot_suffix, vmm_s);
 	g_autofree char *line = g_strdup_printf(
 		VMM_MARKER_COMPLETED " %s vmm_to_boot_s=%.3f monitor_to_boot_s=%.3f%s%s", m->inst.name, vmm_s,
 		total_s, m->restored_from ? " restored_from=" : "", m->restored_from ? m->restored_from : "");
@@ -518,29 +506,10 @@ static void on_request(void *data, int c, const ControlRequest *req)
 
 /* ---- what happens when the VMM is gone */
 
-static void mark_successful(Monitor *m)
-{
-	g_autoptr(GError) err = NULL;
-	if (sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &err))
-		mlog(m, "misc: slot %s marked successful", m->slot_suffix);
-	else
-		mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, err->message);
-}
-
 static bool powerwash(Monitor *m, GError **error)
 {
-	guint nums[1] = { m->inst.num };
-	AssembleOptions o = {
-		.system_image_dir = m->system_image_dir,
-		.home = m->home,
-		.instance_nums = nums,
-		.n_instances = 1,
-		.blank_data_image_mb = m->blank_data_mb,
-		.data_policy = m->data_policy,
-		.resume = false,
-	};
-	AssembleStats st;
-	return assemble_device(&o, &st, error);
+	return assemble_powerwash(m->system_image_dir, m->home, m->inst.num, m->blank_data_mb, m->data_policy,
+				  error);
 }
 
 static void boot_again(Monitor *m)
@@ -585,6 +554,15 @@ static void after_vmm(Monitor *m)
 	}
 }
 
+/* The guest waits at the boot snapshot point (launcher/boot_snapshot.h). */
+static void on_snapshot_point(void *opaque)
+{
+	Monitor *m = opaque;
+	boot_snapshot_at_point(&m->boot_snapshot, m->vmm, m->inst.name);
+	if (!vmm_child_continue_boot(m->vmm))
+		mlog(m, "cannot tell the guest to go on from the boot snapshot point");
+}
+
 static void on_vmm_exited(void *opaque, int wait_status)
 {
 	Monitor *m = opaque;
@@ -592,13 +570,24 @@ static void on_vmm_exited(void *opaque, int wait_status)
 	pid_t pid = vmm_child_pid(m->vmm);
 	g_clear_pointer(&m->vmm, vmm_child_free);
 	mlog(m, "sepia-vmm (pid %d) %s", (int)pid, how);
-	if (m->booted)
-		mark_successful(m);
+	g_autoptr(GError) mark_err = NULL;
+	if (m->booted && sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &mark_err))
+		mlog(m, "misc: slot %s marked successful", m->slot_suffix);
+	else if (m->booted)
+		mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, mark_err->message);
 	if (m->after != AFTER_NOTHING) {
 		after_vmm(m);
 		return;
 	}
 	bool exited = WIFEXITED(wait_status);
+	/* A boot snapshot the VMM refused (corrupt, of another build), or whose guest ended before
+	 * its boot completed (so a reboot cannot restore it again and again), never fails the
+	 * launch: it goes, and the device boots cold. */
+	if (m->boot_snapshot.entry && !m->booted) {
+		boot_snapshot_refused(&m->boot_snapshot, m->inst.name, how);
+		boot_again(m);
+		return;
+	}
 	if (exited && WEXITSTATUS(wait_status) == VMM_EXIT_POWEROFF) {
 		mlog(m, "the guest powered off: stopping the instance");
 		if (!m->booted)
@@ -644,12 +633,6 @@ static const char synopsis[] =
 	"usage: run_cvd --instance_num=N [flags]   (started by launch_cvd; one per instance)\n"
 	"Runs the bootloader step and sepia-vmm for instance N and answers stop_cvd and cvd_status.";
 
-static bool write_pid_file(const Monitor *m, GError **error)
-{
-	g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
-	return g_file_set_contents(m->inst.pid_path, text, -1, error);
-}
-
 int main(int argc, char **argv)
 {
 	Monitor m = { .ready_fd = -1, .listen_fd = -1, .lock_fd = -1, .slot = -1 };
@@ -658,7 +641,8 @@ int main(int argc, char **argv)
 	bool console = false, restart = false, webview = false, rng = false;
 	const char *extra = NULL, *key = NULL, *sysdir = NULL, *policy = "use_existing", *gpu_mode = "none",
 		   *displays = NULL, *allowed_hosts = NULL, *sandbox = "auto",
-		   *listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS, *snapshot_path = NULL;
+		   *listen_address = LAUNCHER_DEFAULT_LISTEN_ADDRESS, *snapshot_path = NULL,
+		   *boot_snapshot = "auto", *boot_snapshot_dir = NULL;
 	struct cli_flag flags[] = {
 		FLAG_UINT("instance_num", &num, 1, LAUNCHER_MAX_INSTANCE, "the instance (cvd-N)"),
 		FLAG_UINT("cpus", &cpus, 1, 64, "vCPUs"),
@@ -688,6 +672,11 @@ int main(int argc, char **argv)
 			  "logs/kernel.log rotates to kernel.log.1 at this size (default 64)"),
 		FLAG_STRING("snapshot_path", &snapshot_path,
 			    "start the first boot from the snapshot in DIR/cvd-N (snapshot_util_cvd's)"),
+		FLAG_STRING("boot_snapshot", &boot_snapshot,
+			    "auto (restore the boot snapshot when its key matches, else take it) or off"),
+		FLAG_STRING("boot_snapshot_dir", &boot_snapshot_dir,
+			    "the boot snapshot cache (default $" BOOT_SNAPSHOT_ENV_DIR
+			    ", else ~/.cache/sepia/boot-snapshots)"),
 	};
 	g_autoptr(GError) err = NULL;
 	enum cli_flags_result r = cli_flags_parse(flags, G_N_ELEMENTS(flags), synopsis, argc, argv, &err);
@@ -700,6 +689,9 @@ int main(int argc, char **argv)
 	else if (r == CLI_FLAGS_OK && !(m.gpu = launcher_vmm_gpu_mode(gpu_mode)))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL,
 			    "--gpu_mode=%s: give auto, drm_virgl, guest_swiftshader or none", gpu_mode);
+	else if (r == CLI_FLAGS_OK && strcmp(boot_snapshot, "auto") && strcmp(boot_snapshot, "off"))
+		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--boot_snapshot=%s: give auto or off",
+			    boot_snapshot);
 	else if (r == CLI_FLAGS_OK && !vmm_jail_valid_mode(sandbox))
 		g_set_error(&err, LAUNCHER_ERROR, EINVAL, "--sandbox=%s: give auto or off", sandbox);
 	else if (r == CLI_FLAGS_OK)
@@ -724,6 +716,10 @@ int main(int argc, char **argv)
 	m.adb_serial = g_strdup_printf("%s:%u", launcher_client_address(listen_address), m.inst.adb_port);
 	m.kernel_log_max_mb = log_mb;
 	m.snapshot_path = snapshot_path && *snapshot_path ? snapshot_path : NULL;
+	if (!strcmp(boot_snapshot, "auto"))
+		m.boot_snapshot.cache = boot_snapshot_dir && *boot_snapshot_dir
+						? g_canonicalize_filename(boot_snapshot_dir, NULL)
+						: boot_snapshot_default_cache();
 	m.launch_us = g_get_monotonic_time();
 	m.waiting = g_ptr_array_new();
 	m.exit_status = 1;
@@ -760,7 +756,7 @@ int main(int argc, char **argv)
 		}
 	}
 	m.listen_fd = control_listen(m.inst.socket_path, &err);
-	if (m.listen_fd < 0 || !write_pid_file(&m, &err)) {
+	if (m.listen_fd < 0 || !launcher_instance_write_pid(&m.inst, &err)) {
 		set_failed(&m, err->message);
 		launcher_remove_runtime_files(&m.inst);
 		return 1;
@@ -796,6 +792,7 @@ int main(int argc, char **argv)
 		g_bytes_unref(m.avb_key);
 	g_free(m.failure);
 	g_free(m.restored_from);
+	boot_snapshot_clear(&m.boot_snapshot);
 	g_strfreev(m.displays);
 	g_free(m.adb_serial);
 	launcher_instance_clear(&m.inst);

@@ -36,7 +36,7 @@ static const char *const snapshot_files[] = { "state.sepia", "memory.bin", "disk
  * empty jail, a uid of its own) and writes only what it is handed. Each is written beside its
  * final name and renamed into place once the VMM answers, the state file last, so a directory
  * with a state file holds a whole snapshot, and a failed one leaves the previous snapshot. */
-static bool suspend_snapshot_take(VmmChild *vmm, const char *name, const char *dir, GError **error)
+bool suspend_snapshot_write(VmmChild *vmm, const char *name, const char *dir, GError **error)
 {
 	if (g_mkdir_with_parents(dir, 0700) < 0) {
 		g_set_error(error, LAUNCHER_ERROR, errno, "%s: cannot make snapshot directory %s: %s", name,
@@ -120,7 +120,7 @@ bool suspend_serve(VmmChild *vmm, const char *name, Sepia__Control__State *state
 		 * shows Suspended meanwhile for anyone asking from another client. */
 		Sepia__Control__State was = *state;
 		*state = SEPIA__CONTROL__STATE__SUSPENDED;
-		bool ok = suspend_snapshot_take(vmm, name, req->snapshot_path, error);
+		bool ok = suspend_snapshot_write(vmm, name, req->snapshot_path, error);
 		*state = was;
 		return ok;
 	}

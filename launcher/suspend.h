@@ -24,3 +24,8 @@ const char *suspend_command_name(Sepia__Control__Request__Command command);
 
 /* The directory of instance `name`'s snapshot under a --snapshot_path DIR: DIR/name. */
 char *suspend_instance_dir(const char *snapshot_path, const char *name);
+
+/* Writes the snapshot of vmm's machine to dir (made if missing): state.sepia, memory.bin and
+ * disk0, each renamed into place once whole, the state file last. The VM is paused for it and
+ * runs on after if it ran. */
+bool suspend_snapshot_write(VmmChild *vmm, const char *name, const char *dir, GError **error);

@@ -50,7 +50,8 @@ struct VmmChild {
 	bool marker_seen;
 	bool kernel_log_failed, logcat_log_failed;
 	char *api_socket;
-	guint restore_src; /* polls the API socket until a restored VMM runs */
+	guint restore_src;      /* polls the API socket until a restored VMM runs */
+	bool restore_continues; /* a boot snapshot's restore: "continue", then wait for the marker */
 };
 
 /* The guest console's lines, scanned for the markers. */
@@ -132,8 +133,14 @@ static gboolean on_control(gint fd, GIOCondition cond, gpointer data)
 	}
 	for (ssize_t i = 0; i < n; i++) {
 		if (buf[i] == '\n' || c->control_line->len >= 256) {
-			if (c->control_line->len)
+			if (!strcmp(c->control_line->str, "snapshot-point")) {
+				if (!c->events->snapshot_point)
+					vmm_child_continue_boot(c);
+				else
+					c->events->snapshot_point(c->opaque);
+			} else if (c->control_line->len) {
 				launcher_log(c->name, "guest control channel: %s", c->control_line->str);
+			}
 			g_string_truncate(c->control_line, 0);
 		} else if (buf[i] != '\r') {
 			g_string_append_c(c->control_line, buf[i]);
@@ -306,6 +313,12 @@ static gboolean on_restore_poll(gpointer data)
 	if (!vmm_child_api(c, "status", 1000, NULL))
 		return G_SOURCE_CONTINUE;
 	c->restore_src = 0;
+	if (c->restore_continues) {
+		/* The guest waits at the boot snapshot point; the marker follows its boot. */
+		if (!vmm_child_continue_boot(c))
+			launcher_log(c->name, "cannot send 'continue' to the guest: %s", g_strerror(errno));
+		return G_SOURCE_REMOVE;
+	}
 	c->marker_seen = true;
 	c->events->booted(c->opaque);
 	return G_SOURCE_REMOVE;
@@ -396,6 +409,8 @@ static bool spawn_vmm(VmmChild *c, const VmmChildConfig *cfg, int control_fd, in
 	if (cfg->restore_dir) {
 		g_ptr_array_add(argv, "--restore");
 		g_ptr_array_add(argv, (gpointer)cfg->restore_dir);
+		if (cfg->restore_boot_snapshot)
+			g_ptr_array_add(argv, "--restore-keep-disks");
 	}
 	g_ptr_array_add(argv, NULL);
 	int source_fds[4] = { control_fd, kconsole_fd, logcat_fd, c->pty_master },
@@ -432,6 +447,7 @@ VmmChild *vmm_child_start(const VmmChildConfig *cfg, const VmmChildEvents *event
 		streams[i]->log_name = streams[i] == &c->logcat ? "logcat" : "kernel.log";
 	}
 	c->control_line = g_string_new(NULL);
+	c->restore_continues = cfg->restore_dir && cfg->restore_boot_snapshot;
 	/* A path too long for a unix socket costs suspend and snapshots, not the boot. */
 	struct sockaddr_un sa;
 	if (cfg->api_socket && strlen(cfg->api_socket) < sizeof(sa.sun_path))
@@ -512,6 +528,13 @@ gint64 vmm_child_started_us(const VmmChild *c) { return c->started_us; }
 bool vmm_child_request_poweroff(VmmChild *c)
 {
 	static const char cmd[] = "poweroff\n";
+	return c->running &&
+	       send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
+}
+
+bool vmm_child_continue_boot(VmmChild *c)
+{
+	static const char cmd[] = "continue\n";
 	return c->running &&
 	       send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
 }

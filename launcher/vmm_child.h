@@ -32,6 +32,9 @@ typedef struct {
 	void (*booted)(void *opaque);                        /* the serial console printed the marker */
 	void (*boot_failed)(void *opaque, const char *line); /* ... or VIRTUAL_DEVICE_BOOT_FAILED */
 	void (*exited)(void *opaque, int wait_status);       /* the VMM is gone; its output drained */
+	/* The guest init reached the boot snapshot point ("snapshot-point" on hvc3) and waits for
+	 * vmm_child_continue_boot(); NULL: it is let go at once. */
+	void (*snapshot_point)(void *opaque);
 } VmmChildEvents;
 
 typedef struct {
@@ -59,6 +62,10 @@ typedef struct {
 	const char *api_socket;      /* sepia-vmm's own control socket (pause, resume, snapshot) */
 	const char *restore_dir;     /* non-NULL: start from this snapshot (sepia-vmm --restore); the
 				      * booted event comes once the restored VMM answers on api_socket */
+	bool restore_boot_snapshot;  /* restore_dir is a boot snapshot: the disks stay as they are
+				      * (--restore-keep-disks), the guest waiting at the snapshot
+				      * point is sent "continue" once the VMM runs, and the booted
+				      * event comes with the boot marker, as after a cold boot */
 } VmmChildConfig;
 
 /* The kernel command line for the image's (cmdline): its console= words replaced by the
@@ -70,6 +77,8 @@ pid_t vmm_child_pid(const VmmChild *c);
 gint64 vmm_child_started_us(const VmmChild *c);
 /* Asks the guest init to power off through the control channel; false when it cannot be sent. */
 bool vmm_child_request_poweroff(VmmChild *c);
+/* Lets the guest init go on from the boot snapshot point ("continue" on hvc3). */
+bool vmm_child_continue_boot(VmmChild *c);
 /* Sends signal sig to the VMM (no-op once it exited). */
 void vmm_child_signal(VmmChild *c, int sig);
 /* One command on sepia-vmm's API socket ("pause", "resume", "snapshot DIR", "status"), waiting

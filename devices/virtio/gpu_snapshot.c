@@ -1,7 +1,8 @@
 /* virtio-gpu in a snapshot (devices/snapshot.h), 2D mode: the resources (their pixels, as the
  * host holds them, and the guest pages backing them), the scanouts and the cursor. virgl's 3D
  * state lives inside virglrenderer and cannot be saved: a snapshot of a device in virgl mode
- * is refused, saying so. A restore checks every value as it checks a guest command: ids,
+ * is refused, saying so, once the guest made a context or a resource (before, there is no 3D
+ * state, and the snapshot holds what a 2D one does). A restore checks every value as it checks a guest command: ids,
  * formats, sizes, the host memory budget, rectangles and guest addresses. */
 #include "devices/virtio/gpu_internal.h"
 
@@ -29,7 +30,11 @@ static bool host_to_gpa(const struct guest_mem *mem, const void *host, size_t le
 
 bool gpu_snapshot_save(struct virtio_gpu *g, struct snap_writer *w, GError **error)
 {
-	if (g->virgl) {
+	/* A virgl device with no context and no resource holds nothing inside virglrenderer yet
+	 * (a guest before its first use of the GPU, as at the boot snapshot point): its state is
+	 * the scanouts' and the cursor's, as in 2D mode. */
+	if (g->virgl &&
+	    ((g->contexts && g_hash_table_size(g->contexts)) || g_hash_table_size(g->resources))) {
 		g_set_error(error, SEPIA_ERROR, ENOTSUP,
 			    "%s runs virgl 3D contexts, whose state lives in virglrenderer and cannot be "
 			    "saved: take snapshots of a VM with --gpu 2d (launch_cvd --gpu_mode="

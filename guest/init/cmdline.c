@@ -99,6 +99,8 @@ void sepia_options_parse(struct sepia_options *opts, const char *cmdline, void (
 			opts->adbd = !parse_false(value);
 		} else if (strcmp(key, "gpu_pattern") == 0) {
 			opts->gpu_pattern = parse_bool(value);
+		} else if (strcmp(key, "boot_snapshot") == 0) {
+			opts->boot_snapshot = parse_bool(value);
 		} else if (warn != NULL) {
 			warn(key);
 		}

@@ -31,6 +31,9 @@ struct sepia_options {
 	/* sepia.gpu_pattern=1: before the boot-completed marker, show the display
 	 * test pattern with /bin/gpu-pattern (guest/tools/gpu-pattern.c). */
 	bool gpu_pattern;
+	/* sepia.boot_snapshot=1: stop at the boot snapshot point (control.h) and
+	 * wait for the host on the control channel before mounting /data. */
+	bool boot_snapshot;
 };
 
 /* Fills *opts with defaults, then applies every `sepia.*` word of cmdline

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,7 +20,11 @@ static int control_fd = -1;
 int control_prepare_tty(const char *path)
 {
 	struct termios t;
-	int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	int fd;
+
+	if (control_fd >= 0)
+		return 0; /* opened already, at the boot snapshot point */
+	fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
@@ -45,8 +50,51 @@ int control_handle_line(const char *line, char *answer, size_t size)
 		snprintf(answer, size, "ok reboot\n");
 		return SIGTERM;
 	}
+	if (strcmp(line, "continue") == 0) {
+		answer[0] = '\0';
+		return 0;
+	}
 	snprintf(answer, size, "error unknown command\n");
 	return 0;
+}
+
+int control_boot_snapshot_point(unsigned int timeout_s)
+{
+	static const char point[] = "snapshot-point\n";
+	char line[64];
+	size_t used = 0;
+
+	if (control_fd < 0)
+		return -EBADF;
+	if (write_all(control_fd, point, sizeof(point) - 1) < 0)
+		return -errno;
+	tcdrain(control_fd);
+	for (;;) {
+		struct pollfd p = { .fd = control_fd, .events = POLLIN };
+		char c;
+		int n = poll(&p, 1, (int)timeout_s * 1000);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
+		ssize_t r = read(control_fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EPIPE;
+		if (c != '\n') {
+			if (c != '\r' && used + 1 < sizeof(line))
+				line[used++] = c;
+			continue;
+		}
+		line[used] = '\0';
+		used = 0;
+		if (strcmp(line, "continue") == 0)
+			return 0;
+	}
 }
 
 /* One complete line (without its '\n'): answer it, then act. */
@@ -61,7 +109,7 @@ static void control_line(char *line)
 	if (len == 0)
 		return;
 	sig = control_handle_line(line, answer, sizeof(answer));
-	if (write_all(control_fd, answer, strlen(answer)) == 0)
+	if (answer[0] != '\0' && write_all(control_fd, answer, strlen(answer)) == 0)
 		/* The answer must leave the guest before init starts stopping it. */
 		tcdrain(control_fd);
 	if (sig != 0)

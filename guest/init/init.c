@@ -272,6 +272,15 @@ static void set_service_tty(struct service *svc, const char *which)
 		snprintf(svc->tty, sizeof(svc->tty), "/dev/%.48s", which);
 }
 
+/* The control tty's path from sepia.control (hvcN or /dev/...). */
+static void control_path(char *path, size_t size)
+{
+	if (options.control[0] == '/')
+		snprintf(path, size, "%.60s", options.control);
+	else
+		snprintf(path, size, "/dev/%.48s", options.control);
+}
+
 /* sepia.control: the tty is opened here, in init, before the boot-completed
  * marker, so the host may send its first command as soon as it sees it. */
 static void declare_control_service(void)
@@ -282,10 +291,7 @@ static void declare_control_service(void)
 
 	if (options.control[0] == '\0')
 		return;
-	if (options.control[0] == '/')
-		snprintf(path, sizeof(path), "%.60s", options.control);
-	else
-		snprintf(path, sizeof(path), "/dev/%.48s", options.control);
+	control_path(path, sizeof(path));
 	err = control_prepare_tty(path);
 	if (err < 0) {
 		say("control: cannot open %s: %s", path, strerror(-err));
@@ -578,6 +584,33 @@ static void show_gpu_pattern(void)
 		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 }
 
+#define BOOT_SNAPSHOT_WAIT_SECONDS 600
+
+/* sepia.boot_snapshot=1: the boot snapshot point (control.h). Everything before
+ * it is the same on every launch with the same boot snapshot key (the images,
+ * the slot, the machine, the kernel command line); everything per launch
+ * (/data, /metadata, the services, the clock's use) comes after it. */
+static void boot_snapshot_point(void)
+{
+	char path[64];
+	int err;
+
+	if (!options.boot_snapshot)
+		return;
+	if (options.control[0] == '\0') {
+		say("boot snapshot: no sepia.control channel; no snapshot point");
+		return;
+	}
+	control_path(path, sizeof(path));
+	err = control_prepare_tty(path);
+	if (err == 0)
+		err = control_boot_snapshot_point(BOOT_SNAPSHOT_WAIT_SECONDS);
+	if (err < 0)
+		say("boot snapshot point on %s: %s; booting on", path, strerror(-err));
+	else
+		log_only("boot snapshot point passed");
+}
+
 static void warn_unknown_option(const char *key) { say("unknown option sepia.%s ignored", key); }
 
 int main(void)
@@ -625,6 +658,7 @@ int main(void)
 	if (sethostname(options.hostname, strlen(options.hostname)) < 0)
 		say("cannot set hostname %s: %s", options.hostname, strerror(errno));
 	bring_up_loopback();
+	boot_snapshot_point();
 	storage_mount_partitions(say);
 	properties_load(say);
 	/* After /data is mounted, before adbd starts. */

@@ -42,6 +42,9 @@ device_test_begin() {
 	work=$(mktemp -d "/tmp/sepia-$name.XXXXXX")
 	export HOME=$work/home
 	mkdir -p "$HOME"
+	# The boot snapshot cache every test of this build tree shares (HOME is each test's own):
+	# the first launch of a configuration boots cold and takes it, the others restore it.
+	export SEPIA_BOOT_SNAPSHOT_DIR=${SEPIA_BOOT_SNAPSHOT_DIR:-$B/tests/e2e/boot-snapshots}
 	ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	export ANDROID_ADB_SERVER_PORT
 	trap device_test_cleanup EXIT

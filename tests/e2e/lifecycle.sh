@@ -31,7 +31,8 @@ inst=$HOME/cuttlefish/instances/cvd-1
 launch() { # $1 = tag, rest = flags
 	local tag=$1 s; shift
 	s=$(date +%s.%N)
-	"$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 "$@" > "$work/$tag.out" 2> "$work/$tag.err"
+	# Cold boots: this test checks the boot itself (the kernel's lines, the bootloader step).
+	"$B/launch_cvd" --daemon --memory_mb=512 --blank_data_image_mb=64 --boot_snapshot=off "$@" > "$work/$tag.out" 2> "$work/$tag.err"
 	echo $? > "$work/$tag.rc"
 	echo "# launch $tag ($*): status $(cat "$work/$tag.rc") after $(echo "$(date +%s.%N) - $s" | bc) s"
 	grep -E 'timing|booted|error|FAILED|refused|running' "$work/$tag.err" | note
@@ -92,7 +93,7 @@ assert s[\"boot_slot\"]==\"_a\" and s[\"verified_boot_state\"]==\"green\" and s[
 assert s[\"pid\"]>1 and s[\"vmm_pid\"]>1 and s[\"instance_dir\"].endswith(\"/cvd-1\") and s[\"assembly_dir\"]
 ' '$work/status1.json'" "cvd_status --print: Running, 127.0.0.1:6520, slot _a, green, pids"
 note "$work/status1.json"
-"$B/launch_cvd" --daemon --memory_mb=512 > /dev/null 2> "$work/again.err"; rc=$?
+"$B/launch_cvd" --daemon --memory_mb=512 --boot_snapshot=off > /dev/null 2> "$work/again.err"; rc=$?
 check "[ $rc = 1 ] && grep -q 'cvd-1 is already running' '$work/again.err'" "launching a running instance is refused, naming it"
 meta=$(guest "$find_meta" | tr -d '\r\n')
 # Without it the commands below must fail, not read from somewhere else.

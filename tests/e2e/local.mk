@@ -4,7 +4,7 @@ E2E_TESTS = tests/e2e/adbd-host.sh tests/e2e/adbd-host-sync.sh tests/e2e/adbd-ho
 	tests/e2e/vmm-control.sh tests/e2e/vsock.sh tests/e2e/adb.sh tests/e2e/lifecycle.sh \
 	tests/e2e/virtio-net.sh tests/e2e/launch-net.sh tests/e2e/gpu-device.sh tests/e2e/launch-guard.sh \
 	tests/e2e/sandbox.sh tests/e2e/run-output.sh tests/e2e/installed-launch.sh \
-	tests/e2e/snapshot-restore.sh
+	tests/e2e/snapshot-restore.sh tests/e2e/boot-snapshot.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/require.sh tests/e2e/console-run.py tests/e2e/net-lib.sh tests/e2e/net-server.py
 
@@ -63,3 +63,9 @@ tests/e2e/input-device.log: tests/e2e/data-policy.log
 TESTS += tests/e2e/snapshot-launch.sh
 EXTRA_DIST += tests/e2e/snapshot-launch.sh
 tests/e2e/snapshot-launch.log: tests/e2e/input-device.log
+
+# The boot snapshot cache the e2e tests of this tree share (tests/e2e/device-lib.sh).
+clean-local: clean-boot-snapshots
+.PHONY: clean-boot-snapshots
+clean-boot-snapshots:
+	rm -rf tests/e2e/boot-snapshots

@@ -21,6 +21,9 @@ skip() {
 	exit 77
 }
 
+# The boot snapshot cache the tests of this build tree share (launcher/boot_snapshot.h).
+export SEPIA_BOOT_SNAPSHOT_DIR=${SEPIA_BOOT_SNAPSHOT_DIR:-${top_builddir:-.}/tests/e2e/boot-snapshots}
+
 # sepia-vmm and the reference guest's kernel and initramfs (make guest), with /dev/kvm.
 require_reference_guest() {
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"

@@ -24,7 +24,8 @@ device_test_begin snapshot-launch launch_cvd run_cvd stop_cvd cvd_status sepia-v
 guest() { python3 "$run" "$inst/console" "${2:-180}" "$1" 2>> "$work/console.err" | tr -d '\0'; }
 status_is() { "$B/cvd_status" --print 2>/dev/null | grep -q "\"status\": \"$1\""; }
 adb_echo() { [ "$(timeout 20 adb -s "$serial" shell echo "$1" 2>/dev/null | tr -d '\r')" = "$1" ]; }
-flags=(--daemon --console --memory_mb=512 --cpus=2 --gpu_mode=none --blank_data_image_mb=64)
+# A cold boot (this test's subject is snapshot_util_cvd's snapshot, not the boot snapshot).
+flags=(--daemon --console --memory_mb=512 --cpus=2 --gpu_mode=none --blank_data_image_mb=64 --boot_snapshot=off)
 vmm_seccomp() {
 	local pid
 	pid=$("$B/cvd_status" --print 2>/dev/null | sed -n 's/.*"vmm_pid": \([0-9]*\).*/\1/p')
