@@ -136,6 +136,13 @@ tests_unit_test_guest_properties_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_guest_properties_LDADD = $(GLIB_LIBS)
 TESTS += tests/unit/test-guest-properties
 
+check_PROGRAMS += tests/unit/test-guest-control
+tests_unit_test_guest_control_SOURCES = tests/unit/test-guest-control.c guest/init/control.c \
+	guest/init/control.h
+tests_unit_test_guest_control_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_guest_control_LDADD = $(GLIB_LIBS)
+TESTS += tests/unit/test-guest-control
+
 check_PROGRAMS += tests/unit/test-guest-logd
 tests_unit_test_guest_logd_SOURCES = tests/unit/test-guest-logd.c guest/init/logd.c guest/init/logd.h
 tests_unit_test_guest_logd_CFLAGS = $(UNIT_CFLAGS)

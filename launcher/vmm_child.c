@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -534,9 +535,27 @@ bool vmm_child_request_poweroff(VmmChild *c)
 
 bool vmm_child_continue_boot(VmmChild *c)
 {
-	static const char cmd[] = "continue\n";
-	return c->running &&
-	       send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
+	/* With a fresh seed for the guest kernel's RNG: every guest restored from one boot
+	 * snapshot holds the same RNG state up to the point (guest/init/control.h). */
+	unsigned char seed[32];
+	char cmd[sizeof("continue ") + 2 * sizeof(seed) + 1] = "continue";
+	if (getrandom(seed, sizeof(seed), 0) == (ssize_t)sizeof(seed)) {
+		char *p = cmd + strlen(cmd);
+		*p++ = ' ';
+		for (size_t i = 0; i < sizeof(seed); i++, p += 2)
+			snprintf(p, 3, "%02x", seed[i]);
+	} else {
+		launcher_log(c->name,
+			     "getrandom: %s; the guest goes on from the boot snapshot point "
+			     "without a fresh RNG seed",
+			     g_strerror(errno));
+	}
+	explicit_bzero(seed, sizeof(seed));
+	size_t len = strlen(cmd);
+	cmd[len++] = '\n';
+	bool sent = c->running && send(c->control_fd, cmd, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len;
+	explicit_bzero(cmd, sizeof(cmd));
+	return sent;
 }
 
 void vmm_child_signal(VmmChild *c, int sig)

@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/random.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -40,6 +42,59 @@ int control_prepare_tty(const char *path)
 	return 0;
 }
 
+bool control_is_continue(const char *line)
+{
+	return strncmp(line, "continue", 8) == 0 && (line[8] == '\0' || line[8] == ' ');
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int control_parse_seed(const char *line, unsigned char seed[CONTROL_SEED_BYTES])
+{
+	if (!control_is_continue(line))
+		return -EINVAL;
+	if (line[8] == '\0')
+		return 0;
+	const char *hex = line + 9;
+	if (strlen(hex) != 2 * CONTROL_SEED_BYTES)
+		return -EINVAL;
+	for (unsigned int i = 0; i < CONTROL_SEED_BYTES; i++) {
+		int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		seed[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return CONTROL_SEED_BYTES;
+}
+
+/* Credits the host's seed to the kernel's input pool and reseeds the CRNG from
+ * it at once, so that guests restored from one snapshot part ways here. */
+static int reseed_kernel_rng(const unsigned char seed[CONTROL_SEED_BYTES])
+{
+	struct {
+		struct rand_pool_info info;
+		unsigned char bytes[CONTROL_SEED_BYTES];
+	} add = { .info = { .entropy_count = 8 * CONTROL_SEED_BYTES, .buf_size = CONTROL_SEED_BYTES } };
+	int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memcpy(add.bytes, seed, CONTROL_SEED_BYTES);
+	if (ioctl(fd, RNDADDENTROPY, &add) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
+		err = -errno;
+	memset(&add, 0, sizeof(add));
+	close(fd);
+	return err;
+}
+
 int control_handle_line(const char *line, char *answer, size_t size)
 {
 	if (strcmp(line, "poweroff") == 0) {
@@ -50,7 +105,7 @@ int control_handle_line(const char *line, char *answer, size_t size)
 		snprintf(answer, size, "ok reboot\n");
 		return SIGTERM;
 	}
-	if (strcmp(line, "continue") == 0) {
+	if (control_is_continue(line)) {
 		answer[0] = '\0';
 		return 0;
 	}
@@ -61,7 +116,7 @@ int control_handle_line(const char *line, char *answer, size_t size)
 int control_boot_snapshot_point(unsigned int timeout_s)
 {
 	static const char point[] = "snapshot-point\n";
-	char line[64];
+	char line[128];
 	size_t used = 0;
 
 	if (control_fd < 0)
@@ -69,17 +124,23 @@ int control_boot_snapshot_point(unsigned int timeout_s)
 	if (write_all(control_fd, point, sizeof(point) - 1) < 0)
 		return -errno;
 	tcdrain(control_fd);
-	for (;;) {
+	/* A second at a time: a restore moves the guest's clocks on by the time
+	 * since the snapshot (hours, for a boot snapshot kept in a cache), which
+	 * ends one pending poll at once, not the whole wait. */
+	for (unsigned int waited = 0;;) {
 		struct pollfd p = { .fd = control_fd, .events = POLLIN };
 		char c;
-		int n = poll(&p, 1, (int)timeout_s * 1000);
+		int n = poll(&p, 1, 1000);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
-		if (n == 0)
-			return -ETIMEDOUT;
+		if (n == 0) {
+			if (++waited >= timeout_s)
+				return -ETIMEDOUT;
+			continue;
+		}
 		ssize_t r = read(control_fd, &c, 1);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -92,8 +153,13 @@ int control_boot_snapshot_point(unsigned int timeout_s)
 		}
 		line[used] = '\0';
 		used = 0;
-		if (strcmp(line, "continue") == 0)
-			return 0;
+		unsigned char seed[CONTROL_SEED_BYTES];
+		int got = control_parse_seed(line, seed);
+		if (got < 0)
+			continue;
+		int err = got > 0 ? reseed_kernel_rng(seed) : 0;
+		memset(seed, 0, sizeof(seed));
+		return err < 0 ? CONTROL_RESEED_FAILED : 0;
 	}
 }
 

@@ -14,6 +14,7 @@
  * of shutting down takes the same path in init.c. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Opens the control tty (e.g. "/dev/hvc1") once, in init, and makes it a raw
@@ -31,10 +32,28 @@ int control_prepare_tty(const char *path);
  * channel and waits for the host's "continue" line. The host may snapshot the
  * whole machine meanwhile; a guest restored from that snapshot resumes in this
  * wait and the host's "continue" lets it go on. Returns 0 once "continue" came,
- * -ETIMEDOUT after timeout_s seconds (of guest time, which a restore moves on,
- * so a restored guest may leave early: harmless), or -errno. Lines other than
- * "continue" that arrive meanwhile are dropped. */
+ * -ETIMEDOUT after timeout_s one-second waits with nothing read (a restore's
+ * clock skip ends one of them, not the whole wait), or -errno. Lines other than
+ * "continue" that arrive meanwhile are dropped. Returns CONTROL_RESEED_FAILED
+ * when the line's seed could not be given to the kernel. */
 int control_boot_snapshot_point(unsigned int timeout_s);
+
+/* "continue" may carry a seed: "continue " and 64 lowercase hex digits, 32
+ * bytes of the host's getrandom(2). Guests restored from one snapshot share
+ * the kernel RNG's state up to the point; init credits the seed to the kernel
+ * (RNDADDENTROPY) and reseeds its CRNG (RNDRESEEDCRNG) before anything past
+ * the point draws from it. */
+#define CONTROL_SEED_BYTES 32
+/* control_boot_snapshot_point's result when "continue" came but the kernel
+ * refused the seed (init goes on, and says so). */
+#define CONTROL_RESEED_FAILED 1
+
+/* True for "continue", with or without a seed. */
+bool control_is_continue(const char *line);
+
+/* The seed of a "continue" line into seed[]: returns CONTROL_SEED_BYTES, 0
+ * when the line has none, or -EINVAL for anything else. */
+int control_parse_seed(const char *line, unsigned char seed[CONTROL_SEED_BYTES]);
 
 /* The service's body, run in a forked child of init: reads commands from the
  * control tty and answers on it; returns (the exit status) when it ends. */

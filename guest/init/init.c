@@ -607,6 +607,9 @@ static void boot_snapshot_point(void)
 		err = control_boot_snapshot_point(BOOT_SNAPSHOT_WAIT_SECONDS);
 	if (err < 0)
 		say("boot snapshot point on %s: %s; booting on", path, strerror(-err));
+	else if (err == CONTROL_RESEED_FAILED)
+		say("boot snapshot point passed, but the kernel refused the host's RNG seed "
+		    "(RNDADDENTROPY, RNDRESEEDCRNG on /dev/urandom)");
 	else
 		log_only("boot snapshot point passed");
 }

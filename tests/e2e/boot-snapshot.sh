@@ -7,7 +7,8 @@
 #   2. stop_cvd, launch_cvd: the device comes from the boot snapshot (cvd_status --print names
 #      it), init mounted /data after the restore and the token is there, adb works, the guest's
 #      clock agrees with the host's, and its kernel command line is the same.
-#   3. powerwash_cvd: /data is empty again, and the device again came from the boot snapshot.
+#   3. powerwash_cvd: /data is empty again, and the device again came from the boot snapshot;
+#      its kernel RNG is not the first restore's (the host's seed at the point).
 #   4. The boot images' kernel command line changed (a copy of the images, vendor_boot made again
 #      with one more word, vbmeta signed again): the
 #      key misses, a cold boot, and the guest sees the new command line; a new snapshot is taken.
@@ -75,6 +76,7 @@ check "wait_adb" "adb works after the restore"
 check "[ \"\$(sh_ cat /data/local/tmp/token)\" = boot-snapshot-token ]" \
 	"what was written to /data before survives: init mounted /data after the restore"
 check "[ \"\$(sh_ cat /proc/cmdline)\" = '$cmdline_cold' ]" "the same kernel command line"
+boot_id_restore=$(sh_ cat /proc/sys/kernel/random/boot_id)
 guest_s=$(sh_ date +%s)
 host_s=$(date +%s)
 echo "# guest clock $guest_s, host clock $host_s"
@@ -89,6 +91,12 @@ check "[ $rc = 0 ] && wait_adb" "powerwash_cvd succeeds and adb works"
 check "[ \$(log_lines 'boot snapshot: restoring') -gt $restores_before ] && [ \"\$(restored_from)\" = '$entry' ]" \
 	"powerwash_cvd restored the same boot snapshot"
 check "[ -z \"\$(sh_ 'ls /data/local/tmp')\" ]" "powerwash_cvd gave an empty /data"
+# The kernel makes boot_id from its RNG on the first read, after the snapshot point: two guests
+# restored from one snapshot that shared the kernel RNG's state would print the same one.
+boot_id_powerwash=$(sh_ cat /proc/sys/kernel/random/boot_id)
+echo "# boot_id after the restore $boot_id_restore, after powerwash $boot_id_powerwash"
+check "[ -n '$boot_id_restore' ] && [ -n '$boot_id_powerwash' ] && [ '$boot_id_restore' != '$boot_id_powerwash' ]" \
+	"two restores of one boot snapshot part ways: the host's seed reseeds each guest's kernel RNG"
 stop
 
 # ---- 4. another boot image command line: the key misses, a cold boot shows the new one
