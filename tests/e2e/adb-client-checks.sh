@@ -4,10 +4,17 @@
 # are set.
 #   adb_client_checks REMOTE_DIR  (REMOTE_DIR: made fresh, its parent must exist)
 #   adb_root_checks               (adb unroot, then adb root: the user the shell runs as)
-# The device's nc keeps its stdin open a while: on end of input it may shut its socket down,
-# which ends the adb stream (as in Android's adbd) before the host's line comes back.
+# The device's nc keeps its stdin open until the host's line has come (or 60 s): on end of input
+# it may shut its socket down, which ends the adb stream (as in Android's adbd) before the host's
+# line comes back. A fixed wait would be too short on a slow or loaded machine.
 # Ports: the host's come from the kernel (tcp:0, a port bound to 0); the device's are picked at
 # random from 20000-39999 (a fresh device listens on none of them).
+
+# nc_until_line FILE: a device command that prints from-device, then holds nc's stdin open until
+# FILE (nc's output, on the device) holds a line, 60 s at most.
+nc_until_line() {
+	echo "(echo from-device; i=0; until [ -s $1 ] || [ \$i -ge 300 ]; do sleep 0.2; i=\$((i + 1)); done)"
+}
 
 adb_client_checks() {
 	local r=$1 l=$work/client rc out g h peer=$top_srcdir/tests/e2e/tcp-peer.py
@@ -56,7 +63,7 @@ adb_client_checks() {
 	h=$(adb -s "$serial" forward tcp:0 "tcp:$g")
 	check "[ -n '$h' ] && adb -s '$serial' forward --list | grep -q '^$serial tcp:$h tcp:$g\$'" \
 		"adb forward tcp:0 tcp:$g prints the host port and --list shows it"
-	timeout 60 adb -s "$serial" shell "(echo from-device; sleep 5) | busybox nc -l -p $g" > "$l/fwd.device" 2>&1 &
+	timeout 90 adb -s "$serial" shell "rm -f $r/fwd.in; $(nc_until_line $r/fwd.in) | busybox nc -l -p $g > $r/fwd.in; cat $r/fwd.in" > "$l/fwd.device" 2>&1 &
 	local device_side=$!
 	out=$(timeout 60 python3 "$peer" connect "$h" from-host)
 	wait $device_side
@@ -76,7 +83,7 @@ adb_client_checks() {
 	adb -s "$serial" reverse "tcp:$g" "tcp:$h" > "$l/rev.out" 2>&1; rc=$?
 	note "$l/rev.out"
 	check "[ $rc = 0 ] && adb -s '$serial' reverse --list | grep -q ' tcp:$g tcp:$h\$'" "adb reverse tcp:$g tcp:$h, and --list shows it"
-	out=$(timeout 60 adb -s "$serial" shell "(echo from-device; sleep 5) | busybox nc 127.0.0.1 $g" | tr -d '\r')
+	out=$(timeout 90 adb -s "$serial" shell "rm -f $r/rev.in; $(nc_until_line $r/rev.in) | busybox nc 127.0.0.1 $g > $r/rev.in; cat $r/rev.in" | tr -d '\r')
 	wait $host_side
 	check "[ '$out' = from-host ] && [ \"\$(cat '$l/rev.host')\" = from-device ]" "adb reverse carries data both ways (device got '$out')"
 	adb -s "$serial" reverse --no-rebind "tcp:$g" "tcp:$h" > "$l/rev.out" 2>&1; rc=$?
