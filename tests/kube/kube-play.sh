@@ -106,7 +106,7 @@ adb_connect() {
 	local i
 	for i in $(seq 1 60); do
 		adb connect "$serial" >/dev/null 2>&1
-		[ "$(timeout 10 adb -s "$serial" shell echo back 2>/dev/null | tr -d '\r')" = back ] && return 0
+		[ "$(HOME=$work/home timeout 10 adb -s "$serial" shell echo back 2>/dev/null | tr -d '\r')" = back ] && return 0
 		sleep 1
 	done
 	return 1
