@@ -107,9 +107,9 @@ EOF
 now() { date +%s.%N; }
 elapsed() { echo "$(now) - $1" | bc; }
 
-# The baseline's guest side: vsock-echo on vsock port 7000 (in the initramfs). setsid, not nohup:
-# the guest's busybox has no nohup applet.
-adb -s "$serial" shell 'setsid vsock-echo 7000 < /dev/null > /dev/null 2>&1 &' > /dev/null
+# The baseline's guest side: vsock-echo on vsock port 7000 (in the initramfs), started with
+# nohup as on Android.
+adb -s "$serial" shell 'nohup vsock-echo 7000 < /dev/null > /dev/null 2>&1 &' > /dev/null
 # raw MIB: MIB MiB to the guest's vsock-echo and back through the instance's vsock socket.
 raw() {
 	python3 - "$vsock_sock" "$1" << 'EOF'
@@ -149,7 +149,7 @@ EOF
 }
 
 if [ $old = yes ]; then
-	adb -s "$serial" shell 'setsid /sbin/adbd --vsock-port 5556 --max-payload 262144 --buffer 0 < /dev/null > /dev/null 2>&1 &' > /dev/null
+	adb -s "$serial" shell 'nohup /sbin/adbd --vsock-port 5556 --max-payload 262144 --buffer 0 < /dev/null > /dev/null 2>&1 &' > /dev/null
 	port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	"$B/sepia-vsock-proxy" --listen="127.0.0.1:$port2" --vsock_socket="$vsock_sock" --port=5556 > "$work/proxy2.log" 2>&1 &
 	proxy2=$!

@@ -22,7 +22,11 @@ while getopts n:m:s o; do case $o in n) count=$OPTARG ;; m) mem=$OPTARG ;; s) sc
 work=$(mktemp -d /tmp/sepia-bench-launch.XXXXXX)
 export HOME=$work/home
 mkdir -p "$HOME"
-trap '"$B/stop_cvd" >/dev/null 2>&1; rm -rf "$work"' EXIT
+# The monitors start an adb server (adb connect, as Cuttlefish does): one of the bench's own, on a
+# free port, ended at exit; not one on the default port 5037 left running after the bench.
+ANDROID_ADB_SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export ANDROID_ADB_SERVER_PORT
+trap '"$B/stop_cvd" >/dev/null 2>&1; adb kill-server >/dev/null 2>&1; rm -rf "$work"' EXIT
 
 # Seconds between two launcher.log lines (their "YYYY-MM-DD HH:MM:SS.mmm" stamps).
 stamp() { grep -m1 "$2" "$1" | cut -c1-23; }
@@ -62,7 +66,9 @@ done
 sleep 30
 echo "all $count running; after 30 s idle the load average is $(cut -d' ' -f1-3 /proc/loadavg)"
 total_over=0 total_mon=0
+# This bench's VMMs only (their command lines name files under its HOME), not other devices'.
 for pid in $(pgrep -x sepia-vmm); do
+	grep -qF "$HOME" "/proc/$pid/cmdline" 2>/dev/null || continue
 	# The guest RAM is the one anonymous mapping of exactly mem MiB.
 	read -r pss guest_rss < <(awk -v sz=$((mem * 1024)) '
 		/^[0-9a-f]+-[0-9a-f]+ / { cur = 0 }

@@ -44,6 +44,7 @@ GUEST_FILES = \
 	guest/init/properties.c \
 	guest/init/properties.h \
 	guest/tools/getprop.c \
+	guest/tools/nohup.c \
 	guest/patches/0001-x86-mm-a-user-fetch-fault-at-the-SYSCALL-entry-is-a-system-call.patch
 
 EXTRA_DIST += $(GUEST_FILES)

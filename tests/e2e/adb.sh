@@ -50,6 +50,7 @@ check "[ $rc = 0 ] && [ \"\$(adb -s $serial shell sha256sum /data/local/tmp/big 
 adb -s "$serial" shell 'rm -f /data/local/tmp/big; mkdir -p /tmp/ro && mount -t tmpfs -o ro,size=1m sepia-ro /tmp/ro'
 RO_DIR=/tmp/ro adb_sync_checks /data/local/tmp/sepia-sync
 adb_client_checks /data/local/tmp/sepia-client
+adb_nohup_checks /data/local/tmp/sepia-nohup
 adb_root_checks
 adb_logcat_checks
 # Debian's adb 29.0.6 client itself dies of SIGSEGV (status 139) in about 1 of 20 shells started

@@ -32,7 +32,8 @@ export ANDROID_ADB_SERVER_PORT
 port=$(free_port)
 "$adbd" --tcp "$port" > "$work/adbd.log" 2>&1 < /dev/null &
 adbd_pid=$!
-for _ in $(seq 1 25); do grep -q listening "$work/adbd.log" && break; sleep 0.2; done
+# Until adbd says it listens (60 s at most: a loaded host may take more than a few seconds).
+for _ in $(seq 1 300); do grep -q listening "$work/adbd.log" && break; sleep 0.2; done
 serial=127.0.0.1:$port
 adb connect "$serial" > /dev/null 2>&1
 

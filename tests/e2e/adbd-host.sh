@@ -49,7 +49,8 @@ start_adbd() {
 	port=$(free_port)
 	"$adbd" --tcp "$port" "$@" >"$log" 2>&1 </dev/null &
 	echo $! >>"$work/pids"
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
+	# Until it says it listens (60 s at most: a loaded host may take more than 2 s).
+	for _ in $(seq 1 300); do
 		grep -q "listening" "$log" 2>/dev/null && break
 		sleep 0.2
 	done

@@ -7,7 +7,9 @@
 #   - gpu-clear3d in the guest (adb shell) clears a 3D render target through the DRM virtgpu
 #     ioctls, sepia-vmm's virtio-gpu and virglrenderer on llvmpipe, and reads the colour back;
 #   - stop_cvd takes the display files and the web view away.
-# gpu_mode is auto: the test also checks that it chose 3D on this host.
+# gpu_mode is auto: the test also checks that it chose 3D where the host offers it (Mesa's
+# surfaceless EGL); where sepia-vmm says it fell back to 2D (naming what the host lacks), the 3D
+# checks are skipped with that reason.
 set -u
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -27,7 +29,14 @@ log=$inst/logs/launcher.log
 rc=$?
 check "[ $rc = 0 ]" "launch_cvd --daemon --start_webview boots the reference guest with the test pattern"
 [ $rc = 0 ] || { note "$work/launch.err"; note "$log"; tail -n 30 "$inst/logs/kernel.log" | note; }
-check "grep -q 'virtio-gpu: 3D through virglrenderer' '$log'" "gpu_mode auto runs 3D through virglrenderer on this host"
+# no_3d: why this host runs 2D only, as sepia-vmm says it (empty where it offers 3D).
+no_3d=$(grep -m1 'gpu mode auto: running 2D only' "$log" | sed 's/.*virtio-gpu: //; s/; gpu mode auto: running 2D only//')
+if [ -n "$no_3d" ] && ! grep -q 'virtio-gpu: 3D through virglrenderer' "$log"; then
+	n=$((n + 1)); echo "ok $n - gpu_mode auto runs 3D through virglrenderer # SKIP this host offers no 3D: $no_3d"
+else
+	no_3d=
+	check "grep -q 'virtio-gpu: 3D through virglrenderer' '$log'" "gpu_mode auto runs 3D through virglrenderer on this host"
+fi
 check "grep -q 'gpu-pattern: 720x1280 on connector' '$inst/logs/kernel.log'" "the guest drew the pattern on a 720x1280 mode"
 grep -E 'drm|gpu-pattern' "$inst/logs/kernel.log" | head -n 12 | note
 
@@ -63,18 +72,24 @@ check "[ $rc = 0 ]" "Chromium shows the same picture: the page's canvas holds th
 [ $rc = 0 ] || tail -n 5 "$work/chromium.log" | note
 
 # 3D: a clear through the DRM virtgpu ioctls and virglrenderer, read back in the guest.
-for i in $(seq 1 30); do adb devices | grep -q "^$serial[[:space:]]*device" && break; sleep 1; done
-adb -s "$serial" shell gpu-clear3d >"$work/clear1.out" 2>&1
-rc=$?
-note "$work/clear1.out"
-check "[ $rc = 0 ] && grep -q 'rgba 51 102 153 255 ok' '$work/clear1.out'" "gpu-clear3d: the 3D clear to (0.2, 0.4, 0.6, 1) reads back as 51 102 153 255"
-adb -s "$serial" shell gpu-clear3d --bgra 0 1 0.25 0.5 >"$work/clear2.out" 2>&1
-rc=$?
-note "$work/clear2.out"
-check "[ $rc = 0 ] && grep -q 'rgba 0 255 64 128 ok' '$work/clear2.out'" "gpu-clear3d --bgra: a second colour, red and blue apart, reads back right"
-"$B/cvd_display" screenshot --output="$work/after.png" >/dev/null 2>&1
-"$PY" "$top_srcdir/tests/pattern-check.py" "$work/after.png" >"$work/after.out" 2>&1
-check "[ $? = 0 ]" "the 3D work left the scanout's pattern alone"
+if [ -n "$no_3d" ]; then
+	for what in "gpu-clear3d: a 3D clear reads back" "gpu-clear3d --bgra: a second colour" "the 3D work left the scanout's pattern alone"; do
+		n=$((n + 1)); echo "ok $n - $what # SKIP this host offers no 3D: $no_3d"
+	done
+else
+	for i in $(seq 1 30); do adb devices | grep -q "^$serial[[:space:]]*device" && break; sleep 1; done
+	adb -s "$serial" shell gpu-clear3d >"$work/clear1.out" 2>&1
+	rc=$?
+	note "$work/clear1.out"
+	check "[ $rc = 0 ] && grep -q 'rgba 51 102 153 255 ok' '$work/clear1.out'" "gpu-clear3d: the 3D clear to (0.2, 0.4, 0.6, 1) reads back as 51 102 153 255"
+	adb -s "$serial" shell gpu-clear3d --bgra 0 1 0.25 0.5 >"$work/clear2.out" 2>&1
+	rc=$?
+	note "$work/clear2.out"
+	check "[ $rc = 0 ] && grep -q 'rgba 0 255 64 128 ok' '$work/clear2.out'" "gpu-clear3d --bgra: a second colour, red and blue apart, reads back right"
+	"$B/cvd_display" screenshot --output="$work/after.png" >/dev/null 2>&1
+	"$PY" "$top_srcdir/tests/pattern-check.py" "$work/after.png" >"$work/after.out" 2>&1
+	check "[ $? = 0 ]" "the 3D work left the scanout's pattern alone"
+fi
 
 "$B/stop_cvd" >/dev/null 2>&1
 check "[ ! -e '$inst/display0.fb' ]" "stop_cvd removes the display file"

@@ -210,8 +210,10 @@ else
 	echo "# the web view's page checks took $((($(date +%s%N) - t_page) / 1000000)) ms"
 fi
 
-# input (uinput) in the guest, seen by getevent watching /dev/input.
-sh_ "getevent -l -c 6 </dev/null >/tmp/ge.out 2>&1 & sleep 2; input tap 10 20; echo input-status=\$?; ls -l /dev/uinput /dev/input; sleep 1; cat /tmp/ge.out" >"$work/input.out" 2>&1
+# input (uinput) in the guest, seen by getevent watching /dev/input: the tap once getevent has
+# listed the devices there (it watches for new ones from then on), and getevent's output once it
+# has its 6 events and exits (50 s at most each, within sh_'s 120: no guess at how fast this guest is).
+sh_ "getevent -l -c 6 </dev/null >/tmp/ge.out 2>&1 & g=\$!; i=0; until grep -q 'add device' /tmp/ge.out || [ \$i -ge 250 ]; do sleep 0.2; i=\$((i + 1)); done; input tap 10 20; echo input-status=\$?; ls -l /dev/uinput /dev/input; i=0; while kill -0 \$g 2>/dev/null && [ \$i -lt 250 ]; do sleep 0.2; i=\$((i + 1)); done; kill \$g 2>/dev/null; cat /tmp/ge.out; rm -f /tmp/ge.out" >"$work/input.out" 2>&1
 note "$work/input.out"
 check "grep -q 'name:.*\"sepia-input\"' '$work/input.out' && grep -Eq 'ABS_MT_POSITION_X +0000000a' '$work/input.out' && grep -Eq 'ABS_MT_POSITION_Y +00000014' '$work/input.out' && grep -q 'input-status=0' '$work/input.out'" \
 	"input tap 10 20 in the guest: getevent sees the uinput device sepia-input and the touch at 10,20"

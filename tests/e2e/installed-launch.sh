@@ -46,6 +46,7 @@ timeout 120 "$L/stop_cvd" >"$work/stop.out" 2>&1
 rc=$?
 check "[ $rc = 0 ]" "the installed stop_cvd stops it"
 [ $rc = 0 ] || note "$work/stop.out"
-sleep 1
+# Processes are reaped as they end: poll (30 s at most), not a fixed 1 s a loaded host could outlast.
+for _ in $(seq 1 150); do pgrep -f "^$L/(run_cvd|sepia-vmm|sepia-vsock-proxy)" >/dev/null || break; sleep 0.2; done
 check "! pgrep -f '^$L/(run_cvd|sepia-vmm|sepia-vsock-proxy)' >/dev/null" "no installed program is left running"
 echo "1..$n"

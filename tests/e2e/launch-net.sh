@@ -10,6 +10,7 @@ B=$top_builddir
 skip() { echo "1..0 # SKIP $1"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, TAP devices)"
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "no access to /dev/kvm"
+[ -c /dev/net/tun ] || skip "no /dev/net/tun (the tun module is not loaded)"
 for t in ip dnsmasq nft; do command -v $t >/dev/null || skip "$t not found"; done
 for p in launch_cvd stop_cvd sepia-host-resources; do [ -x "$B/$p" ] || skip "$p not built"; done
 [ -r "$B/guest/out/android/boot.img" ] || skip "no reference guest images (make guest-android)"

@@ -86,7 +86,9 @@ nsx $host_ping -c 3 -W 10 192.168.97.2 > "$work/ping-mtap.log" 2>&1
 ping_mtap=$?
 touch "$work/go"
 wait_for "$work/serial.log" GUEST-TRANSFERS-DONE "$limit" $vmm_pid
-[ -e "$work/server.done" ] || sleep 2
+# The host server may still be hashing what came in: wait for its done file (60 s at most),
+# not a fixed 2 s a loaded host could outlast.
+for _ in $(seq 1 300); do [ -e "$work/server.done" ] && break; sleep 0.2; done
 kill -TERM $vmm_pid 2>/dev/null
 wait $vmm_pid
 elapsed=$(( $(date +%s) - start ))

@@ -54,6 +54,10 @@ web_port=$(free_port)
 serial=127.0.0.1:$adb_port
 ANDROID_ADB_SERVER_PORT=$(free_port)
 export ANDROID_ADB_SERVER_PORT
+# The adb client and its server keep their key pair in $HOME/.android: a HOME of the test's own,
+# for adb alone (podman keeps root's), so no key is made in or taken from the user's home.
+mkdir -p "$work/home"
+adb() { HOME=$work/home command adb "$@"; }
 cleanup() {
 	podman kube down "$work/pod.yaml" >/dev/null 2>&1
 	podman pod rm -f "$pod" >/dev/null 2>&1
@@ -102,7 +106,7 @@ adb_connect() {
 	local i
 	for i in $(seq 1 60); do
 		adb connect "$serial" >/dev/null 2>&1
-		[ "$(timeout 10 adb -s "$serial" shell echo back 2>/dev/null | tr -d '\r')" = back ] && return 0
+		[ "$(HOME=$work/home timeout 10 adb -s "$serial" shell echo back 2>/dev/null | tr -d '\r')" = back ] && return 0
 		sleep 1
 	done
 	return 1

@@ -194,7 +194,7 @@ case " $parts " in *" device "*)
 	timeout 120 $B/stop_cvd >$W/stop.out 2>$W/stop.err
 	rc=$?
 	note $W/stop.err
-	sleep 1
+	for i in $(seq 1 150); do ps -o comm | grep -qE '^(run_cvd|sepia-vmm|sepia-vsock-pro)' || break; sleep 0.2; done
 	left=$(ps -o pid,comm | awk '$2 ~ /^(run_cvd|sepia-vmm|sepia-vsock-pro)/ { print $2 "(" $1 ")" }' | tr '\n' ' ')
 	check "[ $rc = 0 ] && [ -z \"$left\" ]" "device: stop_cvd stops it and leaves no process${left:+ (left: $left)}"
 	timeout 60 adb -s $serial shell true >/dev/null 2>&1

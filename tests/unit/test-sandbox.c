@@ -291,11 +291,15 @@ static void test_log_mode_lets_calls_run(void)
 
 static const char *jail_kept;
 static int thread_sees_jail;
+static int pivoted[2]; /* a pipe: written once the pivot is done */
 
 static void *thread_looks(void *unused)
 {
-	/* A thread started before the pivot (virtio-gpu's) lands in the jail with the rest. */
-	sleep(1);
+	/* A thread started before the pivot (virtio-gpu's) lands in the jail with the rest. It
+	 * looks once told the pivot is done (no fixed wait, which a loaded host could outlast). */
+	char c;
+	while (read(pivoted[0], &c, 1) < 0 && errno == EINTR)
+		;
 	thread_sees_jail = access("/etc", F_OK) < 0 && access(jail_kept, F_OK) == 0;
 	return NULL;
 }
@@ -307,12 +311,14 @@ static int jail_child(void)
 	if (!sandbox_jail_enter_namespaces(&jail, &error) || !jail.namespaces)
 		return CHILD_SKIP;
 	pthread_t t;
-	if (pthread_create(&t, NULL, thread_looks, NULL))
+	if (pipe(pivoted) < 0 || pthread_create(&t, NULL, thread_looks, NULL))
 		return 3;
 	if (!sandbox_jail_pivot(&jail, jail_kept, &error)) {
 		fprintf(stderr, "%s\n", error->message);
 		return 4;
 	}
+	if (write(pivoted[1], "p", 1) != 1)
+		return 3;
 	if (!sandbox_jail_drop_privileges(&jail, &error)) {
 		fprintf(stderr, "%s\n", error->message);
 		return 5;
