@@ -148,6 +148,7 @@ run_one() {
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
 	usermode) ;;
 	uart-irq) ;;
+	kvmclock) ;;
 	gpu) gpu=2d cmdline="$cmdline width=64 height=48 w1=40 h1=24" ;;
 	gpu-virgl) elf=gpu gpu=virgl cmdline="$cmdline width=64 height=48 virgl=1" ;;
 	# --gpu auto on a host whose EGL has no vendor library: 2D, and the log says why.
