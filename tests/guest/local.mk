@@ -11,7 +11,7 @@ GUESTKIT_COMPILE_FLAGS = -std=gnu11 $(SEPIA_CFLAGS) -O2 -g \
 	-fno-tree-loop-distribute-patterns
 GUESTKIT_LINK_FLAGS = -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-n \
 	-Wl,-T,$(srcdir)/tests/guest/guestkit.ld
-GUESTKIT_RUNTIME = tests/guest/start.S tests/guest/lib.c tests/guest/lib.h \
+GUESTKIT_RUNTIME = tests/guest/start.S tests/guest/lib.c tests/guest/lib.h tests/guest/pvclock.h \
 	tests/guest/pcibus.c tests/guest/virtio.c
 
 check_PROGRAMS += tests/guest/serial.elf tests/guest/bootparams.elf tests/guest/pci.elf \
