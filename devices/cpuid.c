@@ -45,6 +45,14 @@ void cpuid_adapt(struct kvm_cpuid2 *cpuid, const struct cpuid_policy *policy)
 	int features = cpuid_find(cpuid, KVM_CPUID_FEATURES);
 	if (!policy->kvm_clock && features >= 0)
 		cpuid->entries[features].eax &= ~cpuid_kvm_clock_bits();
+	/* No KVM at all: the guest finds no hypervisor signature and uses none of KVM's
+	 * paravirtual features (PV IPIs, PV EOI, steal time, ...). */
+	int sig = cpuid_find(cpuid, KVM_CPUID_SIGNATURE);
+	if (!policy->kvm_pv && sig >= 0)
+		cpuid->entries[sig].eax = cpuid->entries[sig].ebx = cpuid->entries[sig].ecx =
+			cpuid->entries[sig].edx = 0;
+	if (!policy->kvm_pv && features >= 0)
+		cpuid->entries[features].eax = cpuid->entries[features].edx = 0;
 }
 
 bool cpuid_offers_kvm_clock(const struct kvm_cpuid2 *cpuid)

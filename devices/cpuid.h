@@ -18,6 +18,7 @@ struct cpuid_policy {
 	unsigned int index; /* the vCPU: its APIC ID */
 	unsigned int cpus;  /* how many the VM has */
 	bool kvm_clock;     /* leave kvm-clock in 0x40000001 as KVM offers it */
+	bool kvm_pv;        /* leave KVM's signature and paravirtual features in at all */
 };
 
 /* Adapts KVM_GET_SUPPORTED_CPUID's answer for one vCPU under the policy. */

@@ -31,7 +31,8 @@ static bool vcpu_set_cpuid(struct vcpu *v, GError **error)
 	g_autofree struct kvm_cpuid2 *cpuid = g_memdup2(v->vm->cpuid, size);
 	struct cpuid_policy policy = { .index = v->index,
 				       .cpus = v->vm->cfg->cpus,
-				       .kvm_clock = v->vm->kvm_clock };
+				       .kvm_clock = v->vm->kvm_clock,
+				       .kvm_pv = v->vm->kvm_pv };
 	cpuid_adapt(cpuid, &policy);
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_SET_CPUID2: %s", v->index,

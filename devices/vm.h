@@ -87,6 +87,7 @@ struct vm {
 	char *effective_cmdline;  /* what the guest was given, incl. host workarounds */
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID's answer, adapted per vCPU */
 	bool kvm_clock;           /* kvm-clock offered to the guest in CPUID 0x40000001 */
+	bool kvm_pv;              /* KVM's hypervisor leaves shown at all */
 
 	GMainLoop *io_loop; /* runs host.io_ctx on the I/O thread */
 	GThread *io_thread;

@@ -47,15 +47,6 @@ check 4 "grep -q 'DISK=sepia-e2e-disk-signature' '$work/serial.log' '$work/hvc0.
 check 5 "grep -q 'SECTORS=8192' '$work/serial.log' '$work/hvc0.log'" "the disk has the host file's 8192 sectors"
 check 6 "[ $status -eq 0 ]" "poweroff ends sepia-vmm with status 0 (got $status)"
 check 7 "grep -q 'guest powered off' '$work/vmm.log'" "sepia-vmm saw an ACPI power-off"
-# The clocksource the guest runs on: kvm-clock only where sepia-vmm offered it (devices/cpuid.c;
-# never on an interpreting host, where it keeps the TSC), and some clocksource named.
-clock=$(sed -n 's/.*CLOCK=\([a-z0-9_-][a-z0-9_-]*\).*/\1/p' "$work/serial.log" "$work/hvc0.log" | head -n 1)
-offered=no
-grep -q 'vm: kvm-clock offered to the guest' "$work/vmm.log" && offered=yes
-echo "# the guest's clocksource: ${clock:-(none printed)}; sepia-vmm offered kvm-clock: $offered"
-check 10 "[ -n '$clock' ] && { [ $offered = yes ] || [ '$clock' != kvm-clock ]; }" \
-	"the guest's clocksource (${clock:-none printed}) is kvm-clock only where sepia-vmm offers it (offered: $offered)"
-
 # The GLIBC_TUNABLES value sepia-vmm put on the kernel command line, if it added one.
 tunables=$(sed -n 's/.*added to the kernel command line for this host:.* GLIBC_TUNABLES=\([^ ]*\).*/\1/p' "$work/vmm.log")
 if [ -z "$tunables" ]; then
@@ -81,3 +72,12 @@ else
 		check 9 "[ $plain = 1 ] && [ $tuned = 0 ]" "on the host the probe sees glibc's AVX code, and sepia-vmm's GLIBC_TUNABLES ($tunables) turns it off"
 	fi
 fi
+# The clocksource the guest runs on: kvm-clock only where sepia-vmm offered it (devices/cpuid.c;
+# never on an interpreting host, where it keeps the TSC), and some clocksource named.
+clock=$(sed -n 's/.*CLOCK=\([a-z0-9_-][a-z0-9_-]*\).*/\1/p' "$work/serial.log" "$work/hvc0.log" | head -n 1)
+offered=no
+grep -q 'vm: kvm-clock offered to the guest' "$work/vmm.log" && offered=yes
+echo "# the guest's clocksource: ${clock:-(none printed)}; sepia-vmm offered kvm-clock: $offered"
+check 10 "[ -n '$clock' ] && { [ $offered = yes ] || [ '$clock' != kvm-clock ]; }" \
+	"the guest's clocksource (${clock:-none printed}) is kvm-clock only where sepia-vmm offers it (offered: $offered)"
+

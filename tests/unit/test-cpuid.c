@@ -40,7 +40,8 @@ static void test_apic_id(void)
 {
 	struct table t;
 	table_init(&t);
-	cpuid_adapt(&t.hdr, &(struct cpuid_policy){ .index = 3, .cpus = 4, .kvm_clock = true });
+	cpuid_adapt(&t.hdr,
+		    &(struct cpuid_policy){ .index = 3, .cpus = 4, .kvm_clock = true, .kvm_pv = true });
 	g_assert_cmphex(t.e[0].ebx, ==, 0x0304 << 16 | 0x0800);
 	g_assert_cmphex(t.e[0].edx & (1u << 28), !=, 0);
 	g_assert_cmpuint(t.e[1].edx, ==, 3);
@@ -51,7 +52,8 @@ static void test_kvm_clock_offered(void)
 	struct table t;
 	table_init(&t);
 	g_assert_true(cpuid_offers_kvm_clock(&t.hdr));
-	cpuid_adapt(&t.hdr, &(struct cpuid_policy){ .index = 0, .cpus = 1, .kvm_clock = true });
+	cpuid_adapt(&t.hdr,
+		    &(struct cpuid_policy){ .index = 0, .cpus = 1, .kvm_clock = true, .kvm_pv = true });
 	g_assert_cmphex(t.e[3].eax, ==, KVM_FEATURES);
 	g_assert_true(cpuid_offers_kvm_clock(&t.hdr));
 }
@@ -61,7 +63,8 @@ static void test_kvm_clock_hidden(void)
 {
 	struct table t;
 	table_init(&t);
-	cpuid_adapt(&t.hdr, &(struct cpuid_policy){ .index = 1, .cpus = 2, .kvm_clock = false });
+	cpuid_adapt(&t.hdr,
+		    &(struct cpuid_policy){ .index = 1, .cpus = 2, .kvm_clock = false, .kvm_pv = true });
 	g_assert_cmphex(t.e[3].eax, ==, KVM_FEATURES & ~cpuid_kvm_clock_bits());
 	g_assert_cmphex(t.e[3].eax & (1u << KVM_FEATURE_CLOCKSOURCE), ==, 0);
 	g_assert_cmphex(t.e[3].eax & (1u << KVM_FEATURE_CLOCKSOURCE2), ==, 0);
@@ -91,9 +94,23 @@ static void test_offers_needs_signature_and_a_clocksource(void)
 	/* No hypervisor leaves at all (a KVM that reports none): nothing to hide, nothing offered. */
 	table_init(&t);
 	t.hdr.nent = 2;
-	cpuid_adapt(&t.hdr, &(struct cpuid_policy){ .index = 0, .cpus = 1, .kvm_clock = false });
+	cpuid_adapt(&t.hdr,
+		    &(struct cpuid_policy){ .index = 0, .cpus = 1, .kvm_clock = false, .kvm_pv = true });
 	g_assert_false(cpuid_offers_kvm_clock(&t.hdr));
 	g_assert_cmphex(t.e[3].eax, ==, KVM_FEATURES); /* beyond nent: untouched */
+}
+
+/* No KVM leaves at all (the interpreting host): no signature, no features. */
+static void test_kvm_pv_hidden(void)
+{
+	struct table t;
+	table_init(&t);
+	cpuid_adapt(&t.hdr,
+		    &(struct cpuid_policy){ .index = 0, .cpus = 2, .kvm_clock = false, .kvm_pv = false });
+	g_assert_cmphex(t.e[2].ebx | t.e[2].ecx | t.e[2].edx | t.e[2].eax, ==, 0);
+	g_assert_cmphex(t.e[3].eax, ==, 0);
+	g_assert_false(cpuid_offers_kvm_clock(&t.hdr));
+	g_assert_cmphex(t.e[0].ebx >> 16, ==, 0x0002);
 }
 
 int main(int argc, char **argv)
@@ -102,6 +119,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/cpuid/apic-id", test_apic_id);
 	g_test_add_func("/cpuid/kvm-clock-offered", test_kvm_clock_offered);
 	g_test_add_func("/cpuid/kvm-clock-hidden", test_kvm_clock_hidden);
+	g_test_add_func("/cpuid/kvm-pv-hidden", test_kvm_pv_hidden);
 	g_test_add_func("/cpuid/offers-needs-signature-and-a-clocksource",
 			test_offers_needs_signature_and_a_clocksource);
 	return g_test_run();
