@@ -6,6 +6,7 @@ devices_libsepiavmm_a_SOURCES = \
 	devices/boot.c devices/boot.h \
 	devices/bus.c devices/bus.h \
 	devices/chardev.c devices/chardev.h \
+	devices/cpuid.c devices/cpuid.h \
 	devices/emulate.c devices/emulate.h devices/emulate_sse.c devices/emulate_mem.c devices/emulate_seg.c \
 	devices/guestmem.c devices/guestmem.h \
 	devices/host.c devices/host.h \
@@ -68,6 +69,10 @@ check_PROGRAMS += tests/unit/test-acpi
 tests_unit_test_acpi_SOURCES = tests/unit/test-acpi.c tests/unit/fakemem.c tests/unit/fakemem.h
 tests_unit_test_acpi_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test-acpi
+
+check_PROGRAMS += tests/unit/test-cpuid
+tests_unit_test_cpuid_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test-cpuid
 
 check_PROGRAMS += tests/unit/test-chardev
 tests_unit_test_chardev_LDADD = $(UNIT_LDADD)

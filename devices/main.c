@@ -205,6 +205,7 @@ static bool parse_gpu_mode(const char *mode, struct vm_config *cfg, GError **err
 static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError **error)
 {
 	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
+	g_autofree gchar *kvm_clock = NULL;
 	g_autofree gchar *gpu = NULL;
 	g_auto(GStrv) disks = NULL, nets = NULL, displays = NULL, image_dirs = NULL, hvcs = NULL;
 	gint mem = 512, cpus = 1;
@@ -280,6 +281,10 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 		  NULL },
 		{ "emulation-fallback", 0, 0, G_OPTION_ARG_STRING, &fallback,
 		  "Fallback emulator for interpreting KVM hosts: auto|on|off (default auto)", "MODE" },
+		{ "kvm-clock", 0, 0, G_OPTION_ARG_STRING, &kvm_clock,
+		  "Offer the guest kvm-clock: auto (where the host runs it: not on a host whose KVM "
+		  "interprets kernel code), on or off (default auto)",
+		  "MODE" },
 		{ NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- boot a guest kernel under KVM");
@@ -365,6 +370,16 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 	else {
 		g_set_error(error, SEPIA_ERROR, EINVAL, "--emulation-fallback '%s': give auto, on or off",
 			    fallback);
+		return false;
+	}
+	if (!kvm_clock || !strcmp(kvm_clock, "auto"))
+		cfg->kvm_clock = KVMCLOCK_MODE_AUTO;
+	else if (!strcmp(kvm_clock, "on"))
+		cfg->kvm_clock = KVMCLOCK_MODE_ON;
+	else if (!strcmp(kvm_clock, "off"))
+		cfg->kvm_clock = KVMCLOCK_MODE_OFF;
+	else {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "--kvm-clock '%s': give auto, on or off", kvm_clock);
 		return false;
 	}
 	if (vsock && !parse_vsock(vsock, cfg, error))

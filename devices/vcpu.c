@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "devices/cpuid.h"
 #include "devices/emulate.h"
 #include "devices/layout.h"
 #include "devices/sandbox/sandbox.h"
@@ -22,27 +23,17 @@
 
 static void vcpu_kick_handler(int sig) {}
 
-/* CPUID as KVM supports it, with each vCPU's own APIC ID. */
+/* CPUID as KVM supports it (read once, in vm_build), adapted for this vCPU: its own APIC
+ * ID, and kvm-clock only where the VM offers it (devices/cpuid.c). */
 static bool vcpu_set_cpuid(struct vcpu *v, GError **error)
 {
-	int nent = 256;
-	g_autofree struct kvm_cpuid2 *cpuid = g_malloc0(sizeof(*cpuid) +
-							nent * sizeof(struct kvm_cpuid_entry2));
-	cpuid->nent = nent;
-	if (ioctl(v->vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) < 0) {
-		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_GET_SUPPORTED_CPUID: %s", v->index,
-			    g_strerror(errno));
-		return false;
-	}
-	for (unsigned int i = 0; i < cpuid->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
-		if (e->function == 1) {
-			e->ebx = (e->ebx & 0x0000ffff) | (v->index << 24) | (v->vm->cfg->cpus << 16);
-			e->edx |= 1u << 28; /* HTT: the logical processor count above is valid */
-		} else if (e->function == 0xb) {
-			e->edx = v->index; /* x2APIC ID */
-		}
-	}
+	size_t size = sizeof(*v->vm->cpuid) + v->vm->cpuid->nent * sizeof(struct kvm_cpuid_entry2);
+	g_autofree struct kvm_cpuid2 *cpuid = g_memdup2(v->vm->cpuid, size);
+	struct cpuid_policy policy = { .index = v->index,
+				       .cpus = v->vm->cfg->cpus,
+				       .kvm_clock = v->vm->kvm_clock,
+				       .kvm_pv = v->vm->kvm_pv };
+	cpuid_adapt(cpuid, &policy);
 	if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
 		g_set_error(error, SEPIA_ERROR, errno, "vcpu%u: KVM_SET_CPUID2: %s", v->index,
 			    g_strerror(errno));

@@ -338,6 +338,51 @@ static void vm_append_tsc_khz(struct vm *vm, GString *cmdline)
 	g_string_append_printf(cmdline, "%stsc_early_khz=%d", cmdline->len ? " " : "", khz);
 }
 
+/* What KVM offers, read once; whether the guest gets kvm-clock from it. On a hardware host
+ * kvm-clock is the guest's stable clock (without it Linux may find its TSC unstable and fall
+ * back to jiffies). On a host whose KVM interprets kernel code a Linux guest with kvm-clock
+ * never brings its second vCPU up, so there it is hidden and the guest keeps the TSC. */
+static bool vm_setup_cpuid(struct vm *vm, GError **error)
+{
+	unsigned int nent = 256;
+	vm->cpuid = g_malloc0(sizeof(*vm->cpuid) + nent * sizeof(struct kvm_cpuid_entry2));
+	vm->cpuid->nent = nent;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "vm: KVM_GET_SUPPORTED_CPUID on /dev/kvm: %s",
+			    g_strerror(errno));
+		return false;
+	}
+	enum vm_kvm_clock_mode mode = vm->cfg->kvm_clock;
+	if (!cpuid_offers_kvm_clock(vm->cpuid)) {
+		vm->kvm_clock = false;
+		vm->kvm_pv = !vm->interpreting_host;
+		g_message("vm: this host's KVM offers no kvm-clock (CPUID 0x40000001); the guest keeps "
+			  "its TSC%s",
+			  mode == KVMCLOCK_MODE_ON ? " (--kvm-clock=on cannot give what KVM lacks)" : "");
+		return true;
+	}
+	vm->kvm_clock = mode == KVMCLOCK_MODE_ON || (mode == KVMCLOCK_MODE_AUTO && !vm->interpreting_host);
+	/* Measured on an interpreting host: with kvm-clock hidden but KVM's other features
+	 * offered (PV IPIs among them), the reference kernel's second vCPU still never came up
+	 * ("x86: Booting SMP configuration:" and no more for 11 minutes). There the guest gets
+	 * no KVM leaves at all, as before it had KVM support. */
+	vm->kvm_pv = vm->kvm_clock || !vm->interpreting_host;
+	if (vm->kvm_clock)
+		g_message("vm: kvm-clock offered to the guest (CPUID 0x40000001)%s",
+			  mode == KVMCLOCK_MODE_ON && vm->interpreting_host
+				  ? "; forced by --kvm-clock=on on an interpreting host, where a Linux "
+				    "guest's second vCPU may never come up"
+				  : "");
+	else
+		g_message("vm: kvm-clock hidden from the guest (CPUID 0x40000001): %s; it keeps its TSC%s",
+			  mode == KVMCLOCK_MODE_OFF
+				  ? "--kvm-clock=off"
+				  : "with KVM's paravirtual features a Linux guest's second "
+				    "vCPU never comes up on this host",
+			  vm->kvm_pv ? "" : "; KVM's signature and paravirtual features are hidden too");
+	return true;
+}
+
 static bool vm_load_guest(struct vm *vm, struct boot_info *boot, GError **error)
 {
 	uint64_t rsdp = acpi_build(&vm->host.mem, vm->cfg->cpus, error);
@@ -432,6 +477,8 @@ bool vm_build(struct vm *vm, struct vm_config *cfg, GError **error)
 	else
 		g_message("vm: %s; no fallback emulator and no kernel command-line workaround",
 			  hostcheck_reason());
+	if (!vm_setup_cpuid(vm, error))
+		return false;
 	if (cfg->api_socket && !(vm->api = vm_api_open(cfg->api_socket, error)))
 		return false;
 	if (cfg->restore_dir) {
@@ -548,6 +595,7 @@ void vm_destroy(struct vm *vm)
 		munmap(vm->host.mem.region[i].host, vm->host.mem.region[i].size);
 	vm_host_fini(&vm->host);
 	g_free(vm->effective_cmdline);
+	g_free(vm->cpuid);
 	if (vm->io_loop)
 		g_main_loop_unref(vm->io_loop);
 	if (vm->host.io_ctx)

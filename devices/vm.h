@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "devices/chardev.h"
 #include "devices/host.h"
+#include "devices/cpuid.h"
 #include "devices/hostcheck.h"
 #include "devices/virtio/blk.h"
 #include "devices/virtio/gpu.h"
@@ -48,6 +49,7 @@ struct vm_config {
 	bool rng;        /* virtio-rng */
 	bool debug_exit;
 	enum vm_fallback_mode fallback;
+	enum vm_kvm_clock_mode kvm_clock;
 	char *api_socket;        /* the VMM's own control socket (pause, resume, snapshot); NULL: none */
 	char *restore_dir;       /* start from this snapshot instead of booting the kernel */
 	bool restore_keep_disks; /* the disks stay as they are (a boot snapshot holds none of them) */
@@ -82,8 +84,11 @@ struct vm {
 	int vm_fd;
 	struct vm_host host; /* what the devices see of the VM, and the device list */
 	struct vcpu vcpu[VM_MAX_CPUS];
-	bool interpreting_host;  /* KVM interprets kernel code: fallback emulator on */
-	char *effective_cmdline; /* what the guest was given, incl. host workarounds */
+	bool interpreting_host;   /* KVM interprets kernel code: fallback emulator on */
+	char *effective_cmdline;  /* what the guest was given, incl. host workarounds */
+	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID's answer, adapted per vCPU */
+	bool kvm_clock;           /* kvm-clock offered to the guest in CPUID 0x40000001 */
+	bool kvm_pv;              /* KVM's hypervisor leaves shown at all */
 
 	GMainLoop *io_loop; /* runs host.io_ctx on the I/O thread */
 	GThread *io_thread;

@@ -27,10 +27,10 @@ mkdir -p "$work/extra/bin"
 cp "$probe" "$work/extra/bin/vector-probe"
 (cd "$work/extra" && find . | cpio -o -H newc --quiet) | cat "$guest/initramfs.cpio" - > "$work/initrd.cpio"
 
-echo "1..9"
+echo "1..10"
 start=$(date +%s)
 timeout "${SEPIA_REF_TIMEOUT:-900}" "$vmm" --kernel "$guest/vmlinux" --initrd "$work/initrd.cpio" \
-	--cmdline 'console=ttyS0 panic=-1 sepia.run="echo CPUS=$(nproc) DISK=$(head -c 24 /dev/vda) SECTORS=$(cat /sys/block/vda/size); vector-probe"' \
+	--cmdline 'console=ttyS0 panic=-1 sepia.run="echo CPUS=$(nproc) DISK=$(head -c 24 /dev/vda) SECTORS=$(cat /sys/block/vda/size) CLOCK=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource); vector-probe"' \
 	--cpus 2 --mem 512 --disk "$work/disk.img" \
 	--serial "file:$work/serial.log" --console "file:$work/hvc0.log" 2> "$work/vmm.log"
 status=$?
@@ -47,7 +47,6 @@ check 4 "grep -q 'DISK=sepia-e2e-disk-signature' '$work/serial.log' '$work/hvc0.
 check 5 "grep -q 'SECTORS=8192' '$work/serial.log' '$work/hvc0.log'" "the disk has the host file's 8192 sectors"
 check 6 "[ $status -eq 0 ]" "poweroff ends sepia-vmm with status 0 (got $status)"
 check 7 "grep -q 'guest powered off' '$work/vmm.log'" "sepia-vmm saw an ACPI power-off"
-
 # The GLIBC_TUNABLES value sepia-vmm put on the kernel command line, if it added one.
 tunables=$(sed -n 's/.*added to the kernel command line for this host:.* GLIBC_TUNABLES=\([^ ]*\).*/\1/p' "$work/vmm.log")
 if [ -z "$tunables" ]; then
@@ -73,3 +72,12 @@ else
 		check 9 "[ $plain = 1 ] && [ $tuned = 0 ]" "on the host the probe sees glibc's AVX code, and sepia-vmm's GLIBC_TUNABLES ($tunables) turns it off"
 	fi
 fi
+# The clocksource the guest runs on: kvm-clock only where sepia-vmm offered it (devices/cpuid.c;
+# never on an interpreting host, where it keeps the TSC), and some clocksource named.
+clock=$(sed -n 's/.*CLOCK=\([a-z0-9_-][a-z0-9_-]*\).*/\1/p' "$work/serial.log" "$work/hvc0.log" | head -n 1)
+offered=no
+grep -q 'vm: kvm-clock offered to the guest' "$work/vmm.log" && offered=yes
+echo "# the guest's clocksource: ${clock:-(none printed)}; sepia-vmm offered kvm-clock: $offered"
+check 10 "[ -n '$clock' ] && { [ $offered = yes ] || [ '$clock' != kvm-clock ]; }" \
+	"the guest's clocksource (${clock:-none printed}) is kvm-clock only where sepia-vmm offers it (offered: $offered)"
+

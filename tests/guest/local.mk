@@ -11,12 +11,13 @@ GUESTKIT_COMPILE_FLAGS = -std=gnu11 $(SEPIA_CFLAGS) -O2 -g \
 	-fno-tree-loop-distribute-patterns
 GUESTKIT_LINK_FLAGS = -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-n \
 	-Wl,-T,$(srcdir)/tests/guest/guestkit.ld
-GUESTKIT_RUNTIME = tests/guest/start.S tests/guest/lib.c tests/guest/lib.h \
+GUESTKIT_RUNTIME = tests/guest/start.S tests/guest/lib.c tests/guest/lib.h tests/guest/pvclock.h \
 	tests/guest/pcibus.c tests/guest/virtio.c
 
 check_PROGRAMS += tests/guest/serial.elf tests/guest/bootparams.elf tests/guest/pci.elf \
 	tests/guest/blk.elf tests/guest/console.elf tests/guest/msix.elf tests/guest/smp.elf \
-	tests/guest/usermode.elf tests/guest/gpu.elf tests/guest/uart-irq.elf tests/guest/input.elf tests/guest/snapshot.elf
+	tests/guest/usermode.elf tests/guest/gpu.elf tests/guest/uart-irq.elf tests/guest/input.elf tests/guest/snapshot.elf \
+	tests/guest/kvmclock.elf
 
 tests_guest_serial_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/serial.c
 tests_guest_serial_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
@@ -66,6 +67,12 @@ tests_guest_usermode_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_usermode_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
 EXTRA_tests_guest_usermode_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
 
+tests_guest_kvmclock_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/kvmclock.c
+tests_guest_kvmclock_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_kvmclock_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
+tests_guest_kvmclock_elf_LDFLAGS = $(GUESTKIT_LINK_FLAGS)
+EXTRA_tests_guest_kvmclock_elf_DEPENDENCIES = $(srcdir)/tests/guest/guestkit.ld
+
 tests_guest_uart_irq_elf_SOURCES = $(GUESTKIT_RUNTIME) tests/guest/uart-irq.c
 tests_guest_uart_irq_elf_CFLAGS = $(GUESTKIT_COMPILE_FLAGS)
 tests_guest_uart_irq_elf_CCASFLAGS = $(GUESTKIT_COMPILE_FLAGS)
@@ -86,7 +93,8 @@ GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/serial-elf32.sh tests/guest/b
 	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/console-hvc.sh tests/guest/msix.sh \
 	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/emulation-failure.sh \
 	tests/guest/qemu-selftest.sh tests/guest/gpu.sh tests/guest/gpu-virgl.sh \
-	tests/guest/gpu-fallback.sh tests/guest/uart-irq.sh tests/guest/snapshot.sh
+	tests/guest/gpu-fallback.sh tests/guest/uart-irq.sh tests/guest/snapshot.sh \
+	tests/guest/kvmclock.sh
 TESTS += $(GUESTKIT_TESTS)
 EXTRA_DIST += $(GUESTKIT_TESTS) tests/guest/run-payload.sh tests/guest/guestkit.ld tests/pattern-check.py \
 	tests/guest/README

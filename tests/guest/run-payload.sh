@@ -5,6 +5,7 @@
 #
 # usage: run-payload.sh NAME...
 #   NAME: serial serial-elf32 bootparams pci blk blk-ro console console-hvc msix smp usermode uart-irq
+#         kvmclock
 #         gpu gpu-virgl input, and under QEMU also serial-microvm and serial-elf32-microvm (on
 #         -M microvm). serial-elf32 is the serial payload as a 32-bit ELF (serial32.elf).
 #         gpu, gpu-virgl and input run under sepia-vmm only (their error checks follow sepia's
@@ -148,6 +149,7 @@ run_one() {
 	smp) cpus=2 cmdline="$cmdline cpus=2" ;;
 	usermode) ;;
 	uart-irq) ;;
+	kvmclock) ;;
 	gpu) gpu=2d cmdline="$cmdline width=64 height=48 w1=40 h1=24" ;;
 	gpu-virgl) elf=gpu gpu=virgl cmdline="$cmdline width=64 height=48 virgl=1" ;;
 	# --gpu auto on a host whose EGL has no vendor library: 2D, and the log says why.
@@ -292,6 +294,23 @@ EOF
 		check $? "$name: the first --hvc file (the guest's hvc0) holds the payload's line"
 		! grep -qF "$CONSOLE_LINE" "$work/console-hvc-control.log"
 		check $? "$name: the --control device, after the --hvc ports, got nothing"
+		;;
+	kvmclock)
+		# What the guest found in CPUID 0x40000001 is what sepia-vmm says it chose for this host.
+		said=$(tr -d '\r' <"$serial" | sed -n 's/^guest: info kvm-clock //p' | head -n 1)
+		if [ "$vmm" = sepia ]; then
+			want="not offered"
+			grep -q 'vm: kvm-clock offered to the guest' "$out" && want=offered
+			[ "$said" = "$want" ]
+			check $? "$name: the guest finds kvm-clock ${said:-(nothing said)}, as sepia-vmm's log says ($want)"
+		fi
+		# Where it is offered, the date it gives is the host's (boot time + system time).
+		guest_now=$(tr -d '\r' <"$serial" | sed -n 's/^guest: info wall clock now \([0-9]*\) s.*/\1/p')
+		if [ -n "$guest_now" ]; then
+			d=$(($(date +%s) - guest_now))
+			[ "$d" -ge -2 ] && [ "$d" -le 10 ]
+			check $? "$name: kvm-clock's wall clock agrees with the host's (host minus guest: $d s)"
+		fi
 		;;
 	gpu*)
 		# The scanout the payload left on screen, as host tools see it.

@@ -127,6 +127,15 @@ tap(t2 and t2[-1] >= 40, "the restored payload counts to the end")
 out2 = open(s2).read()
 tap("guest: ok the 1 MiB pattern" in out2, "guest RAM survived")
 tap("guest: not ok" not in out2, "no failed check in the restored guest")
+# Where the guest has kvm-clock, its date after the restore is the host's: the time between
+# snapshot and restore was added (KVM_SET_CLOCK), not lost.
+m = re.search(r"^kvm-clock date (\d+)", out2, re.M)
+if m:
+    d = int(time.time()) - int(m.group(1))
+    tap(-2 <= d <= 10, "after the restore kvm-clock's date is the host's (host minus guest: %d s)" % d)
+else:
+    print("# no kvm-clock in this guest: " + (re.findall(r"guest: info (kvm-clock.*)", out2) or ["(nothing said)"])[0],
+          flush=True)
 tap(open(disk, "rb").read() == b"A" * 65536, "the disk is back as it was at the snapshot")
 tap("first guest instruction" in err2, "the restore time is logged")
 

@@ -33,7 +33,7 @@ ls /lib/modules/"$KVER"/kernel/arch/x86/kvm/kvm-amd.ko* >/dev/null 2>&1 ||
 for t in busybox dash cpio; do command -v $t >/dev/null || skip "$t is not installed"; done
 [ -x "$B/sepia-vmm" ] || skip "sepia-vmm not built"
 [ -x "$B/tests/e2e/vector-probe" ] || skip "tests/e2e/vector-probe not built (make check builds it)"
-for p in serial bootparams pci blk console msix smp usermode; do
+for p in serial bootparams pci blk console msix smp usermode kvmclock; do
 	[ -f "$B/tests/guest/$p.elf" ] || skip "tests/guest/$p.elf not built (make check builds it)"
 done
 [ -r "$guest/vmlinux" ] && [ -r "$guest/initramfs.cpio" ] || skip "no reference guest in $guest (make guest)"
