@@ -30,7 +30,7 @@ for tool in unshare readelf timeout ldconfig; do
 	command -v "$tool" >/dev/null 2>&1 || skip_all "$tool not found"
 done
 lib=$(ldconfig -p | sed -n 's/^[[:space:]]*libvirglrenderer\.so\.1 (.*x86-64.*) => //p' | head -n 1)
-[ -n "$lib" ] && [ -e "$lib" ] || skip_all "libvirglrenderer.so.1 is not installed (nothing to hide)"
+{ [ -n "$lib" ] && [ -e "$lib" ]; } || skip_all "libvirglrenderer.so.1 is not installed (nothing to hide)"
 lib=$(readlink -f "$lib")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/gpu-nolib.XXXXXX") || exit 1
