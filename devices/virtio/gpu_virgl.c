@@ -87,7 +87,7 @@ static bool lib_symbol(struct virtio_gpu *g, void *handle, const char *soname, c
 	*out = dlsym(handle, name);
 	if (!*out)
 		g_set_error(error, SEPIA_ERROR, ENOENT,
-			    "%s: 3D (virgl): %s has no %s (too old?); install virglrenderer 0.10 or later, "
+			    "%s: 3D (virgl): %s has no %s (an old or broken copy?); update or reinstall it, "
 			    "or run the gpu in 2D mode (--gpu 2d)",
 			    g->name, soname, name);
 	return *out != NULL;
