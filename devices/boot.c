@@ -8,6 +8,8 @@
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/byteorder.h"
 #include "devices/layout.h"
@@ -105,28 +107,57 @@ static bool load_cmdline(const struct guest_mem *mem, const char *cmdline, uint6
 	return copy_to_guest(mem, LAYOUT_CMDLINE, (const uint8_t *)cmdline, len, "command line", error);
 }
 
-/* The initrd goes as high as the kernel allows, below the 32-bit hole, page aligned. */
+/* The initrd goes as high as the kernel allows, below the 32-bit hole, page aligned. It is
+ * read straight into guest RAM: a copy in the VMM's heap first would add the whole initrd
+ * (megabytes) to the VMM's peak RSS for nothing. */
 static bool load_initrd(const struct guest_mem *mem, const char *path, uint64_t max_addr, uint64_t kernel_end,
 			uint64_t *gpa, uint64_t *size, GError **error)
 {
-	g_autofree gchar *data = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents(path, &data, &len, error)) {
-		g_prefix_error(error, "initrd: ");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		g_set_error(error, SEPIA_ERROR, errno, "initrd: %s: %s", path, g_strerror(errno));
 		return false;
 	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		g_set_error(error, SEPIA_ERROR, EINVAL, "initrd: %s: not a regular file", path);
+		close(fd);
+		return false;
+	}
+	uint64_t len = (uint64_t)st.st_size;
 	uint64_t top = MIN(low_ram_end(mem), max_addr + 1);
 	if (len > top || ((top - len) & ~0xfffULL) < kernel_end) {
 		g_set_error(error, SEPIA_ERROR, ENOSPC,
-			    "initrd %s (%zu bytes) does not fit between the kernel and 0x%" G_GINT64_MODIFIER
-			    "x; "
-			    "give the VM more memory with --mem",
-			    path, (size_t)len, top);
+			    "initrd %s (%" G_GUINT64_FORMAT " bytes) does not fit between the kernel and "
+			    "0x%" G_GINT64_MODIFIER "x; give the VM more memory with --mem",
+			    path, len, top);
+		close(fd);
 		return false;
 	}
 	*gpa = (top - len) & ~0xfffULL;
 	*size = len;
-	return copy_to_guest(mem, *gpa, (const uint8_t *)data, len, path, error);
+	uint8_t *dst = len ? guest_mem_ptr(mem, *gpa, len) : NULL;
+	if (len && !dst) {
+		g_set_error(error, SEPIA_ERROR, ERANGE,
+			    "initrd %s: 0x%" G_GINT64_MODIFIER "x is not in guest RAM", path, *gpa);
+		close(fd);
+		return false;
+	}
+	for (uint64_t done = 0; done < len;) {
+		ssize_t n = pread(fd, dst + done, MIN(len - done, (uint64_t)1 << 30), (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g_set_error(error, SEPIA_ERROR, n < 0 ? errno : EIO,
+				    "initrd %s: read at byte %" G_GUINT64_FORMAT ": %s", path, done,
+				    n < 0 ? g_strerror(errno) : "the file shrank while it was read");
+			close(fd);
+			return false;
+		}
+		done += (uint64_t)n;
+	}
+	close(fd);
+	return true;
 }
 
 static void write_zero_page_common(const struct guest_mem *mem, uint8_t *zp, const struct boot_params_in *in,
@@ -449,15 +480,18 @@ static bool load_elf(const struct guest_mem *mem, const struct boot_params_in *i
 bool boot_load(const struct guest_mem *mem, const struct boot_params_in *in, struct boot_info *out,
 	       GError **error)
 {
-	g_autofree gchar *img = NULL;
-	gsize len = 0;
-	if (!g_file_get_contents(in->kernel, &img, &len, error)) {
+	/* Mapped, not read: only the pages the loader copies become resident, so an ELF
+	 * vmlinux's symbols and debug sections (most of its file) never cost the VMM memory. */
+	g_autoptr(GMappedFile) file = g_mapped_file_new(in->kernel, FALSE, error);
+	if (!file) {
 		g_prefix_error(error, "kernel: ");
 		return false;
 	}
+	const uint8_t *img = (const uint8_t *)g_mapped_file_get_contents(file);
+	gsize len = g_mapped_file_get_length(file);
 	if (len >= 4 && !memcmp(img, ELFMAG, SELFMAG))
-		return load_elf(mem, in, (const uint8_t *)img, len, out, error);
-	return load_bzimage(mem, in, (const uint8_t *)img, len, out, error);
+		return load_elf(mem, in, img, len, out, error);
+	return load_bzimage(mem, in, img, len, out, error);
 }
 
 /* GDT: null, null, 64-bit code (0x10), data (0x18), 32-bit code (0x20), TSS (0x28). */

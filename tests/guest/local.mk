@@ -93,7 +93,7 @@ GUESTKIT_TESTS = tests/guest/serial.sh tests/guest/serial-elf32.sh tests/guest/b
 	tests/guest/blk.sh tests/guest/blk-ro.sh tests/guest/console.sh tests/guest/console-hvc.sh tests/guest/msix.sh \
 	tests/guest/smp.sh tests/guest/usermode.sh tests/guest/emulation-failure.sh \
 	tests/guest/qemu-selftest.sh tests/guest/gpu.sh tests/guest/gpu-virgl.sh \
-	tests/guest/gpu-fallback.sh tests/guest/uart-irq.sh tests/guest/snapshot.sh \
+	tests/guest/gpu-fallback.sh tests/guest/gpu-nolib.sh tests/guest/uart-irq.sh tests/guest/snapshot.sh \
 	tests/guest/kvmclock.sh
 TESTS += $(GUESTKIT_TESTS)
 EXTRA_DIST += $(GUESTKIT_TESTS) tests/guest/run-payload.sh tests/guest/guestkit.ld tests/pattern-check.py \
