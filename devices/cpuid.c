@@ -3,7 +3,8 @@
 #include <asm/kvm_para.h>
 #include <string.h>
 
-#define CPUID_HTT (1u << 28) /* leaf 1 EDX: the logical processor count in EBX is valid */
+#define CPUID_HTT        (1u << 28) /* leaf 1 EDX: the logical processor count in EBX is valid */
+#define CPUID_HYPERVISOR (1u << 31) /* leaf 1 ECX: running under a hypervisor (0x40000000 is it) */
 
 uint32_t cpuid_kvm_clock_bits(void)
 {
@@ -36,6 +37,13 @@ void cpuid_adapt(struct kvm_cpuid2 *cpuid, const struct cpuid_policy *policy)
 		if (e->function == 1) {
 			e->ebx = (e->ebx & 0x0000ffff) | (policy->index << 24) | (policy->cpus << 16);
 			e->edx |= CPUID_HTT;
+			/* KVM leaves this bit to user space. Without it Linux never looks at
+			 * 0x40000000 (kvm_para_available), so it would find neither kvm-clock
+			 * nor any other of KVM's features that the leaves below offer. */
+			if (policy->kvm_pv)
+				e->ecx |= CPUID_HYPERVISOR;
+			else
+				e->ecx &= ~CPUID_HYPERVISOR;
 		} else if (e->function == 0xb) {
 			e->edx = policy->index; /* x2APIC ID */
 		}

@@ -210,7 +210,10 @@ case " $parts " in *" device "*)
 	rc=$?
 	check "[ $rc != 0 ] && [ $rc != 124 ]" "device: adb then fails at once, not reaching it (status $rc)"
 	adb kill-server >/dev/null 2>&1
-	[ -f $inst/logs/launcher.log ] && grep -q 'guest boot completed' $inst/logs/launcher.log || tail_note "device: launcher.log" $inst/logs/launcher.log
+	if ! { [ -f $inst/logs/launcher.log ] && grep -q 'guest boot completed' $inst/logs/launcher.log; }; then
+		tail_note "device: launcher.log" $inst/logs/launcher.log
+		tail_note "device: kernel.log" $inst/logs/kernel.log
+	fi
 	;;
 esac
 dmesg | grep -E 'Unhandled|kvm' | sort | uniq -c | sort -rn | head -n 5 | note

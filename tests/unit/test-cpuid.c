@@ -56,6 +56,8 @@ static void test_kvm_clock_offered(void)
 		    &(struct cpuid_policy){ .index = 0, .cpus = 1, .kvm_clock = true, .kvm_pv = true });
 	g_assert_cmphex(t.e[3].eax, ==, KVM_FEATURES);
 	g_assert_true(cpuid_offers_kvm_clock(&t.hdr));
+	/* KVM leaves the hypervisor bit to user space; without it Linux never reads 0x40000000. */
+	g_assert_cmphex(t.e[0].ecx & (1u << 31), !=, 0);
 }
 
 /* Hidden: the three kvm-clock bits go, KVM's other features and its signature stay. */
@@ -111,6 +113,11 @@ static void test_kvm_pv_hidden(void)
 	g_assert_cmphex(t.e[3].eax, ==, 0);
 	g_assert_false(cpuid_offers_kvm_clock(&t.hdr));
 	g_assert_cmphex(t.e[0].ebx >> 16, ==, 0x0002);
+	/* ...and no hypervisor bit pointing at them. */
+	t.e[0].ecx |= 1u << 31;
+	cpuid_adapt(&t.hdr,
+		    &(struct cpuid_policy){ .index = 0, .cpus = 2, .kvm_clock = false, .kvm_pv = false });
+	g_assert_cmphex(t.e[0].ecx & (1u << 31), ==, 0);
 }
 
 int main(int argc, char **argv)
