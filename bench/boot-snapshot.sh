@@ -37,9 +37,13 @@ one() { # TAG [flags]: prints "wall monitor" seconds
 	rc=$?
 	e=$(date +%s.%N)
 	[ $rc = 0 ] || { say "$1: launch_cvd failed ($rc): $(tail -3 "$work/$1.err")"; echo "n/a n/a"; return; }
-	echo "$(echo "$e - $s" | bc) $(sed -n 's/.*monitor_to_boot_s=\([0-9.]*\).*/\1/p' "$work/$1.out" "$work/$1.err" | head -1)"
+	local result
+	result="$(echo "$e - $s" | bc) $(sed -n 's/.*monitor_to_boot_s=\([0-9.]*\).*/\1/p' "$work/$1.out" "$work/$1.err" | head -1)"
+	# Stopped before the result is printed: a caller reading it through a process substitution
+	# goes on at the first line, and its next launch must find the device gone.
 	"$B/stop_cvd" --wait_for_launcher=60 > "$work/$1.stop" 2>&1 ||
 		say "$1: stop_cvd failed: $(tail -3 "$work/$1.stop")"
+	echo "$result"
 }
 
 read -r take_wall take_mon < <(one take)
