@@ -202,6 +202,19 @@ static bool parse_gpu_mode(const char *mode, struct vm_config *cfg, GError **err
 	return false;
 }
 
+/* An auto|on|off option's value (auto when it is not given): *choice is 0, 1 or 2. */
+static bool parse_auto_on_off(const char *option, const char *value, unsigned int *choice, GError **error)
+{
+	static const char *const names[] = { "auto", "on", "off" };
+	for (unsigned int i = 0; i < G_N_ELEMENTS(names); i++)
+		if (!value ? i == 0 : !strcmp(value, names[i])) {
+			*choice = i;
+			return true;
+		}
+	g_set_error(error, SEPIA_ERROR, EINVAL, "%s '%s': give auto, on or off", option, value);
+	return false;
+}
+
 static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError **error)
 {
 	g_autofree gchar *serial = NULL, *console = NULL, *control = NULL, *fallback = NULL, *vsock = NULL;
@@ -361,27 +374,16 @@ static bool parse_options(int argc, char **argv, struct vm_config *cfg, GError *
 					    sinks[i]->fd);
 				return false;
 			}
-	if (!fallback || !strcmp(fallback, "auto"))
-		cfg->fallback = FALLBACK_AUTO;
-	else if (!strcmp(fallback, "on"))
-		cfg->fallback = FALLBACK_ON;
-	else if (!strcmp(fallback, "off"))
-		cfg->fallback = FALLBACK_OFF;
-	else {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--emulation-fallback '%s': give auto, on or off",
-			    fallback);
+	static const enum vm_fallback_mode fallback_modes[] = { FALLBACK_AUTO, FALLBACK_ON, FALLBACK_OFF };
+	static const enum vm_kvm_clock_mode kvm_clock_modes[] = { KVMCLOCK_MODE_AUTO, KVMCLOCK_MODE_ON,
+								  KVMCLOCK_MODE_OFF };
+	unsigned int choice;
+	if (!parse_auto_on_off("--emulation-fallback", fallback, &choice, error))
 		return false;
-	}
-	if (!kvm_clock || !strcmp(kvm_clock, "auto"))
-		cfg->kvm_clock = KVMCLOCK_MODE_AUTO;
-	else if (!strcmp(kvm_clock, "on"))
-		cfg->kvm_clock = KVMCLOCK_MODE_ON;
-	else if (!strcmp(kvm_clock, "off"))
-		cfg->kvm_clock = KVMCLOCK_MODE_OFF;
-	else {
-		g_set_error(error, SEPIA_ERROR, EINVAL, "--kvm-clock '%s': give auto, on or off", kvm_clock);
+	cfg->fallback = fallback_modes[choice];
+	if (!parse_auto_on_off("--kvm-clock", kvm_clock, &choice, error))
 		return false;
-	}
+	cfg->kvm_clock = kvm_clock_modes[choice];
 	if (vsock && !parse_vsock(vsock, cfg, error))
 		return false;
 	if (gpu && !parse_gpu_mode(gpu, cfg, error))
