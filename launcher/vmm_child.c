@@ -526,11 +526,16 @@ pid_t vmm_child_pid(const VmmChild *c) { return c->pid; }
 
 gint64 vmm_child_started_us(const VmmChild *c) { return c->started_us; }
 
+/* One whole line to the guest init's control channel, never waiting for it. */
+static bool control_send(VmmChild *c, const char *line, size_t len)
+{
+	return c->running && send(c->control_fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len;
+}
+
 bool vmm_child_request_poweroff(VmmChild *c)
 {
 	static const char cmd[] = "poweroff\n";
-	return c->running &&
-	       send(c->control_fd, cmd, sizeof(cmd) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) == sizeof(cmd) - 1;
+	return control_send(c, cmd, sizeof(cmd) - 1);
 }
 
 bool vmm_child_continue_boot(VmmChild *c)
@@ -553,7 +558,7 @@ bool vmm_child_continue_boot(VmmChild *c)
 	explicit_bzero(seed, sizeof(seed));
 	size_t len = strlen(cmd);
 	cmd[len++] = '\n';
-	bool sent = c->running && send(c->control_fd, cmd, len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)len;
+	bool sent = control_send(c, cmd, len);
 	explicit_bzero(cmd, sizeof(cmd));
 	return sent;
 }
