@@ -570,11 +570,13 @@ static void on_vmm_exited(void *opaque, int wait_status)
 	pid_t pid = vmm_child_pid(m->vmm);
 	g_clear_pointer(&m->vmm, vmm_child_free);
 	mlog(m, "sepia-vmm (pid %d) %s", (int)pid, how);
-	g_autoptr(GError) mark_err = NULL;
-	if (m->booted && sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &mark_err))
-		mlog(m, "misc: slot %s marked successful", m->slot_suffix);
-	else if (m->booted)
-		mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, mark_err->message);
+	if (m->booted) {
+		g_autoptr(GError) mark_err = NULL;
+		if (sepia_bootdisk_mark_successful(m->inst.overlay_path, m->slot, &mark_err))
+			mlog(m, "misc: slot %s marked successful", m->slot_suffix);
+		else
+			mlog(m, "cannot mark slot %s successful: %s", m->slot_suffix, mark_err->message);
+	}
 	if (m->after != AFTER_NOTHING) {
 		after_vmm(m);
 		return;
