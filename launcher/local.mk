@@ -45,7 +45,7 @@ launch_cvd_SOURCES = launcher/launch_cvd.c launcher/vmm_child.h
 launch_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS) -DSEPIA_PKGDATADIR='"$(pkgdatadir)"'
 launch_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 launch_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)
-run_cvd_SOURCES = launcher/run_cvd.c
+run_cvd_SOURCES = launcher/run_cvd.c launcher/monitor.h launcher/monitor_boot.c launcher/monitor_boot.h
 run_cvd_CPPFLAGS = $(LAUNCHER_CPPFLAGS)
 run_cvd_CFLAGS = $(LAUNCHER_CFLAGS)
 run_cvd_LDADD = $(LAUNCHER_LIBS) $(CONTROL_LIBS)

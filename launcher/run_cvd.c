@@ -14,7 +14,8 @@
  *     status, stop, powerwash, restart, served without blocking (launcher/control_server.h) to
  *     the owner's uid and root only,
  *   - tells launch_cvd through --ready_fd whether the first boot completed.
- * Its log is its stderr (launch_cvd points it at logs/launcher.log). */
+ * Its state is a Monitor (launcher/monitor.h); one boot is launcher/monitor_boot.h. Its log is its
+ * stderr (launch_cvd points it at logs/launcher.log). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -28,77 +29,17 @@
 
 #include <glib-unix.h>
 
-#include "images/avb.h"
-#include "launcher/assemble.h"
-#include "block/block.h"
 #include "bootloader/bootdisk.h"
-#include "launcher/control.h"
-#include "launcher/control_server.h"
-#include "launcher/file_modes.h"
-#include "launcher/adb_connector.h"
 #include "common/flags.h"
-#include "launcher/select.h"
-#include "launcher/helper_child.h"
-#include "launcher/instance.h"
 #include "launcher/capped_log.h"
+#include "launcher/file_modes.h"
+#include "launcher/monitor_boot.h"
+#include "launcher/select.h"
 #include "launcher/suspend.h"
-#include "launcher/boot_snapshot.h"
-#include "launcher/vmm_child.h"
 #include "launcher/vmm_jail.h"
 
 #define SIGTERM_GRACE_S         10 /* after SIGTERM, the VMM gets this long before SIGKILL */
 #define DEFAULT_GUEST_TIMEOUT_S 20
-
-/* What to do once the VMM is gone, in rising strength: a stop asked during a restart wins. */
-/* AFTER_HALT: a helper died; stop the VMM and stay, Failed, until stop_cvd. */
-typedef enum { AFTER_NOTHING, AFTER_HALT, AFTER_RESTART, AFTER_POWERWASH, AFTER_STOP } AfterVmm;
-
-typedef struct {
-	LauncherInstance inst;
-	const char *home;
-	guint cpus, memory_mb;
-	bool console, restart_subprocesses;
-	const char *extra_cmdline, *avb_key_path, *system_image_dir;
-	guint64 blank_data_mb;
-	AssembleDataPolicy data_policy;
-	GBytes *avb_key;
-
-	GMainLoop *loop;
-	int exit_status;
-	int ready_fd;
-	int listen_fd;
-	int lock_fd; /* the instance lock, held while the monitor runs */
-	ControlServer *control;
-	guint64 kernel_log_max_mb;
-	const char *webview_allowed_hosts;
-	VmmChild *vmm;
-	Sepia__Control__State state;
-	char *failure;
-	int slot;
-	char slot_suffix[4];
-	SepiaVerifiedBootState boot_state;
-	guint boots;
-	bool booted; /* this VMM run printed the marker */
-	gint64 launch_us;
-	AfterVmm after;
-	GPtrArray *waiting; /* client fds (GINT_TO_POINTER) to answer when `after` is done */
-	guint stop_timer;
-	bool term_sent;         /* SIGTERM went to this VMM */
-	HelperChild *adb_proxy; /* from the first completed boot until the monitor ends */
-	const char *gpu;        /* sepia-vmm's --gpu mode */
-	char **displays;        /* its --display specs */
-	bool start_webview;
-	const char *sandbox;  /* sepia-vmm's --sandbox (launcher/vmm_jail.h) */
-	bool enable_rng;      /* virtio-rng (launch_cvd's --enable_rng) */
-	HelperChild *webview; /* the screen on http://<listen_address>:<8443+N-1>/ while the monitor runs */
-	const char *listen_address; /* of the adb proxy and the web view */
-	char *adb_serial;           /* <the address a local client reaches>:<6520+N-1> */
-	AdbConnector *adb;          /* telling the local adb server about the device */
-	char *ready_line;           /* the first boot's line for launch_cvd, until adb is connected */
-	const char *snapshot_path;  /* launch_cvd --snapshot_path: the first boot restores from it */
-	char *restored_from;        /* the snapshot the current boot started from, or NULL */
-	BootSnapshot boot_snapshot; /* launcher/boot_snapshot.h; its cache NULL with --boot_snapshot=off */
-} Monitor;
 
 static void mlog(const Monitor *m, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void mlog(const Monitor *m, const char *fmt, ...)
@@ -153,108 +94,8 @@ static bool start_boot(Monitor *m)
 	m->state = SEPIA__CONTROL__STATE__BOOTING;
 	m->booted = false;
 	g_clear_pointer(&m->failure, g_free);
-	g_autofree char *work = g_build_filename(m->inst.dir, "bootloader", NULL);
-	SepiaBootOptions opts = { .trusted_key = m->avb_key,
-				  .out_dir = work,
-				  .serialno = m->inst.serial_number };
 	g_autoptr(GError) err = NULL;
-	g_autoptr(SepiaBootResult) res = NULL;
-	gint64 t0 = g_get_monotonic_time();
-	if (g_mkdir_with_parents(work, LAUNCHER_DIR_MODE) < 0) {
-		g_autofree char *why = g_strdup_printf("%s: %s", work, g_strerror(errno));
-		set_failed(m, why);
-		return false;
-	}
-	/* Where the overlay's backing chain lives: its composite and the files that maps. */
-	const char *image_dirs[] = { m->inst.dir, m->inst.assembly_dir, m->system_image_dir, NULL };
-	for (guint i = 0; image_dirs[i]; i++)
-		if (!block_allow_image_dir(image_dirs[i], &err)) {
-			set_failed(m, err->message);
-			return false;
-		}
-	if (!sepia_bootdisk_run_bootloader(m->inst.overlay_path, work, &opts, &res, &err)) {
-		set_failed(m, err->message);
-		return false;
-	}
-	m->slot = res->slot;
-	g_strlcpy(m->slot_suffix, res->suffix, sizeof(m->slot_suffix));
-	m->boot_state = res->state;
-	mlog(m, "bootloader: slot %s, verified boot state %s, boot image v%u (%.0f ms)%s%s", res->suffix,
-	     sepia_boot_state_name(res->state), res->boot_header_version,
-	     (double)(g_get_monotonic_time() - t0) / 1000.0,
-	     res->verification_error ? "; verification: " : "",
-	     res->verification_error ? res->verification_error : "");
-
-	g_autoptr(GPtrArray) nets = g_ptr_array_new_with_free_func(g_free);
-	g_autoptr(GString) cmdline = g_string_new(res->cmdline);
-	launcher_instance_networks(&m->inst, nets, cmdline);
-	g_ptr_array_add(nets, NULL);
-	if (m->extra_cmdline && *m->extra_cmdline)
-		g_string_append_printf(cmdline, " %s", m->extra_cmdline);
-	/* Only the first boot comes from --snapshot_path: a reboot, restart or powerwash is cold,
-	 * or restores the boot snapshot when its key matches. */
-	g_clear_pointer(&m->restored_from, g_free);
-	if (m->snapshot_path && !m->boots)
-		m->restored_from = suspend_instance_dir(m->snapshot_path, m->inst.name);
-	bool boot_snapshot = !m->restored_from && m->boot_snapshot.cache;
-	if (boot_snapshot)
-		g_string_append(cmdline, " sepia.boot_snapshot=1");
-	g_autofree char *vmm_path = launcher_sibling_program("sepia-vmm");
-	g_autofree char *kernel_log = g_build_filename(m->inst.logs_dir, "kernel.log", NULL);
-	g_autofree char *logcat_log = g_build_filename(m->inst.logs_dir, "logcat", NULL);
-	g_autofree char *api_socket = g_build_filename(m->inst.dir, "vmm_api.sock", NULL);
-	if (boot_snapshot) {
-		g_autofree char *guest_cmdline = vmm_child_kernel_cmdline(cmdline->str, m->console);
-		g_autofree char *manifest = g_build_filename(m->inst.assembly_dir, "manifest.json", NULL);
-		BootSnapshotInputs in = {
-			.vmm_path = vmm_path,
-			.manifest_path = manifest,
-			.slot_suffix = m->slot_suffix,
-			.avb_state = sepia_boot_state_name(m->boot_state),
-			.cpus = m->cpus,
-			.memory_mb = m->memory_mb,
-			.gpu = m->gpu,
-			.displays = (const char *const *)m->displays,
-			.nets = (const char *const *)nets->pdata,
-			.vsock_cid = m->inst.vsock_cid,
-			.rng = m->enable_rng,
-			.input = true,
-			.cmdline = guest_cmdline,
-		};
-		const char *entry = boot_snapshot_prepare(&m->boot_snapshot, m->inst.name, &in);
-		m->restored_from = entry ? g_strdup(entry) : NULL;
-	}
-	VmmChildConfig cfg = {
-		.vmm_path = vmm_path,
-		.kernel = res->kernel_path,
-		.initrd = res->ramdisk_path,
-		.cmdline = cmdline->str,
-		.disk = m->inst.overlay_path,
-		.disk_format = "qcow2",
-		.allowed_image_dirs = image_dirs,
-		.cpus = m->cpus,
-		.memory_mb = m->memory_mb,
-		.kernel_log = kernel_log,
-		.kernel_log_max_bytes = m->kernel_log_max_mb << 20,
-		.logcat_log = logcat_log,
-		.console_link = m->console ? m->inst.console_link : NULL,
-		.name = m->inst.name,
-		.vsock_cid = m->inst.vsock_cid,
-		.vsock_socket = m->inst.vsock_socket,
-		.nets = (const char *const *)nets->pdata,
-		.gpu = m->gpu,
-		.displays = (const char *const *)m->displays,
-		.framebuffer_dir = m->inst.dir,
-		.sandbox = m->sandbox,
-		.instance_num = m->inst.num,
-		.input_dir = m->inst.dir,
-		.rng = m->enable_rng,
-		.api_socket = api_socket,
-		.restore_dir = m->restored_from,
-		.restore_boot_snapshot = boot_snapshot && m->restored_from,
-	};
-	m->vmm = vmm_child_start(&cfg, &vmm_events, m, &err);
-	if (!m->vmm) {
+	if (!monitor_boot_start(m, &vmm_events, &err)) {
 		set_failed(m, err->message);
 		return false;
 	}
