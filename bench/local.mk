@@ -7,7 +7,7 @@
 BENCH_SCRIPT_FILES = bench/vmm-vs-qemu.sh bench/boot-reference.sh bench/launch.sh bench/adb.sh bench/net.sh bench/kube.sh \
 	bench/gpu.sh bench/gpu-memory-attack.sh bench/assemble.sh bench/sandbox.sh bench/nested-kvm.sh \
 	bench/input.sh bench/boot-snapshot.sh bench/snapshot.sh bench/snapshot-ready.py bench/snapshot-pss.py bench/webview.sh bench/webview-frames.py
-EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/nested-kvm-l1.sh bench/bench-lib.sh bench/rss-probe.c bench/copy-probe.c bench/README.md
+EXTRA_DIST += $(BENCH_SCRIPT_FILES) bench/nested-kvm-l1.sh bench/bench-lib.sh bench/rss-probe.c bench/rss-floor.c bench/copy-probe.c bench/README.md
 
 BENCH_PAYLOAD_FLAGS =
 BENCH_BOOT_FLAGS =

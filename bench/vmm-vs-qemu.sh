@@ -38,6 +38,14 @@
 # only the guest pages that were touched: guest RAM is mapped lazily, so -m 128 is not
 # 128 MiB of RSS. "beyond guest RAM" = peak RSS - guest RAM touched.
 #
+# Beside them, bench/rss-floor.c's two programs, run as many times: a C program that
+# returns at once (the floor of any dynamically linked program here), and one linked against
+# sepia-vmm's libraries that does what every program of its shape does first (GOption, a
+# thread, a GLib main-loop turn, a seccomp filter, a zlib stream). sepia-vmm's RSS beyond
+# guest RAM minus the second floor is what sepia-vmm's own code and data cost. The floors
+# need pkg-config and the -dev packages of glib-2.0, libseccomp and zlib (sepia's build
+# dependencies); without them they are n/a.
+#
 # Exit status: 0 when every run passed, 1 when any failed, 2 on a usage error.
 set -uo pipefail
 
@@ -252,6 +260,26 @@ for ((i = 1; i <= runs; i++)); do
 done
 echo "load at end:$(uptime | sed 's/.*load average//')"
 
+# ---- The floors (bench/rss-floor.c) ----------------------------------------------------
+declare -A floor
+floor[libc]=n/a floor[libs]=n/a
+floor_flags=()
+read -ra floor_flags <<<"$(pkg-config --cflags --libs glib-2.0 libseccomp zlib 2>"$work/floor-cc.log")"
+if [ "${#floor_flags[@]}" -gt 0 ] &&
+	${CC:-cc} -O2 -DLIBC_ONLY -o "$work/floor-libc" "$here/rss-floor.c" 2>>"$work/floor-cc.log" &&
+	${CC:-cc} -O2 -o "$work/floor-libs" "$here/rss-floor.c" "${floor_flags[@]}" 2>>"$work/floor-cc.log"; then
+	for f in libc libs; do
+		for ((i = 1; i <= runs; i++)); do
+			/usr/bin/time -o "$work/floor-$f.time" -f '%M %x' "$work/floor-$f" </dev/null >/dev/null 2>&1
+			awk 'END { if ($2 == 0) print $1 }' "$work/floor-$f.time"
+		done >"$work/floor-$f.samples"
+		[ "$(wc -l <"$work/floor-$f.samples")" = "$runs" ] && floor[$f]=$(median <"$work/floor-$f.samples")
+	done
+else
+	say "cannot build bench/rss-floor.c (pkg-config and the glib-2.0, libseccomp and zlib -dev packages), the floors are n/a:"
+	sed 's/^/  /' "$work/floor-cc.log" >&2
+fi
+
 # ---- The table --------------------------------------------------------------------
 
 ratio() { # ratio A B
@@ -288,6 +316,11 @@ for v in "${vmms[@]}"; do
 	[ ! -s "$work/$v.probe" ] ||
 		echo "guest RAM probe, $(label_of "$v"): $(grep '^mapping' "$work/$v.probe" | cut -d' ' -f3- | paste -sd';')"
 done
+echo "floor, a C program that returns at once (bench/rss-floor.c -DLIBC_ONLY): peak RSS ${floor[libc]} KiB (median of $runs)"
+echo "floor, linked as sepia-vmm is (GLib, libseccomp, zlib; bench/rss-floor.c): peak RSS ${floor[libs]} KiB (median of $runs)"
+if [ "${floor[libs]}" != n/a ] && [ "${beyond[sepia]}" != n/a ]; then
+	echo "sepia-vmm's RSS beyond guest RAM, less the floor of its libraries: $((beyond[sepia] - floor[libs])) KiB"
+fi
 echo "(QEMU backs guest RAM with transparent huge pages where the host allows: one touch makes 2 MiB resident)"
 [ -z "$qemu_note" ] || echo "note: $qemu_note"
 [ -n "$QEMU" ] || echo "note: qemu-system-x86_64 not installed; sepia-vmm alone"
