@@ -70,24 +70,38 @@ static void log_send(const char *line, size_t len)
 	}
 }
 
+/* Formats one line into line (size bytes), cut to fit and ending in '\n'; its length, 0 on error. */
+static size_t format_line(char *line, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(line, size - 1, fmt, ap);
+
+	if (n < 0)
+		return 0;
+	if ((size_t)n >= size - 1)
+		n = (int)size - 2;
+	line[n++] = '\n';
+	return (size_t)n;
+}
+
+#define CONSOLE_PREFIX "sepia-init: "
+
+/* A line for the console and the log. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
-	char line[512];
+	char out[sizeof(CONSOLE_PREFIX) - 1 + 512] = CONSOLE_PREFIX;
+	char *line = out + sizeof(CONSOLE_PREFIX) - 1;
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	n = format_line(line, 512, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (!n)
 		return;
-	if ((size_t)n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	log_send(line, (size_t)n);
+	log_send(line, n);
 	/* One write per line so lines from several processes do not interleave. */
-	if (write(STDOUT_FILENO, "sepia-init: ", 12) < 0 || write(STDOUT_FILENO, line, n) < 0)
+	if (write(STDOUT_FILENO, out, sizeof(CONSOLE_PREFIX) - 1 + n) < 0)
 		return;
 }
 
@@ -98,19 +112,15 @@ static void log_only(const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
-	int n;
+	size_t n;
 
 	if (log_fd < 0)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	n = format_line(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line) - 1)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	log_send(line, (size_t)n);
+	if (n)
+		log_send(line, n);
 }
 
 #define debug(...)                        \
