@@ -3,7 +3,7 @@
 # emulated AMD CPU, kvm_amd loaded: a hardware-virtualisation /dev/kvm). Runs sepia-vmm and QEMU
 # -accel kvm on the same guests in turn and prints one line per run for the host to reduce:
 #   RUN <case> <vmm> <n> status=<s> ok=<0|1> wall_ms=<ms> marker_ms=<ms|-> peak_kb=<kb|->
-#   RAM <case> <vmm> touched_kb=<kb>
+#   RAM <case> <vmm> <n> touched_kb=<kb>
 #   NOTE <text>
 # Cases: payload (tests/guest/serial.elf, PVH, to its debug-exit: VMM start to the guest's
 # last instruction) and ref (the reference guest to VIRTUAL_DEVICE_BOOT_COMPLETED and to its
@@ -23,15 +23,16 @@ note() { echo "NOTE $*"; }
 qemu_common="-accel kvm -cpu host -nodefaults -no-user-config -display none -monitor none -no-reboot"
 
 # run_vmm CASE VMM N MEM_MB CMD...: one run of CMD, its serial console on stdout, timed from its
-# start to the marker (the ref case) and to its exit; its peak RSS through GNU time. N=0 is the
-# untimed warm-up, which also reports the guest RAM it touched (bench/rss-probe.c).
+# start to the marker (the ref case) and to its exit; its peak RSS through GNU time, and the guest
+# RAM it touched (bench/rss-probe.c, preloaded in every run: a guest touches a different amount
+# each boot). N=0 is the untimed warm-up. A run that failed prints the end of its output.
 run_vmm() {
 	case=$1 vmm=$2 n=$3 mem=$4
 	shift 4
 	d=$W/$case-$vmm-$n
 	mkdir -p $d
 	pre=
-	[ "$n" = 0 ] && [ -f $PROBE ] && pre="env LD_PRELOAD=$PROBE BENCH_RSS_PROBE_OUT=$d/probe BENCH_RSS_PROBE_MIN_KB=$((mem * 1024))"
+	[ -f $PROBE ] && pre="env LD_PRELOAD=$PROBE BENCH_RSS_PROBE_OUT=$d/probe BENCH_RSS_PROBE_MIN_KB=$((mem * 1024))"
 	t0=$(now_ms)
 	{
 		timeout $TIMEOUT $J/time -f '%M' -o $d/peak $pre "$@" </dev/null 2>$d/vmm.log
@@ -52,13 +53,11 @@ run_vmm() {
 	ref) [ "$st" = 0 ] && [ "$marker" != - ] && grep -q "BENCH-CPUS=$CPUS" $d/serial.log && ok=1 ;;
 	esac
 	echo "RUN $case $vmm $n status=$st ok=$ok wall_ms=$((t1 - t0)) marker_ms=$marker peak_kb=$peak"
-	if [ "$n" = 0 ]; then
-		[ -f $d/probe ] && echo "RAM $case $vmm touched_kb=$(sed -n 's/^total rss_kb=//p' $d/probe)"
-		if [ $ok = 0 ]; then
-			note "$case $vmm: the warm-up run failed (status $st); its last lines:"
-			tail -n 15 $d/serial.log | tr -d '\r' | sed 's/^/NOTE   serial: /'
-			tail -n 10 $d/vmm.log | sed 's/^/NOTE   vmm: /'
-		fi
+	[ -f $d/probe ] && echo "RAM $case $vmm $n touched_kb=$(sed -n 's/^total rss_kb=//p' $d/probe)"
+	if [ $ok = 0 ]; then
+		note "$case $vmm: run $n failed (status $st); its last lines:"
+		tail -n 15 $d/serial.log | tr -d '\r' | sed 's/^/NOTE   serial: /'
+		tail -n 10 $d/vmm.log | sed 's/^/NOTE   vmm: /'
 	fi
 	return $((1 - ok))
 }
@@ -74,9 +73,9 @@ payload_qemu() {
 }
 
 # ---- the reference guest: to the marker, then sepia.run prints the CPU count and powers off.
-# Both get the same kernel command line: sepia-vmm adds the TSC frequency to it (the reference
-# kernel has no kvm-clock; devices/vm.c says why), and QEMU's guest gets the same words, taken
-# from the command line the guest logged in sepia-vmm's warm-up run: neither calibrates its TSC.
+# Both get the same kernel command line: sepia-vmm adds the TSC frequency to it (devices/vm.c),
+# and QEMU's guest gets the same words, taken from the command line the guest logged in
+# sepia-vmm's warm-up run, so neither calibrates its TSC where it has no kvm-clock.
 REF_CMDLINE="console=ttyS0 panic=-1 sepia.run=\"echo BENCH-CPUS=\$(nproc)\""
 ref_sepia() {
 	run_vmm ref sepia $1 512 $B/sepia-vmm --kernel $G/vmlinux --initrd $G/initramfs.cpio \

@@ -8,8 +8,8 @@
 #            the guest's last instruction, i.e. the VMMs' start-up and teardown
 #   ref      the reference guest (make guest) to VIRTUAL_DEVICE_BOOT_COMPLETED and to its
 #            power-off, against QEMU -M microvm where that boots it, else -M pc
-# Prints the medians, the sepia/QEMU ratios, and each VMM's RSS beyond guest RAM (median peak
-# RSS minus the guest RAM the warm-up run touched, bench/rss-probe.c). Absolute times inside
+# Prints the medians, the sepia/QEMU ratios, and each VMM's RSS beyond guest RAM (the median
+# over runs of peak RSS minus the guest RAM that run touched, bench/rss-probe.c). Absolute times inside
 # TCG mean little; the ratios compare the two VMMs on the same KVM.
 #
 # usage: bench/nested-kvm.sh [-n RUNS] [-c CPUS] [-t SECONDS] [-k]
@@ -87,7 +87,10 @@ fi
 # column CASE VMM FIELD: that field of the timed runs that worked, one per line
 column() { awk -v c="$1" -v v="$2" -v f="$3" '$1 == "RUN" && $2 == c && $3 == v && $4 != 0 && $6 == "ok=1" {
 	for (i = 5; i <= NF; i++) if (index($i, f "=") == 1) { x = substr($i, length(f) + 2); if (x != "-") print x } }' "$work/results"; }
-touched() { sed -n "s/^RAM $1 $2 touched_kb=//p" "$work/results" | head -n 1; }
+# ram CASE VMM: "peak touched" of each timed run that worked (bench/rss-probe.c's guest RAM touched)
+ram() { awk -v c="$1" -v v="$2" '$1 == "RAM" && $2 == c && $3 == v { sub("touched_kb=", "", $5); t[$4] = $5 }
+	$1 == "RUN" && $2 == c && $3 == v && $4 != 0 && $6 == "ok=1" { sub("peak_kb=", "", $9); p[$4] = $9 }
+	END { for (n in p) if (p[n] != "-" && t[n] != "") print p[n], t[n] }' "$work/results"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 failed=$(awk '$1 == "RUN" && $4 != 0 && $6 != "ok=1"' "$work/results" | wc -l)
 
@@ -99,11 +102,10 @@ for c in payload ref; do
 		m=$(column $c "$v" marker_ms | median)
 		w=$(column $c "$v" wall_ms | median)
 		p=$(column $c "$v" peak_kb | median)
-		t=$(touched $c "$v")
-		beyond=n/a
-		[ -n "$t" ] && [ "$p" != n/a ] && beyond=$((p - t))
+		t=$(ram $c "$v" | awk '{ print $2 }' | median)
+		beyond=$(ram $c "$v" | awk '{ print $1 - $2 }' | median)
 		[ "$c" = payload ] && m=-
-		printf '%-8s %-13s %4s %10s %10s %13s %13s %14s\n' $c "$v" "$n" "$m" "$w" "$p" "${t:-n/a}" "$beyond"
+		printf '%-8s %-13s %4s %10s %10s %13s %13s %14s\n' $c "$v" "$n" "$m" "$w" "$p" "$t" "$beyond"
 		med[$c.$v.marker]=$m med[$c.$v.exit]=$w med[$c.$v.beyond]=$beyond
 	done
 done
