@@ -83,25 +83,27 @@ static size_t format_line(char *line, size_t size, const char *fmt, va_list ap)
 	return (size_t)n;
 }
 
-#define CONSOLE_PREFIX "sepia-init: "
+#define CONSOLE_PREFIX     "sepia-init: "
+#define CONSOLE_PREFIX_LEN (sizeof(CONSOLE_PREFIX) - 1)
+#define CONSOLE_LINE_MAX   512 /* prefix included */
 
 /* A line for the console and the log. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
-	char out[sizeof(CONSOLE_PREFIX) - 1 + 512] = CONSOLE_PREFIX;
-	char *line = out + sizeof(CONSOLE_PREFIX) - 1;
+	char out[CONSOLE_LINE_MAX] = CONSOLE_PREFIX;
+	char *line = out + CONSOLE_PREFIX_LEN;
 	va_list ap;
 	size_t n;
 
 	va_start(ap, fmt);
-	n = format_line(line, 512, fmt, ap);
+	n = format_line(line, sizeof(out) - CONSOLE_PREFIX_LEN, fmt, ap);
 	va_end(ap);
 	if (!n)
 		return;
 	log_send(line, n);
 	/* One write per line so lines from several processes do not interleave. */
-	if (write(STDOUT_FILENO, out, sizeof(CONSOLE_PREFIX) - 1 + n) < 0)
+	if (write(STDOUT_FILENO, out, CONSOLE_PREFIX_LEN + n) < 0)
 		return;
 }
 
